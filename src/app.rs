@@ -1,0 +1,199 @@
+//! The three commands (`run`, `demo`, `mock`) from parsed flags to an exit code: validate, run,
+//! print, write. The only place that writes to the terminal before and after a run.
+
+use crate::cli::{Cli, Command, DemoArgs, MockArgs, RunArgs};
+use crate::client::Api;
+use crate::config::{Config, duration};
+use crate::engine::{self, StopSignal};
+use crate::error::Error;
+use crate::export::json::summary_json;
+use crate::mock::{self, MockConfig};
+use crate::report::format;
+use crate::summary::Summary;
+use crate::workload::mask_key;
+use argh::FromArgs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Exit codes (DESIGN §6).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_GATE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses `args` (without the program name) and runs the command; returns the exit code.
+pub fn main(args: &[String]) -> u8 {
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // The seed tool had no subcommands: `llmload --host H --threads 10` means `llmload run …`.
+    if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "-h" | "help")) {
+        args.insert(0, "run");
+    }
+    let cli = match Cli::from_args(&["llmload"], &args) {
+        Ok(cli) => cli,
+        Err(exit) => {
+            return if exit.status.is_ok() {
+                print_out(&exit.output);
+                EXIT_OK
+            } else {
+                eprintln!("{}\nRun `llmload --help` (or `llmload run --help`) for the flags.", exit.output.trim_end());
+                EXIT_USAGE
+            };
+        }
+    };
+    let result = match &cli.command {
+        Command::Run(a) => run(a).map(|(_, code)| code),
+        Command::Demo(a) => demo(a),
+        Command::Mock(a) => serve_mock(a),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })
+}
+
+/// Writes to stdout, ignoring a closed pipe (`| head` is not an error).
+fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// `llmload run`: one load test, its summary and its files.
+pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
+    let (config, outputs) = Config::from_args(a)?;
+    let config = Arc::new(config);
+    if !config.quiet {
+        eprintln!("{}", banner(&config));
+    }
+    let run = engine::run(config.clone(), outputs.records, StopSignal::default());
+    let (cpu_s, peak_rss) = crate::sys::process_usage();
+    let summary = Summary::new(config.describe(), &run, cpu_s, peak_rss);
+    print_out(&crate::report::text::render(&summary));
+    if let Some(e) = &run.records_error {
+        eprintln!("warning: writing records stopped: {e}; the summary above still counts every request");
+    }
+    if let Some(mut out) = outputs.json {
+        out.file.write_all(&summary_json(&summary)).map_err(|e| Error::Output {
+            flag: out.flag,
+            path: out.path.clone(),
+            problem: e.to_string(),
+        })?;
+    }
+    let code = if summary.ok == 0 { EXIT_GATE } else { EXIT_OK };
+    Ok((summary, code))
+}
+
+/// The line that says what is about to happen, keys masked.
+fn banner(c: &Config) -> String {
+    let p = &c.pacing;
+    let how_long = match (p.duration, p.requests) {
+        (Some(d), Some(n)) => format!("for {:?} or {n} requests", d),
+        (Some(d), None) => format!("for {:?}", d),
+        (None, Some(n)) => format!("{n} requests"),
+        (None, None) => "one request per worker".into(),
+    };
+    let keys = match &c.keys {
+        None => "no API key".to_string(),
+        Some(k) if k.len() == 1 => format!("key {}", mask_key(&k.items()[0])),
+        Some(k) => format!("{} keys round-robin", k.len()),
+    };
+    format!(
+        "llmload {} → {} {} · {} workers (ramp-up {:?}) · {how_long} · {} prompt(s) from {} · {keys}",
+        env!("CARGO_PKG_VERSION"),
+        c.api,
+        c.url,
+        p.concurrency,
+        p.ramp_up,
+        c.prompts.len(),
+        c.prompt_source
+    )
+}
+
+/// `llmload demo`: the embedded mock, a short test against it, and how the numbers compare
+/// with what the mock measured it sent.
+fn demo(a: &DemoArgs) -> Result<u8, Error> {
+    let api: Api = match &a.api {
+        None => Api::DifyChat,
+        Some(s) => s.parse().map_err(|fix| Error::flag("--api", s, fix))?,
+    };
+    let mock_config = MockConfig {
+        ttft: duration("--ttft", &a.ttft)?,
+        itl: duration("--itl", &a.itl)?,
+        tokens: a.tokens,
+        ..MockConfig::default()
+    };
+    let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let server = mock::start(addr, mock_config).map_err(|e| Error::Mock(format!("the demo's mock server could not start: {e}")))?;
+    let url = format!("http://{}", server.addr());
+    eprintln!(
+        "demo: embedded mock LLM server on {url} (TTFT {}, ITL {}, {} tokens a response)",
+        a.ttft, a.itl, a.tokens
+    );
+    let args = RunArgs {
+        url: Some(url),
+        api: Some(api.name().into()),
+        model: Some("mock".into()),
+        concurrency: Some(a.concurrency),
+        ramp_up: Some("2s".into()),
+        duration: Some(a.duration.clone()),
+        json: a.json.clone(),
+        records: a.records.clone(),
+        quiet: a.quiet,
+        ..RunArgs::default()
+    };
+    let (summary, code) = run(&args)?;
+    let truth = server.truth();
+    server.shutdown();
+    let cmp = |name: &str, ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
+        (Some(o), Some(t)) => format!(
+            "  {name} p50: llmload measured {}, the mock sent at {} (difference {:+.2}ms)\n",
+            format::ms(o),
+            format::ms(t),
+            o - t
+        ),
+        _ => format!("  {name} p50: not enough data\n"),
+    };
+    let p50 = |d: Option<crate::stats::Distribution>| d.map(|d| d.p50);
+    let mut text = String::from("\nAccuracy against the mock's own record of when it sent each event:\n");
+    text += &cmp("TTFT", summary.metric("ttft_ms").map(|d| d.p50), p50(truth.ttft_us.distribution(0.001)));
+    text += &cmp("ITL ", summary.metric("itl_ms").map(|d| d.p50), p50(truth.itl_us.distribution(0.001)));
+    text += &format!(
+        "\nPoint the same test at a real server:\n  llmload run --url http://YOUR-SERVER:PORT --api {} --api-key YOUR-KEY -c {} --ramp-up 2s -d {}\n",
+        api.name(),
+        a.concurrency,
+        a.duration
+    );
+    print_out(&text);
+    Ok(code)
+}
+
+/// `llmload mock`: serves until the process is stopped (Ctrl-C).
+fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
+    if !(0.0..=1.0).contains(&a.jitter) {
+        return Err(Error::flag("--jitter", a.jitter.to_string(), "give a fraction from 0 to 1 (0.1 = ±10%)"));
+    }
+    let config = MockConfig {
+        ttft: duration("--ttft", &a.ttft)?,
+        itl: duration("--itl", &a.itl)?,
+        tokens: a.tokens,
+        jitter: a.jitter,
+        lang: a.lang.parse().map_err(|fix: String| Error::flag("--lang", &a.lang, fix))?,
+        faults: a
+            .fault
+            .iter()
+            .map(|f| f.parse().map_err(|fix: String| Error::flag("--fault", f, fix)))
+            .collect::<Result<_, _>>()?,
+    };
+    let addr: SocketAddr = format!("{}:{}", a.host, a.port)
+        .parse()
+        .or_else(|_| format!("[{}]:{}", a.host, a.port).parse())
+        .map_err(|_| Error::flag("--host", &a.host, "give an IP address such as 127.0.0.1 or ::1"))?;
+    let server = mock::start(addr, config)
+        .map_err(|e| Error::Mock(format!("cannot listen on {addr}: {e} (pick another --port, or 0 for a free one)")))?;
+    let url = format!("http://{}", server.addr());
+    print_out(&format!(
+        "llmload mock listening on {url}\n  Dify:   POST {url}/v1/chat-messages\n  OpenAI: POST {url}/v1/chat/completions\n  truth:  GET  {url}/mock/stats\nCtrl-C to stop.\n"
+    ));
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,168 @@
+//! The command line as argh structs: names, defaults shown in help, examples. No logic here;
+//! `config.rs` turns these strings into a validated `Config`.
+
+use argh::FromArgs;
+
+#[derive(FromArgs, Debug)]
+/// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible) and measure TTFT, ITL and tokens/s.
+#[argh(
+    example = "llmload demo                                   # mock server + 10 s test, nothing to set up",
+    example = "llmload run --url http://127.0.0.1:8000 --api openai-chat --model m -c 64 -d 60s --json out.json",
+    example = "llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
+    example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
+    note = "The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
+)]
+pub struct Cli {
+    #[argh(subcommand)]
+    pub command: Command,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    Run(RunArgs),
+    Demo(DemoArgs),
+    Mock(MockArgs),
+}
+
+#[derive(FromArgs, Debug, Default, Clone)]
+/// run a load test against a server.
+#[argh(
+    subcommand,
+    name = "run",
+    example = "Dify app (the seed's flags; Dify is the default API):\n  llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
+    example = "vLLM / SGLang / llama.cpp / Ollama (OpenAI-compatible):\n  llmload run --url http://127.0.0.1:8000 --api openai-chat --model qwen -c 64 -d 60s --json out.json",
+    example = "many keys and prompts, round-robin, one per line:\n  llmload run --url https://dify.example/v1 --api-key-file keys.txt --param-file prompts.txt -c 32 -n 500",
+    note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed, 2 bad usage, 130 interrupted."
+)]
+pub struct RunArgs {
+    /// base URL of the server (http://host:8000 or https://host/prefix); the API's path is appended unless the URL already ends with it
+    #[argh(option)]
+    pub url: Option<String>,
+    /// server host when --url is not given (default localhost)
+    #[argh(option)]
+    pub host: Option<String>,
+    /// server port when --url is not given (default 8080)
+    #[argh(option)]
+    pub port: Option<u16>,
+    /// API protocol: dify-chat (default) or openai-chat
+    #[argh(option)]
+    pub api: Option<String>,
+    /// model name sent in the request (OpenAI-compatible APIs)
+    #[argh(option)]
+    pub model: Option<String>,
+    /// cap on output tokens sent in the request
+    #[argh(option)]
+    pub max_tokens: Option<u32>,
+    /// API key (Authorization: Bearer); env API_KEY is the fallback
+    #[argh(option)]
+    pub api_key: Option<String>,
+    /// file with one API key a line, used round-robin
+    #[argh(option)]
+    pub api_key_file: Option<String>,
+    /// file with one prompt a line, used round-robin
+    #[argh(option)]
+    pub param_file: Option<String>,
+    /// the prompt when no --param-file is given (default 你好)
+    #[argh(option)]
+    pub prompt: Option<String>,
+    /// number of concurrent workers (default 1)
+    #[argh(option, short = 'c')]
+    pub concurrency: Option<usize>,
+    /// alias of --concurrency (the seed's name)
+    #[argh(option)]
+    pub threads: Option<usize>,
+    /// time over which worker starts are spread evenly (default 0)
+    #[argh(option)]
+    pub ramp_up: Option<String>,
+    /// how long to run; in-flight requests are cut at the end and counted as cancelled
+    #[argh(option, short = 'd')]
+    pub duration: Option<String>,
+    /// total number of requests across all workers
+    #[argh(option, short = 'n')]
+    pub requests: Option<u64>,
+    /// limit for one whole request (default 300s)
+    #[argh(option)]
+    pub timeout: Option<String>,
+    /// extra request header 'Name: value' (repeatable)
+    #[argh(option)]
+    pub header: Vec<String>,
+    /// write the summary as JSON to this path
+    #[argh(option)]
+    pub json: Option<String>,
+    /// write one JSON line per finished request to this path, as each finishes
+    #[argh(option)]
+    pub records: Option<String>,
+    /// no per-second table; the summary is still printed
+    #[argh(switch, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(FromArgs, Debug)]
+/// run a short load test against the embedded mock server (no server needed).
+#[argh(subcommand, name = "demo")]
+pub struct DemoArgs {
+    /// API the mock speaks and the test uses: dify-chat (default) or openai-chat
+    #[argh(option)]
+    pub api: Option<String>,
+    /// concurrent workers (default 16)
+    #[argh(option, short = 'c', default = "16")]
+    pub concurrency: usize,
+    /// test length (default 10s)
+    #[argh(option, short = 'd', default = "String::from(\"10s\")")]
+    pub duration: String,
+    /// the mock's time to first token (default 150ms)
+    #[argh(option, default = "String::from(\"150ms\")")]
+    pub ttft: String,
+    /// the mock's inter-token latency (default 20ms)
+    #[argh(option, default = "String::from(\"20ms\")")]
+    pub itl: String,
+    /// tokens per mock response (default 64)
+    #[argh(option, default = "64")]
+    pub tokens: u32,
+    /// write the summary as JSON to this path
+    #[argh(option)]
+    pub json: Option<String>,
+    /// write per-request JSON lines to this path
+    #[argh(option)]
+    pub records: Option<String>,
+    /// no per-second table
+    #[argh(switch, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(FromArgs, Debug)]
+/// serve the embedded mock LLM server (Dify and OpenAI paths) for other tools.
+#[argh(
+    subcommand,
+    name = "mock",
+    example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
+    example = "llmload mock --fault http-429:0.1 --fault cut:0.05    # 10% HTTP 429, 5% cut streams",
+    note = "Paths: POST /v1/chat-messages (Dify), POST /v1/chat/completions (OpenAI), GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, not-sse, cut, malformed, stream-error, close, each with an optional :share (0-1)."
+)]
+pub struct MockArgs {
+    /// address to bind (default 127.0.0.1)
+    #[argh(option, default = "String::from(\"127.0.0.1\")")]
+    pub host: String,
+    /// port to listen on (default 8080; 0 picks a free one)
+    #[argh(option, default = "8080")]
+    pub port: u16,
+    /// time to first token (default 100ms)
+    #[argh(option, default = "String::from(\"100ms\")")]
+    pub ttft: String,
+    /// inter-token latency (default 10ms)
+    #[argh(option, default = "String::from(\"10ms\")")]
+    pub itl: String,
+    /// tokens per response, capped by the request's max_tokens (default 64)
+    #[argh(option, default = "64")]
+    pub tokens: u32,
+    /// uniform timing jitter as a fraction of ttft/itl, 0 to 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub jitter: f64,
+    /// text language: zh (default), en or mixed
+    #[argh(option, default = "String::from(\"zh\")")]
+    pub lang: String,
+    /// inject a fault into a share of responses: KIND[:share] (repeatable)
+    #[argh(option)]
+    pub fault: Vec<String>,
+}

@@ -1,0 +1,319 @@
+//! `Config::from_args`: every check a user can fail, done before any thread starts. Durations,
+//! URLs, flag conflicts, prompt and key files, and output files (opened here, so a typo fails in
+//! the first millisecond, not after a ten-minute run).
+
+use crate::cli::RunArgs;
+use crate::client::{self, Api};
+use crate::error::Error;
+use crate::workload::{Pacing, RoundRobin, lines, mask_key};
+use serde_json::{Value, json};
+use std::fs::File;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// More workers than this is a typo, not a test: each one is a thread and a connection.
+pub const MAX_CONCURRENCY: usize = 100_000;
+const DEFAULT_PROMPT: &str = "你好";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A validated run.
+pub struct Config {
+    pub api: Api,
+    /// The full endpoint URL requests go to.
+    pub url: String,
+    pub model: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub keys: Option<RoundRobin<String>>,
+    pub prompts: RoundRobin<String>,
+    /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
+    pub prompt_source: String,
+    pub headers: Vec<(String, String)>,
+    pub pacing: Pacing,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub quiet: bool,
+}
+
+/// An output file opened before the run.
+#[derive(Debug)]
+pub struct OutputFile {
+    pub flag: &'static str,
+    pub path: PathBuf,
+    pub file: File,
+}
+
+/// The files a run writes, owned by whoever writes them (never by workers).
+#[derive(Debug, Default)]
+pub struct Outputs {
+    pub json: Option<OutputFile>,
+    pub records: Option<OutputFile>,
+}
+
+impl Config {
+    pub fn from_args(a: &RunArgs) -> Result<(Config, Outputs), Error> {
+        let api = match &a.api {
+            None => Api::DifyChat,
+            Some(s) => s.parse().map_err(|fix| Error::flag("--api", s, fix))?,
+        };
+        let base = base_url(a)?;
+        let concurrency = concurrency(a)?;
+        let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
+        if run_for == Some(Duration::ZERO) {
+            return Err(Error::flag("--duration", "0", "must be longer than 0 (e.g. 60s)"));
+        }
+        if a.requests == Some(0) {
+            return Err(Error::flag("--requests", "0", "must be at least 1"));
+        }
+        let ramp_up = a.ramp_up.as_deref().map(|d| duration("--ramp-up", d)).transpose()?;
+        let timeout = a.timeout.as_deref().map(|d| duration("--timeout", d)).transpose()?;
+        if timeout == Some(Duration::ZERO) {
+            return Err(Error::flag("--timeout", "0", "must be longer than 0 (e.g. 120s)"));
+        }
+        if a.max_tokens == Some(0) {
+            return Err(Error::flag("--max-tokens", "0", "must be at least 1"));
+        }
+        let (prompts, prompt_source) = prompts(a)?;
+        let config = Config {
+            api,
+            url: client::endpoint(&base, api),
+            model: a.model.clone(),
+            max_tokens: a.max_tokens,
+            keys: keys(a)?.map(RoundRobin::new),
+            prompts: RoundRobin::new(prompts),
+            prompt_source,
+            headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
+            pacing: Pacing {
+                concurrency,
+                ramp_up: ramp_up.unwrap_or_default(),
+                duration: run_for,
+                requests: a.requests,
+            },
+            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
+            connect_timeout: client::CONNECT_TIMEOUT,
+            quiet: a.quiet,
+        };
+        let outputs = outputs(a)?;
+        Ok((config, outputs))
+    }
+
+    /// The configuration as reported in summaries, with every secret masked.
+    pub fn describe(&self) -> Value {
+        let secs = |d: Duration| d.as_secs_f64();
+        json!({
+            "api": self.api.name(),
+            "url": self.url,
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "concurrency": self.pacing.concurrency,
+            "ramp_up_s": secs(self.pacing.ramp_up),
+            "duration_s": self.pacing.duration.map(secs),
+            "requests": self.pacing.requests,
+            "timeout_s": secs(self.timeout),
+            "prompts": self.prompts.len(),
+            "prompt_source": self.prompt_source,
+            "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
+            "headers": self.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Header values that can carry credentials are masked like keys.
+fn mask_header(name: &str, value: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    if ["auth", "key", "token", "secret", "cookie"].iter().any(|s| n.contains(s)) {
+        mask_key(value)
+    } else {
+        value.to_string()
+    }
+}
+
+fn base_url(a: &RunArgs) -> Result<String, Error> {
+    if let Some(url) = &a.url {
+        if a.host.is_some() || a.port.is_some() {
+            return Err(Error::Usage(
+                "give either --url or --host/--port, not both (--url http://host:port is the same as --host host --port port)".into(),
+            ));
+        }
+        return check_url(url);
+    }
+    let host = a.host.as_deref().unwrap_or("localhost");
+    let port = a.port.unwrap_or(8080);
+    if host.contains("://") {
+        return check_url(&format!("{}:{port}", host.trim_end_matches('/')));
+    }
+    if host.is_empty() || host.contains('/') {
+        return Err(Error::flag("--host", host, "give a host name or IP such as 127.0.0.1 (or use --url)"));
+    }
+    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.into() };
+    Ok(format!("http://{host}:{port}"))
+}
+
+fn check_url(url: &str) -> Result<String, Error> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !url.contains(char::is_whitespace) => {
+            Ok(url.to_string())
+        }
+        _ => Err(Error::flag("--url", url, "give an http:// or https:// URL such as http://127.0.0.1:8000")),
+    }
+}
+
+fn concurrency(a: &RunArgs) -> Result<usize, Error> {
+    let (flag, n) = match (a.concurrency, a.threads) {
+        (Some(c), Some(t)) if c != t => {
+            return Err(Error::Usage(format!(
+                "--concurrency {c} and --threads {t} disagree: --threads is an alias, give one of them"
+            )));
+        }
+        (Some(c), _) => ("--concurrency", c),
+        (None, Some(t)) => ("--threads", t),
+        (None, None) => return Ok(1),
+    };
+    if n == 0 {
+        return Err(Error::flag(flag, "0", "must be at least 1 worker"));
+    }
+    if n > MAX_CONCURRENCY {
+        return Err(Error::flag(flag, n.to_string(), format!("at most {MAX_CONCURRENCY} workers")));
+    }
+    Ok(n)
+}
+
+fn prompts(a: &RunArgs) -> Result<(Vec<String>, String), Error> {
+    match (&a.param_file, &a.prompt) {
+        (Some(_), Some(_)) => Err(Error::Usage("give --param-file or --prompt, not both".into())),
+        (Some(path), None) => Ok((lines::read_lines("--param-file", path, "prompt")?, format!("--param-file {path}"))),
+        (None, Some(p)) if p.trim().is_empty() => Err(Error::flag("--prompt", p, "must not be empty")),
+        (None, Some(p)) => Ok((vec![p.clone()], "--prompt".into())),
+        (None, None) => Ok((vec![DEFAULT_PROMPT.into()], "default".into())),
+    }
+}
+
+fn keys(a: &RunArgs) -> Result<Option<Vec<String>>, Error> {
+    match (&a.api_key, &a.api_key_file) {
+        (Some(_), Some(_)) => Err(Error::Usage("give --api-key or --api-key-file, not both".into())),
+        (Some(k), None) if k.trim().is_empty() => {
+            Err(Error::flag("--api-key", "", "must not be empty (omit it if the server needs no key)"))
+        }
+        (Some(k), None) => Ok(Some(vec![k.trim().to_string()])),
+        (None, Some(path)) => {
+            let keys = lines::read_lines("--api-key-file", path, "API key")?;
+            Ok(Some(keys.into_iter().map(|k| k.trim().to_string()).collect()))
+        }
+        (None, None) => Ok(std::env::var("API_KEY").ok().filter(|k| !k.trim().is_empty()).map(|k| vec![k])),
+    }
+}
+
+fn header(h: &str) -> Result<(String, String), Error> {
+    let fix = "write it as 'Name: value'";
+    let (name, value) = h.split_once(':').ok_or_else(|| Error::flag("--header", h, fix))?;
+    let name = name.trim();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(Error::flag("--header", h, fix));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
+    if a.json.is_some() && a.json == a.records {
+        return Err(Error::Usage("--json and --records name the same file: give them different paths".into()));
+    }
+    let open = |flag, path: &Option<String>| -> Result<Option<OutputFile>, Error> {
+        let Some(path) = path else { return Ok(None) };
+        let file = File::create(path)
+            .map_err(|e| Error::file(flag, path, format!("cannot create it ({e}): check the folder exists and is writable")))?;
+        Ok(Some(OutputFile { flag, path: path.into(), file }))
+    };
+    Ok(Outputs { json: open("--json", &a.json)?, records: open("--records", &a.records)? })
+}
+
+/// Parses `500ms`, `30s`, `5m`, `1h`, `1.5s` or bare seconds (`60`, the seed's form).
+pub fn duration(flag: &'static str, s: &str) -> Result<Duration, Error> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" | "sec" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    match num.parse::<f64>() {
+        Ok(n) if scale.is_finite() && n.is_finite() && n * scale < 1e9 => Ok(Duration::from_secs_f64(n * scale)),
+        _ => Err(Error::flag(flag, s, "use a duration such as 500ms, 30s, 5m, 1h or bare seconds (60)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(f: impl FnOnce(&mut RunArgs)) -> RunArgs {
+        let mut a = RunArgs::default();
+        f(&mut a);
+        a
+    }
+
+    fn err(f: impl FnOnce(&mut RunArgs)) -> String {
+        match Config::from_args(&args(f)) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn durations_in_every_form() {
+        let d = |s| duration("--duration", s).unwrap();
+        assert_eq!(d("500ms"), Duration::from_millis(500));
+        assert_eq!(d("30s"), Duration::from_secs(30));
+        assert_eq!(d("5m"), Duration::from_secs(300));
+        assert_eq!(d("1h"), Duration::from_secs(3600));
+        assert_eq!(d("60"), Duration::from_secs(60));
+        assert_eq!(d("1.5s"), Duration::from_millis(1500));
+        for bad in ["", "abc", "10x", "-5", "5 minutes", "1e99"] {
+            assert!(duration("--duration", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seed_flags_build_a_dify_config() {
+        let a = args(|a| {
+            a.host = Some("127.0.0.1".into());
+            a.port = Some(80);
+            a.api_key = Some("app-1234567890abcdef".into());
+            a.threads = Some(10);
+            a.ramp_up = Some("10".into());
+            a.duration = Some("60".into());
+        });
+        let (c, _) = Config::from_args(&a).unwrap();
+        assert_eq!(c.api, Api::DifyChat);
+        assert_eq!(c.url, "http://127.0.0.1:80/v1/chat-messages");
+        assert_eq!(c.pacing.concurrency, 10);
+        assert_eq!(c.pacing.ramp_up, Duration::from_secs(10));
+        assert_eq!(c.pacing.duration, Some(Duration::from_secs(60)));
+        assert_eq!(c.prompts.items(), ["你好"]);
+        assert_eq!(c.describe()["api_keys"], json!(["app-…cdef"]));
+    }
+
+    #[test]
+    fn each_bad_flag_names_itself_and_the_fix() {
+        assert_eq!(err(|a| a.concurrency = Some(0)), "--concurrency \"0\" is invalid: must be at least 1 worker");
+        assert!(err(|a| a.api = Some("grpc".into())).starts_with("--api \"grpc\" is invalid: unknown API: use one of"));
+        assert!(err(|a| a.url = Some("localhost:8000".into())).starts_with("--url \"localhost:8000\" is invalid"));
+        assert!(err(|a| a.duration = Some("10x".into())).starts_with("--duration \"10x\" is invalid"));
+        assert!(err(|a| { a.concurrency = Some(2); a.threads = Some(3) }).contains("disagree"));
+        assert!(err(|a| { a.url = Some("http://h".into()); a.port = Some(1) }).starts_with("give either --url"));
+        assert!(err(|a| a.header = vec!["NoColon".into()]).starts_with("--header \"NoColon\" is invalid"));
+        assert!(err(|a| a.param_file = Some("/nonexistent/p.txt".into())).ends_with("file not found: check the path"));
+        assert!(err(|a| a.json = Some("/nonexistent-dir/out.json".into())).starts_with("--json /nonexistent-dir/out.json: cannot create it"));
+        assert_eq!(err(|a| a.requests = Some(0)), "--requests \"0\" is invalid: must be at least 1");
+    }
+
+    #[test]
+    fn credentials_in_headers_are_masked() {
+        let a = args(|a| a.header = vec!["Authorization: Bearer sk-abcdefghijklmnop".into(), "X-Trace: 1".into()]);
+        let (c, _) = Config::from_args(&a).unwrap();
+        assert_eq!(c.describe()["headers"], json!(["Authorization: Bear…mnop", "X-Trace: 1"]));
+    }
+}

@@ -1,0 +1,194 @@
+//! The run's threads: workers, the timer, the reporter; the stop signal that ends them; and the
+//! joins. Workers own nothing shared but the config, the client, the stop signal and a sender;
+//! all statistics live in the reporter thread.
+
+use crate::client::{self, Client, Job};
+use crate::config::{Config, OutputFile};
+use crate::measure::Measurement;
+use crate::report::reporter::Reporter;
+use crate::stats::RunStats;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, after, select, unbounded};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.
+const WORKER_STACK: usize = 256 * 1024;
+
+/// A shared "stop now" flag with a wakeable wait: tripping it wakes every `wait` at once.
+#[derive(Clone)]
+pub struct StopSignal {
+    flag: Arc<AtomicBool>,
+    wake: Arc<Mutex<Option<Sender<()>>>>,
+    woken: Receiver<()>,
+}
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        let (tx, rx) = crossbeam_channel::bounded(0);
+        Self { flag: Arc::new(AtomicBool::new(false)), wake: Arc::new(Mutex::new(Some(tx))), woken: rx }
+    }
+}
+
+impl StopSignal {
+    pub fn trip(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.wake.lock().take(); // disconnecting wakes every waiter
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Waits up to `d`; true if the signal was tripped.
+    pub fn wait(&self, d: Duration) -> bool {
+        match self.woken.recv_timeout(d) {
+            Err(RecvTimeoutError::Disconnected) => true,
+            _ => self.is_set(),
+        }
+    }
+
+    fn woken(&self) -> &Receiver<()> {
+        &self.woken
+    }
+}
+
+/// Trips the stop signal if a worker panics, so a bug ends the run instead of hanging it.
+struct PanicGuard(StopSignal);
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.trip();
+        }
+    }
+}
+
+/// What workers tell the reporter: one message when a request starts and one when it ends.
+pub enum Msg {
+    WorkerUp,
+    Started,
+    Finished(Box<Measurement>),
+    WorkerDone,
+}
+
+/// A finished run: the statistics and what the run itself noticed.
+pub struct RunOutput {
+    pub stats: RunStats,
+    pub wall: Duration,
+    pub started_at: chrono::DateTime<chrono::Local>,
+    /// Problems with the run itself (too few file handles, workers that could not start).
+    pub warnings: Vec<String>,
+    /// The records file failed mid-run (the summary is still complete).
+    pub records_error: Option<String>,
+}
+
+/// Runs the load test to its end and returns the reporter's statistics.
+pub fn run(config: Arc<Config>, records: Option<OutputFile>, stop: StopSignal) -> RunOutput {
+    let mut warnings = Vec::new();
+    warnings.extend(crate::sys::raise_open_file_limit(config.pacing.concurrency));
+    let agent = client::agent(&config);
+    let client = Arc::new(Client::new(&config, agent.clone()));
+    let budget = Arc::new(config.pacing.budget());
+    let (tx, rx) = unbounded();
+    let started = Instant::now();
+    let started_at = chrono::Local::now();
+
+    let reporter = Reporter::new(records, !config.quiet, config.pacing.concurrency, started);
+    let reporter = spawn("reporter", 1 << 20, move || reporter.run(rx)).expect("reporter thread");
+    let timer = {
+        let (stop, deadline) = (stop.clone(), config.pacing.duration);
+        spawn("timer", 64 * 1024, move || {
+            let deadline = deadline.map_or_else(crossbeam_channel::never, after);
+            select! {
+                recv(deadline) -> _ => {}
+                recv(stop.woken()) -> _ => {}
+            }
+            stop.trip();
+            agent.shutdown(); // unblocks every read in flight at once
+        })
+        .expect("timer thread")
+    };
+
+    let mut workers = Vec::with_capacity(config.pacing.concurrency);
+    for i in 0..config.pacing.concurrency {
+        let (cfg, client, budget, stop, tx) =
+            (config.clone(), client.clone(), budget.clone(), stop.clone(), tx.clone());
+        match spawn(&format!("worker-{i}"), WORKER_STACK, move || {
+            worker(i, &cfg, &client, &budget, &stop, &tx)
+        }) {
+            Ok(h) => workers.push(h),
+            Err(e) => {
+                warnings.push(format!(
+                    "only {i} of {} workers could start ({e}): raise `ulimit -u` or lower --concurrency",
+                    config.pacing.concurrency
+                ));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    for w in workers {
+        let _ = w.join();
+    }
+    let wall = started.elapsed();
+    stop.trip();
+    let _ = timer.join();
+    let (stats, records_error) = reporter.join().unwrap_or_default();
+    RunOutput { stats, wall, started_at, warnings, records_error }
+}
+
+fn worker(i: usize, config: &Config, client: &Client, budget: &crate::workload::RequestBudget, stop: &StopSignal, tx: &Sender<Msg>) {
+    let _guard = PanicGuard(stop.clone());
+    if stop.wait(config.pacing.start_offset(i)) {
+        return;
+    }
+    let _ = tx.send(Msg::WorkerUp);
+    let user = format!("llmload-{i}");
+    let limit = config.pacing.per_worker_limit();
+    let mut sent = 0u64;
+    while !stop.is_set() && limit.is_none_or(|l| sent < l) && budget.take() {
+        let (prompt_index, prompt) = config.prompts.next();
+        let key = config.keys.as_ref().map(|k| {
+            let (ki, key) = k.next();
+            (ki, key.as_str())
+        });
+        let job = Job { worker: i, prompt_index, prompt, key, user: &user };
+        let _ = tx.send(Msg::Started);
+        let m = client.execute(&job, stop);
+        let _ = tx.send(Msg::Finished(Box::new(m)));
+        sent += 1;
+    }
+    let _ = tx.send(Msg::WorkerDone);
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    stack: usize,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<thread::JoinHandle<T>> {
+    thread::Builder::new().name(name.to_string()).stack_size(stack).spawn(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trip_wakes_waiters_at_once() {
+        let stop = StopSignal::default();
+        let s = stop.clone();
+        let h = thread::spawn(move || s.wait(Duration::from_secs(30)));
+        stop.trip();
+        assert!(h.join().unwrap());
+        assert!(stop.is_set());
+        assert!(stop.wait(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn wait_times_out_when_not_tripped() {
+        assert!(!StopSignal::default().wait(Duration::from_millis(1)));
+    }
+}

@@ -1,0 +1,48 @@
+//! Fatal errors: everything that stops llmload before or outside a run.
+//!
+//! Each message names the input that was wrong and how to fix it. Per-request failures are not
+//! here: a server's misbehaviour is data (`measure::Outcome`), never an `Err` that ends a run.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Error {
+    /// A flag's value is unusable: `flag`, what was given, and what would work.
+    Flag { flag: &'static str, value: String, fix: String },
+    /// A file named by a flag cannot be used.
+    File { flag: &'static str, path: PathBuf, problem: String },
+    /// Two flags that cannot go together, or one that is missing.
+    Usage(String),
+    /// The embedded mock server could not start.
+    Mock(String),
+    /// Writing an output failed after the run (the summary was still printed).
+    Output { flag: &'static str, path: PathBuf, problem: String },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Flag { flag, value, fix } => write!(f, "{flag} {value:?} is invalid: {fix}"),
+            Error::File { flag, path, problem } => {
+                write!(f, "{flag} {}: {problem}", path.display())
+            }
+            Error::Usage(msg) | Error::Mock(msg) => f.write_str(msg),
+            Error::Output { flag, path, problem } => {
+                write!(f, "could not write {flag} {}: {problem}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    pub fn flag(flag: &'static str, value: impl Into<String>, fix: impl Into<String>) -> Self {
+        Error::Flag { flag, value: value.into(), fix: fix.into() }
+    }
+
+    pub fn file(flag: &'static str, path: impl Into<PathBuf>, problem: impl fmt::Display) -> Self {
+        Error::File { flag, path: path.into(), problem: problem.to_string() }
+    }
+}

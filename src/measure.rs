@@ -1,0 +1,302 @@
+//! One request's raw observations (`Measurement`) and the metrics derived from them, exactly as
+//! DESIGN §4 defines them; the error taxonomy (`Outcome`, `ErrorKind`); the per-request record.
+//!
+//! It stores `Instant`s and derives durations by method. It does not aggregate (see `stats`) or
+//! format (see `report`, `export`).
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Which timeout fired, so users can tell a dead server from a slow one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeoutPhase {
+    /// Resolving and connecting (TCP and TLS).
+    Connect,
+    /// Sending the request and waiting for the response headers.
+    Ttfb,
+    /// No byte arrived for too long while streaming.
+    Idle,
+    /// The whole request took longer than `--timeout`.
+    Total,
+}
+
+/// Why a request failed. `name()` is the stable key used in JSON and records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// Refused, unreachable, or the host name did not resolve.
+    Connect,
+    Tls,
+    Timeout(TimeoutPhase),
+    /// A non-2xx status.
+    Http(u16),
+    /// A 2xx response that is not an event stream.
+    NotSse,
+    /// The server sent an error event inside a 2xx stream.
+    StreamError,
+    /// The stream broke the SSE or protocol framing (oversized line, unusable events).
+    Malformed,
+    /// The stream ended without its terminal event (cut mid-way).
+    Truncated,
+    /// The stream ended normally but carried no text.
+    NoText,
+    /// The connection failed after it was made (reset, broken pipe, HTTP framing error).
+    Transport,
+}
+
+impl ErrorKind {
+    pub fn name(&self) -> String {
+        match self {
+            ErrorKind::Connect => "connect".into(),
+            ErrorKind::Tls => "tls".into(),
+            ErrorKind::Timeout(TimeoutPhase::Connect) => "timeout_connect".into(),
+            ErrorKind::Timeout(TimeoutPhase::Ttfb) => "timeout_ttfb".into(),
+            ErrorKind::Timeout(TimeoutPhase::Idle) => "timeout_idle".into(),
+            ErrorKind::Timeout(TimeoutPhase::Total) => "timeout_total".into(),
+            ErrorKind::Http(code) => format!("http_{code}"),
+            ErrorKind::NotSse => "not_sse".into(),
+            ErrorKind::StreamError => "stream_error".into(),
+            ErrorKind::Malformed => "malformed_stream".into(),
+            ErrorKind::Truncated => "truncated_stream".into(),
+            ErrorKind::NoText => "no_text".into(),
+            ErrorKind::Transport => "transport".into(),
+        }
+    }
+}
+
+/// How a request ended. A request cut by the deadline is `Cancelled`, not a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Cancelled,
+    Failed { kind: ErrorKind, message: String },
+}
+
+impl Outcome {
+    pub fn name(&self) -> String {
+        match self {
+            Outcome::Ok => "ok".into(),
+            Outcome::Cancelled => "cancelled".into(),
+            Outcome::Failed { kind, .. } => kind.name(),
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+}
+
+/// Where a request's output token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Usage,
+    Estimate,
+}
+
+impl fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenSource::Usage => "usage",
+            TokenSource::Estimate => "estimate",
+        })
+    }
+}
+
+/// Everything observed about one request, as raw instants and counts.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub worker: usize,
+    pub prompt_index: usize,
+    pub key_index: Option<usize>,
+    /// The instant the request was handed to the HTTP client.
+    pub t0: Instant,
+    pub status: Option<u16>,
+    pub headers_at: Option<Instant>,
+    pub first_event_at: Option<Instant>,
+    pub first_answer_at: Option<Instant>,
+    /// Arrival of every event that carried text (answer or reasoning), in order.
+    pub text_at: Vec<Instant>,
+    /// Terminal event, or the close of the stream, or the moment the request was abandoned.
+    pub end_at: Instant,
+    pub usage_output_tokens: Option<u64>,
+    pub usage_input_tokens: Option<u64>,
+    pub estimated_tokens: u64,
+    pub outcome: Outcome,
+    /// Problems that did not fail the request (a malformed event in an otherwise good stream).
+    pub warnings: Vec<String>,
+}
+
+fn between(a: Instant, b: Option<Instant>) -> Option<Duration> {
+    b.map(|b| b.saturating_duration_since(a))
+}
+
+impl Measurement {
+    pub fn new(worker: usize, prompt_index: usize, key_index: Option<usize>, t0: Instant) -> Self {
+        Self {
+            worker,
+            prompt_index,
+            key_index,
+            t0,
+            status: None,
+            headers_at: None,
+            first_event_at: None,
+            first_answer_at: None,
+            text_at: Vec::new(),
+            end_at: t0,
+            usage_output_tokens: None,
+            usage_input_tokens: None,
+            estimated_tokens: 0,
+            outcome: Outcome::Ok,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn ttfb(&self) -> Option<Duration> {
+        between(self.t0, self.headers_at)
+    }
+
+    pub fn ttfe(&self) -> Option<Duration> {
+        between(self.t0, self.first_event_at)
+    }
+
+    pub fn ttft(&self) -> Option<Duration> {
+        between(self.t0, self.text_at.first().copied())
+    }
+
+    pub fn ttfa(&self) -> Option<Duration> {
+        between(self.t0, self.first_answer_at)
+    }
+
+    pub fn e2e(&self) -> Duration {
+        self.end_at.saturating_duration_since(self.t0)
+    }
+
+    /// Gaps between consecutive text-bearing events.
+    pub fn itls(&self) -> impl Iterator<Item = Duration> + '_ {
+        self.text_at.windows(2).map(|w| w[1].saturating_duration_since(w[0]))
+    }
+
+    /// Server-reported usage when present, else the estimate of the whole text.
+    pub fn output_tokens(&self) -> (u64, TokenSource) {
+        match self.usage_output_tokens {
+            Some(n) => (n, TokenSource::Usage),
+            None => (self.estimated_tokens, TokenSource::Estimate),
+        }
+    }
+
+    /// (E2E − TTFT) / (output_tokens − 1), for at least 2 output tokens.
+    pub fn tpot(&self) -> Option<Duration> {
+        let (tokens, _) = self.output_tokens();
+        let ttft = self.ttft()?;
+        (tokens >= 2).then(|| (self.e2e().saturating_sub(ttft)).div_f64((tokens - 1) as f64))
+    }
+
+    /// (output_tokens − 1) / (t_last_text − t_first_text) in tokens per second.
+    pub fn decode_tokens_per_s(&self) -> Option<f64> {
+        let (tokens, _) = self.output_tokens();
+        let span = self.text_at.last()?.saturating_duration_since(*self.text_at.first()?);
+        (tokens >= 2 && !span.is_zero()).then(|| (tokens - 1) as f64 / span.as_secs_f64())
+    }
+
+    /// The plain-number record written to `--records`.
+    pub fn record(&self) -> Record {
+        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+        let (output_tokens, token_source) = self.output_tokens();
+        Record {
+            worker: self.worker,
+            prompt_index: self.prompt_index,
+            key_index: self.key_index,
+            status: self.status,
+            outcome: self.outcome.name(),
+            error: match &self.outcome {
+                Outcome::Failed { message, .. } => Some(message.clone()),
+                _ => None,
+            },
+            ttfb_ms: ms(self.ttfb()),
+            ttfe_ms: ms(self.ttfe()),
+            ttft_ms: ms(self.ttft()),
+            ttfa_ms: ms(self.ttfa()),
+            tpot_ms: ms(self.tpot()),
+            e2e_ms: self.e2e().as_secs_f64() * 1e3,
+            output_tokens,
+            token_source,
+            input_tokens: self.usage_input_tokens,
+            text_events: self.text_at.len(),
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+/// One finished request in plain numbers (milliseconds), for `--records`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub worker: usize,
+    pub prompt_index: usize,
+    pub key_index: Option<usize>,
+    pub status: Option<u16>,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub ttfb_ms: Option<f64>,
+    pub ttfe_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub ttfa_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub e2e_ms: f64,
+    pub output_tokens: u64,
+    pub token_source: TokenSource,
+    pub input_tokens: Option<u64>,
+    pub text_events: usize,
+    pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn derives_every_metric_from_instants() {
+        let t0 = Instant::now();
+        let mut m = Measurement::new(0, 0, None, t0);
+        m.headers_at = Some(at(t0, 10));
+        m.first_event_at = Some(at(t0, 20));
+        m.text_at = vec![at(t0, 100), at(t0, 110), at(t0, 130)];
+        m.first_answer_at = Some(at(t0, 110));
+        m.end_at = at(t0, 140);
+        m.usage_output_tokens = Some(5);
+        m.estimated_tokens = 3;
+        assert_eq!(m.ttfb(), Some(Duration::from_millis(10)));
+        assert_eq!(m.ttfe(), Some(Duration::from_millis(20)));
+        assert_eq!(m.ttft(), Some(Duration::from_millis(100)));
+        assert_eq!(m.ttfa(), Some(Duration::from_millis(110)));
+        assert_eq!(m.e2e(), Duration::from_millis(140));
+        let itl: Vec<u64> = m.itls().map(|d| d.as_millis() as u64).collect();
+        assert_eq!(itl, [10, 20]);
+        assert_eq!(m.output_tokens(), (5, TokenSource::Usage));
+        assert_eq!(m.tpot(), Some(Duration::from_millis(10)));
+        assert_eq!(m.decode_tokens_per_s(), Some(4.0 / 0.030));
+        m.usage_output_tokens = None;
+        assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
+    }
+
+    #[test]
+    fn one_token_has_no_tpot_and_no_decode_speed() {
+        let t0 = Instant::now();
+        let mut m = Measurement::new(0, 0, None, t0);
+        m.text_at = vec![at(t0, 50)];
+        m.end_at = at(t0, 60);
+        m.usage_output_tokens = Some(1);
+        assert_eq!(m.tpot(), None);
+        assert_eq!(m.decode_tokens_per_s(), None);
+        assert_eq!(m.itls().count(), 0);
+    }
+
+    #[test]
+    fn kind_names_are_stable() {
+        assert_eq!(ErrorKind::Http(429).name(), "http_429");
+        assert_eq!(ErrorKind::Timeout(TimeoutPhase::Idle).name(), "timeout_idle");
+        assert_eq!(Outcome::Cancelled.name(), "cancelled");
+    }
+}

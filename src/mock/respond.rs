@@ -1,0 +1,300 @@
+//! One API response, from the parsed request to its last byte: the plan (token count, finish
+//! reason), the chosen fault, the timed writes — one `write_all` per SSE event, each framed as
+//! one chunk — and the truth of when each event left.
+//!
+//! It owns the order of events and where faults strike; the bytes of each event come from
+//! `shapes`, the deadlines from `script`, and the choice of fault from `faults`. It does not read
+//! requests, route, or touch the shared truth (the caller merges the `Recorder`).
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::MockConfig;
+use super::faults::{self, Fault};
+use super::http::{self, HTML, JSON, Length, Next, SSE};
+use super::script::{self, Schedule};
+use super::shapes::{self, Api, Ask, End, Shape};
+use super::truth::Recorder;
+
+/// Deeper request JSON is refused before parsing: serde_json recurses per level, and connection
+/// threads run on small stacks.
+const MAX_NESTING: usize = 64;
+
+/// The in-stream error comes after this many tokens (or all, if fewer).
+const STREAM_ERROR_AFTER: u64 = 3;
+
+/// Everything one response needs besides the shapes.
+pub(super) struct Reply<'a, W: Write> {
+    w: &'a mut W,
+    rec: &'a mut Recorder,
+    config: &'a MockConfig,
+    /// The request's sequence number: picks the fault and seeds jitter and ids.
+    n: u64,
+    received: Instant,
+    close: bool,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// How many tokens to send and how the answer ends.
+struct Plan {
+    tokens: u64,
+    prompt_tokens: u64,
+    finish_reason: &'static str,
+}
+
+impl Plan {
+    /// The configured token count, capped by the request's `max_tokens`.
+    fn new(ask: &Ask, configured: u32) -> Self {
+        let want = u64::from(configured);
+        let tokens = ask.max_tokens.map_or(want, |cap| cap.min(want));
+        Plan {
+            tokens,
+            prompt_tokens: ask.prompt_tokens,
+            finish_reason: if tokens < want { "length" } else { "stop" },
+        }
+    }
+
+    fn end(&self, latency: Duration) -> End {
+        End {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.tokens,
+            finish_reason: self.finish_reason,
+            latency_s: latency.as_secs_f64(),
+        }
+    }
+}
+
+impl<'a, W: Write> Reply<'a, W> {
+    /// `close`: the client asked for `Connection: close`.
+    pub(super) fn new(
+        w: &'a mut W,
+        rec: &'a mut Recorder,
+        config: &'a MockConfig,
+        n: u64,
+        received: Instant,
+        close: bool,
+    ) -> Self {
+        let headers = vec![("x-mock-request", n.to_string())];
+        Reply { w, rec, config, n, received, close, headers }
+    }
+
+    /// Answers the request body `body` in `api`'s shapes. A failed write ends the connection.
+    pub(super) fn run(mut self, api: Api, body: &[u8]) -> Next {
+        self.answer(api, body).unwrap_or(Next::Close)
+    }
+
+    fn answer(&mut self, api: Api, body: &[u8]) -> io::Result<Next> {
+        let parsed = parse_body(body);
+        let (shape, ask) = shapes::read(api, parsed.as_ref().unwrap_or(&Value::Null), self.n);
+        if let Err(message) = parsed {
+            return self.whole(400, JSON, shape.error_body(400, &message).as_bytes());
+        }
+        let fault = faults::select(&self.config.faults, self.n);
+        if let Some(f) = fault {
+            self.rec.fault(f.to_string());
+            self.close |= f == Fault::Close;
+        }
+        let plan = Plan::new(&ask, self.config.tokens);
+        match fault {
+            Some(Fault::Status { code, html }) => self.status_fault(&*shape, code, html),
+            Some(Fault::NotSse) => self.whole(200, HTML, &shapes::html_not_sse_page()),
+            Some(Fault::StreamError) if !ask.stream => self.status_fault(&*shape, 500, false),
+            _ if ask.stream => self.stream(&*shape, &plan, fault),
+            _ => self.blocking(&*shape, &plan, fault),
+        }
+    }
+
+    /// An immediate error status with a JSON or HTML body.
+    fn status_fault(&mut self, shape: &dyn Shape, code: u16, html: bool) -> io::Result<Next> {
+        if code == 429 {
+            self.headers.push(("retry-after", "1".into()));
+        }
+        if html {
+            return self.whole(code, HTML, &shapes::html_error_page(code, http::reason(code)));
+        }
+        let body = shape.error_body(code, &format!("mock: injected HTTP {code}"));
+        self.whole(code, JSON, body.as_bytes())
+    }
+
+    /// The SSE stream: opening events at once, one text event per deadline, then the closing
+    /// events; a mid-stream fault strikes before token `fault_point`.
+    fn stream(&mut self, shape: &dyn Shape, plan: &Plan, fault: Option<Fault>) -> io::Result<Next> {
+        self.write(&http::head(200, SSE, Length::Chunked, self.close, &self.headers))?;
+        self.emit_all(&shape.opening(), false)?;
+        let mut schedule = Schedule::new(self.received, self.config, self.n);
+        let strike = fault.and_then(|f| fault_point(f, plan.tokens).map(|at| (at, f)));
+        for i in 0..=plan.tokens {
+            if let Some((at, f)) = strike
+                && at == i
+                && let Some(next) = self.mid_stream(shape, f, i)?
+            {
+                return Ok(next);
+            }
+            if i < plan.tokens {
+                script::sleep_until(schedule.next_deadline());
+                let at = self.emit(&shape.text_event(script::token(self.config.lang, i)), false)?;
+                self.rec.text(at);
+            }
+        }
+        let at = self.emit_all(&shape.closing(&plan.end(self.received.elapsed())), true)?;
+        self.rec.completed(at);
+        Ok(Next::after(self.close))
+    }
+
+    /// Injects `fault` before token `i`; `Some` when it ends the response.
+    fn mid_stream(&mut self, shape: &dyn Shape, fault: Fault, i: u64) -> io::Result<Option<Next>> {
+        match fault {
+            Fault::Cut => {
+                let event = shape.text_event(script::token(self.config.lang, i));
+                self.write(&http::cut_chunk(&event))?;
+                Ok(Some(Next::Close))
+            }
+            Fault::Malformed => {
+                self.emit(&shape.malformed_event(), false)?;
+                Ok(None)
+            }
+            Fault::StreamError => {
+                self.emit_all(&shape.stream_error(), true)?;
+                Ok(Some(Next::after(self.close)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The non-streaming reply, after the whole generation time. `cut` sends half the body
+    /// and closes; `malformed` sends half the body as if it were all of it.
+    fn blocking(&mut self, shape: &dyn Shape, plan: &Plan, fault: Option<Fault>) -> io::Result<Next> {
+        let mut schedule = Schedule::new(self.received, self.config, self.n);
+        for _ in 1..plan.tokens {
+            schedule.next_deadline();
+        }
+        if plan.tokens > 0 {
+            script::sleep_until(schedule.next_deadline());
+        }
+        let text = script::text(self.config.lang, plan.tokens);
+        let body = shape.blocking_body(&text, &plan.end(self.received.elapsed()));
+        let body = match fault {
+            Some(Fault::Cut) => return self.cut_body(body.as_bytes()),
+            Some(Fault::Malformed) => shapes::first_half(&body),
+            _ => &body,
+        };
+        let next = self.whole(200, JSON, body.as_bytes())?;
+        self.rec.completed(Instant::now());
+        Ok(next)
+    }
+
+    /// A head announcing all of `body`, half of it, and the end of the connection.
+    fn cut_body(&mut self, body: &[u8]) -> io::Result<Next> {
+        let mut out = http::head(200, JSON, Length::Fixed(body.len()), self.close, &self.headers);
+        out.extend_from_slice(&body[..body.len() / 2]);
+        self.write(&out)?;
+        Ok(Next::Close)
+    }
+
+    fn whole(&mut self, status: u16, content_type: &str, body: &[u8]) -> io::Result<Next> {
+        self.write(&http::response(status, content_type, body, self.close, &self.headers))?;
+        Ok(Next::after(self.close))
+    }
+
+    /// Writes `events`, the last one with the chunk terminator when `end`; returns when the
+    /// last one left.
+    fn emit_all(&mut self, events: &[Vec<u8>], end: bool) -> io::Result<Instant> {
+        let mut at = Instant::now();
+        for (k, event) in events.iter().enumerate() {
+            at = self.emit(event, end && k + 1 == events.len())?;
+        }
+        Ok(at)
+    }
+
+    /// One event, one chunk, one write; the instant is taken once the write returned.
+    fn emit(&mut self, event: &[u8], last: bool) -> io::Result<Instant> {
+        self.write(&http::chunk(event, last))?;
+        Ok(Instant::now())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.w.write_all(bytes)
+    }
+}
+
+/// Where a mid-stream fault strikes: before this token index.
+fn fault_point(fault: Fault, tokens: u64) -> Option<u64> {
+    match fault {
+        Fault::Cut | Fault::Malformed => Some(tokens / 2),
+        Fault::StreamError => Some(tokens.min(STREAM_ERROR_AFTER)),
+        _ => None,
+    }
+}
+
+/// The request body as a JSON object, or the message for a 400.
+fn parse_body(body: &[u8]) -> Result<Value, String> {
+    if nesting(body) > MAX_NESTING {
+        return Err(format!("request JSON is nested deeper than {MAX_NESTING} levels"));
+    }
+    match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err("request body must be a JSON object".into()),
+        Err(e) => Err(format!("request body is not valid JSON: {e}")),
+    }
+}
+
+/// The deepest `[`/`{` nesting outside strings, found without recursion.
+fn nesting(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_ignores_brackets_in_strings() {
+        assert_eq!(nesting(br#"{"a":[1,{"b":"[[[\"{{"}]}"#), 3);
+        assert_eq!(nesting(b"[]"), 1);
+        assert_eq!(nesting(b"1"), 0);
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_or_too_deep_are_refused() {
+        assert!(parse_body(br#"{"query":"hi"}"#).is_ok());
+        for body in [&b""[..], b"[]", b"{", b"\"s\""] {
+            assert!(parse_body(body).is_err(), "{body:?}");
+        }
+        let deep = "[".repeat(MAX_NESTING + 1) + &"]".repeat(MAX_NESTING + 1);
+        assert!(parse_body(format!("{{\"a\":{deep}}}").as_bytes()).unwrap_err().contains("nested"));
+    }
+
+    #[test]
+    fn plan_caps_tokens_and_says_length() {
+        let ask = |max_tokens| Ask { stream: true, prompt_tokens: 2, max_tokens };
+        let p = Plan::new(&ask(Some(3)), 8);
+        assert_eq!((p.tokens, p.finish_reason), (3, "length"));
+        let p = Plan::new(&ask(Some(8)), 8);
+        assert_eq!((p.tokens, p.finish_reason), (8, "stop"));
+        let p = Plan::new(&ask(None), 8);
+        assert_eq!((p.tokens, p.finish_reason), (8, "stop"));
+    }
+}

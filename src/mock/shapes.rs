@@ -1,0 +1,467 @@
+//! Each protocol's wire shapes: what a request asks for (streaming or not, prompt size, token
+//! cap) and the bytes of its SSE events, error bodies and non-streaming bodies, modelled on the
+//! streams in `fixtures/` (Dify chat-messages; OpenAI chat completions as vLLM sends them).
+//!
+//! A protocol is one `Shape` implementation plus one arm in `read`, so Anthropic and others are
+//! more of the same. Text events are rendered from a pre-built prefix (the hot path, one per
+//! token); the rest use `serde_json`. This module does not time, write or choose faults.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use super::script::SplitMix64;
+
+/// The APIs the mock serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Api {
+    /// Dify `POST /v1/chat-messages`.
+    Dify,
+    /// OpenAI-compatible `POST /v1/chat/completions`.
+    OpenAi,
+}
+
+/// What the request asks of the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ask {
+    pub stream: bool,
+    /// Characters of prompt text: an approximation of tokens that needs no tokenizer.
+    pub prompt_tokens: u64,
+    /// The request's cap on generated tokens, if any.
+    pub max_tokens: Option<u64>,
+}
+
+/// How a response ended, for usage blocks and finish reasons.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct End {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// `"stop"`, or `"length"` when the request's token cap cut the answer short.
+    pub finish_reason: &'static str,
+    /// Request read → this event, seconds (Dify reports it as `usage.latency`).
+    pub latency_s: f64,
+}
+
+/// One response's renderings in one protocol. Events come back SSE-framed (`data: …\n\n`).
+pub(super) trait Shape {
+    /// Events sent as soon as the head is written, before the first token.
+    fn opening(&self) -> Vec<Vec<u8>>;
+    /// The JSON of the event that carries `token`.
+    fn text_json(&self, token: &str) -> String;
+    /// The events after the last token; the last of them is the terminal event.
+    fn closing(&self, end: &End) -> Vec<Vec<u8>>;
+    /// The protocol's in-stream error, ending the stream.
+    fn stream_error(&self) -> Vec<Vec<u8>>;
+    /// The JSON body of an HTTP error response.
+    fn error_body(&self, status: u16, message: &str) -> String;
+    /// The whole reply to a non-streaming request.
+    fn blocking_body(&self, text: &str, end: &End) -> String;
+
+    fn text_event(&self, token: &str) -> Vec<u8> {
+        data(&self.text_json(token))
+    }
+
+    /// A text event cut off mid-JSON (still valid UTF-8): what a broken proxy might pass on.
+    fn malformed_event(&self) -> Vec<u8> {
+        data(first_half(&self.text_json(" ")))
+    }
+}
+
+/// The shape for `api`, filled from the request body (anything, even `null`), and what the
+/// request asks for. `seed` makes the generated ids reproducible.
+pub(super) fn read(api: Api, body: &Value, seed: u64) -> (Box<dyn Shape>, Ask) {
+    let mut rng = SplitMix64::new(seed ^ IDS_SALT);
+    match api {
+        Api::Dify => (Box::new(Dify::new(body, &mut rng)), dify_ask(body)),
+        Api::OpenAi => (Box::new(OpenAi::new(body, &mut rng)), openai_ask(body)),
+    }
+}
+
+/// Keeps id draws apart from the jitter draws of the same response.
+const IDS_SALT: u64 = 0x6d6f_636b_5f69_6473;
+
+fn data(json: &str) -> Vec<u8> {
+    format!("data: {json}\n\n").into_bytes()
+}
+
+/// The first half of `s`, backed off to a character boundary.
+pub(super) fn first_half(s: &str) -> &str {
+    let mut end = s.len() / 2;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A JSON string literal.
+fn quote(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
+fn chars(v: &Value) -> u64 {
+    v.as_str().map_or(0, |s| s.chars().count() as u64)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn uuid(rng: &mut SplitMix64) -> String {
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// An nginx-style error page, as a gateway in front of an API sends.
+pub(super) fn html_error_page(status: u16, reason: &str) -> Vec<u8> {
+    format!(
+        "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n\
+         <center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n\
+         </body>\r\n</html>\r\n"
+    )
+    .into_bytes()
+}
+
+/// A 200 page that is not an event stream (a login wall or captive portal).
+pub(super) fn html_not_sse_page() -> Vec<u8> {
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n\
+      <body><h1>Please sign in to continue</h1></body></html>\n"
+        .to_vec()
+}
+
+fn dify_ask(body: &Value) -> Ask {
+    Ask {
+        stream: body["response_mode"] != "blocking",
+        prompt_tokens: chars(&body["query"]),
+        max_tokens: None,
+    }
+}
+
+/// Dify chat app: the event name is inside the JSON, `message_end` closes, no `[DONE]`.
+struct Dify {
+    task_id: String,
+    message_id: String,
+    conversation_id: String,
+    created: u64,
+    /// The ids every event repeats, pre-rendered in Dify's field order.
+    common: String,
+}
+
+impl Dify {
+    fn new(body: &Value, rng: &mut SplitMix64) -> Self {
+        let conversation_id = match body["conversation_id"].as_str() {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => uuid(rng),
+        };
+        let (task_id, message_id, created) = (uuid(rng), uuid(rng), unix_now());
+        let common = format!(
+            "\"conversation_id\":{},\"message_id\":{},\"created_at\":{created},\"task_id\":{},\"id\":{}",
+            quote(&conversation_id),
+            quote(&message_id),
+            quote(&task_id),
+            quote(&message_id),
+        );
+        Dify {
+            task_id,
+            message_id,
+            conversation_id,
+            created,
+            common,
+        }
+    }
+
+    fn usage(end: &End) -> Value {
+        json!({
+            "prompt_tokens": end.prompt_tokens,
+            "completion_tokens": end.completion_tokens,
+            "total_tokens": end.prompt_tokens + end.completion_tokens,
+            "latency": end.latency_s,
+        })
+    }
+}
+
+impl Shape for Dify {
+    fn opening(&self) -> Vec<Vec<u8>> {
+        vec![b"event: ping\n\n".to_vec()]
+    }
+
+    fn text_json(&self, token: &str) -> String {
+        format!(
+            "{{\"event\":\"message\",{},\"answer\":{},\"from_variable_selector\":null}}",
+            self.common,
+            quote(token)
+        )
+    }
+
+    fn closing(&self, end: &End) -> Vec<Vec<u8>> {
+        let metadata = json!({
+            "annotation_reply": null,
+            "retriever_resources": [],
+            "usage": Dify::usage(end),
+        });
+        vec![data(&format!(
+            "{{\"event\":\"message_end\",{},\"metadata\":{metadata},\"files\":null}}",
+            self.common
+        ))]
+    }
+
+    fn stream_error(&self) -> Vec<Vec<u8>> {
+        let event = json!({
+            "event": "error",
+            "task_id": self.task_id,
+            "message_id": self.message_id,
+            "status": 500,
+            "code": "internal_error",
+            "message": "mock: injected stream error",
+        });
+        vec![data(&event.to_string())]
+    }
+
+    fn error_body(&self, status: u16, message: &str) -> String {
+        let code = match status {
+            400 => "invalid_param",
+            404 => "not_found",
+            429 => "too_many_requests",
+            400..=499 => "bad_request",
+            _ => "internal_server_error",
+        };
+        json!({"code": code, "message": message, "status": status}).to_string()
+    }
+
+    fn blocking_body(&self, text: &str, end: &End) -> String {
+        json!({
+            "event": "message",
+            "task_id": self.task_id,
+            "id": self.message_id,
+            "message_id": self.message_id,
+            "conversation_id": self.conversation_id,
+            "mode": "chat",
+            "answer": text,
+            "metadata": {"usage": Dify::usage(end), "retriever_resources": []},
+            "created_at": self.created,
+        })
+        .to_string()
+    }
+}
+
+fn openai_ask(body: &Value) -> Ask {
+    let prompt_tokens = body["messages"]
+        .as_array()
+        .map_or(0, |messages| messages.iter().map(message_chars).sum());
+    Ask {
+        stream: body["stream"] == true,
+        prompt_tokens,
+        max_tokens: body["max_completion_tokens"]
+            .as_u64()
+            .or_else(|| body["max_tokens"].as_u64()),
+    }
+}
+
+/// Characters of a message's `content`: a string, or an array of parts with `text`.
+fn message_chars(message: &Value) -> u64 {
+    match &message["content"] {
+        Value::Array(parts) => parts.iter().map(|p| chars(&p["text"])).sum(),
+        content => chars(content),
+    }
+}
+
+/// OpenAI-compatible chat completions, as vLLM streams them: a role-only first chunk, one
+/// chunk per token, a finish chunk, an optional usage chunk, then `[DONE]`.
+struct OpenAi {
+    id: String,
+    created: u64,
+    model: String,
+    include_usage: bool,
+    /// `{"id":…,"object":…,"created":…,"model":…,` — every chunk starts with it.
+    head: String,
+}
+
+impl OpenAi {
+    fn new(body: &Value, rng: &mut SplitMix64) -> Self {
+        let id = format!("chatcmpl-{:016x}", rng.next_u64());
+        let model = body["model"].as_str().unwrap_or("llmload-mock").to_string();
+        let created = unix_now();
+        let head = format!(
+            "{{\"id\":{},\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},",
+            quote(&id),
+            quote(&model)
+        );
+        OpenAi {
+            id,
+            created,
+            model,
+            include_usage: body["stream_options"]["include_usage"] == true,
+            head,
+        }
+    }
+
+    fn chunk(&self, rest: &str) -> Vec<u8> {
+        data(&format!("{}{rest}", self.head))
+    }
+
+    fn usage(end: &End) -> Value {
+        json!({
+            "prompt_tokens": end.prompt_tokens,
+            "completion_tokens": end.completion_tokens,
+            "total_tokens": end.prompt_tokens + end.completion_tokens,
+        })
+    }
+
+    fn error(status: u16, message: &str) -> Value {
+        let (kind, code) = match status {
+            429 => ("requests", "rate_limit_exceeded"),
+            400..=499 => ("invalid_request_error", "invalid_request"),
+            _ => ("server_error", "internal_error"),
+        };
+        json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+    }
+}
+
+impl Shape for OpenAi {
+    fn opening(&self) -> Vec<Vec<u8>> {
+        vec![self.chunk(
+            "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\
+             \"logprobs\":null,\"finish_reason\":null}]}",
+        )]
+    }
+
+    fn text_json(&self, token: &str) -> String {
+        format!(
+            "{}\"choices\":[{{\"index\":0,\"delta\":{{\"content\":{}}},\"logprobs\":null,\
+             \"finish_reason\":null}}]}}",
+            self.head,
+            quote(token)
+        )
+    }
+
+    fn closing(&self, end: &End) -> Vec<Vec<u8>> {
+        let mut events = vec![self.chunk(&format!(
+            "\"choices\":[{{\"index\":0,\"delta\":{{}},\"logprobs\":null,\"finish_reason\":\"{}\"}}]}}",
+            end.finish_reason
+        ))];
+        if self.include_usage {
+            let usage = OpenAi::usage(end);
+            events.push(self.chunk(&format!("\"choices\":[],\"usage\":{usage}}}")));
+        }
+        events.push(data("[DONE]"));
+        events
+    }
+
+    fn stream_error(&self) -> Vec<Vec<u8>> {
+        let error = OpenAi::error(500, "mock: injected stream error");
+        vec![data(&error.to_string()), data("[DONE]")]
+    }
+
+    fn error_body(&self, status: u16, message: &str) -> String {
+        OpenAi::error(status, message).to_string()
+    }
+
+    fn blocking_body(&self, text: &str, end: &End) -> String {
+        json!({
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": null,
+                "finish_reason": end.finish_reason,
+            }],
+            "usage": OpenAi::usage(end),
+        })
+        .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end() -> End {
+        End {
+            prompt_tokens: 3,
+            completion_tokens: 2,
+            finish_reason: "length",
+            latency_s: 0.5,
+        }
+    }
+
+    /// The JSON payload of a `data:` event.
+    fn payload(event: &[u8]) -> Value {
+        let s = std::str::from_utf8(event).unwrap();
+        let json = s.strip_prefix("data: ").unwrap().strip_suffix("\n\n").unwrap();
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn asks_are_read_from_each_protocols_request() {
+        let dify = json!({"query": "你好 ab", "inputs": {}, "user": "u", "response_mode": "blocking"});
+        let (_, ask) = read(Api::Dify, &dify, 1);
+        let want = Ask { stream: false, prompt_tokens: 5, max_tokens: None };
+        assert_eq!(ask, want);
+        let openai = json!({
+            "model": "m", "stream": true, "max_tokens": 9, "max_completion_tokens": 4,
+            "messages": [{"role": "user", "content": "abc"},
+                         {"role": "user", "content": [{"type": "text", "text": "汉字"}]}],
+        });
+        let (_, ask) = read(Api::OpenAi, &openai, 1);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(4) });
+        let (_, ask) = read(Api::OpenAi, &Value::Null, 1);
+        assert_eq!(ask, Ask { stream: false, prompt_tokens: 0, max_tokens: None });
+    }
+
+    #[test]
+    fn dify_events_match_the_fixture_shape() {
+        let body = json!({"conversation_id": "c\"1"});
+        let (shape, _) = read(Api::Dify, &body, 7);
+        assert_eq!(shape.opening(), [b"event: ping\n\n".to_vec()]);
+        let msg = payload(&shape.text_event("好"));
+        assert_eq!((msg["event"].as_str(), msg["answer"].as_str()), (Some("message"), Some("好")));
+        assert_eq!(msg["conversation_id"], "c\"1");
+        assert_eq!(msg["id"], msg["message_id"]);
+        let closing = shape.closing(&end());
+        let usage = &payload(&closing[0])["metadata"]["usage"];
+        assert_eq!((usage["completion_tokens"].as_u64(), usage["total_tokens"].as_u64()), (Some(2), Some(5)));
+        assert_eq!(usage["latency"], 0.5);
+        let err = payload(&shape.stream_error()[0]);
+        assert_eq!((err["event"].as_str(), err["status"].as_u64()), (Some("error"), Some(500)));
+    }
+
+    #[test]
+    fn openai_events_match_the_fixture_shape() {
+        let body = json!({"model": "qwen", "stream_options": {"include_usage": true}});
+        let (shape, _) = read(Api::OpenAi, &body, 7);
+        let role = payload(&shape.opening()[0]);
+        assert_eq!(role["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+        assert_eq!((role["model"].as_str(), role["object"].as_str()), (Some("qwen"), Some("chat.completion.chunk")));
+        let text = payload(&shape.text_event("字"));
+        assert_eq!(text["choices"][0]["delta"]["content"], "字");
+        let closing = shape.closing(&end());
+        assert_eq!(closing.len(), 3);
+        assert_eq!(payload(&closing[0])["choices"][0]["finish_reason"], "length");
+        assert_eq!(payload(&closing[1])["usage"]["completion_tokens"], 2);
+        assert_eq!(closing[2], b"data: [DONE]\n\n");
+        let errors = shape.stream_error();
+        assert!(payload(&errors[0])["error"]["message"].is_string());
+        assert_eq!(errors[1], b"data: [DONE]\n\n");
+    }
+
+    #[test]
+    fn malformed_events_are_utf8_but_not_json() {
+        for api in [Api::Dify, Api::OpenAi] {
+            let (shape, _) = read(api, &json!({"model": "模型模型模型模型"}), 3);
+            let event = String::from_utf8(shape.malformed_event()).unwrap();
+            let json = event.strip_prefix("data: ").unwrap().trim_end();
+            assert!(serde_json::from_str::<Value>(json).is_err(), "{json}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The ground truth of what the mock sent: counters and histograms of when text and terminal
+//! events left the socket, for comparing a client's measured TTFT/ITL against reality.
+//!
+//! A response records into its own `Recorder` (no lock per event) and is merged once, when it
+//! ends, into the server's `Mutex<Truth>`. This module does not decide what to send or time it.
+
+use std::collections::BTreeMap;
+use std::ops::AddAssign;
+use std::time::{Duration, Instant};
+
+use crate::stats::{Distribution, Histogram};
+
+/// What the mock actually sent. Times are taken right after each event's write returned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Truth {
+    /// API requests received (not `/mock/stats` or `/health`).
+    pub requests: u64,
+    /// Responses that reached their normal terminal event (or whole non-streaming body).
+    pub completed: u64,
+    /// Text-bearing events written.
+    pub text_events: u64,
+    /// Fault kind name → times injected.
+    pub faults: BTreeMap<String, u64>,
+    /// Request fully read → first text event written, µs.
+    pub ttft_us: Histogram,
+    /// Every gap between consecutive text events of a response, µs.
+    pub itl_us: Histogram,
+    /// Request fully read → terminal event written, µs.
+    pub e2e_us: Histogram,
+}
+
+impl Truth {
+    /// `{"requests","completed","text_events","faults":{..},"ttft_ms","itl_ms","e2e_ms"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let ms = |h: &Histogram| Distribution::json(h.distribution(0.001).as_ref());
+        serde_json::json!({
+            "requests": self.requests,
+            "completed": self.completed,
+            "text_events": self.text_events,
+            "faults": self.faults,
+            "ttft_ms": ms(&self.ttft_us),
+            "itl_ms": ms(&self.itl_us),
+            "e2e_ms": ms(&self.e2e_us),
+        })
+    }
+}
+
+impl AddAssign<&Truth> for Truth {
+    fn add_assign(&mut self, other: &Truth) {
+        self.requests += other.requests;
+        self.completed += other.completed;
+        self.text_events += other.text_events;
+        for (kind, n) in &other.faults {
+            *self.faults.entry(kind.clone()).or_default() += n;
+        }
+        self.ttft_us += &other.ttft_us;
+        self.itl_us += &other.itl_us;
+        self.e2e_us += &other.e2e_us;
+    }
+}
+
+/// One response's share of the truth, filled as its events are written.
+pub(super) struct Recorder {
+    received: Instant,
+    last_text: Option<Instant>,
+    truth: Truth,
+}
+
+impl Recorder {
+    /// Starts the record of one API request, fully read at `received`.
+    pub(super) fn new(received: Instant) -> Self {
+        Recorder {
+            received,
+            last_text: None,
+            truth: Truth {
+                requests: 1,
+                ..Truth::default()
+            },
+        }
+    }
+
+    /// A text event finished writing at `at`.
+    pub(super) fn text(&mut self, at: Instant) {
+        match self.last_text {
+            None => self.truth.ttft_us.record(micros(at - self.received)),
+            Some(prev) => self.truth.itl_us.record(micros(at - prev)),
+        }
+        self.last_text = Some(at);
+        self.truth.text_events += 1;
+    }
+
+    /// The normal terminal event (or whole body) finished writing at `at`.
+    pub(super) fn completed(&mut self, at: Instant) {
+        self.truth.e2e_us.record(micros(at - self.received));
+        self.truth.completed += 1;
+    }
+
+    pub(super) fn fault(&mut self, kind: String) {
+        *self.truth.faults.entry(kind).or_default() += 1;
+    }
+
+    pub(super) fn into_truth(self) -> Truth {
+        self.truth
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorder_counts_ttft_once_and_every_gap() {
+        let t0 = Instant::now();
+        let mut rec = Recorder::new(t0);
+        for k in 1..=4 {
+            rec.text(t0 + Duration::from_millis(10 * k));
+        }
+        rec.completed(t0 + Duration::from_millis(45));
+        rec.fault("cut".into());
+        let t = rec.into_truth();
+        assert_eq!((t.requests, t.completed, t.text_events), (1, 1, 4));
+        assert_eq!((t.ttft_us.count(), t.itl_us.count()), (1, 3));
+        assert_eq!(t.ttft_us.quantile(0.5), Some(10_000));
+        assert_eq!(t.e2e_us.quantile(0.5), Some(45_000));
+        assert_eq!(t.faults["cut"], 1);
+    }
+
+    #[test]
+    fn merge_adds_everything_and_json_has_the_documented_keys() {
+        let t0 = Instant::now();
+        let mut total = Truth::default();
+        for _ in 0..3 {
+            let mut rec = Recorder::new(t0);
+            rec.text(t0 + Duration::from_millis(2));
+            rec.fault("close".into());
+            total += &rec.into_truth();
+        }
+        assert_eq!((total.requests, total.text_events, total.faults["close"]), (3, 3, 3));
+        let j = total.to_json();
+        assert_eq!(j["requests"], 3);
+        assert_eq!(j["faults"]["close"], 3);
+        assert_eq!(j["ttft_ms"]["count"], 3);
+        assert_eq!(j["ttft_ms"]["p50"], 2.0);
+        assert!(j["itl_ms"].is_null() && j["e2e_ms"].is_null());
+        assert_eq!(j["completed"], 0);
+    }
+}

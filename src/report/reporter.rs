@@ -1,0 +1,114 @@
+//! The reporter thread: the single owner of a run's statistics. It receives one message per
+//! request start and end, writes each finished request to `--records` at once (flushed), and
+//! prints a table row every second. It never blocks a worker (the channel is unbounded).
+
+use super::table::{self, Row};
+use crate::config::OutputFile;
+use crate::engine::Msg;
+use crate::export::records;
+use crate::measure::Measurement;
+use crate::stats::RunStats;
+use crossbeam_channel::{Receiver, select, tick};
+use std::io::{BufWriter, Write};
+use std::time::{Duration, Instant};
+
+pub struct Reporter {
+    /// The records file's name for messages, and its writer.
+    records: Option<(String, BufWriter<std::fs::File>)>,
+    records_error: Option<String>,
+    table: bool,
+    total_workers: usize,
+    active_workers: usize,
+    started: Instant,
+    window: RunStats,
+    window_start: Instant,
+    total: RunStats,
+}
+
+impl Reporter {
+    pub fn new(records: Option<OutputFile>, table: bool, total_workers: usize, started: Instant) -> Self {
+        let records =
+            records.map(|out| (format!("{} {}", out.flag, out.path.display()), BufWriter::new(out.file)));
+        Self {
+            records,
+            records_error: None,
+            table,
+            total_workers,
+            active_workers: 0,
+            started,
+            window: RunStats::default(),
+            window_start: started,
+            total: RunStats::default(),
+        }
+    }
+
+    /// Runs until every worker has dropped its sender; returns the statistics and any error the
+    /// records file had.
+    pub fn run(mut self, rx: Receiver<Msg>) -> (RunStats, Option<String>) {
+        if self.table {
+            eprintln!("{}", table::header());
+        }
+        let ticker = tick(Duration::from_secs(1));
+        loop {
+            select! {
+                recv(rx) -> msg => match msg {
+                    Ok(msg) => self.on_msg(msg),
+                    Err(_) => break,
+                },
+                recv(ticker) -> _ => self.end_window(),
+            }
+        }
+        if self.window.total() > 0 {
+            self.end_window();
+        }
+        (self.total, self.records_error)
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::WorkerUp => self.active_workers += 1,
+            Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),
+            Msg::Started => {}
+            Msg::Finished(m) => {
+                self.write_record(&m);
+                self.window.add(&m);
+            }
+        }
+    }
+
+    fn write_record(&mut self, m: &Measurement) {
+        let Some((name, w)) = &mut self.records else { return };
+        let line = records::line(&m.record());
+        if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
+            self.records_error = Some(format!("{name}: {e}"));
+            self.records = None; // keep measuring; the summary still has every request
+        }
+    }
+
+    /// Folds this second into the total and prints its row.
+    fn end_window(&mut self) {
+        let w = std::mem::take(&mut self.window);
+        self.total += &w;
+        let window_s = self.window_start.elapsed().as_secs_f64().max(1e-3);
+        self.window_start = Instant::now();
+        if !self.table {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        let finished = w.ok + w.failed;
+        let row = Row {
+            clock: chrono::Local::now().format("%H:%M:%S").to_string(),
+            elapsed_s: elapsed.as_secs_f64().round() as u64,
+            active_workers: self.active_workers,
+            total_workers: self.total_workers,
+            done: w.total(),
+            done_total: self.total.total(),
+            success: (finished > 0).then(|| w.ok as f64 / finished as f64),
+            tokens_per_s: w.output_tokens as f64 / window_s,
+            ttft_p50_ms: w.ttft.quantile(0.5).map(|v| v as f64 / 1000.0),
+            itl_p50_ms: w.itl.quantile(0.5).map(|v| v as f64 / 1000.0),
+            errors: w.failed,
+        };
+        eprintln!("{}", table::row(&row));
+    }
+}

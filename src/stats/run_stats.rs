@@ -1,0 +1,194 @@
+//! The statistics of a run or of one second of it: outcome counts, errors by kind, token totals
+//! and one histogram per metric. Mergeable (`+=`), so per-second windows add up to the total
+//! exactly. Recorded in microseconds; `summary` scales to milliseconds.
+
+use super::Histogram;
+use crate::measure::{Measurement, Outcome, TokenSource};
+use std::collections::BTreeMap;
+use std::ops::AddAssign;
+use std::time::Duration;
+
+/// How often an error kind happened, with the first message seen (later ones are usually alike).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorTally {
+    pub count: u64,
+    pub first_message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    pub ok: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub errors: BTreeMap<String, ErrorTally>,
+    /// Output tokens of successful requests.
+    pub output_tokens: u64,
+    pub input_tokens: u64,
+    /// Successful requests whose token count came from usage / from the estimate.
+    pub tokens_from_usage: u64,
+    pub tokens_estimated: u64,
+    /// Requests that succeeded with warnings (malformed events, invalid UTF-8).
+    pub with_warnings: u64,
+    pub ttfb: Histogram,
+    pub ttfe: Histogram,
+    pub ttft: Histogram,
+    pub ttfa: Histogram,
+    pub itl: Histogram,
+    pub tpot: Histogram,
+    pub e2e: Histogram,
+    pub tokens_per_request: Histogram,
+    /// Milli-tokens per second, so integer buckets keep three decimals.
+    pub decode_mtps: Histogram,
+}
+
+fn us(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
+}
+
+impl RunStats {
+    pub fn total(&self) -> u64 {
+        self.ok + self.failed + self.cancelled
+    }
+
+    /// Adds one finished request. Latency metrics come from successful requests only, so a
+    /// fast 429 never makes the server look quick.
+    pub fn add(&mut self, m: &Measurement) {
+        match &m.outcome {
+            Outcome::Cancelled => self.cancelled += 1,
+            Outcome::Failed { kind, message } => {
+                self.failed += 1;
+                self.errors
+                    .entry(kind.name())
+                    .and_modify(|t| t.count += 1)
+                    .or_insert_with(|| ErrorTally { count: 1, first_message: message.clone() });
+            }
+            Outcome::Ok => self.add_ok(m),
+        }
+    }
+
+    fn add_ok(&mut self, m: &Measurement) {
+        self.ok += 1;
+        if !m.warnings.is_empty() {
+            self.with_warnings += 1;
+        }
+        let (tokens, source) = m.output_tokens();
+        self.output_tokens += tokens;
+        self.input_tokens += m.usage_input_tokens.unwrap_or(0);
+        match source {
+            TokenSource::Usage => self.tokens_from_usage += 1,
+            TokenSource::Estimate => self.tokens_estimated += 1,
+        }
+        self.tokens_per_request.record(tokens);
+        let pairs = [
+            (&mut self.ttfb, m.ttfb()),
+            (&mut self.ttfe, m.ttfe()),
+            (&mut self.ttft, m.ttft()),
+            (&mut self.ttfa, m.ttfa()),
+            (&mut self.tpot, m.tpot()),
+            (&mut self.e2e, Some(m.e2e())),
+        ];
+        for (h, d) in pairs {
+            if let Some(d) = d {
+                h.record(us(d));
+            }
+        }
+        for gap in m.itls() {
+            self.itl.record(us(gap));
+        }
+        if let Some(tps) = m.decode_tokens_per_s() {
+            self.decode_mtps.record((tps * 1000.0).round() as u64);
+        }
+    }
+}
+
+impl AddAssign<&RunStats> for RunStats {
+    fn add_assign(&mut self, o: &RunStats) {
+        self.ok += o.ok;
+        self.failed += o.failed;
+        self.cancelled += o.cancelled;
+        for (kind, t) in &o.errors {
+            self.errors
+                .entry(kind.clone())
+                .and_modify(|mine| mine.count += t.count)
+                .or_insert_with(|| t.clone());
+        }
+        self.output_tokens += o.output_tokens;
+        self.input_tokens += o.input_tokens;
+        self.tokens_from_usage += o.tokens_from_usage;
+        self.tokens_estimated += o.tokens_estimated;
+        self.with_warnings += o.with_warnings;
+        self.ttfb += &o.ttfb;
+        self.ttfe += &o.ttfe;
+        self.ttft += &o.ttft;
+        self.ttfa += &o.ttfa;
+        self.itl += &o.itl;
+        self.tpot += &o.tpot;
+        self.e2e += &o.e2e;
+        self.tokens_per_request += &o.tokens_per_request;
+        self.decode_mtps += &o.decode_mtps;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::ErrorKind;
+    use std::time::Instant;
+
+    fn ok(t0: Instant, ttft_ms: u64, tokens: u64) -> Measurement {
+        let mut m = Measurement::new(0, 0, None, t0);
+        m.headers_at = Some(t0 + Duration::from_millis(1));
+        m.text_at = (0..tokens).map(|i| t0 + Duration::from_millis(ttft_ms + 10 * i)).collect();
+        m.end_at = *m.text_at.last().unwrap();
+        m.usage_output_tokens = Some(tokens);
+        m
+    }
+
+    fn failed(kind: ErrorKind, msg: &str) -> Measurement {
+        let mut m = Measurement::new(0, 0, None, Instant::now());
+        m.outcome = Outcome::Failed { kind, message: msg.into() };
+        m
+    }
+
+    #[test]
+    fn counts_outcomes_errors_and_tokens() {
+        let t0 = Instant::now();
+        let mut s = RunStats::default();
+        s.add(&ok(t0, 100, 5));
+        s.add(&ok(t0, 200, 3));
+        s.add(&failed(ErrorKind::Http(429), "first"));
+        s.add(&failed(ErrorKind::Http(429), "second"));
+        let mut c = Measurement::new(0, 0, None, t0);
+        c.outcome = Outcome::Cancelled;
+        s.add(&c);
+        assert_eq!((s.ok, s.failed, s.cancelled, s.total()), (2, 2, 1, 5));
+        assert_eq!(s.errors["http_429"], ErrorTally { count: 2, first_message: "first".into() });
+        assert_eq!((s.output_tokens, s.tokens_from_usage, s.tokens_estimated), (8, 2, 0));
+        assert_eq!(s.ttft.count(), 2);
+        assert_eq!(s.itl.count(), 4 + 2);
+        assert_eq!(s.ttft.quantile(0.5), Some(100_000));
+    }
+
+    #[test]
+    fn windows_add_up_to_the_whole() {
+        let t0 = Instant::now();
+        let all: Vec<Measurement> = (0..30)
+            .map(|i| if i % 7 == 0 { failed(ErrorKind::Truncated, "cut") } else { ok(t0, 50 + i, 1 + i % 4) })
+            .collect();
+        let mut whole = RunStats::default();
+        let mut merged = RunStats::default();
+        for chunk in all.chunks(4) {
+            let mut window = RunStats::default();
+            for m in chunk {
+                window.add(m);
+                whole.add(m);
+            }
+            merged += &window;
+        }
+        assert_eq!(merged.total(), 30);
+        assert_eq!(merged.errors, whole.errors);
+        assert_eq!(merged.ttft.distribution(1.0), whole.ttft.distribution(1.0));
+        assert_eq!(merged.itl.distribution(1.0), whole.itl.distribution(1.0));
+        assert_eq!(merged.output_tokens, whole.output_tokens);
+    }
+}

@@ -1,0 +1,69 @@
+//! A list handed out in turn to many workers. The lock is held only for an index bump.
+
+use parking_lot::Mutex;
+
+#[derive(Debug)]
+pub struct RoundRobin<T> {
+    items: Vec<T>,
+    cursor: Mutex<usize>,
+}
+
+impl<T> RoundRobin<T> {
+    /// `items` must not be empty; `Config` checks that before a run starts.
+    pub fn new(items: Vec<T>) -> Self {
+        assert!(!items.is_empty(), "RoundRobin needs at least one item");
+        Self { items, cursor: Mutex::new(0) }
+    }
+
+    /// The next item and its index in the original list.
+    pub fn next(&self) -> (usize, &T) {
+        let i = {
+            let mut c = self.cursor.lock();
+            let i = *c;
+            *c = (i + 1) % self.items.len();
+            i
+        };
+        (i, &self.items[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RoundRobin;
+
+    #[test]
+    fn hands_out_in_order_and_wraps() {
+        let rr = RoundRobin::new(vec!["a", "b", "c"]);
+        let got: Vec<usize> = (0..7).map(|_| rr.next().0).collect();
+        assert_eq!(got, [0, 1, 2, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn shared_across_threads_each_item_equally() {
+        let rr = RoundRobin::new(vec![0u8; 4]);
+        let mut counts = [0usize; 4];
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| (0..100).map(|_| rr.next().0).collect::<Vec<_>>()))
+                .collect();
+            for h in hs {
+                for i in h.join().unwrap() {
+                    counts[i] += 1;
+                }
+            }
+        });
+        assert_eq!(counts, [200; 4]);
+    }
+}
