@@ -179,7 +179,7 @@ impl Client {
             }
         } else if stop.is_set() {
             Outcome::Cancelled
-        } else if let Some(e) = read_error {
+        } else if let Some(e) = read_error.filter(|e| e.kind() != std::io::ErrorKind::UnexpectedEof) {
             io_failure(&e)
         } else {
             let how = if cut_mid_event { "in the middle of an event" } else { "between events" };

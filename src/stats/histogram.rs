@@ -54,7 +54,7 @@ fn bucket_bounds(i: usize) -> (u64, u64) {
     let mant = k % HALF + HALF;
     let shift = e - (P as u64 - 1);
     let lo = mant << shift;
-    (lo, lo + (1u64 << shift) - 1)
+    (lo, lo + ((1u64 << shift) - 1))
 }
 
 impl Distribution {

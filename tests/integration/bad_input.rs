@@ -1,0 +1,48 @@
+//! Every flag or file a user can get wrong: exit 2, one clear line naming it and the fix, and no
+//! request sent.
+
+use crate::util::*;
+
+fn assert_usage_error(args: &[&str], expected: &str) {
+    let mock = fast_mock(2, &[]);
+    let u = url(&mock);
+    let mut full = vec!["run", "--url", u.as_str()];
+    full.extend_from_slice(args);
+    let out = llmload(&full);
+    out.expect_code(2);
+    assert!(out.stderr.contains(expected), "stderr lacks {expected:?}{}", out.context());
+    assert!(out.stdout.is_empty(), "{}", out.context());
+    assert_eq!(mock.truth().requests, 0, "a fatal error must come before any request{}", out.context());
+}
+
+#[test]
+fn bad_flags_name_themselves() {
+    assert_usage_error(&["--concurrency", "0"], "error: --concurrency \"0\" is invalid: must be at least 1 worker");
+    assert_usage_error(&["--threads", "0"], "--threads \"0\" is invalid");
+    assert_usage_error(&["--api", "grpc"], "--api \"grpc\" is invalid: unknown API: use one of dify-chat, openai-chat");
+    assert_usage_error(&["--duration", "ten"], "--duration \"ten\" is invalid: use a duration such as 500ms");
+    assert_usage_error(&["--ramp-up", "-1"], "--ramp-up \"-1\" is invalid");
+    assert_usage_error(&["--requests", "0"], "--requests \"0\" is invalid");
+    assert_usage_error(&["--header", "oops"], "--header \"oops\" is invalid: write it as 'Name: value'");
+    assert_usage_error(&["--port", "1"], "give either --url or --host/--port, not both");
+    assert_usage_error(&["--concurrency", "x"], "--concurrency");
+    assert_usage_error(&["--bogus"], "Unrecognized argument: --bogus");
+}
+
+#[test]
+fn bad_files_name_the_file_and_the_fix() {
+    let dir = tempdir("files");
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let utf16 = dir.join("utf16.txt");
+    std::fs::write(&utf16, b"\xFF\xFEh\x00i\x00").unwrap();
+    let missing = dir.join("missing.txt");
+    let (e, u, m) = (empty.to_str().unwrap(), utf16.to_str().unwrap(), missing.to_str().unwrap());
+    assert_usage_error(&["--param-file", e], "has no non-empty lines: put one prompt a line");
+    assert_usage_error(&["--api-key-file", e], "has no non-empty lines: put one API key a line");
+    assert_usage_error(&["--param-file", u], "is UTF-16 text: save it as UTF-8");
+    assert_usage_error(&["--api-key-file", m], "file not found: check the path");
+    let unwritable = dir.join("no-such-dir").join("out.json");
+    assert_usage_error(&["--json", unwritable.to_str().unwrap()], "cannot create it");
+    assert_usage_error(&["--records", dir.to_str().unwrap()], "--records");
+}

@@ -1,0 +1,192 @@
+//! The main job: load tests that succeed, with exact counts in the summary, JSON and records.
+
+use crate::util::*;
+use serde_json::json;
+
+#[test]
+fn dify_run_counts_every_request_and_token() {
+    let mock = fast_mock(12, &[]);
+    let dir = tempdir("dify");
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let out = llmload(&[
+        "run", "--url", &url(&mock), "-c", "4", "-n", "20", "--quiet",
+        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["version"], 1);
+    assert_eq!(j["requests"], json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0}), "{}", out.context());
+    assert_eq!(j["success_rate"], 1.0);
+    assert_eq!(j["tokens"]["output_total"], 240);
+    assert_eq!(j["tokens"]["from_usage"], 20);
+    assert_eq!(j["tokens"]["estimated"], 0);
+    assert_eq!(j["metrics"]["ttft_ms"]["count"], 20);
+    assert_eq!(j["metrics"]["itl_ms"]["count"], 20 * 11);
+    assert_eq!(j["metrics"]["tpot_ms"]["count"], 20);
+    assert_eq!(j["config"]["api"], "dify-chat");
+    for key in ["ttfb_ms", "ttfe_ms", "ttfa_ms", "e2e_ms", "output_tokens", "decode_tokens_per_s"] {
+        assert_eq!(j["metrics"][key]["count"], 20, "{key}");
+        for p in ["mean", "min", "p50", "p90", "p95", "p99", "max"] {
+            assert!(j["metrics"][key][p].is_number(), "{key}.{p}");
+        }
+    }
+    let recs = read_records(&rec_path, &out);
+    assert_eq!(recs.len(), 20);
+    for r in &recs {
+        assert_eq!(r["outcome"], "ok");
+        assert_eq!(r["status"], 200);
+        assert_eq!(r["text_events"], 12);
+        assert_eq!(r["output_tokens"], 12);
+        assert_eq!(r["token_source"], "usage");
+        assert!(r["error"].is_null());
+        assert!(r["ttft_ms"].as_f64().unwrap() >= 5.0, "TTFT below the mock's 5 ms: {r}");
+    }
+    let workers = count_by(&recs, "worker");
+    assert_eq!(workers.values().sum::<usize>(), 20);
+    let truth = mock.truth();
+    assert_eq!((truth.requests, truth.completed, truth.text_events), (20, 20, 240));
+    assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled"), "{}", out.context());
+}
+
+#[test]
+fn openai_run_honours_max_tokens_and_reads_usage() {
+    let mock = fast_mock(30, &[]);
+    let dir = tempdir("openai");
+    let json_path = dir.join("out.json");
+    let out = llmload(&[
+        "run", "--url", &url(&mock), "--api", "openai-chat", "--model", "m", "--max-tokens", "5",
+        "-c", "2", "-n", "6", "--quiet", "--json", json_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["requests"]["ok"], 6, "{}", out.context());
+    assert_eq!(j["tokens"]["output_total"], 30);
+    assert_eq!(j["tokens"]["from_usage"], 6);
+    assert_eq!(j["metrics"]["output_tokens"]["max"], 5.0);
+    // The role-only first chunk arrives before any text: TTFE counts it, TTFT does not.
+    assert!(j["metrics"]["ttfe_ms"]["p50"].as_f64() < j["metrics"]["ttft_ms"]["p50"].as_f64());
+    assert_eq!(mock.truth().text_events, 30);
+}
+
+#[test]
+fn seed_flags_without_subcommand_send_one_request_per_worker() {
+    let mock = fast_mock(4, &[]);
+    let port = mock.addr().port().to_string();
+    let out = llmload(&["--host", "127.0.0.1", "--port", &port, "--threads", "3", "--api-key", "app-0123456789abcdef"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("3 total · 3 ok"), "{}", out.context());
+    assert!(out.stderr.contains("app-…cdef"), "banner shows the masked key{}", out.context());
+    assert_eq!(mock.truth().requests, 3);
+}
+
+#[test]
+fn duration_cuts_in_flight_requests_as_cancelled() {
+    // Each response takes about 5 s, so a 1 s run ends with every request in flight.
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(10),
+        itl: std::time::Duration::from_millis(50),
+        tokens: 100,
+        ..Default::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let dir = tempdir("cancel");
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let started = std::time::Instant::now();
+    let out = llmload(&[
+        "run", "--url", &url(&mock), "-c", "3", "-d", "1s", "--quiet",
+        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+    ]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "the deadline did not cut the streams");
+    out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["requests"], json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3}), "{}", out.context());
+    assert!(j["success_rate"].is_null());
+    assert!(j["metrics"]["ttft_ms"].is_null());
+    let recs = read_records(&rec_path, &out);
+    assert_eq!(count_by(&recs, "outcome")["cancelled"], 3);
+    assert!(out.stdout.contains("cancelled at the deadline before they ended"), "{}", out.context());
+}
+
+#[test]
+fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
+    let mock = fast_mock(3, &[]);
+    let dir = tempdir("keys");
+    let keys = dir.join("keys.txt");
+    let prompts = dir.join("prompts.txt");
+    std::fs::write(&keys, "sk-secret-key-number-one-AAAA\r\nsk-secret-key-number-two-BBBB\r\n").unwrap();
+    std::fs::write(&prompts, "你好\n\n请介绍一下你自己\n讲个笑话\n").unwrap();
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let out = llmload(&[
+        "run", "--url", &url(&mock), "-c", "1", "-n", "6",
+        "--api-key-file", keys.to_str().unwrap(), "--param-file", prompts.to_str().unwrap(),
+        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let recs = read_records(&rec_path, &out);
+    let keys_used: Vec<i64> = recs.iter().map(|r| r["key_index"].as_i64().unwrap()).collect();
+    let prompts_used: Vec<i64> = recs.iter().map(|r| r["prompt_index"].as_i64().unwrap()).collect();
+    assert_eq!(keys_used, [0, 1, 0, 1, 0, 1]);
+    assert_eq!(prompts_used, [0, 1, 2, 0, 1, 2]);
+    let everything = format!(
+        "{}{}{}{}",
+        out.stdout,
+        out.stderr,
+        std::fs::read_to_string(&json_path).unwrap(),
+        std::fs::read_to_string(&rec_path).unwrap()
+    );
+    for secret in ["sk-secret-key-number-one-AAAA", "sk-secret-key-number-two-BBBB", "number-one", "number-two"] {
+        assert!(!everything.contains(secret), "key leaked: {secret}{}", out.context());
+    }
+    assert!(everything.contains("sk-s…AAAA"));
+}
+
+#[test]
+fn api_key_env_fallback_is_sent_and_masked() {
+    let mock = fast_mock(2, &[]);
+    let out = llmload_env(&["run", "--url", &url(&mock), "-n", "1"], &[("API_KEY", "app-envkey-1234567890")]);
+    out.expect_code(0);
+    assert!(out.stderr.contains("app-…7890"), "{}", out.context());
+    assert!(!out.stderr.contains("envkey") && !out.stdout.contains("envkey"));
+}
+
+#[test]
+fn table_goes_to_stderr_and_summary_to_stdout() {
+    let mock = fast_mock(3, &[]);
+    let out = llmload(&["run", "--url", &url(&mock), "-c", "2", "-d", "1500ms"]);
+    out.expect_code(0);
+    assert!(out.stderr.contains("TTFT p50"), "table header on stderr{}", out.context());
+    assert!(!out.stdout.contains("TTFT p50"), "no table on stdout{}", out.context());
+    assert!(out.stdout.contains("llmload summary"), "{}", out.context());
+    let quiet = llmload(&["run", "--url", &url(&mock), "-n", "2", "--quiet"]);
+    assert!(!quiet.stderr.contains("TTFT p50"), "--quiet hides the table{}", quiet.context());
+}
+
+#[test]
+fn help_shows_worked_examples() {
+    let out = llmload(&["run", "--help"]);
+    out.expect_code(0);
+    for s in ["--api-key", "--ramp-up", "--param-file", "Examples", "openai-chat"] {
+        assert!(out.stdout.contains(s), "help lacks {s}{}", out.context());
+    }
+    let top = llmload(&["--help"]);
+    top.expect_code(0);
+    assert!(top.stdout.contains("demo"));
+}
+
+#[test]
+fn mock_subcommand_serves_other_tools() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args(["mock", "--port", "0", "--ttft", "5ms", "--itl", "1ms", "--tokens", "7"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_string();
+    let out = llmload(&["run", "--url", &url, "--api", "openai-chat", "-n", "2", "--quiet"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    out.expect_code(0);
+    assert!(out.stdout.contains("14 output"), "{}", out.context());
+}

@@ -1,0 +1,105 @@
+//! A misbehaving server: each fault ends its request with the right outcome, the run goes on,
+//! and the summary, JSON and records count it exactly.
+
+use crate::util::*;
+use serde_json::Value;
+
+/// Runs 8 requests on one worker against a mock with `fault` and returns (output, json, records).
+fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
+    let mock = fast_mock(6, &[fault]);
+    let dir = tempdir(&format!("fault-{}-{api}", fault.replace(':', "_")));
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let out = llmload(&[
+        "run", "--url", &url(&mock), "--api", api, "-c", "1", "-n", "8", "--quiet",
+        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+    ]);
+    let j = read_json(&json_path, &out);
+    let recs = read_records(&rec_path, &out);
+    assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
+    assert_eq!(mock.truth().requests, 8, "{}", out.context());
+    (out, j, recs)
+}
+
+fn assert_all_failed(fault: &str, api: &str, kind: &str, message_part: &str) {
+    let (out, j, recs) = run_with(fault, api);
+    out.expect_code(1);
+    assert_eq!(j["requests"]["failed"], 8, "{}", out.context());
+    assert_eq!(j["errors"][kind], 8, "{}", out.context());
+    let msg = j["error_messages"][kind].as_str().unwrap_or_default();
+    assert!(msg.contains(message_part), "message {msg:?} lacks {message_part:?}{}", out.context());
+    assert!(recs.iter().all(|r| r["outcome"] == kind && r["error"].is_string()));
+    assert!(out.stdout.contains("every request failed"), "{}", out.context());
+}
+
+#[test]
+fn http_errors_are_classified_with_the_servers_message() {
+    assert_all_failed("http-401", "dify-chat", "http_401", "check --api-key");
+    assert_all_failed("http-404", "openai-chat", "http_404", "check --url");
+    assert_all_failed("http-429", "dify-chat", "http_429", "lower --concurrency");
+    assert_all_failed("http-500", "openai-chat", "http_500", "HTTP 500");
+    assert_all_failed("html-502", "dify-chat", "http_502", "HTTP 502");
+}
+
+#[test]
+fn a_non_sse_response_says_so() {
+    assert_all_failed("not-sse", "dify-chat", "not_sse", "expected an event stream");
+}
+
+#[test]
+fn a_stream_cut_midway_is_truncated() {
+    assert_all_failed("cut", "openai-chat", "truncated_stream", "before its terminal event");
+    assert_all_failed("cut", "dify-chat", "truncated_stream", "before its terminal event");
+}
+
+#[test]
+fn an_error_event_after_200_fails_the_request() {
+    assert_all_failed("stream-error", "dify-chat", "stream_error", "Dify error event");
+    assert_all_failed("stream-error", "openai-chat", "stream_error", "error event");
+}
+
+#[test]
+fn a_malformed_event_in_a_complete_stream_is_a_warning() {
+    for api in ["dify-chat", "openai-chat"] {
+        let (out, j, recs) = run_with("malformed", api);
+        out.expect_code(0);
+        assert_eq!(j["requests"]["ok"], 8, "{}", out.context());
+        for r in &recs {
+            let w = r["warnings"].as_array().unwrap();
+            assert!(w.iter().any(|w| w.as_str().unwrap().starts_with("malformed event")), "{r}");
+        }
+        assert!(out.stdout.contains("8 successful requests carried stream problems"), "{}", out.context());
+    }
+}
+
+#[test]
+fn a_share_of_faults_is_counted_exactly_and_the_run_goes_on() {
+    let (out, j, recs) = run_with("http-500:0.25", "openai-chat");
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 6, "{}", out.context());
+    assert_eq!(j["errors"]["http_500"], 2);
+    assert_eq!(count_by(&recs, "outcome")["ok"], 6);
+    assert!((j["success_rate"].as_f64().unwrap() - 0.75).abs() < 1e-9);
+}
+
+#[test]
+fn connection_close_after_each_response_still_works() {
+    let (out, j, _) = run_with("close", "dify-chat");
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 8, "{}", out.context());
+}
+
+#[test]
+fn an_unreachable_server_is_a_connect_error() {
+    // Bind, note the port, and close it, so nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempdir("unreachable");
+    let json_path = dir.join("out.json");
+    let out = llmload(&[
+        "run", "--url", &format!("http://127.0.0.1:{port}"), "-n", "3", "--quiet",
+        "--json", json_path.to_str().unwrap(),
+    ]);
+    out.expect_code(1);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["errors"]["connect"], 3, "{}", out.context());
+    assert!(out.stdout.contains("is the server running?"), "{}", out.context());
+}
