@@ -35,7 +35,10 @@ pub fn main(args: &[String]) -> u8 {
                 print_out(&exit.output);
                 EXIT_OK
             } else {
-                eprintln!("{}\nRun `llmload --help` (or `llmload run --help`) for the flags.", exit.output.trim_end());
+                eprintln!(
+                    "{}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
+                    exit.output.trim_end()
+                );
                 EXIT_USAGE
             };
         }
@@ -122,7 +125,8 @@ fn demo(a: &DemoArgs) -> Result<u8, Error> {
         ..MockConfig::default()
     };
     let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-    let server = mock::start(addr, mock_config).map_err(|e| Error::Mock(format!("the demo's mock server could not start: {e}")))?;
+    let server = mock::start(addr, mock_config)
+        .map_err(|e| Error::Mock(format!("the demo's mock server could not start: {e}")))?;
     let url = format!("http://{}", server.addr());
     eprintln!(
         "demo: embedded mock LLM server on {url} (TTFT {}, ITL {}, {} tokens a response)",
@@ -141,7 +145,7 @@ fn demo(a: &DemoArgs) -> Result<u8, Error> {
         ..RunArgs::default()
     };
     let (summary, code) = run(&args)?;
-    let truth = server.truth();
+    let truth = server.truth_when_idle(std::time::Duration::from_secs(5));
     server.shutdown();
     let cmp = |name: &str, ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
         (Some(o), Some(t)) => format!(
@@ -169,7 +173,11 @@ fn demo(a: &DemoArgs) -> Result<u8, Error> {
 /// `llmload mock`: serves until the process is stopped (Ctrl-C).
 fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     if !(0.0..=1.0).contains(&a.jitter) {
-        return Err(Error::flag("--jitter", a.jitter.to_string(), "give a fraction from 0 to 1 (0.1 = ±10%)"));
+        return Err(Error::flag(
+            "--jitter",
+            a.jitter.to_string(),
+            "give a fraction from 0 to 1 (0.1 = ±10%)",
+        ));
     }
     let config = MockConfig {
         ttft: duration("--ttft", &a.ttft)?,
@@ -187,8 +195,9 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
         .parse()
         .or_else(|_| format!("[{}]:{}", a.host, a.port).parse())
         .map_err(|_| Error::flag("--host", &a.host, "give an IP address such as 127.0.0.1 or ::1"))?;
-    let server = mock::start(addr, config)
-        .map_err(|e| Error::Mock(format!("cannot listen on {addr}: {e} (pick another --port, or 0 for a free one)")))?;
+    let server = mock::start(addr, config).map_err(|e| {
+        Error::Mock(format!("cannot listen on {addr}: {e} (pick another --port, or 0 for a free one)"))
+    })?;
     let url = format!("http://{}", server.addr());
     print_out(&format!(
         "llmload mock listening on {url}\n  Dify:   POST {url}/v1/chat-messages\n  OpenAI: POST {url}/v1/chat/completions\n  truth:  GET  {url}/mock/stats\nCtrl-C to stop.\n"

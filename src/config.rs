@@ -181,7 +181,9 @@ fn concurrency(a: &RunArgs) -> Result<usize, Error> {
 fn prompts(a: &RunArgs) -> Result<(Vec<String>, String), Error> {
     match (&a.param_file, &a.prompt) {
         (Some(_), Some(_)) => Err(Error::Usage("give --param-file or --prompt, not both".into())),
-        (Some(path), None) => Ok((lines::read_lines("--param-file", path, "prompt")?, format!("--param-file {path}"))),
+        (Some(path), None) => {
+            Ok((lines::read_lines("--param-file", path, "prompt")?, format!("--param-file {path}")))
+        }
         (None, Some(p)) if p.trim().is_empty() => Err(Error::flag("--prompt", p, "must not be empty")),
         (None, Some(p)) => Ok((vec![p.clone()], "--prompt".into())),
         (None, None) => Ok((vec![DEFAULT_PROMPT.into()], "default".into())),
@@ -216,12 +218,19 @@ fn header(h: &str) -> Result<(String, String), Error> {
 
 fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
     if a.json.is_some() && a.json == a.records {
-        return Err(Error::Usage("--json and --records name the same file: give them different paths".into()));
+        return Err(Error::Usage(
+            "--json and --records name the same file: give them different paths".into(),
+        ));
     }
     let open = |flag, path: &Option<String>| -> Result<Option<OutputFile>, Error> {
         let Some(path) = path else { return Ok(None) };
-        let file = File::create(path)
-            .map_err(|e| Error::file(flag, path, format!("cannot create it ({e}): check the folder exists and is writable")))?;
+        let file = File::create(path).map_err(|e| {
+            Error::file(
+                flag,
+                path,
+                format!("cannot create it ({e}): check the folder exists and is writable"),
+            )
+        })?;
         Ok(Some(OutputFile { flag, path: path.into(), file }))
     };
     Ok(Outputs { json: open("--json", &a.json)?, records: open("--records", &a.records)? })
@@ -240,7 +249,9 @@ pub fn duration(flag: &'static str, s: &str) -> Result<Duration, Error> {
         _ => f64::NAN,
     };
     match num.parse::<f64>() {
-        Ok(n) if scale.is_finite() && n.is_finite() && n * scale < 1e9 => Ok(Duration::from_secs_f64(n * scale)),
+        Ok(n) if scale.is_finite() && n.is_finite() && n * scale < 1e9 => {
+            Ok(Duration::from_secs_f64(n * scale))
+        }
         _ => Err(Error::flag(flag, s, "use a duration such as 500ms, 30s, 5m, 1h or bare seconds (60)")),
     }
 }
@@ -298,21 +309,49 @@ mod tests {
 
     #[test]
     fn each_bad_flag_names_itself_and_the_fix() {
-        assert_eq!(err(|a| a.concurrency = Some(0)), "--concurrency \"0\" is invalid: must be at least 1 worker");
-        assert!(err(|a| a.api = Some("grpc".into())).starts_with("--api \"grpc\" is invalid: unknown API: use one of"));
-        assert!(err(|a| a.url = Some("localhost:8000".into())).starts_with("--url \"localhost:8000\" is invalid"));
+        assert_eq!(
+            err(|a| a.concurrency = Some(0)),
+            "--concurrency \"0\" is invalid: must be at least 1 worker"
+        );
+        assert!(
+            err(|a| a.api = Some("grpc".into()))
+                .starts_with("--api \"grpc\" is invalid: unknown API: use one of")
+        );
+        assert!(
+            err(|a| a.url = Some("localhost:8000".into())).starts_with("--url \"localhost:8000\" is invalid")
+        );
         assert!(err(|a| a.duration = Some("10x".into())).starts_with("--duration \"10x\" is invalid"));
-        assert!(err(|a| { a.concurrency = Some(2); a.threads = Some(3) }).contains("disagree"));
-        assert!(err(|a| { a.url = Some("http://h".into()); a.port = Some(1) }).starts_with("give either --url"));
+        assert!(
+            err(|a| {
+                a.concurrency = Some(2);
+                a.threads = Some(3)
+            })
+            .contains("disagree")
+        );
+        assert!(
+            err(|a| {
+                a.url = Some("http://h".into());
+                a.port = Some(1)
+            })
+            .starts_with("give either --url")
+        );
         assert!(err(|a| a.header = vec!["NoColon".into()]).starts_with("--header \"NoColon\" is invalid"));
-        assert!(err(|a| a.param_file = Some("/nonexistent/p.txt".into())).ends_with("file not found: check the path"));
-        assert!(err(|a| a.json = Some("/nonexistent-dir/out.json".into())).starts_with("--json /nonexistent-dir/out.json: cannot create it"));
+        assert!(
+            err(|a| a.param_file = Some("/nonexistent/p.txt".into()))
+                .ends_with("file not found: check the path")
+        );
+        assert!(
+            err(|a| a.json = Some("/nonexistent-dir/out.json".into()))
+                .starts_with("--json /nonexistent-dir/out.json: cannot create it")
+        );
         assert_eq!(err(|a| a.requests = Some(0)), "--requests \"0\" is invalid: must be at least 1");
     }
 
     #[test]
     fn credentials_in_headers_are_masked() {
-        let a = args(|a| a.header = vec!["Authorization: Bearer sk-abcdefghijklmnop".into(), "X-Trace: 1".into()]);
+        let a = args(|a| {
+            a.header = vec!["Authorization: Bearer sk-abcdefghijklmnop".into(), "X-Trace: 1".into()]
+        });
         let (c, _) = Config::from_args(&a).unwrap();
         assert_eq!(c.describe()["headers"], json!(["Authorization: Bear…mnop", "X-Trace: 1"]));
     }

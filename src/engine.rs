@@ -140,7 +140,14 @@ pub fn run(config: Arc<Config>, records: Option<OutputFile>, stop: StopSignal) -
     RunOutput { stats, wall, started_at, warnings, records_error }
 }
 
-fn worker(i: usize, config: &Config, client: &Client, budget: &crate::workload::RequestBudget, stop: &StopSignal, tx: &Sender<Msg>) {
+fn worker(
+    i: usize,
+    config: &Config,
+    client: &Client,
+    budget: &crate::workload::RequestBudget,
+    stop: &StopSignal,
+    tx: &Sender<Msg>,
+) {
     let _guard = PanicGuard(stop.clone());
     if stop.wait(config.pacing.start_offset(i)) {
         return;

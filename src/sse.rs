@@ -25,10 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_line_bytes: 1024 * 1024,
-            max_event_bytes: 4 * 1024 * 1024,
-        }
+        Limits { max_line_bytes: 1024 * 1024, max_event_bytes: 4 * 1024 * 1024 }
     }
 }
 
@@ -55,14 +52,12 @@ pub enum SseError {
 impl fmt::Display for SseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SseError::LineTooLong { limit } => write!(
-                f,
-                "SSE line longer than {limit} bytes (server sent an oversized line)"
-            ),
-            SseError::EventTooLarge { limit } => write!(
-                f,
-                "SSE event data larger than {limit} bytes (server sent an oversized event)"
-            ),
+            SseError::LineTooLong { limit } => {
+                write!(f, "SSE line longer than {limit} bytes (server sent an oversized line)")
+            }
+            SseError::EventTooLarge { limit } => {
+                write!(f, "SSE event data larger than {limit} bytes (server sent an oversized event)")
+            }
         }
     }
 }
@@ -166,8 +161,7 @@ impl Parser {
     /// Returns true if there were buffered, undispatched bytes/fields (a stream cut mid-event), so
     /// callers can report truncation. Pending state is discarded, so a second call returns false.
     pub fn finish(&mut self) -> bool {
-        let truncated =
-            self.in_event || !self.line.is_empty() || self.bom_matched.is_some_and(|n| n > 0);
+        let truncated = self.in_event || !self.line.is_empty() || self.bom_matched.is_some_and(|n| n > 0);
         self.line.clear();
         self.bom_matched = None;
         self.after_cr = false;
@@ -195,19 +189,13 @@ impl Parser {
 
     fn check_line_len(&self, len: usize) -> Result<(), SseError> {
         if len > self.limits.max_line_bytes {
-            return Err(SseError::LineTooLong {
-                limit: self.limits.max_line_bytes,
-            });
+            return Err(SseError::LineTooLong { limit: self.limits.max_line_bytes });
         }
         Ok(())
     }
 
     /// Applies one complete line (terminator removed).
-    fn process_line(
-        &mut self,
-        line: &[u8],
-        on_event: &mut dyn FnMut(Event),
-    ) -> Result<(), SseError> {
+    fn process_line(&mut self, line: &[u8], on_event: &mut dyn FnMut(Event)) -> Result<(), SseError> {
         if line.is_empty() {
             self.dispatch(on_event);
             return Ok(());
@@ -233,9 +221,7 @@ impl Parser {
             }
             "data" => {
                 if self.data.len() + value.len() + 1 > self.limits.max_event_bytes {
-                    return Err(SseError::EventTooLarge {
-                        limit: self.limits.max_event_bytes,
-                    });
+                    return Err(SseError::EventTooLarge { limit: self.limits.max_event_bytes });
                 }
                 // One reservation for value and '\n', so a one-line event allocates once.
                 self.data.reserve(value.len() + 1);
@@ -265,11 +251,7 @@ impl Parser {
         let mut data = std::mem::take(&mut self.data);
         // Every data line appended a '\n'; the spec removes the last one.
         data.pop();
-        on_event(Event {
-            event: std::mem::take(&mut self.event_type),
-            data,
-            id,
-        });
+        on_event(Event { event: std::mem::take(&mut self.event_type), data, id });
     }
 }
 
@@ -289,11 +271,7 @@ mod tests {
     type RunResult = Result<(Vec<Event>, Outcome), SseError>;
 
     fn ev(event: &str, data: &str, id: Option<&str>) -> Event {
-        Event {
-            event: event.to_owned(),
-            data: data.to_owned(),
-            id: id.map(str::to_owned),
-        }
+        Event { event: event.to_owned(), data: data.to_owned(), id: id.map(str::to_owned) }
     }
 
     fn data(data: &str) -> Event {
@@ -322,10 +300,8 @@ mod tests {
         if len <= 48 {
             return (0..=len).collect();
         }
-        let mut offsets: Vec<usize> = (0..=len)
-            .step_by(len / 16)
-            .chain([1, 2, len / 2 + 1, len - 2, len - 1, len])
-            .collect();
+        let mut offsets: Vec<usize> =
+            (0..=len).step_by(len / 16).chain([1, 2, len / 2 + 1, len - 2, len - 1, len]).collect();
         offsets.sort_unstable();
         offsets.dedup();
         offsets
@@ -360,12 +336,7 @@ mod tests {
     }
 
     fn clean(truncated: bool) -> Outcome {
-        Outcome {
-            truncated,
-            comments: 0,
-            invalid_utf8: false,
-            retry_ms: None,
-        }
+        Outcome { truncated, comments: 0, invalid_utf8: false, retry_ms: None }
     }
 
     #[test]
@@ -413,8 +384,7 @@ mod tests {
     fn bom_is_dropped_only_once() {
         // Later BOMs are content, so "\u{FEFF}data" is an unknown field name.
         check(
-            "\u{FEFF}\u{FEFF}data: a\n\ndata: b\n\n\u{FEFF}data: c\n\ndata: \u{FEFF}d\n\n"
-                .as_bytes(),
+            "\u{FEFF}\u{FEFF}data: a\n\ndata: b\n\n\u{FEFF}data: c\n\ndata: \u{FEFF}d\n\n".as_bytes(),
             &[data("b"), data("\u{FEFF}d")],
         );
     }
@@ -430,13 +400,7 @@ mod tests {
     #[test]
     fn comments_only() {
         let outcome = check(b": ping\n\n:keep-alive\r\n\r\n:\n\n", &[]);
-        assert_eq!(
-            outcome,
-            Outcome {
-                comments: 3,
-                ..clean(false)
-            }
-        );
+        assert_eq!(outcome, Outcome { comments: 3, ..clean(false) });
         // A comment inside an event does not disturb it.
         check(b"data: a\n: ping\ndata: b\n\n", &[data("a\nb")]);
     }
@@ -466,10 +430,7 @@ mod tests {
 
     #[test]
     fn only_one_leading_space_is_dropped() {
-        check(
-            b"data:  two spaces\n\ndata: a: b\n\n",
-            &[data(" two spaces"), data("a: b")],
-        );
+        check(b"data:  two spaces\n\ndata: a: b\n\n", &[data(" two spaces"), data("a: b")]);
     }
 
     #[test]
@@ -477,13 +438,7 @@ mod tests {
         let outcome = check(
             b"id: 1\nretry: 1500\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\nid: x\0y\ndata: d\n\n\
               retry: 12a\nretry: -5\nretry:\nretry: 99999999999999999999999\ndata: e\n\n",
-            &[
-                ev("", "a", Some("1")),
-                data("b"),
-                ev("", "c", Some("")),
-                ev("", "d", Some("2")),
-                data("e"),
-            ],
+            &[ev("", "a", Some("1")), data("b"), ev("", "c", Some("")), ev("", "d", Some("2")), data("e")],
         );
         assert_eq!(outcome.retry_ms, Some(1500));
         // An id in a block without data does not leak into the next event.
@@ -506,10 +461,7 @@ mod tests {
     #[test]
     fn dify_like_stream_with_chinese_split_at_every_byte() {
         let input = "event: ping\n\ndata: {\"event\": \"message\", \"answer\": \"你好\"}\n\n";
-        let outcome = check(
-            input.as_bytes(),
-            &[data("{\"event\": \"message\", \"answer\": \"你好\"}")],
-        );
+        let outcome = check(input.as_bytes(), &[data("{\"event\": \"message\", \"answer\": \"你好\"}")]);
         assert_eq!(outcome, clean(false));
     }
 
@@ -547,10 +499,7 @@ mod tests {
 
     #[test]
     fn line_too_long() {
-        let limits = Limits {
-            max_line_bytes: 16,
-            ..Limits::default()
-        };
+        let limits = Limits { max_line_bytes: 16, ..Limits::default() };
         let err = Err(SseError::LineTooLong { limit: 16 });
         assert_eq!(check_splits(limits, b"data: 0123456789a\n\n"), err);
         assert_eq!(check_splits(limits, b"data: 0123456789a"), err);
@@ -580,10 +529,7 @@ mod tests {
 
     #[test]
     fn event_too_large() {
-        let limits = Limits {
-            max_event_bytes: 10,
-            ..Limits::default()
-        };
+        let limits = Limits { max_event_bytes: 10, ..Limits::default() };
         assert_eq!(
             check_splits(limits, b"data: 12345\ndata: 6789\n\n"),
             Err(SseError::EventTooLarge { limit: 10 })
@@ -633,10 +579,7 @@ mod tests {
             let expected_named = if name.contains("anthropic") { count } else { 0 };
             assert_eq!(named, expected_named, "{name}");
             let done = events.last().is_some_and(|e| e.data == "[DONE]");
-            assert_eq!(
-                done,
-                !name.starts_with("sample_dify") && !name.contains("anthropic")
-            );
+            assert_eq!(done, !name.starts_with("sample_dify") && !name.contains("anthropic"));
         }
     }
 }

@@ -54,7 +54,7 @@ fn is_cjk(c: char) -> bool {
         | 0xAC00..=0xD7AF      // Hangul syllables
         | 0xF900..=0xFAFF      // Han compatibility
         | 0xFF00..=0xFFEF      // full-width forms and punctuation
-        | 0x20000..=0x3FFFF)   // Han extensions B and later
+        | 0x20000..=0x3FFFF) // Han extensions B and later
 }
 
 #[cfg(test)]

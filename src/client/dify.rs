@@ -2,11 +2,31 @@
 //! `agent_message` answers, usage in `message_end.metadata.usage`, no `[DONE]`, and `error` events
 //! that can follow HTTP 200.
 
-use super::protocol::{Delta, Protocol, RequestSpec, json_object, take_str};
+use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
+use serde::Deserialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 pub struct DifyChat;
+
+/// The fields of a Dify event that matter; everything else is skipped without allocating.
+#[derive(Deserialize)]
+struct DifyEvent<'a> {
+    #[serde(borrow, default)]
+    event: Cow<'a, str>,
+    #[serde(borrow)]
+    answer: Option<Cow<'a, str>>,
+    metadata: Option<Metadata>,
+    status: Option<Value>,
+    code: Option<Value>,
+    message: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    usage: Option<super::openai::Usage>,
+}
 
 impl Protocol for DifyChat {
     fn path(&self) -> &'static str {
@@ -25,25 +45,24 @@ impl Protocol for DifyChat {
         .into_bytes()
     }
 
-    fn interpret(&self, event: &Event) -> Result<Delta, String> {
-        let mut v = json_object(&event.data)?;
+    fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
+        let ev: DifyEvent = parse_event(&event.data)?;
         let mut d = Delta::default();
-        match v.get("event").and_then(Value::as_str).unwrap_or("") {
-            "message" | "agent_message" => d.answer = take_str(&mut v, "/answer"),
+        match ev.event.as_ref() {
+            "message" | "agent_message" => d.answer = ev.answer.unwrap_or_default(),
             "message_end" => {
                 d.done = true;
-                let usage = v.pointer("/metadata/usage");
-                let field = |name| usage.and_then(|u| u.get(name)).and_then(Value::as_u64);
-                d.output_tokens = field("completion_tokens");
-                d.input_tokens = field("prompt_tokens");
+                if let Some(u) = ev.metadata.and_then(|m| m.usage) {
+                    d.output_tokens = u.completion_tokens;
+                    d.input_tokens = u.prompt_tokens;
+                }
             }
             "error" => {
-                let get = |k| v.get(k).map(|x: &Value| x.to_string().trim_matches('"').to_string());
                 d.error = Some(format!(
                     "Dify error event: status {} code {}: {}",
-                    get("status").unwrap_or_default(),
-                    get("code").unwrap_or_default(),
-                    get("message").unwrap_or_default()
+                    json_text(ev.status.as_ref()),
+                    json_text(ev.code.as_ref()),
+                    json_text(ev.message.as_ref())
                 ));
             }
             _ => {}
@@ -55,27 +74,24 @@ impl Protocol for DifyChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(data: &str) -> Event {
-        Event { event: String::new(), data: data.into(), id: None }
-    }
+    use crate::client::protocol::interpret_owned;
 
     #[test]
     fn reads_answers_usage_and_errors() {
         let p = DifyChat;
-        let d = p.interpret(&ev(r#"{"event":"message","answer":"你好"}"#)).unwrap();
+        let d = interpret_owned(&p, r#"{"event":"message","answer":"你好"}"#).unwrap();
         assert_eq!(d.answer, "你好");
-        let d = p.interpret(&ev(r#"{"event":"agent_message","answer":"hi"}"#)).unwrap();
+        let d = interpret_owned(&p, r#"{"event":"agent_message","answer":"hi"}"#).unwrap();
         assert_eq!(d.answer, "hi");
         let end = r#"{"event":"message_end","metadata":{"usage":{"prompt_tokens":3,"completion_tokens":7}}}"#;
-        let d = p.interpret(&ev(end)).unwrap();
+        let d = interpret_owned(&p, end).unwrap();
         assert_eq!((d.done, d.output_tokens, d.input_tokens), (true, Some(7), Some(3)));
         let err = r#"{"event":"error","status":400,"code":"invalid_param","message":"bad"}"#;
-        let d = p.interpret(&ev(err)).unwrap();
+        let d = interpret_owned(&p, err).unwrap();
         assert_eq!(d.error.as_deref(), Some("Dify error event: status 400 code invalid_param: bad"));
-        assert!(p.interpret(&ev(r#"{"event":"workflow_started"}"#)).unwrap() == Delta::default());
-        assert!(p.interpret(&ev("{not json")).is_err());
-        assert!(p.interpret(&ev("[1]")).is_err());
+        assert!(interpret_owned(&p, r#"{"event":"workflow_started"}"#).unwrap() == Delta::default());
+        assert!(interpret_owned(&p, "{not json").is_err());
+        assert!(interpret_owned(&p, "[1]").is_err());
     }
 
     #[test]

@@ -23,12 +23,17 @@ const MAX_WARNINGS: usize = 8;
 
 /// The agent every worker shares: pooled keep-alive connections for every worker, statuses as
 /// data (not errors), and timeouts so that no request can hang a run.
+///
+/// The whole-request limit is checked by `Client::stream` between reads rather than given to
+/// ureq as a global timeout: a shrinking timeout costs a `setsockopt` on every read, while a
+/// fixed per-read one is set once per connection.
 pub fn agent(config: &Config) -> ureq::Agent {
     let pool = config.pacing.concurrency + 8;
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(config.connect_timeout))
-        .timeout_global(Some(config.timeout))
+        .timeout_recv_response(Some(config.timeout))
+        .timeout_per_read(Some(config.timeout))
         .max_idle_connections(pool)
         .max_idle_connections_per_host(pool)
         .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))
@@ -54,6 +59,7 @@ pub struct Client {
     headers: Vec<(String, String)>,
     model: Option<String>,
     max_tokens: Option<u32>,
+    timeout: Duration,
     limits: sse::Limits,
 }
 
@@ -66,6 +72,7 @@ impl Client {
             headers: config.headers.clone(),
             model: config.model.clone(),
             max_tokens: config.max_tokens,
+            timeout: config.timeout,
             limits: sse::Limits::default(),
         }
     }
@@ -113,7 +120,8 @@ impl Client {
             .to_ascii_lowercase();
         let reader = response.into_body().into_reader();
         if !(200..300).contains(&status) {
-            m.outcome = Outcome::Failed { kind: ErrorKind::Http(status), message: http_error(status, reader) };
+            m.outcome =
+                Outcome::Failed { kind: ErrorKind::Http(status), message: http_error(status, reader) };
             m.end_at = Instant::now();
             return m;
         }
@@ -154,6 +162,10 @@ impl Client {
                 s.malformed.get_or_insert(e.to_string());
                 break None;
             }
+            if !s.done && now.duration_since(m.t0) > self.timeout {
+                s.timed_out = true;
+                break None;
+            }
         };
         let cut_mid_event = parser.finish();
         if !s.done {
@@ -179,6 +191,11 @@ impl Client {
             }
         } else if stop.is_set() {
             Outcome::Cancelled
+        } else if s.timed_out {
+            Outcome::Failed {
+                kind: ErrorKind::Timeout(TimeoutPhase::Total),
+                message: format!("the request took longer than --timeout {:?}", self.timeout),
+            }
         } else if let Some(e) = read_error.filter(|e| e.kind() != std::io::ErrorKind::UnexpectedEof) {
             io_failure(&e)
         } else {
@@ -199,6 +216,8 @@ struct StreamState {
     error: Option<String>,
     malformed: Option<String>,
     dropped_warnings: usize,
+    /// The whole-request limit passed mid-stream.
+    timed_out: bool,
 }
 
 impl StreamState {
@@ -290,9 +309,7 @@ fn io_failure(e: &std::io::Error) -> Outcome {
         return failure(inner);
     }
     let (kind, hint) = match e.kind() {
-        K::ConnectionRefused => {
-            (ErrorKind::Connect, " (is the server running? check --url/--host/--port)")
-        }
+        K::ConnectionRefused => (ErrorKind::Connect, " (is the server running? check --url/--host/--port)"),
         K::TimedOut | K::WouldBlock => (ErrorKind::Timeout(TimeoutPhase::Idle), ""),
         _ => (ErrorKind::Transport, ""),
     };

@@ -3,11 +3,44 @@
 //! chunk (asked for with `stream_options.include_usage`), `[DONE]` at the end, `{"error":…}`
 //! mid-stream.
 
-use super::protocol::{Delta, Protocol, RequestSpec, json_object, take_str};
+use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
+use serde::Deserialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 pub struct OpenAiChat;
+
+/// The fields of a chunk that matter; everything else is skipped without allocating.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow)]
+    delta: Option<ChunkDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ChunkDelta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Usage {
+    pub completion_tokens: Option<u64>,
+    pub prompt_tokens: Option<u64>,
+}
 
 impl Protocol for OpenAiChat {
     fn path(&self) -> &'static str {
@@ -28,26 +61,27 @@ impl Protocol for OpenAiChat {
         body.to_string().into_bytes()
     }
 
-    fn interpret(&self, event: &Event) -> Result<Delta, String> {
+    fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
         let mut d = Delta::default();
         if event.data.trim() == "[DONE]" {
             d.done = true;
             return Ok(d);
         }
-        let mut v = json_object(&event.data)?;
-        if let Some(err) = v.get("error") {
-            let msg = err.get("message").and_then(Value::as_str).map(str::to_string);
-            d.error = Some(format!("error event: {}", msg.unwrap_or_else(|| err.to_string())));
+        let chunk: Chunk = parse_event(&event.data)?;
+        if let Some(err) = chunk.error {
+            let msg = err.get("message").map_or_else(|| json_text(Some(&err)), |m| json_text(Some(m)));
+            d.error = Some(format!("error event: {msg}"));
             return Ok(d);
         }
-        d.answer = take_str(&mut v, "/choices/0/delta/content");
-        d.reasoning = take_str(&mut v, "/choices/0/delta/reasoning_content");
-        if d.reasoning.is_empty() {
-            d.reasoning = take_str(&mut v, "/choices/0/delta/reasoning");
+        let delta = chunk.choices.and_then(|c| c.into_iter().next()).and_then(|c| c.delta);
+        if let Some(delta) = delta {
+            d.answer = delta.content.unwrap_or_default();
+            d.reasoning =
+                delta.reasoning_content.filter(|r| !r.is_empty()).or(delta.reasoning).unwrap_or_default();
         }
-        if let Some(usage) = v.get("usage").filter(|u| u.is_object()) {
-            d.output_tokens = usage.get("completion_tokens").and_then(Value::as_u64);
-            d.input_tokens = usage.get("prompt_tokens").and_then(Value::as_u64);
+        if let Some(u) = chunk.usage {
+            d.output_tokens = u.completion_tokens;
+            d.input_tokens = u.prompt_tokens;
         }
         Ok(d)
     }
@@ -56,31 +90,31 @@ impl Protocol for OpenAiChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(data: &str) -> Event {
-        Event { event: String::new(), data: data.into(), id: None }
-    }
+    use crate::client::protocol::interpret_owned;
 
     #[test]
     fn reads_content_reasoning_usage_done_and_errors() {
         let p = OpenAiChat;
         let role = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
-        assert_eq!(p.interpret(&ev(role)).unwrap(), Delta::default());
+        assert_eq!(interpret_owned(&p, role).unwrap(), Delta::default());
         let null = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}"#;
-        assert_eq!(p.interpret(&ev(null)).unwrap(), Delta::default());
-        let d = p.interpret(&ev(r#"{"choices":[{"delta":{"content":"好"}}]}"#)).unwrap();
+        assert_eq!(interpret_owned(&p, null).unwrap(), Delta::default());
+        let d = interpret_owned(&p, r#"{"choices":[{"delta":{"content":"好"}}]}"#).unwrap();
         assert_eq!(d.answer, "好");
-        let d = p.interpret(&ev(r#"{"choices":[{"delta":{"reasoning_content":"嗯"}}]}"#)).unwrap();
-        assert_eq!((d.answer.as_str(), d.reasoning.as_str()), ("", "嗯"));
-        let d = p.interpret(&ev(r#"{"choices":[{"delta":{"reasoning":"so"}}]}"#)).unwrap();
+        let d = interpret_owned(&p, r#"{"choices":[{"delta":{"reasoning_content":"嗯"}}]}"#).unwrap();
+        assert_eq!((d.answer.as_ref(), d.reasoning.as_ref()), ("", "嗯"));
+        let d = interpret_owned(&p, r#"{"choices":[{"delta":{"reasoning":"so"}}]}"#).unwrap();
         assert_eq!(d.reasoning, "so");
         let usage = r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":9}}"#;
-        let d = p.interpret(&ev(usage)).unwrap();
+        let d = interpret_owned(&p, usage).unwrap();
         assert_eq!((d.output_tokens, d.input_tokens), (Some(9), Some(4)));
-        assert!(p.interpret(&ev("[DONE]")).unwrap().done);
-        let d = p.interpret(&ev(r#"{"error":{"message":"overloaded","type":"x"}}"#)).unwrap();
+        assert!(interpret_owned(&p, "[DONE]").unwrap().done);
+        let d = interpret_owned(&p, r#"{"error":{"message":"overloaded","type":"x"}}"#).unwrap();
         assert_eq!(d.error.as_deref(), Some("error event: overloaded"));
-        assert!(p.interpret(&ev(r#"{"choices":[{"delta":{"content":"x"#)).is_err());
+        assert!(interpret_owned(&p, r#"{"choices":[{"delta":{"content":"x"#).is_err());
+        assert!(interpret_owned(&p, "[1]").is_err());
+        let escaped = r#"{"choices":[{"delta":{"content":"\u4f60\n"}}],"usage":null}"#;
+        assert_eq!(interpret_owned(&p, escaped).unwrap().answer, "你\n");
     }
 
     #[test]

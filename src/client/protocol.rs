@@ -3,6 +3,7 @@
 //! timing.
 
 use crate::sse::Event;
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,11 +17,12 @@ pub struct RequestSpec<'a> {
     pub user: &'a str,
 }
 
-/// What one event meant. Empty strings mean "no text in this event".
+/// What one event meant. Empty strings mean "no text in this event". Text borrows from the
+/// event's data where it can: this runs once per streamed token on every worker.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Delta {
-    pub answer: String,
-    pub reasoning: String,
+pub struct Delta<'a> {
+    pub answer: Cow<'a, str>,
+    pub reasoning: Cow<'a, str>,
     pub output_tokens: Option<u64>,
     pub input_tokens: Option<u64>,
     /// The API's normal terminal event (`[DONE]`, `message_end`).
@@ -35,7 +37,7 @@ pub trait Protocol: Send + Sync {
     /// The JSON request body.
     fn body(&self, spec: &RequestSpec) -> Vec<u8>;
     /// Reads one event; `Err` describes an event this API cannot have sent (malformed).
-    fn interpret(&self, event: &Event) -> Result<Delta, String>;
+    fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String>;
 }
 
 /// The APIs `--api` accepts.
@@ -81,13 +83,10 @@ impl FromStr for Api {
     }
 }
 
-/// Parses an event's data as a JSON object, the one shape both APIs send.
-pub fn json_object(data: &str) -> Result<serde_json::Value, String> {
-    match serde_json::from_str::<serde_json::Value>(data) {
-        Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err(format!("event data is JSON but not an object: {}", snippet(data))),
-        Err(e) => Err(format!("event data is not valid JSON ({e}): {}", snippet(data))),
-    }
+/// Parses an event's data as the API's typed event; the error says what was wrong and quotes it.
+pub fn parse_event<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T, String> {
+    serde_json::from_str(data)
+        .map_err(|e| format!("event data is not the expected JSON ({e}): {}", snippet(data)))
 }
 
 /// The first 120 characters of a text, for messages.
@@ -99,10 +98,25 @@ pub fn snippet(text: &str) -> String {
     }
 }
 
-/// Takes the string at a JSON pointer out of `v`, or "" when it is absent or not a string.
-pub fn take_str(v: &mut serde_json::Value, pointer: &str) -> String {
-    match v.pointer_mut(pointer).map(serde_json::Value::take) {
-        Some(serde_json::Value::String(s)) => s,
-        _ => String::new(),
+/// A JSON value as message text: strings without their quotes, anything else as JSON.
+pub fn json_text(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
     }
+}
+
+/// Test helper: interprets `data` as one event and detaches the result from it.
+#[cfg(test)]
+pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, String> {
+    let event = Event { event: String::new(), data: data.into(), id: None };
+    p.interpret(&event).map(|d| Delta {
+        answer: Cow::Owned(d.answer.into_owned()),
+        reasoning: Cow::Owned(d.reasoning.into_owned()),
+        output_tokens: d.output_tokens,
+        input_tokens: d.input_tokens,
+        done: d.done,
+        error: d.error,
+    })
 }

@@ -91,19 +91,14 @@ impl FromStr for FaultRule {
             Some((kind, share)) => (kind, parse_share(share)?),
             None => (s, 1.0),
         };
-        Ok(FaultRule {
-            fault: kind.parse()?,
-            share,
-        })
+        Ok(FaultRule { fault: kind.parse()?, share })
     }
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if valid_share(v) => Ok(v),
-        _ => Err(format!(
-            "bad fault share '{s}': expected a number in (0, 1], e.g. cut:0.25"
-        )),
+        _ => Err(format!("bad fault share '{s}': expected a number in (0, 1], e.g. cut:0.25")),
     }
 }
 
@@ -131,25 +126,14 @@ mod tests {
 
     #[test]
     fn parses_every_kind_and_round_trips_its_name() {
-        for s in [
-            "http-429",
-            "http-500",
-            "html-502",
-            "not-sse",
-            "cut",
-            "malformed",
-            "stream-error",
-            "close",
-        ] {
+        for s in ["http-429", "http-500", "html-502", "not-sse", "cut", "malformed", "stream-error", "close"]
+        {
             let rule: FaultRule = s.parse().unwrap();
             assert_eq!(rule.share, 1.0);
             assert_eq!(rule.fault.to_string(), s);
         }
         let rule: FaultRule = "http-503:0.25".parse().unwrap();
-        let want = Fault::Status {
-            code: 503,
-            html: false,
-        };
+        let want = Fault::Status { code: 503, html: false };
         assert_eq!((rule.fault, rule.share), (want, 0.25));
     }
 

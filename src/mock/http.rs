@@ -73,10 +73,7 @@ fn bad(status: u16, reason: impl Into<String>) -> ReadError {
 
 /// Reads the next request. `Ok(None)` is a clean close between requests. `w` is only used for
 /// the interim `100 Continue` that clients such as curl wait for before sending a body.
-pub(super) fn read_request(
-    r: &mut impl BufRead,
-    w: &mut impl Write,
-) -> Result<Option<Request>, ReadError> {
+pub(super) fn read_request(r: &mut impl BufRead, w: &mut impl Write) -> Result<Option<Request>, ReadError> {
     let Some(lines) = read_head(r)? else {
         return Ok(None);
     };
@@ -85,12 +82,7 @@ pub(super) fn read_request(
         w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
     let body = read_body(r, head.length)?;
-    Ok(Some(Request {
-        method: head.method,
-        path: head.path,
-        body,
-        close: head.close,
-    }))
+    Ok(Some(Request { method: head.method, path: head.path, body, close: head.close }))
 }
 
 /// The head's lines without line endings; blank lines before the request line are skipped, as
@@ -118,18 +110,14 @@ fn read_head(r: &mut impl BufRead) -> Result<Option<Vec<String>>, ReadError> {
         match (text.is_empty(), lines.is_empty()) {
             (true, true) => continue,
             (true, false) => return Ok(Some(lines)),
-            (false, _) => lines.push(
-                String::from_utf8(text.to_vec())
-                    .map_err(|_| bad(400, "request head is not UTF-8"))?,
-            ),
+            (false, _) => lines
+                .push(String::from_utf8(text.to_vec()).map_err(|_| bad(400, "request head is not UTF-8"))?),
         }
     }
 }
 
 fn parse_head(lines: &[String]) -> Result<Head, ReadError> {
-    let (request_line, fields) = lines
-        .split_first()
-        .ok_or_else(|| bad(400, "empty request"))?;
+    let (request_line, fields) = lines.split_first().ok_or_else(|| bad(400, "empty request"))?;
     let mut head = parse_request_line(request_line)?;
     let mut length = None;
     for field in fields {
@@ -176,9 +164,7 @@ fn parse_request_line(line: &str) -> Result<Head, ReadError> {
 
 /// RFC 9110 token characters (method and header names).
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Digits only (Rust's parser would take "+5"); repeated headers must agree.
@@ -224,10 +210,7 @@ pub(super) fn head(
     close: bool,
     extra: &[(&str, String)],
 ) -> Vec<u8> {
-    let mut h = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\n",
-        reason(status)
-    );
+    let mut h = format!("HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\n", reason(status));
     match length {
         Length::Fixed(n) => h.push_str(&format!("content-length: {n}\r\n")),
         Length::Chunked => h.push_str("transfer-encoding: chunked\r\ncache-control: no-cache\r\n"),
@@ -289,7 +272,7 @@ pub(super) fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
-        400..=499 => "Client Error",
+        _ if status < 500 => "Client Error",
         _ => "Server Error",
     }
 }
@@ -329,8 +312,7 @@ mod tests {
 
     #[test]
     fn answers_expect_continue_before_the_body() {
-        let (got, interim) =
-            read(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx");
+        let (got, interim) = read(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx");
         assert_eq!(got.unwrap().unwrap().body, b"x");
         assert_eq!(interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     }

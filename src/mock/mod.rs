@@ -22,7 +22,7 @@ pub use truth::Truth;
 use std::io::{self, BufReader, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -84,6 +84,10 @@ struct Shared {
     /// The next API request's sequence number.
     seq: AtomicU64,
     truth: Mutex<Truth>,
+    /// API responses not yet merged into `truth`; changed under its lock when decremented.
+    in_flight: AtomicU64,
+    /// Signalled after each merge, for `truth_when_idle`.
+    merged: Condvar,
     stop: AtomicBool,
 }
 
@@ -93,9 +97,21 @@ impl MockHandle {
         self.addr
     }
 
-    /// A snapshot of the truth so far.
+    /// A snapshot of the truth so far. A response is merged just after its last write, so a
+    /// client that has just read a stream's end may be a moment ahead of this.
     pub fn truth(&self) -> Truth {
-        self.shared.truth()
+        self.shared.lock_truth().clone()
+    }
+
+    /// The truth once no API response is in progress (or when `timeout` runs out): what a test
+    /// or bench wants after its clients have read their last byte.
+    pub fn truth_when_idle(&self, timeout: Duration) -> Truth {
+        let shared = &*self.shared;
+        let busy = |_: &mut Truth| shared.in_flight.load(Ordering::SeqCst) > 0;
+        let guard = shared.lock_truth();
+        let (guard, _) =
+            shared.merged.wait_timeout_while(guard, timeout, busy).unwrap_or_else(PoisonError::into_inner);
+        guard.clone()
     }
 
     /// Stops accepting and joins the accept thread; connection threads end when their clients
@@ -144,19 +160,15 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
         config,
         seq: AtomicU64::new(0),
         truth: Mutex::new(Truth::default()),
+        in_flight: AtomicU64::new(0),
+        merged: Condvar::new(),
         stop: AtomicBool::new(false),
     });
-    let accept = thread::Builder::new()
-        .name("mock-accept".into())
-        .spawn({
-            let shared = Arc::clone(&shared);
-            move || accept_loop(&listener, &shared)
-        })?;
-    Ok(MockHandle {
-        addr,
-        shared,
-        accept: Some(accept),
-    })
+    let accept = thread::Builder::new().name("mock-accept".into()).spawn({
+        let shared = Arc::clone(&shared);
+        move || accept_loop(&listener, &shared)
+    })?;
+    Ok(MockHandle { addr, shared, accept: Some(accept) })
 }
 
 /// The fields are public, so values the parsers would refuse can still arrive here.
@@ -226,11 +238,8 @@ fn close_gracefully(stream: &TcpStream) {
 }
 
 impl Shared {
-    fn truth(&self) -> Truth {
-        self.truth
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    fn lock_truth(&self) -> MutexGuard<'_, Truth> {
+        self.truth.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `received`: the instant the whole request (head and body) had been read.
@@ -245,7 +254,11 @@ impl Shared {
         match (req.method.as_str(), req.path.as_str()) {
             ("POST", DIFY_PATH) => self.api(Api::Dify, req, received, w),
             ("POST", OPENAI_PATH) => self.api(Api::OpenAi, req, received, w),
-            ("GET", "/mock/stats") => plain(w, 200, JSON, self.truth().to_json().to_string().as_bytes()),
+            ("GET", "/mock/stats") => {
+                // Rendered first: the lock must not be held across a socket write.
+                let stats = self.lock_truth().to_json().to_string();
+                plain(w, 200, JSON, stats.as_bytes())
+            }
             ("GET", "/health") => plain(w, 200, TEXT, b"ok"),
             _ => plain(w, 404, JSON, not_found(req).as_bytes()),
         }
@@ -254,9 +267,14 @@ impl Shared {
     /// An API request: numbered, answered, and merged into the truth once, whatever happened.
     fn api(&self, api: Api, req: &Request, received: Instant, w: &mut &TcpStream) -> Next {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let mut rec = Recorder::new(received);
         let next = Reply::new(w, &mut rec, &self.config, n, received, req.close).run(api, &req.body);
-        *self.truth.lock().unwrap_or_else(PoisonError::into_inner) += &rec.into_truth();
+        let mut truth = self.lock_truth();
+        *truth += &rec.into_truth();
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        drop(truth);
+        self.merged.notify_all();
         next
     }
 }
@@ -272,4 +290,476 @@ fn not_found(req: &Request) -> String {
         ],
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use std::io::{BufRead, Write};
+
+    fn config(tokens: u32, faults: &[&str]) -> MockConfig {
+        MockConfig {
+            ttft: Duration::from_millis(5),
+            itl: Duration::from_millis(1),
+            tokens,
+            jitter: 0.0,
+            lang: Lang::Zh,
+            faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
+        }
+    }
+
+    fn server(config: MockConfig) -> MockHandle {
+        start("127.0.0.1:0".parse().unwrap(), config).unwrap()
+    }
+
+    fn dify(query: &str) -> Value {
+        json!({"inputs": {}, "query": query, "user": "u", "response_mode": "streaming"})
+    }
+
+    fn openai(extra: Value) -> Value {
+        let mut body = json!({
+            "model": "qwen-mock", "stream": true,
+            "messages": [{"role": "user", "content": "你好呀"}],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    }
+
+    /// A tiny HTTP/1.1 client: enough to send a request and de-chunk the reply.
+    struct Client {
+        reader: BufReader<TcpStream>,
+    }
+
+    struct Resp {
+        status: u16,
+        headers: Vec<(String, String)>,
+        /// The body as the chunks it came in (one element for a Content-Length body).
+        chunks: Vec<Vec<u8>>,
+        /// The body was delimited properly (terminating chunk or full Content-Length).
+        complete: bool,
+    }
+
+    impl Client {
+        fn connect(h: &MockHandle) -> Self {
+            let stream = TcpStream::connect(h.addr()).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            Client { reader: BufReader::new(stream) }
+        }
+
+        fn send_raw(&mut self, bytes: &[u8]) {
+            self.reader.get_mut().write_all(bytes).unwrap();
+        }
+
+        fn call(&mut self, method: &str, path: &str, body: &Value) -> Resp {
+            let body = if body.is_null() { String::new() } else { body.to_string() };
+            let req = format!(
+                "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            self.send_raw(req.as_bytes());
+            self.response()
+        }
+
+        fn line(&mut self) -> Option<String> {
+            let mut line = String::new();
+            match self.reader.read_line(&mut line) {
+                Ok(n) if n > 0 => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+                _ => None,
+            }
+        }
+
+        fn response(&mut self) -> Resp {
+            let status_line = self.line().expect("a status line");
+            let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+            let mut headers = Vec::new();
+            while let Some(line) = self.line().filter(|l| !l.is_empty()) {
+                let (name, value) = line.split_once(':').unwrap();
+                headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+            }
+            let mut resp = Resp { status, headers, chunks: Vec::new(), complete: false };
+            match resp.header("content-length").map(|v| v.parse::<u64>().unwrap()) {
+                Some(len) => self.read_sized(&mut resp, len),
+                None => self.read_chunked(&mut resp),
+            }
+            resp
+        }
+
+        fn read_sized(&mut self, resp: &mut Resp, len: u64) {
+            let mut body = Vec::new();
+            let _ = self.reader.by_ref().take(len).read_to_end(&mut body);
+            resp.complete = body.len() as u64 == len;
+            resp.chunks.push(body);
+        }
+
+        fn read_chunked(&mut self, resp: &mut Resp) {
+            while let Some(size) = self.line() {
+                let size = u64::from_str_radix(&size, 16).unwrap();
+                if size == 0 {
+                    resp.complete = self.line().is_some_and(|l| l.is_empty());
+                    return;
+                }
+                let mut chunk = Vec::new();
+                let _ = self.reader.by_ref().take(size).read_to_end(&mut chunk);
+                let whole = chunk.len() as u64 == size;
+                resp.chunks.push(chunk);
+                if !whole || self.line().is_none_or(|l| !l.is_empty()) {
+                    return;
+                }
+            }
+        }
+
+        /// The server closed the connection (after any response already read).
+        fn closed(&mut self) -> bool {
+            matches!(self.reader.read(&mut [0; 1]), Ok(0))
+        }
+    }
+
+    impl Resp {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        }
+
+        fn body(&self) -> String {
+            String::from_utf8(self.chunks.concat()).unwrap()
+        }
+
+        fn json(&self) -> Value {
+            serde_json::from_str(&self.body()).unwrap()
+        }
+
+        /// SSE events (blank-line separated blocks), asserting one event per chunk.
+        fn events(&self) -> Vec<String> {
+            for chunk in &self.chunks {
+                let chunk = std::str::from_utf8(chunk).unwrap();
+                assert_eq!(chunk.matches("\n\n").count(), 1, "one event per chunk: {chunk:?}");
+                assert!(chunk.ends_with("\n\n"));
+            }
+            self.body().split("\n\n").filter(|e| !e.is_empty()).map(String::from).collect()
+        }
+
+        /// The JSON of each `data:` event that parses; `[DONE]` and broken JSON are skipped.
+        fn data(&self) -> Vec<Value> {
+            let events = self.events();
+            let payloads = events.iter().filter_map(|e| e.strip_prefix("data: "));
+            payloads.filter_map(|p| serde_json::from_str(p).ok()).collect()
+        }
+    }
+
+    fn answers(data: &[Value]) -> String {
+        let text = |d: &Value| match d["answer"].as_str() {
+            Some(a) => a.to_string(),
+            None => d["choices"][0]["delta"]["content"].as_str().unwrap_or("").to_string(),
+        };
+        data.iter().map(text).collect()
+    }
+
+    fn text_events(data: &[Value]) -> usize {
+        let is_text = |d: &&Value| {
+            d["event"] == "message"
+                || d["choices"][0]["delta"]["content"].as_str().is_some_and(|c| !c.is_empty())
+        };
+        data.iter().filter(is_text).count()
+    }
+
+    #[test]
+    fn dify_stream_has_ping_tokens_message_end_and_intact_chinese() {
+        let h = server(config(6, &[]));
+        let r = Client::connect(&h).call("POST", DIFY_PATH, &dify("你好"));
+        assert_eq!((r.status, r.header("x-mock-request")), (200, Some("0")));
+        assert!(r.header("content-type").unwrap().starts_with("text/event-stream"));
+        assert!(r.complete);
+        let events = r.events();
+        assert_eq!(events[0], "event: ping");
+        assert!(events.iter().all(|e| e != "data: [DONE]"));
+        let data = r.data();
+        assert_eq!(data.len(), 7);
+        assert_eq!(text_events(&data), 6);
+        assert_eq!(answers(&data), "大语言模型逐");
+        let end = data.last().unwrap();
+        assert_eq!(end["event"], "message_end");
+        let usage = &end["metadata"]["usage"];
+        assert_eq!(
+            (usage["prompt_tokens"].as_u64(), usage["completion_tokens"].as_u64()),
+            (Some(2), Some(6))
+        );
+        assert_eq!(usage["total_tokens"], 8);
+        assert!(usage["latency"].as_f64().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn openai_stream_has_role_chunk_tokens_finish_usage_and_done() {
+        let h = server(MockConfig { lang: Lang::Mixed, ..config(6, &[]) });
+        let body = openai(json!({"stream_options": {"include_usage": true}}));
+        let r = Client::connect(&h).call("POST", OPENAI_PATH, &body);
+        assert_eq!(r.status, 200);
+        let events = r.events();
+        assert_eq!(events.last().unwrap(), "data: [DONE]");
+        let data = r.data();
+        assert_eq!(data[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+        assert!(data.iter().all(|d| d["model"] == "qwen-mock"));
+        assert_eq!(text_events(&data), 6);
+        assert_eq!(answers(&data), script::text(Lang::Mixed, 6));
+        let n = data.len();
+        assert_eq!(data[n - 2]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(data[n - 1]["choices"], json!([]));
+        let usage = &data[n - 1]["usage"];
+        assert_eq!(
+            (usage["prompt_tokens"].as_u64(), usage["completion_tokens"].as_u64()),
+            (Some(3), Some(6))
+        );
+        assert_eq!(usage["total_tokens"], 9);
+    }
+
+    #[test]
+    fn openai_max_tokens_caps_with_length_and_usage_is_optional() {
+        let h = server(config(6, &[]));
+        let mut c = Client::connect(&h);
+        for cap in ["max_tokens", "max_completion_tokens"] {
+            let r = c.call("POST", OPENAI_PATH, &openai(json!({cap: 3})));
+            let data = r.data();
+            assert_eq!(text_events(&data), 3, "{cap}");
+            assert_eq!(data.last().unwrap()["choices"][0]["finish_reason"], "length");
+            assert!(data.iter().all(|d| d.get("usage").is_none()));
+            assert_eq!(r.events().last().unwrap(), "data: [DONE]");
+        }
+    }
+
+    #[test]
+    fn keep_alive_serves_several_requests_on_one_connection_and_truth_is_exact() {
+        let h = server(config(5, &[]));
+        let mut c = Client::connect(&h);
+        for n in 0..3 {
+            let (path, body) =
+                if n % 2 == 0 { (DIFY_PATH, dify("q")) } else { (OPENAI_PATH, openai(json!({}))) };
+            let r = c.call("POST", path, &body);
+            assert_eq!((r.status, r.complete), (200, true));
+            assert_eq!(r.header("x-mock-request"), Some(n.to_string().as_str()));
+            assert_eq!(r.header("connection"), None);
+        }
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.text_events), (3, 3, 15));
+        assert_eq!((t.ttft_us.count(), t.itl_us.count(), t.e2e_us.count()), (3, 12, 3));
+        assert!(t.ttft_us.quantile(0.0).unwrap() >= 5_000, "never before its deadline");
+        assert!(t.faults.is_empty());
+        let stats = c.call("GET", "/mock/stats", &Value::Null);
+        let (got, want) = (stats.json(), t.to_json());
+        for key in ["requests", "completed", "text_events", "faults"] {
+            assert_eq!(got[key], want[key], "{key}");
+        }
+        for key in ["ttft_ms", "itl_ms", "e2e_ms"] {
+            assert_eq!(got[key]["count"], want[key]["count"], "{key}");
+        }
+        assert_eq!(h.truth().requests, 3, "stats requests are not API requests");
+    }
+
+    #[test]
+    fn non_streaming_requests_get_one_json_body_after_generation() {
+        let h = server(config(4, &[]));
+        let mut c = Client::connect(&h);
+        let blocking = json!({"query": "hi", "inputs": {}, "user": "u", "response_mode": "blocking"});
+        let r = c.call("POST", DIFY_PATH, &blocking);
+        let j = r.json();
+        assert_eq!((j["event"].as_str(), j["answer"].as_str()), (Some("message"), Some("大语言模")));
+        assert_eq!(j["metadata"]["usage"]["completion_tokens"], 4);
+        let r = c.call("POST", OPENAI_PATH, &openai(json!({"stream": false, "max_tokens": 2})));
+        let j = r.json();
+        assert_eq!(j["object"], "chat.completion");
+        assert_eq!(j["choices"][0]["message"]["content"], "大语");
+        assert_eq!(j["choices"][0]["finish_reason"], "length");
+        assert_eq!(j["usage"]["completion_tokens"], 2);
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.text_events, t.e2e_us.count()), (2, 2, 0, 2));
+    }
+
+    #[test]
+    fn status_faults_are_protocol_shaped_and_keep_the_connection() {
+        let h = server(config(4, &["http-429"]));
+        let mut c = Client::connect(&h);
+        let r = c.call("POST", OPENAI_PATH, &openai(json!({})));
+        assert_eq!((r.status, r.header("retry-after")), (429, Some("1")));
+        assert_eq!(r.json()["error"]["code"], "rate_limit_exceeded");
+        let r = c.call("POST", DIFY_PATH, &dify("q"));
+        assert_eq!((r.status, r.json()["status"].as_u64()), (429, Some(429)));
+        assert!(r.json()["code"].is_string() && r.json()["message"].is_string());
+        assert_eq!(h.truth_when_idle(Duration::from_secs(2)).faults["http-429"], 2);
+
+        let h = server(config(4, &["html-502"]));
+        let r = Client::connect(&h).call("POST", DIFY_PATH, &dify("q"));
+        assert_eq!(r.status, 502);
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+        assert!(r.body().contains("502 Bad Gateway"));
+        assert_eq!(r.header("retry-after"), None);
+    }
+
+    #[test]
+    fn not_sse_fault_is_a_200_html_page() {
+        let h = server(config(4, &["not-sse"]));
+        let r = Client::connect(&h).call("POST", OPENAI_PATH, &openai(json!({})));
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+        assert!(r.body().contains("<html>"));
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.faults["not-sse"]), (1, 0, 1));
+    }
+
+    #[test]
+    fn cut_fault_stops_mid_event_without_terminator_and_closes() {
+        let h = server(config(6, &["cut"]));
+        let mut c = Client::connect(&h);
+        let r = c.call("POST", DIFY_PATH, &dify("q"));
+        assert_eq!(r.status, 200);
+        assert!(!r.complete);
+        let (partial, whole) = r.chunks.split_last().unwrap();
+        assert!(!partial.ends_with(b"\n\n") && partial.starts_with(b"data: {"));
+        let whole: Vec<Value> = whole
+            .iter()
+            .filter_map(|e| std::str::from_utf8(e).ok()?.strip_prefix("data: "))
+            .filter_map(|p| serde_json::from_str(p).ok())
+            .collect();
+        assert_eq!(text_events(&whole), 3);
+        assert!(c.closed());
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.completed, t.text_events, t.faults["cut"]), (0, 3, 1));
+    }
+
+    #[test]
+    fn malformed_fault_adds_one_broken_event_and_completes() {
+        let h = server(config(6, &["malformed"]));
+        let r = Client::connect(&h).call("POST", OPENAI_PATH, &openai(json!({})));
+        assert!(r.complete);
+        let events = r.events();
+        let broken = events
+            .iter()
+            .filter_map(|e| e.strip_prefix("data: "))
+            .filter(|p| *p != "[DONE]" && serde_json::from_str::<Value>(p).is_err())
+            .count();
+        assert_eq!(broken, 1);
+        assert_eq!(text_events(&r.data()), 6);
+        assert_eq!(events.last().unwrap(), "data: [DONE]");
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.completed, t.text_events, t.faults["malformed"]), (1, 6, 1));
+    }
+
+    #[test]
+    fn stream_error_fault_sends_the_protocols_error_event() {
+        let h = server(config(6, &["stream-error"]));
+        let mut c = Client::connect(&h);
+        let r = c.call("POST", DIFY_PATH, &dify("q"));
+        assert!(r.complete);
+        let data = r.data();
+        assert_eq!(text_events(&data), 3);
+        let last = data.last().unwrap();
+        assert_eq!((last["event"].as_str(), last["status"].as_u64()), (Some("error"), Some(500)));
+        assert_eq!(last["code"], "internal_error");
+        let r = c.call("POST", OPENAI_PATH, &openai(json!({})));
+        let events = r.events();
+        assert_eq!(events.last().unwrap(), "data: [DONE]");
+        assert!(r.data().last().unwrap()["error"]["message"].is_string());
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.text_events, t.faults["stream-error"]), (2, 0, 6, 2));
+    }
+
+    #[test]
+    fn close_fault_sends_connection_close_then_closes() {
+        let h = server(config(3, &["close"]));
+        let mut c = Client::connect(&h);
+        let r = c.call("POST", DIFY_PATH, &dify("q"));
+        assert_eq!((r.header("connection"), r.complete), (Some("close"), true));
+        assert_eq!(text_events(&r.data()), 3);
+        assert!(c.closed());
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.completed, t.faults["close"]), (1, 1));
+    }
+
+    #[test]
+    fn fault_shares_hit_exact_requests() {
+        let h = server(config(1, &["http-500:0.25"]));
+        let mut c = Client::connect(&h);
+        let statuses: Vec<u16> = (0..8).map(|_| c.call("POST", DIFY_PATH, &dify("q")).status).collect();
+        assert_eq!(statuses, [200, 200, 200, 500, 200, 200, 200, 500]);
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.faults["http-500"]), (8, 6, 2));
+    }
+
+    #[test]
+    fn unknown_routes_bad_bodies_and_health() {
+        let h = server(config(2, &[]));
+        let mut c = Client::connect(&h);
+        let r = c.call("GET", "/nope", &Value::Null);
+        assert_eq!(r.status, 404);
+        assert!(r.json()["paths"].as_array().unwrap().contains(&json!("POST /v1/chat-messages")));
+        let r = c.call("GET", "/health", &Value::Null);
+        assert_eq!((r.status, r.body().as_str()), (200, "ok"));
+        c.send_raw(b"POST /v1/chat-messages HTTP/1.1\r\nContent-Length: 3\r\n\r\n{x}");
+        let r = c.response();
+        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid_param")));
+        assert_eq!(r.header("x-mock-request"), Some("0"));
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed), (1, 0));
+    }
+
+    #[test]
+    fn deep_json_parses_on_the_small_stack_up_to_the_limit() {
+        let h = server(config(1, &[]));
+        let mut c = Client::connect(&h);
+        let nest = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let mut body = dify("q");
+        body["inputs"] = serde_json::from_str(&nest(31)).unwrap();
+        assert_eq!(c.call("POST", DIFY_PATH, &body).status, 200);
+        let raw = format!("{{\"query\":{}}}", nest(100_000));
+        let req = format!("POST {DIFY_PATH} HTTP/1.1\r\nContent-Length: {}\r\n\r\n{raw}", raw.len());
+        c.send_raw(req.as_bytes());
+        let r = c.response();
+        assert_eq!(r.status, 400);
+        assert!(r.json()["message"].as_str().unwrap().contains("nested deeper"));
+    }
+
+    #[test]
+    fn malformed_http_gets_400_and_a_close() {
+        let h = server(config(2, &[]));
+        let mut c = Client::connect(&h);
+        c.send_raw(b"HELLO THERE\r\nx: y\r\n\r\n");
+        let r = c.response();
+        assert_eq!(r.status, 400);
+        assert!(r.json()["error"].as_str().unwrap().contains("request line"));
+        assert!(c.closed());
+        assert_eq!(h.truth().requests, 0);
+    }
+
+    #[test]
+    fn fifty_concurrent_streams_all_complete() {
+        let h = server(config(5, &[]));
+        let clients: Vec<_> = (0..50)
+            .map(|k| {
+                let mut c = Client::connect(&h);
+                thread::spawn(move || {
+                    let r = if k % 2 == 0 {
+                        c.call("POST", OPENAI_PATH, &openai(json!({})))
+                    } else {
+                        c.call("POST", DIFY_PATH, &dify("q"))
+                    };
+                    r.complete && text_events(&r.data()) == 5
+                })
+            })
+            .collect();
+        assert!(clients.into_iter().all(|t| t.join().unwrap()));
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.text_events, t.itl_us.count()), (50, 50, 250, 200));
+    }
+
+    #[test]
+    fn start_refuses_bad_config_and_shutdown_stops_listening() {
+        let bad = start("127.0.0.1:0".parse().unwrap(), MockConfig { jitter: 1.5, ..config(1, &[]) });
+        assert_eq!(bad.err().map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
+        let mut zero_share = config(1, &[]);
+        zero_share.faults.push(FaultRule { fault: Fault::Cut, share: 0.0 });
+        assert!(start("127.0.0.1:0".parse().unwrap(), zero_share).is_err());
+        let h = server(config(1, &[]));
+        let addr = h.addr();
+        h.shutdown();
+        assert!(TcpStream::connect(addr).is_err());
+    }
 }

@@ -20,7 +20,7 @@ use super::truth::Recorder;
 
 /// Deeper request JSON is refused before parsing: serde_json recurses per level, and connection
 /// threads run on small stacks.
-const MAX_NESTING: usize = 64;
+const MAX_NESTING: usize = 32;
 
 /// The in-stream error comes after this many tokens (or all, if fewer).
 const STREAM_ERROR_AFTER: u64 = 3;
@@ -100,6 +100,7 @@ impl<'a, W: Write> Reply<'a, W> {
         match fault {
             Some(Fault::Status { code, html }) => self.status_fault(&*shape, code, html),
             Some(Fault::NotSse) => self.whole(200, HTML, &shapes::html_not_sse_page()),
+            // A non-streaming reply has no stream to break: an error status stands in.
             Some(Fault::StreamError) if !ask.stream => self.status_fault(&*shape, 500, false),
             _ if ask.stream => self.stream(&*shape, &plan, fault),
             _ => self.blocking(&*shape, &plan, fault),
@@ -126,10 +127,11 @@ impl<'a, W: Write> Reply<'a, W> {
         let mut schedule = Schedule::new(self.received, self.config, self.n);
         let strike = fault.and_then(|f| fault_point(f, plan.tokens).map(|at| (at, f)));
         for i in 0..=plan.tokens {
-            if let Some((at, f)) = strike
-                && at == i
-                && let Some(next) = self.mid_stream(shape, f, i)?
-            {
+            let ended = match strike {
+                Some((at, f)) if at == i => self.mid_stream(shape, f, i)?,
+                _ => None,
+            };
+            if let Some(next) = ended {
                 return Ok(next);
             }
             if i < plan.tokens {

@@ -37,10 +37,10 @@ impl FromStr for Lang {
 
 /// English tokens, each with its leading space as BPE tokenizers produce them.
 const EN: &[&str] = &[
-    " The", " model", " reads", " the", " prompt", ",", " weighs", " each", " word", " and",
-    " writes", " an", " answer", " one", " token", " at", " a", " time", ".", " Every", " token",
-    " travels", " to", " the", " client", " as", " its", " own", " event", ",", " so", " the",
-    " user", " sees", " the", " text", " grow", " while", " it", " is", " written", ".",
+    " The", " model", " reads", " the", " prompt", ",", " weighs", " each", " word", " and", " writes",
+    " an", " answer", " one", " token", " at", " a", " time", ".", " Every", " token", " travels", " to",
+    " the", " client", " as", " its", " own", " event", ",", " so", " the", " user", " sees", " the",
+    " text", " grow", " while", " it", " is", " written", ".",
 ];
 
 /// The Chinese passage, one character per token (no character needs JSON escaping).
@@ -101,12 +101,8 @@ pub(super) struct Schedule {
 impl Schedule {
     /// The first deadline is `received + ttft` (jittered).
     pub(super) fn new(received: Instant, config: &MockConfig, seed: u64) -> Self {
-        let mut s = Schedule {
-            next: received,
-            itl: config.itl,
-            jitter: config.jitter,
-            rng: SplitMix64::new(seed),
-        };
+        let mut s =
+            Schedule { next: received, itl: config.itl, jitter: config.jitter, rng: SplitMix64::new(seed) };
         s.next = later(received, s.jittered(config.ttft));
         s
     }

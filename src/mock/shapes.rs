@@ -103,9 +103,7 @@ fn chars(v: &Value) -> u64 {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn uuid(rng: &mut SplitMix64) -> String {
@@ -169,13 +167,7 @@ impl Dify {
             quote(&task_id),
             quote(&message_id),
         );
-        Dify {
-            task_id,
-            message_id,
-            conversation_id,
-            created,
-            common,
-        }
+        Dify { task_id, message_id, conversation_id, created, common }
     }
 
     fn usage(end: &End) -> Value {
@@ -230,7 +222,7 @@ impl Shape for Dify {
             400 => "invalid_param",
             404 => "not_found",
             429 => "too_many_requests",
-            400..=499 => "bad_request",
+            _ if status < 500 => "bad_request",
             _ => "internal_server_error",
         };
         json!({"code": code, "message": message, "status": status}).to_string()
@@ -253,15 +245,12 @@ impl Shape for Dify {
 }
 
 fn openai_ask(body: &Value) -> Ask {
-    let prompt_tokens = body["messages"]
-        .as_array()
-        .map_or(0, |messages| messages.iter().map(message_chars).sum());
+    let prompt_tokens =
+        body["messages"].as_array().map_or(0, |messages| messages.iter().map(message_chars).sum());
     Ask {
         stream: body["stream"] == true,
         prompt_tokens,
-        max_tokens: body["max_completion_tokens"]
-            .as_u64()
-            .or_else(|| body["max_tokens"].as_u64()),
+        max_tokens: body["max_completion_tokens"].as_u64().or_else(|| body["max_tokens"].as_u64()),
     }
 }
 
@@ -294,13 +283,7 @@ impl OpenAi {
             quote(&id),
             quote(&model)
         );
-        OpenAi {
-            id,
-            created,
-            model,
-            include_usage: body["stream_options"]["include_usage"] == true,
-            head,
-        }
+        OpenAi { id, created, model, include_usage: body["stream_options"]["include_usage"] == true, head }
     }
 
     fn chunk(&self, rest: &str) -> Vec<u8> {
@@ -318,7 +301,7 @@ impl OpenAi {
     fn error(status: u16, message: &str) -> Value {
         let (kind, code) = match status {
             429 => ("requests", "rate_limit_exceeded"),
-            400..=499 => ("invalid_request_error", "invalid_request"),
+            _ if status < 500 => ("invalid_request_error", "invalid_request"),
             _ => ("server_error", "internal_error"),
         };
         json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
@@ -387,12 +370,7 @@ mod tests {
     use super::*;
 
     fn end() -> End {
-        End {
-            prompt_tokens: 3,
-            completion_tokens: 2,
-            finish_reason: "length",
-            latency_s: 0.5,
-        }
+        End { prompt_tokens: 3, completion_tokens: 2, finish_reason: "length", latency_s: 0.5 }
     }
 
     /// The JSON payload of a `data:` event.
@@ -442,7 +420,10 @@ mod tests {
         let (shape, _) = read(Api::OpenAi, &body, 7);
         let role = payload(&shape.opening()[0]);
         assert_eq!(role["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
-        assert_eq!((role["model"].as_str(), role["object"].as_str()), (Some("qwen"), Some("chat.completion.chunk")));
+        assert_eq!(
+            (role["model"].as_str(), role["object"].as_str()),
+            (Some("qwen"), Some("chat.completion.chunk"))
+        );
         let text = payload(&shape.text_event("字"));
         assert_eq!(text["choices"][0]["delta"]["content"], "字");
         let closing = shape.closing(&end());

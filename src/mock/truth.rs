@@ -69,14 +69,7 @@ pub(super) struct Recorder {
 impl Recorder {
     /// Starts the record of one API request, fully read at `received`.
     pub(super) fn new(received: Instant) -> Self {
-        Recorder {
-            received,
-            last_text: None,
-            truth: Truth {
-                requests: 1,
-                ..Truth::default()
-            },
-        }
+        Recorder { received, last_text: None, truth: Truth { requests: 1, ..Truth::default() } }
     }
 
     /// A text event finished writing at `at`.

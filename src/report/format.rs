@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(rate(1234.56), "1,234.5");
         assert_eq!(percent(Some(0.9925)), "99.2%");
         assert_eq!(percent(None), "-");
-        assert_eq!(number(3.14159), "3.14");
+        assert_eq!(number(4.5678), "4.57");
         assert_eq!(number(123.45), "123.5");
         assert_eq!(number(123456.0), "123,456");
     }

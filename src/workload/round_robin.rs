@@ -55,9 +55,8 @@ mod tests {
         let rr = RoundRobin::new(vec![0u8; 4]);
         let mut counts = [0usize; 4];
         std::thread::scope(|s| {
-            let hs: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| (0..100).map(|_| rr.next().0).collect::<Vec<_>>()))
-                .collect();
+            let hs: Vec<_> =
+                (0..8).map(|_| s.spawn(|| (0..100).map(|_| rr.next().0).collect::<Vec<_>>())).collect();
             for h in hs {
                 for i in h.join().unwrap() {
                     counts[i] += 1;

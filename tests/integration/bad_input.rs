@@ -12,14 +12,20 @@ fn assert_usage_error(args: &[&str], expected: &str) {
     out.expect_code(2);
     assert!(out.stderr.contains(expected), "stderr lacks {expected:?}{}", out.context());
     assert!(out.stdout.is_empty(), "{}", out.context());
-    assert_eq!(mock.truth().requests, 0, "a fatal error must come before any request{}", out.context());
+    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).requests, 0, "a fatal error must come before any request{}", out.context());
 }
 
 #[test]
 fn bad_flags_name_themselves() {
-    assert_usage_error(&["--concurrency", "0"], "error: --concurrency \"0\" is invalid: must be at least 1 worker");
+    assert_usage_error(
+        &["--concurrency", "0"],
+        "error: --concurrency \"0\" is invalid: must be at least 1 worker",
+    );
     assert_usage_error(&["--threads", "0"], "--threads \"0\" is invalid");
-    assert_usage_error(&["--api", "grpc"], "--api \"grpc\" is invalid: unknown API: use one of dify-chat, openai-chat");
+    assert_usage_error(
+        &["--api", "grpc"],
+        "--api \"grpc\" is invalid: unknown API: use one of dify-chat, openai-chat",
+    );
     assert_usage_error(&["--duration", "ten"], "--duration \"ten\" is invalid: use a duration such as 500ms");
     assert_usage_error(&["--ramp-up", "-1"], "--ramp-up \"-1\" is invalid");
     assert_usage_error(&["--requests", "0"], "--requests \"0\" is invalid");

@@ -9,13 +9,28 @@ fn dify_run_counts_every_request_and_token() {
     let dir = tempdir("dify");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let out = llmload(&[
-        "run", "--url", &url(&mock), "-c", "4", "-n", "20", "--quiet",
-        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+        "run",
+        "--url",
+        &url(&mock),
+        "-c",
+        "4",
+        "-n",
+        "20",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
     ]);
     out.expect_code(0);
     let j = read_json(&json_path, &out);
     assert_eq!(j["version"], 1);
-    assert_eq!(j["requests"], json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0}), "{}", out.context());
+    assert_eq!(
+        j["requests"],
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0}),
+        "{}",
+        out.context()
+    );
     assert_eq!(j["success_rate"], 1.0);
     assert_eq!(j["tokens"]["output_total"], 240);
     assert_eq!(j["tokens"]["from_usage"], 20);
@@ -43,7 +58,7 @@ fn dify_run_counts_every_request_and_token() {
     }
     let workers = count_by(&recs, "worker");
     assert_eq!(workers.values().sum::<usize>(), 20);
-    let truth = mock.truth();
+    let truth = mock.truth_when_idle(std::time::Duration::from_secs(5));
     assert_eq!((truth.requests, truth.completed, truth.text_events), (20, 20, 240));
     assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled"), "{}", out.context());
 }
@@ -54,8 +69,22 @@ fn openai_run_honours_max_tokens_and_reads_usage() {
     let dir = tempdir("openai");
     let json_path = dir.join("out.json");
     let out = llmload(&[
-        "run", "--url", &url(&mock), "--api", "openai-chat", "--model", "m", "--max-tokens", "5",
-        "-c", "2", "-n", "6", "--quiet", "--json", json_path.to_str().unwrap(),
+        "run",
+        "--url",
+        &url(&mock),
+        "--api",
+        "openai-chat",
+        "--model",
+        "m",
+        "--max-tokens",
+        "5",
+        "-c",
+        "2",
+        "-n",
+        "6",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
     ]);
     out.expect_code(0);
     let j = read_json(&json_path, &out);
@@ -65,18 +94,27 @@ fn openai_run_honours_max_tokens_and_reads_usage() {
     assert_eq!(j["metrics"]["output_tokens"]["max"], 5.0);
     // The role-only first chunk arrives before any text: TTFE counts it, TTFT does not.
     assert!(j["metrics"]["ttfe_ms"]["p50"].as_f64() < j["metrics"]["ttft_ms"]["p50"].as_f64());
-    assert_eq!(mock.truth().text_events, 30);
+    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).text_events, 30);
 }
 
 #[test]
 fn seed_flags_without_subcommand_send_one_request_per_worker() {
     let mock = fast_mock(4, &[]);
     let port = mock.addr().port().to_string();
-    let out = llmload(&["--host", "127.0.0.1", "--port", &port, "--threads", "3", "--api-key", "app-0123456789abcdef"]);
+    let out = llmload(&[
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--threads",
+        "3",
+        "--api-key",
+        "app-0123456789abcdef",
+    ]);
     out.expect_code(0);
     assert!(out.stdout.contains("3 total · 3 ok"), "{}", out.context());
     assert!(out.stderr.contains("app-…cdef"), "banner shows the masked key{}", out.context());
-    assert_eq!(mock.truth().requests, 3);
+    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).requests, 3);
 }
 
 #[test]
@@ -93,8 +131,18 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let started = std::time::Instant::now();
     let out = llmload(&[
-        "run", "--url", &url(&mock), "-c", "3", "-d", "1s", "--quiet",
-        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+        "run",
+        "--url",
+        &url(&mock),
+        "-c",
+        "3",
+        "-d",
+        "1s",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
     ]);
     assert!(started.elapsed() < std::time::Duration::from_secs(4), "the deadline did not cut the streams");
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
@@ -117,9 +165,21 @@ fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
     std::fs::write(&prompts, "你好\n\n请介绍一下你自己\n讲个笑话\n").unwrap();
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let out = llmload(&[
-        "run", "--url", &url(&mock), "-c", "1", "-n", "6",
-        "--api-key-file", keys.to_str().unwrap(), "--param-file", prompts.to_str().unwrap(),
-        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+        "run",
+        "--url",
+        &url(&mock),
+        "-c",
+        "1",
+        "-n",
+        "6",
+        "--api-key-file",
+        keys.to_str().unwrap(),
+        "--param-file",
+        prompts.to_str().unwrap(),
+        "--json",
+        json_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
     ]);
     out.expect_code(0);
     let recs = read_records(&rec_path, &out);
@@ -134,7 +194,9 @@ fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
         std::fs::read_to_string(&json_path).unwrap(),
         std::fs::read_to_string(&rec_path).unwrap()
     );
-    for secret in ["sk-secret-key-number-one-AAAA", "sk-secret-key-number-two-BBBB", "number-one", "number-two"] {
+    for secret in
+        ["sk-secret-key-number-one-AAAA", "sk-secret-key-number-two-BBBB", "number-one", "number-two"]
+    {
         assert!(!everything.contains(secret), "key leaked: {secret}{}", out.context());
     }
     assert!(everything.contains("sk-s…AAAA"));

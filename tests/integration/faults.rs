@@ -10,13 +10,25 @@ fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
     let dir = tempdir(&format!("fault-{}-{api}", fault.replace(':', "_")));
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let out = llmload(&[
-        "run", "--url", &url(&mock), "--api", api, "-c", "1", "-n", "8", "--quiet",
-        "--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap(),
+        "run",
+        "--url",
+        &url(&mock),
+        "--api",
+        api,
+        "-c",
+        "1",
+        "-n",
+        "8",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
     ]);
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
     assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
-    assert_eq!(mock.truth().requests, 8, "{}", out.context());
+    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).requests, 8, "{}", out.context());
     (out, j, recs)
 }
 
@@ -95,8 +107,14 @@ fn an_unreachable_server_is_a_connect_error() {
     let dir = tempdir("unreachable");
     let json_path = dir.join("out.json");
     let out = llmload(&[
-        "run", "--url", &format!("http://127.0.0.1:{port}"), "-n", "3", "--quiet",
-        "--json", json_path.to_str().unwrap(),
+        "run",
+        "--url",
+        &format!("http://127.0.0.1:{port}"),
+        "-n",
+        "3",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
     ]);
     out.expect_code(1);
     let j = read_json(&json_path, &out);

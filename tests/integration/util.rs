@@ -72,12 +72,14 @@ pub fn tempdir(name: &str) -> PathBuf {
 }
 
 pub fn read_json(path: &PathBuf, out: &Output) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path:?}: {e}{}", out.context()))
 }
 
 pub fn read_records(path: &PathBuf, out: &Output) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
     text.lines().map(|l| serde_json::from_str(l).expect("record line is JSON")).collect()
 }
 
