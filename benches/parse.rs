@@ -38,7 +38,7 @@ fn main() {
         });
         let protocol = api.protocol();
         let mut events = Vec::with_capacity(EVENTS);
-        Parser::new(Limits::default()).feed(&stream, &mut |e| events.push(e)).unwrap();
+        Parser::new(Limits::default()).feed(&stream, &mut |e| events.push(e.clone())).unwrap();
         let interpret = median_ns(EVENTS, || {
             for e in &events {
                 let d: Delta = protocol.interpret(e).unwrap();

@@ -4,7 +4,7 @@
 use crate::cli::{Cli, Command, DemoArgs, MockArgs, RunArgs};
 use crate::client::Api;
 use crate::config::{Config, duration};
-use crate::engine::{self, StopSignal};
+use crate::engine;
 use crate::error::Error;
 use crate::export::json::summary_json;
 use crate::mock::{self, MockConfig};
@@ -20,6 +20,7 @@ use std::sync::Arc;
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_GATE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Parses `args` (without the program name) and runs the command; returns the exit code.
 pub fn main(args: &[String]) -> u8 {
@@ -67,7 +68,12 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if !config.quiet {
         eprintln!("{}", banner(&config));
     }
-    let run = engine::run(config.clone(), outputs.records, StopSignal::default());
+    let signals = crate::sys::signals::Listener::install();
+    let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
+    let run = engine::run(config.clone(), outputs.records, interrupts);
+    if let Some(l) = signals {
+        l.close();
+    }
     let (cpu_s, peak_rss) = crate::sys::process_usage();
     let summary = Summary::new(config.describe(), &run, cpu_s, peak_rss);
     print_out(&crate::report::text::render(&summary));
@@ -81,7 +87,13 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
             problem: e.to_string(),
         })?;
     }
-    let code = if summary.ok == 0 { EXIT_GATE } else { EXIT_OK };
+    let code = if run.interrupted {
+        EXIT_INTERRUPTED
+    } else if summary.ok == 0 {
+        EXIT_GATE
+    } else {
+        EXIT_OK
+    };
     Ok((summary, code))
 }
 

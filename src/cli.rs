@@ -163,7 +163,7 @@ pub struct MockArgs {
     /// text language: zh (default), en or mixed
     #[argh(option, default = "String::from(\"zh\")")]
     pub lang: String,
-    /// inject a fault into a share of responses: KIND[:share] (repeatable)
+    /// inject a fault into a share of responses: KIND or KIND:share, e.g. http-429:0.1 (repeatable)
     #[argh(option)]
     pub fault: Vec<String>,
 }

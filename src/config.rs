@@ -15,6 +15,7 @@ use std::time::Duration;
 pub const MAX_CONCURRENCY: usize = 100_000;
 const DEFAULT_PROMPT: &str = "你好";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// A validated run.
 pub struct Config {
@@ -31,6 +32,8 @@ pub struct Config {
     pub pacing: Pacing,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// After Ctrl-C, how long in-flight requests may finish before they are cut.
+    pub grace: Duration,
     pub quiet: bool,
 }
 
@@ -90,6 +93,7 @@ impl Config {
             },
             timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
             connect_timeout: client::CONNECT_TIMEOUT,
+            grace: DEFAULT_GRACE,
             quiet: a.quiet,
         };
         let outputs = outputs(a)?;

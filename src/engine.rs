@@ -49,10 +49,6 @@ impl StopSignal {
             _ => self.is_set(),
         }
     }
-
-    fn woken(&self) -> &Receiver<()> {
-        &self.woken
-    }
 }
 
 /// Trips the stop signal if a worker panics, so a bug ends the run instead of hanging it.
@@ -83,10 +79,13 @@ pub struct RunOutput {
     pub warnings: Vec<String>,
     /// The records file failed mid-run (the summary is still complete).
     pub records_error: Option<String>,
+    /// Ctrl-C or SIGTERM ended the run.
+    pub interrupted: bool,
 }
 
-/// Runs the load test to its end and returns the reporter's statistics.
-pub fn run(config: Arc<Config>, records: Option<OutputFile>, stop: StopSignal) -> RunOutput {
+/// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`).
+pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receiver<()>) -> RunOutput {
+    let stop = StopSignal::default();
     let mut warnings = Vec::new();
     warnings.extend(crate::sys::raise_open_file_limit(config.pacing.concurrency));
     let agent = client::agent(&config);
@@ -98,16 +97,26 @@ pub fn run(config: Arc<Config>, records: Option<OutputFile>, stop: StopSignal) -
 
     let reporter = Reporter::new(records, !config.quiet, config.pacing.concurrency, started);
     let reporter = spawn("reporter", 1 << 20, move || reporter.run(rx)).expect("reporter thread");
+    let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
-        let (stop, deadline) = (stop.clone(), config.pacing.duration);
+        let (stop, deadline, grace) = (stop.clone(), config.pacing.duration, config.grace);
         spawn("timer", 64 * 1024, move || {
             let deadline = deadline.map_or_else(crossbeam_channel::never, after);
-            select! {
-                recv(deadline) -> _ => {}
-                recv(stop.woken()) -> _ => {}
+            let interrupted = select! {
+                recv(deadline) -> _ => false,
+                recv(interrupts) -> msg => msg.is_ok(),
+                recv(all_done) -> _ => false,
+            };
+            stop.trip(); // no new requests
+            if interrupted {
+                // In-flight requests get the grace period to finish.
+                select! {
+                    recv(after(grace)) -> _ => {}
+                    recv(all_done) -> _ => {}
+                }
             }
-            stop.trip();
-            agent.shutdown(); // unblocks every read in flight at once
+            agent.shutdown(); // cuts every read still in flight at once
+            interrupted
         })
         .expect("timer thread")
     };
@@ -134,10 +143,10 @@ pub fn run(config: Arc<Config>, records: Option<OutputFile>, stop: StopSignal) -
         let _ = w.join();
     }
     let wall = started.elapsed();
-    stop.trip();
-    let _ = timer.join();
+    drop(workers_done); // wakes the timer if the run ended before its deadline
+    let interrupted = timer.join().unwrap_or(false);
     let (stats, records_error) = reporter.join().unwrap_or_default();
-    RunOutput { stats, wall, started_at, warnings, records_error }
+    RunOutput { stats, wall, started_at, warnings, records_error, interrupted }
 }
 
 fn worker(

@@ -82,6 +82,8 @@ pub struct Parser {
     comments: u64,
     invalid_utf8: bool,
     retry_ms: Option<u64>,
+    /// The event handed to `on_event`; its buffers are reused from one event to the next.
+    out: Event,
 }
 
 impl Parser {
@@ -98,12 +100,13 @@ impl Parser {
             comments: 0,
             invalid_utf8: false,
             retry_ms: None,
+            out: Event { event: String::new(), data: String::new(), id: None },
         }
     }
 
     /// Feeds the next bytes of the body; calls `on_event` for each dispatched event, in order.
     /// Returns Err on a limit breach; after an Err the parser may be discarded.
-    pub fn feed(&mut self, bytes: &[u8], on_event: &mut dyn FnMut(Event)) -> Result<(), SseError> {
+    pub fn feed(&mut self, bytes: &[u8], on_event: &mut dyn FnMut(&Event)) -> Result<(), SseError> {
         let mut rest = bytes;
         if let Some(matched) = self.bom_matched {
             let want = &BOM[matched..];
@@ -195,16 +198,19 @@ impl Parser {
     }
 
     /// Applies one complete line (terminator removed).
-    fn process_line(&mut self, line: &[u8], on_event: &mut dyn FnMut(Event)) -> Result<(), SseError> {
+    fn process_line(&mut self, line: &[u8], on_event: &mut dyn FnMut(&Event)) -> Result<(), SseError> {
         if line.is_empty() {
             self.dispatch(on_event);
             return Ok(());
         }
-        // Borrowed (no copy) when valid; an owned copy means something was replaced with U+FFFD.
-        let text = String::from_utf8_lossy(line);
-        if matches!(text, Cow::Owned(_)) {
-            self.invalid_utf8 = true;
-        }
+        // Borrowed (no copy) when valid; the lossy copy (U+FFFD) only for invalid lines.
+        let text = match std::str::from_utf8(line) {
+            Ok(valid) => Cow::Borrowed(valid),
+            Err(_) => {
+                self.invalid_utf8 = true;
+                String::from_utf8_lossy(line)
+            }
+        };
         if text.starts_with(':') {
             self.comments += 1;
             return Ok(());
@@ -241,17 +247,22 @@ impl Parser {
     }
 
     /// Handles a blank line: emits the event if it has data, and starts a new one either way.
-    fn dispatch(&mut self, on_event: &mut dyn FnMut(Event)) {
+    fn dispatch(&mut self, on_event: &mut dyn FnMut(&Event)) {
         self.in_event = false;
         let id = self.id.take();
         if self.data.is_empty() {
             self.event_type.clear();
             return;
         }
-        let mut data = std::mem::take(&mut self.data);
         // Every data line appended a '\n'; the spec removes the last one.
-        data.pop();
-        on_event(Event { event: std::mem::take(&mut self.event_type), data, id });
+        self.data.pop();
+        // Swap the buffers into the event handed out and back, so a steady stream allocates nothing.
+        std::mem::swap(&mut self.out.data, &mut self.data);
+        std::mem::swap(&mut self.out.event, &mut self.event_type);
+        self.out.id = id;
+        on_event(&self.out);
+        self.data.clear();
+        self.event_type.clear();
     }
 }
 
@@ -282,7 +293,7 @@ mod tests {
         let mut parser = Parser::new(limits);
         let mut events = Vec::new();
         for chunk in chunks {
-            parser.feed(chunk, &mut |event| events.push(event))?;
+            parser.feed(chunk, &mut |event| events.push(event.clone()))?;
         }
         let truncated = parser.finish();
         assert!(!parser.finish(), "finish() must discard pending state");

@@ -40,3 +40,86 @@ pub fn process_usage() -> (f64, u64) {
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64 * 1024)
 }
+
+/// Ctrl-C and SIGTERM, turned into channel messages by a self-pipe: the handler only writes a
+/// byte (async-signal-safe); a named thread reads it. A second signal exits at once with 130
+/// (every finished request is already flushed to `--records`).
+pub mod signals {
+    use crossbeam_channel::{Receiver, unbounded};
+    use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+    use std::thread::JoinHandle;
+
+    static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+    static SIGNALS: AtomicU32 = AtomicU32::new(0);
+    const INTERRUPT: u8 = b'i';
+    const QUIT: u8 = b'q';
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(130) };
+        }
+        write_byte(INTERRUPT);
+    }
+
+    fn write_byte(b: u8) {
+        let fd = PIPE_WRITE.load(Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: write(2) on our own pipe is async-signal-safe; the byte outlives the call.
+            unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
+        }
+    }
+
+    /// Listens for SIGINT/SIGTERM until `Listener::close`.
+    pub struct Listener {
+        pub interrupts: Receiver<()>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Listener {
+        /// Installs the handlers. `None` if the pipe cannot be made (then signals keep their
+        /// default action, which still keeps every flushed record).
+        pub fn install() -> Option<Listener> {
+            let mut fds = [0; 2];
+            // SAFETY: pipe fills the two-int array we pass.
+            if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+                return None;
+            }
+            let read_fd = fds[0];
+            PIPE_WRITE.store(fds[1], Ordering::SeqCst);
+            let (tx, rx) = unbounded();
+            let thread = std::thread::Builder::new()
+                .name("signals".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let mut b = 0u8;
+                    // SAFETY: read(2) into a one-byte buffer we own.
+                    while unsafe { libc::read(read_fd, (&mut b as *mut u8).cast(), 1) } == 1 && b == INTERRUPT
+                    {
+                        let _ = tx.send(());
+                    }
+                })
+                .ok()?;
+            let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            // SAFETY: installing a handler that only touches atomics and write(2).
+            unsafe {
+                libc::signal(libc::SIGINT, handler);
+                libc::signal(libc::SIGTERM, handler);
+            }
+            Some(Listener { interrupts: rx, thread: Some(thread) })
+        }
+
+        /// Restores the default handlers and joins the listening thread.
+        pub fn close(mut self) {
+            // SAFETY: restoring default dispositions.
+            unsafe {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            }
+            write_byte(QUIT);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}

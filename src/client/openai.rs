@@ -14,8 +14,8 @@ pub struct OpenAiChat;
 /// The fields of a chunk that matter; everything else is skipped without allocating.
 #[derive(Deserialize)]
 struct Chunk<'a> {
-    #[serde(borrow)]
-    choices: Option<Vec<Choice<'a>>>,
+    #[serde(borrow, deserialize_with = "first_choice", default)]
+    choices: Option<Choice<'a>>,
     usage: Option<Usage>,
     error: Option<Value>,
 }
@@ -40,6 +40,27 @@ struct ChunkDelta<'a> {
 pub(super) struct Usage {
     pub completion_tokens: Option<u64>,
     pub prompt_tokens: Option<u64>,
+}
+
+/// Reads `choices` keeping only the first element (streaming sends one choice unless `n` > 1),
+/// so no `Vec` is allocated per event; `null` and `[]` read as none.
+fn first_choice<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Choice<'a>>, D::Error> {
+    struct First<'a>(std::marker::PhantomData<Choice<'a>>);
+    impl<'de: 'a, 'a> serde::de::Visitor<'de> for First<'a> {
+        type Value = Option<Choice<'a>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of choices or null")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element()?;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    d.deserialize_any(First(std::marker::PhantomData))
 }
 
 impl Protocol for OpenAiChat {
@@ -73,7 +94,7 @@ impl Protocol for OpenAiChat {
             d.error = Some(format!("error event: {msg}"));
             return Ok(d);
         }
-        let delta = chunk.choices.and_then(|c| c.into_iter().next()).and_then(|c| c.delta);
+        let delta = chunk.choices.and_then(|c| c.delta);
         if let Some(delta) = delta {
             d.answer = delta.content.unwrap_or_default();
             d.reasoning =

@@ -12,7 +12,7 @@ fn assert_usage_error(args: &[&str], expected: &str) {
     out.expect_code(2);
     assert!(out.stderr.contains(expected), "stderr lacks {expected:?}{}", out.context());
     assert!(out.stdout.is_empty(), "{}", out.context());
-    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).requests, 0, "a fatal error must come before any request{}", out.context());
+    assert_eq!(truth(&mock).requests, 0, "a fatal error must come before any request{}", out.context());
 }
 
 #[test]

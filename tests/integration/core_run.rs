@@ -58,7 +58,7 @@ fn dify_run_counts_every_request_and_token() {
     }
     let workers = count_by(&recs, "worker");
     assert_eq!(workers.values().sum::<usize>(), 20);
-    let truth = mock.truth_when_idle(std::time::Duration::from_secs(5));
+    let truth = truth(&mock);
     assert_eq!((truth.requests, truth.completed, truth.text_events), (20, 20, 240));
     assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled"), "{}", out.context());
 }
@@ -94,7 +94,7 @@ fn openai_run_honours_max_tokens_and_reads_usage() {
     assert_eq!(j["metrics"]["output_tokens"]["max"], 5.0);
     // The role-only first chunk arrives before any text: TTFE counts it, TTFT does not.
     assert!(j["metrics"]["ttfe_ms"]["p50"].as_f64() < j["metrics"]["ttft_ms"]["p50"].as_f64());
-    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).text_events, 30);
+    assert_eq!(truth(&mock).text_events, 30);
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn seed_flags_without_subcommand_send_one_request_per_worker() {
     out.expect_code(0);
     assert!(out.stdout.contains("3 total · 3 ok"), "{}", out.context());
     assert!(out.stderr.contains("app-…cdef"), "banner shows the masked key{}", out.context());
-    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).requests, 3);
+    assert_eq!(truth(&mock).requests, 3);
 }
 
 #[test]
@@ -251,4 +251,48 @@ fn mock_subcommand_serves_other_tools() {
     let _ = child.wait();
     out.expect_code(0);
     assert!(out.stdout.contains("14 output"), "{}", out.context());
+}
+
+#[test]
+fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
+    // Responses take about 0.5 s; the run would last 60 s without the interrupt.
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(20),
+        itl: std::time::Duration::from_millis(10),
+        tokens: 50,
+        ..Default::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let dir = tempdir("sigint");
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args(["run", "--url", &url(&mock), "-c", "4", "-d", "60s", "--quiet"])
+        .args(["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let out = Output {
+        cmd: "llmload run … (then SIGINT)".into(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    out.expect_code(130);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "in-flight requests end within the grace period"
+    );
+    let j = read_json(&json_path, &out);
+    let recs = read_records(&rec_path, &out);
+    assert_eq!(j["requests"]["total"].as_u64().unwrap() as usize, recs.len(), "{}", out.context());
+    assert!(j["requests"]["ok"].as_u64().unwrap() >= 8, "{}", out.context());
+    // The in-flight requests finished within the grace period rather than being cut.
+    assert_eq!(j["requests"]["cancelled"], 0, "{}", out.context());
+    assert!(out.stdout.contains("interrupted (Ctrl-C or SIGTERM)"), "{}", out.context());
 }

@@ -28,7 +28,7 @@ fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
     assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
-    assert_eq!(mock.truth_when_idle(std::time::Duration::from_secs(5)).requests, 8, "{}", out.context());
+    assert_eq!(truth(&mock).requests, 8, "{}", out.context());
     (out, j, recs)
 }
 

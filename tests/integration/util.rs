@@ -91,3 +91,8 @@ pub fn count_by(records: &[Value], field: &str) -> std::collections::BTreeMap<St
     }
     m
 }
+
+/// What the mock sent, once every response it started has been recorded.
+pub fn truth(m: &MockHandle) -> llmload::mock::Truth {
+    m.truth_when_idle(Duration::from_secs(5))
+}
