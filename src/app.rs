@@ -68,9 +68,14 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if !config.quiet {
         eprintln!("{}", banner(&config));
     }
+    let file_limit = crate::sys::raise_open_file_limit(config.pacing.concurrency);
+    if let Some(w) = &file_limit {
+        eprintln!("warning: {w}");
+    }
     let signals = crate::sys::signals::Listener::install();
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
-    let run = engine::run(config.clone(), outputs.records, interrupts);
+    let mut run = engine::run(config.clone(), outputs.records, interrupts);
+    run.warnings.extend(file_limit);
     if let Some(l) = signals {
         l.close();
     }

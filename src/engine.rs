@@ -75,7 +75,7 @@ pub struct RunOutput {
     pub stats: RunStats,
     pub wall: Duration,
     pub started_at: chrono::DateTime<chrono::Local>,
-    /// Problems with the run itself (too few file handles, workers that could not start).
+    /// Problems with the run itself (workers that could not start).
     pub warnings: Vec<String>,
     /// The records file failed mid-run (the summary is still complete).
     pub records_error: Option<String>,
@@ -87,7 +87,6 @@ pub struct RunOutput {
 pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receiver<()>) -> RunOutput {
     let stop = StopSignal::default();
     let mut warnings = Vec::new();
-    warnings.extend(crate::sys::raise_open_file_limit(config.pacing.concurrency));
     let agent = client::agent(&config);
     let client = Arc::new(Client::new(&config, agent.clone()));
     let budget = Arc::new(config.pacing.budget());
