@@ -15,6 +15,7 @@
 //!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate.
 //! - [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms.
 //! - [`engine`] threads, stop signal, joins; [`report`] what people read; [`export`] what programs read.
+//! - [`replay`] `llmload report`: records back into the same statistics.
 //! - [`mock`] the embedded mock LLM server, which records when it sent every event.
 //!
 //! # Invariants (DESIGN §3)
@@ -36,6 +37,7 @@ pub mod error;
 pub mod export;
 pub mod measure;
 pub mod mock;
+pub mod replay;
 pub mod report;
 pub mod sse;
 pub mod stats;

@@ -44,6 +44,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind a `name()` came from (records are read back by `llmload report`).
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        let kind = match name {
+            "connect" => ErrorKind::Connect,
+            "tls" => ErrorKind::Tls,
+            "timeout_connect" => ErrorKind::Timeout(TimeoutPhase::Connect),
+            "timeout_ttfb" => ErrorKind::Timeout(TimeoutPhase::Ttfb),
+            "timeout_idle" => ErrorKind::Timeout(TimeoutPhase::Idle),
+            "timeout_total" => ErrorKind::Timeout(TimeoutPhase::Total),
+            "not_sse" => ErrorKind::NotSse,
+            "stream_error" => ErrorKind::StreamError,
+            "malformed_stream" => ErrorKind::Malformed,
+            "truncated_stream" => ErrorKind::Truncated,
+            "no_text" => ErrorKind::NoText,
+            "transport" => ErrorKind::Transport,
+            _ => ErrorKind::Http(name.strip_prefix("http_")?.parse().ok()?),
+        };
+        Some(kind)
+    }
+
     pub fn name(&self) -> String {
         match self {
             ErrorKind::Connect => "connect".into(),
@@ -86,7 +106,8 @@ impl Outcome {
 }
 
 /// Where a request's output token count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TokenSource {
     Usage,
     Estimate,
@@ -123,6 +144,8 @@ pub struct Measurement {
     pub outcome: Outcome,
     /// Problems that did not fail the request (a malformed event in an otherwise good stream).
     pub warnings: Vec<String>,
+    /// Attempts made (1 without retries); latencies count from the first one's `t0`.
+    pub attempts: u32,
 }
 
 fn between(a: Instant, b: Option<Instant>) -> Option<Duration> {
@@ -147,6 +170,7 @@ impl Measurement {
             estimated_tokens: 0,
             outcome: Outcome::Ok,
             warnings: Vec::new(),
+            attempts: 1,
         }
     }
 
@@ -197,11 +221,16 @@ impl Measurement {
         (tokens >= 2 && !span.is_zero()).then(|| (tokens - 1) as f64 / span.as_secs_f64())
     }
 
-    /// The plain-number record written to `--records`.
-    pub fn record(&self) -> Record {
-        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+    /// The plain-number record written to `--records`; `run_start` anchors `start_ms`.
+    /// Times are whole microseconds (as statistics record them), so that `from_record` rebuilds
+    /// the same histograms.
+    pub fn record(&self, run_start: Instant) -> Record {
+        let ms = |d: Option<Duration>| d.map(us_ms);
         let (output_tokens, token_source) = self.output_tokens();
         Record {
+            start_ms: us_ms(self.t0.saturating_duration_since(run_start)),
+            attempts: self.attempts,
+            itl_ms: self.itls().map(us_ms).collect(),
             worker: self.worker,
             prompt_index: self.prompt_index,
             key_index: self.key_index,
@@ -216,7 +245,7 @@ impl Measurement {
             ttft_ms: ms(self.ttft()),
             ttfa_ms: ms(self.ttfa()),
             tpot_ms: ms(self.tpot()),
-            e2e_ms: self.e2e().as_secs_f64() * 1e3,
+            e2e_ms: us_ms(self.e2e()),
             output_tokens,
             token_source,
             input_tokens: self.usage_input_tokens,
@@ -224,11 +253,68 @@ impl Measurement {
             warnings: self.warnings.clone(),
         }
     }
+
+    /// The measurement a record describes, placed on a timeline that starts at `run_start`: the
+    /// inverse of `record`, so `llmload report` feeds the same `RunStats::add` as a live run.
+    pub fn from_record(r: &Record, run_start: Instant) -> Result<Measurement, String> {
+        // Clamped (to 11 days), so a corrupt record cannot overflow an `Instant`.
+        let at = |ms: f64| Duration::from_micros((ms * 1e3).round().clamp(0.0, 1e12) as u64);
+        let t0 = run_start + at(r.start_ms);
+        let after = |ms: Option<f64>| ms.map(|ms| t0 + at(ms));
+        let mut m = Measurement::new(r.worker, r.prompt_index, r.key_index, t0);
+        m.status = r.status;
+        m.headers_at = after(r.ttfb_ms);
+        m.first_event_at = after(r.ttfe_ms);
+        m.first_answer_at = after(r.ttfa_ms);
+        if let Some(first) = after(r.ttft_ms) {
+            m.text_at.push(first);
+            for &gap in &r.itl_ms {
+                let next = *m.text_at.last().unwrap_or(&first) + at(gap);
+                m.text_at.push(next);
+            }
+        }
+        m.end_at = t0 + at(r.e2e_ms);
+        match r.token_source {
+            TokenSource::Usage => m.usage_output_tokens = Some(r.output_tokens),
+            TokenSource::Estimate => m.estimated_tokens = r.output_tokens,
+        }
+        m.usage_input_tokens = r.input_tokens;
+        m.outcome = match r.outcome.as_str() {
+            "ok" => Outcome::Ok,
+            "cancelled" => Outcome::Cancelled,
+            name => Outcome::Failed {
+                kind: ErrorKind::from_name(name).ok_or_else(|| format!("unknown outcome {name:?}"))?,
+                message: r.error.clone().unwrap_or_default(),
+            },
+        };
+        m.warnings = r.warnings.clone();
+        m.attempts = r.attempts;
+        Ok(m)
+    }
 }
 
-/// One finished request in plain numbers (milliseconds), for `--records`.
-#[derive(Debug, Clone, PartialEq)]
+/// Milliseconds with microsecond resolution.
+fn us_ms(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1e3
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One finished request in plain numbers (milliseconds), for `--records`; read back by
+/// `llmload report` (fields added later default, so older records still load).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct Record {
+    /// When the request started, in ms since the run started.
+    #[serde(default)]
+    pub start_ms: f64,
+    /// Attempts made; more than 1 only with `--retries`.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Every gap between text events, so ITL percentiles rebuild exactly.
+    #[serde(default)]
+    pub itl_ms: Vec<f64>,
     pub worker: usize,
     pub prompt_index: usize,
     pub key_index: Option<usize>,

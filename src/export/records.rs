@@ -6,6 +6,9 @@ use serde_json::json;
 
 pub fn line(r: &Record) -> Vec<u8> {
     let v = json!({
+        "start_ms": r.start_ms,
+        "attempts": r.attempts,
+        "itl_ms": r.itl_ms,
         "worker": r.worker,
         "prompt_index": r.prompt_index,
         "key_index": r.key_index,
@@ -37,6 +40,9 @@ mod tests {
     #[test]
     fn exact_line() {
         let r = Record {
+            start_ms: 12.5,
+            attempts: 1,
+            itl_ms: vec![10.0, 9.875],
             worker: 3,
             prompt_index: 1,
             key_index: Some(0),
@@ -58,7 +64,7 @@ mod tests {
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}\n"
+            "{\"attempts\":1,\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}\n"
         );
     }
 }

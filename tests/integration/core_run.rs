@@ -27,7 +27,7 @@ fn dify_run_counts_every_request_and_token() {
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
-        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0}),
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "retried": 0, "attempts": 20}),
         "{}",
         out.context()
     );
@@ -147,7 +147,12 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     assert!(started.elapsed() < std::time::Duration::from_secs(4), "the deadline did not cut the streams");
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
     let j = read_json(&json_path, &out);
-    assert_eq!(j["requests"], json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3}), "{}", out.context());
+    assert_eq!(
+        j["requests"],
+        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "retried": 0, "attempts": 3}),
+        "{}",
+        out.context()
+    );
     assert!(j["success_rate"].is_null());
     assert!(j["metrics"]["ttft_ms"].is_null());
     let recs = read_records(&rec_path, &out);

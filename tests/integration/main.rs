@@ -4,4 +4,6 @@
 mod bad_input;
 mod core_run;
 mod faults;
+mod report;
+mod retries;
 mod util;
