@@ -37,7 +37,7 @@ pub fn main(args: &[String]) -> u8 {
                 EXIT_OK
             } else {
                 eprintln!(
-                    "{}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
+                    "error: {}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
                     exit.output.trim_end()
                 );
                 EXIT_USAGE

@@ -5,7 +5,7 @@
 use crate::cli::RunArgs;
 use crate::client::{self, Api};
 use crate::error::Error;
-use crate::workload::{Pacing, RoundRobin, lines, mask_key};
+use crate::workload::{Pacing, RoundRobin, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
 use std::fs::File;
 use std::path::PathBuf;
@@ -170,12 +170,7 @@ impl Config {
 
 /// Header values that can carry credentials are masked like keys.
 fn mask_header(name: &str, value: &str) -> String {
-    let n = name.to_ascii_lowercase();
-    if ["auth", "key", "token", "secret", "cookie"].iter().any(|s| n.contains(s)) {
-        mask_key(value)
-    } else {
-        value.to_string()
-    }
+    if is_secret_header(name) { mask_key(value) } else { value.to_string() }
 }
 
 fn base_url(a: &RunArgs) -> Result<String, Error> {
@@ -257,12 +252,16 @@ fn keys(a: &RunArgs) -> Result<Option<Vec<String>>, Error> {
 }
 
 fn header(h: &str) -> Result<(String, String), Error> {
-    let fix = "write it as 'Name: value'";
-    let (name, value) = h.split_once(':').ok_or_else(|| Error::flag("--header", h, fix))?;
+    // The error quotes the header masked when it may hold a credential (`Authorization Bearer …`).
+    let bad = || {
+        let shown = if is_secret_header(h) { mask_key(h) } else { h.to_string() };
+        Error::flag("--header", shown, "write it as 'Name: value'")
+    };
+    let (name, value) = h.split_once(':').ok_or_else(bad)?;
     let name = name.trim();
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(token) {
-        return Err(Error::flag("--header", h, fix));
+        return Err(bad());
     }
     Ok((name.to_string(), value.trim().to_string()))
 }

@@ -15,6 +15,7 @@ use crate::engine::StopSignal;
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase};
 use crate::sse;
 use crate::tokens::Estimator;
+use crate::workload::mask_secrets;
 use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -68,6 +69,8 @@ pub struct Client {
     protocol: Box<dyn Protocol>,
     url: String,
     headers: Vec<(String, String)>,
+    /// Header values that may be credentials, masked wherever a server echoes them.
+    secret_headers: Vec<String>,
     model: Option<String>,
     max_tokens: Option<u32>,
     timeouts: Timeouts,
@@ -82,6 +85,13 @@ impl Client {
             protocol: config.api.protocol(),
             url: config.url.clone(),
             headers: config.headers.clone(),
+            secret_headers: config
+                .headers
+                .iter()
+                .filter(|(k, _)| crate::workload::is_secret_header(k))
+                // `Bearer sk-…`: the token alone is what a server would echo.
+                .flat_map(|(_, v)| [v.clone(), v.split_whitespace().last().unwrap_or("").to_string()])
+                .collect(),
             model: config.model.clone(),
             max_tokens: config.max_tokens,
             timeouts: config.timeouts,
@@ -99,6 +109,7 @@ impl Client {
         loop {
             let (mut m, retry_after) = self.attempt(job, stop, t0);
             m.attempts = attempts;
+            self.mask(job, &mut m);
             if attempts > self.retries || !retry::retryable(&m.outcome) {
                 return m;
             }
@@ -108,6 +119,18 @@ impl Client {
                 return m;
             }
             attempts += 1;
+        }
+    }
+
+    /// Masks what this request sent that a server may have echoed into a message.
+    fn mask(&self, job: &Job, m: &mut Measurement) {
+        let secrets =
+            || job.key.map(|k| k.1).into_iter().chain(self.secret_headers.iter().map(String::as_str));
+        if let Outcome::Failed { message, .. } = &mut m.outcome {
+            mask_secrets(message, secrets());
+        }
+        for w in &mut m.warnings {
+            mask_secrets(w, secrets());
         }
     }
 
@@ -344,6 +367,15 @@ fn io_failure(e: &std::io::Error, t: &Timeouts) -> Outcome {
     use std::io::ErrorKind as K;
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
         return failure(inner, t, true);
+    }
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        let hint = match tls {
+            rustls::Error::InvalidCertificate(_) => {
+                " (a private CA? give its certificate with --ca-cert; --insecure skips the check)"
+            }
+            _ => "",
+        };
+        return Outcome::Failed { kind: ErrorKind::Tls, message: format!("TLS: {tls}{hint}") };
     }
     let (kind, hint) = match e.kind() {
         K::ConnectionRefused => (ErrorKind::Connect, " (is the server running? check --url/--host/--port)"),

@@ -6,4 +6,6 @@ mod core_run;
 mod faults;
 mod report;
 mod retries;
+mod secrets;
+mod tls;
 mod util;

@@ -43,13 +43,14 @@ fn records_rebuild_the_live_summary() {
     for key in ["ttfb_ms", "ttfe_ms", "ttft_ms", "ttfa_ms", "itl_ms", "e2e_ms", "output_tokens"] {
         assert_eq!(rebuilt["metrics"][key], live["metrics"][key], "{key}");
     }
-    // TPOT and decode speed derive from sums of rounded times: equal to within 0.1 %.
+    // TPOT and decode speed derive from sums of rounded times: a neighbouring histogram bucket
+    // at most (each bucket spans 0.1 %).
     for key in ["tpot_ms", "decode_tokens_per_s"] {
         assert_eq!(rebuilt["metrics"][key]["count"], live["metrics"][key]["count"], "{key}");
         for p in ["mean", "p50", "p99"] {
             let (a, b) =
                 (rebuilt["metrics"][key][p].as_f64().unwrap(), live["metrics"][key][p].as_f64().unwrap());
-            assert!((a - b).abs() <= 1e-3 * b, "{key}.{p}: {a} vs {b}");
+            assert!((a - b).abs() <= 3e-3 * b, "{key}.{p}: {a} vs {b}");
         }
     }
     assert_eq!(rebuilt["config"]["source"][0], rec.to_str().unwrap());
