@@ -3,6 +3,8 @@
 //! `Outcome`. It never prints and never panics on what a server sends.
 
 pub mod dify;
+#[cfg(test)]
+mod fuzz;
 pub mod openai;
 pub mod protocol;
 pub mod retry;

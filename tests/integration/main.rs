@@ -4,6 +4,7 @@
 mod bad_input;
 mod core_run;
 mod faults;
+mod fuzz_args;
 mod report;
 mod retries;
 mod secrets;
