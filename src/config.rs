@@ -5,10 +5,12 @@
 use crate::cli::RunArgs;
 use crate::client::{self, Api};
 use crate::error::Error;
+use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, RoundRobin, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// More workers than this is a typo, not a test: each one is a thread and a connection.
@@ -30,6 +32,8 @@ pub struct Config {
     pub model: Option<String>,
     pub max_tokens: Option<u32>,
     pub keys: Option<RoundRobin<String>>,
+    /// Shared with the client, which counts each request's text with it.
+    pub tokenizer: Arc<Tokenizer>,
     pub prompts: RoundRobin<String>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
     pub prompt_source: String,
@@ -119,6 +123,10 @@ impl Config {
             model: a.model.clone(),
             max_tokens: a.max_tokens,
             keys: keys(a)?.map(RoundRobin::new),
+            tokenizer: Arc::new(match &a.tokenizer {
+                None => Tokenizer::Estimate,
+                Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
+            }),
             prompts: RoundRobin::new(prompts),
             prompt_source,
             headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
@@ -146,6 +154,7 @@ impl Config {
             "url": self.url,
             "model": self.model,
             "max_tokens": self.max_tokens,
+            "tokenizer": self.tokenizer.to_string(),
             "concurrency": self.pacing.concurrency,
             "ramp_up_s": secs(self.pacing.ramp_up),
             "duration_s": self.pacing.duration.map(secs),

@@ -111,6 +111,8 @@ impl Outcome {
 pub enum TokenSource {
     Usage,
     Estimate,
+    /// `--tokenizer` (a bundled encoding or a tokenizer.json).
+    Tokenizer,
 }
 
 impl fmt::Display for TokenSource {
@@ -118,6 +120,7 @@ impl fmt::Display for TokenSource {
         f.write_str(match self {
             TokenSource::Usage => "usage",
             TokenSource::Estimate => "estimate",
+            TokenSource::Tokenizer => "tokenizer",
         })
     }
 }
@@ -140,7 +143,9 @@ pub struct Measurement {
     pub end_at: Instant,
     pub usage_output_tokens: Option<u64>,
     pub usage_input_tokens: Option<u64>,
-    pub estimated_tokens: u64,
+    /// Our own count of the whole text, by `counter` (the estimate or `--tokenizer`).
+    pub counted_tokens: u64,
+    pub counter: TokenSource,
     pub outcome: Outcome,
     /// Problems that did not fail the request (a malformed event in an otherwise good stream).
     pub warnings: Vec<String>,
@@ -167,7 +172,8 @@ impl Measurement {
             end_at: t0,
             usage_output_tokens: None,
             usage_input_tokens: None,
-            estimated_tokens: 0,
+            counted_tokens: 0,
+            counter: TokenSource::Estimate,
             outcome: Outcome::Ok,
             warnings: Vec::new(),
             attempts: 1,
@@ -199,12 +205,20 @@ impl Measurement {
         self.text_at.windows(2).map(|w| w[1].saturating_duration_since(w[0]))
     }
 
-    /// Server-reported usage when present, else the estimate of the whole text.
+    /// Server-reported usage when present, else our count of the whole text.
     pub fn output_tokens(&self) -> (u64, TokenSource) {
         match self.usage_output_tokens {
             Some(n) => (n, TokenSource::Usage),
-            None => (self.estimated_tokens, TokenSource::Estimate),
+            None => (self.counted_tokens, self.counter),
         }
+    }
+
+    /// Mean tokens per text event, where the count is known (usage or a real tokenizer, not the
+    /// estimate); divides ITL into time per token.
+    pub fn tokens_per_event(&self) -> Option<f64> {
+        let (tokens, source) = self.output_tokens();
+        (source != TokenSource::Estimate && tokens > 0 && !self.text_at.is_empty())
+            .then(|| tokens as f64 / self.text_at.len() as f64)
     }
 
     /// (E2E − TTFT) / (output_tokens − 1), for at least 2 output tokens.
@@ -248,6 +262,7 @@ impl Measurement {
             e2e_ms: us_ms(self.e2e()),
             output_tokens,
             token_source,
+            counted_tokens: self.counted_tokens,
             input_tokens: self.usage_input_tokens,
             text_events: self.text_at.len(),
             warnings: self.warnings.clone(),
@@ -274,9 +289,13 @@ impl Measurement {
             }
         }
         m.end_at = t0 + at(r.e2e_ms);
+        m.counted_tokens = r.counted_tokens;
         match r.token_source {
             TokenSource::Usage => m.usage_output_tokens = Some(r.output_tokens),
-            TokenSource::Estimate => m.estimated_tokens = r.output_tokens,
+            counter => {
+                m.counter = counter;
+                m.counted_tokens = r.output_tokens;
+            }
         }
         m.usage_input_tokens = r.input_tokens;
         m.outcome = match r.outcome.as_str() {
@@ -329,6 +348,9 @@ pub struct Record {
     pub e2e_ms: f64,
     pub output_tokens: u64,
     pub token_source: TokenSource,
+    /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
+    #[serde(default)]
+    pub counted_tokens: u64,
     pub input_tokens: Option<u64>,
     pub text_events: usize,
     pub warnings: Vec<String>,
@@ -352,7 +374,7 @@ mod tests {
         m.first_answer_at = Some(at(t0, 110));
         m.end_at = at(t0, 140);
         m.usage_output_tokens = Some(5);
-        m.estimated_tokens = 3;
+        m.counted_tokens = 3;
         assert_eq!(m.ttfb(), Some(Duration::from_millis(10)));
         assert_eq!(m.ttfe(), Some(Duration::from_millis(20)));
         assert_eq!(m.ttft(), Some(Duration::from_millis(100)));
@@ -363,8 +385,10 @@ mod tests {
         assert_eq!(m.output_tokens(), (5, TokenSource::Usage));
         assert_eq!(m.tpot(), Some(Duration::from_millis(10)));
         assert_eq!(m.decode_tokens_per_s(), Some(4.0 / 0.030));
+        assert_eq!(m.tokens_per_event(), Some(5.0 / 3.0));
         m.usage_output_tokens = None;
         assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
+        assert_eq!(m.tokens_per_event(), None, "an estimate is not a known count");
     }
 
     #[test]

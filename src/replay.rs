@@ -129,7 +129,7 @@ mod tests {
             }
             if i % 6 == 0 {
                 m.usage_output_tokens = None;
-                m.estimated_tokens = 4;
+                m.counted_tokens = 4;
                 m.warnings.push("malformed event: x".into());
             }
             live.add(&m);

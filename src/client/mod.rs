@@ -14,11 +14,13 @@ pub use protocol::{Api, Delta, Protocol, RequestSpec};
 
 use crate::config::{Config, Timeouts};
 use crate::engine::StopSignal;
+use crate::measure::TokenSource;
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase};
 use crate::sse;
-use crate::tokens::Estimator;
+use crate::tokens::{Estimator, Tokenizer};
 use crate::workload::mask_secrets;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// At most this much of an error response body is read for its message.
@@ -77,6 +79,7 @@ pub struct Client {
     max_tokens: Option<u32>,
     timeouts: Timeouts,
     retries: u32,
+    tokenizer: Arc<Tokenizer>,
     limits: sse::Limits,
 }
 
@@ -98,6 +101,7 @@ impl Client {
             max_tokens: config.max_tokens,
             timeouts: config.timeouts,
             retries: config.retries,
+            tokenizer: config.tokenizer.clone(),
             limits: sse::Limits::default(),
         }
     }
@@ -209,7 +213,9 @@ impl Client {
     /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
     fn stream(&self, mut reader: impl Read, m: &mut Measurement, stop: &StopSignal) {
         let mut parser = sse::Parser::new(self.limits);
-        let mut s = StreamState::default();
+        // A real tokenizer counts the whole text at the end; the estimate counts as text arrives.
+        let mut s =
+            StreamState { text: (!self.tokenizer.is_estimate()).then(String::new), ..Default::default() };
         let mut buf = vec![0u8; 8 * 1024];
         // The stop signal is not checked between reads: the timer shuts the agent down when
         // in-flight requests must end, which interrupts the read at once.
@@ -240,7 +246,13 @@ impl Client {
         if s.dropped_warnings > 0 {
             m.warnings.push(format!("{} more malformed events", s.dropped_warnings));
         }
-        m.estimated_tokens = s.estimator.tokens();
+        match &s.text {
+            None => m.counted_tokens = s.estimator.tokens(),
+            Some(text) => {
+                m.counted_tokens = self.tokenizer.count(text);
+                m.counter = TokenSource::Tokenizer;
+            }
+        }
         m.outcome = if let Some(msg) = s.malformed {
             Outcome::Failed { kind: ErrorKind::Malformed, message: msg }
         } else if let Some(msg) = s.error {
@@ -278,6 +290,8 @@ struct StreamState {
     dropped_warnings: usize,
     /// The whole-request limit passed mid-stream.
     timed_out: bool,
+    /// The text so far, kept only when a real tokenizer will count it.
+    text: Option<String>,
 }
 
 impl StreamState {
@@ -299,8 +313,16 @@ impl StreamState {
         };
         if !d.answer.is_empty() || !d.reasoning.is_empty() {
             m.text_at.push(now);
-            self.estimator.feed(&d.reasoning);
-            self.estimator.feed(&d.answer);
+            match &mut self.text {
+                Some(text) => {
+                    text.push_str(&d.reasoning);
+                    text.push_str(&d.answer);
+                }
+                None => {
+                    self.estimator.feed(&d.reasoning);
+                    self.estimator.feed(&d.answer);
+                }
+            }
         }
         if !d.answer.is_empty() {
             m.first_answer_at.get_or_insert(now);

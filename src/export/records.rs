@@ -23,6 +23,7 @@ pub fn line(r: &Record) -> Vec<u8> {
         "e2e_ms": r.e2e_ms,
         "output_tokens": r.output_tokens,
         "token_source": r.token_source.to_string(),
+        "counted_tokens": r.counted_tokens,
         "input_tokens": r.input_tokens,
         "text_events": r.text_events,
         "warnings": r.warnings,
@@ -57,6 +58,7 @@ mod tests {
             e2e_ms: 200.0,
             output_tokens: 11,
             token_source: TokenSource::Usage,
+            counted_tokens: 10,
             input_tokens: None,
             text_events: 11,
             warnings: vec![],
@@ -64,7 +66,8 @@ mod tests {
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"attempts\":1,\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}\n"
+            "{\"attempts\":1,\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}
+"
         );
     }
 }

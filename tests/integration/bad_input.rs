@@ -63,3 +63,11 @@ fn bad_files_name_the_file_and_the_fix() {
     assert_usage_error(&["--json", unwritable.to_str().unwrap()], "cannot create it");
     assert_usage_error(&["--records", dir.to_str().unwrap()], "--records");
 }
+
+#[test]
+fn an_unknown_tokenizer_says_what_to_give() {
+    assert_usage_error(
+        &["--tokenizer", "gpt-9"],
+        "--tokenizer \"gpt-9\" is invalid: no such tokenizer or file: give estimate, cl100k, o200k",
+    );
+}
