@@ -236,6 +236,12 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
             .iter()
             .map(|f| f.parse().map_err(|fix: String| Error::flag("--fault", f, fix)))
             .collect::<Result<_, _>>()?,
+        fault_delay: a
+            .fault_delay
+            .as_deref()
+            .map(|d| duration("--fault-delay", d))
+            .transpose()?
+            .unwrap_or(mock::DEFAULT_FAULT_DELAY),
     };
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()

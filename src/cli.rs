@@ -183,7 +183,7 @@ pub struct DemoArgs {
     name = "mock",
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload mock --fault http-429:0.1 --fault cut:0.05    # 10% HTTP 429, 5% cut streams",
-    note = "Paths: POST /v1/chat-messages (Dify), POST /v1/chat/completions (OpenAI), GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, not-sse, cut, malformed, stream-error, close, each with an optional :share (0-1)."
+    note = "Paths: POST /v1/chat-messages (Dify), POST /v1/chat/completions (OpenAI), GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, http-429-no-retry-after, reset, slow-headers, not-sse, cut, stall, malformed, bad-utf8, huge-line, stream-error, pings-only, no-end, close, each with an optional :share (0-1)."
 )]
 pub struct MockArgs {
     /// address to bind (default 127.0.0.1)
@@ -210,4 +210,7 @@ pub struct MockArgs {
     /// inject a fault into a share of responses: KIND or KIND:share, e.g. http-429:0.1 (repeatable)
     #[argh(option)]
     pub fault: Vec<String>,
+    /// how long slow-headers holds the response head and stall goes silent (default 75s, past llmload's 60s timeouts)
+    #[argh(option)]
+    pub fault_delay: Option<String>,
 }

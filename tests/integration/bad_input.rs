@@ -71,3 +71,17 @@ fn an_unknown_tokenizer_says_what_to_give() {
         "--tokenizer \"gpt-9\" is invalid: no such tokenizer or file: give estimate, cl100k, o200k",
     );
 }
+
+#[test]
+fn mock_fault_and_delay_typos_name_the_valid_values() {
+    let out = llmload(&["mock", "--port", "0", "--fault", "boom"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("unknown fault kind 'boom'") && out.stderr.contains("pings-only"),
+        "{}",
+        out.context()
+    );
+    let out = llmload(&["mock", "--port", "0", "--fault", "stall", "--fault-delay", "soon"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--fault-delay \"soon\" is invalid"), "{}", out.context());
+}

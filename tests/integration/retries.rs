@@ -52,6 +52,16 @@ fn server_errors_are_retried_counted_and_timed_from_the_first_attempt() {
 }
 
 #[test]
+fn a_429_without_retry_after_is_retried_after_a_backoff() {
+    let (out, j, recs, sent) = run("http-429-no-retry-after:0.5", "4", &["--retries", "1"]);
+    out.expect_code(0);
+    assert_eq!(sent, 7, "{}", out.context());
+    assert_eq!(j["requests"]["ok"], 4);
+    let attempts: Vec<u64> = recs.iter().map(|r| r["attempts"].as_u64().unwrap()).collect();
+    assert_eq!(attempts, [1, 2, 2, 2]);
+}
+
+#[test]
 fn retry_after_is_honoured_and_exhausted_retries_fail() {
     // Every response is a 429 with `Retry-After: 1`: one retry waits a whole second.
     let started = Instant::now();
