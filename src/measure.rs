@@ -151,6 +151,8 @@ pub struct Measurement {
     pub warnings: Vec<String>,
     /// Attempts made (1 without retries); latencies count from the first one's `t0`.
     pub attempts: u32,
+    /// The server's `x-request-id`, to find the request in its logs.
+    pub request_id: Option<String>,
 }
 
 fn between(a: Instant, b: Option<Instant>) -> Option<Duration> {
@@ -177,6 +179,7 @@ impl Measurement {
             outcome: Outcome::Ok,
             warnings: Vec::new(),
             attempts: 1,
+            request_id: None,
         }
     }
 
@@ -244,6 +247,7 @@ impl Measurement {
         Record {
             start_ms: us_ms(self.t0.saturating_duration_since(run_start)),
             attempts: self.attempts,
+            request_id: self.request_id.clone(),
             itl_ms: self.itls().map(us_ms).collect(),
             worker: self.worker,
             prompt_index: self.prompt_index,
@@ -308,6 +312,7 @@ impl Measurement {
         };
         m.warnings = r.warnings.clone();
         m.attempts = r.attempts;
+        m.request_id = r.request_id.clone();
         Ok(m)
     }
 }
@@ -331,6 +336,9 @@ pub struct Record {
     /// Attempts made; more than 1 only with `--retries`.
     #[serde(default = "one")]
     pub attempts: u32,
+    /// The server's `x-request-id` header, when it sent one.
+    #[serde(default)]
+    pub request_id: Option<String>,
     /// Every gap between text events, so ITL percentiles rebuild exactly.
     #[serde(default)]
     pub itl_ms: Vec<f64>,

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// At most this much of an error response body is read for its message.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+/// Longer `x-request-id` values are cut: a record stays small whatever a server sends.
+const MAX_REQUEST_ID: usize = 128;
 /// Warnings kept per request; more are counted, not stored (bounded memory).
 const MAX_WARNINGS: usize = 8;
 
@@ -181,6 +183,11 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
+        m.request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(MAX_REQUEST_ID).collect());
         let retry_after = response
             .headers()
             .get("retry-after")

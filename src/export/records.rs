@@ -8,6 +8,7 @@ pub fn line(r: &Record) -> Vec<u8> {
     let v = json!({
         "start_ms": r.start_ms,
         "attempts": r.attempts,
+        "request_id": r.request_id,
         "itl_ms": r.itl_ms,
         "worker": r.worker,
         "prompt_index": r.prompt_index,
@@ -43,6 +44,7 @@ mod tests {
         let r = Record {
             start_ms: 12.5,
             attempts: 1,
+            request_id: Some("req-7".into()),
             itl_ms: vec![10.0, 9.875],
             worker: 3,
             prompt_index: 1,
@@ -66,7 +68,7 @@ mod tests {
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"attempts\":1,\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}
+            "{\"attempts\":1,\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"request_id\":\"req-7\",\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}
 "
         );
     }

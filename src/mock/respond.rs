@@ -83,7 +83,8 @@ impl<'a, W: Write> Reply<'a, W> {
         received: Instant,
         close: bool,
     ) -> Self {
-        let headers = vec![("x-mock-request", n.to_string())];
+        // `x-request-id`, as many servers send, is what llmload records per request.
+        let headers = vec![("x-mock-request", n.to_string()), ("x-request-id", format!("mock-{n}"))];
         Reply { w, rec, config, n, received, close, headers }
     }
 

@@ -56,6 +56,10 @@ fn dify_run_counts_every_request_and_token() {
         assert!(r["error"].is_null());
         assert!(r["ttft_ms"].as_f64().unwrap() >= 5.0, "TTFT below the mock's 5 ms: {r}");
     }
+    // Every request is one mock request: ids from the server's x-request-id, none twice.
+    let mut ids: Vec<String> = recs.iter().map(|r| r["request_id"].as_str().unwrap().to_string()).collect();
+    ids.sort_by_key(|id| id[5..].parse::<u32>().unwrap());
+    assert_eq!(ids, (0..20).map(|n| format!("mock-{n}")).collect::<Vec<_>>());
     let workers = count_by(&recs, "worker");
     assert_eq!(workers.values().sum::<usize>(), 20);
     let truth = truth(&mock);
