@@ -1,6 +1,8 @@
-//! Sends one request and measures it: the ureq agent's setup, the streaming read loop that feeds
-//! bytes to the SSE parser and events to the protocol, and the mapping of every failure to an
-//! `Outcome`. It never prints and never panics on what a server sends.
+//! Sends one request and measures it: the ureq agent's setup (timeouts, TLS, proxies), the
+//! attempts `--retries` allows, the streaming read loop that feeds bytes to the SSE parser and
+//! events to the protocol, and the mapping of every failure to an `Outcome`, with any key a server
+//! echoed masked. It never prints and never panics on what a server sends. When to retry is
+//! `retry`'s; how to verify servers is `tls`'s.
 
 pub mod dify;
 #[cfg(test)]

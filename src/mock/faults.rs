@@ -142,9 +142,12 @@ fn hits(share: f64, n: u64) -> bool {
     steps(n + 1) > steps(n)
 }
 
-/// The fault for request `n`: the first rule that hits it wins.
+/// The fault for request `n`: the first rule that hits it wins. Rule `i` counts requests from
+/// `i` on (its hits are shifted `i` requests earlier), so rules with equal or multiple shares
+/// (`cut:0.01`, `http-503:0.01`, `reset:0.005`) hit different requests and a mix adds up, instead
+/// of the first rule taking every request they share.
 pub(super) fn select(rules: &[FaultRule], n: u64) -> Option<Fault> {
-    rules.iter().find(|r| hits(r.share, n)).map(|r| r.fault)
+    rules.iter().enumerate().find(|(i, r)| hits(r.share, n + *i as u64)).map(|(_, r)| r.fault)
 }
 
 #[cfg(test)]
@@ -187,6 +190,22 @@ mod tests {
             let count = (0..1000).filter(|&n| hits(share, n)).count();
             assert_eq!(count, (share * 1000.0).round() as usize, "share {share}");
         }
+    }
+
+    #[test]
+    fn a_mix_of_equal_shares_adds_up() {
+        let rules: Vec<FaultRule> = ["http-503:0.01", "cut:0.01", "reset:0.005", "stall:0.005"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let mut count = std::collections::BTreeMap::new();
+        for n in 0..10_000 {
+            if let Some(f) = select(&rules, n) {
+                *count.entry(f.to_string()).or_insert(0) += 1;
+            }
+        }
+        let want = [("cut", 100), ("http-503", 100), ("reset", 50), ("stall", 50)];
+        assert_eq!(count, want.map(|(k, v)| (k.to_string(), v)).into_iter().collect());
     }
 
     #[test]

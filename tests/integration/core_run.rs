@@ -353,3 +353,41 @@ fn token_counts_are_checked_against_usage() {
     }
     assert!(out.stdout.contains("usage check cl100k vs server usage"), "{}", out.context());
 }
+
+#[test]
+fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
+    // Responses take about 5 s: with --grace 200ms, the two in flight at the interrupt are cut.
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(10),
+        itl: std::time::Duration::from_millis(50),
+        tokens: 100,
+        ..Default::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let dir = tempdir("grace");
+    let json_path = dir.join("out.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args(["run", "--url", &url(&mock), "-c", "2", "-d", "60s", "--grace", "200ms", "--quiet"])
+        .args(["--json", json_path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let started = std::time::Instant::now();
+    let killed =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let out = Output {
+        cmd: "llmload run … --grace 200ms (then SIGTERM)".into(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    out.expect_code(130);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the grace period was not 200 ms");
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["requests"]["cancelled"], 2, "{}", out.context());
+    assert_eq!(j["requests"]["total"], 2, "{}", out.context());
+}
