@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_llmload");
 const DEFAULT_SECS: u64 = 30 * 60;
 const DEFAULT_STREAMS: usize = 512;
+/// How long `stall` goes silent: past the client's `--idle-timeout 1s`.
+const FAULT_DELAY_MS: u64 = 3000;
 /// 5 % of requests in all; the first rule that hits a request wins.
 const FAULTS: &[&str] = &[
     "http-503:0.01",
@@ -51,9 +53,10 @@ fn main() {
     let (json, records) = (dir.join("summary.json"), dir.join("records.jsonl"));
 
     let mut mock_args: Vec<String> =
-        ["mock", "--port", "0", "--ttft", "200ms", "--itl", "20ms", "--tokens", "64", "--fault-delay", "3s"]
+        ["mock", "--port", "0", "--ttft", "200ms", "--itl", "20ms", "--tokens", "64", "--fault-delay"]
             .map(String::from)
             .to_vec();
+    mock_args.push(format!("{FAULT_DELAY_MS}ms"));
     for f in FAULTS {
         mock_args.extend(["--fault".into(), f.to_string()]);
     }
@@ -86,19 +89,22 @@ fn main() {
     };
     let wall = started.elapsed().as_secs_f64();
 
-    // The mock merges a response's truth just after its last byte: wait until it is still.
+    // The mock merges a response's truth once its last byte is out or its client is gone; a
+    // stalled stream notices that only after the fault delay. Wait until the truth has been
+    // still for longer than that delay.
     let stats = || -> Value {
         let mut r = ureq::get(format!("{url}/mock/stats")).call().expect("GET /mock/stats");
         serde_json::from_str(&r.body_mut().read_to_string().expect("body")).expect("stats JSON")
     };
-    let mut truth = stats();
-    for _ in 0..20 {
+    let (mut truth, mut still) = (stats(), 0);
+    for _ in 0..120 {
         std::thread::sleep(Duration::from_millis(500));
         let again = stats();
-        if again["requests"] == truth["requests"] && again["completed"] == truth["completed"] {
+        still = if again == truth { still + 1 } else { 0 };
+        truth = again;
+        if still * 500 > FAULT_DELAY_MS + 1000 {
             break;
         }
-        truth = again;
     }
     let _ = mock.kill();
     let _ = mock.wait();
