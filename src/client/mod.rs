@@ -478,6 +478,38 @@ mod tests {
     }
 
     #[test]
+    fn each_timeout_reports_its_own_kind_and_flag() {
+        let t = Timeouts {
+            total: Duration::from_secs(300),
+            connect: Duration::from_secs(10),
+            ttfb: Duration::from_secs(60),
+            idle: Duration::from_secs(5),
+        };
+        let kind = |o: Outcome| match o {
+            Outcome::Failed { kind, message } => (kind.name(), message),
+            other => panic!("{other:?}"),
+        };
+        let (k, m) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::Connect), &t, false));
+        assert_eq!(
+            (k.as_str(), m.as_str()),
+            ("timeout_connect", "could not connect within --connect-timeout 10s")
+        );
+        // ureq's per-read limit before the headers is a TTFB timeout, bounded by the idle limit.
+        let (k, m) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::PerRead), &t, false));
+        assert_eq!(k, "timeout_ttfb");
+        assert_eq!(m, "no response headers within 5s (--ttfb-timeout 60s, bounded by --idle-timeout 5s)");
+        let (k, _) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::RecvResponse), &t, false));
+        assert_eq!(k, "timeout_ttfb");
+        let (k, m) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::PerRead), &t, true));
+        assert_eq!(
+            (k.as_str(), m.as_str()),
+            ("timeout_idle", "the stream sent no bytes for --idle-timeout 5s")
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+        assert_eq!(kind(io_failure(&io, &t)).0, "timeout_idle");
+    }
+
+    #[test]
     fn http_errors_quote_the_server_and_hint_the_fix() {
         let body: &[u8] = br#"{"code":"unauthorized","message":"Access token is invalid","status":401}"#;
         assert_eq!(

@@ -76,6 +76,34 @@ fn retry_after_is_honoured_and_exhausted_retries_fail() {
 }
 
 #[test]
+fn the_deadline_cuts_a_retry_wait_short() {
+    // Every response is a 429 asking for a 1 s wait; the run ends after 300 ms, in that wait.
+    let mock = fast_mock(4, &["http-429"]);
+    let dir = tempdir("retry-deadline");
+    let rec_path = dir.join("rec.jsonl");
+    let started = Instant::now();
+    let u = url(&mock);
+    let out = llmload(&[
+        "run",
+        "--url",
+        &u,
+        "-d",
+        "300ms",
+        "--retries",
+        "10",
+        "--quiet",
+        "--records",
+        rec_path.to_str().unwrap(),
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(3), "the backoff outlived the run");
+    out.expect_code(1);
+    let recs = read_records(&rec_path, &out);
+    assert_eq!(recs.len(), 1, "{}", out.context());
+    // The server did refuse it: the last attempt's failure stands, with the attempts made.
+    assert_eq!((recs[0]["outcome"].as_str(), recs[0]["attempts"].as_u64()), (Some("http_429"), Some(1)));
+}
+
+#[test]
 fn connect_errors_are_retried() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempdir("retry-connect");
