@@ -99,7 +99,6 @@ fn values(dir: &std::path::Path) -> Vec<String> {
     v.push(file("utf16.txt", b"\xFF\xFEh\x00i\x00"));
     v.push(file("ok.txt", b"hello\r\nworld\n"));
     v.push(dir.to_str().unwrap().to_string());
-    v.push(dir.join("out.json").to_str().unwrap().to_string());
     v
 }
 
@@ -107,6 +106,10 @@ fn values(dir: &std::path::Path) -> Vec<String> {
 fn generated_argument_vectors_never_panic_and_fail_in_one_line() {
     let dir = tempdir("fuzz-args");
     let pool = values(&dir);
+    let outputs: Vec<String> = ["out.json", "rec.jsonl", "no-such-dir/x.json", ""]
+        .iter()
+        .map(|name| dir.join(name).to_str().unwrap().to_string())
+        .collect();
     let cases: u64 = std::env::var("LLMLOAD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let mut seed = 0xA5A5_u64;
     let mut next = move |n: usize| {
@@ -117,8 +120,12 @@ fn generated_argument_vectors_never_panic_and_fail_in_one_line() {
     for case in 0..cases {
         let mut args: Vec<String> = vec!["run".into()];
         for _ in 0..1 + next(6) {
-            args.push(FLAGS[next(FLAGS.len())].into());
-            if next(8) != 0 {
+            let flag = FLAGS[next(FLAGS.len())];
+            args.push(flag.into());
+            if matches!(flag, "--json" | "--records") {
+                // Output files are created by a valid config: only ever inside the temp dir.
+                args.push(outputs[next(outputs.len())].clone());
+            } else if next(8) != 0 {
                 args.push(pool[next(pool.len())].clone());
             }
         }
