@@ -68,6 +68,9 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if !config.quiet {
         eprintln!("{}", banner(&config));
     }
+    if let Some(note) = &config.api_note {
+        eprintln!("{note}");
+    }
     let file_limit = crate::sys::raise_open_file_limit(config.pacing.concurrency);
     if let Some(w) = &file_limit {
         eprintln!("warning: {w}");

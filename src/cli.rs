@@ -46,24 +46,54 @@ pub struct RunArgs {
     /// server port when --url is not given (default 8080)
     #[argh(option)]
     pub port: Option<u16>,
-    /// API protocol: dify-chat (default) or openai-chat
+    /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom
     #[argh(option)]
     pub api: Option<String>,
+    /// URL path to use instead of the API's own (custom: appended to --url, else the URL is used as is)
+    #[argh(option)]
+    pub path: Option<String>,
+    /// app variables for the Dify APIs as a JSON object (default {})
+    #[argh(option)]
+    pub inputs: Option<String>,
+    /// requests per Dify conversation: each worker keeps conversation_id for N turns (default 1)
+    #[argh(option)]
+    pub turns: Option<u32>,
+    /// custom API: JSON body file with {{prompt}}, {{model}}, {{max_tokens}}, {{user}} placeholders
+    #[argh(option)]
+    pub body_template: Option<String>,
+    /// custom API: JSON pointer to each event's text, e.g. /choices/0/delta/content
+    #[argh(option)]
+    pub text_path: Option<String>,
+    /// custom API: JSON pointer to the output token count in an event, e.g. /usage/completion_tokens
+    #[argh(option)]
+    pub usage_path: Option<String>,
+    /// custom API: event data that ends the stream (default [DONE]; "" = the end of the body)
+    #[argh(option)]
+    pub done_marker: Option<String>,
     /// model name sent in the request (OpenAI-compatible APIs)
     #[argh(option)]
     pub model: Option<String>,
     /// cap on output tokens sent in the request
     #[argh(option)]
     pub max_tokens: Option<u32>,
-    /// API key (Authorization: Bearer); env API_KEY is the fallback
+    /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
     #[argh(option)]
     pub api_key: Option<String>,
     /// file with one API key a line, used round-robin
     #[argh(option)]
     pub api_key_file: Option<String>,
-    /// file with one prompt a line, used round-robin
+    /// file with one prompt a line, or JSONL ({"prompt"|"messages"|"query", "inputs", "max_tokens"}), used round-robin
     #[argh(option)]
     pub param_file: Option<String>,
+    /// synthetic prompts of about N tokens (estimated), optionally N,stddev
+    #[argh(option)]
+    pub prompt_tokens: Option<String>,
+    /// language of synthetic prompts: en, zh or mixed (default mixed)
+    #[argh(option)]
+    pub prompt_lang: Option<String>,
+    /// ask for N output tokens (N or N,stddev) via max_tokens, with ignore_eos for OpenAI APIs
+    #[argh(option)]
+    pub output_tokens: Option<String>,
     /// the prompt when no --param-file is given (default 你好)
     #[argh(option)]
     pub prompt: Option<String>,

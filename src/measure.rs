@@ -119,7 +119,18 @@ pub struct Measurement {
     pub end_at: Instant,
     pub usage_output_tokens: Option<u64>,
     pub usage_input_tokens: Option<u64>,
+    /// The reasoning part of the output, where usage breaks it out.
+    pub reasoning_tokens: Option<u64>,
     pub estimated_tokens: u64,
+    /// The estimate of the prompt, for input tokens when usage has none.
+    pub prompt_estimate: u64,
+    /// The server's own latency and time to first token, in seconds (Dify reports them).
+    pub server_latency_s: Option<f64>,
+    pub server_ttft_s: Option<f64>,
+    /// The Dify conversation the response belongs to, for the worker's next turn.
+    pub conversation_id: Option<String>,
+    /// 1-based turn in the worker's conversation (always 1 without `--turns`).
+    pub turn: u32,
     pub outcome: Outcome,
     /// Problems that did not fail the request (a malformed event in an otherwise good stream).
     pub warnings: Vec<String>,
@@ -144,7 +155,13 @@ impl Measurement {
             end_at: t0,
             usage_output_tokens: None,
             usage_input_tokens: None,
+            reasoning_tokens: None,
             estimated_tokens: 0,
+            prompt_estimate: 0,
+            server_latency_s: None,
+            server_ttft_s: None,
+            conversation_id: None,
+            turn: 1,
             outcome: Outcome::Ok,
             warnings: Vec::new(),
         }
@@ -183,6 +200,11 @@ impl Measurement {
         }
     }
 
+    /// Server-reported prompt tokens when present, else the estimate of the prompt.
+    pub fn input_tokens(&self) -> u64 {
+        self.usage_input_tokens.unwrap_or(self.prompt_estimate)
+    }
+
     /// (E2E − TTFT) / (output_tokens − 1), for at least 2 output tokens.
     pub fn tpot(&self) -> Option<Duration> {
         let (tokens, _) = self.output_tokens();
@@ -219,7 +241,11 @@ impl Measurement {
             e2e_ms: self.e2e().as_secs_f64() * 1e3,
             output_tokens,
             token_source,
-            input_tokens: self.usage_input_tokens,
+            input_tokens: self.input_tokens(),
+            reasoning_tokens: self.reasoning_tokens,
+            server_latency_ms: self.server_latency_s.map(|s| s * 1e3),
+            server_ttft_ms: self.server_ttft_s.map(|s| s * 1e3),
+            turn: self.turn,
             text_events: self.text_at.len(),
             warnings: self.warnings.clone(),
         }
@@ -243,7 +269,12 @@ pub struct Record {
     pub e2e_ms: f64,
     pub output_tokens: u64,
     pub token_source: TokenSource,
-    pub input_tokens: Option<u64>,
+    /// Usage's prompt tokens, else the prompt's estimate.
+    pub input_tokens: u64,
+    pub reasoning_tokens: Option<u64>,
+    pub server_latency_ms: Option<f64>,
+    pub server_ttft_ms: Option<f64>,
+    pub turn: u32,
     pub text_events: usize,
     pub warnings: Vec<String>,
 }
@@ -279,6 +310,16 @@ mod tests {
         assert_eq!(m.decode_tokens_per_s(), Some(4.0 / 0.030));
         m.usage_output_tokens = None;
         assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
+        m.prompt_estimate = 9;
+        assert_eq!(m.input_tokens(), 9);
+        m.usage_input_tokens = Some(12);
+        assert_eq!(m.input_tokens(), 12);
+        m.server_latency_s = Some(0.25);
+        let r = m.record();
+        assert_eq!(
+            (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
+            (12, Some(250.0), None, 1)
+        );
     }
 
     #[test]

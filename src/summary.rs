@@ -15,6 +15,8 @@ pub struct Metric {
     pub label: &'static str,
     pub unit: &'static str,
     pub dist: Option<Distribution>,
+    /// Only some APIs report it: the text summary leaves the row out when it is empty.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,7 @@ pub struct Summary {
     pub output_tokens_per_s: f64,
     pub output_tokens: u64,
     pub input_tokens: u64,
+    pub reasoning_tokens: u64,
     pub tokens_from_usage: u64,
     pub tokens_estimated: u64,
     pub with_warnings: u64,
@@ -66,6 +69,7 @@ impl Summary {
             output_tokens_per_s: per_s(s.output_tokens),
             output_tokens: s.output_tokens,
             input_tokens: s.input_tokens,
+            reasoning_tokens: s.reasoning_tokens,
             tokens_from_usage: s.tokens_from_usage,
             tokens_estimated: s.tokens_estimated,
             with_warnings: s.with_warnings,
@@ -91,7 +95,8 @@ impl Summary {
 
 fn metrics(s: &RunStats) -> Vec<Metric> {
     let ms = |h: &Histogram| h.distribution(0.001);
-    let m = |key, label, unit, dist| Metric { key, label, unit, dist };
+    let m = |key, label, unit, dist| Metric { key, label, unit, dist, optional: false };
+    let server = |key, label, dist| Metric { key, label, unit: "ms", dist, optional: true };
     vec![
         m("ttfb_ms", "TTFB", "ms", ms(&s.ttfb)),
         m("ttfe_ms", "TTFE", "ms", ms(&s.ttfe)),
@@ -102,5 +107,7 @@ fn metrics(s: &RunStats) -> Vec<Metric> {
         m("e2e_ms", "E2E", "ms", ms(&s.e2e)),
         m("output_tokens", "output tokens", "", s.tokens_per_request.distribution(1.0)),
         m("decode_tokens_per_s", "decode tok/s", "", s.decode_mtps.distribution(0.001)),
+        server("server_latency_ms", "server latency", ms(&s.server_latency)),
+        server("server_ttft_ms", "server TTFT", ms(&s.server_ttft)),
     ]
 }

@@ -25,6 +25,7 @@ pub fn summary_json(s: &Summary) -> Vec<u8> {
         "tokens": {
             "output_total": s.output_tokens,
             "input_total": s.input_tokens,
+            "reasoning_total": s.reasoning_tokens,
             "from_usage": s.tokens_from_usage,
             "estimated": s.tokens_estimated,
         },

@@ -21,6 +21,10 @@ pub fn line(r: &Record) -> Vec<u8> {
         "output_tokens": r.output_tokens,
         "token_source": r.token_source.to_string(),
         "input_tokens": r.input_tokens,
+        "reasoning_tokens": r.reasoning_tokens,
+        "server_latency_ms": r.server_latency_ms,
+        "server_ttft_ms": r.server_ttft_ms,
+        "turn": r.turn,
         "text_events": r.text_events,
         "warnings": r.warnings,
     });
@@ -51,14 +55,18 @@ mod tests {
             e2e_ms: 200.0,
             output_tokens: 11,
             token_source: TokenSource::Usage,
-            input_tokens: None,
+            input_tokens: 7,
+            reasoning_tokens: Some(4),
+            server_latency_ms: Some(190.5),
+            server_ttft_ms: None,
+            turn: 2,
             text_events: 11,
             warnings: vec![],
         };
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}\n"
+            "{\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":7,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
         );
     }
 }

@@ -59,7 +59,7 @@ pub fn render(s: &Summary) -> String {
         head.push_str(&pad_left(c, 10));
     }
     let _ = writeln!(o, "{head}");
-    for m in &s.metrics {
+    for m in s.metrics.iter().filter(|m| !(m.optional && m.dist.is_none())) {
         let label = if m.unit.is_empty() { m.label.to_string() } else { format!("{} ({})", m.label, m.unit) };
         let mut line = pad_right(&format!("  {label}"), 20);
         match &m.dist {

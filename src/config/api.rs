@@ -1,0 +1,120 @@
+//! The API half of `Config::from_args`: which protocol (`--api`, or `auto` from the URL path),
+//! the endpoint (`--path`), Dify's `--inputs` and `--turns`, and `custom`'s template and
+//! pointers. Every check names the flag and the fix; nothing here sends a request.
+
+use crate::cli::RunArgs;
+use crate::client::custom::{self, Custom};
+use crate::client::{self, Api};
+use crate::error::Error;
+use serde_json::{Map, Value};
+
+/// What the API flags resolve to.
+pub struct ApiSetup {
+    pub api: Api,
+    pub url: String,
+    /// How `auto` chose, for the banner; `None` when `--api` named the API.
+    pub note: Option<String>,
+    pub inputs: Map<String, Value>,
+    pub turns: u32,
+    pub custom: Option<Custom>,
+}
+
+pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
+    let (api, note) = choose(a, base)?;
+    let path = match &a.path {
+        Some(p) if !p.starts_with('/') || p.contains(char::is_whitespace) => {
+            return Err(Error::flag("--path", p, "give a URL path such as /v1/chat/completions"));
+        }
+        Some(p) => Some(p.as_str()),
+        None => api.path(),
+    };
+    let is_dify = matches!(api, Api::DifyChat | Api::DifyCompletion | Api::DifyWorkflow);
+    let inputs = match &a.inputs {
+        None => Map::new(),
+        Some(_) if !is_dify => {
+            return Err(only_for("--inputs", "the Dify APIs (dify-chat, dify-completion, dify-workflow)"));
+        }
+        Some(s) => match serde_json::from_str(s) {
+            Ok(Value::Object(o)) => o,
+            _ => return Err(Error::flag("--inputs", s, "give a JSON object such as '{\"lang\": \"zh\"}'")),
+        },
+    };
+    let turns = match a.turns {
+        None => 1,
+        Some(0) => return Err(Error::flag("--turns", "0", "must be at least 1")),
+        Some(n) if n > 1 && api != Api::DifyChat => {
+            return Err(only_for("--turns", "--api dify-chat (Dify keeps the conversation)"));
+        }
+        Some(n) => n,
+    };
+    let custom = if api == Api::Custom { Some(custom_api(a)?) } else { None };
+    if api != Api::Custom {
+        for (flag, given) in [
+            ("--body-template", a.body_template.is_some()),
+            ("--text-path", a.text_path.is_some()),
+            ("--usage-path", a.usage_path.is_some()),
+            ("--done-marker", a.done_marker.is_some()),
+        ] {
+            if given {
+                return Err(only_for(flag, "--api custom"));
+            }
+        }
+    }
+    Ok(ApiSetup { api, url: client::endpoint(base, path), note, inputs, turns, custom })
+}
+
+/// `--api`, or `auto`: the API whose path the URL ends with, `custom` when a body template is
+/// given, else Dify chat (the seed's API).
+fn choose(a: &RunArgs, base: &str) -> Result<(Api, Option<String>), Error> {
+    match a.api.as_deref() {
+        Some(s) if s != "auto" => Ok((s.parse().map_err(|fix| Error::flag("--api", s, fix))?, None)),
+        _ => Ok(match Api::from_url(base) {
+            Some(api) => (api, Some(format!("--api auto: {api} (from the URL path)"))),
+            None if a.body_template.is_some() => {
+                (Api::Custom, Some("--api auto: custom (--body-template given)".into()))
+            }
+            None => (
+                Api::DifyChat,
+                Some("--api auto: dify-chat (the URL path names no API; give --api to choose)".into()),
+            ),
+        }),
+    }
+}
+
+fn custom_api(a: &RunArgs) -> Result<Custom, Error> {
+    let Some(path) = &a.body_template else {
+        return Err(Error::Usage(
+            "--api custom needs --body-template FILE (JSON with {{prompt}} where the prompt goes) and --text-path".into(),
+        ));
+    };
+    let template = std::fs::read_to_string(path).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => "file not found: check the path".to_string(),
+            _ => format!("cannot read it ({e}): give a UTF-8 JSON file"),
+        };
+        Error::file("--body-template", path, hint)
+    })?;
+    custom::check_template(&template).map_err(|problem| Error::file("--body-template", path, problem))?;
+    let Some(text_path) = &a.text_path else {
+        return Err(Error::Usage(
+            "--api custom needs --text-path: the JSON pointer to each event's text, e.g. /choices/0/delta/content".into(),
+        ));
+    };
+    let pointer = |flag: &'static str, p: &String| {
+        custom::check_pointer(p).map(|_| p.clone()).map_err(|fix| Error::flag(flag, p, fix))
+    };
+    Ok(Custom {
+        template,
+        text_path: pointer("--text-path", text_path)?,
+        usage_path: a.usage_path.as_ref().map(|p| pointer("--usage-path", p)).transpose()?,
+        done_marker: match a.done_marker.as_deref() {
+            None => Some("[DONE]".into()),
+            Some("") => None,
+            Some(m) => Some(m.trim().to_string()),
+        },
+    })
+}
+
+fn only_for(flag: &'static str, apis: &str) -> Error {
+    Error::Usage(format!("{flag} only applies to {apis}: drop it or change --api"))
+}
