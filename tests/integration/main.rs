@@ -4,4 +4,5 @@
 mod bad_input;
 mod core_run;
 mod faults;
+mod prompts;
 mod util;
