@@ -115,6 +115,8 @@ pub struct Measurement {
     pub first_answer_at: Option<Instant>,
     /// Arrival of every event that carried text (answer or reasoning), in order.
     pub text_at: Vec<Instant>,
+    /// Every SSE event dispatched, text or not (pings with data, role chunks, node events…).
+    pub events: usize,
     /// Terminal event, or the close of the stream, or the moment the request was abandoned.
     pub end_at: Instant,
     pub usage_output_tokens: Option<u64>,
@@ -152,6 +154,7 @@ impl Measurement {
             first_event_at: None,
             first_answer_at: None,
             text_at: Vec::new(),
+            events: 0,
             end_at: t0,
             usage_output_tokens: None,
             usage_input_tokens: None,
@@ -246,6 +249,7 @@ impl Measurement {
             server_latency_ms: self.server_latency_s.map(|s| s * 1e3),
             server_ttft_ms: self.server_ttft_s.map(|s| s * 1e3),
             turn: self.turn,
+            events: self.events,
             text_events: self.text_at.len(),
             warnings: self.warnings.clone(),
         }
@@ -275,6 +279,7 @@ pub struct Record {
     pub server_latency_ms: Option<f64>,
     pub server_ttft_ms: Option<f64>,
     pub turn: u32,
+    pub events: usize,
     pub text_events: usize,
     pub warnings: Vec<String>,
 }

@@ -264,6 +264,7 @@ impl StreamState {
         if self.done {
             return;
         }
+        m.events += 1;
         let d = match protocol.interpret(ev) {
             Ok(d) => d,
             Err(msg) => {

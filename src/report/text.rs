@@ -26,9 +26,13 @@ pub fn render(s: &Summary) -> String {
         rate(s.output_tokens_per_s),
         s.wall_s
     );
+    let reasoning = match s.reasoning_tokens {
+        0 => String::new(),
+        n => format!(" ({} reasoning)", count(n)),
+    };
     let _ = writeln!(
         o,
-        "  tokens      {} output · {} input (token counts: {} requests from usage, {} estimated)",
+        "  tokens      {} output{reasoning} · {} input (token counts: {} requests from usage, {} estimated)",
         count(s.output_tokens),
         count(s.input_tokens),
         count(s.tokens_from_usage),
