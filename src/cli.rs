@@ -76,6 +76,9 @@ pub struct RunArgs {
     /// cap on output tokens sent in the request
     #[argh(option)]
     pub max_tokens: Option<u32>,
+    /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path
+    #[argh(option)]
+    pub tokenizer: Option<String>,
     /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
     #[argh(option)]
     pub api_key: Option<String>,

@@ -10,10 +10,12 @@ use crate::cli::RunArgs;
 use crate::client::custom::Custom;
 use crate::client::{self, Api};
 use crate::error::Error;
+use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, lines, mask_key};
 use serde_json::{Map, Value, json};
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// More workers than this is a typo, not a test: each one is a thread and a connection.
@@ -39,6 +41,8 @@ pub struct Config {
     /// Ask for exactly `max_tokens` (`--output-tokens`).
     pub ignore_eos: bool,
     pub keys: Option<RoundRobin<String>>,
+    /// Shared with the client, which counts each request's text with it.
+    pub tokenizer: Arc<Tokenizer>,
     pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
     pub prompt_source: String,
@@ -98,6 +102,10 @@ impl Config {
             turns: api.turns,
             ignore_eos: prompts.ignore_eos,
             keys: keys(a)?.map(RoundRobin::new),
+            tokenizer: Arc::new(match &a.tokenizer {
+                None => Tokenizer::Estimate,
+                Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
+            }),
             prompts: RoundRobin::new(prompts.prompts),
             prompt_source: prompts.source,
             headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
@@ -124,6 +132,7 @@ impl Config {
             "url": self.url,
             "model": self.model,
             "max_tokens": self.max_tokens,
+            "tokenizer": self.tokenizer.to_string(),
             "concurrency": self.pacing.concurrency,
             "ramp_up_s": secs(self.pacing.ramp_up),
             "duration_s": self.pacing.duration.map(secs),

@@ -90,6 +90,8 @@ impl Outcome {
 pub enum TokenSource {
     Usage,
     Estimate,
+    /// `--tokenizer` (a bundled encoding or a tokenizer.json).
+    Tokenizer,
 }
 
 impl fmt::Display for TokenSource {
@@ -97,6 +99,7 @@ impl fmt::Display for TokenSource {
         f.write_str(match self {
             TokenSource::Usage => "usage",
             TokenSource::Estimate => "estimate",
+            TokenSource::Tokenizer => "tokenizer",
         })
     }
 }
@@ -123,7 +126,6 @@ pub struct Measurement {
     pub usage_input_tokens: Option<u64>,
     /// The reasoning part of the output, where usage breaks it out.
     pub reasoning_tokens: Option<u64>,
-    pub estimated_tokens: u64,
     /// The estimate of the prompt, for input tokens when usage has none.
     pub prompt_estimate: u64,
     /// The server's own latency and time to first token, in seconds (Dify reports them).
@@ -133,6 +135,9 @@ pub struct Measurement {
     pub conversation_id: Option<String>,
     /// 1-based turn in the worker's conversation (always 1 without `--turns`).
     pub turn: u32,
+    /// Our own count of the whole text, by `counter` (the estimate or `--tokenizer`).
+    pub counted_tokens: u64,
+    pub counter: TokenSource,
     pub outcome: Outcome,
     /// Problems that did not fail the request (a malformed event in an otherwise good stream).
     pub warnings: Vec<String>,
@@ -159,12 +164,13 @@ impl Measurement {
             usage_output_tokens: None,
             usage_input_tokens: None,
             reasoning_tokens: None,
-            estimated_tokens: 0,
             prompt_estimate: 0,
             server_latency_s: None,
             server_ttft_s: None,
             conversation_id: None,
             turn: 1,
+            counted_tokens: 0,
+            counter: TokenSource::Estimate,
             outcome: Outcome::Ok,
             warnings: Vec::new(),
         }
@@ -195,17 +201,25 @@ impl Measurement {
         self.text_at.windows(2).map(|w| w[1].saturating_duration_since(w[0]))
     }
 
-    /// Server-reported usage when present, else the estimate of the whole text.
+    /// Server-reported usage when present, else our count of the whole text.
     pub fn output_tokens(&self) -> (u64, TokenSource) {
         match self.usage_output_tokens {
             Some(n) => (n, TokenSource::Usage),
-            None => (self.estimated_tokens, TokenSource::Estimate),
+            None => (self.counted_tokens, self.counter),
         }
     }
 
     /// Server-reported prompt tokens when present, else the estimate of the prompt.
     pub fn input_tokens(&self) -> u64 {
         self.usage_input_tokens.unwrap_or(self.prompt_estimate)
+    }
+
+    /// Mean tokens per text event, where the count is known (usage or a real tokenizer, not the
+    /// estimate); divides ITL into time per token.
+    pub fn tokens_per_event(&self) -> Option<f64> {
+        let (tokens, source) = self.output_tokens();
+        (source != TokenSource::Estimate && tokens > 0 && !self.text_at.is_empty())
+            .then(|| tokens as f64 / self.text_at.len() as f64)
     }
 
     /// (E2E − TTFT) / (output_tokens − 1), for at least 2 output tokens.
@@ -244,6 +258,7 @@ impl Measurement {
             e2e_ms: self.e2e().as_secs_f64() * 1e3,
             output_tokens,
             token_source,
+            counted_tokens: self.counted_tokens,
             input_tokens: self.input_tokens(),
             reasoning_tokens: self.reasoning_tokens,
             server_latency_ms: self.server_latency_s.map(|s| s * 1e3),
@@ -273,6 +288,8 @@ pub struct Record {
     pub e2e_ms: f64,
     pub output_tokens: u64,
     pub token_source: TokenSource,
+    /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
+    pub counted_tokens: u64,
     /// Usage's prompt tokens, else the prompt's estimate.
     pub input_tokens: u64,
     pub reasoning_tokens: Option<u64>,
@@ -302,7 +319,7 @@ mod tests {
         m.first_answer_at = Some(at(t0, 110));
         m.end_at = at(t0, 140);
         m.usage_output_tokens = Some(5);
-        m.estimated_tokens = 3;
+        m.counted_tokens = 3;
         assert_eq!(m.ttfb(), Some(Duration::from_millis(10)));
         assert_eq!(m.ttfe(), Some(Duration::from_millis(20)));
         assert_eq!(m.ttft(), Some(Duration::from_millis(100)));
@@ -313,8 +330,10 @@ mod tests {
         assert_eq!(m.output_tokens(), (5, TokenSource::Usage));
         assert_eq!(m.tpot(), Some(Duration::from_millis(10)));
         assert_eq!(m.decode_tokens_per_s(), Some(4.0 / 0.030));
+        assert_eq!(m.tokens_per_event(), Some(5.0 / 3.0));
         m.usage_output_tokens = None;
         assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
+        assert_eq!(m.tokens_per_event(), None, "an estimate is not a known count");
         m.prompt_estimate = 9;
         assert_eq!(m.input_tokens(), 9);
         m.usage_input_tokens = Some(12);

@@ -8,6 +8,15 @@ use serde_json::Value;
 /// Bumped whenever a JSON field is renamed or changes meaning (DESIGN §6).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// How far our own token count (estimate or `--tokenizer`) was from the server's usage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsageCheckSummary {
+    pub compared: u64,
+    pub differ: u64,
+    pub mean_abs_diff_pct: f64,
+    pub max_abs_diff_pct: f64,
+}
+
 /// One metric's distribution with its JSON key and display label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
@@ -41,6 +50,9 @@ pub struct Summary {
     pub reasoning_tokens: u64,
     pub tokens_from_usage: u64,
     pub tokens_estimated: u64,
+    pub tokens_from_tokenizer: u64,
+    /// Usage against our own count, over requests that had both.
+    pub usage_check: Option<UsageCheckSummary>,
     pub with_warnings: u64,
     pub metrics: Vec<Metric>,
     pub client_cpu_s: f64,
@@ -72,6 +84,13 @@ impl Summary {
             reasoning_tokens: s.reasoning_tokens,
             tokens_from_usage: s.tokens_from_usage,
             tokens_estimated: s.tokens_estimated,
+            tokens_from_tokenizer: s.tokens_from_tokenizer,
+            usage_check: s.usage_check.abs_diff_bp.distribution(0.01).map(|d| UsageCheckSummary {
+                compared: s.usage_check.compared,
+                differ: s.usage_check.differ,
+                mean_abs_diff_pct: d.mean,
+                max_abs_diff_pct: d.max,
+            }),
             with_warnings: s.with_warnings,
             metrics: metrics(s),
             client_cpu_s: cpu_s,
@@ -107,6 +126,8 @@ fn metrics(s: &RunStats) -> Vec<Metric> {
         m("e2e_ms", "E2E", "ms", ms(&s.e2e)),
         m("output_tokens", "output tokens", "", s.tokens_per_request.distribution(1.0)),
         m("decode_tokens_per_s", "decode tok/s", "", s.decode_mtps.distribution(0.001)),
+        m("tokens_per_event", "tokens/event", "", s.tokens_per_event_milli.distribution(0.001)),
+        m("itl_per_token_ms", "ITL per token", "ms", ms(&s.itl_per_token)),
         server("server_latency_ms", "server latency", ms(&s.server_latency)),
         server("server_ttft_ms", "server TTFT", ms(&s.server_ttft)),
     ]

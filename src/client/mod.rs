@@ -15,10 +15,12 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::engine::StopSignal;
+use crate::measure::TokenSource;
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase};
 use crate::sse;
-use crate::tokens::Estimator;
+use crate::tokens::{Estimator, Tokenizer};
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// At most this much of an error response body is read for its message.
@@ -89,6 +91,7 @@ pub struct Client {
     inputs: Map<String, Value>,
     ignore_eos: bool,
     timeout: Duration,
+    tokenizer: Arc<Tokenizer>,
     limits: sse::Limits,
 }
 
@@ -104,6 +107,7 @@ impl Client {
             inputs: config.inputs.clone(),
             ignore_eos: config.ignore_eos,
             timeout: config.timeout,
+            tokenizer: config.tokenizer.clone(),
             limits: sse::Limits::default(),
         }
     }
@@ -181,7 +185,9 @@ impl Client {
     /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
     fn stream(&self, mut reader: impl Read, m: &mut Measurement, stop: &StopSignal) {
         let mut parser = sse::Parser::new(self.limits);
-        let mut s = StreamState::default();
+        // A real tokenizer counts the whole text at the end; the estimate counts as text arrives.
+        let mut s =
+            StreamState { text: (!self.tokenizer.is_estimate()).then(String::new), ..Default::default() };
         let mut buf = vec![0u8; 8 * 1024];
         // The stop signal is not checked between reads: the timer shuts the agent down when
         // in-flight requests must end, which interrupts the read at once.
@@ -215,7 +221,13 @@ impl Client {
         if s.dropped_warnings > 0 {
             m.warnings.push(format!("{} more malformed events", s.dropped_warnings));
         }
-        m.estimated_tokens = s.estimator.tokens();
+        match &s.text {
+            None => m.counted_tokens = s.estimator.tokens(),
+            Some(text) => {
+                m.counted_tokens = self.tokenizer.count(text);
+                m.counter = TokenSource::Tokenizer;
+            }
+        }
         m.outcome = if let Some(msg) = s.malformed {
             Outcome::Failed { kind: ErrorKind::Malformed, message: msg }
         } else if let Some(msg) = s.error {
@@ -256,6 +268,8 @@ struct StreamState {
     dropped_warnings: usize,
     /// The whole-request limit passed mid-stream.
     timed_out: bool,
+    /// The text so far, kept only when a real tokenizer will count it.
+    text: Option<String>,
 }
 
 impl StreamState {
@@ -278,8 +292,16 @@ impl StreamState {
         };
         if !d.answer.is_empty() || !d.reasoning.is_empty() {
             m.text_at.push(now);
-            self.estimator.feed(&d.reasoning);
-            self.estimator.feed(&d.answer);
+            match &mut self.text {
+                Some(text) => {
+                    text.push_str(&d.reasoning);
+                    text.push_str(&d.answer);
+                }
+                None => {
+                    self.estimator.feed(&d.reasoning);
+                    self.estimator.feed(&d.answer);
+                }
+            }
         }
         if !d.answer.is_empty() {
             m.first_answer_at.get_or_insert(now);

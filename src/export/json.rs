@@ -28,6 +28,13 @@ pub fn summary_json(s: &Summary) -> Vec<u8> {
             "reasoning_total": s.reasoning_tokens,
             "from_usage": s.tokens_from_usage,
             "estimated": s.tokens_estimated,
+            "from_tokenizer": s.tokens_from_tokenizer,
+            "usage_vs_counted": s.usage_check.map(|c| json!({
+                "compared": c.compared,
+                "differ": c.differ,
+                "mean_abs_diff_pct": c.mean_abs_diff_pct,
+                "max_abs_diff_pct": c.max_abs_diff_pct,
+            })),
         },
         "metrics": metrics,
         "client": {"cpu_s": s.client_cpu_s, "peak_rss_mb": s.client_peak_rss_mb},

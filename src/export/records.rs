@@ -20,6 +20,7 @@ pub fn line(r: &Record) -> Vec<u8> {
         "e2e_ms": r.e2e_ms,
         "output_tokens": r.output_tokens,
         "token_source": r.token_source.to_string(),
+        "counted_tokens": r.counted_tokens,
         "input_tokens": r.input_tokens,
         "reasoning_tokens": r.reasoning_tokens,
         "server_latency_ms": r.server_latency_ms,
@@ -56,6 +57,7 @@ mod tests {
             e2e_ms: 200.0,
             output_tokens: 11,
             token_source: TokenSource::Usage,
+            counted_tokens: 10,
             input_tokens: 7,
             reasoning_tokens: Some(4),
             server_latency_ms: Some(190.5),
@@ -68,7 +70,7 @@ mod tests {
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
+            "{\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
         );
     }
 }

@@ -240,7 +240,9 @@ pub(super) fn response(
 
 /// One chunk holding `payload`, followed by the terminating chunk when `last`.
 pub(super) fn chunk(payload: &[u8], last: bool) -> Vec<u8> {
-    let mut out = format!("{:x}\r\n", payload.len()).into_bytes();
+    // Sized once: this is built for every event.
+    let mut out = Vec::with_capacity(payload.len() + 32);
+    let _ = write!(out, "{:x}\r\n", payload.len()); // writing to a Vec cannot fail
     out.extend_from_slice(payload);
     out.extend_from_slice(b"\r\n");
     if last {

@@ -4,15 +4,21 @@
 //! left — so a client's TTFT/ITL can be checked against it.
 //!
 //! This file owns the public API, the accept loop (one small-stack thread per connection, for
-//! thousands of concurrent streams), the keep-alive connection loop and routing. It does not
-//! parse HTTP (`http`), time or word responses (`script`), shape events (`shapes`), pick faults
-//! (`faults`) or write API responses (`respond`). No async runtime: `std::net` and threads.
+//! thousands of concurrent streams), the keep-alive connection loop and routing. A connection
+//! thread reads requests and writes everything but a stream's timed events, which it hands to a
+//! pacer (`pacer`), waiting until the stream is over. It does not parse HTTP (`http`), time or
+//! word responses (`script`), shape events (`shapes`), pick faults (`faults`), write API
+//! responses (`respond`, `stream`) or make system calls std lacks (`os`). No async runtime:
+//! `std::net` and threads.
 
 mod faults;
 mod http;
+mod os;
+mod pacer;
 mod respond;
 mod script;
 mod shapes;
+mod stream;
 mod truth;
 
 pub use faults::{Fault, FaultRule};
@@ -27,7 +33,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use http::{JSON, Next, Request, TEXT};
-use respond::Reply;
+use pacer::Pacers;
+use respond::{Outcome, Reply};
 use shapes::Api;
 use truth::Recorder;
 
@@ -89,6 +96,7 @@ struct Shared {
     /// Signalled after each merge, for `truth_when_idle`.
     merged: Condvar,
     stop: AtomicBool,
+    pacers: Pacers,
 }
 
 impl MockHandle {
@@ -115,7 +123,7 @@ impl MockHandle {
     }
 
     /// Stops accepting and joins the accept thread; connection threads end when their clients
-    /// close.
+    /// close, and the pacers after the last of them.
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -152,10 +160,14 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
 
 /// Binds `bind` (e.g. `127.0.0.1:0` for an ephemeral port) and serves in background threads.
 /// Fails on a bind error or a config `start` cannot honour (jitter or a share out of range).
+/// Raises the process's soft open-file limit to its hard limit: each connection holds one.
 pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
     validate(&config)?;
+    os::raise_open_file_limit();
     let listener = TcpListener::bind(bind)?;
+    os::deepen_backlog(&listener);
     let addr = listener.local_addr()?;
+    let pacers = Pacers::start(thread::available_parallelism().map_or(1, usize::from))?;
     let shared = Arc::new(Shared {
         config,
         seq: AtomicU64::new(0),
@@ -163,6 +175,7 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
         in_flight: AtomicU64::new(0),
         merged: Condvar::new(),
         stop: AtomicBool::new(false),
+        pacers,
     });
     let accept = thread::Builder::new().name("mock-accept".into()).spawn({
         let shared = Arc::clone(&shared);
@@ -202,17 +215,19 @@ fn spawn_connection(stream: TcpStream, shared: &Arc<Shared>) {
     let _ = thread::Builder::new()
         .name("mock-conn".into())
         .stack_size(CONN_STACK)
-        .spawn(move || serve(&stream, &shared));
+        .spawn(move || serve(&Arc::new(stream), &shared));
 }
 
-/// Answers requests on one connection until either side closes it.
-fn serve(stream: &TcpStream, shared: &Shared) {
+/// Answers requests on one connection until either side closes it. The socket is shared only
+/// with the pacer sending a stream, while this thread waits for it.
+fn serve(conn: &Arc<TcpStream>, shared: &Shared) {
+    let stream = &**conn;
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream);
     let mut writer = stream;
     loop {
         let next = match http::read_request(&mut reader, &mut writer) {
-            Ok(Some(req)) => shared.route(&req, Instant::now(), &mut writer),
+            Ok(Some(req)) => shared.route(&req, Instant::now(), conn),
             Ok(None) | Err(http::ReadError::Gone) => return,
             Err(http::ReadError::Bad(status, reason)) => {
                 let body = serde_json::json!({ "error": reason }).to_string();
@@ -243,35 +258,41 @@ impl Shared {
     }
 
     /// `received`: the instant the whole request (head and body) had been read.
-    fn route(&self, req: &Request, received: Instant, w: &mut &TcpStream) -> Next {
-        let plain = |w: &mut &TcpStream, status, content_type, body: &[u8]| {
+    fn route(&self, req: &Request, received: Instant, conn: &Arc<TcpStream>) -> Next {
+        let plain = |status, content_type, body: &[u8]| {
             let out = http::response(status, content_type, body, req.close, &[]);
-            match io::Write::write_all(w, &out) {
+            match io::Write::write_all(&mut &**conn, &out) {
                 Ok(()) => Next::after(req.close),
                 Err(_) => Next::Close,
             }
         };
         match (req.method.as_str(), req.path.as_str()) {
-            ("POST", DIFY_PATH) => self.api(Api::Dify, req, received, w),
-            ("POST", OPENAI_PATH) => self.api(Api::OpenAi, req, received, w),
+            ("POST", DIFY_PATH) => self.api(Api::Dify, req, received, conn),
+            ("POST", OPENAI_PATH) => self.api(Api::OpenAi, req, received, conn),
             ("GET", "/mock/stats") => {
                 // Rendered first: the lock must not be held across a socket write.
                 let stats = self.lock_truth().to_json().to_string();
-                plain(w, 200, JSON, stats.as_bytes())
+                plain(200, JSON, stats.as_bytes())
             }
-            ("GET", "/health") => plain(w, 200, TEXT, b"ok"),
-            _ => plain(w, 404, JSON, not_found(req).as_bytes()),
+            ("GET", "/health") => plain(200, TEXT, b"ok"),
+            _ => plain(404, JSON, not_found(req).as_bytes()),
         }
     }
 
-    /// An API request: numbered, answered, and merged into the truth once, whatever happened.
-    fn api(&self, api: Api, req: &Request, received: Instant, w: &mut &TcpStream) -> Next {
+    /// An API request: numbered, answered (a stream through a pacer), and merged into the truth
+    /// once, whatever happened.
+    fn api(&self, api: Api, req: &Request, received: Instant, conn: &Arc<TcpStream>) -> Next {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let mut rec = Recorder::new(received);
-        let next = Reply::new(w, &mut rec, &self.config, n, received, req.close).run(api, &req.body);
+        let mut w = &**conn;
+        let reply = Reply::new(&mut w, &mut rec, &self.config, n, received, req.close);
+        let (rec, next) = match reply.run(api, &req.body) {
+            Outcome::Done(next) => (rec, next),
+            Outcome::Paced(stream) => self.pacers.pace(conn, stream, rec),
+        };
         let mut truth = self.lock_truth();
-        *truth += &rec.into_truth();
+        rec.merge_into(&mut truth);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         drop(truth);
         self.merged.notify_all();

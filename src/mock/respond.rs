@@ -1,10 +1,11 @@
-//! One API response, from the parsed request to its last byte: the plan (token count, finish
-//! reason), the chosen fault, the timed writes — one `write_all` per SSE event, each framed as
-//! one chunk — and the truth of when each event left.
+//! One API response, from the parsed request to the start of its stream: the plan (token count,
+//! finish reason), the chosen fault, error and non-streaming replies, and a stream's head and
+//! opening events — after which the stream's timed events are the pacer's to send (`stream`
+//! says which, `pacer` sends them).
 //!
-//! It owns the order of events and where faults strike; the bytes of each event come from
-//! `shapes`, the deadlines from `script`, and the choice of fault from `faults`. It does not read
-//! requests, route, or touch the shared truth (the caller merges the `Recorder`).
+//! The bytes of each event come from `shapes`, the deadlines from `script`, and the choice of
+//! fault from `faults`. It does not read requests, route, or touch the shared truth (the caller
+//! merges the `Recorder`).
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -16,14 +17,12 @@ use super::faults::{self, Fault};
 use super::http::{self, HTML, JSON, Length, Next, SSE};
 use super::script::{self, Schedule};
 use super::shapes::{self, Api, Ask, End, Shape};
+use super::stream::Stream;
 use super::truth::Recorder;
 
 /// Deeper request JSON is refused before parsing: serde_json recurses per level, and connection
 /// threads run on small stacks.
 const MAX_NESTING: usize = 32;
-
-/// The in-stream error comes after this many tokens (or all, if fewer).
-const STREAM_ERROR_AFTER: u64 = 3;
 
 /// Everything one response needs besides the shapes.
 pub(super) struct Reply<'a, W: Write> {
@@ -38,10 +37,10 @@ pub(super) struct Reply<'a, W: Write> {
 }
 
 /// How many tokens to send and how the answer ends.
-struct Plan {
-    tokens: u64,
-    prompt_tokens: u64,
-    finish_reason: &'static str,
+pub(super) struct Plan {
+    pub tokens: u64,
+    pub prompt_tokens: u64,
+    pub finish_reason: &'static str,
 }
 
 impl Plan {
@@ -56,7 +55,7 @@ impl Plan {
         }
     }
 
-    fn end(&self, latency: Duration) -> End {
+    pub(super) fn end(&self, latency: Duration) -> End {
         End {
             prompt_tokens: self.prompt_tokens,
             completion_tokens: self.tokens,
@@ -64,6 +63,14 @@ impl Plan {
             latency_s: latency.as_secs_f64(),
         }
     }
+}
+
+/// Where a response stands once `Reply` is done with it.
+pub(super) enum Outcome {
+    /// Over; the connection carries on as this says.
+    Done(Next),
+    /// The head and opening events are out; the rest is for a pacer to send.
+    Paced(Stream),
 }
 
 impl<'a, W: Write> Reply<'a, W> {
@@ -81,15 +88,15 @@ impl<'a, W: Write> Reply<'a, W> {
     }
 
     /// Answers the request body `body` in `api`'s shapes. A failed write ends the connection.
-    pub(super) fn run(mut self, api: Api, body: &[u8]) -> Next {
-        self.answer(api, body).unwrap_or(Next::Close)
+    pub(super) fn run(mut self, api: Api, body: &[u8]) -> Outcome {
+        self.answer(api, body).unwrap_or(Outcome::Done(Next::Close))
     }
 
-    fn answer(&mut self, api: Api, body: &[u8]) -> io::Result<Next> {
+    fn answer(&mut self, api: Api, body: &[u8]) -> io::Result<Outcome> {
         let parsed = parse_body(body);
         let (shape, ask) = shapes::read(api, parsed.as_ref().unwrap_or(&Value::Null), self.n);
         if let Err(message) = parsed {
-            return self.whole(400, JSON, shape.error_body(400, &message).as_bytes());
+            return self.whole(400, JSON, shape.error_body(400, &message).as_bytes()).map(Outcome::Done);
         }
         let fault = faults::select(&self.config.faults, self.n);
         if let Some(f) = fault {
@@ -97,14 +104,15 @@ impl<'a, W: Write> Reply<'a, W> {
             self.close |= f == Fault::Close;
         }
         let plan = Plan::new(&ask, self.config.tokens);
-        match fault {
+        let next = match fault {
             Some(Fault::Status { code, html }) => self.status_fault(&*shape, code, html),
             Some(Fault::NotSse) => self.whole(200, HTML, &shapes::html_not_sse_page()),
             // A non-streaming reply has no stream to break: an error status stands in.
             Some(Fault::StreamError) if !ask.stream => self.status_fault(&*shape, 500, false),
-            _ if ask.stream => self.stream(&*shape, &plan, fault),
+            _ if ask.stream => return self.stream(shape, plan, fault).map(Outcome::Paced),
             _ => self.blocking(&*shape, &plan, fault),
-        }
+        };
+        next.map(Outcome::Done)
     }
 
     /// An immediate error status with a JSON or HTML body.
@@ -119,50 +127,18 @@ impl<'a, W: Write> Reply<'a, W> {
         self.whole(code, JSON, body.as_bytes())
     }
 
-    /// The SSE stream: opening events at once, one text event per deadline, then the closing
-    /// events; a mid-stream fault strikes before token `fault_point`.
-    fn stream(&mut self, shape: &dyn Shape, plan: &Plan, fault: Option<Fault>) -> io::Result<Next> {
+    /// A stream's head and opening events, sent at once; the timed rest is returned.
+    fn stream(
+        &mut self,
+        shape: Box<dyn Shape + Send>,
+        plan: Plan,
+        fault: Option<Fault>,
+    ) -> io::Result<Stream> {
         self.write(&http::head(200, SSE, Length::Chunked, self.close, &self.headers))?;
-        self.emit_all(&shape.opening(), false)?;
-        let mut schedule = Schedule::new(self.received, self.config, self.n);
-        let strike = fault.and_then(|f| fault_point(f, plan.tokens).map(|at| (at, f)));
-        for i in 0..=plan.tokens {
-            let ended = match strike {
-                Some((at, f)) if at == i => self.mid_stream(shape, f, i)?,
-                _ => None,
-            };
-            if let Some(next) = ended {
-                return Ok(next);
-            }
-            if i < plan.tokens {
-                script::sleep_until(schedule.next_deadline());
-                let at = self.emit(&shape.text_event(script::token(self.config.lang, i)), false)?;
-                self.rec.text(at);
-            }
+        for event in shape.opening() {
+            self.write(&http::chunk(&event, false))?;
         }
-        let at = self.emit_all(&shape.closing(&plan.end(self.received.elapsed())), true)?;
-        self.rec.completed(at);
-        Ok(Next::after(self.close))
-    }
-
-    /// Injects `fault` before token `i`; `Some` when it ends the response.
-    fn mid_stream(&mut self, shape: &dyn Shape, fault: Fault, i: u64) -> io::Result<Option<Next>> {
-        match fault {
-            Fault::Cut => {
-                let event = shape.text_event(script::token(self.config.lang, i));
-                self.write(&http::cut_chunk(&event))?;
-                Ok(Some(Next::Close))
-            }
-            Fault::Malformed => {
-                self.emit(&shape.malformed_event(), false)?;
-                Ok(None)
-            }
-            Fault::StreamError => {
-                self.emit_all(&shape.stream_error(), true)?;
-                Ok(Some(Next::after(self.close)))
-            }
-            _ => Ok(None),
-        }
+        Ok(Stream::new(shape, plan, fault, self.config, self.n, self.received, self.close))
     }
 
     /// The non-streaming reply, after the whole generation time. `cut` sends half the body
@@ -200,33 +176,8 @@ impl<'a, W: Write> Reply<'a, W> {
         Ok(Next::after(self.close))
     }
 
-    /// Writes `events`, the last one with the chunk terminator when `end`; returns when the
-    /// last one left.
-    fn emit_all(&mut self, events: &[Vec<u8>], end: bool) -> io::Result<Instant> {
-        let mut at = Instant::now();
-        for (k, event) in events.iter().enumerate() {
-            at = self.emit(event, end && k + 1 == events.len())?;
-        }
-        Ok(at)
-    }
-
-    /// One event, one chunk, one write; the instant is taken once the write returned.
-    fn emit(&mut self, event: &[u8], last: bool) -> io::Result<Instant> {
-        self.write(&http::chunk(event, last))?;
-        Ok(Instant::now())
-    }
-
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.w.write_all(bytes)
-    }
-}
-
-/// Where a mid-stream fault strikes: before this token index.
-fn fault_point(fault: Fault, tokens: u64) -> Option<u64> {
-    match fault {
-        Fault::Cut | Fault::Malformed => Some(tokens / 2),
-        Fault::StreamError => Some(tokens.min(STREAM_ERROR_AFTER)),
-        _ => None,
     }
 }
 

@@ -2,9 +2,10 @@
 //! token text in each language.
 //!
 //! Deadlines are absolute — each next one is the previous *scheduled* time plus the inter-token
-//! latency — so a late wake-up never shifts the rest of the stream, and waiting is a plain
-//! `thread::sleep` (no busy waiting). Jitter comes from a seeded splitmix64, so a response is
-//! reproducible from its sequence number. This module does not write anything or know protocols.
+//! latency — so a late wake-up never shifts the rest of the stream. A non-streaming reply waits
+//! with a plain `thread::sleep` (no busy waiting); a stream's deadlines are the pacer's to keep.
+//! Jitter comes from a seeded splitmix64, so a response is reproducible from its sequence
+//! number. This module does not write anything or know protocols.
 
 use std::str::FromStr;
 use std::thread;

@@ -59,41 +59,65 @@ impl AddAssign<&Truth> for Truth {
     }
 }
 
-/// One response's share of the truth, filled as its events are written.
+/// One response's share of the truth, filled as its events are written. Its times stay raw
+/// until the merge: a histogram per response would give each one a fresh, sparse bucket array
+/// to fill, a cache miss per event on the pacer.
 pub(super) struct Recorder {
     received: Instant,
     last_text: Option<Instant>,
-    truth: Truth,
+    /// Request read → first text event, µs.
+    ttft_us: Option<u64>,
+    /// Gaps between text events, µs.
+    itl_us: Vec<u64>,
+    /// Request read → terminal event, µs.
+    e2e_us: Option<u64>,
+    /// The counts and faults; its histograms stay empty.
+    counts: Truth,
 }
 
 impl Recorder {
     /// Starts the record of one API request, fully read at `received`.
     pub(super) fn new(received: Instant) -> Self {
-        Recorder { received, last_text: None, truth: Truth { requests: 1, ..Truth::default() } }
+        Recorder {
+            received,
+            last_text: None,
+            ttft_us: None,
+            itl_us: Vec::new(),
+            e2e_us: None,
+            counts: Truth { requests: 1, ..Truth::default() },
+        }
     }
 
     /// A text event finished writing at `at`.
     pub(super) fn text(&mut self, at: Instant) {
         match self.last_text {
-            None => self.truth.ttft_us.record(micros(at - self.received)),
-            Some(prev) => self.truth.itl_us.record(micros(at - prev)),
+            None => self.ttft_us = Some(micros(at - self.received)),
+            Some(prev) => self.itl_us.push(micros(at - prev)),
         }
         self.last_text = Some(at);
-        self.truth.text_events += 1;
+        self.counts.text_events += 1;
     }
 
     /// The normal terminal event (or whole body) finished writing at `at`.
     pub(super) fn completed(&mut self, at: Instant) {
-        self.truth.e2e_us.record(micros(at - self.received));
-        self.truth.completed += 1;
+        self.e2e_us = Some(micros(at - self.received));
+        self.counts.completed += 1;
     }
 
     pub(super) fn fault(&mut self, kind: String) {
-        *self.truth.faults.entry(kind).or_default() += 1;
+        *self.counts.faults.entry(kind).or_default() += 1;
     }
 
-    pub(super) fn into_truth(self) -> Truth {
-        self.truth
+    /// Adds this response to `truth`.
+    pub(super) fn merge_into(self, truth: &mut Truth) {
+        *truth += &self.counts;
+        for (hist, values) in [
+            (&mut truth.ttft_us, self.ttft_us.as_slice()),
+            (&mut truth.itl_us, &self.itl_us),
+            (&mut truth.e2e_us, self.e2e_us.as_slice()),
+        ] {
+            values.iter().for_each(|&v| hist.record(v));
+        }
     }
 }
 
@@ -114,7 +138,8 @@ mod tests {
         }
         rec.completed(t0 + Duration::from_millis(45));
         rec.fault("cut".into());
-        let t = rec.into_truth();
+        let mut t = Truth::default();
+        rec.merge_into(&mut t);
         assert_eq!((t.requests, t.completed, t.text_events), (1, 1, 4));
         assert_eq!((t.ttft_us.count(), t.itl_us.count()), (1, 3));
         assert_eq!(t.ttft_us.quantile(0.5), Some(10_000));
@@ -130,7 +155,7 @@ mod tests {
             let mut rec = Recorder::new(t0);
             rec.text(t0 + Duration::from_millis(2));
             rec.fault("close".into());
-            total += &rec.into_truth();
+            rec.merge_into(&mut total);
         }
         assert_eq!((total.requests, total.text_events, total.faults["close"]), (3, 3, 3));
         let j = total.to_json();

@@ -32,12 +32,24 @@ pub fn render(s: &Summary) -> String {
     };
     let _ = writeln!(
         o,
-        "  tokens      {} output{reasoning} · {} input (token counts: {} requests from usage, {} estimated)",
+        "  tokens      {} output{reasoning} · {} input (token counts: {} requests from usage, {} from the tokenizer, {} estimated)",
         count(s.output_tokens),
         count(s.input_tokens),
         count(s.tokens_from_usage),
+        count(s.tokens_from_tokenizer),
         count(s.tokens_estimated)
     );
+    if let Some(c) = &s.usage_check {
+        let counter = s.config["tokenizer"].as_str().unwrap_or("estimate");
+        let _ = writeln!(
+            o,
+            "  usage check {counter} vs server usage: {} of {} requests differ · mean |diff| {:.1}% · max {:.1}%",
+            count(c.differ),
+            count(c.compared),
+            c.mean_abs_diff_pct,
+            c.max_abs_diff_pct
+        );
+    }
     let _ = writeln!(
         o,
         "  client      {:.2} CPU-s · peak memory {:.1} MiB",

@@ -27,9 +27,12 @@ pub struct RunStats {
     pub input_tokens: u64,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: u64,
-    /// Successful requests whose token count came from usage / from the estimate.
+    /// Successful requests whose token count came from usage / the estimate / `--tokenizer`.
     pub tokens_from_usage: u64,
     pub tokens_estimated: u64,
+    pub tokens_from_tokenizer: u64,
+    /// Successful requests with both usage and our own count, and how far apart they were.
+    pub usage_check: UsageCheck,
     /// Requests that succeeded with warnings (malformed events, invalid UTF-8).
     pub with_warnings: u64,
     pub ttfb: Histogram,
@@ -45,6 +48,27 @@ pub struct RunStats {
     /// The server's own latency and TTFT (Dify), beside ours.
     pub server_latency: Histogram,
     pub server_ttft: Histogram,
+    /// Mean tokens per text event of each request, in thousandths (known counts only).
+    pub tokens_per_event_milli: Histogram,
+    /// Every ITL gap divided by its request's tokens per event.
+    pub itl_per_token: Histogram,
+}
+
+/// Usage against our own count (estimate or tokenizer): how users catch a wrong tokenizer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageCheck {
+    pub compared: u64,
+    pub differ: u64,
+    /// |counted − usage| / usage of each compared request, in basis points (1/100 %).
+    pub abs_diff_bp: Histogram,
+}
+
+impl AddAssign<&UsageCheck> for UsageCheck {
+    fn add_assign(&mut self, o: &UsageCheck) {
+        self.compared += o.compared;
+        self.differ += o.differ;
+        self.abs_diff_bp += &o.abs_diff_bp;
+    }
 }
 
 fn us(d: Duration) -> u64 {
@@ -85,6 +109,19 @@ impl RunStats {
         match source {
             TokenSource::Usage => self.tokens_from_usage += 1,
             TokenSource::Estimate => self.tokens_estimated += 1,
+            TokenSource::Tokenizer => self.tokens_from_tokenizer += 1,
+        }
+        if let Some(usage) = m.usage_output_tokens.filter(|&u| u > 0) {
+            let diff = m.counted_tokens.abs_diff(usage);
+            self.usage_check.compared += 1;
+            self.usage_check.differ += u64::from(diff > 0);
+            self.usage_check.abs_diff_bp.record(diff * 10_000 / usage);
+        }
+        if let Some(tpe) = m.tokens_per_event() {
+            self.tokens_per_event_milli.record((tpe * 1000.0).round() as u64);
+            for gap in m.itls() {
+                self.itl_per_token.record((us(gap) as f64 / tpe).round() as u64);
+            }
         }
         self.tokens_per_request.record(tokens);
         let pairs = [
@@ -127,6 +164,8 @@ impl AddAssign<&RunStats> for RunStats {
         self.reasoning_tokens += o.reasoning_tokens;
         self.tokens_from_usage += o.tokens_from_usage;
         self.tokens_estimated += o.tokens_estimated;
+        self.tokens_from_tokenizer += o.tokens_from_tokenizer;
+        self.usage_check += &o.usage_check;
         self.with_warnings += o.with_warnings;
         self.ttfb += &o.ttfb;
         self.ttfe += &o.ttfe;
@@ -139,6 +178,8 @@ impl AddAssign<&RunStats> for RunStats {
         self.decode_mtps += &o.decode_mtps;
         self.server_latency += &o.server_latency;
         self.server_ttft += &o.server_ttft;
+        self.tokens_per_event_milli += &o.tokens_per_event_milli;
+        self.itl_per_token += &o.itl_per_token;
     }
 }
 
@@ -178,6 +219,10 @@ mod tests {
         assert_eq!(s.errors["http_429"], ErrorTally { count: 2, first_message: "first".into() });
         assert_eq!((s.output_tokens, s.tokens_from_usage, s.tokens_estimated), (8, 2, 0));
         assert_eq!(s.ttft.count(), 2);
+        // Usage and the (zero) counted tokens disagree on both successful requests.
+        assert_eq!((s.usage_check.compared, s.usage_check.differ), (2, 2));
+        assert_eq!(s.tokens_per_event_milli.count(), 2);
+        assert_eq!(s.itl_per_token.count(), 6);
         assert_eq!(s.itl.count(), 4 + 2);
         let p50 = s.ttft.quantile(0.5).unwrap() as f64;
         assert!((p50 - 100_000.0).abs() <= 100.0, "{p50}");

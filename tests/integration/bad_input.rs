@@ -118,3 +118,11 @@ fn bad_templates_and_jsonl_name_the_file_the_line_and_the_fix() {
         "p.jsonl: JSONL line 2: \"max_tokens\" is -1: give a whole number of at least 1",
     );
 }
+
+#[test]
+fn an_unknown_tokenizer_says_what_to_give() {
+    assert_usage_error(
+        &["--tokenizer", "gpt-9"],
+        "--tokenizer \"gpt-9\" is invalid: no such tokenizer or file: give estimate, cl100k, o200k",
+    );
+}

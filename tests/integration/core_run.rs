@@ -296,3 +296,51 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
     assert_eq!(j["requests"]["cancelled"], 0, "{}", out.context());
     assert!(out.stdout.contains("interrupted (Ctrl-C or SIGTERM)"), "{}", out.context());
 }
+
+#[test]
+fn token_counts_are_checked_against_usage() {
+    // The mock's Chinese text is one character per token, so the estimate agrees with usage.
+    let mock = fast_mock(10, &[]);
+    let dir = tempdir("tokenizer");
+    let json_path = dir.join("out.json");
+    let out =
+        llmload(&["run", "--url", &url(&mock), "-n", "4", "--quiet", "--json", json_path.to_str().unwrap()]);
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["config"]["tokenizer"], "estimate");
+    let check = &j["tokens"]["usage_vs_counted"];
+    assert_eq!(
+        (check["compared"].as_u64(), check["differ"].as_u64()),
+        (Some(4), Some(0)),
+        "{}",
+        out.context()
+    );
+    assert_eq!(j["metrics"]["tokens_per_event"]["p50"], 1.0);
+    assert_eq!(j["metrics"]["itl_per_token_ms"]["count"], 4 * 9);
+
+    let rec_path = dir.join("rec.jsonl");
+    let out = llmload(&[
+        "run",
+        "--url",
+        &url(&mock),
+        "-n",
+        "2",
+        "--quiet",
+        "--tokenizer",
+        "cl100k",
+        "--json",
+        json_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["config"]["tokenizer"], "cl100k");
+    assert_eq!(j["tokens"]["from_usage"], 2, "usage still wins when present");
+    assert_eq!(j["tokens"]["usage_vs_counted"]["compared"], 2);
+    for r in read_records(&rec_path, &out) {
+        assert_eq!(r["token_source"], "usage");
+        assert!(r["counted_tokens"].as_u64().unwrap() > 0, "{r}");
+    }
+    assert!(out.stdout.contains("usage check cl100k vs server usage"), "{}", out.context());
+}

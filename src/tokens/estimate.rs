@@ -1,9 +1,8 @@
-//! The offline token estimate used when a server reports no usage.
-//!
-//! CJK characters count one token each; other text counts one per run of letters or digits and one
-//! per punctuation or symbol character; whitespace counts nothing. It is an estimate (see the
-//! README for its error against real tokenizers), fed incrementally so that a word split across two
-//! stream events is still one word.
+//! The offline token estimate, the default when a server reports no usage and no tokenizer is
+//! given: CJK characters count one token each; other text counts one per run of letters or digits
+//! and one per punctuation or symbol character; whitespace counts nothing. Fed incrementally, so
+//! a word split across two stream events is still one word. Its error against real tokenizers is
+//! measured by `cargo bench --bench tokenizer` (README).
 
 /// Counts estimated tokens over text that arrives in pieces.
 #[derive(Debug, Default, Clone)]
