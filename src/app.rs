@@ -190,6 +190,21 @@ fn demo(a: &DemoArgs) -> Result<u8, Error> {
     Ok(code)
 }
 
+/// `--replay FILE` and `--replay-split`, read and checked before the mock starts.
+fn replay(a: &MockArgs) -> Result<Option<mock::Replay>, Error> {
+    let split = match &a.replay_split {
+        None => mock::Split::Offsets,
+        Some(_) if a.replay.is_none() => {
+            return Err(Error::Usage("--replay-split only applies to --replay FILE: add --replay".into()));
+        }
+        Some(s) => s.parse().map_err(|fix: String| Error::flag("--replay-split", s, fix))?,
+    };
+    a.replay
+        .as_ref()
+        .map(|path| mock::load_replay(path, split).map_err(|e| Error::file("--replay", path, e)))
+        .transpose()
+}
+
 /// `llmload mock`: serves until the process is stopped (Ctrl-C).
 fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     if !(0.0..=1.0).contains(&a.jitter) {
@@ -210,6 +225,7 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
             .iter()
             .map(|f| f.parse().map_err(|fix: String| Error::flag("--fault", f, fix)))
             .collect::<Result<_, _>>()?,
+        replay: replay(a)?,
     };
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()
@@ -220,7 +236,8 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     })?;
     let url = format!("http://{}", server.addr());
     print_out(&format!(
-        "llmload mock listening on {url}\n  Dify:   POST {url}/v1/chat-messages\n  OpenAI: POST {url}/v1/chat/completions\n  truth:  GET  {url}/mock/stats\nCtrl-C to stop.\n"
+        "llmload mock listening on {url}\n  Dify:      POST {url}/v1/chat-messages, /v1/completion-messages, /v1/workflows/run\n  OpenAI:    POST {url}/v1/chat/completions, /v1/completions\n  Anthropic: POST {url}/v1/messages\n  truth:     GET  {url}/mock/stats\n{}Ctrl-C to stop.\n",
+        a.replay.as_ref().map_or(String::new(), |f| format!("  replaying {f} to every POST\n"))
     ));
     loop {
         std::thread::park();

@@ -136,7 +136,7 @@ pub struct RunArgs {
 /// run a short load test against the embedded mock server (no server needed).
 #[argh(subcommand, name = "demo")]
 pub struct DemoArgs {
-    /// API the mock speaks and the test uses: dify-chat (default) or openai-chat
+    /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions or anthropic
     #[argh(option)]
     pub api: Option<String>,
     /// concurrent workers (default 16)
@@ -166,13 +166,14 @@ pub struct DemoArgs {
 }
 
 #[derive(FromArgs, Debug)]
-/// serve the embedded mock LLM server (Dify and OpenAI paths) for other tools.
+/// serve the embedded mock LLM server (Dify, OpenAI and Anthropic paths) for other tools.
 #[argh(
     subcommand,
     name = "mock",
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload mock --fault http-429:0.1 --fault cut:0.05    # 10% HTTP 429, 5% cut streams",
-    note = "Paths: POST /v1/chat-messages (Dify), POST /v1/chat/completions (OpenAI), GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, not-sse, cut, malformed, stream-error, close, each with an optional :share (0-1)."
+    example = "llmload mock --replay capture.sse --replay-split bytes   # serve a recorded stream, one byte a write",
+    note = "Paths: POST /v1/chat-messages and /v1/completion-messages (Dify), /v1/workflows/run (Dify workflow), /v1/chat/completions and /v1/completions (OpenAI), /v1/messages (Anthropic); GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, not-sse, cut, malformed, stream-error, close, each with an optional :share (0-1)."
 )]
 pub struct MockArgs {
     /// address to bind (default 127.0.0.1)
@@ -199,4 +200,10 @@ pub struct MockArgs {
     /// inject a fault into a share of responses: KIND or KIND:share, e.g. http-429:0.1 (repeatable)
     #[argh(option)]
     pub fault: Vec<String>,
+    /// answer every POST with this recorded SSE body (e.g. a curl -N capture) instead of generated text
+    #[argh(option)]
+    pub replay: Option<String>,
+    /// how --replay writes the body: whole, bytes (one byte a write) or offsets (response n cut at offset n) (default offsets)
+    #[argh(option)]
+    pub replay_split: Option<String>,
 }
