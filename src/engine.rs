@@ -187,9 +187,9 @@ fn worker(
             turn,
         };
         let _ = tx.send(Msg::Started);
-        let mut m = client.execute(&job, stop);
+        let m = client.execute(&job, stop);
         if config.turns > 1 {
-            conversation = conversation.or(m.conversation_id.take());
+            conversation = conversation.or_else(|| m.conversation_id.clone());
             if conversation.is_none() {
                 turn = 0; // no conversation to continue: the next request starts one
             }

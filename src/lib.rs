@@ -1,4 +1,5 @@
-//! llmload: a load tester for LLM streaming APIs (Dify, OpenAI-compatible).
+//! llmload: a load tester for LLM streaming APIs (Dify apps, OpenAI-compatible, Anthropic, and any
+//! SSE API through a body template).
 //!
 //! # The map
 //!

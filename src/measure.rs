@@ -264,6 +264,7 @@ impl Measurement {
             server_latency_ms: self.server_latency_s.map(|s| s * 1e3),
             server_ttft_ms: self.server_ttft_s.map(|s| s * 1e3),
             turn: self.turn,
+            conversation_id: self.conversation_id.clone(),
             events: self.events,
             text_events: self.text_at.len(),
             warnings: self.warnings.clone(),
@@ -296,6 +297,8 @@ pub struct Record {
     pub server_latency_ms: Option<f64>,
     pub server_ttft_ms: Option<f64>,
     pub turn: u32,
+    /// Dify's conversation, so records of one conversation can be grouped.
+    pub conversation_id: Option<String>,
     pub events: usize,
     pub text_events: usize,
     pub warnings: Vec<String>,

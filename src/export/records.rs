@@ -26,6 +26,7 @@ pub fn line(r: &Record) -> Vec<u8> {
         "server_latency_ms": r.server_latency_ms,
         "server_ttft_ms": r.server_ttft_ms,
         "turn": r.turn,
+        "conversation_id": r.conversation_id,
         "events": r.events,
         "text_events": r.text_events,
         "warnings": r.warnings,
@@ -63,6 +64,7 @@ mod tests {
             server_latency_ms: Some(190.5),
             server_ttft_ms: None,
             turn: 2,
+            conversation_id: Some("c1".into()),
             events: 13,
             text_events: 11,
             warnings: vec![],
@@ -70,7 +72,7 @@ mod tests {
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
+            "{\"conversation_id\":\"c1\",\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
         );
     }
 }

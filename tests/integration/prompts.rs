@@ -80,6 +80,12 @@ fn turns_number_each_workers_conversation() {
     assert_eq!(j["config"]["turns"], 3);
     let turns: Vec<u64> = recs.iter().map(|r| r["turn"].as_u64().unwrap()).collect();
     assert_eq!(turns, [1, 2, 3, 1, 2, 3, 1]);
+    // The mock answers in the conversation it is given: turns 2 and 3 continue turn 1's.
+    let ids: Vec<&str> = recs.iter().map(|r| r["conversation_id"].as_str().unwrap()).collect();
+    assert_eq!((ids[0], ids[0]), (ids[1], ids[2]), "{}", out.context());
+    assert_eq!((ids[3], ids[3]), (ids[4], ids[5]));
+    assert_ne!(ids[0], ids[3]);
+    assert_ne!(ids[3], ids[6]);
 }
 
 #[test]
