@@ -39,6 +39,11 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
             _ => return Err(Error::flag("--inputs", s, "give a JSON object such as '{\"lang\": \"zh\"}'")),
         },
     };
+    if is_dify && a.output_tokens.is_some() {
+        return Err(Error::Usage(
+            "--output-tokens does not apply to the Dify APIs: a Dify app sets its output length in the app's model settings".into(),
+        ));
+    }
     let turns = match a.turns {
         None => 1,
         Some(0) => return Err(Error::flag("--turns", "0", "must be at least 1")),

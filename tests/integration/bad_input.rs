@@ -76,10 +76,14 @@ fn bad_api_and_prompt_flags_name_themselves() {
         "give one of --param-file, --prompt or --prompt-tokens",
     );
     assert_usage_error(
-        &["--output-tokens", "8", "--max-tokens", "8"],
+        &["--api", "openai-chat", "--output-tokens", "8", "--max-tokens", "8"],
         "--max-tokens and --output-tokens both set",
     );
-    assert_usage_error(&["--output-tokens", "8,x"], "--output-tokens \"8,x\" is invalid");
+    assert_usage_error(
+        &["--api", "openai-chat", "--output-tokens", "8,x"],
+        "--output-tokens \"8,x\" is invalid",
+    );
+    assert_usage_error(&["--output-tokens", "8"], "--output-tokens does not apply to the Dify APIs");
 }
 
 #[test]
