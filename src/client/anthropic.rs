@@ -1,6 +1,6 @@
 //! Anthropic Messages (`/v1/messages`): `x-api-key` and `anthropic-version` headers, a required
-//! `max_tokens`, real `event:` lines; text in `content_block_delta` `text_delta`, reasoning in
-//! `thinking_delta`; input usage in `message_start`, output in `message_delta`; `message_stop`
+//! `max_tokens`, real `event:` lines; text in `content_block_delta` `text_delta` (and tool-use
+//! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`; input usage in `message_start`, output in `message_delta`; `message_stop`
 //! ends the stream; `event: error` can follow HTTP 200.
 
 use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
@@ -33,6 +33,9 @@ struct EventDelta<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(borrow)]
     thinking: Option<Cow<'a, str>>,
+    /// A tool call's arguments, streamed as JSON text.
+    #[serde(borrow)]
+    partial_json: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +87,7 @@ impl Protocol for Anthropic {
         match kind {
             "content_block_delta" => {
                 if let Some(delta) = ev.delta {
-                    d.answer = delta.text.unwrap_or_default();
+                    d.answer = delta.text.or(delta.partial_json).unwrap_or_default();
                     d.reasoning = delta.thinking.unwrap_or_default();
                 }
             }
@@ -130,6 +133,8 @@ mod tests {
         assert_eq!(interpret_named(&p, "content_block_delta", sig).unwrap(), Delta::default());
         let text = r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"你好"}}"#;
         assert_eq!(interpret_named(&p, "", text).unwrap().answer, "你好", "type alone names the event");
+        let tool = r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\":"}}"#;
+        assert_eq!(interpret_named(&p, "content_block_delta", tool).unwrap().answer, "{\"city\":");
         let md =
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}"#;
         assert_eq!(interpret_named(&p, "message_delta", md).unwrap().output_tokens, Some(42));
