@@ -7,8 +7,7 @@ mod api;
 mod prompts;
 
 use crate::cli::RunArgs;
-use crate::client::custom::Custom;
-use crate::client::{self, Api};
+use crate::client::{self, Api, Protocol};
 use crate::error::Error;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, lines, mask_key};
@@ -28,8 +27,8 @@ pub struct Config {
     pub api: Api,
     /// How `--api auto` chose the API, for the banner.
     pub api_note: Option<String>,
-    /// `--api custom`'s template and pointers.
-    pub custom: Option<Custom>,
+    /// The adapter for `api` (for `custom`, with its template and pointers).
+    pub protocol: Arc<dyn Protocol>,
     /// The full endpoint URL requests go to.
     pub url: String,
     pub model: Option<String>,
@@ -94,7 +93,7 @@ impl Config {
         let config = Config {
             api: api.api,
             api_note: api.note,
-            custom: api.custom,
+            protocol: api.protocol,
             url: api.url,
             model: a.model.clone(),
             max_tokens: a.max_tokens,

@@ -10,7 +10,7 @@ use crate::sse::Event;
 use serde_json::Value;
 use std::borrow::Cow;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Custom {
     /// The template text, checked at startup (`check_template`).
     pub template: String,

@@ -10,15 +10,14 @@ pub mod protocol;
 
 pub use protocol::{Api, Delta, Protocol, RequestSpec};
 
-use crate::workload::Prompt;
-use serde_json::{Map, Value};
-
 use crate::config::Config;
 use crate::engine::StopSignal;
 use crate::measure::TokenSource;
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase};
 use crate::sse;
 use crate::tokens::{Estimator, Tokenizer};
+use crate::workload::Prompt;
+use serde_json::{Map, Value};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,24 +65,10 @@ pub struct Job<'a> {
     pub turn: u32,
 }
 
-/// The adapter for the configured API.
-pub fn protocol(config: &Config) -> Box<dyn Protocol> {
-    match (config.api, &config.custom) {
-        (Api::DifyChat, _) => Box::new(dify::Dify::Chat),
-        (Api::DifyCompletion, _) => Box::new(dify::Dify::Completion),
-        (Api::DifyWorkflow, _) => Box::new(dify::Dify::Workflow),
-        (Api::OpenAiChat, _) => Box::new(openai::OpenAi::Chat),
-        (Api::OpenAiCompletions, _) => Box::new(openai::OpenAi::Completions),
-        (Api::Anthropic, _) => Box::new(anthropic::Anthropic),
-        (Api::Custom, Some(c)) => Box::new(c.clone()),
-        (Api::Custom, None) => unreachable!("Config::from_args requires a template for --api custom"),
-    }
-}
-
 /// Sends requests for one run; shared by all workers.
 pub struct Client {
     agent: ureq::Agent,
-    protocol: Box<dyn Protocol>,
+    protocol: Arc<dyn Protocol>,
     url: String,
     headers: Vec<(String, String)>,
     model: Option<String>,
@@ -99,7 +84,7 @@ impl Client {
     pub fn new(config: &Config, agent: ureq::Agent) -> Self {
         Self {
             agent,
-            protocol: protocol(config),
+            protocol: config.protocol.clone(),
             url: config.url.clone(),
             headers: config.headers.clone(),
             model: config.model.clone(),

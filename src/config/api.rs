@@ -3,10 +3,14 @@
 //! pointers. Every check names the flag and the fix; nothing here sends a request.
 
 use crate::cli::RunArgs;
+use crate::client::anthropic::Anthropic;
 use crate::client::custom::{self, Custom};
-use crate::client::{self, Api};
+use crate::client::dify::Dify;
+use crate::client::openai::OpenAi;
+use crate::client::{self, Api, Protocol};
 use crate::error::Error;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// What the API flags resolve to.
 pub struct ApiSetup {
@@ -16,7 +20,7 @@ pub struct ApiSetup {
     pub note: Option<String>,
     pub inputs: Map<String, Value>,
     pub turns: u32,
-    pub custom: Option<Custom>,
+    pub protocol: Arc<dyn Protocol>,
 }
 
 pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
@@ -52,7 +56,15 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
         }
         Some(n) => n,
     };
-    let custom = if api == Api::Custom { Some(custom_api(a)?) } else { None };
+    let protocol: Arc<dyn Protocol> = match api {
+        Api::DifyChat => Arc::new(Dify::Chat),
+        Api::DifyCompletion => Arc::new(Dify::Completion),
+        Api::DifyWorkflow => Arc::new(Dify::Workflow),
+        Api::OpenAiChat => Arc::new(OpenAi::Chat),
+        Api::OpenAiCompletions => Arc::new(OpenAi::Completions),
+        Api::Anthropic => Arc::new(Anthropic),
+        Api::Custom => Arc::new(custom_api(a)?),
+    };
     if api != Api::Custom {
         for (flag, given) in [
             ("--body-template", a.body_template.is_some()),
@@ -65,7 +77,7 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
             }
         }
     }
-    Ok(ApiSetup { api, url: client::endpoint(base, path), note, inputs, turns, custom })
+    Ok(ApiSetup { api, url: client::endpoint(base, path), note, inputs, turns, protocol })
 }
 
 /// `--api`, or `auto`: the API whose path the URL ends with, `custom` when a body template is
