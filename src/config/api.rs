@@ -135,3 +135,65 @@ fn custom_api(a: &RunArgs) -> Result<Custom, Error> {
 fn only_for(flag: &'static str, apis: &str) -> Error {
     Error::Usage(format!("{flag} only applies to {apis}: drop it or change --api"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup_with(url: &str, f: impl FnOnce(&mut RunArgs)) -> Result<ApiSetup, Error> {
+        let mut a = RunArgs::default();
+        f(&mut a);
+        setup(&a, url)
+    }
+
+    #[test]
+    fn auto_reads_the_url_path_and_says_how() {
+        let s = setup_with("http://h/v1/messages", |_| {}).unwrap();
+        assert_eq!((s.api, s.url.as_str()), (Api::Anthropic, "http://h/v1/messages"));
+        assert_eq!(s.note.as_deref(), Some("--api auto: anthropic (from the URL path)"));
+        let s = setup_with("http://h/v1/workflows/run", |a| a.api = Some("auto".into())).unwrap();
+        assert_eq!(s.api, Api::DifyWorkflow);
+        let s = setup_with("http://h:8000", |a| a.api = Some("openai-completions".into())).unwrap();
+        assert_eq!(
+            (s.api, s.url.as_str(), s.note),
+            (Api::OpenAiCompletions, "http://h:8000/v1/completions", None)
+        );
+        let s = setup_with("http://h:8000", |a| a.path = Some("/api/chat".into())).unwrap();
+        assert_eq!((s.api, s.url.as_str()), (Api::DifyChat, "http://h:8000/api/chat"));
+    }
+
+    #[test]
+    fn custom_is_picked_by_its_template_and_keeps_the_url() {
+        let dir = std::env::temp_dir().join(format!("llmload-api-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = dir.join("t.json");
+        std::fs::write(&t, r#"{"q": {{prompt}}}"#).unwrap();
+        let s = setup_with("http://h/generate?x=1", |a| {
+            a.body_template = Some(t.display().to_string());
+            a.text_path = Some("/text".into());
+        })
+        .unwrap();
+        assert_eq!((s.api, s.url.as_str()), (Api::Custom, "http://h/generate?x=1"));
+        assert_eq!(s.note.as_deref(), Some("--api auto: custom (--body-template given)"));
+        let e = setup_with("http://h", |a| {
+            a.api = Some("custom".into());
+            a.body_template = Some(t.display().to_string());
+        });
+        assert!(e.err().unwrap().to_string().starts_with("--api custom needs --text-path"));
+    }
+
+    #[test]
+    fn dify_inputs_and_turns() {
+        let s = setup_with("http://h", |a| {
+            a.inputs = Some(r#"{"city": "上海"}"#.into());
+            a.turns = Some(4);
+        })
+        .unwrap();
+        assert_eq!((s.inputs["city"].as_str(), s.turns), (Some("上海"), 4));
+        let e = setup_with("http://h", |a| a.inputs = Some("\"x\"".into())).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "--inputs \"\\\"x\\\"\" is invalid: give a JSON object such as '{\"lang\": \"zh\"}'"
+        );
+    }
+}
