@@ -17,6 +17,9 @@ use super::http::{self, Length, Next, SSE};
 const BYTE_PAUSE: Duration = Duration::from_micros(50);
 /// Between the two halves of a cut response.
 const CUT_PAUSE: Duration = Duration::from_millis(2);
+/// A prime: consecutive responses cut far apart, and any len − 1 of them at every offset of a
+/// body shorter than this.
+const CUT_STRIDE: u64 = 7919;
 
 /// How a replayed body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +28,8 @@ pub enum Split {
     Whole,
     /// One byte per write.
     Bytes,
-    /// Response n is cut in two writes at offset 1 + n mod (len − 1), so len − 1 responses cut
-    /// at every offset once.
+    /// Response n is cut in two writes at offset 1 + (n × 7919) mod (len − 1): consecutive
+    /// responses cut all over the body, and len − 1 of them at every offset once.
     Offsets,
 }
 
@@ -59,7 +62,7 @@ impl Replay {
             Split::Bytes => body.chunks(1).collect(),
             Split::Offsets if body.len() < 2 => vec![body],
             Split::Offsets => {
-                let at = 1 + (n % (body.len() as u64 - 1)) as usize;
+                let at = 1 + (n.wrapping_mul(CUT_STRIDE) % (body.len() as u64 - 1)) as usize;
                 vec![&body[..at], &body[at..]]
             }
         }
@@ -115,8 +118,10 @@ mod tests {
             }
         }
         assert_eq!(replay(Split::Bytes).pieces(0).len(), 9);
-        let cuts: Vec<usize> = (0..9).map(|n| replay(Split::Offsets).pieces(n)[0].len()).collect();
-        assert_eq!(cuts, [1, 2, 3, 4, 5, 6, 7, 8, 1]);
+        let mut cuts: Vec<usize> = (0..8).map(|n| replay(Split::Offsets).pieces(n)[0].len()).collect();
+        assert_eq!(cuts[..3], [1, 8, 7], "7919 ≡ 7 (mod 8)");
+        cuts.sort();
+        assert_eq!(cuts, [1, 2, 3, 4, 5, 6, 7, 8], "8 responses cut at all 8 offsets");
     }
 
     #[test]

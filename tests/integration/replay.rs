@@ -54,9 +54,9 @@ const OK: Expect = Expect {
     server_ttft_ms: Value::Null,
 };
 
-/// Replays `file` byte by byte (2 responses) and cut at 12 offsets, checking every record.
+/// Replays `file` byte by byte (2 responses) and cut at 24 offsets, checking every record.
 fn check(file: &str, args: &[&str], e: Expect) {
-    for (split, n) in [(Split::Bytes, 2), (Split::Offsets, 12)] {
+    for (split, n) in [(Split::Bytes, 2), (Split::Offsets, 24)] {
         let (out, recs, _) = replay(file, split, n, args);
         for r in &recs {
             let ctx = || format!("{file} {split:?}: {r}{}", out.context());
