@@ -4,7 +4,7 @@
 use argh::FromArgs;
 
 #[derive(FromArgs, Debug)]
-/// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible) and measure TTFT, ITL and tokens/s.
+/// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible, Anthropic, any SSE API) and measure TTFT, ITL and tokens/s.
 #[argh(
     example = "llmload demo                                   # mock server + 10 s test, nothing to set up",
     example = "llmload run --url http://127.0.0.1:8000 --api openai-chat --model m -c 64 -d 60s --json out.json",
@@ -34,6 +34,8 @@ pub enum Command {
     example = "Dify app (the seed's flags; Dify is the default API):\n  llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
     example = "vLLM / SGLang / llama.cpp / Ollama (OpenAI-compatible):\n  llmload run --url http://127.0.0.1:8000 --api openai-chat --model qwen -c 64 -d 60s --json out.json",
     example = "many keys and prompts, round-robin, one per line:\n  llmload run --url https://dify.example/v1 --api-key-file keys.txt --param-file prompts.txt -c 32 -n 500",
+    example = "Anthropic, with synthetic 1,000-token prompts and 200-token answers:\n  llmload run --url https://api.anthropic.com/v1/messages --model claude-sonnet-4-5 --api-key sk-ant-xxx --prompt-tokens 1000 --output-tokens 200 -c 8 -n 100",
+    example = "any SSE API, from a body template:\n  llmload run --url http://127.0.0.1:8080/generate_stream --api custom --body-template body.json --text-path /token/text --done-marker \"\"",
     note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed, 2 bad usage, 130 interrupted."
 )]
 pub struct RunArgs {
@@ -49,7 +51,7 @@ pub struct RunArgs {
     /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom
     #[argh(option)]
     pub api: Option<String>,
-    /// URL path to use instead of the API's own (custom: appended to --url, else the URL is used as is)
+    /// URL path to use instead of the API's own (with --api custom, --url is used as is unless --path is given)
     #[argh(option)]
     pub path: Option<String>,
     /// app variables for the Dify APIs as a JSON object (default {})
