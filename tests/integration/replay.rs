@@ -112,6 +112,23 @@ fn openai_chat_fixtures() {
 }
 
 #[test]
+fn openai_without_usage_and_with_reasoning() {
+    let api = ["--api", "openai-chat"];
+    // "Hello world!" is 3 tokens by the estimate: Hello, world, !
+    let e = Expect { events: 5, text_events: 3, output_tokens: 3, token_source: "estimate", ..OK };
+    check(&own("openai_no_usage.sse"), &api, e);
+    let e = Expect { events: 12, text_events: 8, output_tokens: 14, input_tokens: Some(9), ..OK };
+    check(&own("openai_reasoning.sse"), &api, e);
+    let (out, recs, j) = replay(&own("openai_reasoning.sse"), Split::Bytes, 2, &api);
+    assert_eq!(j["tokens"]["reasoning_total"], 22, "{}", out.context());
+    for r in &recs {
+        assert_eq!(r["reasoning_tokens"], 11, "{r}");
+        // TTFT counts the first reasoning chunk, TTFA waits for the answer, 6 chunks later.
+        assert!(r["ttfa_ms"].as_f64() > r["ttft_ms"].as_f64(), "{r}");
+    }
+}
+
+#[test]
 fn openai_completions_fixture() {
     let e = Expect { events: 10, text_events: 8, output_tokens: 8, input_tokens: Some(3), ..OK };
     check(&shared("vllm_completions.sse"), &["--api", "openai-completions"], e);
