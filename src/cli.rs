@@ -69,7 +69,7 @@ pub struct RunArgs {
     /// custom API: JSON pointer to the output token count in an event, e.g. /usage/completion_tokens
     #[argh(option)]
     pub usage_path: Option<String>,
-    /// custom API: event data that ends the stream (default [DONE]; "" = the end of the body)
+    /// custom API: event data that ends the stream (default `[DONE]`; "" = the end of the body)
     #[argh(option)]
     pub done_marker: Option<String>,
     /// model name sent in the request (OpenAI-compatible APIs)
