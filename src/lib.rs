@@ -16,7 +16,8 @@
 //!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate.
 //! - [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms.
 //! - [`engine`] threads, stop signal, joins; [`report`] what people read; [`export`] what programs read.
-//! - [`mock`] the embedded mock LLM server, which records when it sent every event.
+//! - [`mock`] the embedded mock LLM server, which records when it sent every event; [`rng`] the
+//!   seeded generator it and the synthetic prompts share.
 //!
 //! # Invariants (DESIGN §3)
 //!
@@ -38,6 +39,7 @@ pub mod export;
 pub mod measure;
 pub mod mock;
 pub mod report;
+pub mod rng;
 pub mod sse;
 pub mod stats;
 pub mod summary;

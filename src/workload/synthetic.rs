@@ -5,6 +5,7 @@
 //! (`tokens`), not a model's tokenizer.
 
 use super::Prompt;
+use crate::rng::SplitMix64;
 use crate::tokens::Estimator;
 use std::str::FromStr;
 
@@ -35,10 +36,10 @@ impl FromStr for Lengths {
 impl Lengths {
     /// `count` lengths drawn with `seed`.
     pub fn draw(&self, count: usize, seed: u64) -> Vec<u32> {
-        let mut rng = Rng(SEED ^ seed);
+        let mut rng = SplitMix64::new(SEED ^ seed);
         (0..count)
             .map(|_| {
-                let n = f64::from(self.mean) + f64::from(self.stddev) * rng.normal();
+                let n = f64::from(self.mean) + f64::from(self.stddev) * normal(&mut rng);
                 n.round().clamp(1.0, f64::from(u32::MAX)) as u32
             })
             .collect()
@@ -128,22 +129,10 @@ fn pieces(lang: PromptLang) -> Vec<String> {
     }
 }
 
-/// SplitMix64 with a Box–Muller normal: enough for reproducible lengths.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u1, u2) = (self.next().max(f64::MIN_POSITIVE), self.next());
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+/// A standard normal draw (Box–Muller).
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let (u1, u2) = (rng.unit().max(f64::MIN_POSITIVE), rng.unit());
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 #[cfg(test)]
