@@ -84,7 +84,17 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
 /// given, else Dify chat (the seed's API).
 fn choose(a: &RunArgs, base: &str) -> Result<(Api, Option<String>), Error> {
     match a.api.as_deref() {
-        Some(s) if s != "auto" => Ok((s.parse().map_err(|fix| Error::flag("--api", s, fix))?, None)),
+        Some(s) if s != "auto" => {
+            let api: Api = s.parse().map_err(|fix| Error::flag("--api", s, fix))?;
+            match Api::from_url(base) {
+                Some(other) if other != api && api != Api::Custom && a.path.is_none() => {
+                    Err(Error::Usage(format!(
+                        "--url ends with the {other} path but --api is {api}: drop --api (auto picks {other}) or end --url before the path"
+                    )))
+                }
+                _ => Ok((api, None)),
+            }
+        }
         _ => Ok(match Api::from_url(base) {
             Some(api) => (api, Some(format!("--api auto: {api} (from the URL path)"))),
             None if a.body_template.is_some() => {
@@ -157,6 +167,12 @@ mod tests {
         assert_eq!(
             (s.api, s.url.as_str(), s.note),
             (Api::OpenAiCompletions, "http://h:8000/v1/completions", None)
+        );
+        let e =
+            setup_with("http://h/v1/chat-messages", |a| a.api = Some("openai-chat".into())).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "--url ends with the dify-chat path but --api is openai-chat: drop --api (auto picks dify-chat) or end --url before the path"
         );
         let s = setup_with("http://h:8000", |a| a.path = Some("/api/chat".into())).unwrap();
         assert_eq!((s.api, s.url.as_str()), (Api::DifyChat, "http://h:8000/api/chat"));
