@@ -1,7 +1,10 @@
 //! Hot-path costs per event: SSE framing, protocol interpretation, and histogram recording.
 //! Prints the median of several timed rounds; `cargo bench --bench parse`.
 
-use llmload::client::{Api, Delta};
+use llmload::client::anthropic::Anthropic;
+use llmload::client::dify::Dify;
+use llmload::client::openai::OpenAi;
+use llmload::client::{Delta, Protocol};
 use llmload::sse::{Limits, Parser};
 use llmload::stats::Histogram;
 use std::hint::black_box;
@@ -26,7 +29,13 @@ fn median_ns(items: usize, mut f: impl FnMut()) -> f64 {
 fn main() {
     let openai = r#"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"你好"},"logprobs":null,"finish_reason":null}]}"#;
     let dify = r#"data: {"event": "message", "task_id": "t", "id": "i", "message_id": "i", "conversation_id": "c", "answer": "你好", "created_at": 1705398420}"#;
-    for (name, line, api) in [("openai-chat", openai, Api::OpenAiChat), ("dify-chat", dify, Api::DifyChat)] {
+    let anthropic = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"你好\"}}";
+    let protocols: [(&str, &str, &dyn Protocol); 3] = [
+        ("openai-chat", openai, &OpenAi::Chat),
+        ("dify-chat", dify, &Dify::Chat),
+        ("anthropic", anthropic, &Anthropic),
+    ];
+    for (name, line, protocol) in protocols {
         let stream: Vec<u8> = format!("{line}\n\n").repeat(EVENTS).into_bytes();
         let sse = median_ns(EVENTS, || {
             let mut p = Parser::new(Limits::default());
@@ -36,7 +45,6 @@ fn main() {
             }
             black_box(n);
         });
-        let protocol = api.protocol();
         let mut events = Vec::with_capacity(EVENTS);
         Parser::new(Limits::default()).feed(&stream, &mut |e| events.push(e.clone())).unwrap();
         let interpret = median_ns(EVENTS, || {

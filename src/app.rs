@@ -72,6 +72,9 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if matches!(config.tls, Tls::Insecure) {
         eprintln!("warning: {INSECURE}");
     }
+    if let Some(note) = &config.api_note {
+        eprintln!("{note}");
+    }
     let file_limit = crate::sys::raise_open_file_limit(config.pacing.concurrency);
     if let Some(w) = &file_limit {
         eprintln!("warning: {w}");
@@ -126,7 +129,7 @@ fn report(a: &ReportArgs) -> Result<u8, Error> {
         ));
     }
     let json = a.json.as_deref().map(|p| crate::config::create_output("--json", p)).transpose()?;
-    let run = crate::replay::replay(&a.records)?;
+    let run = crate::rebuild::rebuild(&a.records)?;
     let summary = Summary::new(serde_json::json!({ "source": a.records }), &run, 0.0, 0);
     finish(&summary, json, false)
 }
@@ -216,6 +219,21 @@ fn demo(a: &DemoArgs) -> Result<u8, Error> {
     Ok(code)
 }
 
+/// `--replay FILE` and `--replay-split`, read and checked before the mock starts.
+fn replay(a: &MockArgs) -> Result<Option<mock::Replay>, Error> {
+    let split = match &a.replay_split {
+        None => mock::Split::Offsets,
+        Some(_) if a.replay.is_none() => {
+            return Err(Error::Usage("--replay-split only applies to --replay FILE: add --replay".into()));
+        }
+        Some(s) => s.parse().map_err(|fix: String| Error::flag("--replay-split", s, fix))?,
+    };
+    a.replay
+        .as_ref()
+        .map(|path| mock::load_replay(path, split).map_err(|e| Error::file("--replay", path, e)))
+        .transpose()
+}
+
 /// `llmload mock`: serves until the process is stopped (Ctrl-C).
 fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     if !(0.0..=1.0).contains(&a.jitter) {
@@ -242,6 +260,7 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
             .map(|d| duration("--fault-delay", d))
             .transpose()?
             .unwrap_or(mock::DEFAULT_FAULT_DELAY),
+        replay: replay(a)?,
     };
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()
@@ -252,7 +271,8 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     })?;
     let url = format!("http://{}", server.addr());
     print_out(&format!(
-        "llmload mock listening on {url}\n  Dify:   POST {url}/v1/chat-messages\n  OpenAI: POST {url}/v1/chat/completions\n  truth:  GET  {url}/mock/stats\nCtrl-C to stop.\n"
+        "llmload mock listening on {url}\n  Dify:      POST {url}/v1/chat-messages, /v1/completion-messages, /v1/workflows/run\n  OpenAI:    POST {url}/v1/chat/completions, /v1/completions\n  Anthropic: POST {url}/v1/messages\n  truth:     GET  {url}/mock/stats\n{}Ctrl-C to stop.\n",
+        a.replay.as_ref().map_or(String::new(), |f| format!("  replaying {f} to every POST\n"))
     ));
     loop {
         std::thread::park();

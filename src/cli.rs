@@ -4,7 +4,7 @@
 use argh::FromArgs;
 
 #[derive(FromArgs, Debug)]
-/// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible) and measure TTFT, ITL and tokens/s.
+/// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible, Anthropic, any SSE API) and measure TTFT, ITL and tokens/s.
 #[argh(
     example = "llmload demo                                   # mock server + 10 s test, nothing to set up",
     example = "llmload run --url http://127.0.0.1:8000 --api openai-chat --model m -c 64 -d 60s --json out.json",
@@ -54,6 +54,8 @@ pub struct ReportArgs {
     example = "Dify app (the seed's flags; Dify is the default API):\n  llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
     example = "vLLM / SGLang / llama.cpp / Ollama (OpenAI-compatible):\n  llmload run --url http://127.0.0.1:8000 --api openai-chat --model qwen -c 64 -d 60s --json out.json",
     example = "many keys and prompts, round-robin, one per line:\n  llmload run --url https://dify.example/v1 --api-key-file keys.txt --param-file prompts.txt -c 32 -n 500",
+    example = "Anthropic, with synthetic 1,000-token prompts and 200-token answers:\n  llmload run --url https://api.anthropic.com/v1/messages --model claude-sonnet-4-5 --api-key sk-ant-xxx --prompt-tokens 1000 --output-tokens 200 -c 8 -n 100",
+    example = "any SSE API, from a body template:\n  llmload run --url http://127.0.0.1:8080/generate_stream --api custom --body-template body.json --text-path /token/text --done-marker \"\"",
     note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed, 2 bad usage, 130 interrupted."
 )]
 pub struct RunArgs {
@@ -66,9 +68,30 @@ pub struct RunArgs {
     /// server port when --url is not given (default 8080)
     #[argh(option)]
     pub port: Option<u16>,
-    /// API protocol: dify-chat (default) or openai-chat
+    /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom
     #[argh(option)]
     pub api: Option<String>,
+    /// URL path to use instead of the API's own (with --api custom, --url is used as is unless --path is given)
+    #[argh(option)]
+    pub path: Option<String>,
+    /// app variables for the Dify APIs as a JSON object (default {})
+    #[argh(option)]
+    pub inputs: Option<String>,
+    /// requests per Dify conversation: each worker keeps conversation_id for N turns (default 1)
+    #[argh(option)]
+    pub turns: Option<u32>,
+    /// custom API: JSON body file with {{prompt}}, {{model}}, {{max_tokens}}, {{user}} placeholders
+    #[argh(option)]
+    pub body_template: Option<String>,
+    /// custom API: JSON pointer to each event's text, e.g. /choices/0/delta/content
+    #[argh(option)]
+    pub text_path: Option<String>,
+    /// custom API: JSON pointer to the output token count in an event, e.g. /usage/completion_tokens
+    #[argh(option)]
+    pub usage_path: Option<String>,
+    /// custom API: event data that ends the stream (default `[DONE]`; "" = the end of the body)
+    #[argh(option)]
+    pub done_marker: Option<String>,
     /// model name sent in the request (OpenAI-compatible APIs)
     #[argh(option)]
     pub model: Option<String>,
@@ -78,15 +101,24 @@ pub struct RunArgs {
     /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path
     #[argh(option)]
     pub tokenizer: Option<String>,
-    /// API key (Authorization: Bearer); env API_KEY is the fallback
+    /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
     #[argh(option)]
     pub api_key: Option<String>,
     /// file with one API key a line, used round-robin
     #[argh(option)]
     pub api_key_file: Option<String>,
-    /// file with one prompt a line, used round-robin
+    /// file with one prompt a line, or JSONL ({"prompt"|"messages"|"query", "inputs", "max_tokens"}), used round-robin
     #[argh(option)]
     pub param_file: Option<String>,
+    /// synthetic prompts of about N tokens (estimated), optionally N,stddev
+    #[argh(option)]
+    pub prompt_tokens: Option<String>,
+    /// language of synthetic prompts: en, zh or mixed (default mixed)
+    #[argh(option)]
+    pub prompt_lang: Option<String>,
+    /// ask for N output tokens (N or N,stddev) via max_tokens, with ignore_eos for OpenAI APIs
+    #[argh(option)]
+    pub output_tokens: Option<String>,
     /// the prompt when no --param-file is given (default 你好)
     #[argh(option)]
     pub prompt: Option<String>,
@@ -147,7 +179,7 @@ pub struct RunArgs {
 /// run a short load test against the embedded mock server (no server needed).
 #[argh(subcommand, name = "demo")]
 pub struct DemoArgs {
-    /// API the mock speaks and the test uses: dify-chat (default) or openai-chat
+    /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions or anthropic
     #[argh(option)]
     pub api: Option<String>,
     /// concurrent workers (default 16)
@@ -177,13 +209,14 @@ pub struct DemoArgs {
 }
 
 #[derive(FromArgs, Debug)]
-/// serve the embedded mock LLM server (Dify and OpenAI paths) for other tools.
+/// serve the embedded mock LLM server (Dify, OpenAI and Anthropic paths) for other tools.
 #[argh(
     subcommand,
     name = "mock",
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload mock --fault http-429:0.1 --fault cut:0.05    # 10% HTTP 429, 5% cut streams",
-    note = "Paths: POST /v1/chat-messages (Dify), POST /v1/chat/completions (OpenAI), GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, http-429-no-retry-after, reset, slow-headers, not-sse, cut, stall, malformed, bad-utf8, huge-line, stream-error, pings-only, no-end, close, each with an optional :share (0-1)."
+    example = "llmload mock --replay capture.sse --replay-split bytes   # serve a recorded stream, one byte a write",
+    note = "Paths: POST /v1/chat-messages and /v1/completion-messages (Dify), /v1/workflows/run (Dify workflow), /v1/chat/completions and /v1/completions (OpenAI), /v1/messages (Anthropic); GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, http-429-no-retry-after, reset, slow-headers, not-sse, cut, stall, malformed, bad-utf8, huge-line, stream-error, pings-only, no-end, close, each with an optional :share (0-1)."
 )]
 pub struct MockArgs {
     /// address to bind (default 127.0.0.1)
@@ -213,4 +246,10 @@ pub struct MockArgs {
     /// how long slow-headers holds the response head and stall goes silent (default 75s, past llmload's 60s timeouts)
     #[argh(option)]
     pub fault_delay: Option<String>,
+    /// answer every POST with this recorded SSE body (e.g. a curl -N capture) instead of generated text
+    #[argh(option)]
+    pub replay: Option<String>,
+    /// how --replay writes the body: whole, bytes (one byte a write) or offsets (response n cut at offset n) (default offsets)
+    #[argh(option)]
+    pub replay_split: Option<String>,
 }

@@ -1,13 +1,17 @@
 //! `Config::from_args`: every check a user can fail, done before any thread starts. Durations,
 //! URLs, flag conflicts, prompt and key files, and output files (opened here, so a typo fails in
-//! the first millisecond, not after a ten-minute run).
+//! the first millisecond, not after a ten-minute run). The API flags live in `config/api.rs`,
+//! the prompt sources in `config/prompts.rs`.
+
+mod api;
+mod prompts;
 
 use crate::cli::RunArgs;
-use crate::client::{self, Api};
+use crate::client::{self, Api, Protocol};
 use crate::error::Error;
 use crate::tokens::Tokenizer;
-use crate::workload::{Pacing, RoundRobin, is_secret_header, lines, mask_key};
-use serde_json::{Value, json};
+use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
+use serde_json::{Map, Value, json};
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +19,6 @@ use std::time::Duration;
 
 /// More workers than this is a typo, not a test: each one is a thread and a connection.
 pub const MAX_CONCURRENCY: usize = 100_000;
-const DEFAULT_PROMPT: &str = "你好";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TTFB_TIMEOUT: Duration = Duration::from_secs(60);
@@ -27,14 +30,24 @@ const MAX_RETRIES: u32 = 100;
 /// A validated run.
 pub struct Config {
     pub api: Api,
+    /// How `--api auto` chose the API, for the banner.
+    pub api_note: Option<String>,
+    /// The adapter for `api` (for `custom`, with its template and pointers).
+    pub protocol: Arc<dyn Protocol>,
     /// The full endpoint URL requests go to.
     pub url: String,
     pub model: Option<String>,
     pub max_tokens: Option<u32>,
+    /// Dify app variables (`--inputs`).
+    pub inputs: Map<String, Value>,
+    /// Requests per Dify conversation (`--turns`), 1 = a new conversation every time.
+    pub turns: u32,
+    /// Ask for exactly `max_tokens` (`--output-tokens`).
+    pub ignore_eos: bool,
     pub keys: Option<RoundRobin<String>>,
     /// Shared with the client, which counts each request's text with it.
     pub tokenizer: Arc<Tokenizer>,
-    pub prompts: RoundRobin<String>,
+    pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
     pub prompt_source: String,
     pub headers: Vec<(String, String)>,
@@ -89,11 +102,8 @@ pub struct Outputs {
 
 impl Config {
     pub fn from_args(a: &RunArgs) -> Result<(Config, Outputs), Error> {
-        let api = match &a.api {
-            None => Api::DifyChat,
-            Some(s) => s.parse().map_err(|fix| Error::flag("--api", s, fix))?,
-        };
         let base = base_url(a)?;
+        let api = api::setup(a, &base)?;
         let concurrency = concurrency(a)?;
         let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
         if run_for == Some(Duration::ZERO) {
@@ -116,19 +126,24 @@ impl Config {
         if a.max_tokens == Some(0) {
             return Err(Error::flag("--max-tokens", "0", "must be at least 1"));
         }
-        let (prompts, prompt_source) = prompts(a)?;
+        let prompts = prompts::setup(a)?;
         let config = Config {
-            api,
-            url: client::endpoint(&base, api),
+            api: api.api,
+            api_note: api.note,
+            protocol: api.protocol,
+            url: api.url,
             model: a.model.clone(),
             max_tokens: a.max_tokens,
+            inputs: api.inputs,
+            turns: api.turns,
+            ignore_eos: prompts.ignore_eos,
             keys: keys(a)?.map(RoundRobin::new),
             tokenizer: Arc::new(match &a.tokenizer {
                 None => Tokenizer::Estimate,
                 Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
             }),
-            prompts: RoundRobin::new(prompts),
-            prompt_source,
+            prompts: RoundRobin::new(prompts.prompts),
+            prompt_source: prompts.source,
             headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
             pacing: Pacing {
                 concurrency,
@@ -171,6 +186,7 @@ impl Config {
             },
             "prompts": self.prompts.len(),
             "prompt_source": self.prompt_source,
+            "turns": self.turns,
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
             "headers": self.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
         })
@@ -231,18 +247,6 @@ fn concurrency(a: &RunArgs) -> Result<usize, Error> {
         return Err(Error::flag(flag, n.to_string(), format!("at most {MAX_CONCURRENCY} workers")));
     }
     Ok(n)
-}
-
-fn prompts(a: &RunArgs) -> Result<(Vec<String>, String), Error> {
-    match (&a.param_file, &a.prompt) {
-        (Some(_), Some(_)) => Err(Error::Usage("give --param-file or --prompt, not both".into())),
-        (Some(path), None) => {
-            Ok((lines::read_lines("--param-file", path, "prompt")?, format!("--param-file {path}")))
-        }
-        (None, Some(p)) if p.trim().is_empty() => Err(Error::flag("--prompt", p, "must not be empty")),
-        (None, Some(p)) => Ok((vec![p.clone()], "--prompt".into())),
-        (None, None) => Ok((vec![DEFAULT_PROMPT.into()], "default".into())),
-    }
 }
 
 fn keys(a: &RunArgs) -> Result<Option<Vec<String>>, Error> {
@@ -385,7 +389,11 @@ mod tests {
         assert_eq!(c.pacing.concurrency, 10);
         assert_eq!(c.pacing.ramp_up, Duration::from_secs(10));
         assert_eq!(c.pacing.duration, Some(Duration::from_secs(60)));
-        assert_eq!(c.prompts.items(), ["你好"]);
+        assert_eq!(c.prompts.items(), [Prompt::text("你好")]);
+        assert_eq!(
+            c.api_note.as_deref(),
+            Some("--api auto: dify-chat (the URL path names no API; give --api to choose)")
+        );
         assert_eq!(c.describe()["api_keys"], json!(["app-…cdef"]));
     }
 

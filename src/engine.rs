@@ -164,15 +164,36 @@ fn worker(
     let user = format!("llmload-{i}");
     let limit = config.pacing.per_worker_limit();
     let mut sent = 0u64;
+    // The worker's Dify conversation (`--turns`) and how many turns it has had.
+    let mut conversation: Option<String> = None;
+    let mut turn = 0u32;
     while !stop.is_set() && limit.is_none_or(|l| sent < l) && budget.take() {
+        if turn >= config.turns {
+            (conversation, turn) = (None, 0);
+        }
+        turn += 1;
         let (prompt_index, prompt) = config.prompts.next();
         let key = config.keys.as_ref().map(|k| {
             let (ki, key) = k.next();
             (ki, key.as_str())
         });
-        let job = Job { worker: i, prompt_index, prompt, key, user: &user };
+        let job = Job {
+            worker: i,
+            prompt_index,
+            prompt,
+            key,
+            user: &user,
+            conversation_id: conversation.as_deref(),
+            turn,
+        };
         let _ = tx.send(Msg::Started);
         let m = client.execute(&job, stop);
+        if config.turns > 1 {
+            conversation = conversation.or_else(|| m.conversation_id.clone());
+            if conversation.is_none() {
+                turn = 0; // no conversation to continue: the next request starts one
+            }
+        }
         let _ = tx.send(Msg::Finished(Box::new(m)));
         sent += 1;
     }

@@ -1,4 +1,5 @@
-//! llmload: a load tester for LLM streaming APIs (Dify, OpenAI-compatible).
+//! llmload: a load tester for LLM streaming APIs (Dify apps, OpenAI-compatible, Anthropic, and any
+//! SSE API through a body template).
 //!
 //! # The map
 //!
@@ -15,8 +16,9 @@
 //!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate.
 //! - [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms.
 //! - [`engine`] threads, stop signal, joins; [`report`] what people read; [`export`] what programs read.
-//! - [`replay`] `llmload report`: records back into the same statistics.
-//! - [`mock`] the embedded mock LLM server, which records when it sent every event.
+//! - [`rebuild`] `llmload report`: records back into the same statistics.
+//! - [`mock`] the embedded mock LLM server, which records when it sent every event; [`rng`] the
+//!   seeded generator it and the synthetic prompts share.
 //!
 //! # Invariants (DESIGN §3)
 //!
@@ -37,8 +39,9 @@ pub mod error;
 pub mod export;
 pub mod measure;
 pub mod mock;
-pub mod replay;
+pub mod rebuild;
 pub mod report;
+pub mod rng;
 pub mod sse;
 pub mod stats;
 pub mod summary;

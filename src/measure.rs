@@ -139,10 +139,23 @@ pub struct Measurement {
     pub first_answer_at: Option<Instant>,
     /// Arrival of every event that carried text (answer or reasoning), in order.
     pub text_at: Vec<Instant>,
+    /// Every SSE event dispatched, text or not (pings with data, role chunks, node events…).
+    pub events: usize,
     /// Terminal event, or the close of the stream, or the moment the request was abandoned.
     pub end_at: Instant,
     pub usage_output_tokens: Option<u64>,
     pub usage_input_tokens: Option<u64>,
+    /// The reasoning part of the output, where usage breaks it out.
+    pub reasoning_tokens: Option<u64>,
+    /// The estimate of the prompt, for input tokens when usage has none.
+    pub prompt_estimate: u64,
+    /// The server's own latency and time to first token, in seconds (Dify reports them).
+    pub server_latency_s: Option<f64>,
+    pub server_ttft_s: Option<f64>,
+    /// The Dify conversation the response belongs to, for the worker's next turn.
+    pub conversation_id: Option<String>,
+    /// 1-based turn in the worker's conversation (always 1 without `--turns`).
+    pub turn: u32,
     /// Our own count of the whole text, by `counter` (the estimate or `--tokenizer`).
     pub counted_tokens: u64,
     pub counter: TokenSource,
@@ -171,9 +184,16 @@ impl Measurement {
             first_event_at: None,
             first_answer_at: None,
             text_at: Vec::new(),
+            events: 0,
             end_at: t0,
             usage_output_tokens: None,
             usage_input_tokens: None,
+            reasoning_tokens: None,
+            prompt_estimate: 0,
+            server_latency_s: None,
+            server_ttft_s: None,
+            conversation_id: None,
+            turn: 1,
             counted_tokens: 0,
             counter: TokenSource::Estimate,
             outcome: Outcome::Ok,
@@ -214,6 +234,11 @@ impl Measurement {
             Some(n) => (n, TokenSource::Usage),
             None => (self.counted_tokens, self.counter),
         }
+    }
+
+    /// Server-reported prompt tokens when present, else the estimate of the prompt.
+    pub fn input_tokens(&self) -> u64 {
+        self.usage_input_tokens.unwrap_or(self.prompt_estimate)
     }
 
     /// Mean tokens per text event, where the count is known (usage or a real tokenizer, not the
@@ -267,7 +292,13 @@ impl Measurement {
             output_tokens,
             token_source,
             counted_tokens: self.counted_tokens,
-            input_tokens: self.usage_input_tokens,
+            input_tokens: self.input_tokens(),
+            reasoning_tokens: self.reasoning_tokens,
+            server_latency_ms: self.server_latency_s.map(|s| s * 1e3),
+            server_ttft_ms: self.server_ttft_s.map(|s| s * 1e3),
+            turn: self.turn,
+            conversation_id: self.conversation_id.clone(),
+            events: self.events,
             text_events: self.text_at.len(),
             warnings: self.warnings.clone(),
         }
@@ -301,7 +332,14 @@ impl Measurement {
                 m.counted_tokens = r.output_tokens;
             }
         }
-        m.usage_input_tokens = r.input_tokens;
+        // Usage's prompt count or the prompt's estimate: either way what `input_tokens()` gave.
+        m.usage_input_tokens = Some(r.input_tokens);
+        m.reasoning_tokens = r.reasoning_tokens;
+        m.server_latency_s = r.server_latency_ms.map(|ms| ms / 1e3);
+        m.server_ttft_s = r.server_ttft_ms.map(|ms| ms / 1e3);
+        m.turn = r.turn;
+        m.conversation_id = r.conversation_id.clone();
+        m.events = r.events;
         m.outcome = match r.outcome.as_str() {
             "ok" => Outcome::Ok,
             "cancelled" => Outcome::Cancelled,
@@ -359,7 +397,22 @@ pub struct Record {
     /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
     #[serde(default)]
     pub counted_tokens: u64,
-    pub input_tokens: Option<u64>,
+    /// Usage's prompt tokens, else the prompt's estimate.
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
+    #[serde(default)]
+    pub server_latency_ms: Option<f64>,
+    #[serde(default)]
+    pub server_ttft_ms: Option<f64>,
+    #[serde(default = "one")]
+    pub turn: u32,
+    /// Dify's conversation, so records of one conversation can be grouped.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    #[serde(default)]
+    pub events: usize,
     pub text_events: usize,
     pub warnings: Vec<String>,
 }
@@ -397,6 +450,16 @@ mod tests {
         m.usage_output_tokens = None;
         assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
         assert_eq!(m.tokens_per_event(), None, "an estimate is not a known count");
+        m.prompt_estimate = 9;
+        assert_eq!(m.input_tokens(), 9);
+        m.usage_input_tokens = Some(12);
+        assert_eq!(m.input_tokens(), 12);
+        m.server_latency_s = Some(0.25);
+        let r = m.record(t0);
+        assert_eq!(
+            (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
+            (12, Some(250.0), None, 1)
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Metric {
     pub label: &'static str,
     pub unit: &'static str,
     pub dist: Option<Distribution>,
+    /// Only some APIs report it: the text summary leaves the row out when it is empty.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +50,7 @@ pub struct Summary {
     pub output_tokens_per_s: f64,
     pub output_tokens: u64,
     pub input_tokens: u64,
+    pub reasoning_tokens: u64,
     pub tokens_from_usage: u64,
     pub tokens_estimated: u64,
     pub tokens_from_tokenizer: u64,
@@ -83,6 +86,7 @@ impl Summary {
             output_tokens_per_s: per_s(s.output_tokens),
             output_tokens: s.output_tokens,
             input_tokens: s.input_tokens,
+            reasoning_tokens: s.reasoning_tokens,
             tokens_from_usage: s.tokens_from_usage,
             tokens_estimated: s.tokens_estimated,
             tokens_from_tokenizer: s.tokens_from_tokenizer,
@@ -115,7 +119,8 @@ impl Summary {
 
 fn metrics(s: &RunStats) -> Vec<Metric> {
     let ms = |h: &Histogram| h.distribution(0.001);
-    let m = |key, label, unit, dist| Metric { key, label, unit, dist };
+    let m = |key, label, unit, dist| Metric { key, label, unit, dist, optional: false };
+    let server = |key, label, dist| Metric { key, label, unit: "ms", dist, optional: true };
     vec![
         m("ttfb_ms", "TTFB", "ms", ms(&s.ttfb)),
         m("ttfe_ms", "TTFE", "ms", ms(&s.ttfe)),
@@ -128,5 +133,7 @@ fn metrics(s: &RunStats) -> Vec<Metric> {
         m("decode_tokens_per_s", "decode tok/s", "", s.decode_mtps.distribution(0.001)),
         m("tokens_per_event", "tokens/event", "", s.tokens_per_event_milli.distribution(0.001)),
         m("itl_per_token_ms", "ITL per token", "ms", ms(&s.itl_per_token)),
+        server("server_latency_ms", "server latency", ms(&s.server_latency)),
+        server("server_ttft_ms", "server TTFT", ms(&s.server_ttft)),
     ]
 }

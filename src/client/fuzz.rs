@@ -3,31 +3,44 @@
 //! within its limits whatever arrives. A deterministic generator (no crate, reproducible by
 //! seed); `LLMLOAD_FUZZ_CASES` raises the case count beyond the default CI-sized budget.
 
-use super::protocol::Api;
+use super::anthropic::Anthropic;
+use super::custom::Custom;
+use super::dify::Dify;
+use super::openai::OpenAi;
+use super::protocol::Protocol;
+use crate::rng::SplitMix64;
 use crate::sse::{Limits, Parser};
 
 /// Cases per run by default: a few seconds in a debug build on a small machine.
-const DEFAULT_CASES: u64 = 200_000;
+const DEFAULT_CASES: u64 = 100_000;
 
 fn cases() -> u64 {
     std::env::var("LLMLOAD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CASES)
 }
 
-/// splitmix64: fast, and good enough to pick fragments.
-struct Rng(u64);
+/// Every adapter: each Dify and OpenAI endpoint, Anthropic, and a custom API reading text and
+/// usage by JSON pointer.
+fn adapters() -> Vec<Box<dyn Protocol>> {
+    let custom = Custom {
+        template: r#"{"input": {{prompt}}}"#.into(),
+        text_path: "/choices/0/delta/content".into(),
+        usage_path: Some("/usage/completion_tokens".into()),
+        done_marker: Some("[DONE]".into()),
+    };
+    vec![
+        Box::new(Dify::Chat),
+        Box::new(Dify::Completion),
+        Box::new(Dify::Workflow),
+        Box::new(OpenAi::Chat),
+        Box::new(OpenAi::Completions),
+        Box::new(Anthropic),
+        Box::new(custom),
+    ]
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// Picks below `n` (fragments, split points, mutations).
+fn below(rng: &mut SplitMix64, n: usize) -> usize {
+    (rng.next_u64() % n as u64) as usize
 }
 
 /// Pieces of real streams of every supported shape, and the bytes that break them.
@@ -36,6 +49,9 @@ const FRAGMENTS: &[&[u8]] = &[
     b"data:",
     b"event: ",
     b"event: error\n",
+    b"event: content_block_delta\n",
+    b"event: message_delta\n",
+    b"event: message_stop\n",
     b"id: 7\n",
     b"retry: 100\n",
     b": ping\n\n",
@@ -75,32 +91,38 @@ const JSON: &[&[u8]] = &[
     br#"{"choices":[{"delta":{"content":"hi","reasoning_content":"r"}}]}"#,
     br#"{"choices":[],"usage":{"completion_tokens":18446744073709551615}}"#,
     br#"{"error":{"message":"bad","code":null}}"#,
+    br#"{"type":"content_block_delta","delta":{"type":"thinking_delta","thinking":"t"}}"#,
+    br#"{"type":"message_delta","usage":{"output_tokens":3}}"#,
     b"[DONE]",
 ];
 
+/// Event names as every API sends them (Anthropic's matter; the others' are ignored).
+const EVENT_NAMES: &[&str] =
+    &["", "message", "ping", "error", "content_block_delta", "message_delta", "message_stop"];
+
 /// One stream: whole events, fragments, random bytes and long runs, then an optional mutation.
-fn stream(rng: &mut Rng, limits: Limits) -> Vec<u8> {
+fn stream(rng: &mut SplitMix64, limits: Limits) -> Vec<u8> {
     let mut s = Vec::new();
     const ENDS: &[&[u8]] = &[b"\n", b"\r\n", b"\r"];
-    for _ in 0..1 + rng.below(12) {
-        match rng.below(20) {
+    for _ in 0..1 + below(rng, 12) {
+        match below(rng, 20) {
             // A whole event, as servers send them.
             0..10 => {
-                let data = JSON[rng.below(JSON.len())];
-                let end = ENDS[rng.below(ENDS.len())];
+                let data = JSON[below(rng, JSON.len())];
+                let end = ENDS[below(rng, ENDS.len())];
                 s.extend_from_slice(b"data: ");
                 s.extend_from_slice(data);
                 s.extend_from_slice(end);
                 s.extend_from_slice(end);
             }
-            10 => s.extend((0..rng.below(16)).map(|_| rng.next() as u8)),
-            11 => s.extend(std::iter::repeat_n(b'x', rng.below(limits.max_line_bytes * 2))),
-            _ => s.extend_from_slice(FRAGMENTS[rng.below(FRAGMENTS.len())]),
+            10 => s.extend((0..below(rng, 16)).map(|_| rng.next_u64() as u8)),
+            11 => s.extend(std::iter::repeat_n(b'x', below(rng, limits.max_line_bytes * 2))),
+            _ => s.extend_from_slice(FRAGMENTS[below(rng, FRAGMENTS.len())]),
         }
     }
-    if !s.is_empty() && rng.below(4) == 0 {
-        let i = rng.below(s.len());
-        s[i] ^= 1 << rng.below(8);
+    if !s.is_empty() && below(rng, 4) == 0 {
+        let i = below(rng, s.len());
+        s[i] ^= 1 << below(rng, 8);
     }
     s
 }
@@ -108,15 +130,15 @@ fn stream(rng: &mut Rng, limits: Limits) -> Vec<u8> {
 #[test]
 fn random_streams_never_panic_and_stay_bounded() {
     let limits = Limits { max_line_bytes: 256, max_event_bytes: 1024 };
-    let protocols: Vec<_> = [Api::DifyChat, Api::OpenAiChat].iter().map(|a| a.protocol()).collect();
-    let mut rng = Rng(0x5EED);
+    let protocols = adapters();
+    let mut rng = SplitMix64::new(0x5EED);
     let (mut events, mut errors) = (0u64, 0u64);
     for _ in 0..cases() {
         let bytes = stream(&mut rng, limits);
         let mut parser = Parser::new(limits);
         let mut rest = &bytes[..];
         while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(1 + rng.below(rest.len()));
+            let (chunk, tail) = rest.split_at(1 + below(&mut rng, rest.len()));
             rest = tail;
             let fed = parser.feed(chunk, &mut |ev| {
                 events += 1;
@@ -138,24 +160,24 @@ fn random_streams_never_panic_and_stay_bounded() {
 
 #[test]
 fn mutated_event_data_never_panics_an_adapter() {
-    let protocols: Vec<_> = [Api::DifyChat, Api::OpenAiChat].iter().map(|a| a.protocol()).collect();
-    let mut rng = Rng(0xDA7A);
+    let protocols = adapters();
+    let mut rng = SplitMix64::new(0xDA7A);
     let json: Vec<&[u8]> = FRAGMENTS.iter().filter(|f| f.starts_with(b"{")).copied().collect();
     for _ in 0..cases() / 4 {
-        let mut data = json[rng.below(json.len())].to_vec();
-        for _ in 0..1 + rng.below(3) {
-            let i = rng.below(data.len());
-            match rng.below(3) {
-                0 => data[i] = rng.next() as u8,
+        let mut data = json[below(&mut rng, json.len())].to_vec();
+        for _ in 0..1 + below(&mut rng, 3) {
+            let i = below(&mut rng, data.len());
+            match below(&mut rng, 3) {
+                0 => data[i] = rng.next_u64() as u8,
                 1 => data.truncate(i),
-                _ => data.insert(i, FRAGMENTS[rng.below(FRAGMENTS.len())][0]),
+                _ => data.insert(i, FRAGMENTS[below(&mut rng, FRAGMENTS.len())][0]),
             }
             if data.is_empty() {
                 break;
             }
         }
         let event = crate::sse::Event {
-            event: String::new(),
+            event: EVENT_NAMES[below(&mut rng, EVENT_NAMES.len())].into(),
             data: String::from_utf8_lossy(&data).into_owned(),
             id: None,
         };

@@ -4,6 +4,8 @@
 //! echoed masked. It never prints and never panics on what a server sends. When to retry is
 //! `retry`'s; how to verify servers is `tls`'s.
 
+pub mod anthropic;
+pub mod custom;
 pub mod dify;
 #[cfg(test)]
 mod fuzz;
@@ -18,9 +20,11 @@ use crate::config::{Config, Timeouts};
 use crate::engine::StopSignal;
 use crate::measure::TokenSource;
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase};
+use crate::rng::SplitMix64;
 use crate::sse;
 use crate::tokens::{Estimator, Tokenizer};
-use crate::workload::mask_secrets;
+use crate::workload::{Prompt, mask_secrets};
+use serde_json::{Map, Value};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -66,21 +70,27 @@ pub fn agent(config: &Config) -> ureq::Agent {
 pub struct Job<'a> {
     pub worker: usize,
     pub prompt_index: usize,
-    pub prompt: &'a str,
+    pub prompt: &'a Prompt,
     pub key: Option<(usize, &'a str)>,
     pub user: &'a str,
+    /// The Dify conversation this request continues (`--turns`).
+    pub conversation_id: Option<&'a str>,
+    /// 1-based position in the worker's conversation.
+    pub turn: u32,
 }
 
 /// Sends requests for one run; shared by all workers.
 pub struct Client {
     agent: ureq::Agent,
-    protocol: Box<dyn Protocol>,
+    protocol: Arc<dyn Protocol>,
     url: String,
     headers: Vec<(String, String)>,
     /// Header values that may be credentials, masked wherever a server echoes them.
     secret_headers: Vec<String>,
     model: Option<String>,
     max_tokens: Option<u32>,
+    inputs: Map<String, Value>,
+    ignore_eos: bool,
     timeouts: Timeouts,
     retries: u32,
     tokenizer: Arc<Tokenizer>,
@@ -91,7 +101,7 @@ impl Client {
     pub fn new(config: &Config, agent: ureq::Agent) -> Self {
         Self {
             agent,
-            protocol: config.api.protocol(),
+            protocol: config.protocol.clone(),
             url: config.url.clone(),
             headers: config.headers.clone(),
             secret_headers: config
@@ -103,6 +113,8 @@ impl Client {
                 .collect(),
             model: config.model.clone(),
             max_tokens: config.max_tokens,
+            inputs: config.inputs.clone(),
+            ignore_eos: config.ignore_eos,
             timeouts: config.timeouts,
             retries: config.retries,
             tokenizer: config.tokenizer.clone(),
@@ -114,7 +126,7 @@ impl Client {
     /// the stop signal, or a failure. Latencies count from the first attempt's start.
     pub fn execute(&self, job: &Job, stop: &StopSignal) -> Measurement {
         let t0 = Instant::now();
-        let mut jitter = retry::Jitter::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
+        let mut jitter = SplitMix64::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
         let mut attempts = 1;
         loop {
             let (mut m, retry_after) = self.attempt(job, stop, t0);
@@ -149,8 +161,11 @@ impl Client {
         let spec = RequestSpec {
             prompt: job.prompt,
             model: self.model.as_deref(),
-            max_tokens: self.max_tokens,
+            max_tokens: job.prompt.max_tokens.or(self.max_tokens),
             user: job.user,
+            inputs: &self.inputs,
+            conversation_id: job.conversation_id,
+            ignore_eos: self.ignore_eos,
         };
         let body = self.protocol.body(&spec);
         let mut req = self
@@ -158,13 +173,15 @@ impl Client {
             .post(&self.url)
             .header("Content-Type", "application/json")
             .header("Accept", "text/event-stream");
+        for (k, v) in self.protocol.headers(job.key.map(|k| k.1)) {
+            req = req.header(k, v);
+        }
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        if let Some((_, key)) = job.key {
-            req = req.header("Authorization", format!("Bearer {key}"));
-        }
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
+        m.turn = job.turn;
+        m.prompt_estimate = job.prompt.estimated_tokens;
         let response = req.send(&body[..]);
         let now = Instant::now();
         m.end_at = now;
@@ -248,6 +265,9 @@ impl Client {
         let cut_mid_event = parser.finish();
         if !s.done {
             m.end_at = Instant::now();
+            // Without a terminal event, a clean close after a whole event is the normal end.
+            let clean = read_error.is_none() && !s.timed_out && !cut_mid_event && !stop.is_set();
+            s.done = clean && self.protocol.ends_at_close();
         }
         if parser.saw_invalid_utf8() {
             m.warnings.push("stream contained invalid UTF-8 (replaced with U+FFFD)".into());
@@ -309,6 +329,7 @@ impl StreamState {
         if self.done {
             return;
         }
+        m.events += 1;
         let d = match protocol.interpret(ev) {
             Ok(d) => d,
             Err(msg) => {
@@ -341,6 +362,18 @@ impl StreamState {
         }
         if d.input_tokens.is_some() {
             m.usage_input_tokens = d.input_tokens;
+        }
+        if d.reasoning_tokens.is_some() {
+            m.reasoning_tokens = d.reasoning_tokens;
+        }
+        if d.server_latency_s.is_some() {
+            m.server_latency_s = d.server_latency_s;
+        }
+        if d.server_ttft_s.is_some() {
+            m.server_ttft_s = d.server_ttft_s;
+        }
+        if let (None, Some(id)) = (&m.conversation_id, d.conversation_id) {
+            m.conversation_id = Some(id.into_owned());
         }
         if let Some(e) = d.error {
             self.error.get_or_insert(e);
@@ -449,9 +482,10 @@ fn phase(t: ureq::Timeout) -> TimeoutPhase {
     }
 }
 
-/// The URL for `base` and `api`: the API's path is appended unless `base` already ends with it.
-pub fn endpoint(base: &str, api: Api) -> String {
-    let path = api.protocol().path();
+/// The URL for `base` and `path` (the API's, or `--path`): the path is appended unless `base`
+/// already ends with it; without a path (`custom`) the URL is used as is.
+pub fn endpoint(base: &str, path: Option<&str>) -> String {
+    let Some(path) = path else { return base.to_string() };
     let base = base.trim_end_matches('/');
     if base.ends_with(path) {
         return base.to_string();
@@ -469,12 +503,14 @@ mod tests {
 
     #[test]
     fn endpoint_appends_the_path_once() {
-        let e = |b| endpoint(b, Api::OpenAiChat);
+        let e = |b| endpoint(b, Api::OpenAiChat.path());
         assert_eq!(e("http://h:8000"), "http://h:8000/v1/chat/completions");
         assert_eq!(e("http://h:8000/"), "http://h:8000/v1/chat/completions");
         assert_eq!(e("http://h:8000/v1"), "http://h:8000/v1/chat/completions");
         assert_eq!(e("https://h/p/v1/chat/completions"), "https://h/p/v1/chat/completions");
-        assert_eq!(endpoint("https://h/prefix", Api::DifyChat), "https://h/prefix/v1/chat-messages");
+        assert_eq!(endpoint("https://h/prefix", Api::DifyChat.path()), "https://h/prefix/v1/chat-messages");
+        assert_eq!(endpoint("https://h/any/where?x=1", None), "https://h/any/where?x=1");
+        assert_eq!(endpoint("https://h/", Some("/api/generate")), "https://h/api/generate");
     }
 
     #[test]

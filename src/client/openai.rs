@@ -1,7 +1,8 @@
-//! OpenAI-compatible chat completions (vLLM, SGLang, llama.cpp, Ollama, TGI…): text in
-//! `choices[0].delta.content`, reasoning in `reasoning_content` or `reasoning`, usage in a last
-//! chunk (asked for with `stream_options.include_usage`), `[DONE]` at the end, `{"error":…}`
-//! mid-stream.
+//! OpenAI-compatible chat completions and completions (vLLM, SGLang, llama.cpp, Ollama, TGI…):
+//! text in `choices[0].delta.content` (chat, with tool-call `arguments` counted as output) or
+//! `choices[0].text` (completions), reasoning in `reasoning_content` or `reasoning`, usage in a
+//! last chunk (asked for with `stream_options.include_usage`; some servers never send it),
+//! `[DONE]` at the end, `{"error":…}` mid-stream.
 
 use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
@@ -9,7 +10,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 
-pub struct OpenAiChat;
+/// Which OpenAI endpoint; they share chunks and differ in body and where text lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAi {
+    Chat,
+    Completions,
+}
 
 /// The fields of a chunk that matter; everything else is skipped without allocating.
 #[derive(Deserialize)]
@@ -24,6 +30,9 @@ struct Chunk<'a> {
 struct Choice<'a> {
     #[serde(borrow)]
     delta: Option<ChunkDelta<'a>>,
+    /// Completions put the text here.
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -34,12 +43,33 @@ struct ChunkDelta<'a> {
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(borrow)]
     reasoning: Option<Cow<'a, str>>,
+    /// Only allocated in chunks that call tools.
+    #[serde(borrow)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
 }
 
 #[derive(Deserialize)]
-pub(super) struct Usage {
-    pub completion_tokens: Option<u64>,
-    pub prompt_tokens: Option<u64>,
+struct ToolCall<'a> {
+    #[serde(borrow)]
+    function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Function<'a> {
+    #[serde(borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    completion_tokens: Option<u64>,
+    prompt_tokens: Option<u64>,
+    completion_tokens_details: Option<Details>,
+}
+
+#[derive(Deserialize)]
+struct Details {
+    reasoning_tokens: Option<u64>,
 }
 
 /// Reads `choices` keeping only the first element (streaming sends one choice unless `n` > 1),
@@ -63,21 +93,39 @@ fn first_choice<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option
     d.deserialize_any(First(std::marker::PhantomData))
 }
 
-impl Protocol for OpenAiChat {
-    fn path(&self) -> &'static str {
-        "/v1/chat/completions"
+/// The text of a chunk's tool-call arguments (one call per chunk in practice; more are joined).
+fn arguments(calls: Vec<ToolCall<'_>>) -> Cow<'_, str> {
+    let mut args = calls.into_iter().filter_map(|c| c.function?.arguments).filter(|a| !a.is_empty());
+    match (args.next(), args.next()) {
+        (None, _) => Cow::Borrowed(""),
+        (Some(a), None) => a,
+        (Some(a), Some(b)) => Cow::Owned([a, b].into_iter().chain(args).collect()),
     }
+}
 
+impl Protocol for OpenAi {
     fn body(&self, spec: &RequestSpec) -> Vec<u8> {
         let mut body = json!({
             "model": spec.model.unwrap_or("default"),
-            "messages": [{"role": "user", "content": spec.prompt}],
             "stream": true,
             "stream_options": {"include_usage": true},
             "user": spec.user,
         });
+        match self {
+            OpenAi::Chat => {
+                body["messages"] = spec
+                    .prompt
+                    .messages
+                    .clone()
+                    .unwrap_or_else(|| json!([{"role": "user", "content": spec.prompt.text}]));
+            }
+            OpenAi::Completions => body["prompt"] = spec.prompt.text.clone().into(),
+        }
         if let Some(n) = spec.max_tokens {
             body["max_tokens"] = n.into();
+        }
+        if spec.ignore_eos {
+            body["ignore_eos"] = true.into();
         }
         body.to_string().into_bytes()
     }
@@ -94,15 +142,23 @@ impl Protocol for OpenAiChat {
             d.error = Some(format!("error event: {msg}"));
             return Ok(d);
         }
-        let delta = chunk.choices.and_then(|c| c.delta);
-        if let Some(delta) = delta {
-            d.answer = delta.content.unwrap_or_default();
-            d.reasoning =
-                delta.reasoning_content.filter(|r| !r.is_empty()).or(delta.reasoning).unwrap_or_default();
+        if let Some(choice) = chunk.choices {
+            if let Some(text) = choice.text {
+                d.answer = text;
+            }
+            if let Some(delta) = choice.delta {
+                d.answer = delta.content.unwrap_or_default();
+                if d.answer.is_empty() {
+                    d.answer = delta.tool_calls.map(arguments).unwrap_or_default();
+                }
+                d.reasoning =
+                    delta.reasoning_content.filter(|r| !r.is_empty()).or(delta.reasoning).unwrap_or_default();
+            }
         }
         if let Some(u) = chunk.usage {
             d.output_tokens = u.completion_tokens;
             d.input_tokens = u.prompt_tokens;
+            d.reasoning_tokens = u.completion_tokens_details.and_then(|r| r.reasoning_tokens);
         }
         Ok(d)
     }
@@ -112,23 +168,26 @@ impl Protocol for OpenAiChat {
 mod tests {
     use super::*;
     use crate::client::protocol::interpret_owned;
+    use crate::workload::Prompt;
+    use serde_json::Map;
 
     #[test]
     fn reads_content_reasoning_usage_done_and_errors() {
-        let p = OpenAiChat;
+        let p = OpenAi::Chat;
         let role = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
         assert_eq!(interpret_owned(&p, role).unwrap(), Delta::default());
         let null = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}"#;
         assert_eq!(interpret_owned(&p, null).unwrap(), Delta::default());
-        let d = interpret_owned(&p, r#"{"choices":[{"delta":{"content":"好"}}]}"#).unwrap();
-        assert_eq!(d.answer, "好");
+        let d =
+            interpret_owned(&p, r#"{"choices":[{"delta":{"role":"assistant","content":"好"}}]}"#).unwrap();
+        assert_eq!(d.answer, "好", "a role repeated in every chunk changes nothing");
         let d = interpret_owned(&p, r#"{"choices":[{"delta":{"reasoning_content":"嗯"}}]}"#).unwrap();
         assert_eq!((d.answer.as_ref(), d.reasoning.as_ref()), ("", "嗯"));
         let d = interpret_owned(&p, r#"{"choices":[{"delta":{"reasoning":"so"}}]}"#).unwrap();
         assert_eq!(d.reasoning, "so");
-        let usage = r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":9}}"#;
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":9,"completion_tokens_details":{"reasoning_tokens":6}}}"#;
         let d = interpret_owned(&p, usage).unwrap();
-        assert_eq!((d.output_tokens, d.input_tokens), (Some(9), Some(4)));
+        assert_eq!((d.output_tokens, d.input_tokens, d.reasoning_tokens), (Some(9), Some(4), Some(6)));
         assert!(interpret_owned(&p, "[DONE]").unwrap().done);
         let d = interpret_owned(&p, r#"{"error":{"message":"overloaded","type":"x"}}"#).unwrap();
         assert_eq!(d.error.as_deref(), Some("error event: overloaded"));
@@ -139,13 +198,53 @@ mod tests {
     }
 
     #[test]
-    fn body_asks_for_streamed_usage_and_caps_tokens() {
-        let spec = RequestSpec { prompt: "hi", model: Some("m"), max_tokens: Some(16), user: "u" };
-        let v: Value = serde_json::from_slice(&OpenAiChat.body(&spec)).unwrap();
-        assert_eq!(v["stream"], true);
-        assert_eq!(v["stream_options"]["include_usage"], true);
-        assert_eq!(v["max_tokens"], 16);
-        assert_eq!(v["model"], "m");
-        assert_eq!(v["messages"][0]["content"], "hi");
+    fn tool_call_arguments_are_output() {
+        let p = OpenAi::Chat;
+        let first = r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#;
+        assert_eq!(interpret_owned(&p, first).unwrap(), Delta::default());
+        let args =
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]}"#;
+        assert_eq!(interpret_owned(&p, args).unwrap().answer, "{\"city\":");
+        let two = r#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"a"}},{"function":{"arguments":"b"}}]}}]}"#;
+        assert_eq!(interpret_owned(&p, two).unwrap().answer, "ab");
+    }
+
+    #[test]
+    fn completions_read_choice_text() {
+        let p = OpenAi::Completions;
+        let d = interpret_owned(&p, r#"{"object":"text_completion","choices":[{"index":0,"text":"ition"}]}"#)
+            .unwrap();
+        assert_eq!(d.answer, "ition");
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":8}}"#;
+        assert_eq!(interpret_owned(&p, usage).unwrap().output_tokens, Some(8));
+    }
+
+    #[test]
+    fn bodies_ask_for_streamed_usage_caps_and_exact_lengths() {
+        let prompt = Prompt::text("hi");
+        let inputs = Map::new();
+        let spec = RequestSpec {
+            prompt: &prompt,
+            model: Some("m"),
+            max_tokens: Some(16),
+            user: "u",
+            inputs: &inputs,
+            conversation_id: None,
+            ignore_eos: true,
+        };
+        let v: Value = serde_json::from_slice(&OpenAi::Chat.body(&spec)).unwrap();
+        assert_eq!(
+            v,
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true,
+                   "stream_options": {"include_usage": true}, "user": "u", "max_tokens": 16, "ignore_eos": true})
+        );
+        let v: Value = serde_json::from_slice(&OpenAi::Completions.body(&spec)).unwrap();
+        assert_eq!((v["prompt"].as_str(), v.get("messages")), (Some("hi"), None));
+        let mut chat = Prompt::text("x");
+        chat.messages = Some(json!([{"role": "system", "content": "s"}, {"role": "user", "content": "x"}]));
+        let spec = RequestSpec { prompt: &chat, ignore_eos: false, max_tokens: None, ..spec };
+        let v: Value = serde_json::from_slice(&OpenAi::Chat.body(&spec)).unwrap();
+        assert_eq!(v["messages"][0]["content"], "s");
+        assert_eq!((v.get("ignore_eos"), v.get("max_tokens")), (None, None));
     }
 }

@@ -1,8 +1,11 @@
 //! The seam between HTTP streaming and an API's meaning: a `Protocol` builds the request body and
-//! reads each SSE event into a `Delta`. One file per API implements it; none of them does I/O or
-//! timing.
+//! headers and reads each SSE event into a `Delta`. One file per API family implements it; none
+//! of them does I/O or timing. `Api` names the protocols `--api` accepts and the URL paths they
+//! live at (which is also how `--api auto` recognises them).
 
 use crate::sse::Event;
+use crate::workload::Prompt;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
@@ -10,11 +13,18 @@ use std::str::FromStr;
 /// What one request asks for, independent of the API's JSON shape.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestSpec<'a> {
-    pub prompt: &'a str,
+    pub prompt: &'a Prompt,
     pub model: Option<&'a str>,
+    /// The prompt's own cap, else `--max-tokens`.
     pub max_tokens: Option<u32>,
     /// A stable per-worker user name, so per-user server state is realistic.
     pub user: &'a str,
+    /// `--inputs` (Dify app variables); a JSONL line's own `inputs` are laid over them.
+    pub inputs: &'a Map<String, Value>,
+    /// Continue this Dify conversation (`--turns`).
+    pub conversation_id: Option<&'a str>,
+    /// Ask the server to generate exactly `max_tokens` (`--output-tokens`; vLLM's `ignore_eos`).
+    pub ignore_eos: bool,
 }
 
 /// What one event meant. Empty strings mean "no text in this event". Text borrows from the
@@ -25,43 +35,89 @@ pub struct Delta<'a> {
     pub reasoning: Cow<'a, str>,
     pub output_tokens: Option<u64>,
     pub input_tokens: Option<u64>,
-    /// The API's normal terminal event (`[DONE]`, `message_end`).
+    /// The reasoning part of `output_tokens`, where usage breaks it out.
+    pub reasoning_tokens: Option<u64>,
+    /// The server's own account of the request (Dify `usage.latency`, workflow `elapsed_time`).
+    pub server_latency_s: Option<f64>,
+    /// The server's own time to first token (Dify `usage.time_to_first_token`).
+    pub server_ttft_s: Option<f64>,
+    /// Dify's conversation, for the next turn.
+    pub conversation_id: Option<Cow<'a, str>>,
+    /// The API's normal terminal event (`[DONE]`, `message_end`, `message_stop`).
     pub done: bool,
     /// An error event inside a 2xx stream, with the server's message.
     pub error: Option<String>,
 }
 
 pub trait Protocol: Send + Sync {
-    /// The path appended to the base URL, e.g. `/v1/chat-messages`.
-    fn path(&self) -> &'static str;
     /// The JSON request body.
     fn body(&self, spec: &RequestSpec) -> Vec<u8>;
     /// Reads one event; `Err` describes an event this API cannot have sent (malformed).
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String>;
+    /// Headers for the API key (if any) and the API's fixed headers.
+    fn headers(&self, key: Option<&str>) -> Vec<(&'static str, String)> {
+        key.map(|k| ("Authorization", format!("Bearer {k}"))).into_iter().collect()
+    }
+    /// True when the end of the body is the stream's normal end (no terminal event exists).
+    fn ends_at_close(&self) -> bool {
+        false
+    }
 }
 
 /// The APIs `--api` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
     DifyChat,
+    DifyCompletion,
+    DifyWorkflow,
     OpenAiChat,
+    OpenAiCompletions,
+    Anthropic,
+    Custom,
 }
 
 impl Api {
-    pub const NAMES: &'static str = "dify-chat, openai-chat";
+    pub const ALL: [Api; 7] = [
+        Api::DifyChat,
+        Api::DifyCompletion,
+        Api::DifyWorkflow,
+        Api::OpenAiChat,
+        Api::OpenAiCompletions,
+        Api::Anthropic,
+        Api::Custom,
+    ];
+    pub const NAMES: &'static str =
+        "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom";
 
     pub fn name(&self) -> &'static str {
         match self {
             Api::DifyChat => "dify-chat",
+            Api::DifyCompletion => "dify-completion",
+            Api::DifyWorkflow => "dify-workflow",
             Api::OpenAiChat => "openai-chat",
+            Api::OpenAiCompletions => "openai-completions",
+            Api::Anthropic => "anthropic",
+            Api::Custom => "custom",
         }
     }
 
-    pub fn protocol(&self) -> Box<dyn Protocol> {
+    /// The path appended to the base URL; `custom` has none (the URL is used as is).
+    pub fn path(&self) -> Option<&'static str> {
         match self {
-            Api::DifyChat => Box::new(super::dify::DifyChat),
-            Api::OpenAiChat => Box::new(super::openai::OpenAiChat),
+            Api::DifyChat => Some("/v1/chat-messages"),
+            Api::DifyCompletion => Some("/v1/completion-messages"),
+            Api::DifyWorkflow => Some("/v1/workflows/run"),
+            Api::OpenAiChat => Some("/v1/chat/completions"),
+            Api::OpenAiCompletions => Some("/v1/completions"),
+            Api::Anthropic => Some("/v1/messages"),
+            Api::Custom => None,
         }
+    }
+
+    /// The API whose path `url` ends with (`--api auto`).
+    pub fn from_url(url: &str) -> Option<Api> {
+        let url = url.trim_end_matches('/');
+        Api::ALL.into_iter().find(|api| api.path().is_some_and(|p| url.ends_with(p)))
     }
 }
 
@@ -74,11 +130,15 @@ impl fmt::Display for Api {
 impl FromStr for Api {
     type Err = String;
 
+    /// Every name but `auto`, which `config` resolves from the URL.
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "dify-chat" | "dify" => Ok(Api::DifyChat),
-            "openai-chat" | "openai" => Ok(Api::OpenAiChat),
-            _ => Err(format!("unknown API: use one of {}", Api::NAMES)),
+            "dify" | "dify-agent" => Ok(Api::DifyChat),
+            "openai" => Ok(Api::OpenAiChat),
+            _ => Api::ALL
+                .into_iter()
+                .find(|a| a.name() == s)
+                .ok_or_else(|| format!("unknown API: use one of {}", Api::NAMES)),
         }
     }
 }
@@ -107,16 +167,45 @@ pub fn json_text(v: Option<&serde_json::Value>) -> String {
     }
 }
 
-/// Test helper: interprets `data` as one event and detaches the result from it.
+/// Test helper: interprets `data` as one event named `event` and detaches the result from it.
 #[cfg(test)]
-pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, String> {
-    let event = Event { event: String::new(), data: data.into(), id: None };
+pub fn interpret_named(p: &dyn Protocol, event: &str, data: &str) -> Result<Delta<'static>, String> {
+    let event = Event { event: event.into(), data: data.into(), id: None };
     p.interpret(&event).map(|d| Delta {
         answer: Cow::Owned(d.answer.into_owned()),
         reasoning: Cow::Owned(d.reasoning.into_owned()),
+        conversation_id: d.conversation_id.map(|c| Cow::Owned(c.into_owned())),
         output_tokens: d.output_tokens,
         input_tokens: d.input_tokens,
+        reasoning_tokens: d.reasoning_tokens,
+        server_latency_s: d.server_latency_s,
+        server_ttft_s: d.server_ttft_s,
         done: d.done,
         error: d.error,
     })
+}
+
+/// Test helper: `interpret_named` for an event without an `event:` line.
+#[cfg(test)]
+pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, String> {
+    interpret_named(p, "", data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_paths_pick_the_api() {
+        for api in Api::ALL {
+            assert_eq!(api.name().parse::<Api>(), Ok(api));
+            if let Some(p) = api.path() {
+                assert_eq!(Api::from_url(&format!("http://h:1/x{p}/")), Some(api));
+            }
+        }
+        assert_eq!(Api::from_url("http://h:1/v1"), None);
+        assert_eq!(Api::from_url("http://h:1/v1/chat/completions"), Some(Api::OpenAiChat));
+        assert_eq!(Api::from_url("http://h:1/v1/completions"), Some(Api::OpenAiCompletions));
+        assert!("grpc".parse::<Api>().unwrap_err().starts_with("unknown API: use one of auto, dify-chat"));
+    }
 }

@@ -32,6 +32,7 @@ pub fn summary_json(s: &Summary) -> Vec<u8> {
         "tokens": {
             "output_total": s.output_tokens,
             "input_total": s.input_tokens,
+            "reasoning_total": s.reasoning_tokens,
             "from_usage": s.tokens_from_usage,
             "estimated": s.tokens_estimated,
             "from_tokenizer": s.tokens_from_tokenizer,

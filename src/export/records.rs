@@ -26,6 +26,12 @@ pub fn line(r: &Record) -> Vec<u8> {
         "token_source": r.token_source.to_string(),
         "counted_tokens": r.counted_tokens,
         "input_tokens": r.input_tokens,
+        "reasoning_tokens": r.reasoning_tokens,
+        "server_latency_ms": r.server_latency_ms,
+        "server_ttft_ms": r.server_ttft_ms,
+        "turn": r.turn,
+        "conversation_id": r.conversation_id,
+        "events": r.events,
         "text_events": r.text_events,
         "warnings": r.warnings,
     });
@@ -61,15 +67,20 @@ mod tests {
             output_tokens: 11,
             token_source: TokenSource::Usage,
             counted_tokens: 10,
-            input_tokens: None,
+            input_tokens: 7,
+            reasoning_tokens: Some(4),
+            server_latency_ms: Some(190.5),
+            server_ttft_ms: None,
+            turn: 2,
+            conversation_id: Some("c1".into()),
+            events: 13,
             text_events: 11,
             warnings: vec![],
         };
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"attempts\":1,\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"input_tokens\":null,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"request_id\":\"req-7\",\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"warnings\":[],\"worker\":3}
-"
+            "{\"attempts\":1,\"conversation_id\":\"c1\",\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"request_id\":\"req-7\",\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The embedded mock LLM server: a user feature (`llmload mock`, `llmload demo`) and the
-//! project's measuring instrument. It streams Dify and OpenAI-compatible responses on a scripted
-//! schedule, injects faults on request, and records the truth of what it sent — when each event
+//! project's measuring instrument. It streams Dify (chat, completion, workflow), OpenAI-compatible
+//! (chat, completions) and Anthropic responses on a scripted schedule, or replays a recorded
+//! stream (`replay`), injects faults on request, and records the truth of what it sent — when each event
 //! left — so a client's TTFT/ITL can be checked against it.
 //!
 //! This file owns the public API, the accept loop (one small-stack thread per connection, for
@@ -15,6 +16,7 @@ mod faults;
 mod http;
 mod os;
 mod pacer;
+mod replay;
 mod respond;
 mod script;
 mod shapes;
@@ -22,6 +24,7 @@ mod stream;
 mod truth;
 
 pub use faults::{Fault, FaultRule};
+pub use replay::{Replay, Split, load as load_replay};
 pub use script::Lang;
 pub use truth::Truth;
 
@@ -49,7 +52,21 @@ const LINGER: Duration = Duration::from_millis(250);
 pub const DEFAULT_FAULT_DELAY: Duration = Duration::from_secs(75);
 
 const DIFY_PATH: &str = "/v1/chat-messages";
+const DIFY_COMPLETION_PATH: &str = "/v1/completion-messages";
+const DIFY_WORKFLOW_PATH: &str = "/v1/workflows/run";
 const OPENAI_PATH: &str = "/v1/chat/completions";
+const OPENAI_COMPLETIONS_PATH: &str = "/v1/completions";
+const ANTHROPIC_PATH: &str = "/v1/messages";
+
+/// Every API path and what it speaks.
+const ROUTES: [(&str, Api); 6] = [
+    (DIFY_PATH, Api::Dify),
+    (DIFY_COMPLETION_PATH, Api::Dify),
+    (DIFY_WORKFLOW_PATH, Api::DifyWorkflow),
+    (OPENAI_PATH, Api::OpenAi),
+    (OPENAI_COMPLETIONS_PATH, Api::OpenAiCompletions),
+    (ANTHROPIC_PATH, Api::Anthropic),
+];
 
 /// How the mock answers: timing, length, language and faults.
 #[derive(Debug, Clone)]
@@ -67,6 +84,8 @@ pub struct MockConfig {
     pub faults: Vec<FaultRule>,
     /// How long `slow-headers` holds the head back and `stall` goes silent.
     pub fault_delay: Duration,
+    /// Answer every POST with this recorded stream instead (timing and faults unused).
+    pub replay: Option<Replay>,
 }
 
 impl Default for MockConfig {
@@ -80,6 +99,7 @@ impl Default for MockConfig {
             lang: Lang::Zh,
             faults: Vec::new(),
             fault_delay: DEFAULT_FAULT_DELAY,
+            replay: None,
         }
     }
 }
@@ -274,15 +294,19 @@ impl Shared {
                 Err(_) => Next::Close,
             }
         };
-        match (req.method.as_str(), req.path.as_str()) {
-            ("POST", DIFY_PATH) => self.api(Api::Dify, req, received, conn),
-            ("POST", OPENAI_PATH) => self.api(Api::OpenAi, req, received, conn),
-            ("GET", "/mock/stats") => {
+        let api = ROUTES.iter().find(|(path, _)| *path == req.path).map(|(_, api)| *api);
+        match (req.method.as_str(), req.path.as_str(), api, &self.config.replay) {
+            ("POST", _, _, Some(replay)) => {
+                let n = self.seq.fetch_add(1, Ordering::Relaxed);
+                replay.serve(&mut &**conn, n, req.close)
+            }
+            ("POST", _, Some(api), None) => self.api(api, req, received, conn),
+            ("GET", "/mock/stats", _, _) => {
                 // Rendered first: the lock must not be held across a socket write.
                 let stats = self.lock_truth().to_json().to_string();
                 plain(200, JSON, stats.as_bytes())
             }
-            ("GET", "/health") => plain(200, TEXT, b"ok"),
+            ("GET", "/health", _, _) => plain(200, TEXT, b"ok"),
             _ => plain(404, JSON, not_found(req).as_bytes()),
         }
     }
@@ -311,12 +335,9 @@ impl Shared {
 fn not_found(req: &Request) -> String {
     serde_json::json!({
         "error": format!("no route for {} {}", req.method, req.path),
-        "paths": [
-            format!("POST {DIFY_PATH}"),
-            format!("POST {OPENAI_PATH}"),
-            "GET /mock/stats",
-            "GET /health",
-        ],
+        "paths": ROUTES.iter().map(|(path, _)| format!("POST {path}"))
+            .chain(["GET /mock/stats".to_string(), "GET /health".to_string()])
+            .collect::<Vec<_>>(),
     })
     .to_string()
 }
@@ -336,6 +357,7 @@ mod tests {
             lang: Lang::Zh,
             faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
             fault_delay: Duration::from_secs(1),
+            replay: None,
         }
     }
 

@@ -69,27 +69,8 @@ pub(super) fn text(lang: Lang, n: u64) -> String {
     (0..n).map(|i| token(lang, i)).collect()
 }
 
-/// splitmix64: tiny, fast and good enough for jitter and ids; seeded per response.
-pub(super) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(super) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(super) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    fn signed_unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
+/// Seeded per response: jitter and ids are reproducible.
+pub(super) use crate::rng::SplitMix64;
 
 /// The text-event deadlines of one response.
 pub(super) struct Schedule {
@@ -113,7 +94,7 @@ impl Schedule {
         if self.jitter == 0.0 {
             return d;
         }
-        let factor = 1.0 + self.jitter * self.rng.signed_unit();
+        let factor = 1.0 + self.jitter * (2.0 * self.rng.unit() - 1.0);
         Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(d)
     }
 

@@ -2,8 +2,8 @@
 //! cap) and the bytes of its SSE events, error bodies and non-streaming bodies, modelled on the
 //! streams in `fixtures/` (Dify chat-messages; OpenAI chat completions as vLLM sends them).
 //!
-//! A protocol is one `Shape` implementation plus one arm in `read`, so Anthropic and others are
-//! more of the same. Text events are rendered from a pre-built prefix (the hot path, one per
+//! A protocol is one `Shape` implementation plus one arm in `read`: OpenAI completions, Dify
+//! workflows and Anthropic Messages live in `shapes/`. Text events are rendered from a pre-built prefix (the hot path, one per
 //! token); the rest use `serde_json`. This module does not time, write or choose faults.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,13 +12,23 @@ use serde_json::{Value, json};
 
 use super::script::SplitMix64;
 
+mod anthropic;
+mod completions;
+mod workflow;
+
 /// The APIs the mock serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Api {
-    /// Dify `POST /v1/chat-messages`.
+    /// Dify `POST /v1/chat-messages`, and `/v1/completion-messages` (the same events).
     Dify,
+    /// Dify `POST /v1/workflows/run`.
+    DifyWorkflow,
     /// OpenAI-compatible `POST /v1/chat/completions`.
     OpenAi,
+    /// OpenAI-compatible `POST /v1/completions`.
+    OpenAiCompletions,
+    /// Anthropic `POST /v1/messages`.
+    Anthropic,
 }
 
 /// What the request asks of the response.
@@ -73,7 +83,12 @@ pub(super) fn read(api: Api, body: &Value, seed: u64) -> (Box<dyn Shape + Send>,
     let mut rng = SplitMix64::new(seed ^ IDS_SALT);
     match api {
         Api::Dify => (Box::new(Dify::new(body, &mut rng)), dify_ask(body)),
+        Api::DifyWorkflow => (Box::new(workflow::Workflow::new(&mut rng)), workflow::ask(body)),
         Api::OpenAi => (Box::new(OpenAi::new(body, &mut rng)), openai_ask(body)),
+        Api::OpenAiCompletions => {
+            (Box::new(completions::Completions::new(body, &mut rng)), completions::ask(body))
+        }
+        Api::Anthropic => (Box::new(anthropic::Anthropic::new(body, &mut rng)), anthropic::ask(body)),
     }
 }
 
@@ -143,7 +158,8 @@ pub(super) fn html_not_sse_page() -> Vec<u8> {
 fn dify_ask(body: &Value) -> Ask {
     Ask {
         stream: body["response_mode"] != "blocking",
-        prompt_tokens: chars(&body["query"]),
+        // A completion app may carry the prompt only in its inputs.
+        prompt_tokens: chars(&body["query"]).max(chars(&body["inputs"]["query"])),
         max_tokens: None,
     }
 }
@@ -173,6 +189,18 @@ impl Dify {
             quote(&message_id),
         );
         Dify { task_id, message_id, conversation_id, created, common }
+    }
+
+    /// Dify's JSON error body, shared by every Dify app type.
+    fn error_body_for(status: u16, message: &str) -> String {
+        let code = match status {
+            400 => "invalid_param",
+            404 => "not_found",
+            429 => "too_many_requests",
+            _ if status < 500 => "bad_request",
+            _ => "internal_server_error",
+        };
+        json!({"code": code, "message": message, "status": status}).to_string()
     }
 
     fn usage(end: &End) -> Value {
@@ -223,14 +251,7 @@ impl Shape for Dify {
     }
 
     fn error_body(&self, status: u16, message: &str) -> String {
-        let code = match status {
-            400 => "invalid_param",
-            404 => "not_found",
-            429 => "too_many_requests",
-            _ if status < 500 => "bad_request",
-            _ => "internal_server_error",
-        };
-        json!({"code": code, "message": message, "status": status}).to_string()
+        Dify::error_body_for(status, message)
     }
 
     fn blocking_body(&self, text: &str, end: &End) -> String {
@@ -443,11 +464,90 @@ mod tests {
 
     #[test]
     fn malformed_events_are_utf8_but_not_json() {
-        for api in [Api::Dify, Api::OpenAi] {
+        for api in [Api::Dify, Api::DifyWorkflow, Api::OpenAi, Api::OpenAiCompletions, Api::Anthropic] {
             let (shape, _) = read(api, &json!({"model": "模型模型模型模型"}), 3);
             let event = String::from_utf8(shape.malformed_event()).unwrap();
             let json = event.strip_prefix("data: ").unwrap().trim_end();
             assert!(serde_json::from_str::<Value>(json).is_err(), "{json}");
         }
+    }
+
+    /// The `event:` name and JSON payload of an event.
+    fn named(event: &[u8]) -> (String, Value) {
+        let s = std::str::from_utf8(event).unwrap();
+        let (name, rest) = match s.strip_prefix("event: ") {
+            Some(r) => r.split_once('\n').unwrap(),
+            None => ("", s),
+        };
+        (name.to_string(), payload(rest.as_bytes()))
+    }
+
+    #[test]
+    fn completions_workflow_and_anthropic_asks() {
+        let (_, ask) =
+            read(Api::OpenAiCompletions, &json!({"prompt": "abc", "stream": true, "max_tokens": 4}), 1);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 3, max_tokens: Some(4) });
+        let (_, ask) =
+            read(Api::DifyWorkflow, &json!({"inputs": {"query": "你好"}, "response_mode": "streaming"}), 1);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: None });
+        let body = json!({"system": "ab", "messages": [{"role": "user", "content": "xyz"}], "max_tokens": 9, "stream": true});
+        let (_, ask) = read(Api::Anthropic, &body, 1);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(9) });
+        let (_, ask) = read(Api::Dify, &json!({"inputs": {"query": "four"}}), 1);
+        assert_eq!(ask.prompt_tokens, 4, "a completion app's prompt may be only in inputs");
+    }
+
+    #[test]
+    fn workflow_events_match_the_fixture_shape() {
+        let (shape, _) = read(Api::DifyWorkflow, &json!({}), 7);
+        let opening: Vec<String> =
+            shape.opening().iter().map(|e| payload(e)["event"].as_str().unwrap().into()).collect();
+        assert_eq!(opening, ["workflow_started", "node_started", "node_finished", "node_started"]);
+        let text = payload(&shape.text_event("字"));
+        assert_eq!((text["event"].as_str(), text["data"]["text"].as_str()), (Some("text_chunk"), Some("字")));
+        let closing = shape.closing(&end());
+        let last = payload(closing.last().unwrap());
+        assert_eq!(
+            (last["event"].as_str(), last["data"]["status"].as_str()),
+            (Some("workflow_finished"), Some("succeeded"))
+        );
+        assert_eq!(
+            (last["data"]["total_tokens"].as_u64(), last["data"]["elapsed_time"].as_f64()),
+            (Some(5), Some(0.5))
+        );
+        let failed = payload(shape.stream_error().last().unwrap());
+        assert_eq!(failed["data"]["status"], "failed");
+        assert!(failed["data"]["error"].is_string());
+    }
+
+    #[test]
+    fn anthropic_events_have_event_lines_and_usage() {
+        let (shape, _) = read(Api::Anthropic, &json!({"messages": [{"role": "user", "content": "hi"}]}), 7);
+        let opening: Vec<(String, Value)> = shape.opening().iter().map(|e| named(e)).collect();
+        assert_eq!(opening[0].0, "message_start");
+        assert_eq!(opening[0].1["message"]["usage"]["input_tokens"], 2);
+        assert_eq!((opening[1].0.as_str(), opening[2].0.as_str()), ("content_block_start", "ping"));
+        let (name, text) = named(&shape.text_event("好"));
+        assert_eq!((name.as_str(), text["delta"]["text"].as_str()), ("content_block_delta", Some("好")));
+        let closing: Vec<(String, Value)> = shape.closing(&end()).iter().map(|e| named(e)).collect();
+        let names: Vec<&str> = closing.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["content_block_stop", "message_delta", "message_stop"]);
+        assert_eq!(closing[1].1["usage"]["output_tokens"], 2);
+        assert_eq!(closing[1].1["delta"]["stop_reason"], "max_tokens");
+        assert_eq!(named(&shape.stream_error()[0]).0, "error");
+    }
+
+    #[test]
+    fn completions_stream_text_without_a_role_chunk() {
+        let (shape, _) = read(Api::OpenAiCompletions, &json!({"stream_options": {"include_usage": true}}), 7);
+        assert!(shape.opening().is_empty());
+        let text = payload(&shape.text_event("ition"));
+        assert_eq!(
+            (text["object"].as_str(), text["choices"][0]["text"].as_str()),
+            (Some("text_completion"), Some("ition"))
+        );
+        let closing = shape.closing(&end());
+        assert_eq!(payload(&closing[1])["usage"]["completion_tokens"], 2);
+        assert_eq!(closing[2], b"data: [DONE]\n\n");
     }
 }

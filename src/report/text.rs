@@ -43,9 +43,13 @@ pub fn render(s: &Summary) -> String {
         rate(s.output_tokens_per_s),
         s.wall_s
     );
+    let reasoning = match s.reasoning_tokens {
+        0 => String::new(),
+        n => format!(" ({} reasoning)", count(n)),
+    };
     let _ = writeln!(
         o,
-        "  tokens      {} output · {} input (token counts: {} requests from usage, {} from the tokenizer, {} estimated)",
+        "  tokens      {} output{reasoning} · {} input (token counts: {} requests from usage, {} from the tokenizer, {} estimated)",
         count(s.output_tokens),
         count(s.input_tokens),
         count(s.tokens_from_usage),
@@ -88,7 +92,7 @@ pub fn render(s: &Summary) -> String {
         head.push_str(&pad_left(c, 10));
     }
     let _ = writeln!(o, "{head}");
-    for m in &s.metrics {
+    for m in s.metrics.iter().filter(|m| !(m.optional && m.dist.is_none())) {
         let label = if m.unit.is_empty() { m.label.to_string() } else { format!("{} ({})", m.label, m.unit) };
         let mut line = pad_right(&format!("  {label}"), 20);
         match &m.dist {

@@ -27,7 +27,10 @@ pub struct RunStats {
     pub errors: BTreeMap<String, ErrorTally>,
     /// Output tokens of successful requests.
     pub output_tokens: u64,
+    /// Usage's prompt tokens, else the prompt's estimate, of successful requests.
     pub input_tokens: u64,
+    /// The reasoning part of `output_tokens`, where usage breaks it out.
+    pub reasoning_tokens: u64,
     /// Successful requests whose token count came from usage / the estimate / `--tokenizer`.
     pub tokens_from_usage: u64,
     pub tokens_estimated: u64,
@@ -46,6 +49,9 @@ pub struct RunStats {
     pub tokens_per_request: Histogram,
     /// Milli-tokens per second, so integer buckets keep three decimals.
     pub decode_mtps: Histogram,
+    /// The server's own latency and TTFT (Dify), beside ours.
+    pub server_latency: Histogram,
+    pub server_ttft: Histogram,
     /// Mean tokens per text event of each request, in thousandths (known counts only).
     pub tokens_per_event_milli: Histogram,
     /// Every ITL gap divided by its request's tokens per event.
@@ -105,7 +111,9 @@ impl RunStats {
         }
         let (tokens, source) = m.output_tokens();
         self.output_tokens += tokens;
-        self.input_tokens += m.usage_input_tokens.unwrap_or(0);
+        self.input_tokens += m.input_tokens();
+        self.reasoning_tokens += m.reasoning_tokens.unwrap_or(0);
+        let secs = |s: Option<f64>| s.and_then(|s| Duration::try_from_secs_f64(s).ok());
         match source {
             TokenSource::Usage => self.tokens_from_usage += 1,
             TokenSource::Estimate => self.tokens_estimated += 1,
@@ -131,6 +139,8 @@ impl RunStats {
             (&mut self.ttfa, m.ttfa()),
             (&mut self.tpot, m.tpot()),
             (&mut self.e2e, Some(m.e2e())),
+            (&mut self.server_latency, secs(m.server_latency_s)),
+            (&mut self.server_ttft, secs(m.server_ttft_s)),
         ];
         for (h, d) in pairs {
             if let Some(d) = d {
@@ -161,6 +171,7 @@ impl AddAssign<&RunStats> for RunStats {
         }
         self.output_tokens += o.output_tokens;
         self.input_tokens += o.input_tokens;
+        self.reasoning_tokens += o.reasoning_tokens;
         self.tokens_from_usage += o.tokens_from_usage;
         self.tokens_estimated += o.tokens_estimated;
         self.tokens_from_tokenizer += o.tokens_from_tokenizer;
@@ -175,6 +186,8 @@ impl AddAssign<&RunStats> for RunStats {
         self.e2e += &o.e2e;
         self.tokens_per_request += &o.tokens_per_request;
         self.decode_mtps += &o.decode_mtps;
+        self.server_latency += &o.server_latency;
+        self.server_ttft += &o.server_ttft;
         self.tokens_per_event_milli += &o.tokens_per_event_milli;
         self.itl_per_token += &o.itl_per_token;
     }

@@ -1,11 +1,15 @@
-//! What each request sends: prompts and API keys (handed out round-robin) and how requests are
-//! paced across workers. It does not send anything or measure anything.
+//! What each request sends: prompts (a line file, JSONL, or synthetic), API keys (handed out
+//! round-robin) and how requests are paced across workers. It does not send anything or measure
+//! anything.
 
 pub mod lines;
 pub mod pacing;
+pub mod prompts;
 pub mod round_robin;
+pub mod synthetic;
 
 pub use pacing::{Pacing, RequestBudget};
+pub use prompts::Prompt;
 pub use round_robin::RoundRobin;
 
 /// Shows a key as `sk-a…9f3c` so reports identify it without leaking it (DESIGN invariant 5).

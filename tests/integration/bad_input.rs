@@ -24,7 +24,7 @@ fn bad_flags_name_themselves() {
     assert_usage_error(&["--threads", "0"], "--threads \"0\" is invalid");
     assert_usage_error(
         &["--api", "grpc"],
-        "--api \"grpc\" is invalid: unknown API: use one of dify-chat, openai-chat",
+        "--api \"grpc\" is invalid: unknown API: use one of auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom",
     );
     assert_usage_error(&["--duration", "ten"], "--duration \"ten\" is invalid: use a duration such as 500ms");
     assert_usage_error(&["--ramp-up", "-1"], "--ramp-up \"-1\" is invalid");
@@ -62,6 +62,76 @@ fn bad_files_name_the_file_and_the_fix() {
     let unwritable = dir.join("no-such-dir").join("out.json");
     assert_usage_error(&["--json", unwritable.to_str().unwrap()], "cannot create it");
     assert_usage_error(&["--records", dir.to_str().unwrap()], "--records");
+}
+
+#[test]
+fn bad_api_and_prompt_flags_name_themselves() {
+    assert_usage_error(&["--inputs", "[1]"], "--inputs \"[1]\" is invalid: give a JSON object such as");
+    assert_usage_error(&["--api", "openai-chat", "--inputs", "{}"], "--inputs only applies to the Dify APIs");
+    assert_usage_error(&["--turns", "0"], "--turns \"0\" is invalid: must be at least 1");
+    assert_usage_error(&["--api", "anthropic", "--turns", "3"], "--turns only applies to --api dify-chat");
+    assert_usage_error(&["--api", "custom"], "--api custom needs --body-template FILE");
+    assert_usage_error(&["--text-path", "/a"], "--text-path only applies to --api custom");
+    assert_usage_error(&["--path", "v1/x"], "--path \"v1/x\" is invalid: give a URL path such as");
+    assert_usage_error(
+        &["--prompt-tokens", "0"],
+        "--prompt-tokens \"0\" is invalid: give a token count N or N,stddev",
+    );
+    assert_usage_error(
+        &["--prompt-tokens", "64", "--prompt-lang", "fr"],
+        "--prompt-lang \"fr\" is invalid: use en, zh or mixed",
+    );
+    assert_usage_error(&["--prompt-lang", "en"], "--prompt-lang only applies to --prompt-tokens");
+    assert_usage_error(
+        &["--prompt", "hi", "--prompt-tokens", "8"],
+        "give one of --param-file, --prompt or --prompt-tokens",
+    );
+    assert_usage_error(
+        &["--api", "openai-chat", "--output-tokens", "8", "--max-tokens", "8"],
+        "--max-tokens and --output-tokens both set",
+    );
+    assert_usage_error(
+        &["--api", "openai-chat", "--output-tokens", "8,x"],
+        "--output-tokens \"8,x\" is invalid",
+    );
+    assert_usage_error(&["--output-tokens", "8"], "--output-tokens does not apply to the Dify APIs");
+}
+
+#[test]
+fn bad_templates_and_jsonl_name_the_file_the_line_and_the_fix() {
+    let dir = tempdir("templates");
+    let quoted = dir.join("quoted.json");
+    std::fs::write(&quoted, r#"{"input": "{{prompt}}"}"#).unwrap();
+    let no_prompt = dir.join("no-prompt.json");
+    std::fs::write(&no_prompt, r#"{"input": "fixed"}"#).unwrap();
+    let jsonl = dir.join("p.jsonl");
+    std::fs::write(&jsonl, "{\"prompt\": \"ok\"}\n{\"prompt\": \"x\", \"max_tokens\": -1}\n").unwrap();
+    let custom = |t: &std::path::Path| {
+        vec![
+            "--api".to_string(),
+            "custom".into(),
+            "--body-template".into(),
+            t.display().to_string(),
+            "--text-path".into(),
+            "/t".into(),
+        ]
+    };
+    let args = custom(&quoted);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_usage_error(
+        &args,
+        &format!("--body-template {}: is not valid JSON once filled", quoted.display()),
+    );
+    let args = custom(&no_prompt);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_usage_error(&args, "has no {{prompt}} placeholder");
+    let args = custom(&dir.join("missing.json"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_usage_error(&args, "missing.json: file not found");
+    assert_usage_error(
+        &["--param-file", jsonl.to_str().unwrap()],
+        "p.jsonl: JSONL line 2: \"max_tokens\" is -1: give a whole number of at least 1",
+    );
 }
 
 #[test]

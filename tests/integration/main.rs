@@ -1,10 +1,13 @@
 //! End-to-end tests: the real `llmload` binary against the embedded mock server on 127.0.0.1.
 //! One test binary (so it builds once); each module covers one capability.
 
+mod apis;
 mod bad_input;
 mod core_run;
 mod faults;
 mod fuzz_args;
+mod prompts;
+mod replay;
 mod report;
 mod retries;
 mod secrets;

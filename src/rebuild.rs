@@ -17,7 +17,7 @@ const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Reads every file and merges them into one run. Files are taken as parts of one run that ran
 /// at the same time (several load generators, or a run and its retry): the wall time is the
 /// longest file's, from its first start to its last end.
-pub fn replay(paths: &[String]) -> Result<RunOutput, Error> {
+pub fn rebuild(paths: &[String]) -> Result<RunOutput, Error> {
     let base = Instant::now();
     let mut stats = RunStats::default();
     let (mut wall, mut warnings, mut newest) = (Duration::ZERO, Vec::new(), None::<SystemTime>);
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!((stats.ok, part.partial_last_line), (1, true));
         let err = read(&b"{\"not\":\"a record\"}\n"[..], base, &mut RunStats::default()).err().unwrap();
         assert!(err.starts_with("line 1 is not an llmload record"), "{err}");
-        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"input_tokens\":null,\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default()).err().unwrap();
+        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default()).err().unwrap();
         assert!(err.contains("line 2") && err.contains("unknown outcome \"boom\""), "{err}");
     }
 }

@@ -1,0 +1,70 @@
+//! The prompt half of `Config::from_args`: one of `--param-file` (lines or JSONL), `--prompt`,
+//! or the synthetic `--prompt-tokens`; and `--output-tokens`, which sets each prompt's
+//! `max_tokens`. Every check names the flag and the fix.
+
+use crate::cli::RunArgs;
+use crate::error::Error;
+use crate::workload::synthetic::{self, Lengths, PromptLang};
+use crate::workload::{Prompt, lines, prompts as formats};
+
+const DEFAULT_PROMPT: &str = "你好";
+
+/// The prompts, where they came from (for reports), and whether exact output lengths were asked.
+pub struct PromptSetup {
+    pub prompts: Vec<Prompt>,
+    pub source: String,
+    pub ignore_eos: bool,
+}
+
+pub fn setup(a: &RunArgs) -> Result<PromptSetup, Error> {
+    let given = [a.param_file.is_some(), a.prompt.is_some(), a.prompt_tokens.is_some()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(Error::Usage("give one of --param-file, --prompt or --prompt-tokens".into()));
+    }
+    if a.prompt_lang.is_some() && a.prompt_tokens.is_none() {
+        return Err(Error::Usage(
+            "--prompt-lang only applies to --prompt-tokens: add --prompt-tokens N".into(),
+        ));
+    }
+    let (mut prompts, source) = match (&a.param_file, &a.prompt, &a.prompt_tokens) {
+        (Some(path), _, _) => {
+            let lines = lines::read_lines("--param-file", path, "prompt")?;
+            let prompts = formats::from_lines(lines).map_err(|p| Error::file("--param-file", path, p))?;
+            (prompts, format!("--param-file {path}"))
+        }
+        (_, Some(p), _) if p.trim().is_empty() => {
+            return Err(Error::flag("--prompt", p, "must not be empty"));
+        }
+        (_, Some(p), _) => (vec![Prompt::text(p.clone())], "--prompt".into()),
+        (_, _, Some(spec)) => {
+            let lengths: Lengths = spec.parse().map_err(|fix| Error::flag("--prompt-tokens", spec, fix))?;
+            let lang = match &a.prompt_lang {
+                None => PromptLang::Mixed,
+                Some(l) => l.parse().map_err(|fix| Error::flag("--prompt-lang", l, fix))?,
+            };
+            let label = a.prompt_lang.as_deref().unwrap_or("mixed");
+            (
+                synthetic::prompts(lengths, lang, synthetic::PROMPTS),
+                format!("--prompt-tokens {spec} ({label})"),
+            )
+        }
+        _ => (vec![Prompt::text(DEFAULT_PROMPT)], "default".into()),
+    };
+    let ignore_eos = match &a.output_tokens {
+        None => false,
+        Some(_) if a.max_tokens.is_some() => {
+            return Err(Error::Usage(
+                "--max-tokens and --output-tokens both set the output length: give one".into(),
+            ));
+        }
+        Some(spec) => {
+            let lengths: Lengths = spec.parse().map_err(|fix| Error::flag("--output-tokens", spec, fix))?;
+            let draws = lengths.draw(prompts.len(), 2);
+            for (p, n) in prompts.iter_mut().zip(draws) {
+                p.max_tokens.get_or_insert(n);
+            }
+            true
+        }
+    };
+    Ok(PromptSetup { prompts, source, ignore_eos })
+}

@@ -1,0 +1,68 @@
+//! Every API against the mock's generated streams (its own timing, token count and usage), so
+//! `llmload mock` + `llmload run --api X` works for users: exact counts against the mock's truth.
+
+use crate::util::*;
+
+#[test]
+fn every_api_runs_against_the_mock_with_exact_counts() {
+    let mock = fast_mock(6, &[]);
+    // (api, events per response): the mock's opening, text and closing events.
+    let cases = [
+        ("dify-chat", 7),          // 6 message + message_end (the ping has no data)
+        ("dify-completion", 7),    // the same events
+        ("dify-workflow", 14), // workflow_started + 3 node events, 6 text_chunk, 3 node events, workflow_finished
+        ("openai-chat", 10),   // role chunk, 6 content, finish, usage, [DONE]
+        ("openai-completions", 9), // 6 text, finish, usage, [DONE]
+        ("anthropic", 12), // message_start, content_block_start, ping, 6 deltas, block stop, message_delta, message_stop
+    ];
+    for (i, (api, events)) in cases.into_iter().enumerate() {
+        let dir = tempdir(&format!("api-{api}"));
+        let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+        let out = llmload(&[
+            "run",
+            "--url",
+            &url(&mock),
+            "--api",
+            api,
+            "--model",
+            "m",
+            "-c",
+            "2",
+            "-n",
+            "4",
+            "--quiet",
+            "--json",
+            json_path.to_str().unwrap(),
+            "--records",
+            rec_path.to_str().unwrap(),
+        ]);
+        out.expect_code(0);
+        let j = read_json(&json_path, &out);
+        assert_eq!(j["requests"]["ok"], 4, "{api}{}", out.context());
+        assert_eq!(j["config"]["api"], api);
+        // Dify workflows report total tokens (prompt "你好" = 2 characters to the mock, plus 6).
+        let per_request = if api == "dify-workflow" { 8 } else { 6 };
+        assert_eq!(j["tokens"]["output_total"], 4 * per_request, "{api}{}", out.context());
+        for r in read_records(&rec_path, &out) {
+            assert_eq!(r["events"], events, "{api}: {r}");
+            assert_eq!(r["text_events"], 6, "{api}: {r}");
+            assert_eq!(r["token_source"], "usage", "{api}: {r}");
+            if api.starts_with("dify") {
+                assert!(r["server_latency_ms"].as_f64().is_some(), "{api}: {r}");
+            }
+        }
+        let truth = truth(&mock);
+        let done = 4 * (i as u64 + 1);
+        assert_eq!((truth.requests, truth.completed, truth.text_events), (done, done, done * 6), "{api}");
+    }
+}
+
+#[test]
+fn stream_errors_of_every_api_fail_the_request() {
+    let mock = fast_mock(6, &["stream-error"]);
+    for api in ["dify-chat", "dify-workflow", "openai-completions", "anthropic"] {
+        let out = llmload(&["run", "--url", &url(&mock), "--api", api, "-n", "2", "--quiet"]);
+        out.expect_code(1);
+        assert!(out.stdout.contains("stream_error"), "{api}{}", out.context());
+    }
+}
