@@ -141,7 +141,7 @@ fn keep_alive_comments_only_and_no_terminal_event_are_truncated() {
 
 #[test]
 fn invalid_utf8_in_a_complete_stream_is_a_warning() {
-    for api in ["dify-chat", "openai-chat"] {
+    for api in ["dify-chat", "openai-chat", "anthropic"] {
         let (out, j, recs) = run_with("bad-utf8:0.5", api);
         out.expect_code(0);
         assert_eq!(j["requests"]["ok"], 8, "{}", out.context());
@@ -168,11 +168,13 @@ fn a_stream_cut_midway_is_truncated() {
 fn an_error_event_after_200_fails_the_request() {
     assert_all_failed("stream-error", "dify-chat", "stream_error", "Dify error event");
     assert_all_failed("stream-error", "openai-chat", "stream_error", "error event");
+    assert_all_failed("stream-error", "anthropic", "stream_error", "overloaded_error");
+    assert_all_failed("stream-error", "dify-workflow", "stream_error", "error");
 }
 
 #[test]
 fn a_malformed_event_in_a_complete_stream_is_a_warning() {
-    for api in ["dify-chat", "openai-chat"] {
+    for api in ["dify-chat", "openai-chat", "anthropic"] {
         let (out, j, recs) = run_with("malformed", api);
         out.expect_code(0);
         assert_eq!(j["requests"]["ok"], 8, "{}", out.context());
