@@ -84,6 +84,14 @@ fn slow_headers_trip_the_ttfb_timeout() {
         "timeout_ttfb",
         "no response headers within 500ms",
     );
+    // With the header wait bounded by the shorter --idle-timeout, it is still a TTFB timeout.
+    assert_half_failed(
+        "slow-headers",
+        "dify-chat",
+        &["--idle-timeout", "500ms"],
+        "timeout_ttfb",
+        "no response headers within 500ms (--ttfb-timeout 60s, bounded by --idle-timeout 500ms)",
+    );
 }
 
 #[test]
