@@ -30,8 +30,8 @@ pub fn rebuild(paths: &[String]) -> Result<RunOutput, Error> {
             Error::file("report", path, hint)
         })?;
         newest = newest.max(file.metadata().and_then(|m| m.modified()).ok());
-        let part =
-            read(BufReader::new(file), base, &mut stats).map_err(|p| Error::file("report", path, p))?;
+        let part = read(BufReader::new(file), base, &mut stats, MAX_RECORD_BYTES)
+            .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
         if part.partial_last_line {
             warnings.push(format!(
@@ -58,16 +58,21 @@ struct Part {
     partial_last_line: bool,
 }
 
-fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats) -> Result<Part, String> {
+/// `max_line`: the longest line accepted (`MAX_RECORD_BYTES`; smaller in tests).
+fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats, max_line: u64) -> Result<Part, String> {
     let mut part = Part { span: Duration::ZERO, partial_last_line: false };
     let (mut first, mut last, mut line) = (None::<Instant>, None::<Instant>, Vec::new());
     for n in 1.. {
         line.clear();
-        let read = r.by_ref().take(MAX_RECORD_BYTES).read_until(b'\n', &mut line);
+        let read = r.by_ref().take(max_line).read_until(b'\n', &mut line);
         if read.map_err(|e| format!("cannot be read ({e})"))? == 0 {
             break;
         }
         let complete = line.ends_with(b"\n");
+        let at_end = r.fill_buf().map_or(true, |rest| rest.is_empty());
+        if !complete && !at_end {
+            return Err(format!("line {n} is longer than {max_line} bytes: give files written by --records"));
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -136,7 +141,7 @@ mod tests {
             file.extend(records::line(&m.record(base)));
         }
         let mut rebuilt = RunStats::default();
-        let part = read(&file[..], Instant::now(), &mut rebuilt).unwrap();
+        let part = read(&file[..], Instant::now(), &mut rebuilt, MAX_RECORD_BYTES).unwrap();
         assert_eq!(rebuilt, live);
         assert_eq!(part.span, Duration::from_millis(1900 + 200));
         assert!(!part.partial_last_line);
@@ -149,11 +154,18 @@ mod tests {
         let second = records::line(&measurement(base, 5, 3).record(base));
         file.extend_from_slice(&second[..second.len() / 2]);
         let mut stats = RunStats::default();
-        let part = read(&file[..], base, &mut stats).unwrap();
+        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES).unwrap();
         assert_eq!((stats.ok, part.partial_last_line), (1, true));
-        let err = read(&b"{\"not\":\"a record\"}\n"[..], base, &mut RunStats::default()).err().unwrap();
+        let err = read(&b"{\"not\":\"a record\"}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES)
+            .err()
+            .unwrap();
         assert!(err.starts_with("line 1 is not an llmload record"), "{err}");
-        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default()).err().unwrap();
+        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES).err().unwrap();
         assert!(err.contains("line 2") && err.contains("unknown outcome \"boom\""), "{err}");
+        // A line longer than the limit in the middle of a file is an error, not a cut last line.
+        let mut long = records::line(&measurement(base, 0, 3).record(base));
+        long.extend(records::line(&measurement(base, 5, 3).record(base)));
+        let err = read(&long[..], base, &mut RunStats::default(), 64).err().unwrap();
+        assert_eq!(err, "line 1 is longer than 64 bytes: give files written by --records");
     }
 }
