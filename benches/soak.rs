@@ -68,7 +68,7 @@ fn main() {
     println!("soak: {streams} streams for {secs} s against {url}, faults {}", FAULTS.join(" "));
     let started = Instant::now();
     let mut client = Command::new(BIN)
-        .args(["run", "--url", &url, "-c", &streams.to_string(), "--ramp-up", "10s"])
+        .args(["run", "--url", &url, "--api", "dify-chat", "-c", &streams.to_string(), "--ramp-up", "10s"])
         .args(["-d", &format!("{secs}s"), "--idle-timeout", "1s", "--quiet"])
         .args(["--json", json.to_str().unwrap(), "--records", records.to_str().unwrap()])
         .stdout(Stdio::null())
