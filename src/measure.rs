@@ -126,8 +126,8 @@ pub struct Measurement {
     pub usage_input_tokens: Option<u64>,
     /// The reasoning part of the output, where usage breaks it out.
     pub reasoning_tokens: Option<u64>,
-    /// The estimate of the prompt, for input tokens when usage has none.
-    pub prompt_estimate: u64,
+    /// Our count of the prompt (estimate or `--tokenizer`), for input tokens when usage has none.
+    pub prompt_counted: u64,
     /// The server's own latency and time to first token, in seconds (Dify reports them).
     pub server_latency_s: Option<f64>,
     pub server_ttft_s: Option<f64>,
@@ -164,7 +164,7 @@ impl Measurement {
             usage_output_tokens: None,
             usage_input_tokens: None,
             reasoning_tokens: None,
-            prompt_estimate: 0,
+            prompt_counted: 0,
             server_latency_s: None,
             server_ttft_s: None,
             conversation_id: None,
@@ -209,9 +209,9 @@ impl Measurement {
         }
     }
 
-    /// Server-reported prompt tokens when present, else the estimate of the prompt.
+    /// Server-reported prompt tokens when present, else our count of the prompt.
     pub fn input_tokens(&self) -> u64 {
-        self.usage_input_tokens.unwrap_or(self.prompt_estimate)
+        self.usage_input_tokens.unwrap_or(self.prompt_counted)
     }
 
     /// Mean tokens per text event, where the count is known (usage or a real tokenizer, not the
@@ -337,7 +337,7 @@ mod tests {
         m.usage_output_tokens = None;
         assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
         assert_eq!(m.tokens_per_event(), None, "an estimate is not a known count");
-        m.prompt_estimate = 9;
+        m.prompt_counted = 9;
         assert_eq!(m.input_tokens(), 9);
         m.usage_input_tokens = Some(12);
         assert_eq!(m.input_tokens(), 12);

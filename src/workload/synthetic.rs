@@ -97,7 +97,7 @@ pub fn prompts(lengths: Lengths, lang: PromptLang, count: usize) -> Vec<Prompt> 
                 est.feed(piece);
                 text.push_str(piece);
             }
-            Prompt { estimated_tokens: est.tokens(), ..Prompt::text(text) }
+            Prompt { counted_tokens: est.tokens(), ..Prompt::text(text) }
         })
         .collect()
 }
@@ -155,8 +155,8 @@ mod tests {
             let ps = prompts(Lengths { mean: 300, stddev: 0 }, lang, 5);
             assert_eq!(ps.len(), 5);
             for p in &ps {
-                assert_eq!(p.estimated_tokens, estimate(&p.text));
-                assert!((300..=302).contains(&p.estimated_tokens), "{lang:?}: {}", p.estimated_tokens);
+                assert_eq!(p.counted_tokens, estimate(&p.text));
+                assert!((300..=302).contains(&p.counted_tokens), "{lang:?}: {}", p.counted_tokens);
             }
             assert_ne!(ps[0].text, ps[1].text);
         }
