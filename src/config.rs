@@ -93,13 +93,7 @@ impl Config {
             None => Tokenizer::Estimate,
             Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
         };
-        let mut prompts = prompts::setup(a)?;
-        if !tokenizer.is_estimate() {
-            // Input tokens without usage come from the same counter as output tokens.
-            for p in &mut prompts.prompts {
-                p.counted_tokens = tokenizer.count(&p.input_text());
-            }
-        }
+        let prompts = prompts::setup(a, &tokenizer)?;
         let config = Config {
             api: api.api,
             api_note: api.note,
