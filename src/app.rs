@@ -1,9 +1,9 @@
 //! The three commands (`run`, `demo`, `mock`) from parsed flags to an exit code: validate, run,
 //! print, write. The only place that writes to the terminal before and after a run.
 
-use crate::cli::{Cli, Command, DemoArgs, MockArgs, RunArgs};
+use crate::cli::{Cli, Command, DemoArgs, MockArgs, ReportArgs, RunArgs};
 use crate::client::Api;
-use crate::config::{Config, duration};
+use crate::config::{Config, OutputFile, Tls, duration};
 use crate::engine;
 use crate::error::Error;
 use crate::export::json::summary_json;
@@ -37,7 +37,7 @@ pub fn main(args: &[String]) -> u8 {
                 EXIT_OK
             } else {
                 eprintln!(
-                    "{}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
+                    "error: {}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
                     exit.output.trim_end()
                 );
                 EXIT_USAGE
@@ -48,6 +48,7 @@ pub fn main(args: &[String]) -> u8 {
         Command::Run(a) => run(a).map(|(_, code)| code),
         Command::Demo(a) => demo(a),
         Command::Mock(a) => serve_mock(a),
+        Command::Report(a) => report(a),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -68,6 +69,9 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if !config.quiet {
         eprintln!("{}", banner(&config));
     }
+    if matches!(config.tls, Tls::Insecure) {
+        eprintln!("warning: {INSECURE}");
+    }
     if let Some(note) = &config.api_note {
         eprintln!("{note}");
     }
@@ -79,30 +83,55 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     let mut run = engine::run(config.clone(), outputs.records, interrupts);
     run.warnings.extend(file_limit);
+    if matches!(config.tls, Tls::Insecure) {
+        run.warnings.push(INSECURE.into());
+    }
     if let Some(l) = signals {
         l.close();
     }
     let (cpu_s, peak_rss) = crate::sys::process_usage();
     let summary = Summary::new(config.describe(), &run, cpu_s, peak_rss);
-    print_out(&crate::report::text::render(&summary));
+    let code = finish(&summary, outputs.json, run.interrupted)?;
     if let Some(e) = &run.records_error {
         eprintln!("warning: writing records stopped: {e}; the summary above still counts every request");
     }
-    if let Some(mut out) = outputs.json {
-        out.file.write_all(&summary_json(&summary)).map_err(|e| Error::Output {
+    Ok((summary, code))
+}
+
+/// Printed at the start and kept in the summary of every run that uses `--insecure`.
+const INSECURE: &str = "--insecure: TLS certificates were not verified, so the server may not be who it claims; use --ca-cert for a private CA";
+
+/// Prints the summary, writes the JSON, and picks the exit code: the same for a live run and
+/// a rebuilt one.
+fn finish(summary: &Summary, json: Option<OutputFile>, interrupted: bool) -> Result<u8, Error> {
+    print_out(&crate::report::text::render(summary));
+    if let Some(mut out) = json {
+        out.file.write_all(&summary_json(summary)).map_err(|e| Error::Output {
             flag: out.flag,
             path: out.path.clone(),
             problem: e.to_string(),
         })?;
     }
-    let code = if run.interrupted {
+    Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if summary.ok == 0 {
         EXIT_GATE
     } else {
         EXIT_OK
-    };
-    Ok((summary, code))
+    })
+}
+
+/// `llmload report`: the summary of a run rebuilt from its records.
+fn report(a: &ReportArgs) -> Result<u8, Error> {
+    if a.records.is_empty() {
+        return Err(Error::Usage(
+            "report needs at least one records file: llmload report records.jsonl [--json out.json]".into(),
+        ));
+    }
+    let json = a.json.as_deref().map(|p| crate::config::create_output("--json", p)).transpose()?;
+    let run = crate::rebuild::rebuild(&a.records)?;
+    let summary = Summary::new(serde_json::json!({ "source": a.records }), &run, 0.0, 0);
+    finish(&summary, json, false)
 }
 
 /// The line that says what is about to happen, keys masked.
@@ -225,6 +254,12 @@ fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
             .iter()
             .map(|f| f.parse().map_err(|fix: String| Error::flag("--fault", f, fix)))
             .collect::<Result<_, _>>()?,
+        fault_delay: a
+            .fault_delay
+            .as_deref()
+            .map(|d| duration("--fault-delay", d))
+            .transpose()?
+            .unwrap_or(mock::DEFAULT_FAULT_DELAY),
         replay: replay(a)?,
     };
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)

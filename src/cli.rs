@@ -10,6 +10,7 @@ use argh::FromArgs;
     example = "llmload run --url http://127.0.0.1:8000 --api openai-chat --model m -c 64 -d 60s --json out.json",
     example = "llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
+    example = "llmload report records.jsonl --json out.json     # the summary of a killed run",
     note = "The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
 )]
 pub struct Cli {
@@ -24,6 +25,25 @@ pub enum Command {
     Run(RunArgs),
     Demo(DemoArgs),
     Mock(MockArgs),
+    Report(ReportArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// rebuild a run's summary from its --records files (e.g. after the run was killed).
+#[argh(
+    subcommand,
+    name = "report",
+    example = "llmload report records.jsonl --json summary.json",
+    example = "llmload report gen1.jsonl gen2.jsonl    # two load generators, one summary",
+    note = "Prints the same summary and writes the same JSON as a live run; several files merge into one summary (taken as parts of one run that ran at the same time). The JSON config names the source files; client CPU and memory are 0 (not recorded)."
+)]
+pub struct ReportArgs {
+    /// records files written by `llmload run --records`
+    #[argh(positional)]
+    pub records: Vec<String>,
+    /// write the summary as JSON to this path
+    #[argh(option)]
+    pub json: Option<String>,
 }
 
 #[derive(FromArgs, Debug, Default, Clone)]
@@ -117,9 +137,30 @@ pub struct RunArgs {
     /// total number of requests across all workers
     #[argh(option, short = 'n')]
     pub requests: Option<u64>,
-    /// limit for one whole request (default 300s)
+    /// limit for one whole request, retries included (default 300s)
     #[argh(option)]
     pub timeout: Option<String>,
+    /// limit for resolving and connecting, TLS included (default 10s)
+    #[argh(option)]
+    pub connect_timeout: Option<String>,
+    /// limit from sending the request to its response headers (default 60s)
+    #[argh(option)]
+    pub ttfb_timeout: Option<String>,
+    /// longest silence between two reads of a response, headers included (default 60s)
+    #[argh(option)]
+    pub idle_timeout: Option<String>,
+    /// retry a request up to N times on connect errors, HTTP 429 and 5xx (default 0: failures stay visible)
+    #[argh(option)]
+    pub retries: Option<u32>,
+    /// after Ctrl-C or SIGTERM, how long in-flight requests may finish before they are cut (default 5s)
+    #[argh(option)]
+    pub grace: Option<String>,
+    /// PEM file of CA certificates to trust instead of the bundled web roots (private CAs)
+    #[argh(option)]
+    pub ca_cert: Option<String>,
+    /// skip TLS certificate verification (testing only; every run that uses it warns)
+    #[argh(switch)]
+    pub insecure: bool,
     /// extra request header 'Name: value' (repeatable)
     #[argh(option)]
     pub header: Vec<String>,
@@ -175,7 +216,7 @@ pub struct DemoArgs {
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload mock --fault http-429:0.1 --fault cut:0.05    # 10% HTTP 429, 5% cut streams",
     example = "llmload mock --replay capture.sse --replay-split bytes   # serve a recorded stream, one byte a write",
-    note = "Paths: POST /v1/chat-messages and /v1/completion-messages (Dify), /v1/workflows/run (Dify workflow), /v1/chat/completions and /v1/completions (OpenAI), /v1/messages (Anthropic); GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, not-sse, cut, malformed, stream-error, close, each with an optional :share (0-1)."
+    note = "Paths: POST /v1/chat-messages and /v1/completion-messages (Dify), /v1/workflows/run (Dify workflow), /v1/chat/completions and /v1/completions (OpenAI), /v1/messages (Anthropic); GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, http-429-no-retry-after, reset, slow-headers, not-sse, cut, stall, malformed, bad-utf8, huge-line, stream-error, pings-only, no-end, close, each with an optional :share (0-1)."
 )]
 pub struct MockArgs {
     /// address to bind (default 127.0.0.1)
@@ -202,6 +243,9 @@ pub struct MockArgs {
     /// inject a fault into a share of responses: KIND or KIND:share, e.g. http-429:0.1 (repeatable)
     #[argh(option)]
     pub fault: Vec<String>,
+    /// how long slow-headers holds the response head and stall goes silent (default 75s, past llmload's 60s timeouts)
+    #[argh(option)]
+    pub fault_delay: Option<String>,
     /// answer every POST with this recorded SSE body (e.g. a curl -N capture) instead of generated text
     #[argh(option)]
     pub replay: Option<String>,

@@ -10,7 +10,7 @@ use crate::cli::RunArgs;
 use crate::client::{self, Api, Protocol};
 use crate::error::Error;
 use crate::tokens::Tokenizer;
-use crate::workload::{Pacing, Prompt, RoundRobin, lines, mask_key};
+use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
 use serde_json::{Map, Value, json};
 use std::fs::File;
 use std::path::PathBuf;
@@ -20,7 +20,12 @@ use std::time::Duration;
 /// More workers than this is a typo, not a test: each one is a thread and a connection.
 pub const MAX_CONCURRENCY: usize = 100_000;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TTFB_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// More retries than this is a typo: each one multiplies the load a failing server gets.
+const MAX_RETRIES: u32 = 100;
 
 /// A validated run.
 pub struct Config {
@@ -47,11 +52,37 @@ pub struct Config {
     pub prompt_source: String,
     pub headers: Vec<(String, String)>,
     pub pacing: Pacing,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
+    /// The limits of one request; every default is finite, so no request can hang a run.
+    pub timeouts: Timeouts,
+    /// Extra attempts after a connect error, 429 or 5xx (0: failures stay visible).
+    pub retries: u32,
+    pub tls: Tls,
     /// After Ctrl-C, how long in-flight requests may finish before they are cut.
     pub grace: Duration,
     pub quiet: bool,
+}
+
+/// How long each phase of a request may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    /// The whole request, from the first attempt's start.
+    pub total: Duration,
+    pub connect: Duration,
+    /// Request sent → response headers.
+    pub ttfb: Duration,
+    /// The longest wait for any read to return bytes.
+    pub idle: Duration,
+}
+
+/// How HTTPS servers are verified.
+#[derive(Debug, Clone)]
+pub enum Tls {
+    /// Mozilla's root certificates, bundled (no system store needed in a static binary).
+    WebPki,
+    /// Only these CA certificates (DER), from `--ca-cert`.
+    CaCerts(Vec<Vec<u8>>),
+    /// `--insecure`: no verification at all.
+    Insecure,
 }
 
 /// An output file opened before the run.
@@ -82,9 +113,15 @@ impl Config {
             return Err(Error::flag("--requests", "0", "must be at least 1"));
         }
         let ramp_up = a.ramp_up.as_deref().map(|d| duration("--ramp-up", d)).transpose()?;
-        let timeout = a.timeout.as_deref().map(|d| duration("--timeout", d)).transpose()?;
-        if timeout == Some(Duration::ZERO) {
-            return Err(Error::flag("--timeout", "0", "must be longer than 0 (e.g. 120s)"));
+        let timeouts = Timeouts {
+            total: positive("--timeout", &a.timeout, DEFAULT_TIMEOUT)?,
+            connect: positive("--connect-timeout", &a.connect_timeout, DEFAULT_CONNECT_TIMEOUT)?,
+            ttfb: positive("--ttfb-timeout", &a.ttfb_timeout, DEFAULT_TTFB_TIMEOUT)?,
+            idle: positive("--idle-timeout", &a.idle_timeout, DEFAULT_IDLE_TIMEOUT)?,
+        };
+        let retries = a.retries.unwrap_or(0);
+        if retries > MAX_RETRIES {
+            return Err(Error::flag("--retries", retries.to_string(), format!("at most {MAX_RETRIES}")));
         }
         if a.max_tokens == Some(0) {
             return Err(Error::flag("--max-tokens", "0", "must be at least 1"));
@@ -115,9 +152,10 @@ impl Config {
                 duration: run_for,
                 requests: a.requests,
             },
-            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
-            connect_timeout: client::CONNECT_TIMEOUT,
-            grace: DEFAULT_GRACE,
+            timeouts,
+            retries,
+            tls: tls(a)?,
+            grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
         };
         let outputs = outputs(a)?;
@@ -137,7 +175,16 @@ impl Config {
             "ramp_up_s": secs(self.pacing.ramp_up),
             "duration_s": self.pacing.duration.map(secs),
             "requests": self.pacing.requests,
-            "timeout_s": secs(self.timeout),
+            "timeout_s": secs(self.timeouts.total),
+            "connect_timeout_s": secs(self.timeouts.connect),
+            "ttfb_timeout_s": secs(self.timeouts.ttfb),
+            "idle_timeout_s": secs(self.timeouts.idle),
+            "retries": self.retries,
+            "tls": match self.tls {
+                Tls::WebPki => "webpki-roots",
+                Tls::CaCerts(_) => "ca-cert",
+                Tls::Insecure => "insecure",
+            },
             "prompts": self.prompts.len(),
             "prompt_source": self.prompt_source,
             "turns": self.turns,
@@ -149,12 +196,7 @@ impl Config {
 
 /// Header values that can carry credentials are masked like keys.
 fn mask_header(name: &str, value: &str) -> String {
-    let n = name.to_ascii_lowercase();
-    if ["auth", "key", "token", "secret", "cookie"].iter().any(|s| n.contains(s)) {
-        mask_key(value)
-    } else {
-        value.to_string()
-    }
+    if is_secret_header(name) { mask_key(value) } else { value.to_string() }
 }
 
 fn base_url(a: &RunArgs) -> Result<String, Error> {
@@ -224,14 +266,43 @@ fn keys(a: &RunArgs) -> Result<Option<Vec<String>>, Error> {
 }
 
 fn header(h: &str) -> Result<(String, String), Error> {
-    let fix = "write it as 'Name: value'";
-    let (name, value) = h.split_once(':').ok_or_else(|| Error::flag("--header", h, fix))?;
+    // The error quotes the header masked when it may hold a credential (`Authorization Bearer …`).
+    let bad = || {
+        let shown = if is_secret_header(h) { mask_key(h) } else { h.to_string() };
+        Error::flag("--header", shown, "write it as 'Name: value'")
+    };
+    let (name, value) = h.split_once(':').ok_or_else(bad)?;
     let name = name.trim();
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(token) {
-        return Err(Error::flag("--header", h, fix));
+        return Err(bad());
     }
     Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// A duration flag that must be longer than zero, or its default.
+fn positive(flag: &'static str, given: &Option<String>, default: Duration) -> Result<Duration, Error> {
+    match given.as_deref().map(|d| duration(flag, d)).transpose()? {
+        Some(Duration::ZERO) => Err(Error::flag(flag, "0", "must be longer than 0 (e.g. 30s)")),
+        Some(d) => Ok(d),
+        None => Ok(default),
+    }
+}
+
+fn tls(a: &RunArgs) -> Result<Tls, Error> {
+    match (&a.ca_cert, a.insecure) {
+        (Some(_), true) => Err(Error::Usage(
+            "give --ca-cert or --insecure, not both (--ca-cert keeps verification on)".into(),
+        )),
+        (None, true) => Ok(Tls::Insecure),
+        (None, false) => Ok(Tls::WebPki),
+        (Some(path), false) => {
+            let bytes = lines::read_file("--ca-cert", path)?;
+            let certs =
+                client::tls::pem_certificates(&bytes).map_err(|p| Error::file("--ca-cert", path, p))?;
+            Ok(Tls::CaCerts(certs))
+        }
+    }
 }
 
 fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
@@ -240,18 +311,16 @@ fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
             "--json and --records name the same file: give them different paths".into(),
         ));
     }
-    let open = |flag, path: &Option<String>| -> Result<Option<OutputFile>, Error> {
-        let Some(path) = path else { return Ok(None) };
-        let file = File::create(path).map_err(|e| {
-            Error::file(
-                flag,
-                path,
-                format!("cannot create it ({e}): check the folder exists and is writable"),
-            )
-        })?;
-        Ok(Some(OutputFile { flag, path: path.into(), file }))
-    };
+    let open = |flag, path: &Option<String>| path.as_deref().map(|p| create_output(flag, p)).transpose();
     Ok(Outputs { json: open("--json", &a.json)?, records: open("--records", &a.records)? })
+}
+
+/// Creates an output file before any work starts, so a bad path fails at once.
+pub fn create_output(flag: &'static str, path: &str) -> Result<OutputFile, Error> {
+    let file = File::create(path).map_err(|e| {
+        Error::file(flag, path, format!("cannot create it ({e}): check the folder exists and is writable"))
+    })?;
+    Ok(OutputFile { flag, path: path.into(), file })
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1.5s` or bare seconds (`60`, the seed's form).

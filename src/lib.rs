@@ -16,6 +16,7 @@
 //!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate.
 //! - [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms.
 //! - [`engine`] threads, stop signal, joins; [`report`] what people read; [`export`] what programs read.
+//! - [`rebuild`] `llmload report`: records back into the same statistics.
 //! - [`mock`] the embedded mock LLM server, which records when it sent every event; [`rng`] the
 //!   seeded generator it and the synthetic prompts share.
 //!
@@ -38,6 +39,7 @@ pub mod error;
 pub mod export;
 pub mod measure;
 pub mod mock;
+pub mod rebuild;
 pub mod report;
 pub mod rng;
 pub mod sse;

@@ -44,6 +44,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind a `name()` came from (records are read back by `llmload report`).
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        let kind = match name {
+            "connect" => ErrorKind::Connect,
+            "tls" => ErrorKind::Tls,
+            "timeout_connect" => ErrorKind::Timeout(TimeoutPhase::Connect),
+            "timeout_ttfb" => ErrorKind::Timeout(TimeoutPhase::Ttfb),
+            "timeout_idle" => ErrorKind::Timeout(TimeoutPhase::Idle),
+            "timeout_total" => ErrorKind::Timeout(TimeoutPhase::Total),
+            "not_sse" => ErrorKind::NotSse,
+            "stream_error" => ErrorKind::StreamError,
+            "malformed_stream" => ErrorKind::Malformed,
+            "truncated_stream" => ErrorKind::Truncated,
+            "no_text" => ErrorKind::NoText,
+            "transport" => ErrorKind::Transport,
+            _ => ErrorKind::Http(name.strip_prefix("http_")?.parse().ok()?),
+        };
+        Some(kind)
+    }
+
     pub fn name(&self) -> String {
         match self {
             ErrorKind::Connect => "connect".into(),
@@ -86,7 +106,8 @@ impl Outcome {
 }
 
 /// Where a request's output token count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TokenSource {
     Usage,
     Estimate,
@@ -141,6 +162,10 @@ pub struct Measurement {
     pub outcome: Outcome,
     /// Problems that did not fail the request (a malformed event in an otherwise good stream).
     pub warnings: Vec<String>,
+    /// Attempts made (1 without retries); latencies count from the first one's `t0`.
+    pub attempts: u32,
+    /// The server's `x-request-id`, to find the request in its logs.
+    pub request_id: Option<String>,
 }
 
 fn between(a: Instant, b: Option<Instant>) -> Option<Duration> {
@@ -173,6 +198,8 @@ impl Measurement {
             counter: TokenSource::Estimate,
             outcome: Outcome::Ok,
             warnings: Vec::new(),
+            attempts: 1,
+            request_id: None,
         }
     }
 
@@ -236,11 +263,17 @@ impl Measurement {
         (tokens >= 2 && !span.is_zero()).then(|| (tokens - 1) as f64 / span.as_secs_f64())
     }
 
-    /// The plain-number record written to `--records`.
-    pub fn record(&self) -> Record {
-        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+    /// The plain-number record written to `--records`; `run_start` anchors `start_ms`.
+    /// Times are whole microseconds (as statistics record them), so that `from_record` rebuilds
+    /// the same histograms.
+    pub fn record(&self, run_start: Instant) -> Record {
+        let ms = |d: Option<Duration>| d.map(us_ms);
         let (output_tokens, token_source) = self.output_tokens();
         Record {
+            start_ms: us_ms(self.t0.saturating_duration_since(run_start)),
+            attempts: self.attempts,
+            request_id: self.request_id.clone(),
+            itl_ms: self.itls().map(us_ms).collect(),
             worker: self.worker,
             prompt_index: self.prompt_index,
             key_index: self.key_index,
@@ -255,7 +288,7 @@ impl Measurement {
             ttft_ms: ms(self.ttft()),
             ttfa_ms: ms(self.ttfa()),
             tpot_ms: ms(self.tpot()),
-            e2e_ms: self.e2e().as_secs_f64() * 1e3,
+            e2e_ms: us_ms(self.e2e()),
             output_tokens,
             token_source,
             counted_tokens: self.counted_tokens,
@@ -270,11 +303,83 @@ impl Measurement {
             warnings: self.warnings.clone(),
         }
     }
+
+    /// The measurement a record describes, placed on a timeline that starts at `run_start`: the
+    /// inverse of `record`, so `llmload report` feeds the same `RunStats::add` as a live run.
+    pub fn from_record(r: &Record, run_start: Instant) -> Result<Measurement, String> {
+        // Clamped (to 11 days), so a corrupt record cannot overflow an `Instant`.
+        let at = |ms: f64| Duration::from_micros((ms * 1e3).round().clamp(0.0, 1e12) as u64);
+        let t0 = run_start + at(r.start_ms);
+        let after = |ms: Option<f64>| ms.map(|ms| t0 + at(ms));
+        let mut m = Measurement::new(r.worker, r.prompt_index, r.key_index, t0);
+        m.status = r.status;
+        m.headers_at = after(r.ttfb_ms);
+        m.first_event_at = after(r.ttfe_ms);
+        m.first_answer_at = after(r.ttfa_ms);
+        if let Some(first) = after(r.ttft_ms) {
+            m.text_at.push(first);
+            for &gap in &r.itl_ms {
+                let next = *m.text_at.last().unwrap_or(&first) + at(gap);
+                m.text_at.push(next);
+            }
+        }
+        m.end_at = t0 + at(r.e2e_ms);
+        m.counted_tokens = r.counted_tokens;
+        match r.token_source {
+            TokenSource::Usage => m.usage_output_tokens = Some(r.output_tokens),
+            counter => {
+                m.counter = counter;
+                m.counted_tokens = r.output_tokens;
+            }
+        }
+        // Usage's prompt count or the prompt's estimate: either way what `input_tokens()` gave.
+        m.usage_input_tokens = Some(r.input_tokens);
+        m.reasoning_tokens = r.reasoning_tokens;
+        m.server_latency_s = r.server_latency_ms.map(|ms| ms / 1e3);
+        m.server_ttft_s = r.server_ttft_ms.map(|ms| ms / 1e3);
+        m.turn = r.turn;
+        m.conversation_id = r.conversation_id.clone();
+        m.events = r.events;
+        m.outcome = match r.outcome.as_str() {
+            "ok" => Outcome::Ok,
+            "cancelled" => Outcome::Cancelled,
+            name => Outcome::Failed {
+                kind: ErrorKind::from_name(name).ok_or_else(|| format!("unknown outcome {name:?}"))?,
+                message: r.error.clone().unwrap_or_default(),
+            },
+        };
+        m.warnings = r.warnings.clone();
+        m.attempts = r.attempts;
+        m.request_id = r.request_id.clone();
+        Ok(m)
+    }
 }
 
-/// One finished request in plain numbers (milliseconds), for `--records`.
-#[derive(Debug, Clone, PartialEq)]
+/// Milliseconds with microsecond resolution.
+fn us_ms(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1e3
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One finished request in plain numbers (milliseconds), for `--records`; read back by
+/// `llmload report` (fields added later default, so older records still load).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct Record {
+    /// When the request started, in ms since the run started.
+    #[serde(default)]
+    pub start_ms: f64,
+    /// Attempts made; more than 1 only with `--retries`.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// The server's `x-request-id` header, when it sent one.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// Every gap between text events, so ITL percentiles rebuild exactly.
+    #[serde(default)]
+    pub itl_ms: Vec<f64>,
     pub worker: usize,
     pub prompt_index: usize,
     pub key_index: Option<usize>,
@@ -290,15 +395,23 @@ pub struct Record {
     pub output_tokens: u64,
     pub token_source: TokenSource,
     /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
+    #[serde(default)]
     pub counted_tokens: u64,
     /// Usage's prompt tokens, else the prompt's estimate.
+    #[serde(default)]
     pub input_tokens: u64,
+    #[serde(default)]
     pub reasoning_tokens: Option<u64>,
+    #[serde(default)]
     pub server_latency_ms: Option<f64>,
+    #[serde(default)]
     pub server_ttft_ms: Option<f64>,
+    #[serde(default = "one")]
     pub turn: u32,
     /// Dify's conversation, so records of one conversation can be grouped.
+    #[serde(default)]
     pub conversation_id: Option<String>,
+    #[serde(default)]
     pub events: usize,
     pub text_events: usize,
     pub warnings: Vec<String>,
@@ -342,7 +455,7 @@ mod tests {
         m.usage_input_tokens = Some(12);
         assert_eq!(m.input_tokens(), 12);
         m.server_latency_s = Some(0.25);
-        let r = m.record();
+        let r = m.record(t0);
         assert_eq!(
             (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
             (12, Some(250.0), None, 1)

@@ -175,6 +175,13 @@ impl Parser {
         truncated
     }
 
+    /// Bytes held between feeds (the partial line and the event being built), for the
+    /// bounded-memory property tests.
+    #[cfg(test)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.line.len() + self.data.len() + self.event_type.len()
+    }
+
     /// Count of comment lines (lines starting with ':') seen so far, i.e. keep-alives.
     pub fn comments(&self) -> u64 {
         self.comments

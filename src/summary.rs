@@ -39,6 +39,9 @@ pub struct Summary {
     pub ok: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Requests that needed more than one attempt, and attempts in all (`--retries`).
+    pub retried: u64,
+    pub attempts: u64,
     /// ok / (ok + failed); cancelled requests are not counted. `None` when nothing finished.
     pub success_rate: Option<f64>,
     pub errors: Vec<(String, ErrorTally)>,
@@ -75,6 +78,8 @@ impl Summary {
             ok: s.ok,
             failed: s.failed,
             cancelled: s.cancelled,
+            retried: s.retried,
+            attempts: s.attempts,
             success_rate: (finished > 0).then(|| s.ok as f64 / finished as f64),
             errors: s.errors.iter().map(|(k, t)| (k.clone(), t.clone())).collect(),
             requests_per_s: per_s(s.ok),

@@ -1,45 +1,62 @@
-//! Sends one request and measures it: the ureq agent's setup, the streaming read loop that feeds
-//! bytes to the SSE parser and events to the protocol, and the mapping of every failure to an
-//! `Outcome`. It never prints and never panics on what a server sends.
+//! Sends one request and measures it: the ureq agent's setup (timeouts, TLS, proxies), the
+//! attempts `--retries` allows, the streaming read loop that feeds bytes to the SSE parser and
+//! events to the protocol, and the mapping of every failure to an `Outcome`, with any key a server
+//! echoed masked. It never prints and never panics on what a server sends. When to retry is
+//! `retry`'s; how to verify servers is `tls`'s.
 
 pub mod anthropic;
 pub mod custom;
 pub mod dify;
+#[cfg(test)]
+mod fuzz;
 pub mod openai;
 pub mod protocol;
+pub mod retry;
+pub mod tls;
 
 pub use protocol::{Api, Delta, Protocol, RequestSpec};
 
-use crate::config::Config;
+use crate::config::{Config, Timeouts};
 use crate::engine::StopSignal;
 use crate::measure::TokenSource;
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase};
+use crate::rng::SplitMix64;
 use crate::sse;
 use crate::tokens::{Estimator, Tokenizer};
-use crate::workload::Prompt;
+use crate::workload::{Prompt, mask_secrets};
 use serde_json::{Map, Value};
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// At most this much of an error response body is read for its message.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+/// Longer `x-request-id` values are cut: a record stays small whatever a server sends.
+const MAX_REQUEST_ID: usize = 128;
 /// Warnings kept per request; more are counted, not stored (bounded memory).
 const MAX_WARNINGS: usize = 8;
 
 /// The agent every worker shares: pooled keep-alive connections for every worker, statuses as
-/// data (not errors), and timeouts so that no request can hang a run.
+/// data (not errors), TLS as configured, proxies from the environment (ureq reads `ALL_PROXY`,
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`), and timeouts so that no request can hang a run.
 ///
-/// The whole-request limit is checked by `Client::stream` between reads rather than given to
-/// ureq as a global timeout: a shrinking timeout costs a `setsockopt` on every read, while a
-/// fixed per-read one is set once per connection.
+/// The whole-request limit (`--timeout`) is checked by `Client::stream` between reads rather
+/// than given to ureq as a global timeout: a shrinking timeout costs a `setsockopt` on every
+/// read, while the fixed per-read one (`--idle-timeout`) is set once per connection. ureq's
+/// per-read limit also covers the wait for headers, so that wait is bounded by the shorter of
+/// `--ttfb-timeout` and `--idle-timeout`.
 pub fn agent(config: &Config) -> ureq::Agent {
     let pool = config.pacing.concurrency + 8;
+    let t = &config.timeouts;
+    let (header_limit, read_limit) = (t.ttfb.min(t.total), t.idle.min(t.total));
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_connect(Some(config.connect_timeout))
-        .timeout_recv_response(Some(config.timeout))
-        .timeout_per_read(Some(config.timeout))
+        .tls_config(tls::config(&config.tls))
+        .timeout_connect(Some(t.connect.min(t.total)))
+        // Only when tighter than the per-read limit: as a phase budget it shrinks, and each
+        // request would cost two `setsockopt`s (measured with strace) instead of none.
+        .timeout_recv_response((header_limit < read_limit).then_some(header_limit))
+        .timeout_per_read(Some(read_limit))
         // ureq's 128 KiB buffers a connection would cost 2.5 GiB at 10,000 workers; SSE events
         // are small, and headers up to ureq's 64 KiB limit still fit.
         .input_buffer_size(64 * 1024)
@@ -71,11 +88,14 @@ pub struct Client {
     protocol: Arc<dyn Protocol>,
     url: String,
     headers: Vec<(String, String)>,
+    /// Header values that may be credentials, masked wherever a server echoes them.
+    secret_headers: Vec<String>,
     model: Option<String>,
     max_tokens: Option<u32>,
     inputs: Map<String, Value>,
     ignore_eos: bool,
-    timeout: Duration,
+    timeouts: Timeouts,
+    retries: u32,
     tokenizer: Arc<Tokenizer>,
     limits: sse::Limits,
 }
@@ -87,18 +107,60 @@ impl Client {
             protocol: config.protocol.clone(),
             url: config.url.clone(),
             headers: config.headers.clone(),
+            secret_headers: config
+                .headers
+                .iter()
+                .filter(|(k, _)| crate::workload::is_secret_header(k))
+                // `Bearer sk-…`: the token alone is what a server would echo.
+                .flat_map(|(_, v)| [v.clone(), v.split_whitespace().last().unwrap_or("").to_string()])
+                .collect(),
             model: config.model.clone(),
             max_tokens: config.max_tokens,
             inputs: config.inputs.clone(),
             ignore_eos: config.ignore_eos,
-            timeout: config.timeout,
+            timeouts: config.timeouts,
+            retries: config.retries,
             tokenizer: config.tokenizer.clone(),
             limits: sse::Limits::default(),
         }
     }
 
-    /// Sends one request and streams its response to the end, the stop signal, or a failure.
+    /// Sends one request, retrying as `--retries` allows, and streams its response to the end,
+    /// the stop signal, or a failure. Latencies count from the first attempt's start.
     pub fn execute(&self, job: &Job, stop: &StopSignal) -> Measurement {
+        let t0 = Instant::now();
+        let mut jitter = SplitMix64::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
+        let mut attempts = 1;
+        loop {
+            let (mut m, retry_after) = self.attempt(job, stop, t0);
+            m.attempts = attempts;
+            self.mask(job, &mut m);
+            if attempts > self.retries || !retry::retryable(&m.outcome) {
+                return m;
+            }
+            let wait = retry::delay(attempts, retry_after, jitter.unit());
+            // A retry that could not start before --timeout would only end as a timeout.
+            if t0.elapsed() + wait >= self.timeouts.total || stop.wait(wait) {
+                return m;
+            }
+            attempts += 1;
+        }
+    }
+
+    /// Masks what this request sent that a server may have echoed into a message.
+    fn mask(&self, job: &Job, m: &mut Measurement) {
+        let secrets =
+            || job.key.map(|k| k.1).into_iter().chain(self.secret_headers.iter().map(String::as_str));
+        if let Outcome::Failed { message, .. } = &mut m.outcome {
+            mask_secrets(message, secrets());
+        }
+        for w in &mut m.warnings {
+            mask_secrets(w, secrets());
+        }
+    }
+
+    /// One attempt; also returns the server's `Retry-After`, if it sent one.
+    fn attempt(&self, job: &Job, stop: &StopSignal, t0: Instant) -> (Measurement, Option<Duration>) {
         let spec = RequestSpec {
             prompt: job.prompt,
             model: self.model.as_deref(),
@@ -120,7 +182,6 @@ impl Client {
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        let t0 = Instant::now();
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.turn = job.turn;
         m.prompt_counted = job.prompt.counted_tokens;
@@ -130,8 +191,9 @@ impl Client {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                m.outcome = if stop.is_set() { Outcome::Cancelled } else { failure(&e) };
-                return m;
+                m.outcome =
+                    if stop.is_set() { Outcome::Cancelled } else { failure(&e, &self.timeouts, false) };
+                return (m, None);
             }
         };
         m.headers_at = Some(now);
@@ -143,12 +205,22 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
+        m.request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(MAX_REQUEST_ID).collect());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
         let reader = response.into_body().into_reader();
         if !(200..300).contains(&status) {
             m.outcome =
                 Outcome::Failed { kind: ErrorKind::Http(status), message: http_error(status, reader) };
             m.end_at = Instant::now();
-            return m;
+            return (m, retry_after);
         }
         if !content_type.contains("text/event-stream") {
             let body = read_snippet(reader);
@@ -161,10 +233,10 @@ impl Client {
                 ),
             };
             m.end_at = Instant::now();
-            return m;
+            return (m, None);
         }
         self.stream(reader, &mut m, stop);
-        m
+        (m, None)
     }
 
     /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
@@ -188,7 +260,7 @@ impl Client {
                 s.malformed.get_or_insert(e.to_string());
                 break None;
             }
-            if !s.done && now.duration_since(m.t0) > self.timeout {
+            if !s.done && now.duration_since(m.t0) > self.timeouts.total {
                 s.timed_out = true;
                 break None;
             }
@@ -227,12 +299,9 @@ impl Client {
         } else if stop.is_set() {
             Outcome::Cancelled
         } else if s.timed_out {
-            Outcome::Failed {
-                kind: ErrorKind::Timeout(TimeoutPhase::Total),
-                message: format!("the request took longer than --timeout {:?}", self.timeout),
-            }
+            timed_out(TimeoutPhase::Total, &self.timeouts)
         } else if let Some(e) = read_error.filter(|e| e.kind() != std::io::ErrorKind::UnexpectedEof) {
-            io_failure(&e)
+            io_failure(&e, &self.timeouts)
         } else {
             let how = if cut_mid_event { "in the middle of an event" } else { "between events" };
             Outcome::Failed {
@@ -345,33 +414,65 @@ fn read_snippet(reader: impl Read) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// Maps a request-level ureq error (before any response) to an outcome.
-fn failure(e: &ureq::Error) -> Outcome {
+/// Maps a ureq error to an outcome; `streaming` says whether the headers had arrived, since
+/// ureq's per-read limit fires both while waiting for headers (TTFB) and mid-stream (idle).
+fn failure(e: &ureq::Error, t: &Timeouts, streaming: bool) -> Outcome {
     use ureq::Error as E;
     let (kind, hint) = match e {
-        E::Timeout(t) => (ErrorKind::Timeout(phase(*t)), ""),
+        E::Timeout(ureq::Timeout::PerRead) if !streaming => return timed_out(TimeoutPhase::Ttfb, t),
+        E::Timeout(p) => return timed_out(phase(*p), t),
         E::HostNotFound => (ErrorKind::Connect, " (check the host name in --url/--host)"),
         E::ConnectionFailed => (ErrorKind::Connect, " (is the server running? check --url/--host/--port)"),
         E::Tls(_) | E::Rustls(_) | E::Pem(_) => (ErrorKind::Tls, ""),
-        E::Io(io) => return io_failure(io),
+        E::Io(io) => return io_failure(io, t),
         _ => (ErrorKind::Transport, ""),
     };
     Outcome::Failed { kind, message: format!("{e}{hint}") }
 }
 
-/// Maps an I/O error (connecting or reading the body) to an outcome, finding ureq's timeout
-/// phase inside it when there is one.
-fn io_failure(e: &std::io::Error) -> Outcome {
+/// Maps an I/O error while reading the body to an outcome, finding ureq's timeout phase inside
+/// it when there is one.
+fn io_failure(e: &std::io::Error, t: &Timeouts) -> Outcome {
     use std::io::ErrorKind as K;
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
-        return failure(inner);
+        return failure(inner, t, true);
+    }
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        let hint = match tls {
+            rustls::Error::InvalidCertificate(_) => {
+                " (a private CA? give its certificate with --ca-cert; --insecure skips the check)"
+            }
+            _ => "",
+        };
+        return Outcome::Failed { kind: ErrorKind::Tls, message: format!("TLS: {tls}{hint}") };
     }
     let (kind, hint) = match e.kind() {
         K::ConnectionRefused => (ErrorKind::Connect, " (is the server running? check --url/--host/--port)"),
-        K::TimedOut | K::WouldBlock => (ErrorKind::Timeout(TimeoutPhase::Idle), ""),
+        K::TimedOut | K::WouldBlock => return timed_out(TimeoutPhase::Idle, t),
         _ => (ErrorKind::Transport, ""),
     };
     Outcome::Failed { kind, message: format!("{e}{hint}") }
+}
+
+/// A timeout's outcome, naming the flag that set the limit.
+fn timed_out(phase: TimeoutPhase, t: &Timeouts) -> Outcome {
+    let message = match phase {
+        TimeoutPhase::Connect => format!("could not connect within --connect-timeout {:?}", t.connect),
+        TimeoutPhase::Ttfb => format!(
+            "no response headers within {:?} (--ttfb-timeout {:?}, bounded by --idle-timeout {:?})",
+            t.ttfb.min(t.idle).min(t.total),
+            t.ttfb,
+            t.idle
+        ),
+        TimeoutPhase::Idle => format!("the stream sent no bytes for --idle-timeout {:?}", t.idle),
+        TimeoutPhase::Total => format!("the request took longer than --timeout {:?}", t.total),
+    };
+    Outcome::Failed { kind: ErrorKind::Timeout(phase), message }
+}
+
+/// Seeds jitter differently per process and request.
+fn nanos() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u64)
 }
 
 fn phase(t: ureq::Timeout) -> TimeoutPhase {
@@ -399,9 +500,6 @@ pub fn endpoint(base: &str, path: Option<&str>) -> String {
     }
 }
 
-/// How long a stuck connect may take, whatever `--timeout` says.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +514,38 @@ mod tests {
         assert_eq!(endpoint("https://h/prefix", Api::DifyChat.path()), "https://h/prefix/v1/chat-messages");
         assert_eq!(endpoint("https://h/any/where?x=1", None), "https://h/any/where?x=1");
         assert_eq!(endpoint("https://h/", Some("/api/generate")), "https://h/api/generate");
+    }
+
+    #[test]
+    fn each_timeout_reports_its_own_kind_and_flag() {
+        let t = Timeouts {
+            total: Duration::from_secs(300),
+            connect: Duration::from_secs(10),
+            ttfb: Duration::from_secs(60),
+            idle: Duration::from_secs(5),
+        };
+        let kind = |o: Outcome| match o {
+            Outcome::Failed { kind, message } => (kind.name(), message),
+            other => panic!("{other:?}"),
+        };
+        let (k, m) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::Connect), &t, false));
+        assert_eq!(
+            (k.as_str(), m.as_str()),
+            ("timeout_connect", "could not connect within --connect-timeout 10s")
+        );
+        // ureq's per-read limit before the headers is a TTFB timeout, bounded by the idle limit.
+        let (k, m) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::PerRead), &t, false));
+        assert_eq!(k, "timeout_ttfb");
+        assert_eq!(m, "no response headers within 5s (--ttfb-timeout 60s, bounded by --idle-timeout 5s)");
+        let (k, _) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::RecvResponse), &t, false));
+        assert_eq!(k, "timeout_ttfb");
+        let (k, m) = kind(failure(&ureq::Error::Timeout(ureq::Timeout::PerRead), &t, true));
+        assert_eq!(
+            (k.as_str(), m.as_str()),
+            ("timeout_idle", "the stream sent no bytes for --idle-timeout 5s")
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+        assert_eq!(kind(io_failure(&io, &t)).0, "timeout_idle");
     }
 
     #[test]

@@ -6,6 +6,10 @@ use serde_json::json;
 
 pub fn line(r: &Record) -> Vec<u8> {
     let v = json!({
+        "start_ms": r.start_ms,
+        "attempts": r.attempts,
+        "request_id": r.request_id,
+        "itl_ms": r.itl_ms,
         "worker": r.worker,
         "prompt_index": r.prompt_index,
         "key_index": r.key_index,
@@ -44,6 +48,10 @@ mod tests {
     #[test]
     fn exact_line() {
         let r = Record {
+            start_ms: 12.5,
+            attempts: 1,
+            request_id: Some("req-7".into()),
+            itl_ms: vec![10.0, 9.875],
             worker: 3,
             prompt_index: 1,
             key_index: Some(0),
@@ -72,7 +80,7 @@ mod tests {
         let got = String::from_utf8(line(&r)).unwrap();
         assert_eq!(
             got,
-            "{\"conversation_id\":\"c1\",\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
+            "{\"attempts\":1,\"conversation_id\":\"c1\",\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"request_id\":\"req-7\",\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
         );
     }
 }

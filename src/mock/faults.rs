@@ -10,7 +10,9 @@ use std::str::FromStr;
 
 /// The kinds as users write them, for error messages.
 const VALID_KINDS: &str = "http-<400..599> (e.g. http-429, http-500), html-<400..599> (e.g. \
-                           html-502), not-sse, cut, malformed, stream-error, close";
+                           html-502), http-429-no-retry-after, reset, slow-headers, not-sse, cut, \
+                           stall, malformed, bad-utf8, huge-line, stream-error, pings-only, \
+                           no-end, close";
 
 /// One way a response can go wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +20,30 @@ pub enum Fault {
     /// An immediate error status: a protocol-shaped JSON error body, or an HTML page (`html`),
     /// as a gateway in front of the server would send. 429 carries `Retry-After: 1`.
     Status { code: u16, html: bool },
+    /// HTTP 429 without `Retry-After`, so a client must pick its own backoff.
+    RateLimitedBare,
+    /// The request is read, then the connection is reset (TCP RST) before any byte is sent.
+    Reset,
+    /// The response head is sent only after the fault delay (`--fault-delay`).
+    SlowHeaders,
     /// 200 with `Content-Type: text/html` and an HTML body instead of a stream.
     NotSse,
     /// After half the tokens, part of an event (mid-JSON), then the socket is shut down without
     /// the chunk terminator.
     Cut,
+    /// Halfway through, the stream sends nothing for the fault delay, then goes on.
+    Stall,
     /// One extra event halfway through carries invalid JSON; the stream otherwise completes.
     Malformed,
+    /// One extra text event halfway through carries bytes that are not UTF-8; the stream
+    /// otherwise completes.
+    BadUtf8,
+    /// One 10 MiB `data:` line halfway through, longer than any client should buffer.
+    HugeLine,
+    /// Only `: ping` keep-alive comments, one per token, then the end of the body: no events.
+    PingsOnly,
+    /// Every token, then the end of the body without the terminal event.
+    NoEnd,
     /// After a few tokens, the protocol's in-stream error event, then the stream ends.
     StreamError,
     /// A normal response sent with `Connection: close`; the socket is closed after it.
@@ -44,28 +63,36 @@ impl fmt::Display for Fault {
         match self {
             Fault::Status { code, html: false } => write!(f, "http-{code}"),
             Fault::Status { code, html: true } => write!(f, "html-{code}"),
-            Fault::NotSse => f.write_str("not-sse"),
-            Fault::Cut => f.write_str("cut"),
-            Fault::Malformed => f.write_str("malformed"),
-            Fault::StreamError => f.write_str("stream-error"),
-            Fault::Close => f.write_str("close"),
+            named => f.write_str(NAMED.iter().find(|(_, k)| k == named).map_or("?", |(n, _)| n)),
         }
     }
 }
+
+/// The kinds without a status code, by the name users write.
+const NAMED: &[(&str, Fault)] = &[
+    ("http-429-no-retry-after", Fault::RateLimitedBare),
+    ("reset", Fault::Reset),
+    ("slow-headers", Fault::SlowHeaders),
+    ("not-sse", Fault::NotSse),
+    ("cut", Fault::Cut),
+    ("stall", Fault::Stall),
+    ("malformed", Fault::Malformed),
+    ("bad-utf8", Fault::BadUtf8),
+    ("huge-line", Fault::HugeLine),
+    ("stream-error", Fault::StreamError),
+    ("pings-only", Fault::PingsOnly),
+    ("no-end", Fault::NoEnd),
+    ("close", Fault::Close),
+];
 
 impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let named = match s {
-            "not-sse" => Some(Fault::NotSse),
-            "cut" => Some(Fault::Cut),
-            "malformed" => Some(Fault::Malformed),
-            "stream-error" => Some(Fault::StreamError),
-            "close" => Some(Fault::Close),
-            _ => None,
-        };
-        named
+        NAMED
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, f)| *f)
             .or_else(|| parse_status(s))
             .ok_or_else(|| format!("unknown fault kind '{s}': expected one of {VALID_KINDS}"))
     }
@@ -115,9 +142,12 @@ fn hits(share: f64, n: u64) -> bool {
     steps(n + 1) > steps(n)
 }
 
-/// The fault for request `n`: the first rule that hits it wins.
+/// The fault for request `n`: the first rule that hits it wins. Rule `i` counts requests from
+/// `i` on (its hits are shifted `i` requests earlier), so rules with equal or multiple shares
+/// (`cut:0.01`, `http-503:0.01`, `reset:0.005`) hit different requests and a mix adds up, instead
+/// of the first rule taking every request they share.
 pub(super) fn select(rules: &[FaultRule], n: u64) -> Option<Fault> {
-    rules.iter().find(|r| hits(r.share, n)).map(|r| r.fault)
+    rules.iter().enumerate().find(|(i, r)| hits(r.share, n + *i as u64)).map(|(_, r)| r.fault)
 }
 
 #[cfg(test)]
@@ -126,8 +156,8 @@ mod tests {
 
     #[test]
     fn parses_every_kind_and_round_trips_its_name() {
-        for s in ["http-429", "http-500", "html-502", "not-sse", "cut", "malformed", "stream-error", "close"]
-        {
+        let named = NAMED.iter().map(|(n, _)| *n);
+        for s in ["http-429", "http-500", "html-502"].into_iter().chain(named) {
             let rule: FaultRule = s.parse().unwrap();
             assert_eq!(rule.share, 1.0);
             assert_eq!(rule.fault.to_string(), s);
@@ -160,6 +190,22 @@ mod tests {
             let count = (0..1000).filter(|&n| hits(share, n)).count();
             assert_eq!(count, (share * 1000.0).round() as usize, "share {share}");
         }
+    }
+
+    #[test]
+    fn a_mix_of_equal_shares_adds_up() {
+        let rules: Vec<FaultRule> = ["http-503:0.01", "cut:0.01", "reset:0.005", "stall:0.005"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let mut count = std::collections::BTreeMap::new();
+        for n in 0..10_000 {
+            if let Some(f) = select(&rules, n) {
+                *count.entry(f.to_string()).or_insert(0) += 1;
+            }
+        }
+        let want = [("cut", 100), ("http-503", 100), ("reset", 50), ("stall", 50)];
+        assert_eq!(count, want.map(|(k, v)| (k.to_string(), v)).into_iter().collect());
     }
 
     #[test]

@@ -50,6 +50,8 @@ impl From<io::Error> for ReadError {
 pub(super) enum Next {
     KeepAlive,
     Close,
+    /// Close with a TCP reset (the `reset` fault).
+    Reset,
 }
 
 impl Next {
@@ -246,10 +248,13 @@ pub(super) fn chunk(payload: &[u8], last: bool) -> Vec<u8> {
     out.extend_from_slice(payload);
     out.extend_from_slice(b"\r\n");
     if last {
-        out.extend_from_slice(b"0\r\n\r\n");
+        out.extend_from_slice(END_CHUNK);
     }
     out
 }
+
+/// The terminating chunk: the end of a chunked body.
+pub(super) const END_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// A chunk that announces all of `payload` but carries only its first half, as when a
 /// connection dies mid-write.

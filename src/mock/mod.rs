@@ -48,6 +48,9 @@ const CONN_STACK: usize = 128 * 1024;
 /// rather than a reset.
 const LINGER: Duration = Duration::from_millis(250);
 
+/// Longer than llmload's default TTFB and idle timeouts (60 s), so those faults trip them.
+pub const DEFAULT_FAULT_DELAY: Duration = Duration::from_secs(75);
+
 const DIFY_PATH: &str = "/v1/chat-messages";
 const DIFY_COMPLETION_PATH: &str = "/v1/completion-messages";
 const DIFY_WORKFLOW_PATH: &str = "/v1/workflows/run";
@@ -79,6 +82,8 @@ pub struct MockConfig {
     pub lang: Lang,
     /// Tried in order for each API request; the first rule that hits wins.
     pub faults: Vec<FaultRule>,
+    /// How long `slow-headers` holds the head back and `stall` goes silent.
+    pub fault_delay: Duration,
     /// Answer every POST with this recorded stream instead (timing and faults unused).
     pub replay: Option<Replay>,
 }
@@ -93,6 +98,7 @@ impl Default for MockConfig {
             jitter: 0.0,
             lang: Lang::Zh,
             faults: Vec::new(),
+            fault_delay: DEFAULT_FAULT_DELAY,
             replay: None,
         }
     }
@@ -258,8 +264,10 @@ fn serve(conn: &Arc<TcpStream>, shared: &Shared) {
                 Next::Close
             }
         };
-        if next == Next::Close {
-            return close_gracefully(stream);
+        match next {
+            Next::KeepAlive => {}
+            Next::Close => return close_gracefully(stream),
+            Next::Reset => return os::reset_on_close(stream),
         }
     }
 }
@@ -348,6 +356,7 @@ mod tests {
             jitter: 0.0,
             lang: Lang::Zh,
             faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
+            fault_delay: Duration::from_secs(1),
             replay: None,
         }
     }

@@ -1,5 +1,6 @@
 //! The few system calls the mock needs beyond std, through libc (Linux and other Unix): a deep
-//! listen backlog, a raised open-file limit, precise timer wake-ups and a write that never blocks.
+//! listen backlog, a raised open-file limit, precise timer wake-ups, a write that never blocks and
+//! a close that resets.
 //!
 //! Each is a thin wrapper that says why it exists; none of them decides anything about HTTP,
 //! streams or timing.
@@ -63,4 +64,21 @@ pub(super) fn send_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
     // stays open while `stream` is borrowed.
     let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Makes the socket's close send a TCP reset instead of a FIN (`SO_LINGER` with a zero timeout):
+/// the `reset` fault, as a crashed server or a load balancer dropping a connection looks. std
+/// has no stable `set_linger`. The reset goes out when the last handle to the socket drops.
+pub(super) fn reset_on_close(stream: &TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: setsockopt reads the struct we pass, whose size we give; the descriptor is open.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
 }

@@ -83,7 +83,8 @@ impl<'a, W: Write> Reply<'a, W> {
         received: Instant,
         close: bool,
     ) -> Self {
-        let headers = vec![("x-mock-request", n.to_string())];
+        // `x-request-id`, as many servers send, is what llmload records per request.
+        let headers = vec![("x-mock-request", n.to_string()), ("x-request-id", format!("mock-{n}"))];
         Reply { w, rec, config, n, received, close, headers }
     }
 
@@ -104,8 +105,16 @@ impl<'a, W: Write> Reply<'a, W> {
             self.close |= f == Fault::Close;
         }
         let plan = Plan::new(&ask, self.config.tokens);
+        if fault == Some(Fault::SlowHeaders) {
+            script::sleep_until(Instant::now() + self.config.fault_delay);
+        }
         let next = match fault {
+            Some(Fault::Reset) => Ok(Next::Reset),
             Some(Fault::Status { code, html }) => self.status_fault(&*shape, code, html),
+            Some(Fault::RateLimitedBare) => {
+                let body = shape.error_body(429, "mock: injected HTTP 429 without Retry-After");
+                self.whole(429, JSON, body.as_bytes())
+            }
             Some(Fault::NotSse) => self.whole(200, HTML, &shapes::html_not_sse_page()),
             // A non-streaming reply has no stream to break: an error status stands in.
             Some(Fault::StreamError) if !ask.stream => self.status_fault(&*shape, 500, false),
@@ -135,8 +144,10 @@ impl<'a, W: Write> Reply<'a, W> {
         fault: Option<Fault>,
     ) -> io::Result<Stream> {
         self.write(&http::head(200, SSE, Length::Chunked, self.close, &self.headers))?;
-        for event in shape.opening() {
-            self.write(&http::chunk(&event, false))?;
+        if fault != Some(Fault::PingsOnly) {
+            for event in shape.opening() {
+                self.write(&http::chunk(&event, false))?;
+            }
         }
         Ok(Stream::new(shape, plan, fault, self.config, self.n, self.received, self.close))
     }

@@ -1,13 +1,14 @@
 //! The paced part of one SSE response, everything after its opening events: which chunk goes
 //! next, when it is due, what it marks in the truth, and how the response ends. Mid-stream
-//! faults strike here (`cut`, `malformed`, `stream-error`).
+//! faults strike here (`cut`, `stall`, `malformed`, `bad-utf8`, `huge-line`, `stream-error`,
+//! `pings-only`, `no-end`).
 //!
 //! Writes are rendered one token at a time, only when the pacer asks for the next, so the
 //! closing events carry the latency at the moment they leave. This module does not write, wait
 //! or record: the pacer does.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::MockConfig;
 use super::faults::Fault;
@@ -18,6 +19,12 @@ use super::shapes::Shape;
 
 /// The in-stream error comes after this many tokens (or all, if fewer).
 const STREAM_ERROR_AFTER: u64 = 3;
+
+/// The `huge-line` fault's line: ten times llmload's 1 MiB line limit.
+const HUGE_LINE_BYTES: usize = 10 << 20;
+
+/// Stands in for the invalid bytes of `bad-utf8` while the event is rendered as JSON.
+const BAD_UTF8_MARK: &str = "BAD-UTF8-HERE";
 
 /// What a write's completion means for the truth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +64,10 @@ pub(super) struct Stream {
     received: Instant,
     /// Token index and fault, when a mid-stream fault strikes before that token.
     strike: Option<(u64, Fault)>,
+    /// `pings-only`: every token is a keep-alive comment, and no event is sent.
+    pings_only: bool,
+    /// How long `stall` goes silent.
+    fault_delay: Duration,
     close: bool,
     /// The token index rendered next.
     i: u64,
@@ -81,6 +92,8 @@ impl Stream {
         Stream {
             shape,
             strike: fault.and_then(|f| fault_point(f, plan.tokens).map(|at| (at, f))),
+            pings_only: fault == Some(Fault::PingsOnly),
+            fault_delay: config.fault_delay,
             plan,
             lang: config.lang,
             schedule: Schedule::new(received, config, n),
@@ -110,6 +123,7 @@ impl Stream {
     fn render(&mut self) {
         let i = self.i;
         self.i += 1;
+        let mut delay = Duration::ZERO;
         match self.strike.filter(|&(at, _)| at == i).map(|(_, f)| f) {
             Some(Fault::Cut) => {
                 let event = self.shape.text_event(script::token(self.lang, i));
@@ -127,12 +141,39 @@ impl Stream {
                 self.end = Some(Next::after(self.close));
                 return;
             }
+            Some(Fault::Stall) => delay = self.fault_delay,
+            Some(Fault::BadUtf8) => {
+                let event = self.shape.text_event(BAD_UTF8_MARK);
+                self.push(
+                    http::chunk(&replace(&event, BAD_UTF8_MARK.as_bytes(), b"\xFF\xFE?"), false),
+                    None,
+                    Mark::Plain,
+                );
+            }
+            Some(Fault::HugeLine) => {
+                let mut line = Vec::with_capacity(HUGE_LINE_BYTES + 8);
+                line.extend_from_slice(b"data: ");
+                line.resize(HUGE_LINE_BYTES, b'x');
+                line.extend_from_slice(b"\n\n");
+                self.push(http::chunk(&line, false), None, Mark::Plain);
+            }
+            Some(Fault::NoEnd) => {
+                self.push(http::END_CHUNK.to_vec(), None, Mark::Plain);
+                self.end = Some(Next::after(self.close));
+                return;
+            }
             _ => {}
         }
-        if i < self.plan.tokens {
+        if i < self.plan.tokens && self.pings_only {
             let due = self.schedule.next_deadline();
+            self.push(http::chunk(b": ping\n\n", false), Some(due), Mark::Plain);
+        } else if i < self.plan.tokens {
+            let due = self.schedule.next_deadline() + delay;
             let event = self.shape.text_event(script::token(self.lang, i));
             self.push(http::chunk(&event, false), Some(due), Mark::Text);
+        } else if self.pings_only {
+            self.push(http::END_CHUNK.to_vec(), None, Mark::Plain);
+            self.end = Some(Next::after(self.close));
         } else {
             let events = self.shape.closing(&self.plan.end(self.received.elapsed()));
             self.push_all(&events, Mark::Completed);
@@ -153,12 +194,21 @@ impl Stream {
     }
 }
 
-/// Where a mid-stream fault strikes: before this token index.
+/// Where a mid-stream fault strikes: before this token index (`no-end`: instead of the end).
 fn fault_point(fault: Fault, tokens: u64) -> Option<u64> {
     match fault {
-        Fault::Cut | Fault::Malformed => Some(tokens / 2),
+        Fault::Cut | Fault::Malformed | Fault::Stall | Fault::BadUtf8 | Fault::HugeLine => Some(tokens / 2),
         Fault::StreamError => Some(tokens.min(STREAM_ERROR_AFTER)),
+        Fault::NoEnd => Some(tokens),
         _ => None,
+    }
+}
+
+/// `bytes` with the first `mark` replaced by `with`.
+fn replace(bytes: &[u8], mark: &[u8], with: &[u8]) -> Vec<u8> {
+    match bytes.windows(mark.len()).position(|w| w == mark) {
+        Some(at) => [&bytes[..at], with, &bytes[at + mark.len()..]].concat(),
+        None => bytes.to_vec(),
     }
 }
 
@@ -201,8 +251,37 @@ mod tests {
     fn mid_stream_faults_strike_where_and_how_they_should() {
         assert_eq!(run(4, Some(Fault::Cut)), (vec![TEXT, TEXT, NOW], Next::Close));
         let malformed = vec![TEXT, TEXT, NOW, TEXT, TEXT, NOW, DONE];
-        assert_eq!(run(4, Some(Fault::Malformed)), (malformed, Next::KeepAlive));
+        assert_eq!(run(4, Some(Fault::Malformed)), (malformed.clone(), Next::KeepAlive));
         let error = vec![TEXT, TEXT, TEXT, NOW, NOW];
         assert_eq!(run(6, Some(Fault::StreamError)), (error, Next::KeepAlive));
+        for extra in [Fault::BadUtf8, Fault::HugeLine] {
+            assert_eq!(run(4, Some(extra)), (malformed.clone(), Next::KeepAlive), "{extra}");
+        }
+        assert_eq!(run(2, Some(Fault::Stall)), (vec![TEXT, TEXT, NOW, DONE], Next::KeepAlive));
+        assert_eq!(run(3, Some(Fault::NoEnd)), (vec![TEXT, TEXT, TEXT, NOW], Next::KeepAlive));
+        let pings = (vec![(Mark::Plain, true), (Mark::Plain, true), NOW], Next::KeepAlive);
+        assert_eq!(run(2, Some(Fault::PingsOnly)), pings);
+    }
+
+    #[test]
+    fn a_stall_delays_the_token_it_strikes_by_the_fault_delay() {
+        let config = MockConfig { fault_delay: Duration::from_secs(7), ..MockConfig::default() };
+        let (shape, _) = shapes::read(Api::Dify, &serde_json::json!({}), 1);
+        let plan = Plan { tokens: 2, prompt_tokens: 1, finish_reason: "stop" };
+        let start = Instant::now();
+        let mut s = Stream::new(shape, plan, Some(Fault::Stall), &config, 1, start, false);
+        let dues: Vec<Duration> = std::iter::from_fn(|| match s.next_step() {
+            Step::Write(w) => Some(w.due.map(|d| d - start)),
+            Step::End(_) => None,
+        })
+        .flatten()
+        .collect();
+        assert!(dues[0] < Duration::from_secs(1) && dues[1] >= Duration::from_secs(7), "{dues:?}");
+    }
+
+    #[test]
+    fn bad_utf8_replaces_the_mark_with_invalid_bytes() {
+        assert_eq!(replace(b"a-MARK-b", b"MARK", b"\xFF"), b"a-\xFF-b");
+        assert_eq!(replace(b"none", b"MARK", b"\xFF"), b"none");
     }
 }

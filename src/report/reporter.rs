@@ -78,7 +78,7 @@ impl Reporter {
 
     fn write_record(&mut self, m: &Measurement) {
         let Some((name, w)) = &mut self.records else { return };
-        let line = records::line(&m.record());
+        let line = records::line(&m.record(self.started));
         if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
             self.records_error = Some(format!("{name}: {e}"));
             self.records = None; // keep measuring; the summary still has every request

@@ -7,9 +7,18 @@ use std::fmt::Write;
 
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
-    let api = s.config["api"].as_str().unwrap_or("?");
-    let url = s.config["url"].as_str().unwrap_or("?");
-    let _ = writeln!(o, "\nllmload summary · {api} · {url}");
+    match s.config["source"].as_array() {
+        // Rebuilt by `llmload report` from records files.
+        Some(files) => {
+            let files: Vec<&str> = files.iter().filter_map(|f| f.as_str()).collect();
+            let _ = writeln!(o, "\nllmload summary · rebuilt from {}", files.join(", "));
+        }
+        None => {
+            let api = s.config["api"].as_str().unwrap_or("?");
+            let url = s.config["url"].as_str().unwrap_or("?");
+            let _ = writeln!(o, "\nllmload summary · {api} · {url}");
+        }
+    }
     let _ = writeln!(
         o,
         "  requests    {} total · {} ok · {} failed · {} cancelled at the deadline",
@@ -19,6 +28,14 @@ pub fn render(s: &Summary) -> String {
         count(s.cancelled)
     );
     let _ = writeln!(o, "  success     {}", percent(s.success_rate));
+    if s.retried > 0 {
+        let _ = writeln!(
+            o,
+            "  retries     {} requests retried · {} attempts in all (latencies count from the first)",
+            count(s.retried),
+            count(s.attempts)
+        );
+    }
     let _ = writeln!(
         o,
         "  throughput  {} req/s · {} output tok/s · wall {:.2}s",

@@ -20,6 +20,10 @@ pub struct RunStats {
     pub ok: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Requests that needed more than one attempt (`--retries`), whatever their outcome.
+    pub retried: u64,
+    /// Attempts of every request, retries included.
+    pub attempts: u64,
     pub errors: BTreeMap<String, ErrorTally>,
     /// Output tokens of successful requests.
     pub output_tokens: u64,
@@ -83,6 +87,10 @@ impl RunStats {
     /// Adds one finished request. Latency metrics come from successful requests only, so a
     /// fast 429 never makes the server look quick.
     pub fn add(&mut self, m: &Measurement) {
+        self.attempts += u64::from(m.attempts);
+        if m.attempts > 1 {
+            self.retried += 1;
+        }
         match &m.outcome {
             Outcome::Cancelled => self.cancelled += 1,
             Outcome::Failed { kind, message } => {
@@ -153,6 +161,8 @@ impl AddAssign<&RunStats> for RunStats {
         self.ok += o.ok;
         self.failed += o.failed;
         self.cancelled += o.cancelled;
+        self.retried += o.retried;
+        self.attempts += o.attempts;
         for (kind, t) in &o.errors {
             self.errors
                 .entry(kind.clone())
@@ -216,6 +226,11 @@ mod tests {
         c.outcome = Outcome::Cancelled;
         s.add(&c);
         assert_eq!((s.ok, s.failed, s.cancelled, s.total()), (2, 2, 1, 5));
+        assert_eq!((s.retried, s.attempts), (0, 5));
+        let mut retried = failed(ErrorKind::Http(503), "busy");
+        retried.attempts = 3;
+        s.add(&retried);
+        assert_eq!((s.retried, s.attempts), (1, 8));
         assert_eq!(s.errors["http_429"], ErrorTally { count: 2, first_message: "first".into() });
         assert_eq!((s.output_tokens, s.tokens_from_usage, s.tokens_estimated), (8, 2, 0));
         assert_eq!(s.ttft.count(), 2);
@@ -248,6 +263,6 @@ mod tests {
         assert_eq!(merged.errors, whole.errors);
         assert_eq!(merged.ttft.distribution(1.0), whole.ttft.distribution(1.0));
         assert_eq!(merged.itl.distribution(1.0), whole.itl.distribution(1.0));
-        assert_eq!(merged.output_tokens, whole.output_tokens);
+        assert_eq!(merged, whole);
     }
 }

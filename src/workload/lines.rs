@@ -2,38 +2,92 @@
 //! file can be wrong. It does not interpret the lines.
 
 use crate::error::Error;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+/// Larger prompt or key files are refused before reading: every line is kept in memory.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// One prompt or key longer than this is a wrong file, not a prompt; the reader never buffers more.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// `--ca-cert` bundles are small; a larger file is the wrong file.
+const MAX_SMALL_FILE_BYTES: u64 = 4 << 20;
+
 /// Non-empty lines of a UTF-8 text file: CRLF and LF endings, a leading BOM dropped, blank lines
-/// skipped. `what` names an item in messages ("prompt", "API key").
+/// skipped. `what` names an item in messages ("prompt", "API key"). The file is streamed with
+/// bounded line and total sizes, so a huge or endless input fails fast instead of filling memory.
 pub fn read_lines(flag: &'static str, path: &str, what: &str) -> Result<Vec<String>, Error> {
+    let file = open(flag, path, MAX_FILE_BYTES)?;
+    parse_lines(BufReader::new(file.take(MAX_FILE_BYTES + 1)), what).map_err(|p| Error::file(flag, path, p))
+}
+
+/// A whole small file (`--ca-cert`), with the same messages as `read_lines`.
+pub fn read_file(flag: &'static str, path: &str) -> Result<Vec<u8>, Error> {
+    let file = open(flag, path, MAX_SMALL_FILE_BYTES)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SMALL_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::file(flag, path, e))?;
+    if bytes.len() as u64 > MAX_SMALL_FILE_BYTES {
+        return Err(Error::file(flag, path, too_big(MAX_SMALL_FILE_BYTES)));
+    }
+    Ok(bytes)
+}
+
+/// Opens a file a flag names, refusing directories and regular files above `max` bytes.
+fn open(flag: &'static str, path: &str, max: u64) -> Result<File, Error> {
     let p = Path::new(path);
-    let bytes = std::fs::read(p).map_err(|e| {
+    let file = File::open(p).map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound => "file not found: check the path".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied: make it readable".into(),
-            _ if p.is_dir() => "is a directory: name a file".into(),
             _ => e.to_string(),
         };
         Error::file(flag, p, hint)
     })?;
-    parse_lines(&bytes, what).map_err(|problem| Error::file(flag, p, problem))
+    match file.metadata() {
+        Ok(m) if m.is_dir() => Err(Error::file(flag, p, "is a directory: name a file")),
+        Ok(m) if m.is_file() && m.len() > max => Err(Error::file(flag, p, too_big(max))),
+        _ => Ok(file),
+    }
 }
 
-/// The checks of `read_lines` on bytes already read.
-pub fn parse_lines(bytes: &[u8], what: &str) -> Result<Vec<String>, String> {
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+fn too_big(max: u64) -> String {
+    format!("is larger than {} MiB: is it the right file?", max >> 20)
+}
+
+/// The checks of `read_lines` on a reader, which is read at most to `MAX_FILE_BYTES` + 1.
+pub fn parse_lines(mut r: impl BufRead, what: &str) -> Result<Vec<String>, String> {
+    let head = r.fill_buf().map_err(|e| e.to_string())?;
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return Err("is UTF-16 text: save it as UTF-8".into());
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if bytes.contains(&0) {
-        return Err(format!("contains NUL bytes (a binary file?): give a text file, one {what} a line"));
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        r.consume(3);
     }
-    let mut out = Vec::new();
-    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = std::str::from_utf8(line)
-            .map_err(|_| format!("line {} is not UTF-8 text: save the file as UTF-8", n + 1))?;
+    let (mut out, mut line, mut total) = (Vec::new(), Vec::new(), 0u64);
+    for n in 1.. {
+        line.clear();
+        let read = r.by_ref().take(MAX_LINE_BYTES as u64 + 2).read_until(b'\n', &mut line);
+        let read = read.map_err(|e| format!("cannot be read ({e})"))?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        if total > MAX_FILE_BYTES {
+            return Err(too_big(MAX_FILE_BYTES));
+        }
+        let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if body.len() > MAX_LINE_BYTES {
+            return Err(format!(
+                "line {n} is longer than {} MiB: put one {what} a line",
+                MAX_LINE_BYTES >> 20
+            ));
+        }
+        if body.contains(&0) {
+            return Err(format!("contains NUL bytes (a binary file?): give a text file, one {what} a line"));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| format!("line {n} is not UTF-8 text: save the file as UTF-8"))?;
         if !text.trim().is_empty() {
             out.push(text.to_string());
         }
@@ -46,7 +100,7 @@ pub fn parse_lines(bytes: &[u8], what: &str) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_lines;
+    use super::*;
 
     #[test]
     fn crlf_bom_and_blank_lines() {
@@ -62,5 +116,27 @@ mod tests {
         assert_eq!(err(b"\xFF\xFEh\x00i\x00"), "is UTF-16 text: save it as UTF-8");
         assert_eq!(err(b"ok\n\xC3\x28\n"), "line 2 is not UTF-8 text: save the file as UTF-8");
         assert!(err(b"a\x00b").starts_with("contains NUL bytes"));
+        let long = vec![b'x'; MAX_LINE_BYTES + 1];
+        assert_eq!(
+            parse_lines(&long[..], "prompt").unwrap_err(),
+            "line 1 is longer than 1 MiB: put one prompt a line"
+        );
+        let mut just_fits = vec![b'x'; MAX_LINE_BYTES];
+        just_fits.extend_from_slice(b"\r\nnext");
+        assert_eq!(parse_lines(&just_fits[..], "prompt").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_huge_file_is_refused_without_reading_it() {
+        let dir = std::env::temp_dir().join(format!("llmload-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sparse.txt");
+        // A sparse 1 GiB file: no disk blocks, and read_lines must not read it.
+        File::create(&path).unwrap().set_len(1 << 30).unwrap();
+        let err = read_lines("--param-file", path.to_str().unwrap(), "prompt").unwrap_err().to_string();
+        assert!(err.ends_with("is larger than 256 MiB: is it the right file?"), "{err}");
+        let err = read_lines("--param-file", dir.to_str().unwrap(), "prompt").unwrap_err().to_string();
+        assert!(err.ends_with("is a directory: name a file"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

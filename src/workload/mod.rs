@@ -23,9 +23,33 @@ pub fn mask_key(key: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// Whether a header (name, or a whole `Name: value` line) may carry a credential.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["auth", "key", "token", "secret", "cookie"].iter().any(|s| n.contains(s))
+}
+
+/// Replaces every occurrence of each secret in `text` with its mask: servers echo keys back in
+/// error bodies ("invalid key sk-…"), and those messages reach every output.
+pub fn mask_secrets<'a>(text: &mut String, secrets: impl IntoIterator<Item = &'a str>) {
+    for s in secrets {
+        if !s.is_empty() && text.contains(s) {
+            *text = text.replace(s, &mask_key(s));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::mask_key;
+    use super::*;
+
+    #[test]
+    fn secrets_in_messages_are_masked() {
+        let mut t = "HTTP 401: invalid key sk-abcdefghijklmnop (Bearer sk-abcdefghijklmnop)".to_string();
+        mask_secrets(&mut t, ["sk-abcdefghijklmnop", ""]);
+        assert_eq!(t, "HTTP 401: invalid key sk-a…mnop (Bearer sk-a…mnop)");
+        assert!(is_secret_header("X-Api-Key") && !is_secret_header("X-Trace"));
+    }
 
     #[test]
     fn masks_keep_only_the_ends() {

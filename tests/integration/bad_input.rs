@@ -48,6 +48,17 @@ fn bad_files_name_the_file_and_the_fix() {
     assert_usage_error(&["--api-key-file", e], "has no non-empty lines: put one API key a line");
     assert_usage_error(&["--param-file", u], "is UTF-16 text: save it as UTF-8");
     assert_usage_error(&["--api-key-file", m], "file not found: check the path");
+    let binary = dir.join("binary.bin");
+    std::fs::write(&binary, [0x7F, b'E', b'L', b'F', 0, 1, 2]).unwrap();
+    assert_usage_error(&["--param-file", binary.to_str().unwrap()], "contains NUL bytes (a binary file?)");
+    // A sparse 1 GiB file costs no disk; llmload refuses it by its size without reading it.
+    let huge = dir.join("huge.txt");
+    std::fs::File::create(&huge).unwrap().set_len(1 << 30).unwrap();
+    assert_usage_error(&["--api-key-file", huge.to_str().unwrap()], "is larger than 256 MiB");
+    let long_line = dir.join("long.txt");
+    std::fs::write(&long_line, vec![b'a'; (1 << 20) + 1]).unwrap();
+    assert_usage_error(&["--param-file", long_line.to_str().unwrap()], "line 1 is longer than 1 MiB");
+    assert_usage_error(&["--ca-cert", e], "holds no PEM certificate");
     let unwritable = dir.join("no-such-dir").join("out.json");
     assert_usage_error(&["--json", unwritable.to_str().unwrap()], "cannot create it");
     assert_usage_error(&["--records", dir.to_str().unwrap()], "--records");
@@ -129,4 +140,18 @@ fn an_unknown_tokenizer_says_what_to_give() {
         &["--tokenizer", "gpt-9"],
         "--tokenizer \"gpt-9\" is invalid: no such tokenizer or file: give estimate, cl100k, o200k",
     );
+}
+
+#[test]
+fn mock_fault_and_delay_typos_name_the_valid_values() {
+    let out = llmload(&["mock", "--port", "0", "--fault", "boom"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("unknown fault kind 'boom'") && out.stderr.contains("pings-only"),
+        "{}",
+        out.context()
+    );
+    let out = llmload(&["mock", "--port", "0", "--fault", "stall", "--fault-delay", "soon"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--fault-delay \"soon\" is invalid"), "{}", out.context());
 }

@@ -27,7 +27,7 @@ fn dify_run_counts_every_request_and_token() {
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
-        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0}),
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "retried": 0, "attempts": 20}),
         "{}",
         out.context()
     );
@@ -56,6 +56,10 @@ fn dify_run_counts_every_request_and_token() {
         assert!(r["error"].is_null());
         assert!(r["ttft_ms"].as_f64().unwrap() >= 5.0, "TTFT below the mock's 5 ms: {r}");
     }
+    // Every request is one mock request: ids from the server's x-request-id, none twice.
+    let mut ids: Vec<String> = recs.iter().map(|r| r["request_id"].as_str().unwrap().to_string()).collect();
+    ids.sort_by_key(|id| id[5..].parse::<u32>().unwrap());
+    assert_eq!(ids, (0..20).map(|n| format!("mock-{n}")).collect::<Vec<_>>());
     let workers = count_by(&recs, "worker");
     assert_eq!(workers.values().sum::<usize>(), 20);
     let truth = truth(&mock);
@@ -147,7 +151,12 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     assert!(started.elapsed() < std::time::Duration::from_secs(4), "the deadline did not cut the streams");
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
     let j = read_json(&json_path, &out);
-    assert_eq!(j["requests"], json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3}), "{}", out.context());
+    assert_eq!(
+        j["requests"],
+        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "retried": 0, "attempts": 3}),
+        "{}",
+        out.context()
+    );
     assert!(j["success_rate"].is_null());
     assert!(j["metrics"]["ttft_ms"].is_null());
     let recs = read_records(&rec_path, &out);
@@ -343,4 +352,42 @@ fn token_counts_are_checked_against_usage() {
         assert!(r["counted_tokens"].as_u64().unwrap() > 0, "{r}");
     }
     assert!(out.stdout.contains("usage check cl100k vs server usage"), "{}", out.context());
+}
+
+#[test]
+fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
+    // Responses take about 5 s: with --grace 200ms, the two in flight at the interrupt are cut.
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(10),
+        itl: std::time::Duration::from_millis(50),
+        tokens: 100,
+        ..Default::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let dir = tempdir("grace");
+    let json_path = dir.join("out.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args(["run", "--url", &url(&mock), "-c", "2", "-d", "60s", "--grace", "200ms", "--quiet"])
+        .args(["--json", json_path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let started = std::time::Instant::now();
+    let killed =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let out = Output {
+        cmd: "llmload run … --grace 200ms (then SIGTERM)".into(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    out.expect_code(130);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the grace period was not 200 ms");
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["requests"]["cancelled"], 2, "{}", out.context());
+    assert_eq!(j["requests"]["total"], 2, "{}", out.context());
 }

@@ -3,28 +3,23 @@
 
 use crate::util::*;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Runs 8 requests on one worker against a mock with `fault` and returns (output, json, records).
 fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
-    let mock = fast_mock(6, &[fault]);
+    run_with_args(fault, api, &[])
+}
+
+/// `run_with` plus client flags; the mock's slow faults last 3 s, far past the timeouts given.
+fn run_with_args(fault: &str, api: &str, extra: &[&str]) -> (Output, Value, Vec<Value>) {
+    let mock = slow_fault_mock(6, &[fault], Duration::from_secs(3));
     let dir = tempdir(&format!("fault-{}-{api}", fault.replace(':', "_")));
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        api,
-        "-c",
-        "1",
-        "-n",
-        "8",
-        "--quiet",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let u = url(&mock);
+    let mut args = vec!["run", "--url", u.as_str(), "--api", api, "-c", "1", "-n", "8", "--quiet"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()]);
+    let out = llmload(&args);
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
     assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
@@ -50,6 +45,120 @@ fn http_errors_are_classified_with_the_servers_message() {
     assert_all_failed("http-429", "dify-chat", "http_429", "lower --concurrency");
     assert_all_failed("http-500", "openai-chat", "http_500", "HTTP 500");
     assert_all_failed("html-502", "dify-chat", "http_502", "HTTP 502");
+    assert_all_failed("http-502", "dify-chat", "http_502", "mock: injected HTTP 502");
+    assert_all_failed("html-503", "openai-chat", "http_503", "<html>");
+    assert_all_failed("http-503", "dify-chat", "http_503", "mock: injected HTTP 503");
+    assert_all_failed("html-500", "dify-chat", "http_500", "<html>");
+    assert_all_failed("http-429-no-retry-after", "openai-chat", "http_429", "without Retry-After");
+}
+
+/// Half the requests (every odd one) get `fault`; each ends as `kind`, the others succeed: the
+/// worker goes on to its next request after every fault.
+fn assert_half_failed(fault: &str, api: &str, extra: &[&str], kind: &str, message_part: &str) {
+    let (out, j, recs) = run_with_args(&format!("{fault}:0.5"), api, extra);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 4, "{}", out.context());
+    assert_eq!(j["errors"][kind], 4, "{}", out.context());
+    let msg = j["error_messages"][kind].as_str().unwrap_or_default();
+    assert!(msg.contains(message_part), "message {msg:?} lacks {message_part:?}{}", out.context());
+    let outcomes: Vec<&str> = recs.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["ok", kind, "ok", kind, "ok", kind, "ok", kind], "{}", out.context());
+    assert!(
+        out.stdout.contains(&format!("{kind}        4")) || out.stdout.contains(kind),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn a_reset_before_the_headers_is_a_transport_error() {
+    assert_half_failed("reset", "dify-chat", &[], "transport", "reset");
+}
+
+#[test]
+fn slow_headers_trip_the_ttfb_timeout() {
+    assert_half_failed(
+        "slow-headers",
+        "openai-chat",
+        &["--ttfb-timeout", "500ms"],
+        "timeout_ttfb",
+        "no response headers within 500ms",
+    );
+    // With the header wait bounded by the shorter --idle-timeout, it is still a TTFB timeout.
+    assert_half_failed(
+        "slow-headers",
+        "dify-chat",
+        &["--idle-timeout", "500ms"],
+        "timeout_ttfb",
+        "no response headers within 500ms (--ttfb-timeout 60s, bounded by --idle-timeout 500ms)",
+    );
+}
+
+#[test]
+fn a_stalled_stream_trips_the_idle_timeout() {
+    assert_half_failed(
+        "stall",
+        "dify-chat",
+        &["--idle-timeout", "500ms"],
+        "timeout_idle",
+        "no bytes for --idle-timeout 500ms",
+    );
+}
+
+#[test]
+fn a_stream_longer_than_the_whole_request_limit_is_timeout_total() {
+    // Bytes keep coming (every 300 ms, within the per-read limit), but the whole stream takes
+    // 3 s: the between-reads check ends it at --timeout 1s.
+    let config = llmload::mock::MockConfig {
+        ttft: Duration::from_millis(5),
+        itl: Duration::from_millis(300),
+        tokens: 10,
+        ..Default::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let dir = tempdir("timeout-total");
+    let json_path = dir.join("out.json");
+    let out = llmload(&[
+        "run",
+        "--url",
+        &url(&mock),
+        "-n",
+        "2",
+        "--timeout",
+        "1s",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    out.expect_code(1);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["errors"]["timeout_total"], 2, "{}", out.context());
+    assert!(j["error_messages"]["timeout_total"].as_str().unwrap().contains("longer than --timeout 1s"));
+}
+
+#[test]
+fn a_10_mib_line_is_a_malformed_stream() {
+    assert_half_failed("huge-line", "openai-chat", &[], "malformed_stream", "longer than");
+}
+
+#[test]
+fn keep_alive_comments_only_and_no_terminal_event_are_truncated() {
+    assert_half_failed("pings-only", "dify-chat", &[], "truncated_stream", "between events");
+    assert_half_failed("no-end", "openai-chat", &[], "truncated_stream", "between events");
+}
+
+#[test]
+fn invalid_utf8_in_a_complete_stream_is_a_warning() {
+    for api in ["dify-chat", "openai-chat", "anthropic"] {
+        let (out, j, recs) = run_with("bad-utf8:0.5", api);
+        out.expect_code(0);
+        assert_eq!(j["requests"]["ok"], 8, "{}", out.context());
+        let warned = recs.iter().filter(|r| {
+            r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("invalid UTF-8"))
+        });
+        assert_eq!(warned.count(), 4, "{}", out.context());
+        assert!(out.stdout.contains("4 successful requests carried stream problems"), "{}", out.context());
+    }
 }
 
 #[test]
@@ -67,11 +176,13 @@ fn a_stream_cut_midway_is_truncated() {
 fn an_error_event_after_200_fails_the_request() {
     assert_all_failed("stream-error", "dify-chat", "stream_error", "Dify error event");
     assert_all_failed("stream-error", "openai-chat", "stream_error", "error event");
+    assert_all_failed("stream-error", "anthropic", "stream_error", "overloaded_error");
+    assert_all_failed("stream-error", "dify-workflow", "stream_error", "error");
 }
 
 #[test]
 fn a_malformed_event_in_a_complete_stream_is_a_warning() {
-    for api in ["dify-chat", "openai-chat"] {
+    for api in ["dify-chat", "openai-chat", "anthropic"] {
         let (out, j, recs) = run_with("malformed", api);
         out.expect_code(0);
         assert_eq!(j["requests"]["ok"], 8, "{}", out.context());

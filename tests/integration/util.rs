@@ -30,11 +30,17 @@ impl Output {
 
 /// A fast mock: 5 ms to the first token, 1 ms between tokens.
 pub fn fast_mock(tokens: u32, faults: &[&str]) -> MockHandle {
+    slow_fault_mock(tokens, faults, mock::DEFAULT_FAULT_DELAY)
+}
+
+/// A fast mock whose `slow-headers` and `stall` faults last `fault_delay`.
+pub fn slow_fault_mock(tokens: u32, faults: &[&str], fault_delay: Duration) -> MockHandle {
     let config = MockConfig {
         ttft: Duration::from_millis(5),
         itl: Duration::from_millis(1),
         tokens,
         faults: faults.iter().map(|f| f.parse::<FaultRule>().expect("valid fault")).collect(),
+        fault_delay,
         ..MockConfig::default()
     };
     mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")

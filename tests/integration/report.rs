@@ -1,0 +1,147 @@
+//! `llmload report`: a run's records rebuild the same summary and JSON as the live run, several
+//! files merge, and a run killed with SIGKILL keeps every finished request.
+
+use crate::util::*;
+use serde_json::Value;
+
+fn live_run(dir: &std::path::Path, faults: &[&str]) -> (Value, std::path::PathBuf) {
+    let mock = fast_mock(8, faults);
+    let (json_path, rec_path) = (dir.join("live.json"), dir.join("rec.jsonl"));
+    let out = llmload(&[
+        "run",
+        "--url",
+        &url(&mock),
+        "--api",
+        "openai-chat",
+        "-c",
+        "3",
+        "-n",
+        "24",
+        "--quiet",
+        "--json",
+        json_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    (read_json(&json_path, &out), rec_path)
+}
+
+#[test]
+fn records_rebuild_the_live_summary() {
+    let dir = tempdir("report-same");
+    let (live, rec) = live_run(&dir, &["http-500:0.125", "malformed:0.25"]);
+    let json_path = dir.join("rebuilt.json");
+    let out = llmload(&["report", rec.to_str().unwrap(), "--json", json_path.to_str().unwrap()]);
+    out.expect_code(0);
+    let rebuilt = read_json(&json_path, &out);
+    assert_eq!(rebuilt["version"], live["version"]);
+    for key in ["requests", "success_rate", "errors", "error_messages", "tokens"] {
+        assert_eq!(rebuilt[key], live[key], "{key}{}", out.context());
+    }
+    // Times are recorded in whole microseconds, as statistics record them: the same histograms.
+    for key in ["ttfb_ms", "ttfe_ms", "ttft_ms", "ttfa_ms", "itl_ms", "e2e_ms", "output_tokens"] {
+        assert_eq!(rebuilt["metrics"][key], live["metrics"][key], "{key}");
+    }
+    // TPOT and decode speed derive from sums of rounded times: a neighbouring histogram bucket
+    // at most (each bucket spans 0.1 %).
+    for key in ["tpot_ms", "decode_tokens_per_s"] {
+        assert_eq!(rebuilt["metrics"][key]["count"], live["metrics"][key]["count"], "{key}");
+        for p in ["mean", "p50", "p99"] {
+            let (a, b) =
+                (rebuilt["metrics"][key][p].as_f64().unwrap(), live["metrics"][key][p].as_f64().unwrap());
+            assert!((a - b).abs() <= 3e-3 * b, "{key}.{p}: {a} vs {b}");
+        }
+    }
+    assert_eq!(rebuilt["config"]["source"][0], rec.to_str().unwrap());
+    assert!(out.stdout.contains("llmload summary · rebuilt from"), "{}", out.context());
+    assert!(out.stdout.contains("24 total · 21 ok · 3 failed"), "{}", out.context());
+}
+
+#[test]
+fn several_files_merge_into_one_summary() {
+    let dir = tempdir("report-merge");
+    let (live, rec) = live_run(&dir, &["http-500:0.125"]);
+    let json_path = dir.join("merged.json");
+    let out = llmload(&[
+        "report",
+        rec.to_str().unwrap(),
+        rec.to_str().unwrap(),
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let merged = read_json(&json_path, &out);
+    assert_eq!(merged["requests"]["total"], 48);
+    assert_eq!(merged["errors"]["http_500"], 2 * live["errors"]["http_500"].as_u64().unwrap());
+    assert_eq!(
+        merged["metrics"]["itl_ms"]["count"],
+        2 * live["metrics"]["itl_ms"]["count"].as_u64().unwrap()
+    );
+    assert_eq!(merged["metrics"]["ttft_ms"]["p50"], live["metrics"]["ttft_ms"]["p50"]);
+}
+
+#[test]
+fn report_input_errors_name_the_file() {
+    let dir = tempdir("report-bad");
+    let out = llmload(&["report"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("report needs at least one records file"), "{}", out.context());
+    let missing = dir.join("missing.jsonl");
+    let out = llmload(&["report", missing.to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("missing.jsonl: file not found"), "{}", out.context());
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"hello\":1}\n").unwrap();
+    let out = llmload(&["report", bad.to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("bad.jsonl: line 1 is not an llmload record"), "{}", out.context());
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let out = llmload(&["report", empty.to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("hold no records"), "{}", out.context());
+}
+
+#[test]
+fn a_run_killed_with_sigkill_keeps_its_records_and_report_rebuilds_them() {
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(5),
+        itl: std::time::Duration::from_millis(5),
+        tokens: 10,
+        ..Default::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let dir = tempdir("sigkill");
+    let rec = dir.join("rec.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args([
+            "run",
+            "--url",
+            &url(&mock),
+            "-c",
+            "4",
+            "-d",
+            "60s",
+            "--quiet",
+            "--records",
+            rec.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let completed = truth(&mock).completed;
+    let json_path = dir.join("rebuilt.json");
+    let out = llmload(&["report", rec.to_str().unwrap(), "--json", json_path.to_str().unwrap()]);
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    // Every stream the mock finished was read to its end by llmload, so at most the 4
+    // in flight at the kill are missing (those the client read but had not yet written).
+    let ok = j["requests"]["ok"].as_u64().unwrap();
+    assert!(ok >= 8 && ok <= completed && completed - ok <= 4, "ok {ok}, mock completed {completed}");
+    assert_eq!(j["requests"]["failed"], 0);
+}

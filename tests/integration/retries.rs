@@ -1,0 +1,154 @@
+//! `--retries`: off by default, retried attempts counted in the summary, JSON and records, the
+//! server's `Retry-After` honoured, and latency measured from the first attempt.
+
+use crate::util::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn run(fault: &str, n: &str, extra: &[&str]) -> (Output, serde_json::Value, Vec<serde_json::Value>, u64) {
+    let mock = fast_mock(4, &[fault]);
+    let dir = tempdir(&format!("retries-{}", fault.replace(':', "_")));
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let u = url(&mock);
+    let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", n, "--quiet"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()]);
+    let out = llmload(&args);
+    let j = read_json(&json_path, &out);
+    let recs = read_records(&rec_path, &out);
+    (out, j, recs, truth(&mock).requests)
+}
+
+#[test]
+fn retries_are_off_by_default() {
+    let (out, j, recs, sent) = run("http-503:0.5", "4", &[]);
+    out.expect_code(0);
+    assert_eq!(sent, 4);
+    assert_eq!(
+        j["requests"],
+        json!({"total": 4, "ok": 2, "failed": 2, "cancelled": 0, "retried": 0, "attempts": 4})
+    );
+    assert!(recs.iter().all(|r| r["attempts"] == 1));
+}
+
+#[test]
+fn server_errors_are_retried_counted_and_timed_from_the_first_attempt() {
+    // The mock fails every odd-numbered request: each of the 4 requests but the first needs a
+    // second attempt, so the mock sees 7 in all.
+    let (out, j, recs, sent) = run("http-503:0.5", "4", &["--retries", "2"]);
+    out.expect_code(0);
+    assert_eq!(sent, 7, "{}", out.context());
+    assert_eq!(
+        j["requests"],
+        json!({"total": 4, "ok": 4, "failed": 0, "cancelled": 0, "retried": 3, "attempts": 7})
+    );
+    let attempts: Vec<u64> = recs.iter().map(|r| r["attempts"].as_u64().unwrap()).collect();
+    assert_eq!(attempts, [1, 2, 2, 2]);
+    // The backoff (at least 100 ms) is inside the retried requests' TTFB and E2E.
+    for r in recs.iter().filter(|r| r["attempts"] == 2) {
+        assert!(r["ttfb_ms"].as_f64().unwrap() >= 100.0, "{r}");
+    }
+    assert!(out.stdout.contains("3 requests retried · 7 attempts in all"), "{}", out.context());
+}
+
+#[test]
+fn a_429_without_retry_after_is_retried_after_a_backoff() {
+    let (out, j, recs, sent) = run("http-429-no-retry-after:0.5", "4", &["--retries", "1"]);
+    out.expect_code(0);
+    assert_eq!(sent, 7, "{}", out.context());
+    assert_eq!(j["requests"]["ok"], 4);
+    let attempts: Vec<u64> = recs.iter().map(|r| r["attempts"].as_u64().unwrap()).collect();
+    assert_eq!(attempts, [1, 2, 2, 2]);
+}
+
+#[test]
+fn retry_after_is_honoured_and_exhausted_retries_fail() {
+    // Every response is a 429 with `Retry-After: 1`: one retry waits a whole second.
+    let started = Instant::now();
+    let (out, j, recs, sent) = run("http-429", "1", &["--retries", "1"]);
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was not waited for");
+    out.expect_code(1);
+    assert_eq!(sent, 2);
+    assert_eq!(j["requests"]["retried"], 1);
+    assert_eq!(j["errors"]["http_429"], 1);
+    assert_eq!(recs[0]["attempts"], 2);
+    assert!(recs[0]["e2e_ms"].as_f64().unwrap() >= 1000.0, "{}", recs[0]);
+}
+
+#[test]
+fn the_deadline_cuts_a_retry_wait_short() {
+    // Every response is a 429 asking for a 1 s wait; the run ends after 300 ms, in that wait.
+    let mock = fast_mock(4, &["http-429"]);
+    let dir = tempdir("retry-deadline");
+    let rec_path = dir.join("rec.jsonl");
+    let started = Instant::now();
+    let u = url(&mock);
+    let out = llmload(&[
+        "run",
+        "--url",
+        &u,
+        "-d",
+        "300ms",
+        "--retries",
+        "10",
+        "--quiet",
+        "--records",
+        rec_path.to_str().unwrap(),
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(3), "the backoff outlived the run");
+    out.expect_code(1);
+    let recs = read_records(&rec_path, &out);
+    assert_eq!(recs.len(), 1, "{}", out.context());
+    // The server did refuse it: the last attempt's failure stands, with the attempts made.
+    assert_eq!((recs[0]["outcome"].as_str(), recs[0]["attempts"].as_u64()), (Some("http_429"), Some(1)));
+}
+
+#[test]
+fn connect_errors_are_retried() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempdir("retry-connect");
+    let rec_path = dir.join("rec.jsonl");
+    let u = format!("http://127.0.0.1:{port}");
+    let out = llmload(&[
+        "run",
+        "--url",
+        &u,
+        "-n",
+        "2",
+        "--retries",
+        "2",
+        "--quiet",
+        "--records",
+        rec_path.to_str().unwrap(),
+    ]);
+    out.expect_code(1);
+    let recs = read_records(&rec_path, &out);
+    assert!(recs.iter().all(|r| r["attempts"] == 3 && r["outcome"] == "connect"), "{}", out.context());
+    assert!(out.stdout.contains("2 requests retried · 6 attempts in all"), "{}", out.context());
+}
+
+#[test]
+fn retries_and_timeouts_reject_nonsense() {
+    let out = llmload(&["run", "--retries", "1000"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--retries \"1000\" is invalid: at most 100"), "{}", out.context());
+    for flag in ["--timeout", "--connect-timeout", "--ttfb-timeout", "--idle-timeout"] {
+        let out = llmload(&["run", flag, "0"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains(&format!("{flag} \"0\" is invalid: must be longer than 0")),
+            "{}",
+            out.context()
+        );
+        let out = llmload(&["run", flag, "soon"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains(&format!("{flag} \"soon\" is invalid: use a duration")),
+            "{}",
+            out.context()
+        );
+    }
+    let out = llmload(&["run", "--grace", "x"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--grace \"x\" is invalid"), "{}", out.context());
+}

@@ -1,0 +1,241 @@
+//! HTTPS and proxies: a private CA through `--ca-cert`, the bundled web roots refusing that CA,
+//! `--insecure` with its warning, and `HTTPS_PROXY`/`NO_PROXY` from the environment. The TLS
+//! server is test-only: a rustls front (certificate generated at test time by rcgen) that
+//! forwards the plaintext to the embedded mock.
+
+use crate::util::*;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A CA, and a server certificate it signed for 127.0.0.1 and localhost.
+struct Pki {
+    ca_pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn pki() -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        chain: vec![leaf.der().clone()],
+        key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+    }
+}
+
+/// Serves TLS on a free port, forwarding each connection's plaintext to `backend`.
+fn tls_front(pki: &Pki, backend: SocketAddr) -> SocketAddr {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(pki.chain.clone(), pki.key.clone_key())
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let conn = Arc::new(Mutex::new(ServerConnection::new(config.clone()).unwrap()));
+            let Ok(server) = TcpStream::connect(backend) else { continue };
+            let (c2, s2, conn2) = (client.try_clone().unwrap(), server.try_clone().unwrap(), conn.clone());
+            std::thread::spawn(move || client_to_server(&client, &server, &conn));
+            std::thread::spawn(move || server_to_client(&s2, &c2, &conn2));
+        }
+    });
+    addr
+}
+
+fn client_to_server(client: &TcpStream, mut server: &TcpStream, conn: &Mutex<ServerConnection>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match (&*client).read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut plain = Vec::new();
+        {
+            let mut c = conn.lock().unwrap();
+            let mut input = &buf[..n];
+            while !input.is_empty() {
+                if c.read_tls(&mut input).is_err() || c.process_new_packets().is_err() {
+                    let _ = c.write_tls(&mut &*client);
+                    return;
+                }
+            }
+            loop {
+                match c.reader().read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(k) => plain.extend_from_slice(&buf[..k]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => return,
+                }
+            }
+            while c.wants_write() {
+                if c.write_tls(&mut &*client).is_err() {
+                    return;
+                }
+            }
+        }
+        if server.write_all(&plain).is_err() {
+            break;
+        }
+    }
+    let _ = server.shutdown(Shutdown::Write);
+}
+
+fn server_to_client(mut server: &TcpStream, client: &TcpStream, conn: &Mutex<ServerConnection>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = server.read(&mut buf).unwrap_or(0);
+        let mut c = conn.lock().unwrap();
+        if n == 0 {
+            c.send_close_notify();
+        } else {
+            let _ = c.writer().write_all(&buf[..n]);
+        }
+        while c.wants_write() {
+            if c.write_tls(&mut &*client).is_err() {
+                return;
+            }
+        }
+        if n == 0 {
+            let _ = client.shutdown(Shutdown::Write);
+            return;
+        }
+    }
+}
+
+/// A CONNECT proxy that counts the tunnels it opened.
+fn connect_proxy() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let count = tunnels.clone();
+    std::thread::spawn(move || {
+        for mut client in listener.incoming().flatten() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).to_string();
+            let Some(target) = head.strip_prefix("CONNECT ").and_then(|r| r.split(' ').next()) else {
+                continue;
+            };
+            let Ok(server) = TcpStream::connect(target) else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let (mut s, mut c) = (server, client);
+                let _ = std::io::copy(&mut s, &mut c);
+                let _ = c.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (addr, tunnels)
+}
+
+fn run_https(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, serde_json::Value) {
+    let mock = fast_mock(4, &[]);
+    let pki = pki();
+    let front = tls_front(&pki, mock.addr());
+    let dir = tempdir(&format!("tls-{name}"));
+    let (ca, json_path) = (dir.join("ca.pem"), dir.join("out.json"));
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let u = format!("https://127.0.0.1:{}", front.port());
+    let mut args =
+        vec!["run", "--url", u.as_str(), "-n", "3", "--quiet", "--json", json_path.to_str().unwrap()];
+    let extra: Vec<&str> = extra.iter().map(|a| if *a == "CA" { ca.to_str().unwrap() } else { a }).collect();
+    args.extend_from_slice(&extra);
+    let out = llmload_env(&args, env);
+    let j = read_json(&json_path, &out);
+    (out, j)
+}
+
+#[test]
+fn a_private_ca_is_trusted_with_ca_cert() {
+    let (out, j) = run_https("ca", &["--ca-cert", "CA"], &[]);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    assert_eq!(j["config"]["tls"], "ca-cert");
+    assert!(!out.stderr.contains("--insecure"), "{}", out.context());
+}
+
+#[test]
+fn the_bundled_roots_refuse_an_unknown_ca() {
+    let (out, j) = run_https("webpki", &[], &[]);
+    out.expect_code(1);
+    assert_eq!(j["errors"]["tls"], 3, "{}", out.context());
+    let msg = j["error_messages"]["tls"].as_str().unwrap();
+    assert!(msg.contains("UnknownIssuer"), "{msg}");
+}
+
+#[test]
+fn insecure_skips_verification_and_warns_every_time() {
+    let (out, j) = run_https("insecure", &["--insecure"], &[]);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    assert!(
+        out.stderr.contains("warning: --insecure: TLS certificates were not verified"),
+        "{}",
+        out.context()
+    );
+    assert!(out.stdout.contains("warning: --insecure"), "{}", out.context());
+    assert!(j["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("--insecure")));
+}
+
+#[test]
+fn https_proxy_carries_the_traffic_unless_no_proxy_names_the_host() {
+    let (proxy, tunnels) = connect_proxy();
+    let proxy_url = format!("http://{proxy}");
+    let (out, j) = run_https("proxy", &["--ca-cert", "CA"], &[("HTTPS_PROXY", &proxy_url)]);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    assert!(tunnels.load(Ordering::SeqCst) >= 1, "the proxy was not used");
+    let before = tunnels.load(Ordering::SeqCst);
+    let (out, j) = run_https(
+        "no-proxy",
+        &["--ca-cert", "CA"],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "localhost,127.0.0.1")],
+    );
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    assert_eq!(tunnels.load(Ordering::SeqCst), before, "NO_PROXY was not honoured");
+}
+
+#[test]
+fn ca_cert_problems_are_usage_errors() {
+    let dir = tempdir("tls-bad");
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let out = llmload(&["run", "--ca-cert", not_pem.to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("not.pem: holds no PEM certificate"), "{}", out.context());
+    let out = llmload(&["run", "--ca-cert", "/nonexistent/ca.pem"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--ca-cert /nonexistent/ca.pem: file not found"), "{}", out.context());
+    let out = llmload(&["run", "--ca-cert", not_pem.to_str().unwrap(), "--insecure"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("give --ca-cert or --insecure, not both"), "{}", out.context());
+}
