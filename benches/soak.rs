@@ -160,6 +160,11 @@ fn main() {
         "ids: {} distinct, {duplicated} duplicated, {without_id} records without one ({resets} resets)",
         ids.len()
     );
+    // The curve, in ten steps: flat after warm-up, or growing with time (a leak)?
+    let step = samples.len().div_ceil(10).max(1);
+    let curve: Vec<String> =
+        samples.iter().step_by(step).map(|(t, k)| format!("{t}s {:.1}", mib(*k))).collect();
+    println!("client RSS over time (MiB): {}", curve.join(", "));
     if let (Some(start), Some(end)) = (samples.first(), samples.last()) {
         let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
         println!(
