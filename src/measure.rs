@@ -332,7 +332,7 @@ impl Measurement {
                 m.counted_tokens = r.output_tokens;
             }
         }
-        // Usage's prompt count or the prompt's estimate: either way what `input_tokens()` gave.
+        // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
         m.usage_input_tokens = Some(r.input_tokens);
         m.reasoning_tokens = r.reasoning_tokens;
         m.server_latency_s = r.server_latency_ms.map(|ms| ms / 1e3);
@@ -397,7 +397,7 @@ pub struct Record {
     /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
     #[serde(default)]
     pub counted_tokens: u64,
-    /// Usage's prompt tokens, else the prompt's estimate.
+    /// Usage's prompt tokens, else our count of the prompt (estimate or `--tokenizer`).
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]
