@@ -126,7 +126,11 @@ impl Config {
         if a.max_tokens == Some(0) {
             return Err(Error::flag("--max-tokens", "0", "must be at least 1"));
         }
-        let prompts = prompts::setup(a)?;
+        let tokenizer = match &a.tokenizer {
+            None => Tokenizer::Estimate,
+            Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
+        };
+        let prompts = prompts::setup(a, &tokenizer)?;
         let config = Config {
             api: api.api,
             api_note: api.note,
@@ -138,10 +142,7 @@ impl Config {
             turns: api.turns,
             ignore_eos: prompts.ignore_eos,
             keys: keys(a)?.map(RoundRobin::new),
-            tokenizer: Arc::new(match &a.tokenizer {
-                None => Tokenizer::Estimate,
-                Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
-            }),
+            tokenizer: Arc::new(tokenizer),
             prompts: RoundRobin::new(prompts.prompts),
             prompt_source: prompts.source,
             headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
@@ -444,5 +445,18 @@ mod tests {
         });
         let (c, _) = Config::from_args(&a).unwrap();
         assert_eq!(c.describe()["headers"], json!(["Authorization: Bear…mnop", "X-Trace: 1"]));
+    }
+
+    #[test]
+    fn a_tokenizer_also_counts_the_prompts() {
+        let text = "internationalization and localization";
+        let a = args(|a| {
+            a.prompt = Some(text.into());
+            a.tokenizer = Some("cl100k".into());
+        });
+        let (c, _) = Config::from_args(&a).unwrap();
+        let cl100k = Tokenizer::from_flag("cl100k").unwrap().count(text);
+        assert_ne!(cl100k, crate::tokens::estimate(text), "the test needs a text they disagree on");
+        assert_eq!(c.prompts.items()[0].counted_tokens, cl100k);
     }
 }

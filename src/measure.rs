@@ -147,8 +147,8 @@ pub struct Measurement {
     pub usage_input_tokens: Option<u64>,
     /// The reasoning part of the output, where usage breaks it out.
     pub reasoning_tokens: Option<u64>,
-    /// The estimate of the prompt, for input tokens when usage has none.
-    pub prompt_estimate: u64,
+    /// Our count of the prompt (estimate or `--tokenizer`), for input tokens when usage has none.
+    pub prompt_counted: u64,
     /// The server's own latency and time to first token, in seconds (Dify reports them).
     pub server_latency_s: Option<f64>,
     pub server_ttft_s: Option<f64>,
@@ -189,7 +189,7 @@ impl Measurement {
             usage_output_tokens: None,
             usage_input_tokens: None,
             reasoning_tokens: None,
-            prompt_estimate: 0,
+            prompt_counted: 0,
             server_latency_s: None,
             server_ttft_s: None,
             conversation_id: None,
@@ -236,9 +236,9 @@ impl Measurement {
         }
     }
 
-    /// Server-reported prompt tokens when present, else the estimate of the prompt.
+    /// Server-reported prompt tokens when present, else our count of the prompt.
     pub fn input_tokens(&self) -> u64 {
-        self.usage_input_tokens.unwrap_or(self.prompt_estimate)
+        self.usage_input_tokens.unwrap_or(self.prompt_counted)
     }
 
     /// Mean tokens per text event, where the count is known (usage or a real tokenizer, not the
@@ -332,7 +332,7 @@ impl Measurement {
                 m.counted_tokens = r.output_tokens;
             }
         }
-        // Usage's prompt count or the prompt's estimate: either way what `input_tokens()` gave.
+        // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
         m.usage_input_tokens = Some(r.input_tokens);
         m.reasoning_tokens = r.reasoning_tokens;
         m.server_latency_s = r.server_latency_ms.map(|ms| ms / 1e3);
@@ -397,7 +397,7 @@ pub struct Record {
     /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
     #[serde(default)]
     pub counted_tokens: u64,
-    /// Usage's prompt tokens, else the prompt's estimate.
+    /// Usage's prompt tokens, else our count of the prompt (estimate or `--tokenizer`).
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]
@@ -450,7 +450,7 @@ mod tests {
         m.usage_output_tokens = None;
         assert_eq!(m.output_tokens(), (3, TokenSource::Estimate));
         assert_eq!(m.tokens_per_event(), None, "an estimate is not a known count");
-        m.prompt_estimate = 9;
+        m.prompt_counted = 9;
         assert_eq!(m.input_tokens(), 9);
         m.usage_input_tokens = Some(12);
         assert_eq!(m.input_tokens(), 12);

@@ -184,7 +184,7 @@ impl Client {
         }
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.turn = job.turn;
-        m.prompt_estimate = job.prompt.estimated_tokens;
+        m.prompt_counted = job.prompt.counted_tokens;
         let response = req.send(&body[..]);
         let now = Instant::now();
         m.end_at = now;

@@ -4,6 +4,7 @@
 
 use crate::cli::RunArgs;
 use crate::error::Error;
+use crate::tokens::Tokenizer;
 use crate::workload::synthetic::{self, Lengths, PromptLang};
 use crate::workload::{Prompt, lines, prompts as formats};
 
@@ -16,7 +17,8 @@ pub struct PromptSetup {
     pub ignore_eos: bool,
 }
 
-pub fn setup(a: &RunArgs) -> Result<PromptSetup, Error> {
+/// `tokenizer` sizes synthetic prompts (the estimate unless `--tokenizer` names another).
+pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
     let given = [a.param_file.is_some(), a.prompt.is_some(), a.prompt_tokens.is_some()];
     if given.iter().filter(|g| **g).count() > 1 {
         return Err(Error::Usage("give one of --param-file, --prompt or --prompt-tokens".into()));
@@ -44,12 +46,19 @@ pub fn setup(a: &RunArgs) -> Result<PromptSetup, Error> {
             };
             let label = a.prompt_lang.as_deref().unwrap_or("mixed");
             (
-                synthetic::prompts(lengths, lang, synthetic::PROMPTS),
+                synthetic::prompts(lengths, lang, synthetic::PROMPTS, tokenizer),
                 format!("--prompt-tokens {spec} ({label})"),
             )
         }
         _ => (vec![Prompt::text(DEFAULT_PROMPT)], "default".into()),
     };
+    if !tokenizer.is_estimate() && a.prompt_tokens.is_none() {
+        // Input tokens without usage come from the same counter as output tokens (synthetic
+        // prompts were already sized and counted by it).
+        for p in &mut prompts {
+            p.counted_tokens = tokenizer.count(&p.input_text());
+        }
+    }
     let ignore_eos = match &a.output_tokens {
         None => false,
         Some(_) if a.max_tokens.is_some() => {

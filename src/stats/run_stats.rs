@@ -27,7 +27,7 @@ pub struct RunStats {
     pub errors: BTreeMap<String, ErrorTally>,
     /// Output tokens of successful requests.
     pub output_tokens: u64,
-    /// Usage's prompt tokens, else the prompt's estimate, of successful requests.
+    /// Usage's prompt tokens, else our count of the prompt, of successful requests.
     pub input_tokens: u64,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: u64,

@@ -17,15 +17,24 @@ pub struct Prompt {
     pub inputs: Option<Map<String, Value>>,
     /// A JSONL line's own cap on output tokens.
     pub max_tokens: Option<u32>,
-    /// The estimate of what the server reads (all messages), for input tokens without usage.
-    pub estimated_tokens: u64,
+    /// Our count of what the server reads (all messages), for input tokens without usage: the
+    /// estimate, recounted by `--tokenizer` when one is given.
+    pub counted_tokens: u64,
 }
 
 impl Prompt {
     pub fn text(text: impl Into<String>) -> Prompt {
         let text = text.into();
-        let estimated_tokens = tokens::estimate(&text);
-        Prompt { text, messages: None, inputs: None, max_tokens: None, estimated_tokens }
+        let counted_tokens = tokens::estimate(&text);
+        Prompt { text, messages: None, inputs: None, max_tokens: None, counted_tokens }
+    }
+
+    /// All the text the server reads: every message's, or the prompt's.
+    pub fn input_text(&self) -> String {
+        match self.messages.as_ref().and_then(Value::as_array) {
+            Some(list) => list.iter().map(content_text).collect::<Vec<_>>().join("\n"),
+            None => self.text.clone(),
+        }
     }
 }
 
@@ -71,7 +80,7 @@ fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
             Some(v) => Err(format!("\"{key}\" is {v}: give a non-empty string")),
         }
     };
-    let (text, messages, estimated_tokens) = if let Some(messages) = o.remove("messages") {
+    let (text, messages, counted_tokens) = if let Some(messages) = o.remove("messages") {
         let list = messages.as_array().filter(|m| !m.is_empty()).ok_or_else(|| {
             "\"messages\" must be a non-empty array of {\"role\": …, \"content\": …}".to_string()
         })?;
@@ -91,7 +100,7 @@ fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
         let estimated = tokens::estimate(&text);
         (text, None, estimated)
     };
-    Ok(Prompt { text, messages, inputs, max_tokens, estimated_tokens })
+    Ok(Prompt { text, messages, inputs, max_tokens, counted_tokens })
 }
 
 /// A message's text: a string `content`, or the `text` of its parts.
@@ -127,14 +136,14 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            (got[0].text.as_str(), got[0].max_tokens, got[0].estimated_tokens),
+            (got[0].text.as_str(), got[0].max_tokens, got[0].counted_tokens),
             ("Hello world", Some(8), 2)
         );
         assert_eq!(got[1].text, "你好");
         assert_eq!(got[1].inputs.as_ref().unwrap()["lang"], "zh");
         assert_eq!(got[2].text, "hi");
         assert_eq!(got[2].messages.as_ref().unwrap()[0]["content"], "be brief");
-        assert_eq!(got[2].estimated_tokens, 3);
+        assert_eq!(got[2].counted_tokens, 3);
     }
 
     #[test]

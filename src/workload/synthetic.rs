@@ -6,7 +6,7 @@
 
 use super::Prompt;
 use crate::rng::SplitMix64;
-use crate::tokens::Estimator;
+use crate::tokens::{Estimator, Tokenizer};
 use std::str::FromStr;
 
 /// How many distinct prompts a synthetic source builds (handed out round-robin).
@@ -76,8 +76,8 @@ const ZH: &str = "大语言模型先读完提示词，再逐个生成词元，�
     首个词元的等待时间取决于提示词的长度和服务器的繁忙程度。负载很高时，请求会先在队列中等待。\
     请用三句话总结上面的内容，并提出两个仍未回答的问题。";
 
-/// `count` prompts whose estimated lengths follow `lengths`.
-pub fn prompts(lengths: Lengths, lang: PromptLang, count: usize) -> Vec<Prompt> {
+/// `count` prompts whose lengths, counted by `tokenizer`, follow `lengths`.
+pub fn prompts(lengths: Lengths, lang: PromptLang, count: usize, tokenizer: &Tokenizer) -> Vec<Prompt> {
     let pieces = pieces(lang);
     lengths
         .draw(count, 1)
@@ -87,19 +87,53 @@ pub fn prompts(lengths: Lengths, lang: PromptLang, count: usize) -> Vec<Prompt> 
             // Each prompt starts at its own place in the passage, so no two share a prefix
             // (servers with prefix caching would otherwise skip the prompt's work).
             let start = (i * 7919) % pieces.len();
+            let mut cycle = pieces.iter().cycle().skip(start);
             let mut text = format!("[{i}] ");
             let mut est = Estimator::default();
             est.feed(&text);
-            for piece in pieces.iter().cycle().skip(start) {
-                if est.tokens() >= u64::from(want) {
-                    break;
-                }
+            let mut ends = Vec::new(); // text length after each piece, to take pieces back
+            while est.tokens() < u64::from(want) {
+                let piece = cycle.next().expect("the cycle never ends");
                 est.feed(piece);
                 text.push_str(piece);
+                ends.push(text.len());
             }
-            Prompt { estimated_tokens: est.tokens(), ..Prompt::text(text) }
+            let counted = match tokenizer {
+                Tokenizer::Estimate => est.tokens(),
+                exact => fit(&mut text, &mut ends, &mut cycle, u64::from(want), exact),
+            };
+            Prompt { counted_tokens: counted, ..Prompt::text(text) }
         })
         .collect()
+}
+
+/// Adjusts a prompt built by the estimate to `want` tokens of an exact tokenizer: a piece is
+/// about one estimated token and at most one real token, so adding or taking back the shortfall
+/// in pieces converges in a few counts. Returns the final count.
+fn fit<'a>(
+    text: &mut String,
+    ends: &mut Vec<usize>,
+    more: &mut impl Iterator<Item = &'a String>,
+    want: u64,
+    tokenizer: &Tokenizer,
+) -> u64 {
+    let mut count = tokenizer.count(text);
+    for _ in 0..16 {
+        if count < want {
+            for piece in more.by_ref().take((want - count) as usize) {
+                text.push_str(piece);
+                ends.push(text.len());
+            }
+        } else if count > want && ends.len() > 1 {
+            let keep = ends.len().saturating_sub((count - want) as usize).max(1);
+            ends.truncate(keep);
+            text.truncate(ends[keep - 1]);
+        } else {
+            break;
+        }
+        count = tokenizer.count(text);
+    }
+    count
 }
 
 /// The passage cut into pieces of about one estimated token: English words with their space,
@@ -152,16 +186,28 @@ mod tests {
     #[test]
     fn fixed_lengths_build_prompts_of_that_estimate_in_every_language() {
         for lang in [PromptLang::En, PromptLang::Zh, PromptLang::Mixed] {
-            let ps = prompts(Lengths { mean: 300, stddev: 0 }, lang, 5);
+            let ps = prompts(Lengths { mean: 300, stddev: 0 }, lang, 5, &Tokenizer::Estimate);
             assert_eq!(ps.len(), 5);
             for p in &ps {
-                assert_eq!(p.estimated_tokens, estimate(&p.text));
-                assert!((300..=302).contains(&p.estimated_tokens), "{lang:?}: {}", p.estimated_tokens);
+                assert_eq!(p.counted_tokens, estimate(&p.text));
+                assert!((300..=302).contains(&p.counted_tokens), "{lang:?}: {}", p.counted_tokens);
             }
             assert_ne!(ps[0].text, ps[1].text);
         }
-        let mixed = &prompts(Lengths { mean: 200, stddev: 0 }, PromptLang::Mixed, 1)[0].text;
+        let mixed =
+            &prompts(Lengths { mean: 200, stddev: 0 }, PromptLang::Mixed, 1, &Tokenizer::Estimate)[0].text;
         assert!(mixed.contains("模型") && mixed.contains("model"), "{mixed}");
+    }
+
+    #[test]
+    fn an_exact_tokenizer_sizes_the_prompts() {
+        let o200k = Tokenizer::from_flag("o200k").unwrap();
+        for lang in [PromptLang::En, PromptLang::Zh, PromptLang::Mixed] {
+            for p in prompts(Lengths { mean: 256, stddev: 0 }, lang, 3, &o200k) {
+                assert_eq!(p.counted_tokens, o200k.count(&p.text));
+                assert!((254..=258).contains(&p.counted_tokens), "{lang:?}: {}", p.counted_tokens);
+            }
+        }
     }
 
     #[test]

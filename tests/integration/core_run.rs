@@ -124,13 +124,7 @@ fn seed_flags_without_subcommand_send_one_request_per_worker() {
 #[test]
 fn duration_cuts_in_flight_requests_as_cancelled() {
     // Each response takes about 5 s, so a 1 s run ends with every request in flight.
-    let config = llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(10),
-        itl: std::time::Duration::from_millis(50),
-        tokens: 100,
-        ..Default::default()
-    };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let mock = paced_mock(10, 50, 100);
     let dir = tempdir("cancel");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let started = std::time::Instant::now();
@@ -265,13 +259,7 @@ fn mock_subcommand_serves_other_tools() {
 #[test]
 fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
     // Responses take about 0.5 s; the run would last 60 s without the interrupt.
-    let config = llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(20),
-        itl: std::time::Duration::from_millis(10),
-        tokens: 50,
-        ..Default::default()
-    };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let mock = paced_mock(20, 10, 50);
     let dir = tempdir("sigint");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
@@ -357,13 +345,7 @@ fn token_counts_are_checked_against_usage() {
 #[test]
 fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
     // Responses take about 5 s: with --grace 200ms, the two in flight at the interrupt are cut.
-    let config = llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(10),
-        itl: std::time::Duration::from_millis(50),
-        tokens: 100,
-        ..Default::default()
-    };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let mock = paced_mock(10, 50, 100);
     let dir = tempdir("grace");
     let json_path = dir.join("out.json");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))

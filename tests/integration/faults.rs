@@ -109,13 +109,7 @@ fn a_stalled_stream_trips_the_idle_timeout() {
 fn a_stream_longer_than_the_whole_request_limit_is_timeout_total() {
     // Bytes keep coming (every 300 ms, within the per-read limit), but the whole stream takes
     // 3 s: the between-reads check ends it at --timeout 1s.
-    let config = llmload::mock::MockConfig {
-        ttft: Duration::from_millis(5),
-        itl: Duration::from_millis(300),
-        tokens: 10,
-        ..Default::default()
-    };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let mock = paced_mock(5, 300, 10);
     let dir = tempdir("timeout-total");
     let json_path = dir.join("out.json");
     let out = llmload(&[

@@ -105,13 +105,7 @@ fn report_input_errors_name_the_file() {
 
 #[test]
 fn a_run_killed_with_sigkill_keeps_its_records_and_report_rebuilds_them() {
-    let config = llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(5),
-        itl: std::time::Duration::from_millis(5),
-        tokens: 10,
-        ..Default::default()
-    };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).unwrap();
+    let mock = paced_mock(5, 5, 10);
     let dir = tempdir("sigkill");
     let rec = dir.join("rec.jsonl");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))

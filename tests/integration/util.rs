@@ -46,6 +46,17 @@ pub fn slow_fault_mock(tokens: u32, faults: &[&str], fault_delay: Duration) -> M
     mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
 }
 
+/// A mock with its own pace and no faults, for tests about time (deadlines, signals, timeouts).
+pub fn paced_mock(ttft_ms: u64, itl_ms: u64, tokens: u32) -> MockHandle {
+    let config = MockConfig {
+        ttft: Duration::from_millis(ttft_ms),
+        itl: Duration::from_millis(itl_ms),
+        tokens,
+        ..MockConfig::default()
+    };
+    mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
+}
+
 pub fn url(m: &MockHandle) -> String {
     format!("http://{}", m.addr())
 }
