@@ -13,7 +13,8 @@
 //!
 //! - [`cli`] argh structs only; [`config`] every check a user can fail; [`error`] fatal errors.
 //! - [`workload`] prompts, keys and pacing; [`client`] one request, streamed and measured, behind a
-//!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate.
+//!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate
+//!   and `--tokenizer`; [`summary`] the plain-number result; [`sys`] file limits, CPU, signals.
 //! - [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms.
 //! - [`engine`] threads, stop signal, joins; [`report`] what people read; [`export`] what programs read.
 //! - [`rebuild`] `llmload report`: records back into the same statistics.
