@@ -13,15 +13,10 @@ fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
 /// `run_with` plus client flags; the mock's slow faults last 3 s, far past the timeouts given.
 fn run_with_args(fault: &str, api: &str, extra: &[&str]) -> (Output, Value, Vec<Value>) {
     let mock = slow_fault_mock(6, &[fault], Duration::from_secs(3));
-    let dir = tempdir(&format!("fault-{}-{api}", fault.replace(':', "_")));
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let u = url(&mock);
     let mut args = vec!["run", "--url", u.as_str(), "--api", api, "-c", "1", "-n", "8", "--quiet"];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()]);
-    let out = llmload(&args);
-    let j = read_json(&json_path, &out);
-    let recs = read_records(&rec_path, &out);
+    let (out, j, recs) = run_logged(&format!("fault-{}-{api}", fault.replace(':', "_")), &args);
     assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
     assert_eq!(truth(&mock).requests, 8, "{}", out.context());
     (out, j, recs)

@@ -9,15 +9,10 @@ fn run_recorded(
     name: &str,
     args: &[&str],
 ) -> (Output, serde_json::Value, Vec<serde_json::Value>) {
-    let dir = tempdir(name);
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let mut full = vec!["run", "--url", mock_url, "--quiet"];
     full.extend_from_slice(args);
-    let (j, r) = (json_path.to_str().unwrap().to_string(), rec_path.to_str().unwrap().to_string());
-    full.extend_from_slice(&["--json", &j, "--records", &r]);
-    let out = llmload(&full);
+    let (out, json, recs) = run_logged(name, &full);
     out.expect_code(0);
-    let (json, recs) = (read_json(&json_path, &out), read_records(&rec_path, &out));
     (out, json, recs)
 }
 

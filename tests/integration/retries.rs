@@ -7,15 +7,10 @@ use std::time::{Duration, Instant};
 
 fn run(fault: &str, n: &str, extra: &[&str]) -> (Output, serde_json::Value, Vec<serde_json::Value>, u64) {
     let mock = fast_mock(4, &[fault]);
-    let dir = tempdir(&format!("retries-{}", fault.replace(':', "_")));
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let u = url(&mock);
     let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", n, "--quiet"];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()]);
-    let out = llmload(&args);
-    let j = read_json(&json_path, &out);
-    let recs = read_records(&rec_path, &out);
+    let (out, j, recs) = run_logged(&format!("retries-{}", fault.replace(':', "_")), &args);
     (out, j, recs, truth(&mock).requests)
 }
 

@@ -100,6 +100,18 @@ pub fn read_records(path: &PathBuf, out: &Output) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).expect("record line is JSON")).collect()
 }
 
+/// Runs `llmload` with `args` plus `--json` and `--records` into a fresh temp dir `name`, and
+/// returns the output with the summary and records it wrote (the exit code is the caller's check).
+pub fn run_logged(name: &str, args: &[&str]) -> (Output, Value, Vec<Value>) {
+    let dir = tempdir(name);
+    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let mut full = args.to_vec();
+    full.extend_from_slice(&["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()]);
+    let out = llmload(&full);
+    let (json, records) = (read_json(&json_path, &out), read_records(&rec_path, &out));
+    (out, json, records)
+}
+
 /// How many records have each value of `field`.
 pub fn count_by(records: &[Value], field: &str) -> std::collections::BTreeMap<String, usize> {
     let mut m = std::collections::BTreeMap::new();
