@@ -16,34 +16,16 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
         ("anthropic", 12), // message_start, content_block_start, ping, 6 deltas, block stop, message_delta, message_stop
     ];
     for (i, (api, events)) in cases.into_iter().enumerate() {
-        let dir = tempdir(&format!("api-{api}"));
-        let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-        let out = llmload(&[
-            "run",
-            "--url",
-            &url(&mock),
-            "--api",
-            api,
-            "--model",
-            "m",
-            "-c",
-            "2",
-            "-n",
-            "4",
-            "--quiet",
-            "--json",
-            json_path.to_str().unwrap(),
-            "--records",
-            rec_path.to_str().unwrap(),
-        ]);
+        let u = url(&mock);
+        let args = ["run", "--url", &u, "--api", api, "--model", "m", "-c", "2", "-n", "4", "--quiet"];
+        let (out, j, recs) = run_logged(&format!("api-{api}"), &args);
         out.expect_code(0);
-        let j = read_json(&json_path, &out);
         assert_eq!(j["requests"]["ok"], 4, "{api}{}", out.context());
         assert_eq!(j["config"]["api"], api);
         // Dify workflows report total tokens (prompt "你好" = 2 characters to the mock, plus 6).
         let per_request = if api == "dify-workflow" { 8 } else { 6 };
         assert_eq!(j["tokens"]["output_total"], 4 * per_request, "{api}{}", out.context());
-        for r in read_records(&rec_path, &out) {
+        for r in &recs {
             assert_eq!(r["events"], events, "{api}: {r}");
             assert_eq!(r["text_events"], 6, "{api}: {r}");
             assert_eq!(r["token_source"], "usage", "{api}: {r}");
