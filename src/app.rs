@@ -25,6 +25,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// Parses `args` (without the program name) and runs the command; returns the exit code.
 pub fn main(args: &[String]) -> u8 {
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if matches!(args.as_slice(), ["--version" | "-V"]) {
+        print_out(concat!("llmload ", env!("CARGO_PKG_VERSION"), "\n"));
+        return EXIT_OK;
+    }
     // The seed tool had no subcommands: `llmload --host H --threads 10` means `llmload run …`.
     if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "-h" | "help")) {
         args.insert(0, "run");

@@ -11,7 +11,7 @@ use argh::FromArgs;
     example = "llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload report records.jsonl --json out.json     # the summary of a killed run",
-    note = "The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
+    note = "`llmload --version` prints the version. The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
 )]
 pub struct Cli {
     #[argh(subcommand)]

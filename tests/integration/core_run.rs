@@ -227,6 +227,13 @@ fn table_goes_to_stderr_and_summary_to_stdout() {
 }
 
 #[test]
+fn version_prints_the_version() {
+    let out = llmload(&["--version"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, format!("llmload {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
 fn help_shows_worked_examples() {
     let out = llmload(&["run", "--help"]);
     out.expect_code(0);
