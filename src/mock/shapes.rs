@@ -332,6 +332,12 @@ impl OpenAi {
         };
         json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
     }
+
+    /// The in-stream error both OpenAI shapes send (vLLM's: an error chunk, then `[DONE]`).
+    fn stream_error_events() -> Vec<Vec<u8>> {
+        let error = OpenAi::error(500, "mock: injected stream error");
+        vec![data(&error.to_string()), data("[DONE]")]
+    }
 }
 
 impl Shape for OpenAi {
@@ -365,8 +371,7 @@ impl Shape for OpenAi {
     }
 
     fn stream_error(&self) -> Vec<Vec<u8>> {
-        let error = OpenAi::error(500, "mock: injected stream error");
-        vec![data(&error.to_string()), data("[DONE]")]
+        OpenAi::stream_error_events()
     }
 
     fn error_body(&self, status: u16, message: &str) -> String {

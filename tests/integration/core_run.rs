@@ -6,24 +6,9 @@ use serde_json::json;
 #[test]
 fn dify_run_counts_every_request_and_token() {
     let mock = fast_mock(12, &[]);
-    let dir = tempdir("dify");
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-c",
-        "4",
-        "-n",
-        "20",
-        "--quiet",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let u = url(&mock);
+    let (out, j, recs) = run_logged("dify", &["run", "--url", &u, "-c", "4", "-n", "20", "--quiet"]);
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
@@ -45,7 +30,6 @@ fn dify_run_counts_every_request_and_token() {
             assert!(j["metrics"][key][p].is_number(), "{key}.{p}");
         }
     }
-    let recs = read_records(&rec_path, &out);
     assert_eq!(recs.len(), 20);
     for r in &recs {
         assert_eq!(r["outcome"], "ok");
@@ -322,27 +306,14 @@ fn token_counts_are_checked_against_usage() {
     assert_eq!(j["metrics"]["tokens_per_event"]["p50"], 1.0);
     assert_eq!(j["metrics"]["itl_per_token_ms"]["count"], 4 * 9);
 
-    let rec_path = dir.join("rec.jsonl");
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-n",
-        "2",
-        "--quiet",
-        "--tokenizer",
-        "cl100k",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let u = url(&mock);
+    let (out, j, recs) =
+        run_logged("tokenizer-cl100k", &["run", "--url", &u, "-n", "2", "--quiet", "--tokenizer", "cl100k"]);
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["config"]["tokenizer"], "cl100k");
     assert_eq!(j["tokens"]["from_usage"], 2, "usage still wins when present");
     assert_eq!(j["tokens"]["usage_vs_counted"]["compared"], 2);
-    for r in read_records(&rec_path, &out) {
+    for r in recs {
         assert_eq!(r["token_source"], "usage");
         assert!(r["counted_tokens"].as_u64().unwrap() > 0, "{r}");
     }

@@ -63,8 +63,7 @@ impl Shape for Completions {
     }
 
     fn stream_error(&self) -> Vec<Vec<u8>> {
-        let error = OpenAi::error(500, "mock: injected stream error");
-        vec![data(&error.to_string()), data("[DONE]")]
+        OpenAi::stream_error_events()
     }
 
     fn error_body(&self, status: u16, message: &str) -> String {
