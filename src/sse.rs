@@ -578,7 +578,7 @@ mod tests {
 
     #[test]
     fn fixtures() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
         // Counted by hand: blank-line-terminated blocks with at least one data line.
         let cases = [
             ("sample_dify_chat.sse", 9),

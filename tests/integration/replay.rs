@@ -6,8 +6,7 @@ use crate::util::*;
 use llmload::mock::{self, MockConfig, Split};
 use serde_json::{Value, json};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/");
-const OWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
 
 /// Serves `file` with `split` and runs `requests` requests of `args` against it; returns the
 /// records and the JSON summary.
@@ -78,12 +77,8 @@ fn check(file: &str, args: &[&str], e: Expect) {
     }
 }
 
-fn shared(name: &str) -> String {
-    format!("{SHARED}{name}")
-}
-
-fn own(name: &str) -> String {
-    format!("{OWN}{name}")
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}{name}")
 }
 
 #[test]
@@ -97,18 +92,18 @@ fn dify_chat_fixture() {
         server_ttft_ms: json!(412.318),
         ..OK
     };
-    check(&shared("sample_dify_chat.sse"), &["--api", "dify-chat"], e);
+    check(&fixture("sample_dify_chat.sse"), &["--api", "dify-chat"], e);
 }
 
 #[test]
 fn openai_chat_fixtures() {
     let api = ["--api", "openai-chat"];
     let e = Expect { events: 21, text_events: 17, output_tokens: 18, input_tokens: Some(22), ..OK };
-    check(&shared("sample_openai_chat_usage.sse"), &api, e);
+    check(&fixture("sample_openai_chat_usage.sse"), &api, e);
     let e = Expect { events: 11, text_events: 8, output_tokens: 8, input_tokens: Some(26), ..OK };
-    check(&shared("vllm_chat_usage.sse"), &api, e);
+    check(&fixture("vllm_chat_usage.sse"), &api, e);
     let e = Expect { events: 11, text_events: 7, output_tokens: 8, input_tokens: Some(26), ..OK };
-    check(&shared("llama_server_chat_usage.sse"), &api, e);
+    check(&fixture("llama_server_chat_usage.sse"), &api, e);
 }
 
 #[test]
@@ -116,10 +111,10 @@ fn openai_without_usage_and_with_reasoning() {
     let api = ["--api", "openai-chat"];
     // "Hello world!" is 3 tokens by the estimate: Hello, world, !
     let e = Expect { events: 5, text_events: 3, output_tokens: 3, token_source: "estimate", ..OK };
-    check(&own("openai_no_usage.sse"), &api, e);
+    check(&fixture("openai_no_usage.sse"), &api, e);
     let e = Expect { events: 12, text_events: 8, output_tokens: 14, input_tokens: Some(9), ..OK };
-    check(&own("openai_reasoning.sse"), &api, e);
-    let (out, recs, j) = replay(&own("openai_reasoning.sse"), Split::Bytes, 2, &api);
+    check(&fixture("openai_reasoning.sse"), &api, e);
+    let (out, recs, j) = replay(&fixture("openai_reasoning.sse"), Split::Bytes, 2, &api);
     assert_eq!(j["tokens"]["reasoning_total"], 22, "{}", out.context());
     for r in &recs {
         assert_eq!(r["reasoning_tokens"], 11, "{r}");
@@ -131,24 +126,24 @@ fn openai_without_usage_and_with_reasoning() {
 #[test]
 fn openai_completions_fixture() {
     let e = Expect { events: 10, text_events: 8, output_tokens: 8, input_tokens: Some(3), ..OK };
-    check(&shared("vllm_completions.sse"), &["--api", "openai-completions"], e);
+    check(&fixture("vllm_completions.sse"), &["--api", "openai-completions"], e);
 }
 
 #[test]
 fn anthropic_fixtures() {
     let e = Expect { events: 14, text_events: 5, output_tokens: 42, input_tokens: Some(25), ..OK };
-    check(&shared("sample_anthropic.sse"), &["--api", "anthropic"], e);
+    check(&fixture("sample_anthropic.sse"), &["--api", "anthropic"], e);
     let e = Expect { outcome: "stream_error", events: 5, text_events: 2, ..OK };
-    check(&own("anthropic_overloaded.sse"), &["--api", "anthropic"], e);
+    check(&fixture("anthropic_overloaded.sse"), &["--api", "anthropic"], e);
 }
 
 #[test]
 fn dify_workflow_fixtures() {
     let e = Expect { events: 13, text_events: 5, output_tokens: 183, server_latency_ms: json!(2510.0), ..OK };
-    check(&own("dify_workflow.sse"), &["--api", "dify-workflow"], e);
+    check(&fixture("dify_workflow.sse"), &["--api", "dify-workflow"], e);
     let e =
         Expect { outcome: "stream_error", events: 6, text_events: 0, server_latency_ms: json!(410.0), ..OK };
-    check(&own("dify_workflow_failed.sse"), &["--api", "dify-workflow"], e);
+    check(&fixture("dify_workflow_failed.sse"), &["--api", "dify-workflow"], e);
 }
 
 #[test]
@@ -161,7 +156,7 @@ fn dify_completion_agent_and_chatflow_fixtures() {
         server_latency_ms: json!(900.0),
         ..OK
     };
-    check(&own("dify_completion.sse"), &["--api", "dify-completion"], e);
+    check(&fixture("dify_completion.sse"), &["--api", "dify-completion"], e);
     let e = Expect {
         events: 7,
         text_events: 3,
@@ -171,7 +166,7 @@ fn dify_completion_agent_and_chatflow_fixtures() {
         server_ttft_ms: json!(1100.0),
         ..OK
     };
-    check(&own("dify_agent.sse"), &["--api", "dify-chat"], e);
+    check(&fixture("dify_agent.sse"), &["--api", "dify-chat"], e);
     let e = Expect {
         events: 11,
         text_events: 4,
@@ -181,7 +176,7 @@ fn dify_completion_agent_and_chatflow_fixtures() {
         server_ttft_ms: json!(300.0),
         ..OK
     };
-    check(&own("dify_chatflow.sse"), &["--api", "dify-chat"], e);
+    check(&fixture("dify_chatflow.sse"), &["--api", "dify-chat"], e);
 }
 
 #[test]
@@ -207,20 +202,20 @@ fn custom_fixture_ends_at_the_end_of_the_body() {
         "",
     ];
     let e = Expect { events: 5, text_events: 5, output_tokens: 5, ..OK };
-    check(&own("custom_tgi.sse"), &args, e);
+    check(&fixture("custom_tgi.sse"), &args, e);
     // With the default marker, the same body ends without its terminal event.
-    let (out, recs, _) = replay(&own("custom_tgi.sse"), Split::Whole, 1, &args[..8]);
+    let (out, recs, _) = replay(&fixture("custom_tgi.sse"), Split::Whole, 1, &args[..8]);
     assert_eq!(recs[0]["outcome"], "truncated_stream", "{}", out.context());
 }
 
 #[test]
 fn the_summary_keeps_server_numbers_and_reasoning() {
-    let (out, _, j) = replay(&shared("sample_dify_chat.sse"), Split::Whole, 3, &["--api", "dify-chat"]);
+    let (out, _, j) = replay(&fixture("sample_dify_chat.sse"), Split::Whole, 3, &["--api", "dify-chat"]);
     assert_eq!(j["metrics"]["server_latency_ms"]["count"], 3, "{}", out.context());
     assert_eq!(j["metrics"]["server_ttft_ms"]["count"], 3);
     assert!(out.stdout.contains("server latency"), "{}", out.context());
     assert_eq!(j["tokens"]["input_total"], 3 * 1033);
-    let (out, _, j) = replay(&shared("vllm_chat_usage.sse"), Split::Whole, 2, &["--api", "openai-chat"]);
+    let (out, _, j) = replay(&fixture("vllm_chat_usage.sse"), Split::Whole, 2, &["--api", "openai-chat"]);
     assert!(j["metrics"]["server_latency_ms"].is_null(), "{}", out.context());
     assert!(!out.stdout.contains("server latency"), "{}", out.context());
     assert_eq!(j["tokens"]["reasoning_total"], 0);
