@@ -1,12 +1,7 @@
 //! Hot-path costs per event: SSE framing, protocol interpretation, and histogram recording.
 //! Prints the median of several timed rounds; `cargo bench --bench parse`.
 
-use llmload::client::anthropic::Anthropic;
-use llmload::client::dify::Dify;
-use llmload::client::openai::OpenAi;
-use llmload::client::{Delta, Protocol};
-use llmload::sse::{Limits, Parser};
-use llmload::stats::Histogram;
+use llmload::{Anthropic, Delta, Dify, Histogram, Limits, OpenAi, Parser, Protocol};
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -2,7 +2,7 @@
 //! the cost of each counter. `cargo bench --bench tokenizer`; set `LLMLOAD_TOKENIZER_JSON` to a
 //! Hugging Face tokenizer.json (README: how to get DeepSeek's offline from PyPI) to add it.
 
-use llmload::tokens::Tokenizer;
+use llmload::Tokenizer;
 use std::time::Instant;
 
 const ENGLISH: &str = "Load testing a language model server is different from load testing a web \

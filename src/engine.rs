@@ -2,93 +2,27 @@
 //! joins. Workers own nothing shared but the config, the client, the stop signal and a sender;
 //! all statistics live in the reporter thread.
 
-use crate::client::{self, Client, Job};
-use crate::config::{Config, OutputFile};
-use crate::measure::Measurement;
-use crate::report::reporter::Reporter;
-use crate::stats::RunStats;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, after, select, unbounded};
-use parking_lot::Mutex;
+use crate::client::{self, Client, Request};
+use crate::config::Config;
+use crate::export::OutputFile;
+use crate::reporter::{Msg, Reporter};
+use crate::stop::{PanicGuard, StopSignal};
+use crate::summary::RunOutput;
+use crate::workload::RequestBudget;
+use crossbeam_channel::{Receiver, Sender, after, select, unbounded};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.
 const WORKER_STACK: usize = 256 * 1024;
-
-/// A shared "stop now" flag with a wakeable wait: tripping it wakes every `wait` at once.
-#[derive(Clone)]
-pub struct StopSignal {
-    flag: Arc<AtomicBool>,
-    wake: Arc<Mutex<Option<Sender<()>>>>,
-    woken: Receiver<()>,
-}
-
-impl Default for StopSignal {
-    fn default() -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(0);
-        Self { flag: Arc::new(AtomicBool::new(false)), wake: Arc::new(Mutex::new(Some(tx))), woken: rx }
-    }
-}
-
-impl StopSignal {
-    pub fn trip(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.wake.lock().take(); // disconnecting wakes every waiter
-    }
-
-    pub fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
-    }
-
-    /// Waits up to `d`; true if the signal was tripped.
-    pub fn wait(&self, d: Duration) -> bool {
-        match self.woken.recv_timeout(d) {
-            Err(RecvTimeoutError::Disconnected) => true,
-            _ => self.is_set(),
-        }
-    }
-}
-
-/// Trips the stop signal if a worker panics, so a bug ends the run instead of hanging it.
-struct PanicGuard(StopSignal);
-
-impl Drop for PanicGuard {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            self.0.trip();
-        }
-    }
-}
-
-/// What workers tell the reporter: one message when a request starts and one when it ends.
-pub enum Msg {
-    WorkerUp,
-    Started,
-    Finished(Box<Measurement>),
-    WorkerDone,
-}
-
-/// A finished run: the statistics and what the run itself noticed.
-pub struct RunOutput {
-    pub stats: RunStats,
-    pub wall: Duration,
-    pub started_at: chrono::DateTime<chrono::Local>,
-    /// Problems with the run itself (workers that could not start).
-    pub warnings: Vec<String>,
-    /// The records file failed mid-run (the summary is still complete).
-    pub records_error: Option<String>,
-    /// Ctrl-C or SIGTERM ended the run.
-    pub interrupted: bool,
-}
 
 /// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`).
 pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receiver<()>) -> RunOutput {
     let stop = StopSignal::default();
     let mut warnings = Vec::new();
-    let agent = client::agent(&config);
-    let client = Arc::new(Client::new(&config, agent.clone()));
+    let agent = client::agent(&config.client);
+    let client = Arc::new(Client::new(config.client.clone(), agent.clone()));
     let budget = Arc::new(config.pacing.budget());
     let (tx, rx) = unbounded();
     let started = Instant::now();
@@ -152,7 +86,7 @@ fn worker(
     i: usize,
     config: &Config,
     client: &Client,
-    budget: &crate::workload::RequestBudget,
+    budget: &RequestBudget,
     stop: &StopSignal,
     tx: &Sender<Msg>,
 ) {
@@ -177,7 +111,7 @@ fn worker(
             let (ki, key) = k.next();
             (ki, key.as_str())
         });
-        let job = Job {
+        let request = Request {
             worker: i,
             prompt_index,
             prompt,
@@ -186,8 +120,7 @@ fn worker(
             conversation_id: conversation.as_deref(),
             turn,
         };
-        let _ = tx.send(Msg::Started);
-        let m = client.execute(&job, stop);
+        let m = client.execute(&request, stop);
         if config.turns > 1 {
             conversation = conversation.or_else(|| m.conversation_id.clone());
             if conversation.is_none() {
@@ -206,25 +139,4 @@ fn spawn<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::io::Result<thread::JoinHandle<T>> {
     thread::Builder::new().name(name.to_string()).stack_size(stack).spawn(f)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trip_wakes_waiters_at_once() {
-        let stop = StopSignal::default();
-        let s = stop.clone();
-        let h = thread::spawn(move || s.wait(Duration::from_secs(30)));
-        stop.trip();
-        assert!(h.join().unwrap());
-        assert!(stop.is_set());
-        assert!(stop.wait(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn wait_times_out_when_not_tripped() {
-        assert!(!StopSignal::default().wait(Duration::from_millis(1)));
-    }
 }

@@ -8,22 +8,29 @@
 //!                                                           ├─ worker threads × N: prompt/key (round-robin)
 //!                                                           │    → client (ureq) → sse → protocol → Measurement
 //!                                                           └─ reporter thread: owns RunStats, per-second table,
-//!                                                                --records lines ─► Summary ─► report / export
+//!                                                                --records lines ─► Summary ─► output / export
 //! ```
 //!
-//! - [`cli`] argh structs only; [`config`] every check a user can fail; [`error`] fatal errors.
-//! - [`workload`] prompts, keys and pacing; [`client`] one request, streamed and measured, behind a
-//!   [`client::Protocol`] per API; [`sse`] the pure event-stream parser; [`tokens`] the estimate
-//!   and `--tokenizer`; [`summary`] the plain-number result; [`sys`] file limits, CPU, signals.
-//! - [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms.
-//! - [`engine`] threads, stop signal, joins; [`report`] what people read; [`export`] what programs read.
-//! - [`rebuild`] `llmload report`: records back into the same statistics.
-//! - [`mock`] the embedded mock LLM server, which records when it sent every event; [`rng`] the
-//!   seeded generator it and the synthetic prompts share.
+//! Layers, each importing only from the ones before it (`tidy` checks this in `cargo test`):
+//!
+//! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
+//!   [`sys`] file limits, CPU, signals; [`sse`] the pure event-stream parser; [`measure`] raw
+//!   instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
+//!   and `--tokenizer`; [`stop`] the stop signal and panic guard.
+//! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
+//!   per API family; [`client`] one request, streamed and measured (its own settings; never
+//!   `config`).
+//! - [`summary`] the plain-number result; [`export`] what programs read; [`output`] what people
+//!   read.
+//! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
+//!   [`engine`] threads and joins; [`rebuild`] records back into statistics (`llmload report`);
+//!   [`commands`] on top.
+//! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and `rng`,
+//!   so the instrument never shares the client's reading of a protocol.
 //!
 //! # Invariants (DESIGN §3)
 //!
-//! 1. Workers never print; only the reporter thread and `app` write to the terminal.
+//! 1. Workers never print; only the reporter thread and `commands` write to the terminal.
 //! 2. Time is measured with `Instant` only; `chrono` is for wall-clock labels.
 //! 3. A failed request is data (`Outcome`), never an `Err` that unwinds a worker.
 //! 4. Every finished request reaches `--records` as soon as it ends (flushed).
@@ -31,21 +38,34 @@
 //! 6. Memory is bounded: SSE line/event limits, histograms rather than sample vectors.
 //! 7. Exporters take a `Summary` of plain numbers and return bytes.
 
-pub mod app;
-pub mod cli;
-pub mod client;
-pub mod config;
-pub mod engine;
-pub mod error;
-pub mod export;
-pub mod measure;
+mod cli;
+mod client;
+mod commands;
+mod config;
+mod engine;
+mod error;
+mod export;
+mod measure;
 pub mod mock;
-pub mod rebuild;
-pub mod report;
-pub mod rng;
-pub mod sse;
-pub mod stats;
-pub mod summary;
-pub mod sys;
-pub mod tokens;
-pub mod workload;
+mod output;
+mod protocol;
+mod rebuild;
+mod reporter;
+mod rng;
+mod sse;
+mod stats;
+mod stop;
+mod summary;
+mod sys;
+#[cfg(test)]
+mod tidy;
+mod tokens;
+mod workload;
+
+pub use cli::{Cli, Command};
+pub use commands::main;
+pub use config::Config;
+pub use protocol::{Anthropic, Delta, Dify, OpenAi, Protocol};
+pub use sse::{Event, Limits, Parser};
+pub use stats::Histogram;
+pub use tokens::Tokenizer;

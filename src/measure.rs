@@ -99,10 +99,6 @@ impl Outcome {
             Outcome::Failed { kind, .. } => kind.name(),
         }
     }
-
-    pub fn is_ok(&self) -> bool {
-        matches!(self, Outcome::Ok)
-    }
 }
 
 /// Where a request's output token count came from.

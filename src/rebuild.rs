@@ -3,10 +3,10 @@
 //! (`Measurement::from_record`) and goes through the same `RunStats::add` as a live run: one
 //! code path for statistics. It does not print or format; `app` does, with the live run's code.
 
-use crate::engine::RunOutput;
 use crate::error::Error;
 use crate::measure::{Measurement, Record};
 use crate::stats::RunStats;
+use crate::summary::RunOutput;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant, SystemTime};

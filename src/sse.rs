@@ -79,9 +79,7 @@ pub struct Parser {
     id: Option<String>,
     /// A field line arrived since the last blank line, so an end of body here cuts an event.
     in_event: bool,
-    comments: u64,
     invalid_utf8: bool,
-    retry_ms: Option<u64>,
     /// The event handed to `on_event`; its buffers are reused from one event to the next.
     out: Event,
 }
@@ -97,9 +95,7 @@ impl Parser {
             data: String::new(),
             id: None,
             in_event: false,
-            comments: 0,
             invalid_utf8: false,
-            retry_ms: None,
             out: Event { event: String::new(), data: String::new(), id: None },
         }
     }
@@ -182,19 +178,9 @@ impl Parser {
         self.line.len() + self.data.len() + self.event_type.len()
     }
 
-    /// Count of comment lines (lines starting with ':') seen so far, i.e. keep-alives.
-    pub fn comments(&self) -> u64 {
-        self.comments
-    }
-
     /// True if any line contained invalid UTF-8 (it was decoded lossily with U+FFFD).
     pub fn saw_invalid_utf8(&self) -> bool {
         self.invalid_utf8
-    }
-
-    /// `retry:` value in ms, last valid one seen (all-ASCII-digits only, per spec).
-    pub fn retry_ms(&self) -> Option<u64> {
-        self.retry_ms
     }
 
     fn check_line_len(&self, len: usize) -> Result<(), SseError> {
@@ -219,8 +205,7 @@ impl Parser {
             }
         };
         if text.starts_with(':') {
-            self.comments += 1;
-            return Ok(());
+            return Ok(()); // a comment: keep-alives
         }
         self.in_event = true;
         let (field, value) = match text.split_once(':') {
@@ -242,12 +227,7 @@ impl Parser {
                 self.data.push('\n');
             }
             "id" if !value.contains('\0') => self.id = Some(value.to_owned()),
-            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-                // A value too big for u64 is ignored rather than clamped.
-                if let Ok(ms) = value.parse() {
-                    self.retry_ms = Some(ms);
-                }
-            }
+            // `retry:` sets a reconnection delay; a load tester never reconnects a stream.
             _ => {}
         }
         Ok(())
@@ -279,14 +259,12 @@ mod tests {
 
     /// Parser state visible after a whole stream, compared across every way of splitting it.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    struct Outcome {
+    struct Ended {
         truncated: bool,
-        comments: u64,
         invalid_utf8: bool,
-        retry_ms: Option<u64>,
     }
 
-    type RunResult = Result<(Vec<Event>, Outcome), SseError>;
+    type RunResult = Result<(Vec<Event>, Ended), SseError>;
 
     fn ev(event: &str, data: &str, id: Option<&str>) -> Event {
         Event { event: event.to_owned(), data: data.to_owned(), id: id.map(str::to_owned) }
@@ -304,12 +282,7 @@ mod tests {
         }
         let truncated = parser.finish();
         assert!(!parser.finish(), "finish() must discard pending state");
-        let outcome = Outcome {
-            truncated,
-            comments: parser.comments(),
-            invalid_utf8: parser.saw_invalid_utf8(),
-            retry_ms: parser.retry_ms(),
-        };
+        let outcome = Ended { truncated, invalid_utf8: parser.saw_invalid_utf8() };
         Ok((events, outcome))
     }
 
@@ -347,14 +320,14 @@ mod tests {
     }
 
     /// Asserts `input` yields exactly `expected` however it is split; returns the parser state.
-    fn check(input: &[u8], expected: &[Event]) -> Outcome {
+    fn check(input: &[u8], expected: &[Event]) -> Ended {
         let (events, outcome) = check_splits(Limits::default(), input).expect("stream is valid");
         assert_eq!(events, expected);
         outcome
     }
 
-    fn clean(truncated: bool) -> Outcome {
-        Outcome { truncated, comments: 0, invalid_utf8: false, retry_ms: None }
+    fn clean(truncated: bool) -> Ended {
+        Ended { truncated, invalid_utf8: false }
     }
 
     #[test]
@@ -418,7 +391,7 @@ mod tests {
     #[test]
     fn comments_only() {
         let outcome = check(b": ping\n\n:keep-alive\r\n\r\n:\n\n", &[]);
-        assert_eq!(outcome, Outcome { comments: 3, ..clean(false) });
+        assert_eq!(outcome, clean(false));
         // A comment inside an event does not disturb it.
         check(b"data: a\n: ping\ndata: b\n\n", &[data("a\nb")]);
     }
@@ -453,12 +426,11 @@ mod tests {
 
     #[test]
     fn id_and_retry() {
-        let outcome = check(
+        check(
             b"id: 1\nretry: 1500\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\nid: x\0y\ndata: d\n\n\
               retry: 12a\nretry: -5\nretry:\nretry: 99999999999999999999999\ndata: e\n\n",
             &[ev("", "a", Some("1")), data("b"), ev("", "c", Some("")), ev("", "d", Some("2")), data("e")],
         );
-        assert_eq!(outcome.retry_ms, Some(1500));
         // An id in a block without data does not leak into the next event.
         check(b"id: 7\n\ndata: a\n\n", &[data("a")]);
     }

@@ -1,9 +1,9 @@
 //! The result of a run in plain numbers: what the text summary prints and the exporters write.
 //! Built once, after the run, from the reporter's statistics; holds no `Instant`s.
 
-use crate::engine::RunOutput;
 use crate::stats::{Distribution, ErrorTally, Histogram, RunStats};
 use serde_json::Value;
+use std::time::Duration;
 
 /// Bumped whenever a JSON field is renamed or changes meaning (DESIGN §6).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -15,6 +15,19 @@ pub struct UsageCheckSummary {
     pub differ: u64,
     pub mean_abs_diff_pct: f64,
     pub max_abs_diff_pct: f64,
+}
+
+/// A finished run: the statistics and what the run itself noticed.
+pub struct RunOutput {
+    pub stats: RunStats,
+    pub wall: Duration,
+    pub started_at: chrono::DateTime<chrono::Local>,
+    /// Problems with the run itself (workers that could not start).
+    pub warnings: Vec<String>,
+    /// The records file failed mid-run (the summary is still complete).
+    pub records_error: Option<String>,
+    /// Ctrl-C or SIGTERM ended the run.
+    pub interrupted: bool,
 }
 
 /// One metric's distribution with its JSON key and display label.
@@ -108,7 +121,6 @@ impl Summary {
             ));
         }
         summary.errors.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
-        summary.warnings.extend(crate::report::warnings::after_run(&summary));
         summary
     }
 

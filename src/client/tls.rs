@@ -2,7 +2,7 @@
 //! `--ca-cert`, or none at all with `--insecure`. It builds ureq's TLS settings and reads PEM
 //! bundles; it does not open files (config does) or print the `--insecure` warning (app does).
 
-use crate::config::Tls;
+use super::Tls;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 /// ureq's TLS settings for `tls`. rustls always; never OpenSSL (DESIGN §7).

@@ -3,12 +3,8 @@
 //! pointers. Every check names the flag and the fix; nothing here sends a request.
 
 use crate::cli::RunArgs;
-use crate::client::anthropic::Anthropic;
-use crate::client::custom::{self, Custom};
-use crate::client::dify::Dify;
-use crate::client::openai::OpenAi;
-use crate::client::{self, Api, Protocol};
 use crate::error::Error;
+use crate::protocol::{self, Anthropic, Api, Custom, Dify, OpenAi, Protocol};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -77,7 +73,7 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
             }
         }
     }
-    Ok(ApiSetup { api, url: client::endpoint(base, path), note, inputs, turns, protocol })
+    Ok(ApiSetup { api, url: protocol::endpoint(base, path), note, inputs, turns, protocol })
 }
 
 /// `--api`, or `auto`: the API whose path the URL ends with, `custom` when a body template is
@@ -121,14 +117,14 @@ fn custom_api(a: &RunArgs) -> Result<Custom, Error> {
         };
         Error::file("--body-template", path, hint)
     })?;
-    custom::check_template(&template).map_err(|problem| Error::file("--body-template", path, problem))?;
+    protocol::check_template(&template).map_err(|problem| Error::file("--body-template", path, problem))?;
     let Some(text_path) = &a.text_path else {
         return Err(Error::Usage(
             "--api custom needs --text-path: the JSON pointer to each event's text, e.g. /choices/0/delta/content".into(),
         ));
     };
     let pointer = |flag: &'static str, p: &String| {
-        custom::check_pointer(p).map(|_| p.clone()).map_err(|fix| Error::flag(flag, p, fix))
+        protocol::check_pointer(p).map(|_| p.clone()).map_err(|fix| Error::flag(flag, p, fix))
     };
     Ok(Custom {
         template,

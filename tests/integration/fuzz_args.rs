@@ -4,8 +4,8 @@
 
 use crate::util::tempdir;
 use argh::FromArgs;
-use llmload::cli::{Cli, Command};
-use llmload::config::Config;
+use llmload::Config;
+use llmload::{Cli, Command};
 
 const FLAGS: &[&str] = &[
     "--url",
@@ -163,7 +163,7 @@ fn generated_argument_vectors_never_panic_and_fail_in_one_line() {
         refused += 1;
         assert!(!problem.trim().is_empty(), "{args:?}");
         if case % 50 == 0 {
-            assert_eq!(llmload::app::main(&args), 2, "{args:?}: {problem}");
+            assert_eq!(llmload::main(&args), 2, "{args:?}: {problem}");
         }
     }
     assert!(refused > cases / 2 && accepted > 0, "refused {refused}, accepted {accepted}");

@@ -4,7 +4,7 @@
 //! last chunk (asked for with `stream_options.include_usage`; some servers never send it),
 //! `[DONE]` at the end, `{"error":…}` mid-stream.
 
-use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -167,7 +167,7 @@ impl Protocol for OpenAi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::protocol::interpret_owned;
+    use crate::protocol::interpret_owned;
     use crate::workload::Prompt;
     use serde_json::Map;
 

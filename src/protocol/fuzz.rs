@@ -3,11 +3,11 @@
 //! within its limits whatever arrives. A deterministic generator (no crate, reproducible by
 //! seed); `LLMLOAD_FUZZ_CASES` raises the case count beyond the default CI-sized budget.
 
+use super::Protocol;
 use super::anthropic::Anthropic;
 use super::custom::Custom;
 use super::dify::Dify;
 use super::openai::OpenAi;
-use super::protocol::Protocol;
 use crate::rng::SplitMix64;
 use crate::sse::{Limits, Parser};
 

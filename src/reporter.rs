@@ -1,16 +1,22 @@
 //! The reporter thread: the single owner of a run's statistics. It receives one message per
-//! request start and end, writes each finished request to `--records` at once (flushed), and
+//! worker start and stop and one per finished request, writes each finished request to `--records` at once (flushed), and
 //! prints a table row every second. It never blocks a worker (the channel is unbounded).
 
-use super::table::{self, Row};
-use crate::config::OutputFile;
-use crate::engine::Msg;
-use crate::export::records;
+use crate::export::{OutputFile, records};
 use crate::measure::Measurement;
+use crate::output::table::{self, Row};
 use crate::stats::RunStats;
 use crossbeam_channel::{Receiver, select, tick};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
+
+/// What workers tell the reporter: when they start and stop, and each request as it ends (one
+/// message a request, never one a token).
+pub enum Msg {
+    WorkerUp,
+    Finished(Box<Measurement>),
+    WorkerDone,
+}
 
 pub struct Reporter {
     /// The records file's name for messages, and its writer.
@@ -68,7 +74,6 @@ impl Reporter {
         match msg {
             Msg::WorkerUp => self.active_workers += 1,
             Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),
-            Msg::Started => {}
             Msg::Finished(m) => {
                 self.write_record(&m);
                 self.window.add(&m);

@@ -5,7 +5,7 @@
 //! `workflow_finished.data.total_tokens`; Dify's own latency beside ours; no `[DONE]`; `error`
 //! events and failed workflows after HTTP 200.
 
-use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -141,7 +141,7 @@ impl Protocol for Dify {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::protocol::interpret_owned;
+    use crate::protocol::interpret_owned;
     use crate::workload::Prompt;
 
     #[test]

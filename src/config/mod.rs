@@ -7,13 +7,13 @@ mod api;
 mod prompts;
 
 use crate::cli::RunArgs;
-use crate::client::{self, Api, Protocol};
+use crate::client::{self, ClientSettings, Timeouts, Tls};
 use crate::error::Error;
+use crate::export::OutputFile;
+use crate::protocol::Api;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
-use serde_json::{Map, Value, json};
-use std::fs::File;
-use std::path::PathBuf;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,65 +32,18 @@ pub struct Config {
     pub api: Api,
     /// How `--api auto` chose the API, for the banner.
     pub api_note: Option<String>,
-    /// The adapter for `api` (for `custom`, with its template and pointers).
-    pub protocol: Arc<dyn Protocol>,
-    /// The full endpoint URL requests go to.
-    pub url: String,
-    pub model: Option<String>,
-    pub max_tokens: Option<u32>,
-    /// Dify app variables (`--inputs`).
-    pub inputs: Map<String, Value>,
+    /// What the client sends and enforces: endpoint, protocol, bodies, limits, TLS.
+    pub client: ClientSettings,
     /// Requests per Dify conversation (`--turns`), 1 = a new conversation every time.
     pub turns: u32,
-    /// Ask for exactly `max_tokens` (`--output-tokens`).
-    pub ignore_eos: bool,
     pub keys: Option<RoundRobin<String>>,
-    /// Shared with the client, which counts each request's text with it.
-    pub tokenizer: Arc<Tokenizer>,
     pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
     pub prompt_source: String,
-    pub headers: Vec<(String, String)>,
     pub pacing: Pacing,
-    /// The limits of one request; every default is finite, so no request can hang a run.
-    pub timeouts: Timeouts,
-    /// Extra attempts after a connect error, 429 or 5xx (0: failures stay visible).
-    pub retries: u32,
-    pub tls: Tls,
     /// After Ctrl-C, how long in-flight requests may finish before they are cut.
     pub grace: Duration,
     pub quiet: bool,
-}
-
-/// How long each phase of a request may take.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Timeouts {
-    /// The whole request, from the first attempt's start.
-    pub total: Duration,
-    pub connect: Duration,
-    /// Request sent → response headers.
-    pub ttfb: Duration,
-    /// The longest wait for any read to return bytes.
-    pub idle: Duration,
-}
-
-/// How HTTPS servers are verified.
-#[derive(Debug, Clone)]
-pub enum Tls {
-    /// Mozilla's root certificates, bundled (no system store needed in a static binary).
-    WebPki,
-    /// Only these CA certificates (DER), from `--ca-cert`.
-    CaCerts(Vec<Vec<u8>>),
-    /// `--insecure`: no verification at all.
-    Insecure,
-}
-
-/// An output file opened before the run.
-#[derive(Debug)]
-pub struct OutputFile {
-    pub flag: &'static str,
-    pub path: PathBuf,
-    pub file: File,
 }
 
 /// The files a run writes, owned by whoever writes them (never by workers).
@@ -134,27 +87,30 @@ impl Config {
         let config = Config {
             api: api.api,
             api_note: api.note,
-            protocol: api.protocol,
-            url: api.url,
-            model: a.model.clone(),
-            max_tokens: a.max_tokens,
-            inputs: api.inputs,
+            client: ClientSettings {
+                protocol: api.protocol,
+                url: api.url,
+                headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
+                model: a.model.clone(),
+                max_tokens: a.max_tokens,
+                inputs: api.inputs,
+                ignore_eos: prompts.ignore_eos,
+                tokenizer: Arc::new(tokenizer),
+                timeouts,
+                retries,
+                tls: tls(a)?,
+                connections: concurrency + 8,
+            },
             turns: api.turns,
-            ignore_eos: prompts.ignore_eos,
             keys: keys(a)?.map(RoundRobin::new),
-            tokenizer: Arc::new(tokenizer),
             prompts: RoundRobin::new(prompts.prompts),
             prompt_source: prompts.source,
-            headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
             pacing: Pacing {
                 concurrency,
                 ramp_up: ramp_up.unwrap_or_default(),
                 duration: run_for,
                 requests: a.requests,
             },
-            timeouts,
-            retries,
-            tls: tls(a)?,
             grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
         };
@@ -165,22 +121,23 @@ impl Config {
     /// The configuration as reported in summaries, with every secret masked.
     pub fn describe(&self) -> Value {
         let secs = |d: Duration| d.as_secs_f64();
+        let c = &self.client;
         json!({
             "api": self.api.name(),
-            "url": self.url,
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "tokenizer": self.tokenizer.to_string(),
+            "url": c.url,
+            "model": c.model,
+            "max_tokens": c.max_tokens,
+            "tokenizer": c.tokenizer.to_string(),
             "concurrency": self.pacing.concurrency,
             "ramp_up_s": secs(self.pacing.ramp_up),
             "duration_s": self.pacing.duration.map(secs),
             "requests": self.pacing.requests,
-            "timeout_s": secs(self.timeouts.total),
-            "connect_timeout_s": secs(self.timeouts.connect),
-            "ttfb_timeout_s": secs(self.timeouts.ttfb),
-            "idle_timeout_s": secs(self.timeouts.idle),
-            "retries": self.retries,
-            "tls": match self.tls {
+            "timeout_s": secs(c.timeouts.total),
+            "connect_timeout_s": secs(c.timeouts.connect),
+            "ttfb_timeout_s": secs(c.timeouts.ttfb),
+            "idle_timeout_s": secs(c.timeouts.idle),
+            "retries": c.retries,
+            "tls": match c.tls {
                 Tls::WebPki => "webpki-roots",
                 Tls::CaCerts(_) => "ca-cert",
                 Tls::Insecure => "insecure",
@@ -189,7 +146,7 @@ impl Config {
             "prompt_source": self.prompt_source,
             "turns": self.turns,
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
-            "headers": self.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
+            "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
         })
     }
 }
@@ -311,16 +268,8 @@ fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
             "--json and --records name the same file: give them different paths".into(),
         ));
     }
-    let open = |flag, path: &Option<String>| path.as_deref().map(|p| create_output(flag, p)).transpose();
+    let open = |flag, path: &Option<String>| path.as_deref().map(|p| OutputFile::create(flag, p)).transpose();
     Ok(Outputs { json: open("--json", &a.json)?, records: open("--records", &a.records)? })
-}
-
-/// Creates an output file before any work starts, so a bad path fails at once.
-pub fn create_output(flag: &'static str, path: &str) -> Result<OutputFile, Error> {
-    let file = File::create(path).map_err(|e| {
-        Error::file(flag, path, format!("cannot create it ({e}): check the folder exists and is writable"))
-    })?;
-    Ok(OutputFile { flag, path: path.into(), file })
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1.5s` or bare seconds (`60`, the seed's form).
@@ -386,7 +335,7 @@ mod tests {
         });
         let (c, _) = Config::from_args(&a).unwrap();
         assert_eq!(c.api, Api::DifyChat);
-        assert_eq!(c.url, "http://127.0.0.1:80/v1/chat-messages");
+        assert_eq!(c.client.url, "http://127.0.0.1:80/v1/chat-messages");
         assert_eq!(c.pacing.concurrency, 10);
         assert_eq!(c.pacing.ramp_up, Duration::from_secs(10));
         assert_eq!(c.pacing.duration, Some(Duration::from_secs(60)));

@@ -3,7 +3,7 @@
 //! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`; input usage in `message_start`, output in `message_delta`; `message_stop`
 //! ends the stream; `event: error` can follow HTTP 200.
 
-use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -114,7 +114,7 @@ impl Protocol for Anthropic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::protocol::interpret_named;
+    use crate::protocol::interpret_named;
     use crate::workload::Prompt;
     use serde_json::Map;
 

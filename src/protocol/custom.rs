@@ -5,7 +5,7 @@
 //! the body. Events are parsed into a `serde_json::Value`: the pointers are only known at run
 //! time, so this adapter trades the others' zero-copy parsing for generality.
 
-use super::protocol::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -108,7 +108,7 @@ impl Protocol for Custom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::protocol::interpret_owned;
+    use crate::protocol::interpret_owned;
 
     fn custom(done: Option<&str>) -> Custom {
         Custom {

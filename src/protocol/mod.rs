@@ -1,14 +1,26 @@
 //! The seam between HTTP streaming and an API's meaning: a `Protocol` builds the request body and
-//! headers and reads each SSE event into a `Delta`. One file per API family implements it; none
-//! of them does I/O or timing. `Api` names the protocols `--api` accepts and the URL paths they
-//! live at (which is also how `--api auto` recognises them).
+//! headers and reads each SSE event into a `Delta`. One file per API family implements it; `api`
+//! names the protocols `--api` accepts and the URL paths they live at. Pure: nothing here does
+//! I/O or timing, and nothing here knows the client that sends the requests.
+
+mod anthropic;
+mod api;
+mod custom;
+mod dify;
+#[cfg(test)]
+mod fuzz;
+mod openai;
+
+pub use anthropic::Anthropic;
+pub use api::{Api, endpoint};
+pub use custom::{Custom, check_pointer, check_template};
+pub use dify::Dify;
+pub use openai::OpenAi;
 
 use crate::sse::Event;
 use crate::workload::Prompt;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::fmt;
-use std::str::FromStr;
 
 /// What one request asks for, independent of the API's JSON shape.
 #[derive(Debug, Clone, Copy)]
@@ -64,85 +76,6 @@ pub trait Protocol: Send + Sync {
     }
 }
 
-/// The APIs `--api` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    DifyChat,
-    DifyCompletion,
-    DifyWorkflow,
-    OpenAiChat,
-    OpenAiCompletions,
-    Anthropic,
-    Custom,
-}
-
-impl Api {
-    pub const ALL: [Api; 7] = [
-        Api::DifyChat,
-        Api::DifyCompletion,
-        Api::DifyWorkflow,
-        Api::OpenAiChat,
-        Api::OpenAiCompletions,
-        Api::Anthropic,
-        Api::Custom,
-    ];
-    pub const NAMES: &'static str =
-        "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom";
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Api::DifyChat => "dify-chat",
-            Api::DifyCompletion => "dify-completion",
-            Api::DifyWorkflow => "dify-workflow",
-            Api::OpenAiChat => "openai-chat",
-            Api::OpenAiCompletions => "openai-completions",
-            Api::Anthropic => "anthropic",
-            Api::Custom => "custom",
-        }
-    }
-
-    /// The path appended to the base URL; `custom` has none (the URL is used as is).
-    pub fn path(&self) -> Option<&'static str> {
-        match self {
-            Api::DifyChat => Some("/v1/chat-messages"),
-            Api::DifyCompletion => Some("/v1/completion-messages"),
-            Api::DifyWorkflow => Some("/v1/workflows/run"),
-            Api::OpenAiChat => Some("/v1/chat/completions"),
-            Api::OpenAiCompletions => Some("/v1/completions"),
-            Api::Anthropic => Some("/v1/messages"),
-            Api::Custom => None,
-        }
-    }
-
-    /// The API whose path `url` ends with (`--api auto`).
-    pub fn from_url(url: &str) -> Option<Api> {
-        let url = url.trim_end_matches('/');
-        Api::ALL.into_iter().find(|api| api.path().is_some_and(|p| url.ends_with(p)))
-    }
-}
-
-impl fmt::Display for Api {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Api {
-    type Err = String;
-
-    /// Every name but `auto`, which `config` resolves from the URL.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "dify" | "dify-agent" => Ok(Api::DifyChat),
-            "openai" => Ok(Api::OpenAiChat),
-            _ => Api::ALL
-                .into_iter()
-                .find(|a| a.name() == s)
-                .ok_or_else(|| format!("unknown API: use one of {}", Api::NAMES)),
-        }
-    }
-}
-
 /// Parses an event's data as the API's typed event; the error says what was wrong and quotes it.
 pub fn parse_event<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T, String> {
     serde_json::from_str(data)
@@ -189,23 +122,4 @@ pub fn interpret_named(p: &dyn Protocol, event: &str, data: &str) -> Result<Delt
 #[cfg(test)]
 pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, String> {
     interpret_named(p, "", data)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_and_paths_pick_the_api() {
-        for api in Api::ALL {
-            assert_eq!(api.name().parse::<Api>(), Ok(api));
-            if let Some(p) = api.path() {
-                assert_eq!(Api::from_url(&format!("http://h:1/x{p}/")), Some(api));
-            }
-        }
-        assert_eq!(Api::from_url("http://h:1/v1"), None);
-        assert_eq!(Api::from_url("http://h:1/v1/chat/completions"), Some(Api::OpenAiChat));
-        assert_eq!(Api::from_url("http://h:1/v1/completions"), Some(Api::OpenAiCompletions));
-        assert!("grpc".parse::<Api>().unwrap_err().starts_with("unknown API: use one of auto, dify-chat"));
-    }
 }

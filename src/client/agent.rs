@@ -1,0 +1,37 @@
+//! The ureq agent every worker shares: connection pool, timeouts, TLS, buffer sizes and proxies,
+//! set up once per run from the client's settings.
+
+use super::settings::ClientSettings;
+use super::tls;
+
+/// The agent every worker shares: pooled keep-alive connections for every worker, statuses as
+/// data (not errors), TLS as configured, proxies from the environment (ureq reads `ALL_PROXY`,
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`), and timeouts so that no request can hang a run.
+///
+/// The whole-request limit (`--timeout`) is checked by `Client::stream` between reads rather
+/// than given to ureq as a global timeout: a shrinking timeout costs a `setsockopt` on every
+/// read, while the fixed per-read one (`--idle-timeout`) is set once per connection. ureq's
+/// per-read limit also covers the wait for headers, so that wait is bounded by the shorter of
+/// `--ttfb-timeout` and `--idle-timeout`.
+pub fn agent(settings: &ClientSettings) -> ureq::Agent {
+    let pool = settings.connections;
+    let t = &settings.timeouts;
+    let (header_limit, read_limit) = (t.ttfb.min(t.total), t.idle.min(t.total));
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls::config(&settings.tls))
+        .timeout_connect(Some(t.connect.min(t.total)))
+        // Only when tighter than the per-read limit: as a phase budget it shrinks, and each
+        // request would cost two `setsockopt`s (measured with strace) instead of none.
+        .timeout_recv_response((header_limit < read_limit).then_some(header_limit))
+        .timeout_per_read(Some(read_limit))
+        // ureq's 128 KiB buffers a connection would cost 2.5 GiB at 10,000 workers; SSE events
+        // are small, and headers up to ureq's 64 KiB limit still fit.
+        .input_buffer_size(64 * 1024)
+        .output_buffer_size(16 * 1024)
+        .max_idle_connections(pool)
+        .max_idle_connections_per_host(pool)
+        .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}

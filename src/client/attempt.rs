@@ -1,0 +1,136 @@
+//! One request from start to end: the attempts `--retries` allows (waiting on the stop signal,
+//! so a deadline or Ctrl-C cuts a backoff short), and one attempt's request, headers and status.
+//! When to retry is `retry`'s; reading the stream is `read_loop`'s.
+
+use super::failure::{failure, http_error, read_snippet};
+use super::{Client, MAX_REQUEST_ID, Request, retry};
+use crate::measure::{ErrorKind, Measurement, Outcome};
+use crate::protocol::{self, RequestSpec};
+use crate::rng::SplitMix64;
+use crate::stop::StopSignal;
+use crate::workload::mask_secrets;
+use std::time::{Duration, Instant, SystemTime};
+
+impl Client {
+    /// Sends one request, retrying as `--retries` allows, and streams its response to the end,
+    /// the stop signal, or a failure. Latencies count from the first attempt's start.
+    pub fn execute(&self, job: &Request, stop: &StopSignal) -> Measurement {
+        let t0 = Instant::now();
+        let mut jitter = SplitMix64::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
+        let mut attempts = 1;
+        loop {
+            let (mut m, retry_after) = self.attempt(job, stop, t0);
+            m.attempts = attempts;
+            self.mask(job, &mut m);
+            if attempts > self.settings.retries || !retry::retryable(&m.outcome) {
+                return m;
+            }
+            let wait = retry::delay(attempts, retry_after, jitter.unit());
+            // A retry that could not start before --timeout would only end as a timeout.
+            if t0.elapsed() + wait >= self.settings.timeouts.total || stop.wait(wait) {
+                return m;
+            }
+            attempts += 1;
+        }
+    }
+
+    /// Masks what this request sent that a server may have echoed into a message.
+    fn mask(&self, job: &Request, m: &mut Measurement) {
+        let secrets =
+            || job.key.map(|k| k.1).into_iter().chain(self.secret_headers.iter().map(String::as_str));
+        if let Outcome::Failed { message, .. } = &mut m.outcome {
+            mask_secrets(message, secrets());
+        }
+        for w in &mut m.warnings {
+            mask_secrets(w, secrets());
+        }
+    }
+
+    /// One attempt; also returns the server's `Retry-After`, if it sent one.
+    fn attempt(&self, job: &Request, stop: &StopSignal, t0: Instant) -> (Measurement, Option<Duration>) {
+        let spec = RequestSpec {
+            prompt: job.prompt,
+            model: self.settings.model.as_deref(),
+            max_tokens: job.prompt.max_tokens.or(self.settings.max_tokens),
+            user: job.user,
+            inputs: &self.settings.inputs,
+            conversation_id: job.conversation_id,
+            ignore_eos: self.settings.ignore_eos,
+        };
+        let body = self.settings.protocol.body(&spec);
+        let mut req = self
+            .agent
+            .post(&self.settings.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "text/event-stream");
+        for (k, v) in self.settings.protocol.headers(job.key.map(|k| k.1)) {
+            req = req.header(k, v);
+        }
+        for (k, v) in &self.settings.headers {
+            req = req.header(k, v);
+        }
+        let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
+        m.turn = job.turn;
+        m.prompt_counted = job.prompt.counted_tokens;
+        let response = req.send(&body[..]);
+        let now = Instant::now();
+        m.end_at = now;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                m.outcome = if stop.is_set() {
+                    Outcome::Cancelled
+                } else {
+                    failure(&e, &self.settings.timeouts, false)
+                };
+                return (m, None);
+            }
+        };
+        m.headers_at = Some(now);
+        let status = response.status().as_u16();
+        m.status = Some(status);
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        m.request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(MAX_REQUEST_ID).collect());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+        let reader = response.into_body().into_reader();
+        if !(200..300).contains(&status) {
+            m.outcome =
+                Outcome::Failed { kind: ErrorKind::Http(status), message: http_error(status, reader) };
+            m.end_at = Instant::now();
+            return (m, retry_after);
+        }
+        if !content_type.contains("text/event-stream") {
+            let body = read_snippet(reader);
+            m.outcome = Outcome::Failed {
+                kind: ErrorKind::NotSse,
+                message: format!(
+                    "expected an event stream but got {:?}: {} (is --api right for this server?)",
+                    content_type,
+                    protocol::snippet(&body)
+                ),
+            };
+            m.end_at = Instant::now();
+            return (m, None);
+        }
+        self.stream(reader, &mut m, stop);
+        (m, None)
+    }
+}
+
+/// Seeds jitter differently per process and request.
+fn nanos() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u64)
+}

@@ -1,0 +1,166 @@
+//! The streaming read loop: each read is timed, its bytes fed to the SSE parser and each event to
+//! the protocol, until the body ends, fails, the whole-request limit passes or the run stops; then
+//! the request's outcome.
+
+use super::failure::{io_failure, timed_out};
+use super::{Client, MAX_WARNINGS};
+use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase, TokenSource};
+use crate::protocol::Protocol;
+use crate::sse;
+use crate::stop::StopSignal;
+use crate::tokens::Estimator;
+use std::io::Read;
+use std::time::Instant;
+
+impl Client {
+    /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
+    pub(super) fn stream(&self, mut reader: impl Read, m: &mut Measurement, stop: &StopSignal) {
+        let mut parser = sse::Parser::new(self.limits);
+        // A real tokenizer counts the whole text at the end; the estimate counts as text arrives.
+        let mut s = StreamState {
+            text: (!self.settings.tokenizer.is_estimate()).then(String::new),
+            ..Default::default()
+        };
+        let mut buf = vec![0u8; 8 * 1024];
+        // The stop signal is not checked between reads: the timer shuts the agent down when
+        // in-flight requests must end, which interrupts the read at once.
+        let read_error = loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break None,
+                Ok(n) => n,
+                Err(e) => break Some(e),
+            };
+            let now = Instant::now();
+            let fed =
+                parser.feed(&buf[..n], &mut |ev| s.on_event(self.settings.protocol.as_ref(), ev, now, m));
+            if let Err(e) = fed {
+                s.malformed.get_or_insert(e.to_string());
+                break None;
+            }
+            if !s.done && now.duration_since(m.t0) > self.settings.timeouts.total {
+                s.timed_out = true;
+                break None;
+            }
+        };
+        let cut_mid_event = parser.finish();
+        if !s.done {
+            m.end_at = Instant::now();
+            // Without a terminal event, a clean close after a whole event is the normal end.
+            let clean = read_error.is_none() && !s.timed_out && !cut_mid_event && !stop.is_set();
+            s.done = clean && self.settings.protocol.ends_at_close();
+        }
+        if parser.saw_invalid_utf8() {
+            m.warnings.push("stream contained invalid UTF-8 (replaced with U+FFFD)".into());
+        }
+        if s.dropped_warnings > 0 {
+            m.warnings.push(format!("{} more malformed events", s.dropped_warnings));
+        }
+        match &s.text {
+            None => m.counted_tokens = s.estimator.tokens(),
+            Some(text) => {
+                m.counted_tokens = self.settings.tokenizer.count(text);
+                m.counter = TokenSource::Tokenizer;
+            }
+        }
+        m.outcome = if let Some(msg) = s.malformed {
+            Outcome::Failed { kind: ErrorKind::Malformed, message: msg }
+        } else if let Some(msg) = s.error {
+            Outcome::Failed { kind: ErrorKind::StreamError, message: msg }
+        } else if s.done {
+            if m.text_at.is_empty() {
+                let message = "the stream ended normally but carried no text".to_string();
+                Outcome::Failed { kind: ErrorKind::NoText, message }
+            } else {
+                Outcome::Ok
+            }
+        } else if stop.is_set() {
+            Outcome::Cancelled
+        } else if s.timed_out {
+            timed_out(TimeoutPhase::Total, &self.settings.timeouts)
+        } else if let Some(e) = read_error.filter(|e| e.kind() != std::io::ErrorKind::UnexpectedEof) {
+            io_failure(&e, &self.settings.timeouts)
+        } else {
+            let how = if cut_mid_event { "in the middle of an event" } else { "between events" };
+            Outcome::Failed {
+                kind: ErrorKind::Truncated,
+                message: format!("the stream closed {how} before its terminal event"),
+            }
+        };
+    }
+}
+
+/// Per-request parsing state beside the `Measurement`.
+#[derive(Default)]
+struct StreamState {
+    estimator: Estimator,
+    done: bool,
+    error: Option<String>,
+    malformed: Option<String>,
+    dropped_warnings: usize,
+    /// The whole-request limit passed mid-stream.
+    timed_out: bool,
+    /// The text so far, kept only when a real tokenizer will count it.
+    text: Option<String>,
+}
+
+impl StreamState {
+    fn on_event(&mut self, protocol: &dyn Protocol, ev: &sse::Event, now: Instant, m: &mut Measurement) {
+        m.first_event_at.get_or_insert(now);
+        if self.done {
+            return;
+        }
+        m.events += 1;
+        let d = match protocol.interpret(ev) {
+            Ok(d) => d,
+            Err(msg) => {
+                if m.warnings.len() < MAX_WARNINGS {
+                    m.warnings.push(format!("malformed event: {msg}"));
+                } else {
+                    self.dropped_warnings += 1;
+                }
+                return;
+            }
+        };
+        if !d.answer.is_empty() || !d.reasoning.is_empty() {
+            m.text_at.push(now);
+            match &mut self.text {
+                Some(text) => {
+                    text.push_str(&d.reasoning);
+                    text.push_str(&d.answer);
+                }
+                None => {
+                    self.estimator.feed(&d.reasoning);
+                    self.estimator.feed(&d.answer);
+                }
+            }
+        }
+        if !d.answer.is_empty() {
+            m.first_answer_at.get_or_insert(now);
+        }
+        if d.output_tokens.is_some() {
+            m.usage_output_tokens = d.output_tokens;
+        }
+        if d.input_tokens.is_some() {
+            m.usage_input_tokens = d.input_tokens;
+        }
+        if d.reasoning_tokens.is_some() {
+            m.reasoning_tokens = d.reasoning_tokens;
+        }
+        if d.server_latency_s.is_some() {
+            m.server_latency_s = d.server_latency_s;
+        }
+        if d.server_ttft_s.is_some() {
+            m.server_ttft_s = d.server_ttft_s;
+        }
+        if let (None, Some(id)) = (&m.conversation_id, d.conversation_id) {
+            m.conversation_id = Some(id.into_owned());
+        }
+        if let Some(e) = d.error {
+            self.error.get_or_insert(e);
+        }
+        if d.done {
+            self.done = true;
+            m.end_at = now;
+        }
+    }
+}

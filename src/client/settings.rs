@@ -1,0 +1,57 @@
+//! What the client needs to know about a run, as one plain struct that `config` builds: the
+//! endpoint and its protocol, what every request body carries, the limits of one request, how
+//! HTTPS servers are verified. The client never sees the command line or the run's whole configuration.
+
+use crate::protocol::Protocol;
+use crate::tokens::Tokenizer;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything the client sends and enforces, fixed for the whole run.
+#[derive(Clone)]
+pub struct ClientSettings {
+    /// The adapter for the API (for `custom`, with its template and pointers).
+    pub protocol: Arc<dyn Protocol>,
+    /// The full endpoint URL requests go to.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub model: Option<String>,
+    pub max_tokens: Option<u32>,
+    /// Dify app variables (`--inputs`).
+    pub inputs: Map<String, Value>,
+    /// Ask for exactly `max_tokens` (`--output-tokens`).
+    pub ignore_eos: bool,
+    /// Counts each request's text when the server sends no usage.
+    pub tokenizer: Arc<Tokenizer>,
+    /// The limits of one request; every default is finite, so no request can hang a run.
+    pub timeouts: Timeouts,
+    /// Extra attempts after a connect error, 429 or 5xx (0: failures stay visible).
+    pub retries: u32,
+    pub tls: Tls,
+    /// Connections kept alive at once: one a worker, and a few spare.
+    pub connections: usize,
+}
+
+/// How long each phase of a request may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    /// The whole request, from the first attempt's start.
+    pub total: Duration,
+    pub connect: Duration,
+    /// Request sent → response headers.
+    pub ttfb: Duration,
+    /// The longest wait for any read to return bytes.
+    pub idle: Duration,
+}
+
+/// How HTTPS servers are verified.
+#[derive(Debug, Clone)]
+pub enum Tls {
+    /// Mozilla's root certificates, bundled (no system store needed in a static binary).
+    WebPki,
+    /// Only these CA certificates (DER), from `--ca-cert`.
+    CaCerts(Vec<Vec<u8>>),
+    /// `--insecure`: no verification at all.
+    Insecure,
+}

@@ -1,0 +1,87 @@
+//! The commands (`run`, `demo`, `mock`, `report`) from parsed flags to an exit code: validate,
+//! run, print, write. The only place that writes to the terminal before and after a run; one exit
+//! code policy for all of them.
+
+mod demo;
+mod mock;
+mod report;
+mod run;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::export::OutputFile;
+use crate::export::json::summary_json;
+use crate::summary::Summary;
+use argh::FromArgs;
+use std::io::Write;
+
+/// Exit codes (DESIGN §6).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_GATE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Parses `args` (without the program name) and runs the command; returns the exit code.
+pub fn main(args: &[String]) -> u8 {
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if matches!(args.as_slice(), ["--version" | "-V"]) {
+        print_out(concat!("llmload ", env!("CARGO_PKG_VERSION"), "\n"));
+        return EXIT_OK;
+    }
+    // The seed tool had no subcommands: `llmload --host H --threads 10` means `llmload run …`.
+    if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "-h" | "help")) {
+        args.insert(0, "run");
+    }
+    let cli = match Cli::from_args(&["llmload"], &args) {
+        Ok(cli) => cli,
+        Err(exit) => {
+            return if exit.status.is_ok() {
+                print_out(&exit.output);
+                EXIT_OK
+            } else {
+                eprintln!(
+                    "error: {}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
+                    exit.output.trim_end()
+                );
+                EXIT_USAGE
+            };
+        }
+    };
+    let result = match &cli.command {
+        Command::Run(a) => run::run(a).map(|(_, code)| code),
+        Command::Demo(a) => demo::demo(a),
+        Command::Mock(a) => mock::serve_mock(a),
+        Command::Report(a) => report::report(a),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })
+}
+
+/// Writes to stdout, ignoring a closed pipe (`| head` is not an error).
+fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// Prints the summary, writes the JSON, and picks the exit code: the same for a live run and
+/// a rebuilt one.
+fn finish(summary: &mut Summary, json: Option<OutputFile>, interrupted: bool) -> Result<u8, Error> {
+    summary.warnings.extend(crate::output::warnings::after_run(summary));
+    print_out(&crate::output::text::render(summary));
+    if let Some(mut out) = json {
+        out.file.write_all(&summary_json(summary)).map_err(|e| Error::Output {
+            flag: out.flag,
+            path: out.path.clone(),
+            problem: e.to_string(),
+        })?;
+    }
+    Ok(if interrupted {
+        EXIT_INTERRUPTED
+    } else if summary.ok == 0 {
+        EXIT_GATE
+    } else {
+        EXIT_OK
+    })
+}

@@ -1,0 +1,281 @@
+//! Tidy checks that read the source tree, so the layering survives the next year: each top-level
+//! module imports only from the layers below it (so there is no import cycle), `client/` never
+//! names `config`, `protocol/` and `sse` do no I/O, the embedded mock imports nothing but `stats`
+//! and `rng`, every file opens with a `//!` paragraph, and one module-file style (`mod.rs`) is
+//! used. Test code (a file's trailing `#[cfg(test)] mod tests`) is not checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The layers, lowest first. A module may import only from layers before its own; modules in
+/// one layer are independent of each other.
+const LAYERS: &[&[&str]] = &[
+    &["error", "cli", "rng", "sys", "sse", "stop"],
+    &["measure", "tokens"],
+    &["stats"],
+    &["workload"],
+    &["protocol"],
+    &["client"],
+    &["summary"],
+    &["export", "output"],
+    &["config"],
+    &["reporter"],
+    &["engine"],
+    &["rebuild"],
+    &["commands"],
+];
+
+/// The instrument stays apart: an instrument that shared the client's reading of a protocol
+/// would share its bugs.
+const MOCK_MAY_IMPORT: &[&str] = &["stats", "rng"];
+
+/// Words that mean I/O or timing, refused in the pure layers.
+const IO_WORDS: &[&str] = &[
+    "std::fs",
+    "std::net",
+    "std::io",
+    "std::thread",
+    "ureq",
+    "File",
+    "TcpStream",
+    "Instant",
+    "println!",
+    "eprintln!",
+];
+
+/// One source file: its path under `src/` and its text without the trailing test module.
+struct Source {
+    path: String,
+    code: String,
+}
+
+fn read_tree(root: &Path) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/ is readable") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source is UTF-8");
+                let rel = path.strip_prefix(root).expect("under src/").to_string_lossy().replace('\\', "/");
+                out.push(Source { path: rel, code: text });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// The top-level module a file belongs to: `engine` for `engine.rs`, `client` for `client/x.rs`.
+fn module_of(path: &str) -> &str {
+    let first = path.split('/').next().unwrap_or(path);
+    first.strip_suffix(".rs").unwrap_or(first)
+}
+
+/// The code before the file's unit-test module.
+fn without_tests(text: &str) -> &str {
+    text.find("#[cfg(test)]\nmod tests").map_or(text, |i| &text[..i])
+}
+
+/// The top-level modules a file names through `crate::` paths, `use crate::{a, b::c}` included.
+fn imports(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+    for (i, _) in code.match_indices("crate::") {
+        if code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            continue; // `mycrate::`
+        }
+        let rest = &code[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut start = true;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => start = true,
+                    c if c.is_whitespace() => {}
+                    _ if start && depth == 0 => {
+                        found.insert(ident(&group[j..]));
+                        start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            found.insert(ident(rest));
+        }
+    }
+    found.retain(|m| !m.is_empty() && m != "self");
+    found
+}
+
+/// Whether `word` occurs in `code` as a whole word (or path, for words with `::`).
+fn has_word(code: &str, word: &str) -> bool {
+    code.match_indices(word).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + word.len()..].chars().next();
+        let part = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !part(before) && (word.ends_with('!') || !part(after))
+    })
+}
+
+/// Every rule broken by `files`, as sentences that name the file and the fix.
+fn problems(files: &[Source], dirs: &BTreeSet<String>) -> Vec<String> {
+    let rank: BTreeMap<&str, usize> =
+        LAYERS.iter().enumerate().flat_map(|(r, layer)| layer.iter().map(move |m| (*m, r))).collect();
+    let mut out = Vec::new();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in files {
+        let module = module_of(&f.path);
+        if !f.code.starts_with("//!") {
+            out.push(format!("{}: open the file with a `//!` paragraph saying what it owns", f.path));
+        }
+        if matches!(module, "lib" | "main" | "tidy") {
+            continue;
+        }
+        let code = without_tests(&f.code);
+        let used: BTreeSet<String> = imports(code).into_iter().filter(|m| m != module).collect();
+        graph.entry(module.to_string()).or_default().extend(used.iter().cloned());
+        if module == "mock" {
+            for m in used.iter().filter(|m| !MOCK_MAY_IMPORT.contains(&m.as_str())) {
+                out.push(format!(
+                    "{}: the mock imports crate::{m}; it may import only stats and rng (it is the instrument)",
+                    f.path
+                ));
+            }
+            continue;
+        }
+        let Some(&mine) = rank.get(module) else {
+            out.push(format!("{}: module `{module}` is in no layer: add it to tidy::LAYERS", f.path));
+            continue;
+        };
+        for m in &used {
+            match rank.get(m.as_str()) {
+                Some(&theirs) if theirs < mine => {}
+                Some(_) => out.push(format!(
+                    "{}: `{module}` imports crate::{m}, which is not in a layer below it",
+                    f.path
+                )),
+                None if m == "mock" => {
+                    if module != "commands" {
+                        out.push(format!("{}: only commands may use the mock", f.path));
+                    }
+                }
+                None => out.push(format!("{}: `{module}` imports crate::{m}, which is in no layer", f.path)),
+            }
+        }
+        if module == "client" && (has_word(code, "crate::config") || has_word(code, "Config")) {
+            out.push(format!("{}: the client names config; take what it needs from ClientSettings", f.path));
+        }
+        if matches!(module, "protocol" | "sse") {
+            for w in IO_WORDS.iter().filter(|w| has_word(code, w)) {
+                out.push(format!("{}: `{module}` must stay pure but uses {w}", f.path));
+            }
+        }
+    }
+    out.extend(cycles(&graph));
+    for f in files {
+        if let Some(stem) = f.path.strip_suffix(".rs")
+            && dirs.contains(stem)
+        {
+            out.push(format!(
+                "{}: a module with a folder lives in {stem}/mod.rs (one module-file style)",
+                f.path
+            ));
+        }
+    }
+    out
+}
+
+/// Import cycles between top-level modules, each named once by its path.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        if let Some(i) = stack.iter().position(|n| n == node) {
+            let mut cycle = stack[i..].to_vec();
+            cycle.push(node.to_string());
+            out.push(format!("import cycle: {}", cycle.join(" → ")));
+            return;
+        }
+        if !done.insert(node.to_string()) {
+            return;
+        }
+        stack.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            visit(next, graph, stack, done, out);
+        }
+        stack.pop();
+    }
+    let (mut out, mut done) = (Vec::new(), BTreeSet::new());
+    for node in graph.keys() {
+        visit(node, graph, &mut Vec::new(), &mut done, &mut out);
+    }
+    out
+}
+
+#[test]
+fn the_source_tree_keeps_its_layers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = read_tree(&root);
+    assert!(files.len() > 40, "read {} files from {}", files.len(), root.display());
+    let dirs: BTreeSet<String> =
+        files.iter().filter_map(|f| f.path.rsplit_once('/').map(|(d, _)| d.to_string())).collect();
+    let found = problems(&files, &dirs);
+    assert!(found.is_empty(), "tidy:\n  {}", found.join("\n  "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(path: &str, code: &str) -> Source {
+        Source { path: path.into(), code: format!("//! Test file.\n{code}") }
+    }
+
+    #[test]
+    fn imports_are_read_from_paths_and_groups() {
+        let code =
+            "use crate::a::B;\nuse crate::{b, c::{D, E}, self};\nfn f() { crate::d::g(); mycrate::x(); }";
+        assert_eq!(imports(code), ["a", "b", "c", "d"].map(String::from).into());
+    }
+
+    #[test]
+    fn each_rule_catches_its_breach() {
+        let files = [
+            src("stats/mod.rs", "use crate::engine::X;"),
+            src("engine.rs", "use crate::stats::Y;"),
+            src("client/mod.rs", "fn f(c: &Config) {}"),
+            src("protocol/x.rs", "use std::fs::File;"),
+            src("sse.rs", "fn f() { eprintln!(\"x\"); }"),
+            src("mock/a.rs", "use crate::measure::M;"),
+            src("workload.rs", "//"),
+            Source { path: "rng.rs".into(), code: "fn f() {}".into() },
+        ];
+        let dirs = ["stats", "client", "protocol", "mock", "workload"].map(String::from).into();
+        let found = problems(&files, &dirs).join("\n");
+        for expected in [
+            "stats/mod.rs: `stats` imports crate::engine, which is not in a layer below it",
+            "import cycle: engine → stats → engine",
+            "client/mod.rs: the client names config",
+            "protocol/x.rs: `protocol` must stay pure but uses std::fs",
+            "sse.rs: `sse` must stay pure but uses eprintln!",
+            "mock/a.rs: the mock imports crate::measure",
+            "workload.rs: a module with a folder lives in workload/mod.rs",
+            "rng.rs: open the file with a `//!` paragraph",
+        ] {
+            assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
+        }
+        // What the rules allow passes.
+        let fine = [src("stats/mod.rs", "use crate::measure::M;"), src("engine.rs", "use crate::stats::Y;")];
+        assert!(problems(&fine, &BTreeSet::new()).is_empty());
+    }
+}
