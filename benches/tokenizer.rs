@@ -29,10 +29,11 @@ output_tokens_per_s 字段可以直接接入 Grafana 面板，命令是 `llmload
 fn main() {
     let mut counters: Vec<(String, Tokenizer)> = ["estimate", "cl100k", "o200k"]
         .iter()
-        .map(|n| (n.to_string(), Tokenizer::from_flag(n).expect("built-in tokenizer")))
+        .map(|n| (n.to_string(), Tokenizer::builtin(n).and_then(Result::ok).expect("built-in tokenizer")))
         .collect();
     if let Ok(path) = std::env::var("LLMLOAD_TOKENIZER_JSON") {
-        match Tokenizer::from_flag(&path) {
+        let json = std::fs::read(&path).map_err(|e| e.to_string());
+        match json.and_then(|j| Tokenizer::from_json(&path, &j)) {
             Ok(t) => counters.push(("tokenizer.json".into(), t)),
             Err(e) => eprintln!("LLMLOAD_TOKENIZER_JSON {path}: {e}"),
         }

@@ -14,7 +14,8 @@
 //! Layers, each importing only from the ones before it (`tidy` checks this in `cargo test`):
 //!
 //! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
-//!   [`sys`] file limits, CPU, signals; [`sse`] the pure event-stream parser; [`measure`] raw
+//!   [`sys`] file limits, CPU, signals; [`sse`] the pure event-stream parser; [`files`] the one
+//!   bounded opener for every file a flag names; [`measure`] raw
 //!   instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
@@ -45,6 +46,7 @@ mod config;
 mod engine;
 mod error;
 mod export;
+mod files;
 mod measure;
 pub mod mock;
 mod output;

@@ -11,6 +11,7 @@ use std::path::Path;
 /// one layer are independent of each other.
 const LAYERS: &[&[&str]] = &[
     &["error", "cli", "rng", "sys", "sse", "stop"],
+    &["files"],
     &["measure", "tokens"],
     &["stats"],
     &["workload"],

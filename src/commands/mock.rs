@@ -4,6 +4,7 @@ use super::print_out;
 use crate::cli::MockArgs;
 use crate::config::duration;
 use crate::error::Error;
+use crate::files::{self, cap};
 use crate::mock::{self, MockConfig};
 use std::net::SocketAddr;
 
@@ -18,7 +19,10 @@ fn replay(a: &MockArgs) -> Result<Option<mock::Replay>, Error> {
     };
     a.replay
         .as_ref()
-        .map(|path| mock::load_replay(path, split).map_err(|e| Error::file("--replay", path, e)))
+        .map(|path| {
+            let body = files::read("--replay", path, cap::REPLAY)?;
+            mock::Replay::new(body, split).map_err(|e| Error::file("--replay", path, e))
+        })
         .transpose()
 }
 

@@ -4,6 +4,7 @@
 
 use crate::cli::RunArgs;
 use crate::error::Error;
+use crate::files::{self, cap};
 use crate::protocol::{self, Anthropic, Api, Custom, Dify, OpenAi, Protocol};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -110,13 +111,7 @@ fn custom_api(a: &RunArgs) -> Result<Custom, Error> {
             "--api custom needs --body-template FILE (JSON with {{prompt}} where the prompt goes) and --text-path".into(),
         ));
     };
-    let template = std::fs::read_to_string(path).map_err(|e| {
-        let hint = match e.kind() {
-            std::io::ErrorKind::NotFound => "file not found: check the path".to_string(),
-            _ => format!("cannot read it ({e}): give a UTF-8 JSON file"),
-        };
-        Error::file("--body-template", path, hint)
-    })?;
+    let template = files::read_text("--body-template", path, cap::SMALL)?;
     protocol::check_template(&template).map_err(|problem| Error::file("--body-template", path, problem))?;
     let Some(text_path) = &a.text_path else {
         return Err(Error::Usage(

@@ -10,6 +10,7 @@ use crate::cli::RunArgs;
 use crate::client::{self, ClientSettings, Timeouts, Tls};
 use crate::error::Error;
 use crate::export::OutputFile;
+use crate::files::{self, cap};
 use crate::protocol::Api;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
@@ -79,9 +80,22 @@ impl Config {
         if a.max_tokens == Some(0) {
             return Err(Error::flag("--max-tokens", "0", "must be at least 1"));
         }
-        let tokenizer = match &a.tokenizer {
+        let tokenizer = match a.tokenizer.as_deref() {
             None => Tokenizer::Estimate,
-            Some(v) => Tokenizer::from_flag(v).map_err(|fix| Error::flag("--tokenizer", v, fix))?,
+            Some(v) => match Tokenizer::builtin(v) {
+                Some(t) => t.map_err(|fix| Error::flag("--tokenizer", v, fix))?,
+                None if std::path::Path::new(v).exists() => {
+                    let json = files::read("--tokenizer", v, cap::TOKENIZER)?;
+                    Tokenizer::from_json(v, &json).map_err(|p| Error::file("--tokenizer", v, p))?
+                }
+                None => {
+                    return Err(Error::flag(
+                        "--tokenizer",
+                        v,
+                        format!("no such tokenizer or file: give {}", Tokenizer::CHOICES),
+                    ));
+                }
+            },
         };
         let prompts = prompts::setup(a, &tokenizer)?;
         let config = Config {
@@ -254,7 +268,7 @@ fn tls(a: &RunArgs) -> Result<Tls, Error> {
         (None, true) => Ok(Tls::Insecure),
         (None, false) => Ok(Tls::WebPki),
         (Some(path), false) => {
-            let bytes = lines::read_file("--ca-cert", path)?;
+            let bytes = files::read("--ca-cert", path, cap::SMALL)?;
             let certs =
                 client::tls::pem_certificates(&bytes).map_err(|p| Error::file("--ca-cert", path, p))?;
             Ok(Tls::CaCerts(certs))
@@ -404,7 +418,7 @@ mod tests {
             a.tokenizer = Some("cl100k".into());
         });
         let (c, _) = Config::from_args(&a).unwrap();
-        let cl100k = Tokenizer::from_flag("cl100k").unwrap().count(text);
+        let cl100k = Tokenizer::builtin("cl100k").unwrap().unwrap().count(text);
         assert_ne!(cl100k, crate::tokens::estimate(text), "the test needs a text they disagree on");
         assert_eq!(c.prompts.items()[0].counted_tokens, cl100k);
     }

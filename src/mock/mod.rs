@@ -24,7 +24,7 @@ mod stream;
 mod truth;
 
 pub use faults::{Fault, FaultRule};
-pub use replay::{Replay, Split, load as load_replay};
+pub use replay::{Replay, Split};
 pub use script::Lang;
 pub use truth::Truth;
 

@@ -5,7 +5,7 @@
 //! It owns the split and the writes; it does not time tokens, inject faults or record truth
 //! (a replayed stream has no schedule to compare against).
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::thread;
@@ -88,17 +88,14 @@ impl Replay {
     }
 }
 
-/// Reads a replay file for `--replay`; the error says what is wrong with it.
-pub fn load(path: &str, split: Split) -> io::Result<Replay> {
-    let invalid = |msg: &str| io::Error::new(io::ErrorKind::InvalidData, msg);
-    let body = std::fs::read(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => invalid("file not found: check the path"),
-        _ => e,
-    })?;
-    if body.is_empty() {
-        return Err(invalid("the file is empty: give a recorded SSE body (e.g. from curl -N)"));
+impl Replay {
+    /// A recorded body for `--replay` (read by the caller); the error says what is wrong with it.
+    pub fn new(body: Vec<u8>, split: Split) -> Result<Replay, String> {
+        if body.is_empty() {
+            return Err("the file is empty: give a recorded SSE body (e.g. from curl -N)".into());
+        }
+        Ok(Replay { body: Arc::new(body), split })
     }
-    Ok(Replay { body: Arc::new(body), split })
 }
 
 #[cfg(test)]

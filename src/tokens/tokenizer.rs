@@ -1,5 +1,6 @@
 //! `--tokenizer`: which counter turns a request's text into a token count. It loads once before
-//! the run (a bad file fails at startup) and is shared read-only by every worker.
+//! the run (a bad file fails at startup) and is shared read-only by every worker; `config` reads
+//! a `tokenizer.json` through the bounded opener and hands its bytes here.
 
 use std::fmt;
 
@@ -15,25 +16,27 @@ pub enum Tokenizer {
 impl Tokenizer {
     pub const CHOICES: &'static str = "estimate, cl100k, o200k, or the path of a tokenizer.json";
 
-    /// Parses `--tokenizer`: a built-in name or a path; the error says what to give instead.
-    pub fn from_flag(value: &str) -> Result<Tokenizer, String> {
+    /// A built-in counter by name; `None` when `name` names none (it may be a file's path).
+    pub fn builtin(name: &str) -> Option<Result<Tokenizer, String>> {
         fn bpe<E: fmt::Display>(
             name: &'static str,
             r: Result<tiktoken_rs::CoreBPE, E>,
         ) -> Result<Tokenizer, String> {
             r.map(|bpe| Tokenizer::Tiktoken { name, bpe }).map_err(|e| format!("cannot load {name}: {e}"))
         }
-        match value {
+        Some(match name {
             "estimate" => Ok(Tokenizer::Estimate),
             "cl100k" | "cl100k_base" => bpe("cl100k", tiktoken_rs::cl100k_base()),
             "o200k" | "o200k_base" => bpe("o200k", tiktoken_rs::o200k_base()),
-            path if std::path::Path::new(path).is_file() => tokenizers::Tokenizer::from_file(path)
-                .map(|t| Tokenizer::HuggingFace { path: path.to_string(), tokenizer: Box::new(t) })
-                .map_err(|e| {
-                    format!("is not a usable Hugging Face tokenizer.json ({e}): give {}", Self::CHOICES)
-                }),
-            _ => Err(format!("no such tokenizer or file: give {}", Self::CHOICES)),
-        }
+            _ => return None,
+        })
+    }
+
+    /// A Hugging Face `tokenizer.json` read from `path` (the caller reads it, bounded).
+    pub fn from_json(path: &str, json: &[u8]) -> Result<Tokenizer, String> {
+        tokenizers::Tokenizer::from_bytes(json)
+            .map(|t| Tokenizer::HuggingFace { path: path.to_string(), tokenizer: Box::new(t) })
+            .map_err(|e| format!("is not a usable Hugging Face tokenizer.json ({e}): give {}", Self::CHOICES))
     }
 
     /// True for the built-in estimate, which needs no stored text.
@@ -69,12 +72,13 @@ mod tests {
 
     #[test]
     fn bundled_encodings_count_exactly() {
-        let cl = Tokenizer::from_flag("cl100k").unwrap();
+        let builtin = |name| Tokenizer::builtin(name).unwrap().unwrap();
+        let cl = builtin("cl100k");
         assert_eq!(cl.count("Hello, world!"), 4);
         assert_eq!(cl.count(""), 0);
-        let o = Tokenizer::from_flag("o200k").unwrap();
+        let o = builtin("o200k");
         assert_eq!(o.count("Hello, world!"), 4);
-        assert_eq!(Tokenizer::from_flag("estimate").unwrap().count("你好，世界"), 5);
+        assert_eq!(builtin("estimate").count("你好，世界"), 5);
     }
 
     #[test]
@@ -83,23 +87,15 @@ mod tests {
         let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
             "normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
             "model":{"type":"WordLevel","vocab":{"[UNK]":0,"hello":1,"world":2},"unk_token":"[UNK]"}}"#;
-        let path = std::env::temp_dir().join(format!("llmload-tok-{}.json", std::process::id()));
-        std::fs::write(&path, json).unwrap();
-        let t = Tokenizer::from_flag(path.to_str().unwrap()).unwrap();
+        let t = Tokenizer::from_json("t.json", json.as_bytes()).unwrap();
         assert_eq!(t.count("hello world hello"), 3);
-        assert!(t.to_string().starts_with("tokenizer.json "));
-        std::fs::write(&path, "{not json").unwrap();
-        let err = Tokenizer::from_flag(path.to_str().unwrap()).err().unwrap();
+        assert_eq!(t.to_string(), "tokenizer.json t.json");
+        let err = Tokenizer::from_json("t.json", b"{not json").err().unwrap();
         assert!(err.starts_with("is not a usable Hugging Face tokenizer.json"), "{err}");
-        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
-    fn unknown_names_say_what_to_give() {
-        let err = Tokenizer::from_flag("gpt5").err().unwrap();
-        assert_eq!(
-            err,
-            "no such tokenizer or file: give estimate, cl100k, o200k, or the path of a tokenizer.json"
-        );
+    fn unknown_names_are_not_builtin() {
+        assert!(Tokenizer::builtin("gpt5").is_none());
     }
 }

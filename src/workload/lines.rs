@@ -2,59 +2,21 @@
 //! file can be wrong. It does not interpret the lines.
 
 use crate::error::Error;
-use std::fs::File;
+use crate::files::{self, cap, too_big};
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 
-/// Larger prompt or key files are refused before reading: every line is kept in memory.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
 /// One prompt or key longer than this is a wrong file, not a prompt; the reader never buffers more.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
-/// `--ca-cert` bundles are small; a larger file is the wrong file.
-const MAX_SMALL_FILE_BYTES: u64 = 4 << 20;
 
 /// Non-empty lines of a UTF-8 text file: CRLF and LF endings, a leading BOM dropped, blank lines
 /// skipped. `what` names an item in messages ("prompt", "API key"). The file is streamed with
 /// bounded line and total sizes, so a huge or endless input fails fast instead of filling memory.
 pub fn read_lines(flag: &'static str, path: &str, what: &str) -> Result<Vec<String>, Error> {
-    let file = open(flag, path, MAX_FILE_BYTES)?;
-    parse_lines(BufReader::new(file.take(MAX_FILE_BYTES + 1)), what).map_err(|p| Error::file(flag, path, p))
+    let file = files::open(flag, path, cap::LINES)?;
+    parse_lines(BufReader::new(file), what).map_err(|p| Error::file(flag, path, p))
 }
 
-/// A whole small file (`--ca-cert`), with the same messages as `read_lines`.
-pub fn read_file(flag: &'static str, path: &str) -> Result<Vec<u8>, Error> {
-    let file = open(flag, path, MAX_SMALL_FILE_BYTES)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SMALL_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::file(flag, path, e))?;
-    if bytes.len() as u64 > MAX_SMALL_FILE_BYTES {
-        return Err(Error::file(flag, path, too_big(MAX_SMALL_FILE_BYTES)));
-    }
-    Ok(bytes)
-}
-
-/// Opens a file a flag names, refusing directories and regular files above `max` bytes.
-fn open(flag: &'static str, path: &str, max: u64) -> Result<File, Error> {
-    let p = Path::new(path);
-    let file = File::open(p).map_err(|e| {
-        let hint = match e.kind() {
-            std::io::ErrorKind::NotFound => "file not found: check the path".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied: make it readable".into(),
-            _ => e.to_string(),
-        };
-        Error::file(flag, p, hint)
-    })?;
-    match file.metadata() {
-        Ok(m) if m.is_dir() => Err(Error::file(flag, p, "is a directory: name a file")),
-        Ok(m) if m.is_file() && m.len() > max => Err(Error::file(flag, p, too_big(max))),
-        _ => Ok(file),
-    }
-}
-
-fn too_big(max: u64) -> String {
-    format!("is larger than {} MiB: is it the right file?", max >> 20)
-}
-
-/// The checks of `read_lines` on a reader, which is read at most to `MAX_FILE_BYTES` + 1.
+/// The checks of `read_lines` on a reader, which is read at most to `cap::LINES` + 1.
 pub fn parse_lines(mut r: impl BufRead, what: &str) -> Result<Vec<String>, String> {
     let head = r.fill_buf().map_err(|e| e.to_string())?;
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
@@ -72,8 +34,8 @@ pub fn parse_lines(mut r: impl BufRead, what: &str) -> Result<Vec<String>, Strin
             break;
         }
         total += read as u64;
-        if total > MAX_FILE_BYTES {
-            return Err(too_big(MAX_FILE_BYTES));
+        if total > cap::LINES {
+            return Err(too_big(cap::LINES));
         }
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
@@ -132,7 +94,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sparse.txt");
         // A sparse 1 GiB file: no disk blocks, and read_lines must not read it.
-        File::create(&path).unwrap().set_len(1 << 30).unwrap();
+        std::fs::File::create(&path).unwrap().set_len(1 << 30).unwrap();
         let err = read_lines("--param-file", path.to_str().unwrap(), "prompt").unwrap_err().to_string();
         assert!(err.ends_with("is larger than 256 MiB: is it the right file?"), "{err}");
         let err = read_lines("--param-file", dir.to_str().unwrap(), "prompt").unwrap_err().to_string();

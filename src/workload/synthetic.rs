@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn an_exact_tokenizer_sizes_the_prompts() {
-        let o200k = Tokenizer::from_flag("o200k").unwrap();
+        let o200k = Tokenizer::builtin("o200k").unwrap().unwrap();
         for lang in [PromptLang::En, PromptLang::Zh, PromptLang::Mixed] {
             for p in prompts(Lengths { mean: 256, stddev: 0 }, lang, 3, &o200k) {
                 assert_eq!(p.counted_tokens, o200k.count(&p.text));

@@ -155,3 +155,23 @@ fn mock_fault_and_delay_typos_name_the_valid_values() {
     out.expect_code(2);
     assert!(out.stderr.contains("--fault-delay \"soon\" is invalid"), "{}", out.context());
 }
+
+#[test]
+fn devices_and_folders_are_refused_at_once_by_every_file_flag() {
+    let device = "is a device, not a file: name a regular file";
+    for flag in ["--param-file", "--api-key-file", "--ca-cert", "--tokenizer"] {
+        assert_usage_error(&[flag, "/dev/zero"], &format!("{flag} /dev/zero: {device}"));
+    }
+    let custom = ["--api", "custom", "--text-path", "/t", "--body-template"];
+    assert_usage_error(
+        &[&custom[..], &["/dev/zero"]].concat(),
+        &format!("--body-template /dev/zero: {device}"),
+    );
+    let dir = tempdir("folders");
+    let d = dir.to_str().unwrap();
+    assert_usage_error(&[&custom[..], &[d]].concat(), "is a directory: name a file");
+    assert_usage_error(&["--tokenizer", d], "is a directory: name a file");
+    let out = llmload(&["mock", "--port", "0", "--replay", "/dev/zero"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains(&format!("--replay /dev/zero: {device}")), "{}", out.context());
+}

@@ -12,7 +12,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
 /// records and the JSON summary.
 fn replay(file: &str, split: Split, requests: u32, args: &[&str]) -> (Output, Vec<Value>, Value) {
     let config = MockConfig {
-        replay: Some(mock::load_replay(file, split).expect("fixture")),
+        replay: Some(mock::Replay::new(std::fs::read(file).expect("fixture"), split).expect("fixture")),
         ..MockConfig::default()
     };
     let server = mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
