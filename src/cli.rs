@@ -66,7 +66,7 @@ pub struct RunArgs {
     #[argh(option)]
     pub host: Option<String>,
     /// server port when --url is not given (default 8080)
-    #[argh(option)]
+    #[argh(option, from_str_fn(port))]
     pub port: Option<u16>,
     /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom
     #[argh(option)]
@@ -223,7 +223,7 @@ pub struct MockArgs {
     #[argh(option, default = "String::from(\"127.0.0.1\")")]
     pub host: String,
     /// port to listen on (default 8080; 0 picks a free one)
-    #[argh(option, default = "8080")]
+    #[argh(option, default = "8080", from_str_fn(port))]
     pub port: u16,
     /// time to first token (default 100ms)
     #[argh(option, default = "String::from(\"100ms\")")]
@@ -252,4 +252,10 @@ pub struct MockArgs {
     /// how --replay writes the body: whole, bytes (one byte a write) or offsets (response n cut at offset n) (default offsets)
     #[argh(option)]
     pub replay_split: Option<String>,
+}
+
+/// A TCP port, with a message that says what a port is (argh's own would be "number too large
+/// to fit in target type").
+fn port(value: &str) -> Result<u16, String> {
+    value.trim().parse().map_err(|_| "give a port number from 0 to 65535".to_string())
 }

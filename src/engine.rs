@@ -4,7 +4,9 @@
 
 use crate::client::{self, Client, Request};
 use crate::config::Config;
+use crate::error::Error;
 use crate::export::OutputFile;
+use crate::output::warnings::Warning;
 use crate::reporter::{Msg, Reporter};
 use crate::stop::{PanicGuard, StopSignal};
 use crate::summary::RunOutput;
@@ -12,13 +14,18 @@ use crate::workload::RequestBudget;
 use crossbeam_channel::{Receiver, Sender, after, select, unbounded};
 use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.
 const WORKER_STACK: usize = 256 * 1024;
 
-/// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`).
-pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receiver<()>) -> RunOutput {
+/// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`). Fails only
+/// when the OS refuses the run's own threads.
+pub fn run(
+    config: Arc<Config>,
+    records: Option<OutputFile>,
+    interrupts: Receiver<()>,
+) -> Result<RunOutput, Error> {
     let stop = StopSignal::default();
     let mut warnings = Vec::new();
     let agent = client::agent(&config.client);
@@ -29,29 +36,12 @@ pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receive
     let started_at = chrono::Local::now();
 
     let reporter = Reporter::new(records, !config.quiet, config.pacing.concurrency, started);
-    let reporter = spawn("reporter", 1 << 20, move || reporter.run(rx)).expect("reporter thread");
+    let reporter = spawn("reporter", 1 << 20, move || reporter.run(rx)).map_err(refused("reporter"))?;
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
-        let (stop, deadline, grace) = (stop.clone(), config.pacing.duration, config.grace);
-        spawn("timer", 64 * 1024, move || {
-            let deadline = deadline.map_or_else(crossbeam_channel::never, after);
-            let interrupted = select! {
-                recv(deadline) -> _ => false,
-                recv(interrupts) -> msg => msg.is_ok(),
-                recv(all_done) -> _ => false,
-            };
-            stop.trip(); // no new requests
-            if interrupted {
-                // In-flight requests get the grace period to finish.
-                select! {
-                    recv(after(grace)) -> _ => {}
-                    recv(all_done) -> _ => {}
-                }
-            }
-            agent.shutdown(); // cuts every read still in flight at once
-            interrupted
-        })
-        .expect("timer thread")
+        let (stop, deadline, grace, tx) = (stop.clone(), config.pacing.duration, config.grace, tx.clone());
+        spawn("timer", 64 * 1024, move || timer(&stop, deadline, grace, &interrupts, &all_done, agent, &tx))
+            .map_err(refused("timer"))?
     };
 
     let mut workers = Vec::with_capacity(config.pacing.concurrency);
@@ -63,10 +53,9 @@ pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receive
         }) {
             Ok(h) => workers.push(h),
             Err(e) => {
-                warnings.push(format!(
-                    "only {i} of {} workers could start ({e}): raise `ulimit -u` or lower --concurrency",
-                    config.pacing.concurrency
-                ));
+                let workers = config.pacing.concurrency;
+                warnings
+                    .push(Warning::WorkersShort { started: i, workers, error: e.to_string() }.to_string());
                 break;
             }
         }
@@ -77,9 +66,60 @@ pub fn run(config: Arc<Config>, records: Option<OutputFile>, interrupts: Receive
     }
     let wall = started.elapsed();
     drop(workers_done); // wakes the timer if the run ended before its deadline
-    let interrupted = timer.join().unwrap_or(false);
-    let (stats, records_error) = reporter.join().unwrap_or_default();
-    RunOutput { stats, wall, started_at, warnings, records_error, interrupted }
+    let interrupt = timer.join().unwrap_or(None);
+    if let Some(forced) = interrupt {
+        warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.to_string());
+    }
+    let (stats, records_error) = match reporter.join() {
+        Ok(done) => done,
+        Err(_) => {
+            warnings.push(Warning::ReporterFailed.to_string());
+            Default::default()
+        }
+    };
+    Ok(RunOutput { stats, wall, started_at, warnings, records_error, interrupted: interrupt.is_some() })
+}
+
+/// The timer thread: waits for the deadline, the workers' end or an interrupt, then stops new
+/// requests and, once in-flight ones had their time, shuts the agent (cutting every read still
+/// in flight). After an interrupt in-flight requests get `grace`, cut short by a second one.
+/// Returns `None` without an interrupt, else whether a second one forced the stop.
+fn timer(
+    stop: &StopSignal,
+    deadline: Option<Duration>,
+    grace: Duration,
+    interrupts: &Receiver<()>,
+    all_done: &Receiver<()>,
+    agent: ureq::Agent,
+    tx: &Sender<Msg>,
+) -> Option<bool> {
+    let deadline = deadline.map_or_else(crossbeam_channel::never, after);
+    let interrupted = select! {
+        recv(deadline) -> _ => false,
+        recv(interrupts) -> msg => msg.is_ok(),
+        recv(all_done) -> _ => false,
+    };
+    stop.trip(); // no new requests
+    let mut forced = false;
+    if interrupted {
+        let _ = tx.send(Msg::Stopping { grace });
+        select! {
+            recv(after(grace)) -> _ => {}
+            recv(all_done) -> _ => {}
+            recv(interrupts) -> msg => forced = msg.is_ok(),
+        }
+    }
+    agent.shutdown();
+    interrupted.then_some(forced)
+}
+
+/// The error for a thread the OS would not start.
+fn refused(name: &'static str) -> impl Fn(std::io::Error) -> Error {
+    move |e| {
+        Error::Usage(format!(
+            "the OS refused to start the {name} thread ({e}): raise `ulimit -u` or free memory"
+        ))
+    }
 }
 
 fn worker(

@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::measure::{Measurement, Record};
+use crate::output::warnings::Warning;
 use crate::stats::RunStats;
 use crate::summary::RunOutput;
 use std::fs::File;
@@ -34,9 +35,7 @@ pub fn rebuild(paths: &[String]) -> Result<RunOutput, Error> {
             .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
         if part.partial_last_line {
-            warnings.push(format!(
-                "{path}: ignored an unfinished last line (the run was killed while writing it)"
-            ));
+            warnings.push(Warning::CutRecord { file: path.clone() }.to_string());
         }
     }
     if stats.total() == 0 {

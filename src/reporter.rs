@@ -5,6 +5,7 @@
 use crate::export::{OutputFile, records};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
+use crate::output::warnings::human;
 use crate::stats::RunStats;
 use crossbeam_channel::{Receiver, select, tick};
 use std::io::{BufWriter, Write};
@@ -16,11 +17,15 @@ pub enum Msg {
     WorkerUp,
     Finished(Box<Measurement>),
     WorkerDone,
+    /// Ctrl-C: in-flight requests now have `grace` to finish (the timer sends it).
+    Stopping {
+        grace: Duration,
+    },
 }
 
 pub struct Reporter {
     /// The records file's name for messages, and its writer.
-    records: Option<(String, BufWriter<std::fs::File>)>,
+    records: Option<(String, BufWriter<OutputFile>)>,
     records_error: Option<String>,
     table: bool,
     total_workers: usize,
@@ -34,7 +39,7 @@ pub struct Reporter {
 impl Reporter {
     pub fn new(records: Option<OutputFile>, table: bool, total_workers: usize, started: Instant) -> Self {
         let records =
-            records.map(|out| (format!("{} {}", out.flag, out.path.display()), BufWriter::new(out.file)));
+            records.map(|out| (format!("{} {}", out.flag, out.path.display()), BufWriter::new(out)));
         Self {
             records,
             records_error: None,
@@ -52,7 +57,7 @@ impl Reporter {
     /// records file had.
     pub fn run(mut self, rx: Receiver<Msg>) -> (RunStats, Option<String>) {
         if self.table {
-            eprintln!("{}", table::header());
+            self.say(&table::header());
         }
         let ticker = tick(Duration::from_secs(1));
         loop {
@@ -74,6 +79,12 @@ impl Reporter {
         match msg {
             Msg::WorkerUp => self.active_workers += 1,
             Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),
+            // Said even with --quiet: the person who pressed Ctrl-C is waiting for an answer.
+            Msg::Stopping { grace } => self.say(&format!(
+                "stopping: waiting up to {} for {} in-flight requests (Ctrl-C again to stop now)",
+                human(grace),
+                self.active_workers
+            )),
             Msg::Finished(m) => {
                 self.write_record(&m);
                 self.window.add(&m);
@@ -114,6 +125,15 @@ impl Reporter {
             itl_p50_ms: w.itl.quantile(0.5).map(|v| v as f64 / 1000.0),
             errors: w.failed,
         };
-        eprintln!("{}", table::row(&row));
+        self.say(&table::row(&row));
+    }
+
+    /// Writes a line to stderr. A failed write (a closed pipe: `2>&1 | head -1`) ends the table,
+    /// never the run: measurement and records go on.
+    fn say(&mut self, line: &str) {
+        let mut err = std::io::stderr().lock();
+        if writeln!(err, "{line}").is_err() {
+            self.table = false;
+        }
     }
 }

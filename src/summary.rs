@@ -115,11 +115,6 @@ impl Summary {
             client_peak_rss_mb: peak_rss_bytes as f64 / (1024.0 * 1024.0),
             warnings: run.warnings.clone(),
         };
-        if run.interrupted {
-            summary.warnings.push(format!(
-                "interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"
-            ));
-        }
         summary.errors.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
         summary
     }

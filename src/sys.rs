@@ -4,9 +4,9 @@
 /// Descriptors beyond one per worker: the reporter's files, stdio, the pool's spares.
 const SPARE_FILES: u64 = 64;
 
-/// Raises the soft open-file limit toward what `workers` connections need; says so when the
-/// hard limit is too low (each worker holds one socket).
-pub fn raise_open_file_limit(workers: usize) -> Option<String> {
+/// Raises the soft open-file limit toward what `workers` connections need; returns the limit
+/// and the need when the hard limit is too low (each worker holds one socket).
+pub fn raise_open_file_limit(workers: usize) -> Option<(u64, u64)> {
     let need = workers as u64 + SPARE_FILES;
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
@@ -22,12 +22,7 @@ pub fn raise_open_file_limit(workers: usize) -> Option<String> {
             lim = raised;
         }
     }
-    (lim.rlim_cur < need).then(|| {
-        format!(
-            "the open-file limit is {} but {workers} workers need about {need}: raise it (`ulimit -n {need}`) or lower --concurrency",
-            lim.rlim_cur
-        )
-    })
+    (lim.rlim_cur < need).then_some((lim.rlim_cur, need))
 }
 
 /// CPU seconds (user + system) this process has used so far, and its peak resident memory in bytes.
@@ -42,8 +37,9 @@ pub fn process_usage() -> (f64, u64) {
 }
 
 /// Ctrl-C and SIGTERM, turned into channel messages by a self-pipe: the handler only writes a
-/// byte (async-signal-safe); a named thread reads it. A second signal exits at once with 130
-/// (every finished request is already flushed to `--records`).
+/// byte (async-signal-safe); a named thread reads it. The first signal starts the graceful stop
+/// and the second cuts its grace period (both still end in a summary); a third exits at once
+/// with 130, for a run that is stuck (every finished request is already flushed to `--records`).
 pub mod signals {
     use crossbeam_channel::{Receiver, unbounded};
     use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -55,7 +51,7 @@ pub mod signals {
     const QUIT: u8 = b'q';
 
     extern "C" fn on_signal(_: libc::c_int) {
-        if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
+        if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 2 {
             // SAFETY: _exit is async-signal-safe.
             unsafe { libc::_exit(130) };
         }

@@ -1,8 +1,8 @@
 //! `llmload demo`: the embedded mock, a short load test against it, and how llmload's numbers
 //! compare with the mock's own record of when it sent each event.
 
-use super::print_out;
 use super::run::run;
+use super::{print_out, say};
 use crate::cli::{DemoArgs, RunArgs};
 use crate::config::duration;
 use crate::error::Error;
@@ -18,6 +18,13 @@ pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
         None => Api::DifyChat,
         Some(s) => s.parse().map_err(|fix| Error::flag("--api", s, fix))?,
     };
+    if api == Api::Custom {
+        return Err(Error::flag(
+            "--api",
+            "custom",
+            "demo speaks every API but custom, which needs your body template: run `llmload mock` and point `llmload run --api custom --body-template …` at it",
+        ));
+    }
     let mock_config = MockConfig {
         ttft: duration("--ttft", &a.ttft)?,
         itl: duration("--itl", &a.itl)?,
@@ -28,10 +35,10 @@ pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
     let server = mock::start(addr, mock_config)
         .map_err(|e| Error::Mock(format!("the demo's mock server could not start: {e}")))?;
     let url = format!("http://{}", server.addr());
-    eprintln!(
+    say(&format!(
         "demo: embedded mock LLM server on {url} (TTFT {}, ITL {}, {} tokens a response)",
         a.ttft, a.itl, a.tokens
-    );
+    ));
     let args = RunArgs {
         url: Some(url),
         api: Some(api.name().into()),

@@ -28,8 +28,12 @@ pub fn main(args: &[String]) -> u8 {
         print_out(concat!("llmload ", env!("CARGO_PKG_VERSION"), "\n"));
         return EXIT_OK;
     }
+    // `-h` is what most tools take for help; argh knows only `--help`.
+    for a in args.iter_mut().filter(|a| **a == "-h") {
+        *a = "--help";
+    }
     // The seed tool had no subcommands: `llmload --host H --threads 10` means `llmload run …`.
-    if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "-h" | "help")) {
+    if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "help")) {
         args.insert(0, "run");
     }
     let cli = match Cli::from_args(&["llmload"], &args) {
@@ -39,10 +43,10 @@ pub fn main(args: &[String]) -> u8 {
                 print_out(&exit.output);
                 EXIT_OK
             } else {
-                eprintln!(
+                say(&format!(
                     "error: {}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
                     exit.output.trim_end()
-                );
+                ));
                 EXIT_USAGE
             };
         }
@@ -54,7 +58,7 @@ pub fn main(args: &[String]) -> u8 {
         Command::Report(a) => report::report(a),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
+        say(&format!("error: {e}"));
         EXIT_USAGE
     })
 }
@@ -65,13 +69,30 @@ fn print_out(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
-/// Prints the summary, writes the JSON, and picks the exit code: the same for a live run and
-/// a rebuilt one.
-fn finish(summary: &mut Summary, json: Option<OutputFile>, interrupted: bool) -> Result<u8, Error> {
-    summary.warnings.extend(crate::output::warnings::after_run(summary));
-    print_out(&crate::output::text::render(summary));
+/// Writes a line to stderr, ignoring a closed pipe: a failed message never ends a run.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Prints the summary (to stderr when `--json -` or `--records -` holds stdout), writes the
+/// JSON, and picks the exit code: the same for a live run and a rebuilt one. The warnings the
+/// summary itself shows join the run's own before anything is written.
+fn finish(
+    summary: &mut Summary,
+    json: Option<OutputFile>,
+    interrupted: bool,
+    to_stderr: bool,
+) -> Result<u8, Error> {
+    let noticed = crate::output::warnings::after_run(summary, interrupted);
+    summary.warnings.extend(noticed.iter().map(ToString::to_string));
+    let text = crate::output::text::render(summary);
+    if to_stderr {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    } else {
+        print_out(&text);
+    }
     if let Some(mut out) = json {
-        out.file.write_all(&summary_json(summary)).map_err(|e| Error::Output {
+        out.write_all(&summary_json(summary)).and_then(|_| out.flush()).map_err(|e| Error::Output {
             flag: out.flag,
             path: out.path.clone(),
             problem: e.to_string(),

@@ -16,5 +16,6 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
     let json = a.json.as_deref().map(|p| OutputFile::create("--json", p)).transpose()?;
     let run = crate::rebuild::rebuild(&a.records)?;
     let mut summary = Summary::new(serde_json::json!({ "source": a.records }), &run, 0.0, 0);
-    finish(&mut summary, json, false)
+    let to_stderr = json.as_ref().is_some_and(OutputFile::is_stdout);
+    finish(&mut summary, json, false, to_stderr)
 }

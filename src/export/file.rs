@@ -1,28 +1,69 @@
 //! The files a run writes, opened before the first request so that a bad path fails in the first
-//! millisecond, not after a ten-minute run.
+//! millisecond, not after a ten-minute run; `-` means standard output.
 
 use crate::error::Error;
 use std::fs::File;
+use std::io::{self, Write};
 use std::path::PathBuf;
 
-/// An output file opened before the run, with the flag that named it (for messages).
+/// An output opened before the run, with the flag that named it (for messages).
 #[derive(Debug)]
 pub struct OutputFile {
     pub flag: &'static str,
     pub path: PathBuf,
-    pub file: File,
+    sink: Sink,
+}
+
+#[derive(Debug)]
+enum Sink {
+    File(File),
+    Stdout,
 }
 
 impl OutputFile {
-    /// Creates (or truncates) `path` for `flag`; the error names both and what to check.
+    /// Creates (or truncates) `path` for `flag`, or takes stdout for `-`; the error names both
+    /// and what to check.
     pub fn create(flag: &'static str, path: &str) -> Result<OutputFile, Error> {
-        let file = File::create(path).map_err(|e| {
-            Error::file(
-                flag,
-                path,
-                format!("cannot create it ({e}): check the folder exists and is writable"),
-            )
-        })?;
-        Ok(OutputFile { flag, path: path.into(), file })
+        let sink = if path == "-" {
+            Sink::Stdout
+        } else {
+            Sink::File(File::create(path).map_err(|e| {
+                Error::file(
+                    flag,
+                    path,
+                    format!("cannot create it ({e}): check the folder exists and is writable"),
+                )
+            })?)
+        };
+        Ok(OutputFile { flag, path: path.into(), sink })
+    }
+
+    /// Whether this output is stdout, so the text summary must go to stderr instead.
+    pub fn is_stdout(&self) -> bool {
+        matches!(self.sink, Sink::Stdout)
+    }
+}
+
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::File(f) => f.write(buf),
+            Sink::Stdout => io::stdout().lock().write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::File(f) => f.write_all(buf),
+            // One lock per call, so a records line is never split by other output.
+            Sink::Stdout => io::stdout().lock().write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::File(f) => f.flush(),
+            Sink::Stdout => io::stdout().lock().flush(),
+        }
     }
 }

@@ -1,41 +1,206 @@
-//! Warnings about a finished run, each saying what to do next. Pure: summary in, sentences out.
+//! Every warning llmload gives, in one place: an enum of what happened, produced wherever it is
+//! noticed (the engine, `commands`, `llmload report`, the finished summary), whose `Display` is
+//! the sentence with what to do next. The same text reaches stderr, the text summary and the
+//! JSON's `warnings`.
 
 use crate::summary::Summary;
+use std::fmt;
+use std::time::Duration;
 
-pub fn after_run(s: &Summary) -> Vec<String> {
+#[derive(Debug, Clone, PartialEq)]
+pub enum Warning {
+    /// `--insecure`: certificates were not verified.
+    Insecure,
+    /// The open-file limit is below what the workers' connections need.
+    FileLimit { limit: u64, need: u64, workers: usize },
+    /// `--ramp-up` is longer than `--duration`: the later workers never start.
+    RampUpTooLong { ramp_up: Duration, duration: Duration, starting: usize, workers: usize },
+    /// The OS refused to start more worker threads.
+    WorkersShort { started: usize, workers: usize, error: String },
+    /// Ctrl-C or SIGTERM ended the run; `forced` when a second one cut the grace period.
+    Interrupted { wall_s: f64, forced: bool },
+    /// Writing `--records` failed mid-run; the summary still counts every request.
+    RecordsStopped { error: String },
+    /// The reporter thread died, so the statistics are lost (the records on disk are not).
+    ReporterFailed,
+    /// `llmload report` skipped a records file's unfinished last line.
+    CutRecord { file: String },
+    /// Every request failed: the most common kind, its count and first message.
+    AllFailed { kind: String, count: u64, message: String },
+    /// Some requests failed: the share of finished requests and the commonest kinds.
+    SomeFailed { failed: u64, finished: u64, top: Vec<(String, u64)> },
+    /// Every request was cut before it ended.
+    AllCancelled { cancelled: u64, interrupted: bool },
+    /// The run ended before any request was sent.
+    NothingSent,
+    /// Requests without usage, whose tokens were estimated.
+    TokensEstimated { requests: u64 },
+    /// Successful requests whose streams had problems.
+    StreamProblems { requests: u64 },
+    /// The client used most of the machine's CPU: its own delays may be in the latencies.
+    ClientBusy { cores_used: f64, cores: usize },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Insecure => f.write_str(
+                "--insecure: TLS certificates were not verified, so the server may not be who it claims; use --ca-cert for a private CA",
+            ),
+            Warning::FileLimit { limit, need, workers } => write!(
+                f,
+                "the open-file limit is {limit} but {workers} workers need about {need}: raise it (`ulimit -n {need}`) or lower --concurrency"
+            ),
+            Warning::RampUpTooLong { ramp_up, duration, starting, workers } => write!(
+                f,
+                "--ramp-up {} is longer than --duration {}: only {starting} of {workers} workers start before the end; shorten --ramp-up or lengthen --duration",
+                human(*ramp_up),
+                human(*duration)
+            ),
+            Warning::WorkersShort { started, workers, error } => write!(
+                f,
+                "only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"
+            ),
+            Warning::Interrupted { wall_s, forced: false } => write!(
+                f,
+                "interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"
+            ),
+            Warning::Interrupted { wall_s, forced: true } => write!(
+                f,
+                "interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s and again during the grace period: in-flight requests were cut at once and are counted as cancelled"
+            ),
+            Warning::RecordsStopped { error } => write!(
+                f,
+                "writing records stopped: {error}; the summary still counts every request, but --records lacks the later ones"
+            ),
+            Warning::ReporterFailed => f.write_str(
+                "the statistics were lost (the reporter thread failed): every request finished before then is in --records; rebuild the summary with `llmload report`",
+            ),
+            Warning::CutRecord { file } => {
+                write!(f, "{file}: ignored an unfinished last line (the run was killed while writing it)")
+            }
+            Warning::AllFailed { kind, count, message } => write!(
+                f,
+                "every request failed; most often {kind} ({count}×): {message} — fix that before reading any latency"
+            ),
+            Warning::SomeFailed { failed, finished, top } => {
+                let kinds: Vec<String> = top.iter().map(|(k, n)| format!("{k} {n}×")).collect();
+                write!(
+                    f,
+                    "{failed} of {finished} requests failed ({:.1}%): {}; latencies count only the successful ones (see errors above)",
+                    100.0 * *failed as f64 / (*finished).max(1) as f64,
+                    kinds.join(", ")
+                )
+            }
+            Warning::AllCancelled { cancelled, interrupted: true } => write!(
+                f,
+                "all {cancelled} requests were cut by the interrupt before they ended: let the run go on longer"
+            ),
+            Warning::AllCancelled { cancelled, interrupted: false } => write!(
+                f,
+                "all {cancelled} requests were cancelled at the deadline before they ended: raise --duration"
+            ),
+            Warning::NothingSent => f.write_str("no request was sent: raise --duration or lower --ramp-up"),
+            Warning::TokensEstimated { requests } => write!(
+                f,
+                "{requests} requests had no usage in their stream, so their output tokens are estimated (CJK characters one each, other text by words); ask the server for usage for exact counts"
+            ),
+            Warning::StreamProblems { requests } => write!(
+                f,
+                "{requests} successful requests carried stream problems (malformed events or invalid UTF-8); see `warnings` in --records"
+            ),
+            Warning::ClientBusy { cores_used, cores } => write!(
+                f,
+                "the client used {cores_used:.1} of {cores} CPU cores: its own delays may be in the latencies; lower --concurrency or run llmload on a separate machine"
+            ),
+        }
+    }
+}
+
+/// A duration as people write it: `2s`, `1.5s`, `500ms`, `2m`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s == 0.0 {
+        "0s".into()
+    } else if s < 1.0 {
+        format!("{}ms", d.as_millis())
+    } else if s >= 60.0 && s % 60.0 == 0.0 {
+        format!("{}m", s as u64 / 60)
+    } else {
+        format!("{}s", (s * 1000.0).round() / 1000.0)
+    }
+}
+
+/// How many error kinds a partial-failure warning names.
+const TOP_KINDS: usize = 3;
+
+/// What a finished summary itself shows is worth a warning. `interrupted` says whether Ctrl-C,
+/// not the deadline, cut the requests still running.
+pub fn after_run(s: &Summary, interrupted: bool) -> Vec<Warning> {
     let mut w = Vec::new();
+    let finished = s.ok + s.failed;
     if s.ok == 0 && s.failed > 0 {
         let (kind, t) = &s.errors[0];
-        w.push(format!(
-            "every request failed; most often {kind} ({}×): {} — fix that before reading any latency",
-            t.count, t.first_message
-        ));
-    } else if s.total > 0 && s.ok == 0 && s.failed == 0 {
-        w.push(format!(
-            "all {} requests were cancelled at the deadline before they ended: raise --duration",
-            s.cancelled
-        ));
+        w.push(Warning::AllFailed { kind: kind.clone(), count: t.count, message: t.first_message.clone() });
+    } else if s.failed > 0 {
+        let top = s.errors.iter().take(TOP_KINDS).map(|(k, t)| (k.clone(), t.count)).collect();
+        w.push(Warning::SomeFailed { failed: s.failed, finished, top });
+    } else if s.total > 0 && s.ok == 0 {
+        w.push(Warning::AllCancelled { cancelled: s.cancelled, interrupted });
     } else if s.total == 0 {
-        w.push("no request was sent: raise --duration or lower --ramp-up".into());
+        w.push(Warning::NothingSent);
     }
     if s.tokens_estimated > 0 {
-        w.push(format!(
-            "{} requests had no usage in their stream, so their output tokens are estimated (CJK characters one each, other text by words); ask the server for usage for exact counts",
-            s.tokens_estimated
-        ));
+        w.push(Warning::TokensEstimated { requests: s.tokens_estimated });
     }
     if s.with_warnings > 0 {
-        w.push(format!(
-            "{} successful requests carried stream problems (malformed events or invalid UTF-8); see `warnings` in --records",
-            s.with_warnings
-        ));
+        w.push(Warning::StreamProblems { requests: s.with_warnings });
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    if s.wall_s > 1.0 && s.client_cpu_s / s.wall_s > 0.8 * cores {
-        w.push(format!(
-            "the client used {:.1} of {cores} CPU cores: its own delays may be in the latencies; lower --concurrency or run llmload on a separate machine",
-            s.client_cpu_s / s.wall_s
-        ));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if s.wall_s > 1.0 && s.client_cpu_s / s.wall_s > 0.8 * cores as f64 {
+        w.push(Warning::ClientBusy { cores_used: s.client_cpu_s / s.wall_s, cores });
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let h = |ms| human(Duration::from_millis(ms));
+        assert_eq!(
+            (h(0), h(500), h(2000), h(1500), h(120_000), h(90_000)),
+            ("0s".into(), "500ms".into(), "2s".into(), "1.5s".into(), "2m".into(), "90s".into())
+        );
+    }
+
+    #[test]
+    fn each_warning_says_what_to_do() {
+        let some = Warning::SomeFailed {
+            failed: 7,
+            finished: 13,
+            top: vec![("http_500".into(), 5), ("truncated_stream".into(), 2)],
+        };
+        assert_eq!(
+            some.to_string(),
+            "7 of 13 requests failed (53.8%): http_500 5×, truncated_stream 2×; latencies count only the successful ones (see errors above)"
+        );
+        let ramp = Warning::RampUpTooLong {
+            ramp_up: Duration::from_secs(10),
+            duration: Duration::from_secs(5),
+            starting: 5,
+            workers: 10,
+        };
+        assert_eq!(
+            ramp.to_string(),
+            "--ramp-up 10s is longer than --duration 5s: only 5 of 10 workers start before the end; shorten --ramp-up or lengthen --duration"
+        );
+        assert!(
+            Warning::AllCancelled { cancelled: 3, interrupted: true }
+                .to_string()
+                .contains("cut by the interrupt")
+        );
+    }
 }

@@ -283,6 +283,58 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
     // The in-flight requests finished within the grace period rather than being cut.
     assert_eq!(j["requests"]["cancelled"], 0, "{}", out.context());
     assert!(out.stdout.contains("interrupted (Ctrl-C or SIGTERM)"), "{}", out.context());
+    // Said at once, even with --quiet.
+    let stopping = "stopping: waiting up to 5s for 4 in-flight requests (Ctrl-C again to stop now)";
+    assert!(out.stderr.contains(stopping), "{}", out.context());
+}
+
+#[test]
+fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
+    // Responses take about 5 s and the grace period is 30 s: only the second interrupt ends it.
+    let mock = paced_mock(10, 50, 100);
+    let dir = tempdir("sigint-twice");
+    let json_path = dir.join("out.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args(["run", "--url", &url(&mock), "-c", "2", "-d", "60s", "--grace", "30s", "--quiet"])
+        .args(["--json", json_path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let interrupt =
+        || assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let started = std::time::Instant::now();
+    interrupt();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    interrupt();
+    let out = child.wait_with_output().unwrap();
+    let out = Output {
+        cmd: "llmload run … --grace 30s (then SIGINT twice)".into(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    out.expect_code(130);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the second interrupt cut the grace period"
+    );
+    let j = read_json(&json_path, &out);
+    assert_eq!(
+        (j["requests"]["total"].as_u64(), j["requests"]["cancelled"].as_u64()),
+        (Some(2), Some(2)),
+        "{}",
+        out.context()
+    );
+    assert!(out.stdout.contains("and again during the grace period"), "{}", out.context());
+    assert!(
+        out.stdout.contains("cut by the interrupt"),
+        "the cause is the interrupt, not the deadline{}",
+        out.context()
+    );
+    assert!(!out.stdout.contains("raise --duration"), "{}", out.context());
 }
 
 #[test]

@@ -58,6 +58,10 @@ fn assert_half_failed(fault: &str, api: &str, extra: &[&str], kind: &str, messag
     assert!(msg.contains(message_part), "message {msg:?} lacks {message_part:?}{}", out.context());
     let outcomes: Vec<&str> = recs.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["ok", kind, "ok", kind, "ok", kind, "ok", kind], "{}", out.context());
+    // A partly failed run says so, with the share and the kind, though it exits 0.
+    let warning = format!("warning: 4 of 8 requests failed (50.0%): {kind} 4×");
+    assert!(out.stdout.contains(&warning), "stdout lacks {warning:?}{}", out.context());
+    assert!(j["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with(&warning[9..])));
     assert!(
         out.stdout.contains(&format!("{kind}        4")) || out.stdout.contains(kind),
         "{}",

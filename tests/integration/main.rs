@@ -11,5 +11,6 @@ mod replay;
 mod report;
 mod retries;
 mod secrets;
+mod terminal;
 mod tls;
 mod util;
