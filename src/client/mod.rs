@@ -49,7 +49,7 @@ pub fn agent(config: &Config) -> ureq::Agent {
     let pool = config.pacing.concurrency + 8;
     let t = &config.timeouts;
     let (header_limit, read_limit) = (t.ttfb.min(t.total), t.idle.min(t.total));
-    ureq::Agent::config_builder()
+    let agent_config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .tls_config(tls::config(&config.tls))
         .timeout_connect(Some(t.connect.min(t.total)))
@@ -64,8 +64,8 @@ pub fn agent(config: &Config) -> ureq::Agent {
         .max_idle_connections(pool)
         .max_idle_connections_per_host(pool)
         .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
+        .build();
+    tls::agent(agent_config, &config.tls)
 }
 
 /// What one worker asks the client to send.
