@@ -17,7 +17,7 @@ pub fn agent(settings: &ClientSettings) -> ureq::Agent {
     let pool = settings.connections;
     let t = &settings.timeouts;
     let (header_limit, read_limit) = (t.ttfb.min(t.total), t.idle.min(t.total));
-    ureq::Agent::config_builder()
+    let agent_config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .tls_config(tls::config(&settings.tls))
         .timeout_connect(Some(t.connect.min(t.total)))
@@ -32,6 +32,6 @@ pub fn agent(settings: &ClientSettings) -> ureq::Agent {
         .max_idle_connections(pool)
         .max_idle_connections_per_host(pool)
         .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
+        .build();
+    tls::agent(agent_config, &settings.tls)
 }

@@ -1,10 +1,11 @@
-//! HTTPS and proxies: a private CA through `--ca-cert`, the bundled web roots refusing that CA,
+//! HTTPS and proxies: a private CA through `--ca-cert`, a self-signed server certificate given
+//! there (trusted only for its names and dates), the bundled web roots refusing that CA,
 //! `--insecure` with its warning, and `HTTPS_PROXY`/`NO_PROXY` from the environment. The TLS
 //! server is test-only: a rustls front (certificate generated at test time by rcgen) that
 //! forwards the plaintext to the embedded mock.
 
 use crate::util::*;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, date_time_ymd};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection};
 use std::io::{ErrorKind, Read, Write};
@@ -34,6 +35,21 @@ fn pki() -> Pki {
         ca_pem: ca.pem(),
         chain: vec![leaf.der().clone()],
         key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+    }
+}
+
+/// A self-signed certificate for `names`, marked CA:TRUE as `openssl req -x509` makes it, that
+/// the server presents as its own (`ca_pem` is that same certificate); `edit` shapes it.
+fn self_signed(names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Pki {
+    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    edit(&mut params);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Pki {
+        ca_pem: cert.pem(),
+        chain: vec![cert.der().clone()],
+        key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
     }
 }
 
@@ -157,12 +173,24 @@ fn connect_proxy() -> (SocketAddr, Arc<AtomicUsize>) {
 }
 
 fn run_https(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (Output, serde_json::Value) {
-    let mock = fast_mock(4, &[]);
     let pki = pki();
-    let front = tls_front(&pki, mock.addr());
+    run_https_with(name, &pki, &pki.ca_pem, extra, env)
+}
+
+/// Three requests to a front serving `served`, with `trusted` as the file that "CA" in `extra`
+/// stands for.
+fn run_https_with(
+    name: &str,
+    served: &Pki,
+    trusted: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, serde_json::Value) {
+    let mock = fast_mock(4, &[]);
+    let front = tls_front(served, mock.addr());
     let dir = tempdir(&format!("tls-{name}"));
     let (ca, json_path) = (dir.join("ca.pem"), dir.join("out.json"));
-    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    std::fs::write(&ca, trusted).unwrap();
     let u = format!("https://127.0.0.1:{}", front.port());
     let mut args =
         vec!["run", "--url", u.as_str(), "-n", "3", "--quiet", "--json", json_path.to_str().unwrap()];
@@ -180,6 +208,50 @@ fn a_private_ca_is_trusted_with_ca_cert() {
     assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
     assert_eq!(j["config"]["tls"], "ca-cert");
     assert!(!out.stderr.contains("--insecure"), "{}", out.context());
+}
+
+/// Three requests failed on TLS, with a message that contains `why`.
+fn expect_tls_refusal(out: &Output, j: &serde_json::Value, why: &str) {
+    out.expect_code(1);
+    assert_eq!(j["requests"]["ok"], 0, "{}", out.context());
+    assert_eq!(j["errors"]["tls"], 3, "{}", out.context());
+    let msg = j["error_messages"]["tls"].as_str().unwrap();
+    assert!(msg.contains(why), "{msg}");
+}
+
+#[test]
+fn a_self_signed_server_certificate_is_trusted_with_ca_cert() {
+    let cert = self_signed(&["localhost", "127.0.0.1"], |_| {});
+    let (out, j) = run_https_with("self-signed", &cert, &cert.ca_pem, &["--ca-cert", "CA"], &[]);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    assert_eq!(j["config"]["tls"], "ca-cert");
+}
+
+#[test]
+fn a_different_self_signed_certificate_is_refused() {
+    let served = self_signed(&["localhost", "127.0.0.1"], |_| {});
+    let other = self_signed(&["localhost", "127.0.0.1"], |_| {});
+    let (out, j) = run_https_with("self-signed-other", &served, &other.ca_pem, &["--ca-cert", "CA"], &[]);
+    expect_tls_refusal(&out, &j, "CaUsedAsEndEntity");
+}
+
+#[test]
+fn a_self_signed_certificate_is_refused_for_a_host_it_does_not_name() {
+    // The URL names 127.0.0.1, which this certificate does not list.
+    let cert = self_signed(&["localhost"], |_| {});
+    let (out, j) = run_https_with("self-signed-name", &cert, &cert.ca_pem, &["--ca-cert", "CA"], &[]);
+    expect_tls_refusal(&out, &j, "not valid for name");
+}
+
+#[test]
+fn an_expired_self_signed_certificate_is_refused() {
+    let cert = self_signed(&["localhost", "127.0.0.1"], |p| {
+        p.not_before = date_time_ymd(2000, 1, 1);
+        p.not_after = date_time_ymd(2001, 1, 1);
+    });
+    let (out, j) = run_https_with("self-signed-expired", &cert, &cert.ca_pem, &["--ca-cert", "CA"], &[]);
+    expect_tls_refusal(&out, &j, "expired");
 }
 
 #[test]
