@@ -11,6 +11,11 @@
 //! word responses (`script`), shape events (`shapes`), pick faults (`faults`), write API
 //! responses (`respond`, `stream`) or make system calls std lacks (`os`). No async runtime:
 //! `std::net` and threads.
+//!
+//! The mock is apart on purpose: it imports nothing of the crate but `stats` and `rng` (the tidy
+//! test enforces it). It writes every protocol from its own reading of the servers' documents and
+//! recordings, never through the client's `protocol/` adapters: an instrument that shared the
+//! client's reading of a protocol would share its bugs and agree with them.
 
 mod faults;
 mod http;
@@ -37,8 +42,8 @@ use std::time::{Duration, Instant};
 
 use http::{JSON, Next, Request, TEXT};
 use pacer::Pacers;
-use respond::{Outcome, Reply};
-use shapes::Api;
+use respond::{Handoff, Reply};
+use shapes::Route;
 use truth::Recorder;
 
 /// Connection threads only parse small JSON and format events; 128 KiB lets thousands run.
@@ -58,14 +63,15 @@ const OPENAI_PATH: &str = "/v1/chat/completions";
 const OPENAI_COMPLETIONS_PATH: &str = "/v1/completions";
 const ANTHROPIC_PATH: &str = "/v1/messages";
 
-/// Every API path and what it speaks.
-const ROUTES: [(&str, Api); 6] = [
-    (DIFY_PATH, Api::Dify),
-    (DIFY_COMPLETION_PATH, Api::Dify),
-    (DIFY_WORKFLOW_PATH, Api::DifyWorkflow),
-    (OPENAI_PATH, Api::OpenAi),
-    (OPENAI_COMPLETIONS_PATH, Api::OpenAiCompletions),
-    (ANTHROPIC_PATH, Api::Anthropic),
+/// Every API path and what it speaks. These paths and shapes repeat `protocol::Api` on purpose,
+/// so that the instrument and the client disagree loudly when either is wrong: do not merge them.
+const ROUTES: [(&str, Route); 6] = [
+    (DIFY_PATH, Route::Dify),
+    (DIFY_COMPLETION_PATH, Route::Dify),
+    (DIFY_WORKFLOW_PATH, Route::DifyWorkflow),
+    (OPENAI_PATH, Route::OpenAi),
+    (OPENAI_COMPLETIONS_PATH, Route::OpenAiCompletions),
+    (ANTHROPIC_PATH, Route::Anthropic),
 ];
 
 /// How the mock answers: timing, length, language and faults.
@@ -313,15 +319,15 @@ impl Shared {
 
     /// An API request: numbered, answered (a stream through a pacer), and merged into the truth
     /// once, whatever happened.
-    fn api(&self, api: Api, req: &Request, received: Instant, conn: &Arc<TcpStream>) -> Next {
+    fn api(&self, api: Route, req: &Request, received: Instant, conn: &Arc<TcpStream>) -> Next {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let mut rec = Recorder::new(received);
         let mut w = &**conn;
         let reply = Reply::new(&mut w, &mut rec, &self.config, n, received, req.close);
         let (rec, next) = match reply.run(api, &req.body) {
-            Outcome::Done(next) => (rec, next),
-            Outcome::Paced(stream) => self.pacers.pace(conn, stream, rec),
+            Handoff::Done(next) => (rec, next),
+            Handoff::Paced(stream) => self.pacers.pace(conn, stream, rec),
         };
         let mut truth = self.lock_truth();
         rec.merge_into(&mut truth);

@@ -22,7 +22,7 @@ use crossbeam_channel::{self as channel, Receiver, SendError, Sender, TryRecvErr
 
 use super::http::Next;
 use super::os;
-use super::stream::{Mark, Step, Stream, Write};
+use super::stream::{Chunk, Mark, Step, Stream};
 use super::truth::Recorder;
 
 /// How soon a stream whose socket buffer was full is tried again.
@@ -40,19 +40,19 @@ pub(super) struct Pacers {
 /// One pacer's intake. A pacer sleeps with `thread::park_timeout` and is unparked when a stream
 /// arrives: one futex call each way, where a channel's blocking receive spins and yields first.
 struct Lane {
-    jobs: Sender<Box<Job>>,
+    jobs: Sender<Box<InFlight>>,
     pacer: JoinHandle<()>,
 }
 
 /// A stream in a pacer's hands.
-struct Job {
+struct InFlight {
     conn: Arc<TcpStream>,
     stream: Stream,
     rec: Recorder,
     /// Where the finished record goes: the connection thread waiting for it.
     done: Sender<Finished>,
     /// The write under way, and how many of its bytes have left.
-    write: Write,
+    write: Chunk,
     sent: usize,
     /// When the (rest of the) write may go.
     due: Instant,
@@ -84,14 +84,14 @@ impl Pacers {
     fn hand_over(&self, conn: &Arc<TcpStream>, mut stream: Stream, rec: Recorder) -> Receiver<Finished> {
         let (done, finished) = channel::bounded(1);
         let write = match stream.next_step() {
-            Step::Write(write) => write,
+            Step::Chunk(write) => write,
             Step::End(next) => {
                 let _ = done.send((rec, next));
                 return finished;
             }
         };
         let due = write.due.unwrap_or_else(Instant::now);
-        let job = Box::new(Job { conn: Arc::clone(conn), stream, rec, done, write, sent: 0, due });
+        let job = Box::new(InFlight { conn: Arc::clone(conn), stream, rec, done, write, sent: 0, due });
         let lane = &self.lanes[self.next.fetch_add(1, atomic::Ordering::Relaxed) % self.lanes.len()];
         match lane.jobs.send(job) {
             Ok(()) => lane.pacer.thread().unpark(),
@@ -115,7 +115,7 @@ impl Drop for Pacers {
 
 /// One pacer: sends what is due, earliest first, then sleeps until the next deadline or until
 /// unparked by an arrival.
-fn run(arrivals: &Receiver<Box<Job>>) {
+fn run(arrivals: &Receiver<Box<InFlight>>) {
     os::precise_timers();
     let mut heap = BinaryHeap::new();
     loop {
@@ -146,7 +146,7 @@ fn run(arrivals: &Receiver<Box<Job>>) {
     }
 }
 
-impl Job {
+impl InFlight {
     /// Sends the due write and the writes that follow it at once; the job comes back with its
     /// next deadline while it has more to send.
     fn drive(mut self: Box<Self>) -> Option<Box<Self>> {
@@ -168,7 +168,7 @@ impl Job {
                 Mark::Plain => {}
             }
             match self.stream.next_step() {
-                Step::Write(write) => {
+                Step::Chunk(write) => {
                     let timed = write.due.is_some();
                     (self.due, self.write, self.sent) = (write.due.unwrap_or(at), write, 0);
                     if timed {
@@ -201,7 +201,7 @@ impl Job {
     /// Hands the record back; the socket is let go first, so the connection thread is its
     /// only owner again when it wakes.
     fn finish(self: Box<Self>, next: Next) {
-        let Job { conn, rec, done, .. } = *self;
+        let InFlight { conn, rec, done, .. } = *self;
         drop(conn);
         let _ = done.send((rec, next));
     }
@@ -210,11 +210,11 @@ impl Job {
 /// A job ordered by its deadline alone, kept beside it so comparing touches no job.
 struct Due {
     at: Instant,
-    job: Box<Job>,
+    job: Box<InFlight>,
 }
 
 impl Due {
-    fn of(job: Box<Job>) -> Self {
+    fn of(job: Box<InFlight>) -> Self {
         Due { at: job.due, job }
     }
 }
@@ -244,7 +244,7 @@ mod tests {
     use super::*;
     use crate::mock::MockConfig;
     use crate::mock::respond::Plan;
-    use crate::mock::shapes::{self, Api};
+    use crate::mock::shapes::{self, Route};
     use crate::mock::truth::Truth;
     use std::io::Read;
     use std::net::TcpListener;
@@ -260,7 +260,7 @@ mod tests {
     /// A Dify stream of `tokens` tokens, all due at once.
     fn stream(tokens: u64) -> Stream {
         let config = MockConfig { ttft: Duration::ZERO, itl: Duration::ZERO, ..MockConfig::default() };
-        let (shape, _) = shapes::read(Api::Dify, &serde_json::Value::Null, 0);
+        let (shape, _) = shapes::read(Route::Dify, &serde_json::Value::Null, 0);
         let plan = Plan { tokens, prompt_tokens: 0, finish_reason: "stop" };
         Stream::new(shape, plan, None, &config, 0, Instant::now(), false)
     }

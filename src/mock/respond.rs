@@ -16,7 +16,7 @@ use super::MockConfig;
 use super::faults::{self, Fault};
 use super::http::{self, HTML, JSON, Length, Next, SSE};
 use super::script::{self, Schedule};
-use super::shapes::{self, Api, Ask, End, Shape};
+use super::shapes::{self, Ask, End, Route, Shape};
 use super::stream::Stream;
 use super::truth::Recorder;
 
@@ -66,7 +66,7 @@ impl Plan {
 }
 
 /// Where a response stands once `Reply` is done with it.
-pub(super) enum Outcome {
+pub(super) enum Handoff {
     /// Over; the connection carries on as this says.
     Done(Next),
     /// The head and opening events are out; the rest is for a pacer to send.
@@ -89,15 +89,15 @@ impl<'a, W: Write> Reply<'a, W> {
     }
 
     /// Answers the request body `body` in `api`'s shapes. A failed write ends the connection.
-    pub(super) fn run(mut self, api: Api, body: &[u8]) -> Outcome {
-        self.answer(api, body).unwrap_or(Outcome::Done(Next::Close))
+    pub(super) fn run(mut self, api: Route, body: &[u8]) -> Handoff {
+        self.answer(api, body).unwrap_or(Handoff::Done(Next::Close))
     }
 
-    fn answer(&mut self, api: Api, body: &[u8]) -> io::Result<Outcome> {
+    fn answer(&mut self, api: Route, body: &[u8]) -> io::Result<Handoff> {
         let parsed = parse_body(body);
         let (shape, ask) = shapes::read(api, parsed.as_ref().unwrap_or(&Value::Null), self.n);
         if let Err(message) = parsed {
-            return self.whole(400, JSON, shape.error_body(400, &message).as_bytes()).map(Outcome::Done);
+            return self.whole(400, JSON, shape.error_body(400, &message).as_bytes()).map(Handoff::Done);
         }
         let fault = faults::select(&self.config.faults, self.n);
         if let Some(f) = fault {
@@ -118,10 +118,10 @@ impl<'a, W: Write> Reply<'a, W> {
             Some(Fault::NotSse) => self.whole(200, HTML, &shapes::html_not_sse_page()),
             // A non-streaming reply has no stream to break: an error status stands in.
             Some(Fault::StreamError) if !ask.stream => self.status_fault(&*shape, 500, false),
-            _ if ask.stream => return self.stream(shape, plan, fault).map(Outcome::Paced),
+            _ if ask.stream => return self.stream(shape, plan, fault).map(Handoff::Paced),
             _ => self.blocking(&*shape, &plan, fault),
         };
-        next.map(Outcome::Done)
+        next.map(Handoff::Done)
     }
 
     /// An immediate error status with a JSON or HTML body.

@@ -39,7 +39,7 @@ pub(super) enum Mark {
 
 /// One chunk to write in one `send`.
 #[derive(Debug)]
-pub(super) struct Write {
+pub(super) struct Chunk {
     /// Chunk-framed, terminating chunk included when it is the last.
     pub bytes: Vec<u8>,
     /// When it is due; `None`: right after the write before it.
@@ -50,7 +50,7 @@ pub(super) struct Write {
 /// What the pacer does next with a stream.
 #[derive(Debug)]
 pub(super) enum Step {
-    Write(Write),
+    Chunk(Chunk),
     /// All is sent; the connection carries on as this says.
     End(Next),
 }
@@ -72,7 +72,7 @@ pub(super) struct Stream {
     /// The token index rendered next.
     i: u64,
     /// Writes rendered but not yet handed out, in order.
-    queue: VecDeque<Write>,
+    queue: VecDeque<Chunk>,
     /// How the response ends once `queue` is empty; set with its last writes.
     end: Option<Next>,
 }
@@ -109,7 +109,7 @@ impl Stream {
     pub(super) fn next_step(&mut self) -> Step {
         loop {
             if let Some(write) = self.queue.pop_front() {
-                return Step::Write(write);
+                return Step::Chunk(write);
             }
             if let Some(next) = self.end {
                 return Step::End(next);
@@ -182,7 +182,7 @@ impl Stream {
     }
 
     fn push(&mut self, bytes: Vec<u8>, due: Option<Instant>, mark: Mark) {
-        self.queue.push_back(Write { bytes, due, mark });
+        self.queue.push_back(Chunk { bytes, due, mark });
     }
 
     /// `events` right away, the last with the chunk terminator and `last_mark`.
@@ -215,7 +215,7 @@ fn replace(bytes: &[u8], mark: &[u8], with: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::shapes::{self, Api};
+    use crate::mock::shapes::{self, Route};
     use std::time::Duration;
 
     /// The marks and due-ness of every write of a `tokens`-token OpenAI stream, and its end.
@@ -225,13 +225,13 @@ mod tests {
             itl: Duration::from_millis(1),
             ..MockConfig::default()
         };
-        let (shape, _) = shapes::read(Api::OpenAi, &serde_json::json!({"stream": true}), 1);
+        let (shape, _) = shapes::read(Route::OpenAi, &serde_json::json!({"stream": true}), 1);
         let plan = Plan { tokens, prompt_tokens: 1, finish_reason: "stop" };
         let mut s = Stream::new(shape, plan, fault, &config, 1, Instant::now(), false);
         let mut writes = Vec::new();
         loop {
             match s.next_step() {
-                Step::Write(w) => writes.push((w.mark, w.due.is_some())),
+                Step::Chunk(w) => writes.push((w.mark, w.due.is_some())),
                 Step::End(next) => return (writes, next),
             }
         }
@@ -266,12 +266,12 @@ mod tests {
     #[test]
     fn a_stall_delays_the_token_it_strikes_by_the_fault_delay() {
         let config = MockConfig { fault_delay: Duration::from_secs(7), ..MockConfig::default() };
-        let (shape, _) = shapes::read(Api::Dify, &serde_json::json!({}), 1);
+        let (shape, _) = shapes::read(Route::Dify, &serde_json::json!({}), 1);
         let plan = Plan { tokens: 2, prompt_tokens: 1, finish_reason: "stop" };
         let start = Instant::now();
         let mut s = Stream::new(shape, plan, Some(Fault::Stall), &config, 1, start, false);
         let dues: Vec<Duration> = std::iter::from_fn(|| match s.next_step() {
-            Step::Write(w) => Some(w.due.map(|d| d - start)),
+            Step::Chunk(w) => Some(w.due.map(|d| d - start)),
             Step::End(_) => None,
         })
         .flatten()

@@ -18,7 +18,7 @@ mod workflow;
 
 /// The APIs the mock serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Api {
+pub(super) enum Route {
     /// Dify `POST /v1/chat-messages`, and `/v1/completion-messages` (the same events).
     Dify,
     /// Dify `POST /v1/workflows/run`.
@@ -79,16 +79,16 @@ pub(super) trait Shape {
 
 /// The shape for `api`, filled from the request body (anything, even `null`), and what the
 /// request asks for. `seed` makes the generated ids reproducible.
-pub(super) fn read(api: Api, body: &Value, seed: u64) -> (Box<dyn Shape + Send>, Ask) {
+pub(super) fn read(api: Route, body: &Value, seed: u64) -> (Box<dyn Shape + Send>, Ask) {
     let mut rng = SplitMix64::new(seed ^ IDS_SALT);
     match api {
-        Api::Dify => (Box::new(Dify::new(body, &mut rng)), dify_ask(body)),
-        Api::DifyWorkflow => (Box::new(workflow::Workflow::new(&mut rng)), workflow::ask(body)),
-        Api::OpenAi => (Box::new(OpenAi::new(body, &mut rng)), openai_ask(body)),
-        Api::OpenAiCompletions => {
+        Route::Dify => (Box::new(Dify::new(body, &mut rng)), dify_ask(body)),
+        Route::DifyWorkflow => (Box::new(workflow::Workflow::new(&mut rng)), workflow::ask(body)),
+        Route::OpenAi => (Box::new(OpenAi::new(body, &mut rng)), openai_ask(body)),
+        Route::OpenAiCompletions => {
             (Box::new(completions::Completions::new(body, &mut rng)), completions::ask(body))
         }
-        Api::Anthropic => (Box::new(anthropic::Anthropic::new(body, &mut rng)), anthropic::ask(body)),
+        Route::Anthropic => (Box::new(anthropic::Anthropic::new(body, &mut rng)), anthropic::ask(body)),
     }
 }
 
@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn asks_are_read_from_each_protocols_request() {
         let dify = json!({"query": "你好 ab", "inputs": {}, "user": "u", "response_mode": "blocking"});
-        let (_, ask) = read(Api::Dify, &dify, 1);
+        let (_, ask) = read(Route::Dify, &dify, 1);
         let want = Ask { stream: false, prompt_tokens: 5, max_tokens: None };
         assert_eq!(ask, want);
         let openai = json!({
@@ -422,16 +422,16 @@ mod tests {
             "messages": [{"role": "user", "content": "abc"},
                          {"role": "user", "content": [{"type": "text", "text": "汉字"}]}],
         });
-        let (_, ask) = read(Api::OpenAi, &openai, 1);
+        let (_, ask) = read(Route::OpenAi, &openai, 1);
         assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(4) });
-        let (_, ask) = read(Api::OpenAi, &Value::Null, 1);
+        let (_, ask) = read(Route::OpenAi, &Value::Null, 1);
         assert_eq!(ask, Ask { stream: false, prompt_tokens: 0, max_tokens: None });
     }
 
     #[test]
     fn dify_events_match_the_fixture_shape() {
         let body = json!({"conversation_id": "c\"1"});
-        let (shape, _) = read(Api::Dify, &body, 7);
+        let (shape, _) = read(Route::Dify, &body, 7);
         assert_eq!(shape.opening(), [b"event: ping\n\n".to_vec()]);
         let msg = payload(&shape.text_event("好"));
         assert_eq!((msg["event"].as_str(), msg["answer"].as_str()), (Some("message"), Some("好")));
@@ -448,7 +448,7 @@ mod tests {
     #[test]
     fn openai_events_match_the_fixture_shape() {
         let body = json!({"model": "qwen", "stream_options": {"include_usage": true}});
-        let (shape, _) = read(Api::OpenAi, &body, 7);
+        let (shape, _) = read(Route::OpenAi, &body, 7);
         let role = payload(&shape.opening()[0]);
         assert_eq!(role["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
         assert_eq!(
@@ -469,7 +469,9 @@ mod tests {
 
     #[test]
     fn malformed_events_are_utf8_but_not_json() {
-        for api in [Api::Dify, Api::DifyWorkflow, Api::OpenAi, Api::OpenAiCompletions, Api::Anthropic] {
+        for api in
+            [Route::Dify, Route::DifyWorkflow, Route::OpenAi, Route::OpenAiCompletions, Route::Anthropic]
+        {
             let (shape, _) = read(api, &json!({"model": "模型模型模型模型"}), 3);
             let event = String::from_utf8(shape.malformed_event()).unwrap();
             let json = event.strip_prefix("data: ").unwrap().trim_end();
@@ -490,21 +492,21 @@ mod tests {
     #[test]
     fn completions_workflow_and_anthropic_asks() {
         let (_, ask) =
-            read(Api::OpenAiCompletions, &json!({"prompt": "abc", "stream": true, "max_tokens": 4}), 1);
+            read(Route::OpenAiCompletions, &json!({"prompt": "abc", "stream": true, "max_tokens": 4}), 1);
         assert_eq!(ask, Ask { stream: true, prompt_tokens: 3, max_tokens: Some(4) });
         let (_, ask) =
-            read(Api::DifyWorkflow, &json!({"inputs": {"query": "你好"}, "response_mode": "streaming"}), 1);
+            read(Route::DifyWorkflow, &json!({"inputs": {"query": "你好"}, "response_mode": "streaming"}), 1);
         assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: None });
         let body = json!({"system": "ab", "messages": [{"role": "user", "content": "xyz"}], "max_tokens": 9, "stream": true});
-        let (_, ask) = read(Api::Anthropic, &body, 1);
+        let (_, ask) = read(Route::Anthropic, &body, 1);
         assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(9) });
-        let (_, ask) = read(Api::Dify, &json!({"inputs": {"query": "four"}}), 1);
+        let (_, ask) = read(Route::Dify, &json!({"inputs": {"query": "four"}}), 1);
         assert_eq!(ask.prompt_tokens, 4, "a completion app's prompt may be only in inputs");
     }
 
     #[test]
     fn workflow_events_match_the_fixture_shape() {
-        let (shape, _) = read(Api::DifyWorkflow, &json!({}), 7);
+        let (shape, _) = read(Route::DifyWorkflow, &json!({}), 7);
         let opening: Vec<String> =
             shape.opening().iter().map(|e| payload(e)["event"].as_str().unwrap().into()).collect();
         assert_eq!(opening, ["workflow_started", "node_started", "node_finished", "node_started"]);
@@ -527,7 +529,7 @@ mod tests {
 
     #[test]
     fn anthropic_events_have_event_lines_and_usage() {
-        let (shape, _) = read(Api::Anthropic, &json!({"messages": [{"role": "user", "content": "hi"}]}), 7);
+        let (shape, _) = read(Route::Anthropic, &json!({"messages": [{"role": "user", "content": "hi"}]}), 7);
         let opening: Vec<(String, Value)> = shape.opening().iter().map(|e| named(e)).collect();
         assert_eq!(opening[0].0, "message_start");
         assert_eq!(opening[0].1["message"]["usage"]["input_tokens"], 2);
@@ -544,7 +546,8 @@ mod tests {
 
     #[test]
     fn completions_stream_text_without_a_role_chunk() {
-        let (shape, _) = read(Api::OpenAiCompletions, &json!({"stream_options": {"include_usage": true}}), 7);
+        let (shape, _) =
+            read(Route::OpenAiCompletions, &json!({"stream_options": {"include_usage": true}}), 7);
         assert!(shape.opening().is_empty());
         let text = payload(&shape.text_event("ition"));
         assert_eq!(
