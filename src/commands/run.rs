@@ -2,7 +2,7 @@
 
 use super::finish;
 use crate::cli::RunArgs;
-use crate::client::Tls;
+use crate::client::{Client, Preflight, Tls};
 use crate::config::Config;
 use crate::engine;
 use crate::error::Error;
@@ -22,6 +22,16 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     }
     if let Some(note) = &config.api_note {
         eprintln!("{note}");
+    }
+    if config.preflight {
+        let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
+        match Client::preflight(&config.client, &config.prompts.items()[0], key) {
+            Preflight::Passed => {}
+            Preflight::Noted(what) => eprintln!("preflight: {what} (the load test goes on and measures it)"),
+            Preflight::Refused(problem) => {
+                return Err(Error::Preflight { url: config.client.url.clone(), problem });
+            }
+        }
     }
     let file_limit = crate::sys::raise_open_file_limit(config.pacing.concurrency);
     if let Some(w) = &file_limit {

@@ -184,11 +184,30 @@ fn a_private_ca_is_trusted_with_ca_cert() {
 
 #[test]
 fn the_bundled_roots_refuse_an_unknown_ca() {
-    let (out, j) = run_https("webpki", &[], &[]);
+    let (out, j) = run_https("webpki", &["--no-preflight"], &[]);
     out.expect_code(1);
     assert_eq!(j["errors"]["tls"], 3, "{}", out.context());
     let msg = j["error_messages"]["tls"].as_str().unwrap();
     assert!(msg.contains("UnknownIssuer"), "{msg}");
+}
+
+#[test]
+fn https_to_a_plain_http_port_says_to_use_http() {
+    let mock = fast_mock(4, &[]);
+    let u = format!("https://{}", mock.addr());
+    let hint = "TLS: received corrupt message of type InvalidContentType (is this server plain http://? use an http:// URL)";
+    let (out, j, recs) =
+        run_logged("tls-plain", &["run", "--url", &u, "-n", "2", "--quiet", "--no-preflight"]);
+    out.expect_code(1);
+    assert_eq!(j["errors"]["tls"], 2, "{}", out.context());
+    assert_eq!(j["error_messages"]["tls"], hint, "{}", out.context());
+    assert!(recs.iter().all(|r| r["error"] == hint), "{}", out.context());
+    // With the preflight, the run stops at the first handshake.
+    let out = llmload(&["run", "--url", &u, "-c", "4", "-n", "20", "--quiet"]);
+    out.expect_code(2);
+    let want = format!("error: preflight request to {u}/v1/chat-messages failed: {hint}; no load was sent");
+    assert!(out.stderr.contains(&want), "{}", out.context());
+    assert_eq!(truth(&mock).requests, 0, "the mock never saw an API request{}", out.context());
 }
 
 #[test]
