@@ -161,6 +161,9 @@ pub struct RunArgs {
     /// skip TLS certificate verification (testing only; every run that uses it warns)
     #[argh(switch)]
     pub insecure: bool,
+    /// skip the one request that checks the target before the load starts (a refused connection, TLS failure or HTTP 401/403/404 there stops the run)
+    #[argh(switch)]
+    pub no_preflight: bool,
     /// extra request header 'Name: value' (repeatable)
     #[argh(option)]
     pub header: Vec<String>,

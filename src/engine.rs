@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::export::OutputFile;
 use crate::output::warnings::Warning;
 use crate::reporter::{Msg, Reporter};
+use crate::rng::SplitMix64;
 use crate::stop::{PanicGuard, StopSignal};
 use crate::summary::RunOutput;
 use crate::workload::RequestBudget;
@@ -141,6 +142,9 @@ fn worker(
     // The worker's Dify conversation (`--turns`) and how many turns it has had.
     let mut conversation: Option<String> = None;
     let mut turn = 0u32;
+    // Requests in a row that could not connect, and the jitter for the wait after them.
+    let mut unreachable = 0u32;
+    let mut jitter = SplitMix64::new(i as u64 ^ 0x9E37_79B9_7F4A_7C15);
     while !stop.is_set() && limit.is_none_or(|l| sent < l) && budget.take() {
         if turn >= config.turns {
             (conversation, turn) = (None, 0);
@@ -167,8 +171,14 @@ fn worker(
                 turn = 0; // no conversation to continue: the next request starts one
             }
         }
+        let connect_failed = client::connect_failed(&m.outcome);
         let _ = tx.send(Msg::Finished(Box::new(m)));
         sent += 1;
+        // A server that refuses connections answers at once: back off rather than spin.
+        unreachable = if connect_failed { unreachable.saturating_add(1) } else { 0 };
+        if unreachable > 0 && stop.wait(client::connect_backoff(unreachable, jitter.unit())) {
+            break;
+        }
     }
     let _ = tx.send(Msg::WorkerDone);
 }

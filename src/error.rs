@@ -16,6 +16,8 @@ pub enum Error {
     Usage(String),
     /// The embedded mock server could not start.
     Mock(String),
+    /// The request that checks the target before the load failed as every request would.
+    Preflight { url: String, problem: String },
     /// Writing an output failed after the run (the summary was still printed).
     Output { flag: &'static str, path: PathBuf, problem: String },
 }
@@ -28,6 +30,10 @@ impl fmt::Display for Error {
                 write!(f, "{flag} {}: {problem}", path.display())
             }
             Error::Usage(msg) | Error::Mock(msg) => f.write_str(msg),
+            Error::Preflight { url, problem } => write!(
+                f,
+                "preflight request to {url} failed: {problem}; no load was sent beyond this one request (--no-preflight skips the check)"
+            ),
             Error::Output { flag, path, problem } => {
                 write!(f, "could not write {flag} {}: {problem}", path.display())
             }

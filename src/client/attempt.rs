@@ -2,10 +2,10 @@
 //! so a deadline or Ctrl-C cuts a backoff short), and one attempt's request, headers and status.
 //! When to retry is `retry`'s; reading the stream is `read_loop`'s.
 
-use super::failure::{failure, http_error, read_snippet};
+use super::failure::{failure, http_error, one_line, read_snippet};
 use super::{Client, MAX_REQUEST_ID, Request, retry};
 use crate::measure::{ErrorKind, Measurement, Outcome};
-use crate::protocol::{self, RequestSpec};
+use crate::protocol::RequestSpec;
 use crate::rng::SplitMix64;
 use crate::stop::StopSignal;
 use crate::workload::mask_secrets;
@@ -119,7 +119,7 @@ impl Client {
                 message: format!(
                     "expected an event stream but got {:?}: {} (is --api right for this server?)",
                     content_type,
-                    protocol::snippet(&body)
+                    one_line(&body)
                 ),
             };
             m.end_at = Instant::now();

@@ -1,6 +1,7 @@
 //! Every way a request can fail, as an `Outcome` whose message names the cause and the flag or
-//! fix: ureq's errors, I/O errors mid-stream (ureq's timeout phase and rustls's certificate
-//! errors found inside them), timeouts by phase, and non-2xx responses with the server's words.
+//! fix: ureq's errors, I/O errors mid-stream (ureq's timeout phase and rustls's errors found
+//! inside them), timeouts by phase, and non-2xx responses with the server's words, on one line
+//! (an HTML page as its text).
 
 use super::Timeouts;
 use crate::measure::{ErrorKind, Outcome, TimeoutPhase};
@@ -27,7 +28,36 @@ pub(super) fn http_error(status: u16, reader: impl Read) -> String {
         400 | 422 => " (the server rejected the request body: check --api, --model and --max-tokens)",
         _ => "",
     };
-    format!("HTTP {status}: {}{hint}", protocol::snippet(&server_says))
+    format!("HTTP {status}: {}{hint}", one_line(&server_says))
+}
+
+/// A response body as message text: one line, an HTML page's text without its tags, scripts
+/// and styles (a gateway's error page), cut short.
+pub(super) fn one_line(body: &str) -> String {
+    let t = body.trim_start();
+    let html = t.starts_with('<') && t.get(..200).unwrap_or(t).to_ascii_lowercase().contains("html");
+    let text = if html { html_text(t) } else { body.to_string() };
+    protocol::snippet(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The text of an HTML page: tags become spaces, `<script>` and `<style>` are dropped whole.
+fn html_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        text.push(' ');
+        let tag = &rest[open..];
+        let name: String =
+            tag[1..].chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_ascii_lowercase();
+        let end = match name.as_str() {
+            "script" | "style" => tag.to_ascii_lowercase().find(&format!("</{name}")).unwrap_or(tag.len()),
+            _ => 0,
+        };
+        rest = tag[end..].find('>').map_or("", |close| &tag[end + close + 1..]);
+    }
+    text.push_str(rest);
+    text
 }
 
 pub(super) fn read_snippet(reader: impl Read) -> String {
@@ -45,7 +75,8 @@ pub(super) fn failure(e: &ureq::Error, t: &Timeouts, streaming: bool) -> Outcome
         E::Timeout(p) => return timed_out(phase(*p), t),
         E::HostNotFound => (ErrorKind::Connect, " (check the host name in --url/--host)"),
         E::ConnectionFailed => (ErrorKind::Connect, " (is the server running? check --url/--host/--port)"),
-        E::Tls(_) | E::Rustls(_) | E::Pem(_) => (ErrorKind::Tls, ""),
+        E::Rustls(tls) => return tls_failure(tls),
+        E::Tls(_) | E::Pem(_) => (ErrorKind::Tls, ""),
         E::Io(io) => return io_failure(io, t),
         _ => (ErrorKind::Transport, ""),
     };
@@ -60,13 +91,7 @@ pub(super) fn io_failure(e: &std::io::Error, t: &Timeouts) -> Outcome {
         return failure(inner, t, true);
     }
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        let hint = match tls {
-            rustls::Error::InvalidCertificate(_) => {
-                " (a private CA? give its certificate with --ca-cert; --insecure skips the check)"
-            }
-            _ => "",
-        };
-        return Outcome::Failed { kind: ErrorKind::Tls, message: format!("TLS: {tls}{hint}") };
+        return tls_failure(tls);
     }
     let (kind, hint) = match e.kind() {
         K::ConnectionRefused => (ErrorKind::Connect, " (is the server running? check --url/--host/--port)"),
@@ -74,6 +99,22 @@ pub(super) fn io_failure(e: &std::io::Error, t: &Timeouts) -> Outcome {
         _ => (ErrorKind::Transport, ""),
     };
     Outcome::Failed { kind, message: format!("{e}{hint}") }
+}
+
+/// A TLS failure, with the fix for the two that users cause.
+fn tls_failure(e: &rustls::Error) -> Outcome {
+    use rustls::{Error as T, InvalidMessage};
+    let hint = match e {
+        T::InvalidCertificate(_) => {
+            " (a private CA? give its certificate with --ca-cert; --insecure skips the check)"
+        }
+        // The server answered the handshake in plain text (`HTTP/1.1 400…`).
+        T::InvalidMessage(InvalidMessage::InvalidContentType) => {
+            " (is this server plain http://? use an http:// URL)"
+        }
+        _ => "",
+    };
+    Outcome::Failed { kind: ErrorKind::Tls, message: format!("TLS: {e}{hint}") }
 }
 
 /// A timeout's outcome, naming the flag that set the limit.
@@ -147,6 +188,39 @@ mod tests {
             "HTTP 401: Access token is invalid (check --api-key / --api-key-file)"
         );
         let body: &[u8] = b"<html>oops</html>";
-        assert_eq!(http_error(502, body), "HTTP 502: <html>oops</html>");
+        assert_eq!(http_error(502, body), "HTTP 502: oops");
+    }
+
+    #[test]
+    fn an_html_page_becomes_one_line_of_its_text() {
+        let nginx = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+                     <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n\
+                     </body>\r\n</html>\r\n";
+        assert_eq!(http_error(502, nginx.as_bytes()), "HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx");
+        let styled = "<!DOCTYPE html>\n<HTML><head><STYLE>body { color: red }\n</STYLE>\
+                      <script>if (a < b) {}</script></head><body><p>Error\n  1033</p></body></html>";
+        assert_eq!(one_line(styled), "Error 1033");
+        let long = format!("<html><body>{}</body></html>", "word ".repeat(100));
+        assert_eq!(one_line(&long).chars().count(), 121, "cut at 120 characters and …");
+        assert_eq!(one_line("<html><p>unclosed"), "unclosed");
+        assert_eq!(one_line("Traceback:\n  line 1\n\tboom"), "Traceback: line 1 boom");
+        assert_eq!(one_line("a < b but not html"), "a < b but not html");
+    }
+
+    #[test]
+    fn tls_to_a_plain_http_port_says_to_use_http() {
+        let e = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        let t = Timeouts {
+            total: Duration::from_secs(1),
+            connect: Duration::from_secs(1),
+            ttfb: Duration::from_secs(1),
+            idle: Duration::from_secs(1),
+        };
+        let want = Outcome::Failed {
+            kind: ErrorKind::Tls,
+            message: "TLS: received corrupt message of type InvalidContentType (is this server plain http://? use an http:// URL)".into(),
+        };
+        assert_eq!(failure(&ureq::Error::Rustls(e.clone()), &t, false), want);
+        assert_eq!(io_failure(&std::io::Error::other(e), &t), want);
     }
 }

@@ -2,18 +2,22 @@
 //! `agent` sets up ureq once per run, `attempt` sends a request and makes the attempts
 //! `--retries` allows, `read_loop` feeds the streamed bytes to the SSE parser and the events to
 //! the protocol, and `failure` maps every failure to an `Outcome`, with any key a server echoed
-//! masked. It never prints and never panics on what a server sends. Its settings come from
-//! `config` as a `ClientSettings`; the client never imports `config`.
+//! masked; `preflight` checks the target with one request before the load. It never prints and
+//! never panics on what a server sends. Its settings come from `config` as a `ClientSettings`;
+//! the client never imports `config`.
 
 mod agent;
 mod attempt;
 mod failure;
+mod preflight;
 mod read_loop;
 mod retry;
 mod settings;
 pub mod tls;
 
 pub use agent::agent;
+pub use preflight::Preflight;
+pub use retry::{connect_backoff, connect_failed};
 pub use settings::{ClientSettings, Timeouts, Tls};
 
 use crate::sse;

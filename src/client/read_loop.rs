@@ -1,11 +1,12 @@
 //! The streaming read loop: each read is timed, its bytes fed to the SSE parser and each event to
 //! the protocol, until the body ends, fails, the whole-request limit passes or the run stops; then
-//! the request's outcome.
+//! the request's outcome (which asks whether `--api` is right when the protocol recognised none
+//! of the events).
 
 use super::failure::{io_failure, timed_out};
 use super::{Client, MAX_WARNINGS};
 use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase, TokenSource};
-use crate::protocol::Protocol;
+use crate::protocol::{self, Protocol};
 use crate::sse;
 use crate::stop::StopSignal;
 use crate::tokens::Estimator;
@@ -62,13 +63,15 @@ impl Client {
                 m.counter = TokenSource::Tokenizer;
             }
         }
+        let protocol = self.settings.protocol.as_ref();
         m.outcome = if let Some(msg) = s.malformed {
             Outcome::Failed { kind: ErrorKind::Malformed, message: msg }
         } else if let Some(msg) = s.error {
             Outcome::Failed { kind: ErrorKind::StreamError, message: msg }
         } else if s.done {
             if m.text_at.is_empty() {
-                let message = "the stream ended normally but carried no text".to_string();
+                let message =
+                    format!("the stream ended normally but carried no text{}", s.foreign(protocol, m));
                 Outcome::Failed { kind: ErrorKind::NoText, message }
             } else {
                 Outcome::Ok
@@ -83,7 +86,10 @@ impl Client {
             let how = if cut_mid_event { "in the middle of an event" } else { "between events" };
             Outcome::Failed {
                 kind: ErrorKind::Truncated,
-                message: format!("the stream closed {how} before its terminal event"),
+                message: format!(
+                    "the stream closed {how} before its terminal event{}",
+                    s.foreign(protocol, m)
+                ),
             }
         };
     }
@@ -101,16 +107,39 @@ struct StreamState {
     timed_out: bool,
     /// The text so far, kept only when a real tokenizer will count it.
     text: Option<String>,
+    /// Whether the protocol recognised any event as its own.
+    recognised: bool,
+    /// The first event, described, while none has been recognised.
+    first: Option<String>,
 }
 
 impl StreamState {
+    /// For a stream with events but none the protocol knew, what it got and the likely fix.
+    fn foreign(&self, protocol: &dyn Protocol, m: &Measurement) -> String {
+        match &self.first {
+            Some(first) if !self.recognised => format!(
+                ": {} event{}, none recognised as {} (first: `{first}`): is --api right?",
+                m.events,
+                if m.events == 1 { "" } else { "s" },
+                protocol.api()
+            ),
+            _ => String::new(),
+        }
+    }
+
     fn on_event(&mut self, protocol: &dyn Protocol, ev: &sse::Event, now: Instant, m: &mut Measurement) {
         m.first_event_at.get_or_insert(now);
         if self.done {
             return;
         }
         m.events += 1;
-        let d = match protocol.interpret(ev) {
+        let d = protocol.interpret(ev);
+        if !self.recognised && d.as_ref().is_ok_and(|d| d.recognised) {
+            (self.recognised, self.first) = (true, None);
+        } else if !self.recognised && self.first.is_none() {
+            self.first = Some(protocol::describe(ev));
+        }
+        let d = match d {
             Ok(d) => d,
             Err(msg) => {
                 if m.warnings.len() < MAX_WARNINGS {

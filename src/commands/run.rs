@@ -2,7 +2,7 @@
 
 use super::{finish, say};
 use crate::cli::RunArgs;
-use crate::client::Tls;
+use crate::client::{Client, Preflight, Tls};
 use crate::config::Config;
 use crate::engine;
 use crate::error::Error;
@@ -22,9 +22,23 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if let Some(note) = &config.api_note {
         say(note);
     }
-    let early = warnings_before(&config);
+    let mut early = warnings_before(&config);
     for w in &early {
         say(&format!("warning: {w}"));
+    }
+    if config.preflight {
+        let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
+        match Client::preflight(&config.client, &config.prompts.items()[0], key) {
+            Preflight::Passed => {}
+            Preflight::Noted(what) => {
+                let w = Warning::PreflightNoted { what };
+                say(&format!("warning: {w}"));
+                early.push(w);
+            }
+            Preflight::Refused(problem) => {
+                return Err(Error::Preflight { url: config.client.url.clone(), problem });
+            }
+        }
     }
     let to_stderr = outputs.json.as_ref().is_some_and(OutputFile::is_stdout)
         || outputs.records.as_ref().is_some_and(OutputFile::is_stdout);

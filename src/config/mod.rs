@@ -45,6 +45,8 @@ pub struct Config {
     /// After Ctrl-C, how long in-flight requests may finish before they are cut.
     pub grace: Duration,
     pub quiet: bool,
+    /// Check the target with one request before the load starts (off: `--no-preflight`).
+    pub preflight: bool,
 }
 
 /// The files a run writes, owned by whoever writes them (never by workers).
@@ -127,6 +129,7 @@ impl Config {
             },
             grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
+            preflight: !a.no_preflight,
         };
         let outputs = outputs(a)?;
         Ok((config, outputs))

@@ -15,6 +15,8 @@ pub enum Warning {
     FileLimit { limit: u64, need: u64, workers: usize },
     /// `--ramp-up` is longer than `--duration`: the later workers never start.
     RampUpTooLong { ramp_up: Duration, duration: Duration, starting: usize, workers: usize },
+    /// The preflight request failed in a way the load test goes on to measure (5xx, 429…).
+    PreflightNoted { what: String },
     /// The OS refused to start more worker threads.
     WorkersShort { started: usize, workers: usize, error: String },
     /// Ctrl-C or SIGTERM ended the run; `forced` when a second one cut the grace period.
@@ -57,6 +59,9 @@ impl fmt::Display for Warning {
                 human(*ramp_up),
                 human(*duration)
             ),
+            Warning::PreflightNoted { what } => {
+                write!(f, "preflight: {what} (the load test goes on and measures it)")
+            }
             Warning::WorkersShort { started, workers, error } => write!(
                 f,
                 "only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"

@@ -3,7 +3,7 @@
 //! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`; input usage in `message_start`, output in `message_delta`; `message_stop`
 //! ends the stream; `event: error` can follow HTTP 200.
 
-use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -52,6 +52,10 @@ struct Usage {
 }
 
 impl Protocol for Anthropic {
+    fn api(&self) -> Api {
+        Api::Anthropic
+    }
+
     fn body(&self, spec: &RequestSpec) -> Vec<u8> {
         let mut body = json!({
             "model": spec.model.unwrap_or("default"),
@@ -81,7 +85,7 @@ impl Protocol for Anthropic {
 
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
         let ev: AnthropicEvent = parse_event(&event.data)?;
-        let mut d = Delta::default();
+        let mut d = Delta { recognised: true, ..Delta::default() };
         // The `event:` line and the JSON `type` agree on a well-behaved server; either names it.
         let kind = if event.event.is_empty() { ev.kind.as_ref() } else { event.event.as_str() };
         match kind {
@@ -105,7 +109,8 @@ impl Protocol for Anthropic {
                 let (kind, msg) = (json_text(err.get("type")), json_text(err.get("message")));
                 d.error = Some(format!("Anthropic error event: {kind}: {msg}"));
             }
-            _ => {}
+            "content_block_start" | "content_block_stop" | "ping" => {}
+            _ => d.recognised = false,
         }
         Ok(d)
     }
@@ -114,7 +119,7 @@ impl Protocol for Anthropic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::interpret_named;
+    use crate::protocol::{interpret_named, interpret_owned, known};
     use crate::workload::Prompt;
     use serde_json::Map;
 
@@ -130,7 +135,7 @@ mod tests {
         assert_eq!((d.answer.as_ref(), d.reasoning.as_ref()), ("", "hm"));
         let sig =
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"Eq"}}"#;
-        assert_eq!(interpret_named(&p, "content_block_delta", sig).unwrap(), Delta::default());
+        assert_eq!(interpret_named(&p, "content_block_delta", sig).unwrap(), known());
         let text = r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"你好"}}"#;
         assert_eq!(interpret_named(&p, "", text).unwrap().answer, "你好", "type alone names the event");
         let tool = r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\":"}}"#;
@@ -139,11 +144,28 @@ mod tests {
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}"#;
         assert_eq!(interpret_named(&p, "message_delta", md).unwrap().output_tokens, Some(42));
         assert!(interpret_named(&p, "message_stop", r#"{"type":"message_stop"}"#).unwrap().done);
-        assert_eq!(interpret_named(&p, "ping", r#"{"type":"ping"}"#).unwrap(), Delta::default());
+        assert_eq!(interpret_named(&p, "ping", r#"{"type":"ping"}"#).unwrap(), known());
         let err = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
         let d = interpret_named(&p, "error", err).unwrap();
         assert_eq!(d.error.as_deref(), Some("Anthropic error event: overloaded_error: Overloaded"));
         assert!(interpret_named(&p, "content_block_delta", "{oops").is_err());
+    }
+
+    #[test]
+    fn only_anthropics_own_events_are_recognised() {
+        let p = Anthropic;
+        let block = r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#;
+        assert!(interpret_owned(&p, block).unwrap().recognised, "type alone names it");
+        assert!(interpret_named(&p, "content_block_stop", r#"{"index":0}"#).unwrap().recognised);
+        let theirs = [
+            r#"{"event":"message","answer":"x"}"#,
+            r#"{"choices":[{"delta":{"content":"x"}}]}"#,
+            r#"{"type":"response.created","response":{}}"#,
+        ];
+        for data in theirs {
+            assert!(!interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        assert_eq!(p.api(), Api::Anthropic);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The APIs `--api` accepts, their names, and the URL paths they live at (which is also how
-//! `--api auto` recognises them), and how a base URL and a path make the endpoint.
+//! The APIs `--api` accepts, their names (and the server names that mean one of them, with a
+//! suggestion for a near miss), and the URL paths they live at (which is also how `--api auto`
+//! recognises them), and how a base URL and a path make the endpoint.
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,6 +29,21 @@ impl Api {
     ];
     pub const NAMES: &'static str =
         "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom";
+
+    /// Other names people give an API: the family, or a server whose chat API is OpenAI's.
+    const ALIASES: [(&'static str, Api); 11] = [
+        ("dify", Api::DifyChat),
+        ("dify-agent", Api::DifyChat),
+        ("openai", Api::OpenAiChat),
+        ("vllm", Api::OpenAiChat),
+        ("sglang", Api::OpenAiChat),
+        ("ollama", Api::OpenAiChat),
+        ("llama.cpp", Api::OpenAiChat),
+        ("llamacpp", Api::OpenAiChat),
+        ("lmdeploy", Api::OpenAiChat),
+        ("deepseek", Api::OpenAiChat),
+        ("qwen", Api::OpenAiChat),
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -70,17 +86,46 @@ impl fmt::Display for Api {
 impl FromStr for Api {
     type Err = String;
 
-    /// Every name but `auto`, which `config` resolves from the URL.
+    /// Every name and alias but `auto`, which `config` resolves from the URL.
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "dify" | "dify-agent" => Ok(Api::DifyChat),
-            "openai" => Ok(Api::OpenAiChat),
-            _ => Api::ALL
-                .into_iter()
-                .find(|a| a.name() == s)
-                .ok_or_else(|| format!("unknown API: use one of {}", Api::NAMES)),
+        let mut names = Api::ALL.into_iter().map(|a| (a.name(), a)).chain(Api::ALIASES);
+        if let Some((_, api)) = names.find(|(name, _)| *name == s) {
+            return Ok(api);
+        }
+        let servers: Vec<&str> = Api::ALIASES
+            .iter()
+            .filter(|(n, a)| *a == Api::OpenAiChat && *n != "openai")
+            .map(|(n, _)| *n)
+            .collect();
+        let mut msg =
+            format!("unknown API: use one of {} ({} mean openai-chat)", Api::NAMES, servers.join(", "));
+        if let Some(near) = nearest(&s.to_ascii_lowercase()) {
+            msg += &format!("; did you mean {near}?");
+        }
+        Err(msg)
+    }
+}
+
+/// The valid name within two edits of `s`, the closest first.
+fn nearest(s: &str) -> Option<&'static str> {
+    let names = Api::ALL.into_iter().map(|a| a.name()).chain(Api::ALIASES.map(|(n, _)| n));
+    names.chain(["auto"]).map(|n| (edit_distance(s, n), n)).filter(|(d, _)| *d <= 2).min().map(|(_, n)| n)
+}
+
+/// Levenshtein distance in characters: the fewest insertions, deletions and substitutions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
         }
     }
+    row[b.len()]
 }
 
 /// The URL for `base` and `path` (the API's, or `--path`): the path is appended unless `base`
@@ -114,6 +159,40 @@ mod tests {
         assert_eq!(Api::from_url("http://h:1/v1/chat/completions"), Some(Api::OpenAiChat));
         assert_eq!(Api::from_url("http://h:1/v1/completions"), Some(Api::OpenAiCompletions));
         assert!("grpc".parse::<Api>().unwrap_err().starts_with("unknown API: use one of auto, dify-chat"));
+    }
+
+    #[test]
+    fn openai_compatible_servers_name_openai_chat() {
+        for name in
+            ["vllm", "sglang", "ollama", "llama.cpp", "llamacpp", "lmdeploy", "deepseek", "qwen", "openai"]
+        {
+            assert_eq!(name.parse::<Api>(), Ok(Api::OpenAiChat), "{name}");
+        }
+        assert_eq!("dify".parse::<Api>(), Ok(Api::DifyChat));
+        for other in ["tgi", "triton", "auto"] {
+            assert!(other.parse::<Api>().is_err(), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_near_miss_is_suggested_and_a_stranger_is_not() {
+        let err = |s: &str| s.parse::<Api>().unwrap_err();
+        assert!(err("opneai-chat").ends_with("; did you mean openai-chat?"), "{}", err("opneai-chat"));
+        assert!(err("OpenAI-Chat").ends_with("; did you mean openai-chat?"));
+        assert!(err("anthropics").ends_with("; did you mean anthropic?"));
+        assert!(err("vlm").ends_with("; did you mean vllm?"));
+        assert!(err("difychat").ends_with("; did you mean dify-chat?"));
+        assert_eq!(
+            err("grpc"),
+            format!(
+                "unknown API: use one of {} (vllm, sglang, ollama, llama.cpp, llamacpp, lmdeploy, deepseek, qwen mean openai-chat)",
+                Api::NAMES
+            )
+        );
+        assert_eq!(
+            (edit_distance("", "ab"), edit_distance("kitten", "sitting"), edit_distance("好", "好")),
+            (2, 3, 0)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! the body. Events are parsed into a `serde_json::Value`: the pointers are only known at run
 //! time, so this adapter trades the others' zero-copy parsing for generality.
 
-use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -75,12 +75,16 @@ pub fn check_pointer(p: &str) -> Result<(), String> {
 }
 
 impl Protocol for Custom {
+    fn api(&self) -> Api {
+        Api::Custom
+    }
+
     fn body(&self, spec: &RequestSpec) -> Vec<u8> {
         fill(&self.template, &spec.prompt.text, spec.model, spec.max_tokens, spec.user).into_bytes()
     }
 
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
-        let mut d = Delta::default();
+        let mut d = Delta { recognised: true, ..Delta::default() };
         if self.done_marker.as_deref().is_some_and(|m| event.data.trim() == m) {
             d.done = true;
             return Ok(d);
@@ -91,12 +95,14 @@ impl Protocol for Custom {
             d.error = Some(format!("error event: {}", json_text(Some(msg))));
             return Ok(d);
         }
-        if let Some(Value::String(text)) = v.pointer(&self.text_path) {
+        let text = v.pointer(&self.text_path);
+        if let Some(Value::String(text)) = text {
             d.answer = Cow::Owned(text.clone());
         }
-        if let Some(path) = &self.usage_path {
-            d.output_tokens = v.pointer(path).and_then(Value::as_u64);
-        }
+        let usage = self.usage_path.as_ref().and_then(|path| v.pointer(path));
+        d.output_tokens = usage.and_then(Value::as_u64);
+        // An event is ours when a pointer the user gave finds something in it.
+        d.recognised = text.is_some() || usage.is_some();
         Ok(d)
     }
 
@@ -158,5 +164,19 @@ mod tests {
         assert_eq!(d.error.as_deref(), Some("error event: quota"));
         assert!(!p.ends_at_close());
         assert!(custom(None).ends_at_close());
+    }
+
+    #[test]
+    fn an_event_is_recognised_when_a_pointer_finds_something() {
+        let p = custom(Some("[END]"));
+        for data in
+            [r#"{"output":{"text":null}}"#, r#"{"usage":{"output_tokens":5}}"#, r#"{"error":"x"}"#, "[END]"]
+        {
+            assert!(interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        for data in [r#"{"choices":[{"delta":{"content":"x"}}]}"#, r#"{"output":{}}"#] {
+            assert!(!interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        assert_eq!(p.api(), Api::Custom);
     }
 }

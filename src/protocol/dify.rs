@@ -5,11 +5,35 @@
 //! `workflow_finished.data.total_tokens`; Dify's own latency beside ours; no `[DONE]`; `error`
 //! events and failed workflows after HTTP 200.
 
-use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
+
+/// Dify's events that carry nothing llmload measures (progress of nodes, agents, files, TTS).
+const CONTROL_EVENTS: &[&str] = &[
+    "workflow_started",
+    "node_started",
+    "node_finished",
+    "node_retry",
+    "iteration_started",
+    "iteration_next",
+    "iteration_completed",
+    "loop_started",
+    "loop_next",
+    "loop_completed",
+    "parallel_branch_started",
+    "parallel_branch_finished",
+    "agent_thought",
+    "agent_log",
+    "message_file",
+    "message_replace",
+    "text_replace",
+    "tts_message",
+    "tts_message_end",
+    "ping",
+];
 
 /// Which Dify app API; they share events and differ in body and terminal event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +101,14 @@ impl Dify {
 }
 
 impl Protocol for Dify {
+    fn api(&self) -> Api {
+        match self {
+            Dify::Chat => Api::DifyChat,
+            Dify::Completion => Api::DifyCompletion,
+            Dify::Workflow => Api::DifyWorkflow,
+        }
+    }
+
     fn body(&self, spec: &RequestSpec) -> Vec<u8> {
         let mut body = json!({
             "inputs": self.inputs(spec),
@@ -97,7 +129,7 @@ impl Protocol for Dify {
 
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
         let ev: DifyEvent = parse_event(&event.data)?;
-        let mut d = Delta { conversation_id: ev.conversation_id, ..Delta::default() };
+        let mut d = Delta { conversation_id: ev.conversation_id, recognised: true, ..Delta::default() };
         match ev.event.as_ref() {
             "message" | "agent_message" => d.answer = ev.answer.unwrap_or_default(),
             "text_chunk" => d.answer = ev.data.and_then(|data| data.text).unwrap_or_default(),
@@ -132,7 +164,7 @@ impl Protocol for Dify {
                     json_text(ev.message.as_ref())
                 ));
             }
-            _ => {}
+            name => d.recognised = CONTROL_EVENTS.contains(&name),
         }
         Ok(d)
     }
@@ -141,7 +173,7 @@ impl Protocol for Dify {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::interpret_owned;
+    use crate::protocol::{interpret_owned, known};
     use crate::workload::Prompt;
 
     #[test]
@@ -152,7 +184,7 @@ mod tests {
         let d = interpret_owned(&p, r#"{"event":"agent_message","answer":"hi"}"#).unwrap();
         assert_eq!(d.answer, "hi");
         let thought = r#"{"event":"agent_thought","thought":"I should search","observation":""}"#;
-        assert_eq!(interpret_owned(&p, thought).unwrap(), Delta::default());
+        assert_eq!(interpret_owned(&p, thought).unwrap(), known());
         let end = r#"{"event":"message_end","metadata":{"usage":{"prompt_tokens":3,"completion_tokens":7,"latency":1.5,"time_to_first_token":0.25}}}"#;
         let d = interpret_owned(&p, end).unwrap();
         assert_eq!((d.done, d.output_tokens, d.input_tokens), (true, Some(7), Some(3)));
@@ -160,11 +192,32 @@ mod tests {
         let err = r#"{"event":"error","status":400,"code":"invalid_param","message":"bad"}"#;
         let d = interpret_owned(&p, err).unwrap();
         assert_eq!(d.error.as_deref(), Some("Dify error event: status 400 code invalid_param: bad"));
-        assert!(
-            interpret_owned(&p, r#"{"event":"workflow_started","data":{}}"#).unwrap() == Delta::default()
-        );
+        assert_eq!(interpret_owned(&p, r#"{"event":"workflow_started","data":{}}"#).unwrap(), known());
         assert!(interpret_owned(&p, "{not json").is_err());
         assert!(interpret_owned(&p, "[1]").is_err());
+    }
+
+    #[test]
+    fn only_difys_own_events_are_recognised() {
+        let p = Dify::Workflow;
+        let ours = [
+            r#"{"event":"node_started","data":{}}"#,
+            r#"{"event":"text_chunk","data":{"text":"x"}}"#,
+            r#"{"event":"message_end"}"#,
+            r#"{"event":"error","message":"x"}"#,
+        ];
+        for data in ours {
+            assert!(interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        let theirs = [
+            r#"{"choices":[{"delta":{"content":"x"}}]}"#,
+            r#"{"type":"message_start","message":{}}"#,
+            r#"{"event":"something_new"}"#,
+        ];
+        for data in theirs {
+            assert!(!interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        assert_eq!((Dify::Chat.api(), p.api()), (Api::DifyChat, Api::DifyWorkflow));
     }
 
     #[test]

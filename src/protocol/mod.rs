@@ -59,9 +59,14 @@ pub struct Delta<'a> {
     pub done: bool,
     /// An error event inside a 2xx stream, with the server's message.
     pub error: Option<String>,
+    /// The API knows this event as one of its own (text, usage, a control event, its terminal
+    /// event, an error): a stream with none is likely another API's, which `--api` should name.
+    pub recognised: bool,
 }
 
 pub trait Protocol: Send + Sync {
+    /// The `--api` this adapter speaks, for messages.
+    fn api(&self) -> Api;
     /// The JSON request body.
     fn body(&self, spec: &RequestSpec) -> Vec<u8>;
     /// Reads one event; `Err` describes an event this API cannot have sent (malformed).
@@ -84,10 +89,28 @@ pub fn parse_event<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T, St
 
 /// The first 120 characters of a text, for messages.
 pub fn snippet(text: &str) -> String {
+    cut(text, 120)
+}
+
+/// The first `n` characters of a text, trimmed, with `…` where it was cut.
+fn cut(text: &str, n: usize) -> String {
     let t = text.trim();
-    match t.char_indices().nth(120) {
+    match t.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &t[..i]),
         None => t.to_string(),
+    }
+}
+
+/// An event as a message shows it, on one line: its name (the `event:` line, or Dify's
+/// `event` inside the JSON), else the start of its data.
+pub fn describe(event: &Event) -> String {
+    if !event.event.is_empty() {
+        return format!("event: {}", cut(&event.event, 40));
+    }
+    let named = serde_json::from_str::<Value>(&event.data).ok();
+    match named.as_ref().and_then(|v| v.get("event")).and_then(Value::as_str) {
+        Some(name) => format!("event: {}", cut(name, 40)),
+        None => cut(&event.data.split_whitespace().collect::<Vec<_>>().join(" "), 40),
     }
 }
 
@@ -115,11 +138,33 @@ pub fn interpret_named(p: &dyn Protocol, event: &str, data: &str) -> Result<Delt
         server_ttft_s: d.server_ttft_s,
         done: d.done,
         error: d.error,
+        recognised: d.recognised,
     })
+}
+
+/// Test helper: a delta that carries nothing but is the API's own event.
+#[cfg(test)]
+pub fn known() -> Delta<'static> {
+    Delta { recognised: true, ..Delta::default() }
 }
 
 /// Test helper: `interpret_named` for an event without an `event:` line.
 #[cfg(test)]
 pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, String> {
     interpret_named(p, "", data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_described_by_name_or_the_start_of_their_data() {
+        let ev = |event: &str, data: &str| Event { event: event.into(), data: data.into(), id: None };
+        assert_eq!(describe(&ev("message_start", "{}")), "event: message_start");
+        assert_eq!(describe(&ev("", r#"{"event":"workflow_started","data":{}}"#)), "event: workflow_started");
+        assert_eq!(describe(&ev("", "[DONE]")), "[DONE]");
+        let long = format!("{{\n\"choices\": [{}]}}", "1, ".repeat(30));
+        assert_eq!(describe(&ev("", &long)), "{ \"choices\": [1, 1, 1, 1, 1, 1, 1, 1, 1,…");
+    }
 }

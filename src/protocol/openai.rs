@@ -4,7 +4,7 @@
 //! last chunk (asked for with `stream_options.include_usage`; some servers never send it),
 //! `[DONE]` at the end, `{"error":…}` mid-stream.
 
-use super::{Delta, Protocol, RequestSpec, json_text, parse_event};
+use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -104,6 +104,13 @@ fn arguments(calls: Vec<ToolCall<'_>>) -> Cow<'_, str> {
 }
 
 impl Protocol for OpenAi {
+    fn api(&self) -> Api {
+        match self {
+            OpenAi::Chat => Api::OpenAiChat,
+            OpenAi::Completions => Api::OpenAiCompletions,
+        }
+    }
+
     fn body(&self, spec: &RequestSpec) -> Vec<u8> {
         let mut body = json!({
             "model": spec.model.unwrap_or("default"),
@@ -131,12 +138,14 @@ impl Protocol for OpenAi {
     }
 
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
-        let mut d = Delta::default();
+        let mut d = Delta { recognised: true, ..Delta::default() };
         if event.data.trim() == "[DONE]" {
             d.done = true;
             return Ok(d);
         }
         let chunk: Chunk = parse_event(&event.data)?;
+        // Every chunk has `choices` or `usage`; another API's JSON has neither.
+        d.recognised = chunk.choices.is_some() || chunk.usage.is_some() || chunk.error.is_some();
         if let Some(err) = chunk.error {
             let msg = err.get("message").map_or_else(|| json_text(Some(&err)), |m| json_text(Some(m)));
             d.error = Some(format!("error event: {msg}"));
@@ -167,7 +176,7 @@ impl Protocol for OpenAi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::interpret_owned;
+    use crate::protocol::{interpret_owned, known};
     use crate::workload::Prompt;
     use serde_json::Map;
 
@@ -175,9 +184,9 @@ mod tests {
     fn reads_content_reasoning_usage_done_and_errors() {
         let p = OpenAi::Chat;
         let role = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
-        assert_eq!(interpret_owned(&p, role).unwrap(), Delta::default());
+        assert_eq!(interpret_owned(&p, role).unwrap(), known());
         let null = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}"#;
-        assert_eq!(interpret_owned(&p, null).unwrap(), Delta::default());
+        assert_eq!(interpret_owned(&p, null).unwrap(), known());
         let d =
             interpret_owned(&p, r#"{"choices":[{"delta":{"role":"assistant","content":"好"}}]}"#).unwrap();
         assert_eq!(d.answer, "好", "a role repeated in every chunk changes nothing");
@@ -198,10 +207,34 @@ mod tests {
     }
 
     #[test]
+    fn only_chunks_with_choices_usage_or_an_error_are_recognised() {
+        let p = OpenAi::Chat;
+        let ours = [
+            r#"{"choices":[{"delta":{"content":"x"}}]}"#,
+            r#"{"choices":[],"usage":{"completion_tokens":1}}"#,
+            r#"{"error":{"message":"x"}}"#,
+            "[DONE]",
+        ];
+        for data in ours {
+            assert!(interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        let theirs = [
+            r#"{"event":"message","answer":"x"}"#,
+            r#"{"type":"content_block_delta","delta":{"text":"x"}}"#,
+            r#"{"token":{"text":"x"}}"#,
+        ];
+        for data in theirs {
+            assert!(!interpret_owned(&p, data).unwrap().recognised, "{data}");
+        }
+        assert_eq!(p.api(), Api::OpenAiChat);
+        assert_eq!(OpenAi::Completions.api(), Api::OpenAiCompletions);
+    }
+
+    #[test]
     fn tool_call_arguments_are_output() {
         let p = OpenAi::Chat;
         let first = r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#;
-        assert_eq!(interpret_owned(&p, first).unwrap(), Delta::default());
+        assert_eq!(interpret_owned(&p, first).unwrap(), known());
         let args =
             r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]}"#;
         assert_eq!(interpret_owned(&p, args).unwrap().answer, "{\"city\":");

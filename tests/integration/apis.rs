@@ -34,7 +34,8 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
             }
         }
         let truth = truth(&mock);
-        let done = 4 * (i as u64 + 1);
+        let done = 5 * (i as u64 + 1); // 4 requests and the preflight for each API
+
         assert_eq!((truth.requests, truth.completed, truth.text_events), (done, done, done * 6), "{api}");
     }
 }
@@ -46,5 +47,45 @@ fn stream_errors_of_every_api_fail_the_request() {
         let out = llmload(&["run", "--url", &url(&mock), "--api", api, "-n", "2", "--quiet"]);
         out.expect_code(1);
         assert!(out.stdout.contains("stream_error"), "{api}{}", out.context());
+    }
+}
+
+#[test]
+fn another_apis_stream_asks_whether_api_is_right() {
+    // The mock answers Dify's path in Dify's shape, whatever the client asked for.
+    let mock = fast_mock(6, &[]);
+    let u = url(&mock);
+    let args =
+        ["run", "--url", &u, "--api", "openai-chat", "--path", "/v1/chat-messages", "-n", "2", "--quiet"];
+    let (out, j, recs) = run_logged("api-mismatch", &args);
+    out.expect_code(1);
+    let hint = "the stream closed between events before its terminal event: 7 events, none recognised as \
+                openai-chat (first: `event: message`): is --api right?";
+    assert_eq!(j["errors"]["truncated_stream"], 2, "{}", out.context());
+    assert_eq!(j["error_messages"]["truncated_stream"], hint, "{}", out.context());
+    assert!(recs.iter().all(|r| r["error"] == hint), "{}", out.context());
+    // The preflight saw it too, and let the run measure it.
+    assert!(
+        out.stderr.contains(&format!("warning: preflight: truncated_stream: {hint}")),
+        "{}",
+        out.context()
+    );
+    assert_eq!(truth(&mock).requests, 3, "{}", out.context());
+}
+
+#[test]
+fn openai_compatible_server_names_pick_openai_chat() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    for name in ["vllm", "llama.cpp"] {
+        let (out, j, _) = run_logged(
+            &format!("api-alias-{name}"),
+            &["run", "--url", &u, "--api", name, "-n", "1", "--quiet"],
+        );
+        out.expect_code(0);
+        assert_eq!(
+            (j["config"]["api"].as_str(), j["requests"]["ok"].as_u64()),
+            (Some("openai-chat"), Some(1))
+        );
     }
 }

@@ -26,6 +26,7 @@ fn bad_flags_name_themselves() {
         &["--api", "grpc"],
         "--api \"grpc\" is invalid: unknown API: use one of auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom",
     );
+    assert_usage_error(&["--api", "opneai-chat"], "; did you mean openai-chat?");
     assert_usage_error(&["--duration", "ten"], "--duration \"ten\" is invalid: use a duration such as 500ms");
     assert_usage_error(&["--ramp-up", "-1"], "--ramp-up \"-1\" is invalid");
     assert_usage_error(&["--requests", "0"], "--requests \"0\" is invalid");

@@ -40,14 +40,15 @@ fn dify_run_counts_every_request_and_token() {
         assert!(r["error"].is_null());
         assert!(r["ttft_ms"].as_f64().unwrap() >= 5.0, "TTFT below the mock's 5 ms: {r}");
     }
-    // Every request is one mock request: ids from the server's x-request-id, none twice.
+    // Every request is one mock request: ids from the server's x-request-id, none twice. The
+    // mock's first request was the preflight, which is in no record and no count.
     let mut ids: Vec<String> = recs.iter().map(|r| r["request_id"].as_str().unwrap().to_string()).collect();
     ids.sort_by_key(|id| id[5..].parse::<u32>().unwrap());
-    assert_eq!(ids, (0..20).map(|n| format!("mock-{n}")).collect::<Vec<_>>());
+    assert_eq!(ids, (1..=20).map(|n| format!("mock-{n}")).collect::<Vec<_>>());
     let workers = count_by(&recs, "worker");
     assert_eq!(workers.values().sum::<usize>(), 20);
     let truth = truth(&mock);
-    assert_eq!((truth.requests, truth.completed, truth.text_events), (20, 20, 240));
+    assert_eq!((truth.requests, truth.completed, truth.text_events), (21, 21, 252));
     assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled"), "{}", out.context());
 }
 
@@ -82,7 +83,7 @@ fn openai_run_honours_max_tokens_and_reads_usage() {
     assert_eq!(j["metrics"]["output_tokens"]["max"], 5.0);
     // The role-only first chunk arrives before any text: TTFE counts it, TTFT does not.
     assert!(j["metrics"]["ttfe_ms"]["p50"].as_f64() < j["metrics"]["ttft_ms"]["p50"].as_f64());
-    assert_eq!(truth(&mock).text_events, 30);
+    assert_eq!(truth(&mock).text_events, 35, "6 requests and the preflight, 5 tokens each");
 }
 
 #[test]
@@ -102,12 +103,13 @@ fn seed_flags_without_subcommand_send_one_request_per_worker() {
     out.expect_code(0);
     assert!(out.stdout.contains("3 total · 3 ok"), "{}", out.context());
     assert!(out.stderr.contains("app-…cdef"), "banner shows the masked key{}", out.context());
-    assert_eq!(truth(&mock).requests, 3);
+    assert_eq!(truth(&mock).requests, 4, "3 and the preflight");
 }
 
 #[test]
 fn duration_cuts_in_flight_requests_as_cancelled() {
-    // Each response takes about 5 s, so a 1 s run ends with every request in flight.
+    // Each response takes about 5 s, so a 1 s run ends with every request in flight (and a
+    // preflight would take those 5 s before the run).
     let mock = paced_mock(10, 50, 100);
     let dir = tempdir("cancel");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
@@ -121,6 +123,7 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
         "-d",
         "1s",
         "--quiet",
+        "--no-preflight",
         "--json",
         json_path.to_str().unwrap(),
         "--records",
@@ -249,12 +252,13 @@ fn mock_subcommand_serves_other_tools() {
 
 #[test]
 fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
-    // Responses take about 0.5 s; the run would last 60 s without the interrupt.
+    // Responses take about 0.5 s; the run would last 60 s without the interrupt. No preflight:
+    // the interrupt must find the run under way.
     let mock = paced_mock(20, 10, 50);
     let dir = tempdir("sigint");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args(["run", "--url", &url(&mock), "-c", "4", "-d", "60s", "--quiet"])
+        .args(["run", "--url", &url(&mock), "-c", "4", "-d", "60s", "--quiet", "--no-preflight"])
         .args(["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -295,7 +299,19 @@ fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
     let dir = tempdir("sigint-twice");
     let json_path = dir.join("out.json");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args(["run", "--url", &url(&mock), "-c", "2", "-d", "60s", "--grace", "30s", "--quiet"])
+        .args([
+            "run",
+            "--url",
+            &url(&mock),
+            "-c",
+            "2",
+            "-d",
+            "60s",
+            "--grace",
+            "30s",
+            "--quiet",
+            "--no-preflight",
+        ])
         .args(["--json", json_path.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -375,11 +391,13 @@ fn token_counts_are_checked_against_usage() {
 #[test]
 fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
     // Responses take about 5 s: with --grace 200ms, the two in flight at the interrupt are cut.
+    // No preflight: it would still be reading its 5 s response at the interrupt.
     let mock = paced_mock(10, 50, 100);
     let dir = tempdir("grace");
     let json_path = dir.join("out.json");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
         .args(["run", "--url", &url(&mock), "-c", "2", "-d", "60s", "--grace", "200ms", "--quiet"])
+        .arg("--no-preflight")
         .args(["--json", json_path.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

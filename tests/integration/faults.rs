@@ -11,10 +11,12 @@ fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
 }
 
 /// `run_with` plus client flags; the mock's slow faults last 3 s, far past the timeouts given.
+/// No preflight: the faults fall on the requests of the run, and some would stop it first.
 fn run_with_args(fault: &str, api: &str, extra: &[&str]) -> (Output, Value, Vec<Value>) {
     let mock = slow_fault_mock(6, &[fault], Duration::from_secs(3));
     let u = url(&mock);
-    let mut args = vec!["run", "--url", u.as_str(), "--api", api, "-c", "1", "-n", "8", "--quiet"];
+    let mut args =
+        vec!["run", "--url", u.as_str(), "--api", api, "-c", "1", "-n", "8", "--quiet", "--no-preflight"];
     args.extend_from_slice(extra);
     let (out, j, recs) = run_logged(&format!("fault-{}-{api}", fault.replace(':', "_")), &args);
     assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
@@ -41,10 +43,28 @@ fn http_errors_are_classified_with_the_servers_message() {
     assert_all_failed("http-500", "openai-chat", "http_500", "HTTP 500");
     assert_all_failed("html-502", "dify-chat", "http_502", "HTTP 502");
     assert_all_failed("http-502", "dify-chat", "http_502", "mock: injected HTTP 502");
-    assert_all_failed("html-503", "openai-chat", "http_503", "<html>");
+    assert_all_failed("html-503", "openai-chat", "http_503", "503 Service Unavailable nginx");
     assert_all_failed("http-503", "dify-chat", "http_503", "mock: injected HTTP 503");
-    assert_all_failed("html-500", "dify-chat", "http_500", "<html>");
+    assert_all_failed("html-500", "dify-chat", "http_500", "500 Internal Server Error nginx");
     assert_all_failed("http-429-no-retry-after", "openai-chat", "http_429", "without Retry-After");
+}
+
+#[test]
+fn an_html_error_page_is_one_line_of_its_text() {
+    let (out, j, recs) = run_with("html-502", "dify-chat");
+    out.expect_code(1);
+    let text = "HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx";
+    assert_eq!(j["error_messages"]["http_502"], text, "{}", out.context());
+    assert!(recs.iter().all(|r| r["error"] == text), "{}", out.context());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = lines.iter().position(|l| l.trim_start().starts_with("http_502")).expect("an errors line");
+    assert!(lines[at].ends_with(text), "{}", out.context());
+    assert_eq!(
+        (lines[at - 1], lines[at + 1]),
+        ("  errors", ""),
+        "one line in the errors block{}",
+        out.context()
+    );
 }
 
 /// Half the requests (every odd one) get `fault`; each ends as `kind`, the others succeed: the
@@ -206,17 +226,16 @@ fn connection_close_after_each_response_still_works() {
 
 #[test]
 fn an_unreachable_server_is_a_connect_error() {
-    // Bind, note the port, and close it, so nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempdir("unreachable");
     let json_path = dir.join("out.json");
     let out = llmload(&[
         "run",
         "--url",
-        &format!("http://127.0.0.1:{port}"),
+        &format!("http://127.0.0.1:{}", dead_port()),
         "-n",
         "3",
         "--quiet",
+        "--no-preflight",
         "--json",
         json_path.to_str().unwrap(),
     ]);

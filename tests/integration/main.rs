@@ -6,6 +6,7 @@ mod bad_input;
 mod core_run;
 mod faults;
 mod fuzz_args;
+mod preflight;
 mod prompts;
 mod replay;
 mod report;

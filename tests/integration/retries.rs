@@ -5,10 +5,11 @@ use crate::util::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+/// No preflight: the faults fall on the requests of the run and the mock counts only theirs.
 fn run(fault: &str, n: &str, extra: &[&str]) -> (Output, serde_json::Value, Vec<serde_json::Value>, u64) {
     let mock = fast_mock(4, &[fault]);
     let u = url(&mock);
-    let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", n, "--quiet"];
+    let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", n, "--quiet", "--no-preflight"];
     args.extend_from_slice(extra);
     let (out, j, recs) = run_logged(&format!("retries-{}", fault.replace(':', "_")), &args);
     (out, j, recs, truth(&mock).requests)
@@ -100,10 +101,9 @@ fn the_deadline_cuts_a_retry_wait_short() {
 
 #[test]
 fn connect_errors_are_retried() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempdir("retry-connect");
     let rec_path = dir.join("rec.jsonl");
-    let u = format!("http://127.0.0.1:{port}");
+    let u = format!("http://127.0.0.1:{}", dead_port());
     let out = llmload(&[
         "run",
         "--url",
@@ -113,6 +113,7 @@ fn connect_errors_are_retried() {
         "--retries",
         "2",
         "--quiet",
+        "--no-preflight",
         "--records",
         rec_path.to_str().unwrap(),
     ]);

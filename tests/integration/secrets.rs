@@ -67,6 +67,7 @@ fn a_key_echoed_by_the_server_is_masked_in_every_output() {
         KEY,
         "--header",
         &format!("X-Api-Key: {HEADER_KEY}"),
+        "--no-preflight",
         "--json",
         json_path.to_str().unwrap(),
         "--records",
@@ -117,4 +118,22 @@ fn usage_errors_never_quote_a_key() {
         "{}",
         out.context()
     );
+}
+
+#[test]
+fn a_key_echoed_to_the_preflight_is_masked_in_its_error() {
+    let addr = echo_server();
+    let out = llmload(&[
+        "run",
+        "--url",
+        &format!("http://{addr}"),
+        "--api-key",
+        KEY,
+        "--header",
+        &format!("X-Api-Key: {HEADER_KEY}"),
+    ]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("error: preflight request to"), "{}", out.context());
+    assert!(out.stderr.contains("sk-l…2b4d") && out.stderr.contains("hk-9…1c0d"), "{}", out.context());
+    assert_no_secret(&[("stderr", out.stderr.clone()), ("stdout", out.stdout.clone())]);
 }

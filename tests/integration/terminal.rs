@@ -30,7 +30,7 @@ fn a_closed_stderr_and_stdout_stop_only_that_output() {
     out.expect_code(0);
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
-    assert_eq!(truth(&mock).requests, 400, "the run went on to its end");
+    assert_eq!(truth(&mock).requests, 401, "the run went on to its end (400 and the preflight)");
     assert_eq!(j["requests"]["ok"], 400, "every request counted{}", out.context());
     assert_eq!(recs.len(), 400, "every request recorded");
 }

@@ -232,7 +232,13 @@ fn a_self_signed_server_certificate_is_trusted_with_ca_cert() {
 fn a_different_self_signed_certificate_is_refused() {
     let served = self_signed(&["localhost", "127.0.0.1"], |_| {});
     let other = self_signed(&["localhost", "127.0.0.1"], |_| {});
-    let (out, j) = run_https_with("self-signed-other", &served, &other.ca_pem, &["--ca-cert", "CA"], &[]);
+    let (out, j) = run_https_with(
+        "self-signed-other",
+        &served,
+        &other.ca_pem,
+        &["--ca-cert", "CA", "--no-preflight"],
+        &[],
+    );
     expect_tls_refusal(&out, &j, "CaUsedAsEndEntity");
 }
 
@@ -240,7 +246,8 @@ fn a_different_self_signed_certificate_is_refused() {
 fn a_self_signed_certificate_is_refused_for_a_host_it_does_not_name() {
     // The URL names 127.0.0.1, which this certificate does not list.
     let cert = self_signed(&["localhost"], |_| {});
-    let (out, j) = run_https_with("self-signed-name", &cert, &cert.ca_pem, &["--ca-cert", "CA"], &[]);
+    let (out, j) =
+        run_https_with("self-signed-name", &cert, &cert.ca_pem, &["--ca-cert", "CA", "--no-preflight"], &[]);
     expect_tls_refusal(&out, &j, "not valid for name");
 }
 
@@ -250,17 +257,42 @@ fn an_expired_self_signed_certificate_is_refused() {
         p.not_before = date_time_ymd(2000, 1, 1);
         p.not_after = date_time_ymd(2001, 1, 1);
     });
-    let (out, j) = run_https_with("self-signed-expired", &cert, &cert.ca_pem, &["--ca-cert", "CA"], &[]);
+    let (out, j) = run_https_with(
+        "self-signed-expired",
+        &cert,
+        &cert.ca_pem,
+        &["--ca-cert", "CA", "--no-preflight"],
+        &[],
+    );
     expect_tls_refusal(&out, &j, "expired");
 }
 
 #[test]
 fn the_bundled_roots_refuse_an_unknown_ca() {
-    let (out, j) = run_https("webpki", &[], &[]);
+    let (out, j) = run_https("webpki", &["--no-preflight"], &[]);
     out.expect_code(1);
     assert_eq!(j["errors"]["tls"], 3, "{}", out.context());
     let msg = j["error_messages"]["tls"].as_str().unwrap();
     assert!(msg.contains("UnknownIssuer"), "{msg}");
+}
+
+#[test]
+fn https_to_a_plain_http_port_says_to_use_http() {
+    let mock = fast_mock(4, &[]);
+    let u = format!("https://{}", mock.addr());
+    let hint = "TLS: received corrupt message of type InvalidContentType (is this server plain http://? use an http:// URL)";
+    let (out, j, recs) =
+        run_logged("tls-plain", &["run", "--url", &u, "-n", "2", "--quiet", "--no-preflight"]);
+    out.expect_code(1);
+    assert_eq!(j["errors"]["tls"], 2, "{}", out.context());
+    assert_eq!(j["error_messages"]["tls"], hint, "{}", out.context());
+    assert!(recs.iter().all(|r| r["error"] == hint), "{}", out.context());
+    // With the preflight, the run stops at the first handshake.
+    let out = llmload(&["run", "--url", &u, "-c", "4", "-n", "20", "--quiet"]);
+    out.expect_code(2);
+    let want = format!("error: preflight request to {u}/v1/chat-messages failed: {hint}; no load was sent");
+    assert!(out.stderr.contains(&want), "{}", out.context());
+    assert_eq!(truth(&mock).requests, 0, "the mock never saw an API request{}", out.context());
 }
 
 #[test]

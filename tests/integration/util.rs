@@ -57,6 +57,12 @@ pub fn paced_mock(ttft_ms: u64, itl_ms: u64, tokens: u32) -> MockHandle {
     mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
 }
 
+/// A loopback port with nothing listening: bound, noted, and closed again.
+pub fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("its address").port()
+}
+
 pub fn url(m: &MockHandle) -> String {
     format!("http://{}", m.addr())
 }
