@@ -2,6 +2,7 @@
 
 use crate::util::*;
 use serde_json::json;
+use std::time::Duration;
 
 #[test]
 fn dify_run_counts_every_request_and_token() {
@@ -257,29 +258,26 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
     let mock = paced_mock(20, 10, 50);
     let dir = tempdir("sigint");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args(["run", "--url", &url(&mock), "-c", "4", "-d", "60s", "--quiet", "--no-preflight"])
-        .args(["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let started = std::time::Instant::now();
-    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let out = Output {
-        cmd: "llmload run … (then SIGINT)".into(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let (j, r) = (json_path.to_str().unwrap(), rec_path.to_str().unwrap());
+    let u = url(&mock);
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-c",
+        "4",
+        "-d",
+        "60s",
+        "--quiet",
+        "--no-preflight",
+        "--json",
+        j,
+        "--records",
+        r,
+    ];
+    let (out, took) = signalled(&args, Duration::from_millis(1500), &["INT"], Duration::ZERO);
     out.expect_code(130);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "in-flight requests end within the grace period"
-    );
+    assert!(took < Duration::from_secs(5), "in-flight requests end within the grace period");
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
     assert_eq!(j["requests"]["total"].as_u64().unwrap() as usize, recs.len(), "{}", out.context());
@@ -298,45 +296,26 @@ fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
     let mock = paced_mock(10, 50, 100);
     let dir = tempdir("sigint-twice");
     let json_path = dir.join("out.json");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args([
-            "run",
-            "--url",
-            &url(&mock),
-            "-c",
-            "2",
-            "-d",
-            "60s",
-            "--grace",
-            "30s",
-            "--quiet",
-            "--no-preflight",
-        ])
-        .args(["--json", json_path.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let interrupt =
-        || assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    std::thread::sleep(std::time::Duration::from_millis(1000));
-    let started = std::time::Instant::now();
-    interrupt();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    interrupt();
-    let out = child.wait_with_output().unwrap();
-    let out = Output {
-        cmd: "llmload run … --grace 30s (then SIGINT twice)".into(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let (u, j) = (url(&mock), json_path.to_str().unwrap());
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-c",
+        "2",
+        "-d",
+        "60s",
+        "--grace",
+        "30s",
+        "--quiet",
+        "--no-preflight",
+        "--json",
+        j,
+    ];
+    let (out, took) =
+        signalled(&args, Duration::from_millis(1000), &["INT", "INT"], Duration::from_millis(300));
     out.expect_code(130);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(4),
-        "the second interrupt cut the grace period"
-    );
+    assert!(took < Duration::from_secs(4), "the second interrupt cut the grace period");
     let j = read_json(&json_path, &out);
     assert_eq!(
         (j["requests"]["total"].as_u64(), j["requests"]["cancelled"].as_u64()),
@@ -395,28 +374,25 @@ fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
     let mock = paced_mock(10, 50, 100);
     let dir = tempdir("grace");
     let json_path = dir.join("out.json");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args(["run", "--url", &url(&mock), "-c", "2", "-d", "60s", "--grace", "200ms", "--quiet"])
-        .arg("--no-preflight")
-        .args(["--json", json_path.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1000));
-    let started = std::time::Instant::now();
-    let killed =
-        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let out = Output {
-        cmd: "llmload run … --grace 200ms (then SIGTERM)".into(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let (u, j) = (url(&mock), json_path.to_str().unwrap());
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-c",
+        "2",
+        "-d",
+        "60s",
+        "--grace",
+        "200ms",
+        "--quiet",
+        "--no-preflight",
+        "--json",
+        j,
+    ];
+    let (out, took) = signalled(&args, Duration::from_millis(1000), &["TERM"], Duration::ZERO);
     out.expect_code(130);
-    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the grace period was not 200 ms");
+    assert!(took < Duration::from_secs(3), "the grace period was not 200 ms");
     let j = read_json(&json_path, &out);
     assert_eq!(j["requests"]["cancelled"], 2, "{}", out.context());
     assert_eq!(j["requests"]["total"], 2, "{}", out.context());

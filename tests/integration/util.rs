@@ -86,6 +86,35 @@ pub fn llmload_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     }
 }
 
+/// Runs `llmload` with `args`, waits `after`, then sends each signal (`"INT"`, `"TERM"`) with a
+/// pause between them; returns the output and how long the process took from the first signal.
+pub fn signalled(args: &[&str], after: Duration, signals: &[&str], pause: Duration) -> (Output, Duration) {
+    let child = Command::new(env!("CARGO_BIN_EXE_llmload"))
+        .args(args)
+        .env_remove("API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run llmload");
+    std::thread::sleep(after);
+    let started = std::time::Instant::now();
+    for (i, sig) in signals.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(pause);
+        }
+        let sent = Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{sig}");
+    }
+    let out = child.wait_with_output().expect("wait for llmload");
+    let out = Output {
+        cmd: format!("llmload {} (then SIG{})", args.join(" "), signals.join(", SIG")),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    (out, started.elapsed())
+}
+
 /// A fresh temporary directory for one test's files.
 pub fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("llmload-test-{}-{name}", std::process::id()));
