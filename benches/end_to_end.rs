@@ -123,6 +123,8 @@ fn run(s: &Scenario) -> String {
             "--ramp-up",
             s.ramp_up,
             "--quiet",
+            // The mock's truth is compared request for request: no extra preflight request.
+            "--no-preflight",
             "--json",
             json.to_str().unwrap(),
         ])

@@ -69,7 +69,8 @@ fn main() {
     let started = Instant::now();
     let mut client = Command::new(BIN)
         .args(["run", "--url", &url, "--api", "dify-chat", "-c", &streams.to_string(), "--ramp-up", "10s"])
-        .args(["-d", &format!("{secs}s"), "--idle-timeout", "1s", "--quiet"])
+        // No preflight: every request the mock counts must be one of the run's records.
+        .args(["-d", &format!("{secs}s"), "--idle-timeout", "1s", "--quiet", "--no-preflight"])
         .args(["--json", json.to_str().unwrap(), "--records", records.to_str().unwrap()])
         .stdout(Stdio::null())
         .spawn()
