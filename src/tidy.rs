@@ -2,7 +2,9 @@
 //! module imports only from the layers below it (so there is no import cycle), `client/` never
 //! names `config`, `protocol/` and `sse` do no I/O, the embedded mock imports nothing but `stats`
 //! and `rng`, every file opens with a `//!` paragraph, and one module-file style (`mod.rs`) is
-//! used. Test code (a file's trailing `#[cfg(test)] mod tests`) is not checked.
+//! used. Test code (a file's trailing `#[cfg(test)] mod tests`) is not checked for layers. And no
+//! code, test, bench or CI script names a path outside the repository, so a bare clone tests
+//! itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -233,6 +235,39 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     out
 }
 
+/// Where a text climbs out of its folder with `../`: every such line, numbered.
+fn climbs_out(text: &str) -> Vec<usize> {
+    let lines = text.lines().enumerate();
+    lines.filter(|(_, l)| l.contains("\"../") || l.contains("/../")).map(|(n, _)| n + 1).collect()
+}
+
+#[test]
+fn nothing_refers_outside_the_repository() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for dir in ["src", "tests", "benches", ".ci"] {
+        let mut dirs = vec![repo.join(dir)];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_none_or(|e| e == "rs")
+                    && path.file_name() != Some("tidy.rs".as_ref())
+                {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    found.extend(climbs_out(&text).into_iter().map(|n| format!("{}:{n}", path.display())));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "paths outside the repository (copy the file in instead):\n  {}",
+        found.join("\n  ")
+    );
+}
+
 #[test]
 fn the_source_tree_keeps_its_layers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -250,6 +285,12 @@ mod tests {
 
     fn src(path: &str, code: &str) -> Source {
         Source { path: path.into(), code: format!("//! Test file.\n{code}") }
+    }
+
+    #[test]
+    fn a_path_out_of_the_repository_is_found() {
+        let code = "let ok = \"tests/fixtures/a.sse\";\nlet dir = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../shared/x\");\nread(\"../y\");";
+        assert_eq!(climbs_out(code), [2, 3]);
     }
 
     #[test]
