@@ -108,3 +108,18 @@ fn dash_h_is_help_and_a_port_out_of_range_says_what_a_port_is() {
     out.expect_code(2);
     assert!(out.stderr.contains("demo speaks every API but custom"), "{}", out.context());
 }
+
+#[test]
+fn records_that_cannot_be_written_are_a_warning_in_the_summary_and_the_json() {
+    let mock = fast_mock(3, &[]);
+    let dir = tempdir("records-full");
+    let json_path = dir.join("out.json");
+    let args = ["run", "--url", &url(&mock), "-n", "3", "--quiet", "--records", "/dev/full"];
+    let out = llmload(&[&args[..], &["--json", json_path.to_str().unwrap()]].concat());
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    assert_eq!(j["requests"]["ok"], 3, "the run went on{}", out.context());
+    let warning = "writing records stopped: --records /dev/full: No space left on device (os error 28); the summary still counts every request, but --records lacks the later ones";
+    assert!(j["warnings"].as_array().unwrap().iter().any(|w| w == warning), "{}", out.context());
+    assert!(out.stdout.contains(&format!("warning: {warning}")), "{}", out.context());
+}
