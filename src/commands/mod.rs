@@ -79,7 +79,7 @@ fn finish(summary: &mut Summary, json: Option<OutputFile>, interrupted: bool) ->
     }
     Ok(if interrupted {
         EXIT_INTERRUPTED
-    } else if summary.ok == 0 {
+    } else if summary.requests.ok == 0 {
         EXIT_GATE
     } else {
         EXIT_OK

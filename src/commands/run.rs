@@ -37,8 +37,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if let Some(l) = signals {
         l.close();
     }
-    let (cpu_s, peak_rss) = crate::sys::process_usage();
-    let mut summary = Summary::new(config.describe(), &run, cpu_s, peak_rss);
+    let mut summary = Summary::new(config.describe(), &run, Some(crate::sys::process_usage()));
     let code = finish(&mut summary, outputs.json, run.interrupted)?;
     if let Some(e) = &run.records_error {
         eprintln!("warning: writing records stopped: {e}; the summary above still counts every request");
