@@ -36,7 +36,14 @@ pub fn run(
     let started = Instant::now();
     let started_at = chrono::Local::now();
 
-    let reporter = Reporter::new(records, !config.quiet, config.pacing.concurrency, started);
+    let reporter = Reporter::new(
+        records,
+        config.api.name(),
+        &config.client.url,
+        !config.quiet,
+        config.pacing.concurrency,
+        started,
+    );
     let reporter = spawn("reporter", 1 << 20, move || reporter.run(rx)).map_err(refused("reporter"))?;
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {

@@ -17,12 +17,13 @@
 //!   [`sys`] file limits, CPU, signals; [`sse`] the pure event-stream parser; [`files`] the one
 //!   bounded opener for every file a flag names; [`measure`] raw
 //!   instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
-//!   and `--tokenizer`; [`stop`] the stop signal and panic guard.
+//!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
+//!   JSON floats keep.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
 //!   per API family; [`client`] one request, streamed and measured (its own settings; never
 //!   `config`).
-//! - [`summary`] the plain-number result; [`export`] what programs read; [`output`] what people
-//!   read.
+//! - [`summary`] the plain-number result, in the JSON summary's shape; [`export`] what programs
+//!   read (one file and one derived type per format); [`output`] what people read.
 //! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
 //!   [`engine`] threads and joins; [`rebuild`] records back into statistics (`llmload report`);
 //!   [`commands`] on top.
@@ -43,6 +44,7 @@ mod cli;
 mod client;
 mod commands;
 mod config;
+mod decimals;
 mod engine;
 mod error;
 mod export;

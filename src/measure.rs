@@ -1,10 +1,10 @@
 //! One request's raw observations (`Measurement`) and the metrics derived from them, exactly as
-//! DESIGN §4 defines them; the error taxonomy (`Outcome`, `ErrorKind`); the per-request record.
+//! DESIGN §4 defines them; the error taxonomy (`Outcome`, `ErrorKind`); where a token count came
+//! from (`TokenSource`).
 //!
-//! It stores `Instant`s and derives durations by method. It does not aggregate (see `stats`) or
-//! format (see `report`, `export`).
+//! It stores `Instant`s and derives durations by method. It does not aggregate (see `stats`),
+//! write records (see `export::records`) or format (see `output`).
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 /// Which timeout fired, so users can tell a dead server from a slow one.
@@ -101,24 +101,15 @@ impl Outcome {
     }
 }
 
-/// Where a request's output token count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+/// Where a request's output token count came from; lowercase in records (`usage`, `estimate`,
+/// `tokenizer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenSource {
     Usage,
     Estimate,
     /// `--tokenizer` (a bundled encoding or a tokenizer.json).
     Tokenizer,
-}
-
-impl fmt::Display for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TokenSource::Usage => "usage",
-            TokenSource::Estimate => "estimate",
-            TokenSource::Tokenizer => "tokenizer",
-        })
-    }
 }
 
 /// Everything observed about one request, as raw instants and counts.
@@ -252,165 +243,22 @@ impl Measurement {
         (tokens >= 2).then(|| (self.e2e().saturating_sub(ttft)).div_f64((tokens - 1) as f64))
     }
 
+    /// The server's own latency (Dify), as a duration; `None` when it sent none or a negative one.
+    pub fn server_latency(&self) -> Option<Duration> {
+        self.server_latency_s.and_then(|s| Duration::try_from_secs_f64(s).ok())
+    }
+
+    /// The server's own time to first token (Dify), as a duration.
+    pub fn server_ttft(&self) -> Option<Duration> {
+        self.server_ttft_s.and_then(|s| Duration::try_from_secs_f64(s).ok())
+    }
+
     /// (output_tokens − 1) / (t_last_text − t_first_text) in tokens per second.
     pub fn decode_tokens_per_s(&self) -> Option<f64> {
         let (tokens, _) = self.output_tokens();
         let span = self.text_at.last()?.saturating_duration_since(*self.text_at.first()?);
         (tokens >= 2 && !span.is_zero()).then(|| (tokens - 1) as f64 / span.as_secs_f64())
     }
-
-    /// The plain-number record written to `--records`; `run_start` anchors `start_ms`.
-    /// Times are whole microseconds (as statistics record them), so that `from_record` rebuilds
-    /// the same histograms.
-    pub fn record(&self, run_start: Instant) -> Record {
-        let ms = |d: Option<Duration>| d.map(us_ms);
-        let (output_tokens, token_source) = self.output_tokens();
-        Record {
-            start_ms: us_ms(self.t0.saturating_duration_since(run_start)),
-            attempts: self.attempts,
-            request_id: self.request_id.clone(),
-            itl_ms: self.itls().map(us_ms).collect(),
-            worker: self.worker,
-            prompt_index: self.prompt_index,
-            key_index: self.key_index,
-            status: self.status,
-            outcome: self.outcome.name(),
-            error: match &self.outcome {
-                Outcome::Failed { message, .. } => Some(message.clone()),
-                _ => None,
-            },
-            ttfb_ms: ms(self.ttfb()),
-            ttfe_ms: ms(self.ttfe()),
-            ttft_ms: ms(self.ttft()),
-            ttfa_ms: ms(self.ttfa()),
-            tpot_ms: ms(self.tpot()),
-            e2e_ms: us_ms(self.e2e()),
-            output_tokens,
-            token_source,
-            counted_tokens: self.counted_tokens,
-            input_tokens: self.input_tokens(),
-            reasoning_tokens: self.reasoning_tokens,
-            server_latency_ms: self.server_latency_s.map(|s| s * 1e3),
-            server_ttft_ms: self.server_ttft_s.map(|s| s * 1e3),
-            turn: self.turn,
-            conversation_id: self.conversation_id.clone(),
-            events: self.events,
-            text_events: self.text_at.len(),
-            warnings: self.warnings.clone(),
-        }
-    }
-
-    /// The measurement a record describes, placed on a timeline that starts at `run_start`: the
-    /// inverse of `record`, so `llmload report` feeds the same `RunStats::add` as a live run.
-    pub fn from_record(r: &Record, run_start: Instant) -> Result<Measurement, String> {
-        // Clamped (to 11 days), so a corrupt record cannot overflow an `Instant`.
-        let at = |ms: f64| Duration::from_micros((ms * 1e3).round().clamp(0.0, 1e12) as u64);
-        let t0 = run_start + at(r.start_ms);
-        let after = |ms: Option<f64>| ms.map(|ms| t0 + at(ms));
-        let mut m = Measurement::new(r.worker, r.prompt_index, r.key_index, t0);
-        m.status = r.status;
-        m.headers_at = after(r.ttfb_ms);
-        m.first_event_at = after(r.ttfe_ms);
-        m.first_answer_at = after(r.ttfa_ms);
-        if let Some(first) = after(r.ttft_ms) {
-            m.text_at.push(first);
-            for &gap in &r.itl_ms {
-                let next = *m.text_at.last().unwrap_or(&first) + at(gap);
-                m.text_at.push(next);
-            }
-        }
-        m.end_at = t0 + at(r.e2e_ms);
-        m.counted_tokens = r.counted_tokens;
-        match r.token_source {
-            TokenSource::Usage => m.usage_output_tokens = Some(r.output_tokens),
-            counter => {
-                m.counter = counter;
-                m.counted_tokens = r.output_tokens;
-            }
-        }
-        // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
-        m.usage_input_tokens = Some(r.input_tokens);
-        m.reasoning_tokens = r.reasoning_tokens;
-        m.server_latency_s = r.server_latency_ms.map(|ms| ms / 1e3);
-        m.server_ttft_s = r.server_ttft_ms.map(|ms| ms / 1e3);
-        m.turn = r.turn;
-        m.conversation_id = r.conversation_id.clone();
-        m.events = r.events;
-        m.outcome = match r.outcome.as_str() {
-            "ok" => Outcome::Ok,
-            "cancelled" => Outcome::Cancelled,
-            name => Outcome::Failed {
-                kind: ErrorKind::from_name(name).ok_or_else(|| format!("unknown outcome {name:?}"))?,
-                message: r.error.clone().unwrap_or_default(),
-            },
-        };
-        m.warnings = r.warnings.clone();
-        m.attempts = r.attempts;
-        m.request_id = r.request_id.clone();
-        Ok(m)
-    }
-}
-
-/// Milliseconds with microsecond resolution.
-fn us_ms(d: Duration) -> f64 {
-    d.as_micros() as f64 / 1e3
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// One finished request in plain numbers (milliseconds), for `--records`; read back by
-/// `llmload report` (fields added later default, so older records still load).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct Record {
-    /// When the request started, in ms since the run started.
-    #[serde(default)]
-    pub start_ms: f64,
-    /// Attempts made; more than 1 only with `--retries`.
-    #[serde(default = "one")]
-    pub attempts: u32,
-    /// The server's `x-request-id` header, when it sent one.
-    #[serde(default)]
-    pub request_id: Option<String>,
-    /// Every gap between text events, so ITL percentiles rebuild exactly.
-    #[serde(default)]
-    pub itl_ms: Vec<f64>,
-    pub worker: usize,
-    pub prompt_index: usize,
-    pub key_index: Option<usize>,
-    pub status: Option<u16>,
-    pub outcome: String,
-    pub error: Option<String>,
-    pub ttfb_ms: Option<f64>,
-    pub ttfe_ms: Option<f64>,
-    pub ttft_ms: Option<f64>,
-    pub ttfa_ms: Option<f64>,
-    pub tpot_ms: Option<f64>,
-    pub e2e_ms: f64,
-    pub output_tokens: u64,
-    pub token_source: TokenSource,
-    /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
-    #[serde(default)]
-    pub counted_tokens: u64,
-    /// Usage's prompt tokens, else our count of the prompt (estimate or `--tokenizer`).
-    #[serde(default)]
-    pub input_tokens: u64,
-    #[serde(default)]
-    pub reasoning_tokens: Option<u64>,
-    #[serde(default)]
-    pub server_latency_ms: Option<f64>,
-    #[serde(default)]
-    pub server_ttft_ms: Option<f64>,
-    #[serde(default = "one")]
-    pub turn: u32,
-    /// Dify's conversation, so records of one conversation can be grouped.
-    #[serde(default)]
-    pub conversation_id: Option<String>,
-    #[serde(default)]
-    pub events: usize,
-    pub text_events: usize,
-    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]
@@ -451,11 +299,7 @@ mod tests {
         m.usage_input_tokens = Some(12);
         assert_eq!(m.input_tokens(), 12);
         m.server_latency_s = Some(0.25);
-        let r = m.record(t0);
-        assert_eq!(
-            (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
-            (12, Some(250.0), None, 1)
-        );
+        assert_eq!((m.server_latency(), m.server_ttft()), (Some(Duration::from_millis(250)), None));
     }
 
     #[test]

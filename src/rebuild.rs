@@ -1,10 +1,11 @@
 //! `llmload report`: rebuilds a run's statistics from `--records` files, so a run that was
 //! killed (even with SIGKILL) still gets its summary. Each line becomes a `Measurement` again
-//! (`Measurement::from_record`) and goes through the same `RunStats::add` as a live run: one
-//! code path for statistics. It does not print or format; `app` does, with the live run's code.
+//! (`Record::to_measurement`) and goes through the same `RunStats::add` as a live run: one
+//! code path for statistics. It also finds the API and URL the records name. It does not print
+//! or format; `commands` does, with the live run's code.
 
 use crate::error::Error;
-use crate::measure::{Measurement, Record};
+use crate::export::records::Record;
 use crate::output::warnings::Warning;
 use crate::stats::RunStats;
 use crate::summary::RunOutput;
@@ -15,13 +16,37 @@ use std::time::{Duration, Instant, SystemTime};
 /// A records line longer than this is not one llmload wrote (a 100k-token stream is ~1 MiB).
 const MAX_RECORD_BYTES: u64 = 64 << 20;
 
+/// A run rebuilt from its records.
+pub struct Rebuilt {
+    pub run: RunOutput,
+    /// The API name and endpoint URL the records name (the first, where files disagree);
+    /// `None` for records written before they carried them.
+    pub origin: Option<Origin>,
+}
+
+/// The API and endpoint URL a run tested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub api: String,
+    pub url: String,
+}
+
+impl Origin {
+    /// The origin a record names, if it names one (records written before them do not).
+    fn of(r: Record) -> Option<Origin> {
+        Some(Origin { api: r.api?, url: r.url? })
+    }
+}
+
 /// Reads every file and merges them into one run. Files are taken as parts of one run that ran
 /// at the same time (several load generators, or a run and its retry): the wall time is the
 /// longest file's, from its first start to its last end.
-pub fn rebuild(paths: &[String]) -> Result<RunOutput, Error> {
+pub fn rebuild(paths: &[String]) -> Result<Rebuilt, Error> {
     let base = Instant::now();
     let mut stats = RunStats::default();
     let (mut wall, mut warnings, mut newest) = (Duration::ZERO, Vec::new(), None::<SystemTime>);
+    // The first origin and the file that named it; the first file that named another.
+    let (mut origin, mut other) = (None::<(Origin, &str)>, None::<(Origin, &str)>);
     for path in paths {
         let file = File::open(path).map_err(|e| {
             let hint = match e.kind() {
@@ -34,6 +59,13 @@ pub fn rebuild(paths: &[String]) -> Result<RunOutput, Error> {
         let part = read(BufReader::new(file), base, &mut stats, MAX_RECORD_BYTES)
             .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
+        for o in part.origins {
+            match &origin {
+                None => origin = Some((o, path)),
+                Some((first, _)) if *first != o && other.is_none() => other = Some((o, path)),
+                Some(_) => {}
+            }
+        }
         if part.partial_last_line {
             warnings.push(Warning::CutRecord { file: path.clone() }.to_string());
         }
@@ -47,7 +79,14 @@ pub fn rebuild(paths: &[String]) -> Result<RunOutput, Error> {
     // The records hold no clock time; the run ended about when its newest file was last written.
     let ended = newest.map_or_else(chrono::Local::now, chrono::DateTime::<chrono::Local>::from);
     let started_at = ended - chrono::Duration::from_std(wall).unwrap_or_default();
-    Ok(RunOutput { stats, wall, started_at, warnings, records_error: None, interrupted: false })
+    if let (Some((first, first_path)), Some((o, path))) = (&origin, &other) {
+        warnings.push(format!(
+            "the records come from different runs ({first_path}: {} at {}; {path}: {} at {}): the summary header names the first; report each run's records on their own to compare them",
+            first.api, first.url, o.api, o.url
+        ));
+    }
+    let run = RunOutput { stats, wall, started_at, warnings, records_error: None, interrupted: false };
+    Ok(Rebuilt { run, origin: origin.map(|(o, _)| o) })
 }
 
 /// What one file added.
@@ -55,11 +94,13 @@ struct Part {
     /// First start to last end.
     span: Duration,
     partial_last_line: bool,
+    /// The distinct origins its records name, in order; at most two (a second says they differ).
+    origins: Vec<Origin>,
 }
 
 /// `max_line`: the longest line accepted (`MAX_RECORD_BYTES`; smaller in tests).
 fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats, max_line: u64) -> Result<Part, String> {
-    let mut part = Part { span: Duration::ZERO, partial_last_line: false };
+    let mut part = Part { span: Duration::ZERO, partial_last_line: false, origins: Vec::new() };
     let (mut first, mut last, mut line) = (None::<Instant>, None::<Instant>, Vec::new());
     for n in 1.. {
         line.clear();
@@ -75,11 +116,17 @@ fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats, max_line: u64)
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let m = serde_json::from_slice::<Record>(&line)
-            .map_err(|e| e.to_string())
-            .and_then(|rec| Measurement::from_record(&rec, base));
+        let rec = serde_json::from_slice::<Record>(&line).map_err(|e| e.to_string());
+        let m = rec.and_then(|rec| Ok((rec.to_measurement(base)?, rec)));
         let m = match m {
-            Ok(m) => m,
+            Ok((m, rec)) => {
+                if part.origins.len() < 2
+                    && let Some(o) = Origin::of(rec).filter(|o| !part.origins.contains(o))
+                {
+                    part.origins.push(o);
+                }
+                m
+            }
             // SIGKILL can land between a line's bytes; only the last line may be cut.
             Err(_) if !complete => {
                 part.partial_last_line = true;
@@ -105,7 +152,14 @@ fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats, max_line: u64)
 mod tests {
     use super::*;
     use crate::export::records;
-    use crate::measure::{ErrorKind, Outcome};
+    use crate::measure::{ErrorKind, Measurement, Outcome};
+
+    const URL: &str = "http://h/v1/chat-messages";
+
+    /// The records line of `m` in a run that started at `base`.
+    fn line(m: &Measurement, base: Instant, api: &str) -> Vec<u8> {
+        records::line(&Record::from_measurement(m, m.t0.duration_since(base), api, URL))
+    }
 
     fn measurement(base: Instant, start_ms: u64, tokens: u64) -> Measurement {
         let t0 = base + Duration::from_millis(start_ms);
@@ -136,21 +190,26 @@ mod tests {
                 m.counted_tokens = 4;
                 m.warnings.push("malformed event: x".into());
             }
+            // Dify's own numbers come in seconds with more digits than a microsecond.
+            m.server_latency_s = Some(0.123_456_789 * (1 + i) as f64);
+            m.server_ttft_s = Some(0.011_111_111);
             live.add(&m);
-            file.extend(records::line(&m.record(base)));
+            file.extend(line(&m, base, "dify-chat"));
         }
         let mut rebuilt = RunStats::default();
         let part = read(&file[..], Instant::now(), &mut rebuilt, MAX_RECORD_BYTES).unwrap();
         assert_eq!(rebuilt, live);
+        assert_eq!(rebuilt.server_latency.count(), 16);
         assert_eq!(part.span, Duration::from_millis(1900 + 200));
         assert!(!part.partial_last_line);
+        assert_eq!(part.origins, [Origin { api: "dify-chat".into(), url: URL.into() }]);
     }
 
     #[test]
     fn a_cut_last_line_is_skipped_and_a_bad_line_is_an_error() {
         let base = Instant::now();
-        let mut file = records::line(&measurement(base, 0, 3).record(base));
-        let second = records::line(&measurement(base, 5, 3).record(base));
+        let mut file = line(&measurement(base, 0, 3), base, "dify-chat");
+        let second = line(&measurement(base, 5, 3), base, "dify-chat");
         file.extend_from_slice(&second[..second.len() / 2]);
         let mut stats = RunStats::default();
         let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES).unwrap();
@@ -162,9 +221,28 @@ mod tests {
         let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES).err().unwrap();
         assert!(err.contains("line 2") && err.contains("unknown outcome \"boom\""), "{err}");
         // A line longer than the limit in the middle of a file is an error, not a cut last line.
-        let mut long = records::line(&measurement(base, 0, 3).record(base));
-        long.extend(records::line(&measurement(base, 5, 3).record(base)));
+        let mut long = line(&measurement(base, 0, 3), base, "dify-chat");
+        long.extend(line(&measurement(base, 5, 3), base, "dify-chat"));
         let err = read(&long[..], base, &mut RunStats::default(), 64).err().unwrap();
         assert_eq!(err, "line 1 is longer than 64 bytes: give files written by --records");
+    }
+
+    #[test]
+    fn origins_are_the_distinct_runs_named_in_order() {
+        let base = Instant::now();
+        let mut file = Vec::new();
+        for api in ["dify-chat", "dify-chat", "openai-chat", "anthropic", "dify-chat"] {
+            file.extend(line(&measurement(base, 0, 3), base, api));
+        }
+        // Records written before they named their run add none.
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&line(&measurement(base, 0, 3), base, "x")).unwrap();
+        old.as_object_mut().unwrap().retain(|k, _| k != "api" && k != "url");
+        file.extend(format!("{old}\n").into_bytes());
+        let mut stats = RunStats::default();
+        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES).unwrap();
+        assert_eq!(stats.ok, 6);
+        let apis: Vec<&str> = part.origins.iter().map(|o| o.api.as_str()).collect();
+        assert_eq!(apis, ["dify-chat", "openai-chat"]);
     }
 }

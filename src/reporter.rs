@@ -2,7 +2,7 @@
 //! worker start and stop and one per finished request, writes each finished request to `--records` at once (flushed), and
 //! prints a table row every second. It never blocks a worker (the channel is unbounded).
 
-use crate::export::{OutputFile, records};
+use crate::export::{OutputFile, records, records::Record};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
@@ -27,6 +27,9 @@ pub struct Reporter {
     /// The records file's name for messages, and its writer.
     records: Option<(String, BufWriter<OutputFile>)>,
     records_error: Option<String>,
+    /// The run's API name and endpoint, written into every record for `llmload report`.
+    api: String,
+    url: String,
     table: bool,
     total_workers: usize,
     active_workers: usize,
@@ -37,12 +40,21 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(records: Option<OutputFile>, table: bool, total_workers: usize, started: Instant) -> Self {
+    pub fn new(
+        records: Option<OutputFile>,
+        api: &str,
+        url: &str,
+        table: bool,
+        total_workers: usize,
+        started: Instant,
+    ) -> Self {
         let records =
             records.map(|out| (format!("{} {}", out.flag, out.path.display()), BufWriter::new(out)));
         Self {
             records,
             records_error: None,
+            api: api.into(),
+            url: url.into(),
             table,
             total_workers,
             active_workers: 0,
@@ -94,7 +106,8 @@ impl Reporter {
 
     fn write_record(&mut self, m: &Measurement) {
         let Some((name, w)) = &mut self.records else { return };
-        let line = records::line(&m.record(self.started));
+        let start = m.t0.saturating_duration_since(self.started);
+        let line = records::line(&Record::from_measurement(m, start, &self.api, &self.url));
         if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
             self.records_error = Some(format!("{name}: {e}"));
             self.records = None; // keep measuring; the summary still has every request

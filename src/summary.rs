@@ -1,21 +1,17 @@
-//! The result of a run in plain numbers: what the text summary prints and the exporters write.
-//! Built once, after the run, from the reporter's statistics; holds no `Instant`s.
+//! The result of a run in plain numbers, in the shape of the `--json` summary: `Summary` and its
+//! parts derive `Serialize`, so their field docs are the JSON contract (docs/json.md) and keys
+//! appear in field order. Built once, after the run, from the reporter's statistics; holds no
+//! `Instant`s. The text summary reads the same fields; labels and units belong to `output`.
 
-use crate::stats::{Distribution, ErrorTally, Histogram, RunStats};
+use crate::decimals::{six, three};
+use crate::stats::{Distribution, Histogram, RunStats};
+use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Bumped whenever a JSON field is renamed or changes meaning (DESIGN §6).
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// How far our own token count (estimate or `--tokenizer`) was from the server's usage.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UsageCheckSummary {
-    pub compared: u64,
-    pub differ: u64,
-    pub mean_abs_diff_pct: f64,
-    pub max_abs_diff_pct: f64,
-}
 
 /// A finished run: the statistics and what the run itself noticed.
 pub struct RunOutput {
@@ -30,117 +26,264 @@ pub struct RunOutput {
     pub interrupted: bool,
 }
 
-/// One metric's distribution with its JSON key and display label.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub unit: &'static str,
-    pub dist: Option<Distribution>,
-    /// Only some APIs report it: the text summary leaves the row out when it is empty.
-    pub optional: bool,
+/// The JSON summary (`--json`), top-level keys in this order.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The schema version, `SCHEMA_VERSION`.
+    pub version: u32,
+    pub tool: Tool,
+    /// The run's settings (`Config::describe`), keys masked; for a summary rebuilt by
+    /// `llmload report`, `{"source": [files]}` plus the `api` and `url` the records name.
+    pub config: Value,
+    /// Wall-clock start, RFC 3339 with milliseconds and the local offset.
+    pub started_at: String,
+    /// Measured wall time of the run, seconds.
+    #[serde(serialize_with = "six")]
+    pub wall_s: f64,
+    pub requests: Requests,
+    /// ok / (ok + failed): cancelled requests are not counted; `null` when none finished.
+    #[serde(serialize_with = "six")]
+    pub success_rate: Option<f64>,
+    /// Failed requests by error kind (`http_500`, `timeout_ttfb`, …).
+    pub errors: BTreeMap<String, u64>,
+    /// The first message seen for each error kind (later ones are usually alike).
+    pub error_messages: BTreeMap<String, String>,
+    pub throughput: Throughput,
+    pub tokens: Tokens,
+    pub metrics: Metrics,
+    pub client: ClientUsage,
+    /// What to look at before trusting the numbers, each sentence saying what to do next.
+    pub warnings: Vec<String>,
+    /// Successful requests that carried stream problems: the reason for a warning, not a key.
+    #[serde(skip)]
+    pub with_warnings: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    pub tool_version: &'static str,
-    pub config: Value,
-    /// RFC 3339 wall-clock start.
-    pub started_at: String,
-    pub wall_s: f64,
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    /// Always `llmload`.
+    pub name: &'static str,
+    /// The llmload version that wrote the summary.
+    pub version: &'static str,
+}
+
+/// Request counts: `total` = `ok` + `failed` + `cancelled`.
+#[derive(Debug, Serialize)]
+pub struct Requests {
     pub total: u64,
     pub ok: u64,
     pub failed: u64,
+    /// Cut by the deadline (or an interrupt) before they ended: neither ok nor failed.
     pub cancelled: u64,
-    /// Requests that needed more than one attempt, and attempts in all (`--retries`).
+    /// Requests that needed more than one attempt (`--retries`).
     pub retried: u64,
+    /// Attempts of every request, retries included.
     pub attempts: u64,
-    /// ok / (ok + failed); cancelled requests are not counted. `None` when nothing finished.
-    pub success_rate: Option<f64>,
-    pub errors: Vec<(String, ErrorTally)>,
-    /// Successful requests per second of wall time.
+}
+
+/// Per second of wall time.
+#[derive(Debug, Serialize)]
+pub struct Throughput {
+    /// Successful requests per second.
+    #[serde(serialize_with = "three")]
     pub requests_per_s: f64,
+    /// Output tokens of successful requests per second.
+    #[serde(serialize_with = "three")]
     pub output_tokens_per_s: f64,
-    pub output_tokens: u64,
-    pub input_tokens: u64,
-    pub reasoning_tokens: u64,
-    pub tokens_from_usage: u64,
-    pub tokens_estimated: u64,
-    pub tokens_from_tokenizer: u64,
-    /// Usage against our own count, over requests that had both.
-    pub usage_check: Option<UsageCheckSummary>,
-    pub with_warnings: u64,
-    pub metrics: Vec<Metric>,
-    pub client_cpu_s: f64,
-    pub client_peak_rss_mb: f64,
-    pub warnings: Vec<String>,
+}
+
+/// Token totals of successful requests, and where their counts came from.
+#[derive(Debug, Serialize)]
+pub struct Tokens {
+    /// Output tokens, reasoning included.
+    pub output_total: u64,
+    /// Usage's prompt tokens, else our count of the prompt.
+    pub input_total: u64,
+    /// The reasoning part of `output_total`, where usage breaks it out.
+    pub reasoning_total: u64,
+    /// Requests whose output count came from the server's usage.
+    pub from_usage: u64,
+    /// Requests whose output count is the built-in estimate.
+    pub estimated: u64,
+    /// Requests whose output count came from `--tokenizer`.
+    pub from_tokenizer: u64,
+    /// Our own count against the server's usage; `null` when no request had both.
+    pub usage_vs_counted: Option<UsageVsCounted>,
+}
+
+/// How far our own token count (estimate or `--tokenizer`) was from the server's usage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct UsageVsCounted {
+    /// Requests with both counts.
+    pub compared: u64,
+    /// Of those, requests where the two differ.
+    pub differ: u64,
+    /// Mean and largest |counted − usage| / usage, percent.
+    #[serde(serialize_with = "three")]
+    pub mean_abs_diff_pct: f64,
+    #[serde(serialize_with = "three")]
+    pub max_abs_diff_pct: f64,
+}
+
+/// One distribution per metric (DESIGN §4) over successful requests; `null` when empty.
+#[derive(Debug, Serialize)]
+pub struct Metrics {
+    /// Request sent → response headers, ms.
+    pub ttfb_ms: Option<Distribution>,
+    /// Request sent → first SSE event of any kind, ms.
+    pub ttfe_ms: Option<Distribution>,
+    /// Request sent → first event with text (answer or reasoning), ms.
+    pub ttft_ms: Option<Distribution>,
+    /// Request sent → first event with answer text, ms.
+    pub ttfa_ms: Option<Distribution>,
+    /// Gaps between consecutive text events, pooled over requests, ms.
+    pub itl_ms: Option<Distribution>,
+    /// (E2E − TTFT) / (output tokens − 1), requests with at least 2 tokens, ms.
+    pub tpot_ms: Option<Distribution>,
+    /// Request sent → end of stream, ms.
+    pub e2e_ms: Option<Distribution>,
+    /// Output tokens per request.
+    pub output_tokens: Option<Distribution>,
+    /// (output tokens − 1) / (last text − first text) per request, tokens per second.
+    pub decode_tokens_per_s: Option<Distribution>,
+    /// Output tokens per text event, where the count is known (usage or `--tokenizer`).
+    pub tokens_per_event: Option<Distribution>,
+    /// Each ITL gap divided by its request's tokens per event, ms.
+    pub itl_per_token_ms: Option<Distribution>,
+    /// The server's own latency (Dify), ms.
+    pub server_latency_ms: Option<Distribution>,
+    /// The server's own time to first token (Dify), ms.
+    pub server_ttft_ms: Option<Distribution>,
+}
+
+/// What the run cost the client itself; `null` when unknown (a summary rebuilt from records).
+#[derive(Debug, Serialize)]
+pub struct ClientUsage {
+    /// CPU seconds, user and system.
+    #[serde(serialize_with = "six")]
+    pub cpu_s: Option<f64>,
+    /// Peak resident memory, MiB.
+    #[serde(serialize_with = "three")]
+    pub peak_rss_mb: Option<f64>,
 }
 
 impl Summary {
-    pub fn new(config: Value, run: &RunOutput, cpu_s: f64, peak_rss_bytes: u64) -> Summary {
+    /// `usage`: the client's CPU seconds and peak resident bytes, when this process ran the test.
+    pub fn new(config: Value, run: &RunOutput, usage: Option<(f64, u64)>) -> Summary {
         let s = &run.stats;
         let wall_s = run.wall.as_secs_f64();
         let per_s = |n: u64| if wall_s > 0.0 { n as f64 / wall_s } else { 0.0 };
         let finished = s.ok + s.failed;
-        let mut summary = Summary {
-            tool_version: env!("CARGO_PKG_VERSION"),
+        Summary {
+            version: SCHEMA_VERSION,
+            tool: Tool { name: "llmload", version: env!("CARGO_PKG_VERSION") },
             config,
             started_at: run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
             wall_s,
-            total: s.total(),
-            ok: s.ok,
-            failed: s.failed,
-            cancelled: s.cancelled,
-            retried: s.retried,
-            attempts: s.attempts,
+            requests: Requests {
+                total: s.total(),
+                ok: s.ok,
+                failed: s.failed,
+                cancelled: s.cancelled,
+                retried: s.retried,
+                attempts: s.attempts,
+            },
             success_rate: (finished > 0).then(|| s.ok as f64 / finished as f64),
-            errors: s.errors.iter().map(|(k, t)| (k.clone(), t.clone())).collect(),
-            requests_per_s: per_s(s.ok),
-            output_tokens_per_s: per_s(s.output_tokens),
-            output_tokens: s.output_tokens,
-            input_tokens: s.input_tokens,
-            reasoning_tokens: s.reasoning_tokens,
-            tokens_from_usage: s.tokens_from_usage,
-            tokens_estimated: s.tokens_estimated,
-            tokens_from_tokenizer: s.tokens_from_tokenizer,
-            usage_check: s.usage_check.abs_diff_bp.distribution(0.01).map(|d| UsageCheckSummary {
-                compared: s.usage_check.compared,
-                differ: s.usage_check.differ,
-                mean_abs_diff_pct: d.mean,
-                max_abs_diff_pct: d.max,
-            }),
-            with_warnings: s.with_warnings,
+            errors: s.errors.iter().map(|(k, t)| (k.clone(), t.count)).collect(),
+            error_messages: s.errors.iter().map(|(k, t)| (k.clone(), t.first_message.clone())).collect(),
+            throughput: Throughput {
+                requests_per_s: per_s(s.ok),
+                output_tokens_per_s: per_s(s.output_tokens),
+            },
+            tokens: Tokens {
+                output_total: s.output_tokens,
+                input_total: s.input_tokens,
+                reasoning_total: s.reasoning_tokens,
+                from_usage: s.tokens_from_usage,
+                estimated: s.tokens_estimated,
+                from_tokenizer: s.tokens_from_tokenizer,
+                usage_vs_counted: s.usage_check.abs_diff_bp.distribution(0.01).map(|d| UsageVsCounted {
+                    compared: s.usage_check.compared,
+                    differ: s.usage_check.differ,
+                    mean_abs_diff_pct: d.mean,
+                    max_abs_diff_pct: d.max,
+                }),
+            },
             metrics: metrics(s),
-            client_cpu_s: cpu_s,
-            client_peak_rss_mb: peak_rss_bytes as f64 / (1024.0 * 1024.0),
+            client: ClientUsage {
+                cpu_s: usage.map(|(cpu_s, _)| cpu_s),
+                peak_rss_mb: usage.map(|(_, bytes)| bytes as f64 / (1024.0 * 1024.0)),
+            },
             warnings: run.warnings.clone(),
-        };
-        summary.errors.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
-        summary
+            with_warnings: s.with_warnings,
+        }
     }
 
-    pub fn metric(&self, key: &str) -> Option<&Distribution> {
-        self.metrics.iter().find(|m| m.key == key).and_then(|m| m.dist.as_ref())
+    /// Error kinds with their counts and first messages, most frequent first, then by name.
+    pub fn errors_by_count(&self) -> Vec<(&str, u64, &str)> {
+        let mut errors: Vec<(&str, u64, &str)> = self
+            .errors
+            .iter()
+            .map(|(kind, &n)| (kind.as_str(), n, self.error_messages.get(kind).map_or("", String::as_str)))
+            .collect();
+        // Stable: equal counts keep the map's name order.
+        errors.sort_by_key(|&(_, n, _)| std::cmp::Reverse(n));
+        errors
     }
 }
 
-fn metrics(s: &RunStats) -> Vec<Metric> {
+fn metrics(s: &RunStats) -> Metrics {
     let ms = |h: &Histogram| h.distribution(0.001);
-    let m = |key, label, unit, dist| Metric { key, label, unit, dist, optional: false };
-    let server = |key, label, dist| Metric { key, label, unit: "ms", dist, optional: true };
-    vec![
-        m("ttfb_ms", "TTFB", "ms", ms(&s.ttfb)),
-        m("ttfe_ms", "TTFE", "ms", ms(&s.ttfe)),
-        m("ttft_ms", "TTFT", "ms", ms(&s.ttft)),
-        m("ttfa_ms", "TTFA", "ms", ms(&s.ttfa)),
-        m("itl_ms", "ITL", "ms", ms(&s.itl)),
-        m("tpot_ms", "TPOT", "ms", ms(&s.tpot)),
-        m("e2e_ms", "E2E", "ms", ms(&s.e2e)),
-        m("output_tokens", "output tokens", "", s.tokens_per_request.distribution(1.0)),
-        m("decode_tokens_per_s", "decode tok/s", "", s.decode_mtps.distribution(0.001)),
-        m("tokens_per_event", "tokens/event", "", s.tokens_per_event_milli.distribution(0.001)),
-        m("itl_per_token_ms", "ITL per token", "ms", ms(&s.itl_per_token)),
-        server("server_latency_ms", "server latency", ms(&s.server_latency)),
-        server("server_ttft_ms", "server TTFT", ms(&s.server_ttft)),
-    ]
+    Metrics {
+        ttfb_ms: ms(&s.ttfb),
+        ttfe_ms: ms(&s.ttfe),
+        ttft_ms: ms(&s.ttft),
+        ttfa_ms: ms(&s.ttfa),
+        itl_ms: ms(&s.itl),
+        tpot_ms: ms(&s.tpot),
+        e2e_ms: ms(&s.e2e),
+        output_tokens: s.tokens_per_request.distribution(1.0),
+        decode_tokens_per_s: s.decode_mtps.distribution(0.001),
+        tokens_per_event: s.tokens_per_event_milli.distribution(0.001),
+        itl_per_token_ms: ms(&s.itl_per_token),
+        server_latency_ms: ms(&s.server_latency),
+        server_ttft_ms: ms(&s.server_ttft),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::{ErrorKind, Measurement, Outcome};
+    use std::time::Instant;
+
+    #[test]
+    fn errors_sort_by_count_then_name() {
+        let mut stats = RunStats::default();
+        for (kind, message) in [
+            (ErrorKind::Http(503), "busy"),
+            (ErrorKind::Transport, "reset"),
+            (ErrorKind::Http(429), "slow down"),
+            (ErrorKind::Transport, "reset again"),
+        ] {
+            let mut m = Measurement::new(0, 0, None, Instant::now());
+            m.outcome = Outcome::Failed { kind, message: message.into() };
+            stats.add(&m);
+        }
+        let run = RunOutput {
+            stats,
+            wall: Duration::from_secs(2),
+            started_at: chrono::Local::now(),
+            warnings: vec![],
+            records_error: None,
+            interrupted: false,
+        };
+        let s = Summary::new(Value::Null, &run, None);
+        assert_eq!(
+            s.errors_by_count(),
+            [("transport", 2, "reset"), ("http_429", 1, "slow down"), ("http_503", 1, "busy")]
+        );
+        assert_eq!((s.requests.total, s.requests.failed, s.success_rate), (4, 4, Some(0.0)));
+        assert_eq!((s.client.cpu_s, s.client.peak_rss_mb), (None, None));
+    }
 }

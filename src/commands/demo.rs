@@ -67,8 +67,8 @@ pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
     };
     let p50 = |d: Option<crate::stats::Distribution>| d.map(|d| d.p50);
     let mut text = String::from("\nAccuracy against the mock's own record of when it sent each event:\n");
-    text += &cmp("TTFT", summary.metric("ttft_ms").map(|d| d.p50), p50(truth.ttft_us.distribution(0.001)));
-    text += &cmp("ITL ", summary.metric("itl_ms").map(|d| d.p50), p50(truth.itl_us.distribution(0.001)));
+    text += &cmp("TTFT", p50(summary.metrics.ttft_ms), p50(truth.ttft_us.distribution(0.001)));
+    text += &cmp("ITL ", p50(summary.metrics.itl_ms), p50(truth.itl_us.distribution(0.001)));
     text += &format!(
         "\nPoint the same test at a real server:\n  llmload run --url http://YOUR-SERVER:PORT --api {} --api-key YOUR-KEY -c {} --ramp-up 2s -d {}\n",
         api.name(),

@@ -100,7 +100,7 @@ fn finish(
     }
     Ok(if interrupted {
         EXIT_INTERRUPTED
-    } else if summary.ok == 0 {
+    } else if summary.requests.ok == 0 {
         EXIT_GATE
     } else {
         EXIT_OK

@@ -54,8 +54,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         warnings.push(Warning::RecordsStopped { error }.to_string());
     }
     run.warnings = warnings;
-    let (cpu_s, peak_rss) = crate::sys::process_usage();
-    let mut summary = Summary::new(config.describe(), &run, cpu_s, peak_rss);
+    let mut summary = Summary::new(config.describe(), &run, Some(crate::sys::process_usage()));
     let code = finish(&mut summary, outputs.json, run.interrupted, to_stderr)?;
     Ok((summary, code))
 }

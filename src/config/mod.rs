@@ -137,7 +137,7 @@ impl Config {
 
     /// The configuration as reported in summaries, with every secret masked.
     pub fn describe(&self) -> Value {
-        let secs = |d: Duration| d.as_secs_f64();
+        let secs = |d: Duration| crate::decimals::round(d.as_secs_f64(), 6);
         let c = &self.client;
         json!({
             "api": self.api.name(),

@@ -1,53 +1,178 @@
-//! The `--json` summary. Its field names are a contract (README "JSON summary"); renaming one
-//! bumps `summary::SCHEMA_VERSION`.
+//! The `--json` summary: `Summary` serialized as it is (its field docs are the contract,
+//! docs/json.md), pretty-printed with a final newline. Renaming a key bumps
+//! `summary::SCHEMA_VERSION`.
 
-use crate::stats::Distribution;
-use crate::summary::{SCHEMA_VERSION, Summary};
-use serde_json::{Map, Value, json};
+use crate::summary::Summary;
 
 pub fn summary_json(s: &Summary) -> Vec<u8> {
-    let errors: Map<String, Value> = s.errors.iter().map(|(k, t)| (k.clone(), json!(t.count))).collect();
-    let messages: Map<String, Value> =
-        s.errors.iter().map(|(k, t)| (k.clone(), json!(t.first_message))).collect();
-    let metrics: Map<String, Value> =
-        s.metrics.iter().map(|m| (m.key.to_string(), Distribution::json(m.dist.as_ref()))).collect();
-    let doc = json!({
-        "version": SCHEMA_VERSION,
-        "tool": {"name": "llmload", "version": s.tool_version},
-        "config": s.config,
-        "started_at": s.started_at,
-        "wall_s": s.wall_s,
-        "requests": {
-            "total": s.total,
-            "ok": s.ok,
-            "failed": s.failed,
-            "cancelled": s.cancelled,
-            "retried": s.retried,
-            "attempts": s.attempts,
-        },
-        "success_rate": s.success_rate,
-        "errors": errors,
-        "error_messages": messages,
-        "throughput": {"requests_per_s": s.requests_per_s, "output_tokens_per_s": s.output_tokens_per_s},
-        "tokens": {
-            "output_total": s.output_tokens,
-            "input_total": s.input_tokens,
-            "reasoning_total": s.reasoning_tokens,
-            "from_usage": s.tokens_from_usage,
-            "estimated": s.tokens_estimated,
-            "from_tokenizer": s.tokens_from_tokenizer,
-            "usage_vs_counted": s.usage_check.map(|c| json!({
-                "compared": c.compared,
-                "differ": c.differ,
-                "mean_abs_diff_pct": c.mean_abs_diff_pct,
-                "max_abs_diff_pct": c.max_abs_diff_pct,
-            })),
-        },
-        "metrics": metrics,
-        "client": {"cpu_s": s.client_cpu_s, "peak_rss_mb": s.client_peak_rss_mb},
-        "warnings": s.warnings,
-    });
-    let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    // Plain structs, string map keys and finite-or-null floats: serializing cannot fail.
+    let mut out = serde_json::to_vec_pretty(s).unwrap_or_default();
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::{ErrorKind, Measurement, Outcome};
+    use crate::stats::RunStats;
+    use crate::summary::RunOutput;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn exact_summary() {
+        let t0 = Instant::now();
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        let mut stats = RunStats::default();
+        let mut ok = Measurement::new(0, 0, None, t0);
+        ok.headers_at = Some(at(1_234));
+        ok.text_at = vec![at(100_250)];
+        ok.end_at = at(140_000);
+        ok.usage_output_tokens = Some(3);
+        ok.counted_tokens = 4;
+        ok.usage_input_tokens = Some(7);
+        stats.add(&ok);
+        let mut failed = Measurement::new(1, 0, None, t0);
+        failed.outcome = Outcome::Failed { kind: ErrorKind::Http(500), message: "HTTP 500: boom".into() };
+        stats.add(&failed);
+        let run = RunOutput {
+            stats,
+            wall: Duration::from_secs(3),
+            started_at: chrono::Local::now(),
+            warnings: vec!["a warning".into()],
+            records_error: None,
+            interrupted: false,
+        };
+        let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
+        let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));
+        (s.started_at, s.tool.version) = ("2024-05-01T12:00:00.000+02:00".into(), "9.9.9");
+        let got = String::from_utf8(summary_json(&s)).unwrap();
+        assert_eq!(got, EXPECTED);
+    }
+
+    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s, 0.1 + 0.2 CPU-s), empty
+    /// metrics `null`, a final newline.
+    const EXPECTED: &str = r#"{
+  "version": 1,
+  "tool": {
+    "name": "llmload",
+    "version": "9.9.9"
+  },
+  "config": {
+    "api": "dify-chat",
+    "concurrency": 2
+  },
+  "started_at": "2024-05-01T12:00:00.000+02:00",
+  "wall_s": 3.0,
+  "requests": {
+    "total": 2,
+    "ok": 1,
+    "failed": 1,
+    "cancelled": 0,
+    "retried": 0,
+    "attempts": 2
+  },
+  "success_rate": 0.5,
+  "errors": {
+    "http_500": 1
+  },
+  "error_messages": {
+    "http_500": "HTTP 500: boom"
+  },
+  "throughput": {
+    "requests_per_s": 0.333,
+    "output_tokens_per_s": 1.0
+  },
+  "tokens": {
+    "output_total": 3,
+    "input_total": 7,
+    "reasoning_total": 0,
+    "from_usage": 1,
+    "estimated": 0,
+    "from_tokenizer": 0,
+    "usage_vs_counted": {
+      "compared": 1,
+      "differ": 1,
+      "mean_abs_diff_pct": 33.33,
+      "max_abs_diff_pct": 33.33
+    }
+  },
+  "metrics": {
+    "ttfb_ms": {
+      "count": 1,
+      "mean": 1.234,
+      "min": 1.234,
+      "p50": 1.234,
+      "p90": 1.234,
+      "p95": 1.234,
+      "p99": 1.234,
+      "max": 1.234
+    },
+    "ttfe_ms": null,
+    "ttft_ms": {
+      "count": 1,
+      "mean": 100.25,
+      "min": 100.25,
+      "p50": 100.25,
+      "p90": 100.25,
+      "p95": 100.25,
+      "p99": 100.25,
+      "max": 100.25
+    },
+    "ttfa_ms": null,
+    "itl_ms": null,
+    "tpot_ms": {
+      "count": 1,
+      "mean": 19.875,
+      "min": 19.875,
+      "p50": 19.875,
+      "p90": 19.875,
+      "p95": 19.875,
+      "p99": 19.875,
+      "max": 19.875
+    },
+    "e2e_ms": {
+      "count": 1,
+      "mean": 140.0,
+      "min": 140.0,
+      "p50": 140.0,
+      "p90": 140.0,
+      "p95": 140.0,
+      "p99": 140.0,
+      "max": 140.0
+    },
+    "output_tokens": {
+      "count": 1,
+      "mean": 3.0,
+      "min": 3.0,
+      "p50": 3.0,
+      "p90": 3.0,
+      "p95": 3.0,
+      "p99": 3.0,
+      "max": 3.0
+    },
+    "decode_tokens_per_s": null,
+    "tokens_per_event": {
+      "count": 1,
+      "mean": 3.0,
+      "min": 3.0,
+      "p50": 3.0,
+      "p90": 3.0,
+      "p95": 3.0,
+      "p99": 3.0,
+      "max": 3.0
+    },
+    "itl_per_token_ms": null,
+    "server_latency_ms": null,
+    "server_ttft_ms": null
+  },
+  "client": {
+    "cpu_s": 0.3,
+    "peak_rss_mb": 3.0
+  },
+  "warnings": [
+    "a warning"
+  ]
+}
+"#;
 }

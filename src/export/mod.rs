@@ -1,6 +1,7 @@
-//! What programs read: the JSON summary and the per-request JSON lines, as pure functions from
-//! plain results to bytes (exporters never see `Instant`s and never do I/O; their output is a
-//! documented contract), and the output files a run opens before it starts.
+//! What programs read: the JSON summary (`json`) and the per-request JSON lines (`records`),
+//! each format owned by one file and one derived type whose field docs are its contract
+//! (docs/json.md, docs/records.md); and the output files a run opens before it starts. Writing
+//! is pure: plain numbers in, bytes out, no `Instant`s and no I/O.
 
 mod file;
 pub mod json;

@@ -1,41 +1,209 @@
-//! One JSON line per finished request (`--records`). The reporter writes each line as the
-//! request ends, so a killed run keeps every finished request.
+//! One JSON line per finished request (`--records`), owned both ways by `Record`: the reporter
+//! writes a line as each request ends (so a killed run keeps every finished request) and
+//! `llmload report` reads the lines back into the `Measurement`s they came from. The field docs
+//! are the format's contract (docs/records.md); keys appear in field order. Writing takes plain
+//! durations (the reporter measures the start from its own clock); only reading places a record
+//! back on a timeline, for the same `RunStats::add` a live run uses. Files are `rebuild`'s.
 
-use crate::measure::Record;
-use serde_json::json;
+use crate::decimals::three;
+use crate::measure::{ErrorKind, Measurement, Outcome, TokenSource};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
 
+/// One finished request in plain numbers. Times are milliseconds with whole microseconds, as
+/// statistics record them, so `to_measurement` rebuilds the same histograms. Keys added after
+/// the first release default when absent, so older records still load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The worker (0-based) that sent the request.
+    pub worker: usize,
+    /// The prompt's line in the prompt source (0-based).
+    pub prompt_index: usize,
+    /// Which `--api-key-file` key was used (0-based); `null` with one key or none.
+    pub key_index: Option<usize>,
+    /// 1-based turn in the worker's conversation (always 1 without `--turns`).
+    #[serde(default = "one")]
+    pub turn: u32,
+    /// Dify's conversation, so records of one conversation can be grouped.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    /// When the request started, ms since the run started.
+    #[serde(default, serialize_with = "three")]
+    pub start_ms: f64,
+    /// Attempts made; more than 1 only with `--retries`.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// The server's `x-request-id` header, when it sent one.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// The HTTP status; `null` when no response arrived.
+    pub status: Option<u16>,
+    /// `ok`, `cancelled`, or the error kind (`http_500`, `timeout_idle`, …).
+    pub outcome: String,
+    /// The error message of a failed request.
+    pub error: Option<String>,
+    /// Request sent → headers, first event, first text, first answer text; ms.
+    #[serde(serialize_with = "three")]
+    pub ttfb_ms: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub ttfe_ms: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub ttft_ms: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub ttfa_ms: Option<f64>,
+    /// (E2E − TTFT) / (output tokens − 1), ms; `null` below 2 tokens.
+    #[serde(serialize_with = "three")]
+    pub tpot_ms: Option<f64>,
+    /// Request sent → end of stream (or the moment it was abandoned), ms.
+    #[serde(serialize_with = "three")]
+    pub e2e_ms: f64,
+    /// Every gap between text events, ms, so ITL percentiles rebuild exactly.
+    #[serde(default, serialize_with = "three")]
+    pub itl_ms: Vec<f64>,
+    /// Output tokens: usage when the server sent it, else `counted_tokens`.
+    pub output_tokens: u64,
+    /// Where `output_tokens` came from: `usage`, `estimate` or `tokenizer`.
+    pub token_source: TokenSource,
+    /// Our own count of the text (estimate or `--tokenizer`), to compare with usage.
+    #[serde(default)]
+    pub counted_tokens: u64,
+    /// Usage's prompt tokens, else our count of the prompt (estimate or `--tokenizer`).
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// The reasoning part of the output, where usage breaks it out.
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
+    /// The server's own latency and time to first token (Dify), ms.
+    #[serde(default, serialize_with = "three")]
+    pub server_latency_ms: Option<f64>,
+    #[serde(default, serialize_with = "three")]
+    pub server_ttft_ms: Option<f64>,
+    /// SSE events dispatched, text or not.
+    #[serde(default)]
+    pub events: usize,
+    /// Events that carried text (answer or reasoning).
+    pub text_events: usize,
+    /// Problems that did not fail the request (a malformed event in a good stream).
+    pub warnings: Vec<String>,
+    /// The run's API (`dify-chat`, `openai-chat`, …), so `llmload report` can name it.
+    #[serde(default)]
+    pub api: Option<String>,
+    /// The run's endpoint URL.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Milliseconds with microsecond resolution.
+fn us_ms(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1e3
+}
+
+/// Milliseconds back to a duration, to the microsecond; clamped (to 11 days) so a corrupt
+/// record cannot overflow an `Instant`.
+fn ms_us(ms: f64) -> Duration {
+    Duration::from_micros((ms * 1e3).round().clamp(0.0, 1e12) as u64)
+}
+
+impl Record {
+    /// The record of `m`, which started `start` after the run did, in a run of `api` at `url`.
+    pub fn from_measurement(m: &Measurement, start: Duration, api: &str, url: &str) -> Record {
+        let ms = |d: Option<Duration>| d.map(us_ms);
+        let (output_tokens, token_source) = m.output_tokens();
+        Record {
+            worker: m.worker,
+            prompt_index: m.prompt_index,
+            key_index: m.key_index,
+            turn: m.turn,
+            conversation_id: m.conversation_id.clone(),
+            start_ms: us_ms(start),
+            attempts: m.attempts,
+            request_id: m.request_id.clone(),
+            status: m.status,
+            outcome: m.outcome.name(),
+            error: match &m.outcome {
+                Outcome::Failed { message, .. } => Some(message.clone()),
+                _ => None,
+            },
+            ttfb_ms: ms(m.ttfb()),
+            ttfe_ms: ms(m.ttfe()),
+            ttft_ms: ms(m.ttft()),
+            ttfa_ms: ms(m.ttfa()),
+            tpot_ms: ms(m.tpot()),
+            e2e_ms: us_ms(m.e2e()),
+            itl_ms: m.itls().map(us_ms).collect(),
+            output_tokens,
+            token_source,
+            counted_tokens: m.counted_tokens,
+            input_tokens: m.input_tokens(),
+            reasoning_tokens: m.reasoning_tokens,
+            server_latency_ms: ms(m.server_latency()),
+            server_ttft_ms: ms(m.server_ttft()),
+            events: m.events,
+            text_events: m.text_at.len(),
+            warnings: m.warnings.clone(),
+            api: Some(api.into()),
+            url: Some(url.into()),
+        }
+    }
+
+    /// The measurement this record describes, placed on a timeline that starts at `run_start`:
+    /// the inverse of `from_measurement`, so `llmload report` feeds the same `RunStats::add` as
+    /// a live run.
+    pub fn to_measurement(&self, run_start: Instant) -> Result<Measurement, String> {
+        let t0 = run_start + ms_us(self.start_ms);
+        let after = |ms: Option<f64>| ms.map(|ms| t0 + ms_us(ms));
+        let mut m = Measurement::new(self.worker, self.prompt_index, self.key_index, t0);
+        m.status = self.status;
+        m.headers_at = after(self.ttfb_ms);
+        m.first_event_at = after(self.ttfe_ms);
+        m.first_answer_at = after(self.ttfa_ms);
+        if let Some(first) = after(self.ttft_ms) {
+            m.text_at.push(first);
+            for &gap in &self.itl_ms {
+                let next = *m.text_at.last().unwrap_or(&first) + ms_us(gap);
+                m.text_at.push(next);
+            }
+        }
+        m.end_at = t0 + ms_us(self.e2e_ms);
+        m.counted_tokens = self.counted_tokens;
+        match self.token_source {
+            TokenSource::Usage => m.usage_output_tokens = Some(self.output_tokens),
+            counter => {
+                m.counter = counter;
+                m.counted_tokens = self.output_tokens;
+            }
+        }
+        // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
+        m.usage_input_tokens = Some(self.input_tokens);
+        m.reasoning_tokens = self.reasoning_tokens;
+        m.server_latency_s = self.server_latency_ms.map(|ms| ms_us(ms).as_secs_f64());
+        m.server_ttft_s = self.server_ttft_ms.map(|ms| ms_us(ms).as_secs_f64());
+        m.turn = self.turn;
+        m.conversation_id = self.conversation_id.clone();
+        m.events = self.events;
+        m.outcome = match self.outcome.as_str() {
+            "ok" => Outcome::Ok,
+            "cancelled" => Outcome::Cancelled,
+            name => Outcome::Failed {
+                kind: ErrorKind::from_name(name).ok_or_else(|| format!("unknown outcome {name:?}"))?,
+                message: self.error.clone().unwrap_or_default(),
+            },
+        };
+        m.warnings = self.warnings.clone();
+        m.attempts = self.attempts;
+        m.request_id = self.request_id.clone();
+        Ok(m)
+    }
+}
+
+/// The line for `r`: compact JSON and a newline.
 pub fn line(r: &Record) -> Vec<u8> {
-    let v = json!({
-        "start_ms": r.start_ms,
-        "attempts": r.attempts,
-        "request_id": r.request_id,
-        "itl_ms": r.itl_ms,
-        "worker": r.worker,
-        "prompt_index": r.prompt_index,
-        "key_index": r.key_index,
-        "status": r.status,
-        "outcome": r.outcome,
-        "error": r.error,
-        "ttfb_ms": r.ttfb_ms,
-        "ttfe_ms": r.ttfe_ms,
-        "ttft_ms": r.ttft_ms,
-        "ttfa_ms": r.ttfa_ms,
-        "tpot_ms": r.tpot_ms,
-        "e2e_ms": r.e2e_ms,
-        "output_tokens": r.output_tokens,
-        "token_source": r.token_source.to_string(),
-        "counted_tokens": r.counted_tokens,
-        "input_tokens": r.input_tokens,
-        "reasoning_tokens": r.reasoning_tokens,
-        "server_latency_ms": r.server_latency_ms,
-        "server_ttft_ms": r.server_ttft_ms,
-        "turn": r.turn,
-        "conversation_id": r.conversation_id,
-        "events": r.events,
-        "text_events": r.text_events,
-        "warnings": r.warnings,
-    });
-    let mut out = v.to_string().into_bytes();
+    // Plain fields and finite-or-null floats: serializing cannot fail.
+    let mut out = serde_json::to_vec(r).unwrap_or_default();
     out.push(b'\n');
     out
 }
@@ -43,18 +211,17 @@ pub fn line(r: &Record) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::TokenSource;
 
-    #[test]
-    fn exact_line() {
-        let r = Record {
-            start_ms: 12.5,
-            attempts: 1,
-            request_id: Some("req-7".into()),
-            itl_ms: vec![10.0, 9.875],
+    fn sample() -> Record {
+        Record {
             worker: 3,
             prompt_index: 1,
             key_index: Some(0),
+            turn: 2,
+            conversation_id: Some("c1".into()),
+            start_ms: 12.5,
+            attempts: 1,
+            request_id: Some("req-7".into()),
             status: Some(200),
             outcome: "ok".into(),
             error: None,
@@ -64,6 +231,7 @@ mod tests {
             ttfa_ms: Some(100.25),
             tpot_ms: Some(10.0),
             e2e_ms: 200.0,
+            itl_ms: vec![10.0, 9.875],
             output_tokens: 11,
             token_source: TokenSource::Usage,
             counted_tokens: 10,
@@ -71,16 +239,78 @@ mod tests {
             reasoning_tokens: Some(4),
             server_latency_ms: Some(190.5),
             server_ttft_ms: None,
-            turn: 2,
-            conversation_id: Some("c1".into()),
             events: 13,
             text_events: 11,
             warnings: vec![],
-        };
-        let got = String::from_utf8(line(&r)).unwrap();
+            api: Some("dify-chat".into()),
+            url: Some("http://127.0.0.1:8080/v1/chat-messages".into()),
+        }
+    }
+
+    #[test]
+    fn exact_line() {
+        let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"attempts\":1,\"conversation_id\":\"c1\",\"counted_tokens\":10,\"e2e_ms\":200.0,\"error\":null,\"events\":13,\"input_tokens\":7,\"itl_ms\":[10.0,9.875],\"key_index\":0,\"outcome\":\"ok\",\"output_tokens\":11,\"prompt_index\":1,\"reasoning_tokens\":4,\"request_id\":\"req-7\",\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"start_ms\":12.5,\"status\":200,\"text_events\":11,\"token_source\":\"usage\",\"tpot_ms\":10.0,\"ttfa_ms\":100.25,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"turn\":2,\"warnings\":[],\"worker\":3}\n"
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\"}\n"
         );
+        let back: Record = serde_json::from_str(&got).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn times_keep_microseconds_and_floats_lose_their_tails() {
+        let r = Record { start_ms: 0.1 + 0.2, server_latency_ms: Some(28.123456789), ..sample() };
+        let got = String::from_utf8(line(&r)).unwrap();
+        assert!(got.contains("\"start_ms\":0.3,"), "{got}");
+        assert!(got.contains("\"server_latency_ms\":28.123,"), "{got}");
+    }
+
+    #[test]
+    fn older_records_load_with_defaults() {
+        let old = "{\"outcome\":\"ok\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":200,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"estimate\",\"text_events\":0,\"warnings\":[]}";
+        let r: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (r.turn, r.attempts, r.start_ms, r.itl_ms.len(), r.events, r.api, r.url),
+            (1, 1, 0.0, 0, 0, None, None)
+        );
+        assert_eq!(r.token_source, TokenSource::Estimate);
+    }
+
+    #[test]
+    fn a_measurement_round_trips_through_its_record() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut m = Measurement::new(0, 0, None, t0);
+        m.headers_at = Some(at(10));
+        m.first_event_at = Some(at(20));
+        m.text_at = vec![at(100), at(110), at(130)];
+        m.first_answer_at = Some(at(110));
+        m.end_at = at(140);
+        m.usage_output_tokens = Some(5);
+        m.counted_tokens = 3;
+        m.prompt_counted = 9;
+        m.usage_input_tokens = Some(12);
+        m.server_latency_s = Some(0.25);
+        let r = Record::from_measurement(&m, Duration::from_micros(1_500), "openai-chat", "http://h/v1");
+        assert_eq!(
+            (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
+            (12, Some(250.0), None, 1)
+        );
+        assert_eq!(
+            (r.start_ms, r.ttft_ms, r.itl_ms.clone(), r.e2e_ms),
+            (1.5, Some(100.0), vec![10.0, 20.0], 140.0)
+        );
+        assert_eq!((r.api.as_deref(), r.url.as_deref()), (Some("openai-chat"), Some("http://h/v1")));
+        let base = Instant::now();
+        let back = r.to_measurement(base).unwrap();
+        assert_eq!(back.t0, base + Duration::from_micros(1_500));
+        assert_eq!(
+            (back.ttfb(), back.ttft(), back.ttfa(), back.e2e()),
+            (m.ttfb(), m.ttft(), m.ttfa(), m.e2e())
+        );
+        assert_eq!(back.itls().collect::<Vec<_>>(), m.itls().collect::<Vec<_>>());
+        assert_eq!((back.output_tokens(), back.input_tokens()), ((5, TokenSource::Usage), 12));
+        assert_eq!(back.server_latency(), Some(Duration::from_millis(250)));
     }
 }

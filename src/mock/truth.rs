@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::time::{Duration, Instant};
 
-use crate::stats::{Distribution, Histogram};
+use crate::stats::Histogram;
 
 /// What the mock actually sent. Times are taken right after each event's write returned.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,7 +32,7 @@ pub struct Truth {
 impl Truth {
     /// `{"requests","completed","text_events","faults":{..},"ttft_ms","itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let ms = |h: &Histogram| Distribution::json(h.distribution(0.001).as_ref());
+        let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
             "requests": self.requests,
             "completed": self.completed,

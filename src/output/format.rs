@@ -52,10 +52,10 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// A rate with one decimal and thousands separators: 1,234.5.
+/// A rate rounded to one decimal, with thousands separators: 1,234.6.
 pub fn rate(v: f64) -> String {
-    let whole = v.trunc() as u64;
-    format!("{}.{}", count(whole), ((v - whole as f64) * 10.0).floor() as u64 % 10)
+    let tenths = (v * 10.0).round() as u64;
+    format!("{}.{}", count(tenths / 10), tenths % 10)
 }
 
 /// A share as a percentage: 99.2%; `-` when undefined.
@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(opt_ms(None), "-");
         assert_eq!(count(0), "0");
         assert_eq!(count(1234567), "1,234,567");
-        assert_eq!(rate(1234.56), "1,234.5");
+        assert_eq!(rate(1234.56), "1,234.6");
+        assert_eq!(rate(19.19), "19.2");
+        assert_eq!(rate(19.96), "20.0");
+        assert_eq!(rate(0.04), "0.0");
         assert_eq!(percent(Some(0.9925)), "99.2%");
         assert_eq!(percent(None), "-");
         assert_eq!(number(4.5678), "4.57");

@@ -143,27 +143,33 @@ const TOP_KINDS: usize = 3;
 /// not the deadline, cut the requests still running.
 pub fn after_run(s: &Summary, interrupted: bool) -> Vec<Warning> {
     let mut w = Vec::new();
-    let finished = s.ok + s.failed;
-    if s.ok == 0 && s.failed > 0 {
-        let (kind, t) = &s.errors[0];
-        w.push(Warning::AllFailed { kind: kind.clone(), count: t.count, message: t.first_message.clone() });
-    } else if s.failed > 0 {
-        let top = s.errors.iter().take(TOP_KINDS).map(|(k, t)| (k.clone(), t.count)).collect();
-        w.push(Warning::SomeFailed { failed: s.failed, finished, top });
-    } else if s.total > 0 && s.ok == 0 {
-        w.push(Warning::AllCancelled { cancelled: s.cancelled, interrupted });
-    } else if s.total == 0 {
+    let r = &s.requests;
+    let finished = r.ok + r.failed;
+    let by_count = s.errors_by_count();
+    if r.ok == 0 && r.failed > 0 {
+        if let Some(&(kind, count, message)) = by_count.first() {
+            w.push(Warning::AllFailed { kind: kind.into(), count, message: message.into() });
+        }
+    } else if r.failed > 0 {
+        let top = by_count.iter().take(TOP_KINDS).map(|&(k, n, _)| (k.to_string(), n)).collect();
+        w.push(Warning::SomeFailed { failed: r.failed, finished, top });
+    } else if r.total > 0 && r.ok == 0 {
+        w.push(Warning::AllCancelled { cancelled: r.cancelled, interrupted });
+    } else if r.total == 0 {
         w.push(Warning::NothingSent);
     }
-    if s.tokens_estimated > 0 {
-        w.push(Warning::TokensEstimated { requests: s.tokens_estimated });
+    if s.tokens.estimated > 0 {
+        w.push(Warning::TokensEstimated { requests: s.tokens.estimated });
     }
     if s.with_warnings > 0 {
         w.push(Warning::StreamProblems { requests: s.with_warnings });
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if s.wall_s > 1.0 && s.client_cpu_s / s.wall_s > 0.8 * cores as f64 {
-        w.push(Warning::ClientBusy { cores_used: s.client_cpu_s / s.wall_s, cores });
+    if let Some(cpu_s) = s.client.cpu_s
+        && s.wall_s > 1.0
+        && cpu_s / s.wall_s > 0.8 * cores as f64
+    {
+        w.push(Warning::ClientBusy { cores_used: cpu_s / s.wall_s, cores });
     }
     w
 }

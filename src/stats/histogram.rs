@@ -4,6 +4,7 @@
 //! bucket midpoint, exact below 1024), so per-event data never needs an unbounded sample vector.
 //! It does not know units: callers record integers and scale when they summarise.
 
+use crate::decimals::three;
 use std::ops::AddAssign;
 
 /// Mantissa bits: values below 2^P are stored exactly; above, each power of two has 2^(P-1) buckets.
@@ -21,16 +22,26 @@ pub struct Histogram {
     max: u64,
 }
 
-/// The percentiles every report shows, in the histogram's recorded unit times a scale.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The percentiles every report shows, in the histogram's recorded unit times a scale. Its JSON
+/// is `{count,mean,min,p50,p90,p95,p99,max}` with three decimals (an empty set is `None`, `null`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Distribution {
+    /// Values recorded.
     pub count: u64,
+    #[serde(serialize_with = "three")]
     pub mean: f64,
+    #[serde(serialize_with = "three")]
     pub min: f64,
+    /// Percentiles: the midpoint of the bucket holding the value, within 0.1 %.
+    #[serde(serialize_with = "three")]
     pub p50: f64,
+    #[serde(serialize_with = "three")]
     pub p90: f64,
+    #[serde(serialize_with = "three")]
     pub p95: f64,
+    #[serde(serialize_with = "three")]
     pub p99: f64,
+    #[serde(serialize_with = "three")]
     pub max: f64,
 }
 
@@ -55,19 +66,6 @@ fn bucket_bounds(i: usize) -> (u64, u64) {
     let shift = e - (P as u64 - 1);
     let lo = mant << shift;
     (lo, lo + ((1u64 << shift) - 1))
-}
-
-impl Distribution {
-    /// The JSON shape every report uses: `{count,mean,min,p50,p90,p95,p99,max}`; `null` when empty.
-    pub fn json(d: Option<&Distribution>) -> serde_json::Value {
-        match d {
-            None => serde_json::Value::Null,
-            Some(d) => serde_json::json!({
-                "count": d.count, "mean": d.mean, "min": d.min, "p50": d.p50,
-                "p90": d.p90, "p95": d.p95, "p99": d.p99, "max": d.max,
-            }),
-        }
-    }
 }
 
 impl Histogram {

@@ -3,4 +3,4 @@ pub mod histogram;
 pub mod run_stats;
 
 pub use histogram::{Distribution, Histogram};
-pub use run_stats::{ErrorTally, RunStats};
+pub use run_stats::RunStats;

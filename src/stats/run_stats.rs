@@ -113,7 +113,6 @@ impl RunStats {
         self.output_tokens += tokens;
         self.input_tokens += m.input_tokens();
         self.reasoning_tokens += m.reasoning_tokens.unwrap_or(0);
-        let secs = |s: Option<f64>| s.and_then(|s| Duration::try_from_secs_f64(s).ok());
         match source {
             TokenSource::Usage => self.tokens_from_usage += 1,
             TokenSource::Estimate => self.tokens_estimated += 1,
@@ -139,8 +138,8 @@ impl RunStats {
             (&mut self.ttfa, m.ttfa()),
             (&mut self.tpot, m.tpot()),
             (&mut self.e2e, Some(m.e2e())),
-            (&mut self.server_latency, secs(m.server_latency_s)),
-            (&mut self.server_ttft, secs(m.server_ttft_s)),
+            (&mut self.server_latency, m.server_latency()),
+            (&mut self.server_ttft, m.server_ttft()),
         ];
         for (h, d) in pairs {
             if let Some(d) = d {

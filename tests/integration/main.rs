@@ -3,6 +3,7 @@
 
 mod apis;
 mod bad_input;
+mod contract;
 mod core_run;
 mod faults;
 mod fuzz_args;

@@ -88,7 +88,7 @@ fn dify_chat_fixture() {
         text_events: 8,
         output_tokens: 19,
         input_tokens: Some(1033),
-        server_latency_ms: json!(1381.760165997548),
+        server_latency_ms: json!(1381.76), // the fixture says 1.381760165997548 s: whole µs
         server_ttft_ms: json!(412.318),
         ..OK
     };

@@ -5,14 +5,19 @@ use crate::util::*;
 use serde_json::Value;
 
 fn live_run(dir: &std::path::Path, faults: &[&str]) -> (Value, std::path::PathBuf) {
+    live_run_of(dir, "openai-chat", faults)
+}
+
+/// A run of 24 requests against `api`, its JSON summary, and its records file.
+fn live_run_of(dir: &std::path::Path, api: &str, faults: &[&str]) -> (Value, std::path::PathBuf) {
     let mock = fast_mock(8, faults);
-    let (json_path, rec_path) = (dir.join("live.json"), dir.join("rec.jsonl"));
+    let (json_path, rec_path) = (dir.join(format!("live-{api}.json")), dir.join(format!("rec-{api}.jsonl")));
     let out = llmload(&[
         "run",
         "--url",
         &url(&mock),
         "--api",
-        "openai-chat",
+        api,
         "-c",
         "3",
         "-n",
@@ -54,8 +59,60 @@ fn records_rebuild_the_live_summary() {
         }
     }
     assert_eq!(rebuilt["config"]["source"][0], rec.to_str().unwrap());
-    assert!(out.stdout.contains("llmload summary · rebuilt from"), "{}", out.context());
+    // The records name the run's API and URL; the client's own usage they never had.
+    let live_url = live["config"]["url"].as_str().unwrap();
+    assert_eq!(
+        (&rebuilt["config"]["api"], rebuilt["config"]["url"].as_str()),
+        (&live["config"]["api"], Some(live_url))
+    );
+    assert!(
+        rebuilt["client"]["cpu_s"].is_null() && rebuilt["client"]["peak_rss_mb"].is_null(),
+        "{rebuilt:#}"
+    );
+    let title = format!("llmload summary · openai-chat · {live_url} · rebuilt from {}", rec.display());
+    assert!(out.stdout.contains(&title), "{title}{}", out.context());
+    assert!(out.stdout.contains("  client      not recorded (rebuilt from records)\n"), "{}", out.context());
     assert!(out.stdout.contains("24 total · 21 ok · 3 failed"), "{}", out.context());
+    assert_eq!(rebuilt["warnings"], live["warnings"], "{}", out.context());
+}
+
+#[test]
+fn records_of_different_runs_say_so_and_keep_the_first() {
+    let dir = tempdir("report-disagree");
+    let (openai, openai_rec) = live_run_of(&dir, "openai-chat", &[]);
+    let (_, dify_rec) = live_run_of(&dir, "dify-chat", &[]);
+    let json_path = dir.join("rebuilt.json");
+    let out = llmload(&[
+        "report",
+        openai_rec.to_str().unwrap(),
+        dify_rec.to_str().unwrap(),
+        "--json",
+        json_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let j = read_json(&json_path, &out);
+    assert_eq!(
+        (&j["config"]["api"], &j["config"]["url"]),
+        (&openai["config"]["api"], &openai["config"]["url"])
+    );
+    let warnings = j["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{}", out.context());
+    let w = warnings[0].as_str().unwrap();
+    assert!(
+        w.starts_with("the records come from different runs (")
+            && w.contains(&format!(
+                "{}: openai-chat at {}",
+                openai_rec.display(),
+                openai["config"]["url"].as_str().unwrap()
+            ))
+            && w.contains(&format!("{}: dify-chat at http://", dify_rec.display()))
+            && w.ends_with(
+                "the summary header names the first; report each run's records on their own to compare them"
+            ),
+        "{w}"
+    );
+    assert!(out.stdout.contains(&format!("\nwarning: {w}\n")), "{}", out.context());
+    assert_eq!(j["requests"]["total"], 48);
 }
 
 #[test]

@@ -1,0 +1,295 @@
+//! The output contract: the JSON summary and the records of a real run, and the JSON of
+//! `llmload report` over those records, have exactly the keys docs/json.md and docs/records.md
+//! list (both ways); the JSON and a record decode into test-side types that refuse unknown keys;
+//! and no float carries a binary tail. A new, removed or renamed key fails here until the docs
+//! follow.
+
+use crate::util::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use wire::{Client, Record, Requests, Summary};
+
+/// The keys a doc's tables list: every row whose first cell is one backticked path.
+fn documented(doc: &str) -> BTreeSet<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(doc);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
+    text.lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split_once("` |").map(|(key, _)| key))
+        .filter(|key| !key.contains('`'))
+        .map(String::from)
+        .collect()
+}
+
+/// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves):
+/// the error-kind maps' keys read `<kind>`, and each metric's statistics `metrics.*.<stat>`.
+fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
+    let Value::Object(map) = v else { return };
+    for (k, child) in map {
+        let child_path = match path {
+            "" => k.clone(),
+            "errors" | "error_messages" => format!("{path}.<kind>"),
+            _ if path.starts_with("metrics.") => format!("metrics.*.{k}"),
+            _ => format!("{path}.{k}"),
+        };
+        key_paths(child, &child_path, out);
+        out.insert(child_path);
+    }
+}
+
+/// Every number in `v` with its real dotted path, array elements included.
+fn numbers(v: &Value, path: &str, out: &mut Vec<(String, f64)>) {
+    match v {
+        Value::Number(n) => out.push((path.to_string(), n.as_f64().unwrap_or(f64::NAN))),
+        Value::Array(items) => items.iter().for_each(|item| numbers(item, path, out)),
+        Value::Object(map) => {
+            for (k, child) in map {
+                numbers(child, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fails on a number with more decimals than its unit keeps: seconds and shares 6, all else 3.
+fn assert_short_floats(v: &Value, what: &str) {
+    let mut found = Vec::new();
+    numbers(v, "", &mut found);
+    for (path, x) in found {
+        let places =
+            if path == "success_rate" || (path.ends_with("_s") && !path.ends_with("per_s")) { 6 } else { 3 };
+        let scale = 10f64.powi(places);
+        assert_eq!((x * scale).round() / scale, x, "{what}: {path} = {x} has more than {places} decimals");
+    }
+}
+
+fn assert_same_keys(found: &BTreeSet<String>, doc: &str) {
+    let listed = documented(doc);
+    let undocumented: Vec<_> = found.difference(&listed).collect();
+    let unseen: Vec<_> = listed.difference(found).collect();
+    assert!(
+        undocumented.is_empty() && unseen.is_empty(),
+        "docs/{doc} and the real output disagree:\n  written but not documented: {undocumented:?}\n  documented but not written: {unseen:?}"
+    );
+}
+
+/// The summary and a record as a reader would declare them: every key and nothing more, so
+/// decoding is the check; most fields are never read after it.
+mod wire {
+    #![allow(dead_code, reason = "decoded to pin the shape; tests read only some fields")]
+
+    use serde::Deserialize;
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Summary {
+        pub version: u32,
+        pub tool: Tool,
+        pub config: Value,
+        pub started_at: String,
+        pub wall_s: f64,
+        pub requests: Requests,
+        pub success_rate: Option<f64>,
+        pub errors: BTreeMap<String, u64>,
+        pub error_messages: BTreeMap<String, String>,
+        pub throughput: Throughput,
+        pub tokens: Tokens,
+        pub metrics: Metrics,
+        pub client: Client,
+        pub warnings: Vec<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Tool {
+        pub name: String,
+        pub version: String,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct Requests {
+        pub total: u64,
+        pub ok: u64,
+        pub failed: u64,
+        pub cancelled: u64,
+        pub retried: u64,
+        pub attempts: u64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Throughput {
+        pub requests_per_s: f64,
+        pub output_tokens_per_s: f64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Tokens {
+        pub output_total: u64,
+        pub input_total: u64,
+        pub reasoning_total: u64,
+        pub from_usage: u64,
+        pub estimated: u64,
+        pub from_tokenizer: u64,
+        pub usage_vs_counted: Option<UsageVsCounted>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct UsageVsCounted {
+        pub compared: u64,
+        pub differ: u64,
+        pub mean_abs_diff_pct: f64,
+        pub max_abs_diff_pct: f64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Metrics {
+        pub ttfb_ms: Option<Stat>,
+        pub ttfe_ms: Option<Stat>,
+        pub ttft_ms: Option<Stat>,
+        pub ttfa_ms: Option<Stat>,
+        pub itl_ms: Option<Stat>,
+        pub tpot_ms: Option<Stat>,
+        pub e2e_ms: Option<Stat>,
+        pub output_tokens: Option<Stat>,
+        pub decode_tokens_per_s: Option<Stat>,
+        pub tokens_per_event: Option<Stat>,
+        pub itl_per_token_ms: Option<Stat>,
+        pub server_latency_ms: Option<Stat>,
+        pub server_ttft_ms: Option<Stat>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Stat {
+        pub count: u64,
+        pub mean: f64,
+        pub min: f64,
+        pub p50: f64,
+        pub p90: f64,
+        pub p95: f64,
+        pub p99: f64,
+        pub max: f64,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct Client {
+        pub cpu_s: Option<f64>,
+        pub peak_rss_mb: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Record {
+        pub worker: usize,
+        pub prompt_index: usize,
+        pub key_index: Option<usize>,
+        pub turn: u32,
+        pub conversation_id: Option<String>,
+        pub start_ms: f64,
+        pub attempts: u32,
+        pub request_id: Option<String>,
+        pub status: Option<u16>,
+        pub outcome: String,
+        pub error: Option<String>,
+        pub ttfb_ms: Option<f64>,
+        pub ttfe_ms: Option<f64>,
+        pub ttft_ms: Option<f64>,
+        pub ttfa_ms: Option<f64>,
+        pub tpot_ms: Option<f64>,
+        pub e2e_ms: f64,
+        pub itl_ms: Vec<f64>,
+        pub output_tokens: u64,
+        pub token_source: String,
+        pub counted_tokens: u64,
+        pub input_tokens: u64,
+        pub reasoning_tokens: Option<u64>,
+        pub server_latency_ms: Option<f64>,
+        pub server_ttft_ms: Option<f64>,
+        pub events: usize,
+        pub text_events: usize,
+        pub warnings: Vec<String>,
+        pub api: String,
+        pub url: String,
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what} does not decode: {e}\n{v:#}"))
+}
+
+#[test]
+fn the_json_and_the_records_have_exactly_the_documented_keys() {
+    let mock = fast_mock(6, &["http-500:0.3"]);
+    let u = url(&mock);
+    let dir = tempdir("contract");
+    let (live_path, rec_path, rebuilt_path) =
+        (dir.join("live.json"), dir.join("rec.jsonl"), dir.join("rebuilt.json"));
+    let out = llmload(&[
+        "run",
+        "--url",
+        &u,
+        "--api",
+        "dify-chat",
+        "-c",
+        "2",
+        "-n",
+        "10",
+        "--quiet",
+        "--json",
+        live_path.to_str().unwrap(),
+        "--records",
+        rec_path.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let (live, records) = (read_json(&live_path, &out), read_records(&rec_path, &out));
+    let report = llmload(&["report", rec_path.to_str().unwrap(), "--json", rebuilt_path.to_str().unwrap()]);
+    report.expect_code(0);
+    let rebuilt = read_json(&rebuilt_path, &report);
+
+    // The JSON, pinned by type: the live run and the rebuilt one.
+    let l: Summary = decode(&live, "the live summary");
+    let r: Summary = decode(&rebuilt, "the rebuilt summary");
+    let requests = Requests { total: 10, ok: 7, failed: 3, cancelled: 0, retried: 0, attempts: 10 };
+    assert_eq!(l.requests, requests, "{}", out.context());
+    assert_eq!(r.requests, requests, "{}", report.context());
+    assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
+    assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
+    assert_eq!(r.client, Client { cpu_s: None, peak_rss_mb: None });
+    assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
+    assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
+    assert_eq!(
+        (&rebuilt["config"]["api"], &rebuilt["config"]["url"]),
+        (&live["config"]["api"], &live["config"]["url"])
+    );
+
+    // The JSON, by key path, against docs/json.md: a run and a report over its records together
+    // write every documented key (`config.source` only the report).
+    let mut json_keys = BTreeSet::new();
+    key_paths(&live, "", &mut json_keys);
+    key_paths(&rebuilt, "", &mut json_keys);
+    assert_same_keys(&json_keys, "json.md");
+
+    // The records, against docs/records.md.
+    assert_eq!(records.len(), 10);
+    let mut record_keys = BTreeSet::new();
+    for rec in &records {
+        let decoded: Record = decode(rec, "a record");
+        assert_eq!(
+            (decoded.api.as_str(), decoded.url.as_str()),
+            ("dify-chat", live["config"]["url"].as_str().unwrap())
+        );
+        key_paths(rec, "", &mut record_keys);
+        assert_short_floats(rec, "a record");
+    }
+    assert_same_keys(&record_keys, "records.md");
+
+    assert_short_floats(&live, "the live summary");
+    assert_short_floats(&rebuilt, "the rebuilt summary");
+}
