@@ -19,6 +19,8 @@ pub mod cap {
     pub const TOKENIZER: u64 = 256 << 20;
     /// A recorded response body for `--replay`.
     pub const REPLAY: u64 = 256 << 20;
+    /// A `--records` file read back by `llmload report`: a long soak writes hundreds of MiB.
+    pub const RECORDS: u64 = 64 << 30;
 }
 
 /// Opens `path` for `flag`, refusing what cannot be the file meant. The returned reader stops at

@@ -6,10 +6,10 @@
 
 use crate::error::Error;
 use crate::export::records::Record;
+use crate::files::{self, cap};
 use crate::output::warnings::Warning;
 use crate::stats::RunStats;
 use crate::summary::RunOutput;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,14 +48,8 @@ pub fn rebuild(paths: &[String]) -> Result<Rebuilt, Error> {
     // The first origin and the file that named it; the first file that named another.
     let (mut origin, mut other) = (None::<(Origin, &str)>, None::<(Origin, &str)>);
     for path in paths {
-        let file = File::open(path).map_err(|e| {
-            let hint = match e.kind() {
-                std::io::ErrorKind::NotFound => "file not found: check the path".to_string(),
-                _ => format!("cannot be read ({e})"),
-            };
-            Error::file("report", path, hint)
-        })?;
-        newest = newest.max(file.metadata().and_then(|m| m.modified()).ok());
+        let file = files::open("report", path, cap::RECORDS)?;
+        newest = newest.max(file.get_ref().metadata().and_then(|m| m.modified()).ok());
         let part = read(BufReader::new(file), base, &mut stats, MAX_RECORD_BYTES)
             .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);

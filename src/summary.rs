@@ -57,6 +57,9 @@ pub struct Summary {
     /// Successful requests that carried stream problems: the reason for a warning, not a key.
     #[serde(skip)]
     pub with_warnings: u64,
+    /// Ctrl-C or SIGTERM, not the deadline, cut the requests still running.
+    #[serde(skip)]
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +219,7 @@ impl Summary {
             },
             warnings: run.warnings.clone(),
             with_warnings: s.with_warnings,
+            interrupted: run.interrupted,
         }
     }
 

@@ -77,13 +77,8 @@ fn say(line: &str) {
 /// Prints the summary (to stderr when `--json -` or `--records -` holds stdout), writes the
 /// JSON, and picks the exit code: the same for a live run and a rebuilt one. The warnings the
 /// summary itself shows join the run's own before anything is written.
-fn finish(
-    summary: &mut Summary,
-    json: Option<OutputFile>,
-    interrupted: bool,
-    to_stderr: bool,
-) -> Result<u8, Error> {
-    let noticed = crate::output::warnings::after_run(summary, interrupted);
+fn finish(summary: &mut Summary, json: Option<OutputFile>, to_stderr: bool) -> Result<u8, Error> {
+    let noticed = crate::output::warnings::after_run(summary);
     summary.warnings.extend(noticed.iter().map(ToString::to_string));
     let text = crate::output::text::render(summary);
     if to_stderr {
@@ -98,7 +93,7 @@ fn finish(
             problem: e.to_string(),
         })?;
     }
-    Ok(if interrupted {
+    Ok(if summary.interrupted {
         EXIT_INTERRUPTED
     } else if summary.requests.ok == 0 {
         EXIT_GATE

@@ -24,5 +24,5 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
     }
     let mut summary = Summary::new(config, &rebuilt.run, None);
     let to_stderr = json.as_ref().is_some_and(OutputFile::is_stdout);
-    finish(&mut summary, json, false, to_stderr)
+    finish(&mut summary, json, to_stderr)
 }

@@ -55,7 +55,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     }
     run.warnings = warnings;
     let mut summary = Summary::new(config.describe(), &run, Some(crate::sys::process_usage()));
-    let code = finish(&mut summary, outputs.json, run.interrupted, to_stderr)?;
+    let code = finish(&mut summary, outputs.json, to_stderr)?;
     Ok((summary, code))
 }
 

@@ -16,11 +16,12 @@ pub fn render(s: &Summary) -> String {
     let _ = writeln!(o, "\n{}", title(&s.config));
     let _ = writeln!(
         o,
-        "  requests    {} total · {} ok · {} failed · {} cancelled at the deadline",
+        "  requests    {} total · {} ok · {} failed · {} cancelled {}",
         count(s.requests.total),
         count(s.requests.ok),
         count(s.requests.failed),
-        count(s.requests.cancelled)
+        count(s.requests.cancelled),
+        if s.interrupted { "by the interrupt" } else { "at the deadline" }
     );
     let _ = writeln!(o, "  success     {}", percent(s.success_rate));
     if s.requests.retried > 0 {

@@ -139,9 +139,8 @@ pub fn human(d: Duration) -> String {
 /// How many error kinds a partial-failure warning names.
 const TOP_KINDS: usize = 3;
 
-/// What a finished summary itself shows is worth a warning. `interrupted` says whether Ctrl-C,
-/// not the deadline, cut the requests still running.
-pub fn after_run(s: &Summary, interrupted: bool) -> Vec<Warning> {
+/// What a finished summary itself shows is worth a warning.
+pub fn after_run(s: &Summary) -> Vec<Warning> {
     let mut w = Vec::new();
     let r = &s.requests;
     let finished = r.ok + r.failed;
@@ -154,7 +153,7 @@ pub fn after_run(s: &Summary, interrupted: bool) -> Vec<Warning> {
         let top = by_count.iter().take(TOP_KINDS).map(|&(k, n, _)| (k.to_string(), n)).collect();
         w.push(Warning::SomeFailed { failed: r.failed, finished, top });
     } else if r.total > 0 && r.ok == 0 {
-        w.push(Warning::AllCancelled { cancelled: r.cancelled, interrupted });
+        w.push(Warning::AllCancelled { cancelled: r.cancelled, interrupted: s.interrupted });
     } else if r.total == 0 {
         w.push(Warning::NothingSent);
     }

@@ -172,7 +172,18 @@ fn devices_and_folders_are_refused_at_once_by_every_file_flag() {
     let d = dir.to_str().unwrap();
     assert_usage_error(&[&custom[..], &[d]].concat(), "is a directory: name a file");
     assert_usage_error(&["--tokenizer", d], "is a directory: name a file");
-    let out = llmload(&["mock", "--port", "0", "--replay", "/dev/zero"]);
-    out.expect_code(2);
-    assert!(out.stderr.contains(&format!("--replay /dev/zero: {device}")), "{}", out.context());
+    for (args, named) in [
+        (&["mock", "--port", "0", "--replay", "/dev/zero"][..], "--replay /dev/zero"),
+        (&["report", "/dev/zero"], "report /dev/zero"),
+        (&["report", d], "report "),
+    ] {
+        let out = llmload(args);
+        out.expect_code(2);
+        assert!(out.stderr.contains(named), "{}", out.context());
+        assert!(
+            out.stderr.contains(device) || out.stderr.contains("is a directory: name a file"),
+            "{}",
+            out.context()
+        );
+    }
 }

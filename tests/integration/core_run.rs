@@ -329,6 +329,7 @@ fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
         "the cause is the interrupt, not the deadline{}",
         out.context()
     );
+    assert!(out.stdout.contains("· 2 cancelled by the interrupt"), "{}", out.context());
     assert!(!out.stdout.contains("raise --duration"), "{}", out.context());
 }
 
