@@ -1,6 +1,8 @@
 //! End-to-end cost and accuracy of the client against the embedded mock, each in its own process
 //! on 127.0.0.1: client CPU-seconds per 1M streamed tokens, client peak memory, and the error of
-//! llmload's TTFT/ITL p50 and p99 against what the mock recorded it sent.
+//! llmload's TTFT/ITL p50 and p99 against what the mock recorded it sent. The mock is the
+//! instrument: each row also shows how late it was against its own configured schedule, and a
+//! row whose instrument slipped is marked invalid (agreeing with a late instrument proves nothing).
 //!
 //! `cargo bench --bench end_to_end` runs every scenario (about 2 minutes on 2 cores);
 //! `cargo bench --bench end_to_end -- 256` runs the scenarios whose name contains "256".
@@ -11,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_llmload");
+/// The instrument's p99 lateness (its TTFT and ITL over the configured ones) above which a row
+/// is not evidence of the client's accuracy.
+const MAX_INSTRUMENT_LATE_MS: f64 = 5.0;
 
 struct Scenario {
     name: &'static str,
@@ -140,8 +145,12 @@ fn run(s: &Scenario) -> String {
     let tokens = f(&j["tokens"]["output_total"]);
     let cpu = f(&j["client"]["cpu_s"]);
     let err = |metric: &str, p: &str| f(&j["metrics"][metric][p]) - f(&truth[metric][p]);
+    let ms = |d: &str| d.strip_suffix("ms").and_then(|n| n.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let late_ttft = f(&truth["ttft_ms"]["p99"]) - ms(s.ttft);
+    let late_itl = f(&truth["itl_ms"]["p99"]) - ms(s.itl);
+    let valid = late_ttft <= MAX_INSTRUMENT_LATE_MS && late_itl <= MAX_INSTRUMENT_LATE_MS;
     format!(
-        "| {} | {} | {}/{} | {} | {:.0} | {:.2} | {:.1} | {:+.2} / {:+.2} | {:+.3} / {:+.3} | {:.1} / {:.1} | {:.0} | {} |",
+        "| {} | {} | {}/{} | {} | {:.0} | {:.2} | {:.1} | {:+.2} / {:+.2} | {:+.3} / {:+.3} | {:.1} / {:.1} | {:+.1} / {:+.1} | {} | {:.0} | {} |",
         s.name,
         s.concurrency,
         j["requests"]["ok"],
@@ -156,6 +165,9 @@ fn run(s: &Scenario) -> String {
         err("itl_ms", "p99"),
         f(&truth["ttft_ms"]["p50"]),
         f(&j["metrics"]["ttft_ms"]["p50"]),
+        late_ttft,
+        late_itl,
+        if valid { "yes" } else { "no: the instrument slipped" },
         wall,
         status.code().map_or("signal".into(), |c| c.to_string()),
     )
@@ -164,9 +176,9 @@ fn run(s: &Scenario) -> String {
 fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     println!(
-        "| scenario | concurrency | ok/requests | failed | output tokens | client CPU-s per 1M tokens | client peak MiB | TTFT error p50 / p99 (ms) | ITL error p50 / p99 (ms) | TTFT p50 mock / llmload (ms) | wall s | exit |"
+        "| scenario | concurrency | ok/requests | failed | output tokens | client CPU-s per 1M tokens | client peak MiB | TTFT error p50 / p99 (ms) | ITL error p50 / p99 (ms) | TTFT p50 mock / llmload (ms) | instrument late TTFT p99 / ITL p99 (ms) | valid | wall s | exit |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for s in
         SCENARIOS.iter().filter(|s| filter.is_empty() || filter.iter().any(|f| s.name.contains(f.as_str())))
     {
