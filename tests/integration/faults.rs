@@ -127,7 +127,7 @@ fn a_stalled_stream_trips_the_idle_timeout() {
 #[test]
 fn a_stream_longer_than_the_whole_request_limit_is_timeout_total() {
     // Bytes keep coming (every 300 ms, within the per-read limit), but the whole stream takes
-    // 3 s: the between-reads check ends it at --timeout 1s.
+    // 3 s: the between-reads check ends it at --timeout 1s. No preflight: it would wait 1 s too.
     let mock = paced_mock(5, 300, 10);
     let dir = tempdir("timeout-total");
     let json_path = dir.join("out.json");
@@ -140,6 +140,7 @@ fn a_stream_longer_than_the_whole_request_limit_is_timeout_total() {
         "--timeout",
         "1s",
         "--quiet",
+        "--no-preflight",
         "--json",
         json_path.to_str().unwrap(),
     ]);

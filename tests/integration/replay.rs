@@ -21,7 +21,22 @@ fn replay(file: &str, split: Split, requests: u32, args: &[&str]) -> (Output, Ve
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let (u, n) = (url(&server), requests.to_string());
     let (j, r) = (json_path.display().to_string(), rec_path.display().to_string());
-    let mut full = vec!["run", "--url", &u, "-c", "2", "-n", &n, "--quiet", "--json", &j, "--records", &r];
+    // No preflight: each response of the run, not a check before it, gets the next split offset.
+    let mut full = vec![
+        "run",
+        "--url",
+        &u,
+        "-c",
+        "2",
+        "-n",
+        &n,
+        "--quiet",
+        "--no-preflight",
+        "--json",
+        &j,
+        "--records",
+        &r,
+    ];
     full.extend_from_slice(args);
     let out = llmload(&full);
     let recs = read_records(&rec_path, &out);

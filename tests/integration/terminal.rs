@@ -12,7 +12,7 @@ fn a_closed_stderr_and_stdout_stop_only_that_output() {
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
     // `llmload run … 2>&1 | head -1`: the reader goes away before the first table row.
     let mut child = Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args(["run", "--url", &url(&mock), "-c", "4", "-n", "400"])
+        .args(["run", "--url", &url(&mock), "-c", "4", "-n", "200"])
         .args(["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -30,9 +30,9 @@ fn a_closed_stderr_and_stdout_stop_only_that_output() {
     out.expect_code(0);
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
-    assert_eq!(truth(&mock).requests, 401, "the run went on to its end (400 and the preflight)");
-    assert_eq!(j["requests"]["ok"], 400, "every request counted{}", out.context());
-    assert_eq!(recs.len(), 400, "every request recorded");
+    assert_eq!(truth(&mock).requests, 201, "the run went on to its end (200 and the preflight)");
+    assert_eq!(j["requests"]["ok"], 200, "every request counted{}", out.context());
+    assert_eq!(recs.len(), 200, "every request recorded");
 }
 
 #[test]
@@ -70,11 +70,11 @@ fn the_banner_reads_as_english() {
         "-c",
         "4",
         "--ramp-up",
-        "1.5s",
+        "200ms",
         "-d",
-        "2s",
+        "1.5s",
     ]);
-    assert!(out.stderr.contains("· 4 workers (ramp-up 1.5s) · for 2s ·"), "{}", out.context());
+    assert!(out.stderr.contains("· 4 workers (ramp-up 200ms) · for 1.5s ·"), "{}", out.context());
 }
 
 #[test]
