@@ -1,6 +1,7 @@
-//! The reporter thread: the single owner of a run's statistics. It receives one message per
-//! worker start and stop and one per finished request, writes each finished request to `--records` at once (flushed), and
-//! prints a table row every second. It never blocks a worker (the channel is unbounded).
+//! The reporter thread: the single owner of a run's statistics. It defines the message workers
+//! send it (one per worker start and stop, one per finished request), writes each finished
+//! request to `--records` at once (flushed), and prints a table row every second. It never
+//! blocks a worker (the channel is unbounded), and a terminal that went away ends only the table.
 
 use crate::export::{OutputFile, records, records::Record};
 use crate::measure::Measurement;

@@ -18,7 +18,8 @@ pub struct RunOutput {
     pub stats: RunStats,
     pub wall: Duration,
     pub started_at: chrono::DateTime<chrono::Local>,
-    /// Problems with the run itself (workers that could not start).
+    /// Problems with the run itself (workers that could not start, an interrupt…), as the
+    /// sentences `output::warnings::Warning` gives them.
     pub warnings: Vec<String>,
     /// The records file failed mid-run (the summary is still complete).
     pub records_error: Option<String>,

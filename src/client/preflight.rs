@@ -26,7 +26,7 @@ impl Client {
     pub fn preflight(settings: &ClientSettings, prompt: &Prompt, key: Option<&str>) -> Preflight {
         let settings = ClientSettings { retries: 0, connections: 1, ..settings.clone() };
         let client = Client::new(settings.clone(), agent(&settings));
-        let job = Request {
+        let request = Request {
             worker: 0,
             prompt_index: 0,
             prompt,
@@ -35,7 +35,7 @@ impl Client {
             conversation_id: None,
             turn: 1,
         };
-        verdict(client.execute(&job, &StopSignal::default()).outcome)
+        verdict(client.execute(&request, &StopSignal::default()).outcome)
     }
 }
 
