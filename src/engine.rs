@@ -78,14 +78,15 @@ pub fn run(
     if let Some(forced) = interrupt {
         warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.to_string());
     }
-    let (stats, records_error) = match reporter.join() {
-        Ok(done) => done,
+    let ((stats, records_error), stats_lost) = match reporter.join() {
+        Ok(done) => (done, false),
         Err(_) => {
             warnings.push(Warning::ReporterFailed.to_string());
-            Default::default()
+            (Default::default(), true)
         }
     };
-    Ok(RunOutput { stats, wall, started_at, warnings, records_error, interrupted: interrupt.is_some() })
+    let interrupted = interrupt.is_some();
+    Ok(RunOutput { stats, wall, started_at, warnings, records_error, interrupted, stats_lost })
 }
 
 /// The timer thread: waits for the deadline, the workers' end or an interrupt, then stops new

@@ -79,7 +79,15 @@ pub fn rebuild(paths: &[String]) -> Result<Rebuilt, Error> {
             first.api, first.url, o.api, o.url
         ));
     }
-    let run = RunOutput { stats, wall, started_at, warnings, records_error: None, interrupted: false };
+    let run = RunOutput {
+        stats,
+        wall,
+        started_at,
+        warnings,
+        records_error: None,
+        interrupted: false,
+        stats_lost: false,
+    };
     Ok(Rebuilt { run, origin: origin.map(|(o, _)| o) })
 }
 

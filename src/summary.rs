@@ -25,6 +25,8 @@ pub struct RunOutput {
     pub records_error: Option<String>,
     /// Ctrl-C or SIGTERM ended the run.
     pub interrupted: bool,
+    /// The reporter thread failed, so `stats` is empty whatever was sent.
+    pub stats_lost: bool,
 }
 
 /// The JSON summary (`--json`), top-level keys in this order.
@@ -61,6 +63,9 @@ pub struct Summary {
     /// Ctrl-C or SIGTERM, not the deadline, cut the requests still running.
     #[serde(skip)]
     pub interrupted: bool,
+    /// The counts are empty because the statistics were lost, not because nothing was sent.
+    #[serde(skip)]
+    pub stats_lost: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -221,6 +226,7 @@ impl Summary {
             warnings: run.warnings.clone(),
             with_warnings: s.with_warnings,
             interrupted: run.interrupted,
+            stats_lost: run.stats_lost,
         }
     }
 
@@ -282,6 +288,7 @@ mod tests {
             warnings: vec![],
             records_error: None,
             interrupted: false,
+            stats_lost: false,
         };
         let s = Summary::new(Value::Null, &run, None);
         assert_eq!(

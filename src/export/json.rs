@@ -42,6 +42,7 @@ mod tests {
             warnings: vec!["a warning".into()],
             records_error: None,
             interrupted: false,
+            stats_lost: false,
         };
         let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));

@@ -145,7 +145,9 @@ pub fn after_run(s: &Summary) -> Vec<Warning> {
     let r = &s.requests;
     let finished = r.ok + r.failed;
     let by_count = s.errors_by_count();
-    if r.ok == 0 && r.failed > 0 {
+    if s.stats_lost {
+        // The counts are empty because they were lost: `ReporterFailed` already says so.
+    } else if r.ok == 0 && r.failed > 0 {
         if let Some(&(kind, count, message)) = by_count.first() {
             w.push(Warning::AllFailed { kind: kind.into(), count, message: message.into() });
         }
@@ -184,6 +186,22 @@ mod tests {
             (h(0), h(500), h(2000), h(1500), h(120_000), h(90_000)),
             ("0s".into(), "500ms".into(), "2s".into(), "1.5s".into(), "2m".into(), "90s".into())
         );
+    }
+
+    #[test]
+    fn lost_statistics_are_not_read_as_nothing_sent() {
+        let run = |stats_lost| crate::summary::RunOutput {
+            stats: Default::default(),
+            wall: Duration::from_secs(3),
+            started_at: chrono::Local::now(),
+            warnings: vec![],
+            records_error: None,
+            interrupted: false,
+            stats_lost,
+        };
+        let after = |lost| after_run(&Summary::new(serde_json::Value::Null, &run(lost), None));
+        assert_eq!(after(false), [Warning::NothingSent]);
+        assert_eq!(after(true), []);
     }
 
     #[test]
