@@ -290,12 +290,12 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
     assert!(out.stderr.contains(stopping), "{}", out.context());
 }
 
-#[test]
-fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
-    // Responses take about 5 s and the grace period is 30 s: only the second interrupt ends it.
+/// Two workers on responses of about 5 s, interrupted after 1 s by `signals` (300 ms apart),
+/// with `--grace`; returns the output, its JSON and how long it took from the first signal. No
+/// preflight: it would still be reading its 5 s response at the interrupt.
+fn interrupt_slow_run(name: &str, grace: &str, signals: &[&str]) -> (Output, serde_json::Value, Duration) {
     let mock = paced_mock(10, 50, 100);
-    let dir = tempdir("sigint-twice");
-    let json_path = dir.join("out.json");
+    let json_path = tempdir(name).join("out.json");
     let (u, j) = (url(&mock), json_path.to_str().unwrap());
     let args = [
         "run",
@@ -306,17 +306,23 @@ fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
         "-d",
         "60s",
         "--grace",
-        "30s",
+        grace,
         "--quiet",
         "--no-preflight",
         "--json",
         j,
     ];
-    let (out, took) =
-        signalled(&args, Duration::from_millis(1000), &["INT", "INT"], Duration::from_millis(300));
+    let (out, took) = signalled(&args, Duration::from_millis(1000), signals, Duration::from_millis(300));
     out.expect_code(130);
-    assert!(took < Duration::from_secs(4), "the second interrupt cut the grace period");
     let j = read_json(&json_path, &out);
+    (out, j, took)
+}
+
+#[test]
+fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
+    // The grace period is 30 s: only the second interrupt ends the run soon.
+    let (out, j, took) = interrupt_slow_run("sigint-twice", "30s", &["INT", "INT"]);
+    assert!(took < Duration::from_secs(4), "the second interrupt cut the grace period");
     assert_eq!(
         (j["requests"]["total"].as_u64(), j["requests"]["cancelled"].as_u64()),
         (Some(2), Some(2)),
@@ -370,31 +376,9 @@ fn token_counts_are_checked_against_usage() {
 
 #[test]
 fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
-    // Responses take about 5 s: with --grace 200ms, the two in flight at the interrupt are cut.
-    // No preflight: it would still be reading its 5 s response at the interrupt.
-    let mock = paced_mock(10, 50, 100);
-    let dir = tempdir("grace");
-    let json_path = dir.join("out.json");
-    let (u, j) = (url(&mock), json_path.to_str().unwrap());
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "-c",
-        "2",
-        "-d",
-        "60s",
-        "--grace",
-        "200ms",
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        j,
-    ];
-    let (out, took) = signalled(&args, Duration::from_millis(1000), &["TERM"], Duration::ZERO);
-    out.expect_code(130);
+    // With --grace 200ms, the two requests in flight at the interrupt are cut.
+    let (out, j, took) = interrupt_slow_run("grace", "200ms", &["TERM"]);
     assert!(took < Duration::from_secs(3), "the grace period was not 200 ms");
-    let j = read_json(&json_path, &out);
     assert_eq!(j["requests"]["cancelled"], 2, "{}", out.context());
     assert_eq!(j["requests"]["total"], 2, "{}", out.context());
 }
