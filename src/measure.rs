@@ -1,6 +1,7 @@
 //! One request's raw observations (`Measurement`) and the metrics derived from them, exactly as
-//! DESIGN §4 defines them; the error taxonomy (`Outcome`, `ErrorKind`); where a token count came
-//! from (`TokenSource`).
+//! DESIGN §4 defines them; when a read's bytes arrived (`arrival`: the kernel's stamp where there
+//! is one) and the client's own lag that it shows; the error taxonomy (`Outcome`, `ErrorKind`);
+//! where a token count came from (`TokenSource`).
 //!
 //! It stores `Instant`s and derives durations by method. It does not aggregate (see `stats`),
 //! write records (see `export::records`) or format (see `output`).
@@ -153,6 +154,22 @@ pub struct Measurement {
     pub attempts: u32,
     /// The server's `x-request-id`, to find the request in its logs.
     pub request_id: Option<String>,
+    /// The client's own lag on each timed read (the response head's, and each that completed
+    /// an event) that had a kernel stamp: the read's time − the kernel's receive time, µs.
+    /// Bounded: at most one entry per event, and one for the head.
+    pub read_lags_us: Vec<u32>,
+    /// Timed reads without a kernel stamp, timed when they returned instead (the user clock).
+    pub user_reads: u32,
+    /// The attempt's start (`t0` for the first) → the request's last byte written, by the
+    /// transport's clock.
+    pub send_lag: Option<Duration>,
+}
+
+/// When the bytes of a read that returned at `read_at` arrived: the kernel's receive time
+/// `kernel` where the transport has one, never later than the read (a step of the realtime clock
+/// could put it there), else the read time itself.
+pub fn arrival(read_at: Instant, kernel: Option<Instant>) -> Instant {
+    kernel.map_or(read_at, |k| k.min(read_at))
 }
 
 fn between(a: Instant, b: Option<Instant>) -> Option<Duration> {
@@ -187,7 +204,29 @@ impl Measurement {
             warnings: Vec::new(),
             attempts: 1,
             request_id: None,
+            read_lags_us: Vec::new(),
+            user_reads: 0,
+            send_lag: None,
         }
+    }
+
+    /// Notes a read whose arrival time a metric uses: its lag behind the kernel's stamp, or
+    /// that it had none.
+    pub fn timed_read(&mut self, read_at: Instant, kernel: Option<Instant>) {
+        match kernel {
+            Some(_) => {
+                let lag = read_at.duration_since(arrival(read_at, kernel)).as_micros();
+                self.read_lags_us.push(lag.min(u32::MAX as u128) as u32);
+            }
+            None => self.user_reads += 1,
+        }
+    }
+
+    /// The largest read lag, when every timed read had a kernel stamp; `None` with the user
+    /// clock (or no timed read).
+    pub fn read_lag_max(&self) -> Option<Duration> {
+        let max = self.read_lags_us.iter().max().filter(|_| self.user_reads == 0)?;
+        Some(Duration::from_micros(u64::from(*max)))
     }
 
     pub fn ttfb(&self) -> Option<Duration> {
@@ -312,6 +351,30 @@ mod tests {
         assert_eq!(m.tpot(), None);
         assert_eq!(m.decode_tokens_per_s(), None);
         assert_eq!(m.itls().count(), 0);
+    }
+
+    #[test]
+    fn a_read_arrives_at_its_kernel_stamp_never_after_the_read() {
+        let read_at = Instant::now() + Duration::from_millis(10);
+        let kernel = read_at - Duration::from_micros(250);
+        assert_eq!(arrival(read_at, Some(kernel)), kernel);
+        assert_eq!(arrival(read_at, None), read_at);
+        assert_eq!(arrival(read_at, Some(read_at + Duration::from_micros(3))), read_at);
+    }
+
+    #[test]
+    fn read_lags_and_the_user_clock() {
+        let read_at = Instant::now() + Duration::from_millis(10);
+        let mut m = Measurement::new(0, 0, None, Instant::now());
+        assert_eq!(m.read_lag_max(), None, "no timed read");
+        m.timed_read(read_at, Some(read_at - Duration::from_micros(250)));
+        m.timed_read(read_at, Some(read_at - Duration::from_micros(40)));
+        m.timed_read(read_at, Some(read_at + Duration::from_micros(3)));
+        assert_eq!((m.read_lags_us.clone(), m.user_reads), (vec![250, 40, 0], 0));
+        assert_eq!(m.read_lag_max(), Some(Duration::from_micros(250)));
+        m.timed_read(read_at, None);
+        assert_eq!((m.read_lags_us.len(), m.user_reads), (3, 1));
+        assert_eq!(m.read_lag_max(), None, "a read on the user clock");
     }
 
     #[test]

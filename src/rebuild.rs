@@ -192,6 +192,13 @@ mod tests {
                 m.counted_tokens = 4;
                 m.warnings.push("malformed event: x".into());
             }
+            // One timed read each (records keep only a request's largest lag), some on the user
+            // clock; no send lag (records do not keep it).
+            if i % 4 == 0 {
+                m.user_reads = 1;
+            } else {
+                m.read_lags_us = vec![30 + i as u32];
+            }
             // Dify's own numbers come in seconds with more digits than a microsecond.
             m.server_latency_s = Some(0.123_456_789 * (1 + i) as f64);
             m.server_ttft_s = Some(0.011_111_111);
@@ -202,6 +209,7 @@ mod tests {
         let part = read(&file[..], Instant::now(), &mut rebuilt, MAX_RECORD_BYTES).unwrap();
         assert_eq!(rebuilt, live);
         assert_eq!(rebuilt.server_latency.count(), 16);
+        assert_eq!((rebuilt.read_lag.count(), rebuilt.user_reads), (15, 5));
         assert_eq!(part.span, Duration::from_millis(1900 + 200));
         assert!(!part.partial_last_line);
         assert_eq!(part.origins, [Origin { api: "dify-chat".into(), url: URL.into() }]);

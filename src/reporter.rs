@@ -138,6 +138,7 @@ impl Reporter {
             ttft_p50_ms: w.ttft.quantile(0.5).map(|v| v as f64 / 1000.0),
             itl_p50_ms: w.itl.quantile(0.5).map(|v| v as f64 / 1000.0),
             errors: w.failed,
+            lag_p99_ms: w.read_lag.quantile(0.99).map(|v| v as f64 / 1000.0),
         };
         self.say(&table::row(&row));
     }

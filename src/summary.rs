@@ -165,7 +165,8 @@ pub struct Metrics {
     pub server_ttft_ms: Option<Distribution>,
 }
 
-/// What the run cost the client itself; `null` when unknown (a summary rebuilt from records).
+/// What the run cost the client itself, and how late it was; `null` when unknown (a summary
+/// rebuilt from records).
 #[derive(Debug, Serialize)]
 pub struct ClientUsage {
     /// CPU seconds, user and system.
@@ -174,6 +175,24 @@ pub struct ClientUsage {
     /// Peak resident memory, MiB.
     #[serde(serialize_with = "three")]
     pub peak_rss_mb: Option<f64>,
+    /// Where arrival times came from: `kernel` when every timed read had the kernel's receive
+    /// stamp, `user` when any was timed when it returned (or nothing was read).
+    pub clock: Clock,
+    /// Each timed read's time − its bytes' kernel receive time, ms (a rebuilt summary: each
+    /// request's largest).
+    pub read_lag_ms: Option<Distribution>,
+    /// Each request's attempt start → its last byte written, ms; `null` rebuilt (not recorded).
+    pub send_lag_ms: Option<Distribution>,
+}
+
+/// The clock an arrival time is read from (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// The kernel's receive timestamp of the bytes.
+    Kernel,
+    /// The time the read returned them.
+    User,
 }
 
 impl Summary {
@@ -222,6 +241,9 @@ impl Summary {
             client: ClientUsage {
                 cpu_s: usage.map(|(cpu_s, _)| cpu_s),
                 peak_rss_mb: usage.map(|(_, bytes)| bytes as f64 / (1024.0 * 1024.0)),
+                clock: if s.kernel_clock() { Clock::Kernel } else { Clock::User },
+                read_lag_ms: s.read_lag.distribution(0.001),
+                send_lag_ms: s.send_lag.distribution(0.001),
             },
             warnings: run.warnings.clone(),
             with_warnings: s.with_warnings,
@@ -297,5 +319,6 @@ mod tests {
         );
         assert_eq!((s.requests.total, s.requests.failed, s.success_rate), (4, 4, Some(0.0)));
         assert_eq!((s.client.cpu_s, s.client.peak_rss_mb), (None, None));
+        assert_eq!((s.client.clock, s.client.read_lag_ms), (Clock::User, None), "nothing was read");
     }
 }

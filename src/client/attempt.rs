@@ -1,10 +1,11 @@
 //! One request from start to end: the attempts `--retries` allows (waiting on the stop signal,
-//! so a deadline or Ctrl-C cuts a backoff short), and one attempt's request, headers and status.
-//! When to retry is `retry`'s; reading the stream is `read_loop`'s.
+//! so a deadline or Ctrl-C cuts a backoff short), and one attempt's request, headers and status,
+//! with when its last byte went out and when its head arrived (the transport's clocks). When to
+//! retry is `retry`'s; reading the stream is `read_loop`'s.
 
 use super::failure::{failure, http_error, one_line, read_snippet};
-use super::{Client, MAX_REQUEST_ID, Request, retry};
-use crate::measure::{ErrorKind, Measurement, Outcome};
+use super::{Client, MAX_REQUEST_ID, Request, retry, transport};
+use crate::measure::{ErrorKind, Measurement, Outcome, arrival};
 use crate::protocol::RequestSpec;
 use crate::rng::SplitMix64;
 use crate::stop::StopSignal;
@@ -17,9 +18,9 @@ impl Client {
     pub fn execute(&self, job: &Request, stop: &StopSignal) -> Measurement {
         let t0 = Instant::now();
         let mut jitter = SplitMix64::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
-        let mut attempts = 1;
+        let (mut attempts, mut started) = (1, t0);
         loop {
-            let (mut m, retry_after) = self.attempt(job, stop, t0);
+            let (mut m, retry_after) = self.attempt(job, stop, t0, started);
             m.attempts = attempts;
             self.mask(job, &mut m);
             if attempts > self.settings.retries || !retry::retryable(&m.outcome) {
@@ -30,7 +31,7 @@ impl Client {
             if t0.elapsed() + wait >= self.settings.timeouts.total || stop.wait(wait) {
                 return m;
             }
-            attempts += 1;
+            (attempts, started) = (attempts + 1, Instant::now());
         }
     }
 
@@ -46,8 +47,15 @@ impl Client {
         }
     }
 
-    /// One attempt; also returns the server's `Retry-After`, if it sent one.
-    fn attempt(&self, job: &Request, stop: &StopSignal, t0: Instant) -> (Measurement, Option<Duration>) {
+    /// One attempt, which started at `started`; also returns the server's `Retry-After`, if it
+    /// sent one.
+    fn attempt(
+        &self,
+        job: &Request,
+        stop: &StopSignal,
+        t0: Instant,
+        started: Instant,
+    ) -> (Measurement, Option<Duration>) {
         let spec = RequestSpec {
             prompt: job.prompt,
             model: self.settings.model.as_deref(),
@@ -72,9 +80,11 @@ impl Client {
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.turn = job.turn;
         m.prompt_counted = job.prompt.counted_tokens;
+        transport::forget();
         let response = req.send(&body[..]);
         let now = Instant::now();
         m.end_at = now;
+        m.send_lag = transport::written().map(|w| w.saturating_duration_since(started));
         let response = match response {
             Ok(r) => r,
             Err(e) => {
@@ -86,7 +96,9 @@ impl Client {
                 return (m, None);
             }
         };
-        m.headers_at = Some(now);
+        let kernel = transport::arrived();
+        m.headers_at = Some(arrival(now, kernel));
+        m.timed_read(now, kernel);
         let status = response.status().as_u16();
         m.status = Some(status);
         let content_type = response

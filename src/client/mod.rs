@@ -1,5 +1,6 @@
 //! Sends one request and measures it. The client owns the transport and the read loop only:
-//! `agent` sets up ureq once per run, `attempt` sends a request and makes the attempts
+//! `agent` sets up ureq once per run, `transport` is the socket under it (whose reads the kernel
+//! stamps with their bytes' arrival), `attempt` sends a request and makes the attempts
 //! `--retries` allows, `read_loop` feeds the streamed bytes to the SSE parser and the events to
 //! the protocol, and `failure` maps every failure to an `Outcome`, with any key a server echoed
 //! masked; `preflight` checks the target with one request before the load. It never prints and
@@ -14,6 +15,7 @@ mod read_loop;
 mod retry;
 mod settings;
 pub mod tls;
+mod transport;
 
 pub use agent::agent;
 pub use preflight::Preflight;

@@ -1,11 +1,12 @@
-//! The streaming read loop: each read is timed, its bytes fed to the SSE parser and each event to
-//! the protocol, until the body ends, fails, the whole-request limit passes or the run stops; then
-//! the request's outcome (which asks whether `--api` is right when the protocol recognised none
-//! of the events).
+//! The streaming read loop: each read is timed (its bytes' arrival is the kernel's receive stamp
+//! where the transport has one, else the read time), its bytes fed to the SSE parser and each
+//! event to the protocol, until the body ends, fails, the whole-request limit passes or the run
+//! stops; then the request's outcome (which asks whether `--api` is right when the protocol
+//! recognised none of the events).
 
 use super::failure::{io_failure, timed_out};
-use super::{Client, MAX_WARNINGS};
-use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase, TokenSource};
+use super::{Client, MAX_WARNINGS, transport};
+use crate::measure::{ErrorKind, Measurement, Outcome, TimeoutPhase, TokenSource, arrival};
 use crate::protocol::{self, Protocol};
 use crate::sse;
 use crate::stop::StopSignal;
@@ -31,14 +32,21 @@ impl Client {
                 Ok(n) => n,
                 Err(e) => break Some(e),
             };
-            let now = Instant::now();
+            let read_at = Instant::now();
+            let kernel = transport::arrived();
+            let at = arrival(read_at, kernel);
+            let events = m.events;
             let fed =
-                parser.feed(&buf[..n], &mut |ev| s.on_event(self.settings.protocol.as_ref(), ev, now, m));
+                parser.feed(&buf[..n], &mut |ev| s.on_event(self.settings.protocol.as_ref(), ev, at, m));
+            // Only a read that completed an event times something.
+            if m.events > events {
+                m.timed_read(read_at, kernel);
+            }
             if let Err(e) = fed {
                 s.malformed.get_or_insert(e.to_string());
                 break None;
             }
-            if !s.done && now.duration_since(m.t0) > self.settings.timeouts.total {
+            if !s.done && read_at.duration_since(m.t0) > self.settings.timeouts.total {
                 s.timed_out = true;
                 break None;
             }

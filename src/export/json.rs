@@ -31,9 +31,11 @@ mod tests {
         ok.usage_output_tokens = Some(3);
         ok.counted_tokens = 4;
         ok.usage_input_tokens = Some(7);
+        (ok.read_lags_us, ok.send_lag) = (vec![12, 42], Some(Duration::from_micros(850)));
         stats.add(&ok);
         let mut failed = Measurement::new(1, 0, None, t0);
         failed.outcome = Outcome::Failed { kind: ErrorKind::Http(500), message: "HTTP 500: boom".into() };
+        failed.read_lags_us = vec![7];
         stats.add(&failed);
         let run = RunOutput {
             stats,
@@ -51,8 +53,9 @@ mod tests {
         assert_eq!(got, EXPECTED);
     }
 
-    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s, 0.1 + 0.2 CPU-s), empty
-    /// metrics `null`, a final newline.
+    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s, 0.1 + 0.2 CPU-s, a mean read
+    /// lag of 20.333 µs), empty metrics `null`, the failed request's read lag counted, a final
+    /// newline.
     const EXPECTED: &str = r#"{
   "version": 1,
   "tool": {
@@ -169,7 +172,28 @@ mod tests {
   },
   "client": {
     "cpu_s": 0.3,
-    "peak_rss_mb": 3.0
+    "peak_rss_mb": 3.0,
+    "clock": "kernel",
+    "read_lag_ms": {
+      "count": 3,
+      "mean": 0.02,
+      "min": 0.007,
+      "p50": 0.012,
+      "p90": 0.042,
+      "p95": 0.042,
+      "p99": 0.042,
+      "max": 0.042
+    },
+    "send_lag_ms": {
+      "count": 1,
+      "mean": 0.85,
+      "min": 0.85,
+      "p50": 0.85,
+      "p90": 0.85,
+      "p95": 0.85,
+      "p99": 0.85,
+      "max": 0.85
+    }
   },
   "warnings": [
     "a warning"

@@ -91,6 +91,10 @@ pub struct Record {
     /// The run's endpoint URL.
     #[serde(default)]
     pub url: Option<String>,
+    /// The request's largest read lag (read time − the kernel's receive time), ms; `null` when a
+    /// timed read had no kernel stamp (the user clock) or nothing was read.
+    #[serde(default, serialize_with = "three")]
+    pub read_lag_max_ms: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -147,6 +151,7 @@ impl Record {
             warnings: m.warnings.clone(),
             api: Some(api.into()),
             url: Some(url.into()),
+            read_lag_max_ms: ms(m.read_lag_max()),
         }
     }
 
@@ -196,6 +201,13 @@ impl Record {
         m.warnings = self.warnings.clone();
         m.attempts = self.attempts;
         m.request_id = self.request_id.clone();
+        // Only the largest lag is recorded: it stands for the request's reads. A request with a
+        // head but no lag had a read on the user clock.
+        match (self.read_lag_max_ms, self.status) {
+            (Some(lag), _) => m.read_lags_us.push(ms_us(lag).as_micros().min(u32::MAX as u128) as u32),
+            (None, Some(_)) => m.user_reads = 1,
+            (None, None) => {}
+        }
         Ok(m)
     }
 }
@@ -244,6 +256,7 @@ mod tests {
             warnings: vec![],
             api: Some("dify-chat".into()),
             url: Some("http://127.0.0.1:8080/v1/chat-messages".into()),
+            read_lag_max_ms: Some(0.042),
         }
     }
 
@@ -252,7 +265,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\"}\n"
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042}\n"
         );
         let back: Record = serde_json::from_str(&got).unwrap();
         assert_eq!(back, sample());
@@ -271,8 +284,8 @@ mod tests {
         let old = "{\"outcome\":\"ok\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":200,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"estimate\",\"text_events\":0,\"warnings\":[]}";
         let r: Record = serde_json::from_str(old).unwrap();
         assert_eq!(
-            (r.turn, r.attempts, r.start_ms, r.itl_ms.len(), r.events, r.api, r.url),
-            (1, 1, 0.0, 0, 0, None, None)
+            (r.turn, r.attempts, r.start_ms, r.itl_ms.len(), r.events, r.api, r.url, r.read_lag_max_ms),
+            (1, 1, 0.0, 0, 0, None, None, None)
         );
         assert_eq!(r.token_source, TokenSource::Estimate);
     }
@@ -292,7 +305,10 @@ mod tests {
         m.prompt_counted = 9;
         m.usage_input_tokens = Some(12);
         m.server_latency_s = Some(0.25);
+        m.status = Some(200);
+        m.read_lags_us = vec![40, 1_250, 7];
         let r = Record::from_measurement(&m, Duration::from_micros(1_500), "openai-chat", "http://h/v1");
+        assert_eq!(r.read_lag_max_ms, Some(1.25));
         assert_eq!(
             (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
             (12, Some(250.0), None, 1)
@@ -312,5 +328,11 @@ mod tests {
         assert_eq!(back.itls().collect::<Vec<_>>(), m.itls().collect::<Vec<_>>());
         assert_eq!((back.output_tokens(), back.input_tokens()), ((5, TokenSource::Usage), 12));
         assert_eq!(back.server_latency(), Some(Duration::from_millis(250)));
+        assert_eq!((back.read_lags_us.clone(), back.read_lag_max()), (vec![1_250], m.read_lag_max()));
+        // A request on the user clock stays on it.
+        m.user_reads = 1;
+        let r = Record::from_measurement(&m, Duration::ZERO, "openai-chat", "http://h/v1");
+        let back = r.to_measurement(base).unwrap();
+        assert_eq!((r.read_lag_max_ms, back.read_lags_us.len(), back.user_reads), (None, 0, 1));
     }
 }

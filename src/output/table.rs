@@ -19,11 +19,15 @@ pub struct Row {
     pub ttft_p50_ms: Option<f64>,
     pub itl_p50_ms: Option<f64>,
     pub errors: u64,
+    /// The client's own read lag (read time − kernel receive time), p99 over the timed reads of
+    /// this second's requests; `None` without kernel stamps.
+    pub lag_p99_ms: Option<f64>,
 }
 
-const WIDTHS: [usize; 10] = [8, 7, 13, 6, 8, 7, 10, 10, 9, 6];
-const TITLES: [&str; 10] =
-    ["time", "elapsed", "workers", "done", "total", "ok", "tok/s", "TTFT p50", "ITL p50", "errors"];
+const WIDTHS: [usize; 11] = [8, 7, 13, 6, 8, 7, 10, 10, 9, 6, 8];
+const TITLES: [&str; 11] = [
+    "time", "elapsed", "workers", "done", "total", "ok", "tok/s", "TTFT p50", "ITL p50", "errors", "lag p99",
+];
 
 pub fn header() -> String {
     line(TITLES.map(String::from))
@@ -41,10 +45,11 @@ pub fn row(r: &Row) -> String {
         opt_ms(r.ttft_p50_ms),
         opt_ms(r.itl_p50_ms),
         count(r.errors),
+        opt_ms(r.lag_p99_ms),
     ])
 }
 
-fn line(cells: [String; 10]) -> String {
+fn line(cells: [String; 11]) -> String {
     let mut out = pad_right(&cells[0], WIDTHS[0]);
     for (cell, w) in cells.iter().zip(WIDTHS).skip(1) {
         out.push_str("  ");
@@ -71,15 +76,20 @@ mod tests {
             ttft_p50_ms: Some(101.25),
             itl_p50_ms: Some(10.04),
             errors: 0,
+            lag_p99_ms: Some(0.042),
         };
         assert_eq!(
             header(),
-            "time      elapsed        workers    done     total       ok       tok/s    TTFT p50    ITL p50  errors"
+            "time      elapsed        workers    done     total       ok       tok/s    TTFT p50    ITL p50  errors   lag p99"
         );
         assert_eq!(
             row(&r),
-            "12:00:01       1s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0"
+            "12:00:01       1s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
         );
         assert_eq!(header().len(), row(&r).len());
+        let slow = Row { lag_p99_ms: Some(1234.5), ..r.clone() };
+        assert!(row(&slow).ends_with("       0     1.23s"), "{}", row(&slow));
+        let unstamped = Row { lag_p99_ms: None, ..r };
+        assert!(row(&unstamped).ends_with("       0         -"), "{}", row(&unstamped));
     }
 }

@@ -1,6 +1,7 @@
-//! The statistics of a run or of one second of it: outcome counts, errors by kind, token totals
-//! and one histogram per metric. Mergeable (`+=`), so per-second windows add up to the total
-//! exactly. Recorded in microseconds; `summary` scales to milliseconds.
+//! The statistics of a run or of one second of it: outcome counts, errors by kind, token totals,
+//! one histogram per metric, and the client's own lag and clock. Mergeable (`+=`), so per-second
+//! windows add up to the total exactly. Recorded in microseconds; `summary` scales to
+//! milliseconds.
 
 use super::Histogram;
 use crate::measure::{Measurement, Outcome, TokenSource};
@@ -56,6 +57,14 @@ pub struct RunStats {
     pub tokens_per_event_milli: Histogram,
     /// Every ITL gap divided by its request's tokens per event.
     pub itl_per_token: Histogram,
+    /// The client's own lag on every timed read with a kernel stamp, of every request whatever
+    /// its outcome (a rebuilt run: each record's largest).
+    pub read_lag: Histogram,
+    /// Each request's attempt start → last request byte written, whatever its outcome.
+    pub send_lag: Histogram,
+    /// Timed reads without a kernel stamp: while there are none (and some reads), every arrival
+    /// time of the run came from the kernel.
+    pub user_reads: u64,
 }
 
 /// Usage against our own count (estimate or tokenizer): how users catch a wrong tokenizer.
@@ -84,9 +93,21 @@ impl RunStats {
         self.ok + self.failed + self.cancelled
     }
 
+    /// Whether every timed read of the run had a kernel stamp (and there was one).
+    pub fn kernel_clock(&self) -> bool {
+        self.user_reads == 0 && !self.read_lag.is_empty()
+    }
+
     /// Adds one finished request. Latency metrics come from successful requests only, so a
     /// fast 429 never makes the server look quick.
     pub fn add(&mut self, m: &Measurement) {
+        for &lag in &m.read_lags_us {
+            self.read_lag.record(u64::from(lag));
+        }
+        if let Some(d) = m.send_lag {
+            self.send_lag.record(us(d));
+        }
+        self.user_reads += u64::from(m.user_reads);
         self.attempts += u64::from(m.attempts);
         if m.attempts > 1 {
             self.retried += 1;
@@ -189,6 +210,9 @@ impl AddAssign<&RunStats> for RunStats {
         self.server_ttft += &o.server_ttft;
         self.tokens_per_event_milli += &o.tokens_per_event_milli;
         self.itl_per_token += &o.itl_per_token;
+        self.read_lag += &o.read_lag;
+        self.send_lag += &o.send_lag;
+        self.user_reads += o.user_reads;
     }
 }
 
@@ -200,6 +224,8 @@ mod tests {
 
     fn ok(t0: Instant, ttft_ms: u64, tokens: u64) -> Measurement {
         let mut m = Measurement::new(0, 0, None, t0);
+        m.read_lags_us = (0..tokens as u32).map(|i| 10 + i).collect();
+        m.send_lag = Some(Duration::from_micros(ttft_ms));
         m.headers_at = Some(t0 + Duration::from_millis(1));
         m.text_at = (0..tokens).map(|i| t0 + Duration::from_millis(ttft_ms + 10 * i)).collect();
         m.end_at = *m.text_at.last().unwrap();
@@ -240,6 +266,14 @@ mod tests {
         assert_eq!(s.itl.count(), 4 + 2);
         let p50 = s.ttft.quantile(0.5).unwrap() as f64;
         assert!((p50 - 100_000.0).abs() <= 100.0, "{p50}");
+        // The client's lags count every request; the clock is the kernel's until a read is not.
+        assert_eq!((s.read_lag.count(), s.read_lag.quantile(1.0), s.send_lag.count()), (8, Some(14), 2));
+        assert!(s.kernel_clock());
+        let mut user = failed(ErrorKind::Transport, "reset");
+        user.user_reads = 1;
+        s.add(&user);
+        assert_eq!((s.user_reads, s.kernel_clock()), (1, false));
+        assert!(!RunStats::default().kernel_clock(), "no read, no kernel clock");
     }
 
     #[test]

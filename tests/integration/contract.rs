@@ -7,7 +7,7 @@
 use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use wire::{Client, Record, Requests, Summary};
+use wire::{Record, Requests, Summary};
 
 /// The keys a doc's tables list: every row whose first cell is one backticked path.
 fn documented(doc: &str) -> BTreeSet<String> {
@@ -21,14 +21,15 @@ fn documented(doc: &str) -> BTreeSet<String> {
 }
 
 /// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves):
-/// the error-kind maps' keys read `<kind>`, and each metric's statistics `metrics.*.<stat>`.
+/// the error-kind maps' keys read `<kind>`, and the statistics of each metric and of the
+/// client's lags (the same distribution) `metrics.*.<stat>`.
 fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     let Value::Object(map) = v else { return };
     for (k, child) in map {
         let child_path = match path {
             "" => k.clone(),
             "errors" | "error_messages" => format!("{path}.<kind>"),
-            _ if path.starts_with("metrics.") => format!("metrics.*.{k}"),
+            _ if path.starts_with("metrics.") || path.ends_with("_lag_ms") => format!("metrics.*.{k}"),
             _ => format!("{path}.{k}"),
         };
         key_paths(child, &child_path, out);
@@ -177,11 +178,14 @@ mod wire {
         pub max: f64,
     }
 
-    #[derive(Debug, Deserialize, PartialEq)]
+    #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Client {
         pub cpu_s: Option<f64>,
         pub peak_rss_mb: Option<f64>,
+        pub clock: String,
+        pub read_lag_ms: Option<Stat>,
+        pub send_lag_ms: Option<Stat>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -217,6 +221,7 @@ mod wire {
         pub warnings: Vec<String>,
         pub api: String,
         pub url: String,
+        pub read_lag_max_ms: Option<f64>,
     }
 }
 
@@ -261,7 +266,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
     assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
-    assert_eq!(r.client, Client { cpu_s: None, peak_rss_mb: None });
+    assert_eq!((r.client.cpu_s, r.client.peak_rss_mb), (None, None), "not recorded");
+    assert!(r.client.send_lag_ms.is_none(), "not recorded: {:?}", r.client);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
     assert_eq!(

@@ -133,8 +133,9 @@ fn openai_without_usage_and_with_reasoning() {
     assert_eq!(j["tokens"]["reasoning_total"], 22, "{}", out.context());
     for r in &recs {
         assert_eq!(r["reasoning_tokens"], 11, "{r}");
-        // TTFT counts the first reasoning chunk, TTFA waits for the answer, 6 chunks later.
-        assert!(r["ttfa_ms"].as_f64() > r["ttft_ms"].as_f64(), "{r}");
+        // TTFT counts the first reasoning chunk, TTFA waits for the answer, 6 chunks later (at
+        // the same kernel time only if one read brought them all: a worker stalled for 30 ms).
+        assert!(r["ttfa_ms"].as_f64() >= r["ttft_ms"].as_f64(), "{r}");
     }
 }
 

@@ -69,6 +69,17 @@ fn records_rebuild_the_live_summary() {
         rebuilt["client"]["cpu_s"].is_null() && rebuilt["client"]["peak_rss_mb"].is_null(),
         "{rebuilt:#}"
     );
+    // Of the client's lags they keep each request's largest read lag: the clock and the largest
+    // of all rebuild, one value a request; the send lag is not kept.
+    let (l, r) = (&live["client"], &rebuilt["client"]);
+    assert_eq!(r["clock"], l["clock"], "{rebuilt:#}");
+    if l["clock"] == "kernel" {
+        assert_eq!(
+            (&r["read_lag_ms"]["count"], &r["read_lag_ms"]["max"]),
+            (&serde_json::json!(24), &l["read_lag_ms"]["max"])
+        );
+    }
+    assert!(r["send_lag_ms"].is_null() && l["send_lag_ms"]["count"] == 24, "{rebuilt:#}");
     let title = format!("llmload summary · openai-chat · {live_url} · rebuilt from {}", rec.display());
     assert!(out.stdout.contains(&title), "{title}{}", out.context());
     assert!(out.stdout.contains("  client      not recorded (rebuilt from records)\n"), "{}", out.context());

@@ -207,7 +207,17 @@ fn a_private_ca_is_trusted_with_ca_cert() {
     out.expect_code(0);
     assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
     assert_eq!(j["config"]["tls"], "ca-cert");
+    // Our TLS step wraps the stamped transport: the stamps are the ciphertext's arrival.
+    expect_kernel_clock(&out, &j);
     assert!(!out.stderr.contains("--insecure"), "{}", out.context());
+}
+
+/// On Linux the kernel stamped every read under TLS too.
+fn expect_kernel_clock(out: &Output, j: &serde_json::Value) {
+    if cfg!(target_os = "linux") {
+        assert_eq!(j["client"]["clock"], "kernel", "{}", out.context());
+        assert!(j["client"]["read_lag_ms"]["count"].as_u64().is_some_and(|n| n > 0), "{}", out.context());
+    }
 }
 
 /// Three requests failed on TLS, with a message that contains `why`.
@@ -300,6 +310,8 @@ fn insecure_skips_verification_and_warns_every_time() {
     let (out, j) = run_https("insecure", &["--insecure"], &[]);
     out.expect_code(0);
     assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    // ureq's own TLS step wraps the stamped transport.
+    expect_kernel_clock(&out, &j);
     assert!(
         out.stderr.contains("warning: --insecure: TLS certificates were not verified"),
         "{}",
@@ -316,6 +328,7 @@ fn https_proxy_carries_the_traffic_unless_no_proxy_names_the_host() {
     let (out, j) = run_https("proxy", &["--ca-cert", "CA"], &[("HTTPS_PROXY", &proxy_url)]);
     out.expect_code(0);
     assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
+    expect_kernel_clock(&out, &j);
     assert!(tunnels.load(Ordering::SeqCst) >= 1, "the proxy was not used");
     let before = tunnels.load(Ordering::SeqCst);
     let (out, j) = run_https(

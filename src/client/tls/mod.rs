@@ -1,12 +1,15 @@
 //! How HTTPS servers are verified: the bundled web PKI roots (default), a private CA from
 //! `--ca-cert`, or none at all with `--insecure`. It builds ureq's TLS settings and the agent,
-//! whose connector chain, for `--ca-cert`, ends in our own rustls step so that a self-signed
-//! server certificate given there is trusted too (`pinned` says when); and it reads PEM
-//! bundles. It does not open files (config does) or print the `--insecure` warning (commands does).
+//! whose connector chain is ureq's (CONNECT proxies, TCP, TLS) with our own TCP step, whose
+//! reads the kernel stamps (`transport`), for every mode and for plain http; for `--ca-cert` the
+//! TLS step is ours too, so that a self-signed server certificate given there is trusted
+//! (`pinned` says when); and it reads PEM bundles. It does not open files (config does) or print
+//! the `--insecure` warning (commands does).
 
 mod pinned;
 
 use super::Tls;
+use super::transport::{StampedTcpConnector, time_left};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::fmt;
@@ -14,10 +17,9 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::DefaultResolver;
-use ureq::unversioned::transport::time::{Duration, Instant};
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
-    TcpConnector, Transport, TransportAdapter,
+    RustlsConnector, Transport, TransportAdapter,
 };
 
 /// ureq's TLS settings for `tls`. rustls always; never OpenSSL (DESIGN §7). With `--ca-cert`
@@ -36,15 +38,21 @@ pub fn config(tls: &Tls) -> TlsConfig {
     .build()
 }
 
-/// The agent for `config`. ureq's TLS settings take no custom verifier, so for `--ca-cert` the
-/// agent gets ureq's default connector chain (CONNECT proxies, then TCP) with our own TLS step
-/// at its end; the SOCKS step it leaves out only logs a warning without ureq's `socks-proxy`
-/// feature. The other modes keep ureq's default chain.
+/// The agent for `config`: ureq's default connector chain (CONNECT proxies, then TCP, then
+/// TLS for `https`) with our TCP step in place of ureq's, so every read is stamped whatever the
+/// scheme and TLS mode (rustls then wraps it, and a stamp is the ciphertext's arrival). The TLS
+/// step is ureq's own for the web roots and `--insecure`, which verify as `config` says; for
+/// `--ca-cert` it is ours, since ureq's TLS settings take no custom verifier. The SOCKS step ureq's
+/// chain has only logs a warning without ureq's `socks-proxy` feature, and is left out.
 pub fn agent(config: ureq::config::Config, tls: &Tls) -> ureq::Agent {
-    let Tls::CaCerts(ders) = tls else { return config.new_agent() };
-    let chain =
-        ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default()).chain(CaCertTls::new(ders));
-    ureq::Agent::with_parts(config, chain, DefaultResolver::default())
+    let tcp = ().chain(ConnectProxyConnector::default()).chain(StampedTcpConnector::new());
+    let resolver = DefaultResolver::default();
+    match tls {
+        Tls::CaCerts(ders) => ureq::Agent::with_parts(config, tcp.chain(CaCertTls::new(ders)), resolver),
+        Tls::WebPki | Tls::Insecure => {
+            ureq::Agent::with_parts(config, tcp.chain(RustlsConnector::default()), resolver)
+        }
+    }
 }
 
 /// ureq's rustls connector for `--ca-cert`, with the rustls settings built here: the ring
@@ -89,24 +97,12 @@ impl<In: Transport> Connector<In> for CaCertTls {
             .to_owned();
         let mut conn = ClientConnection::new(self.config.clone(), name)?;
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
-        sock.set_timeout(connect_time_left(details));
+        sock.set_timeout(time_left(details));
         conn.complete_io(&mut sock)?;
         let buffers =
             LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
         Ok(Some(Either::B(TlsTransport { buffers, stream: StreamOwned::new(conn, sock) })))
     }
-}
-
-/// The connect timeout counts from the start of the connection, as in ureq's TLS step: the
-/// handshake gets what TCP (and a proxy's CONNECT) left of it.
-fn connect_time_left(details: &ConnectionDetails) -> NextTimeout {
-    let mut timeout = details.timeout;
-    if let (Duration::Exact(limit), Instant::Exact(start), Instant::Exact(now)) =
-        (timeout.after, details.now, (details.current_time)())
-    {
-        timeout.after = Duration::Exact(limit.saturating_sub(now.saturating_duration_since(start)));
-    }
-    timeout
 }
 
 /// A TLS connection over the chained transport, as ureq's `RustlsTransport` (which only ureq
