@@ -182,6 +182,8 @@ mod wire {
     pub struct Client {
         pub cpu_s: Option<f64>,
         pub peak_rss_mb: Option<f64>,
+        pub verdict: Option<String>,
+        pub reasons: Vec<String>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -261,7 +263,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
     assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
-    assert_eq!(r.client, Client { cpu_s: None, peak_rss_mb: None });
+    assert!(l.client.verdict.is_some(), "a live run is judged: {:?}", l.client);
+    assert_eq!(r.client, Client { cpu_s: None, peak_rss_mb: None, verdict: None, reasons: vec![] });
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
     assert_eq!(

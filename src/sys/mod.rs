@@ -1,5 +1,9 @@
 //! The few facts about the process that std does not expose: the open-file limit, CPU time and
-//! peak memory. Linux and other Unix only, through libc.
+//! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), and
+//! signals. Linux and other Unix only, through libc. It reads; judging what the numbers mean is
+//! the verdict's (`summary::verdict`).
+
+pub mod cgroup;
 
 /// Descriptors beyond one per worker: the reporter's files, stdio, the pool's spares.
 const SPARE_FILES: u64 = 64;
@@ -34,6 +38,13 @@ pub fn process_usage() -> (f64, u64) {
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64 * 1024)
+}
+
+/// The CPUs this process may run on, as std counts them (its affinity mask, and a cgroup quota
+/// rounded down to whole cores); 1 when unknown. A fractional quota allows less:
+/// `cgroup::CpuCgroup::quota_cores`.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Ctrl-C and SIGTERM, turned into channel messages by a self-pipe: the handler only writes a
