@@ -120,7 +120,7 @@ fn throttling(i: &Inputs) -> Option<(Verdict, String)> {
     finding(
         verdict,
         format!(
-            "its cgroup CPU quota{quota} throttled the client in {} of {} periods ({:.1}%) during the run, stopping its threads for {:.2} s in all: reads and sends waited for the next period; {WHAT_TO_DO} (raise the cgroup's CPU quota or the container's CPU limit)",
+            "the client's cgroup CPU quota{quota} throttled it in {} of {} periods ({:.1}%) during the run, stopping its threads for {:.2} s in all: reads and sends waited for the next period; {WHAT_TO_DO} (raise the cgroup's CPU quota or the container's CPU limit)",
             t.throttled,
             t.periods,
             100.0 * share,
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(
             at(1, 200).reasons,
             [
-                "its cgroup CPU quota (2 cores) throttled the client in 1 of 200 periods (0.5%) during the run, stopping its threads for 0.05 s in all: reads and sends waited for the next period; lower -c, give the client more cores, or split the load across machines (raise the cgroup's CPU quota or the container's CPU limit)"
+                "the client's cgroup CPU quota (2 cores) throttled it in 1 of 200 periods (0.5%) during the run, stopping its threads for 0.05 s in all: reads and sends waited for the next period; lower -c, give the client more cores, or split the load across machines (raise the cgroup's CPU quota or the container's CPU limit)"
             ]
         );
         assert_eq!(at(0, 200).verdict, Verdict::Ok);

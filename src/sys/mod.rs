@@ -40,10 +40,22 @@ pub fn process_usage() -> (f64, u64) {
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64 * 1024)
 }
 
-/// The CPUs this process may run on, as std counts them (its affinity mask, and a cgroup quota
-/// rounded down to whole cores); 1 when unknown. A fractional quota allows less:
-/// `cgroup::CpuCgroup::quota_cores`.
+/// The CPUs this process may run on: its affinity mask on Linux (std's count also rounds a
+/// cgroup quota down to whole cores, which would turn a quota of 1.5 cores into 1; the quota
+/// itself is `cgroup::CpuCgroup::quota_cores`), std's count elsewhere; 1 when unknown.
 pub fn cpus() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getaffinity fills the zeroed set we pass, of the size we give; CPU_COUNT
+        // only reads it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0 {
+            let n = unsafe { libc::CPU_COUNT(&set) };
+            if n > 0 {
+                return n as usize;
+            }
+        }
+    }
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
@@ -128,5 +140,16 @@ pub mod signals {
                 let _ = t.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cpus_counted_are_at_least_those_std_counts() {
+        // std also rounds a cgroup quota down to whole cores; the affinity mask alone is never
+        // fewer.
+        let std_count = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(super::cpus() >= std_count, "{} < {std_count}", super::cpus());
     }
 }
