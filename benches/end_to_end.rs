@@ -12,7 +12,9 @@
 //! fresh mock with the same settings, per 1M tokens of the same count (tokens per response × ok
 //! responses), with the ratio llmload / oha: oha reads each streamed body whole without parsing
 //! its events, so the ratio is what llmload's per-event timing and parsing cost on top of the
-//! transport. Without oha on `PATH` those columns print "—".
+//! transport. The oha cell shows how late its mock was too: a mock that slipped bunches events
+//! into fewer reads, which flatters either client's cost. Without oha on `PATH` those columns
+//! print "—" and a note after the table says why.
 //!
 //! `cargo bench --bench end_to_end` runs every scenario (about 4 minutes on 2 cores with oha);
 //! `cargo bench --bench end_to_end -- 256` runs the scenarios whose name contains "256".
@@ -135,9 +137,37 @@ impl Drop for Mock {
     }
 }
 
-/// oha's CPU-seconds (user + system, from `wait4`) and ok responses for the scenario, against a
-/// fresh mock with the same settings; `Err` says why there are none.
-fn oha(s: &Scenario) -> Result<(f64, f64), String> {
+/// The instrument's own lateness in one run.
+struct Lateness {
+    ttft_ms: f64,
+    itl_ms: f64,
+}
+
+impl Lateness {
+    /// How late the instrument was against the scenario's schedule, from what it recorded it
+    /// sent (`truth`): its TTFT p99 and ITL p99 over the configured ones, ms.
+    fn of(s: &Scenario, truth: &Value) -> Lateness {
+        let ms = |d: &str| d.strip_suffix("ms").and_then(|n| n.parse::<f64>().ok()).unwrap_or(f64::NAN);
+        let p99 = |metric: &str| truth[metric]["p99"].as_f64().unwrap_or(f64::NAN);
+        Lateness { ttft_ms: p99("ttft_ms") - ms(s.ttft), itl_ms: p99("itl_ms") - ms(s.itl) }
+    }
+
+    /// Whether the run is evidence: an instrument on schedule.
+    fn valid(&self) -> bool {
+        self.ttft_ms <= MAX_INSTRUMENT_LATE_MS && self.itl_ms <= MAX_INSTRUMENT_LATE_MS
+    }
+}
+
+/// oha's run of a scenario: its CPU-seconds, its ok responses, and how late the mock was.
+struct OhaRun {
+    cpu_s: f64,
+    ok: f64,
+    late: Lateness,
+}
+
+/// oha's CPU-seconds (user + system, from `wait4`), ok responses and the mock's lateness for the
+/// scenario, against a fresh mock with the same settings; `Err` says why there are none.
+fn oha(s: &Scenario) -> Result<OhaRun, String> {
     let mock = Mock::start(s);
     let mut child = Command::new("oha")
         .args(["-c", &s.concurrency.to_string(), "-n", &s.requests.to_string()])
@@ -163,10 +193,10 @@ fn oha(s: &Scenario) -> Result<(f64, f64), String> {
     let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
     let j: Value = serde_json::from_str(&json).map_err(|e| format!("oha's JSON: {e}"))?;
     let ok = j["statusCodeDistribution"]["200"].as_f64().unwrap_or(0.0);
-    Ok((cpu, ok))
+    Ok(OhaRun { cpu_s: cpu, ok, late: Lateness::of(s, &mock.truth()) })
 }
 
-fn run(s: &Scenario, oha_result: &Result<(f64, f64), String>) -> String {
+fn run(s: &Scenario, oha_result: &Result<OhaRun, String>) -> String {
     let mock = Mock::start(s);
     let json = std::env::temp_dir().join(format!("llmload-bench-{}-{}.json", s.name, std::process::id()));
     let started = Instant::now();
@@ -201,15 +231,21 @@ fn run(s: &Scenario, oha_result: &Result<(f64, f64), String>) -> String {
     let tokens = f(&j["tokens"]["output_total"]);
     let cpu = f(&j["client"]["cpu_s"]);
     let err = |metric: &str, p: &str| f(&j["metrics"][metric][p]) - f(&truth[metric][p]);
-    let ms = |d: &str| d.strip_suffix("ms").and_then(|n| n.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    let late_ttft = f(&truth["ttft_ms"]["p99"]) - ms(s.ttft);
-    let late_itl = f(&truth["itl_ms"]["p99"]) - ms(s.itl);
-    let valid = late_ttft <= MAX_INSTRUMENT_LATE_MS && late_itl <= MAX_INSTRUMENT_LATE_MS;
+    let late = Lateness::of(s, &truth);
     let per_m = cpu / tokens * 1e6;
     let (oha_per_m, ratio) = match oha_result {
-        Ok((oha_cpu, ok)) if *ok > 0.0 => {
-            let oha_per_m = oha_cpu / (ok * s.tokens as f64) * 1e6;
-            (format!("{oha_per_m:.2} ({ok:.0} ok)"), format!("{:.2}", per_m / oha_per_m))
+        Ok(o) if o.ok > 0.0 => {
+            let oha_per_m = o.cpu_s / (o.ok * s.tokens as f64) * 1e6;
+            // An instrument that slipped bunches events into fewer reads, which flatters
+            // either client's cost per token.
+            let slipped = if o.late.valid() { String::new() } else { ", the instrument slipped".into() };
+            (
+                format!(
+                    "{oha_per_m:.2} ({:.0} ok; instrument late {:+.1} / {:+.1} ms{slipped})",
+                    o.ok, o.late.ttft_ms, o.late.itl_ms
+                ),
+                format!("{:.2}", per_m / oha_per_m),
+            )
         }
         Ok(_) => ("no ok response".into(), "—".into()),
         Err(_) => ("—".into(), "—".into()),
@@ -231,9 +267,9 @@ fn run(s: &Scenario, oha_result: &Result<(f64, f64), String>) -> String {
         err("itl_ms", "p99"),
         f(&truth["ttft_ms"]["p50"]),
         f(&j["metrics"]["ttft_ms"]["p50"]),
-        late_ttft,
-        late_itl,
-        if valid { "yes" } else { "no: the instrument slipped" },
+        late.ttft_ms,
+        late.itl_ms,
+        if late.valid() { "yes" } else { "no: the instrument slipped" },
         match &mock.priority {
             Ok(()) => format!("nice {MOCK_NICE}"),
             Err(why) => format!("nice 0 ({why})"),
