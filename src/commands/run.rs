@@ -9,6 +9,8 @@ use crate::error::Error;
 use crate::export::OutputFile;
 use crate::output::warnings::{Warning, human};
 use crate::summary::Summary;
+use crate::summary::verdict::{Inputs, Judgement, judge};
+use crate::sys::cgroup::{CpuCgroup, Throttling};
 use crate::workload::mask_key;
 use std::sync::Arc;
 
@@ -44,7 +46,13 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         || outputs.records.as_ref().is_some_and(OutputFile::is_stdout);
     let signals = crate::sys::signals::Listener::install();
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
+    let (start, unknown) = Start::now();
+    if let Some(w) = unknown {
+        say(&format!("warning: {w}"));
+        early.push(w);
+    }
     let mut run = engine::run(config.clone(), outputs.records, interrupts)?;
+    let usage = crate::sys::process_usage();
     if let Some(l) = signals {
         l.close();
     }
@@ -54,9 +62,46 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         warnings.push(Warning::RecordsStopped { error }.to_string());
     }
     run.warnings = warnings;
-    let mut summary = Summary::new(config.describe(), &run, Some(crate::sys::process_usage()));
+    let mut summary = Summary::new(config.describe(), &run, Some(usage));
+    summary.client.judged(start.verdict(&summary));
     let code = finish(&mut summary, outputs.json, to_stderr)?;
     Ok((summary, code))
+}
+
+/// The client's own use of the machine when the run starts, for the verdict on it.
+struct Start {
+    /// CPU seconds the process had used.
+    cpu_s: f64,
+    /// Its CPU cgroup and that cgroup's throttle counts; `None` when they cannot be read.
+    cgroup: Option<(CpuCgroup, Throttling)>,
+}
+
+impl Start {
+    /// Now, and a warning (said once; the run goes on) when the cgroup cannot be read.
+    fn now() -> (Start, Option<Warning>) {
+        let cgroup = CpuCgroup::read().and_then(|c| c.throttling().map(|t| (c, t)));
+        let cpu_s = crate::sys::process_usage().0;
+        match cgroup {
+            Ok(cgroup) => (Start { cpu_s, cgroup: Some(cgroup) }, None),
+            Err(problem) => (Start { cpu_s, cgroup: None }, Some(Warning::CgroupUnknown { problem })),
+        }
+    }
+
+    /// The verdict on the run `s` sums up: its read lag, the CPU it used since the start, the
+    /// cores it may use, and how often its cgroup throttled it. (Start lag: not measured yet.)
+    fn verdict(&self, s: &Summary) -> Judgement {
+        let quota_cores = self.cgroup.as_ref().and_then(|(c, _)| c.quota_cores);
+        let throttling = self.cgroup.as_ref().and_then(|(c, at)| Some(c.throttling().ok()?.since(*at)));
+        judge(&Inputs {
+            read_lag_p99_ms: s.client.read_lag_ms.as_ref().map(|d| d.p99),
+            start_lag_p99_ms: None,
+            cpu_s: s.client.cpu_s.map(|cpu_s| cpu_s - self.cpu_s),
+            wall_s: s.wall_s,
+            cpus: crate::sys::cpus(),
+            quota_cores,
+            throttling,
+        })
+    }
 }
 
 /// What the configuration alone shows is worth a warning, said before the first request and

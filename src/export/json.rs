@@ -17,6 +17,7 @@ mod tests {
     use crate::measure::{ErrorKind, Measurement, Outcome};
     use crate::stats::RunStats;
     use crate::summary::RunOutput;
+    use crate::summary::verdict::{Judgement, Verdict};
     use std::time::{Duration, Instant};
 
     #[test]
@@ -48,6 +49,7 @@ mod tests {
         };
         let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));
+        s.client.judged(Judgement { verdict: Verdict::Degraded, reasons: vec!["a reason".into()] });
         (s.started_at, s.tool.version) = ("2024-05-01T12:00:00.000+02:00".into(), "9.9.9");
         let got = String::from_utf8(summary_json(&s)).unwrap();
         assert_eq!(got, EXPECTED);
@@ -193,7 +195,11 @@ mod tests {
       "p95": 0.85,
       "p99": 0.85,
       "max": 0.85
-    }
+    },
+    "verdict": "degraded",
+    "reasons": [
+      "a reason"
+    ]
   },
   "warnings": [
     "a warning"

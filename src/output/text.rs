@@ -1,9 +1,11 @@
 //! The final summary a person reads on stdout: counts, errors with their first message,
-//! throughput, and the percentile table of every metric.
+//! throughput, the client's cost and its verdict when that is not `ok`, and the percentile table
+//! of every metric.
 
 use super::format::{count, display_width, number, pad_left, pad_right, percent, rate};
 use crate::stats::Distribution;
-use crate::summary::{Metrics, Summary};
+use crate::summary::verdict::Verdict;
+use crate::summary::{ClientUsage, Metrics, Summary};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -65,6 +67,7 @@ pub fn render(s: &Summary) -> String {
         );
     }
     let _ = writeln!(o, "  client      {}", client(s));
+    o.push_str(&verdict(&s.client));
     let errors = s.errors_by_count();
     if !errors.is_empty() {
         let _ = writeln!(o, "  errors");
@@ -99,6 +102,25 @@ fn client(s: &Summary) -> String {
         (Some(cpu_s), Some(mb)) => format!("{cpu_s:.2} CPU-s · peak memory {mb:.1} MiB"),
         _ => "not recorded (rebuilt from records)".into(),
     }
+}
+
+/// The verdict's lines when it is not `ok` (or not judged): what it means, then each reason,
+/// which says what to do.
+fn verdict(c: &ClientUsage) -> String {
+    let meaning = match c.verdict {
+        Some(Verdict::Degraded) => {
+            "degraded: the client added delays of its own; read the latencies with care"
+        }
+        Some(Verdict::ClientBound) => {
+            "client-bound: the client, not the server, set these numbers; do not read them as the server's"
+        }
+        Some(Verdict::Ok) | None => return String::new(),
+    };
+    let mut o = format!("  verdict     {meaning}\n");
+    for reason in &c.reasons {
+        let _ = writeln!(o, "    - {reason}");
+    }
+    o
 }
 
 /// The metric table's rows: label and unit, the distribution, and whether an empty row is left
@@ -218,6 +240,29 @@ mod tests {
                 assert!(cell[0] == b' ' && cell[STAT_WIDTH - 1] != b' ', "{line:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_verdict_shows_when_it_is_not_ok() {
+        let client = |verdict, reasons: &[&str]| ClientUsage {
+            cpu_s: Some(1.0),
+            peak_rss_mb: Some(8.0),
+            clock: crate::summary::Clock::Kernel,
+            read_lag_ms: None,
+            send_lag_ms: None,
+            verdict,
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        };
+        assert_eq!(verdict(&client(Some(Verdict::Ok), &[])), "");
+        assert_eq!(verdict(&client(None, &[])), "");
+        assert_eq!(
+            verdict(&client(
+                Some(Verdict::ClientBound),
+                &["it was throttled; lower -c", "it was busy; lower -c"]
+            )),
+            "  verdict     client-bound: the client, not the server, set these numbers; do not read them as the server's\n    - it was throttled; lower -c\n    - it was busy; lower -c\n"
+        );
+        assert!(verdict(&client(Some(Verdict::Degraded), &["r"])).starts_with("  verdict     degraded: "));
     }
 
     #[test]

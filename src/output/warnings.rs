@@ -1,7 +1,8 @@
 //! Every warning llmload gives, in one place: an enum of what happened, produced wherever it is
 //! noticed (the engine, `commands`, `llmload report`, the finished summary), whose `Display` is
 //! the sentence with what to do next. The same text reaches stderr, the text summary and the
-//! JSON's `warnings`.
+//! JSON's `warnings`. Whether the client itself limited the run is not a warning but the verdict
+//! (`summary::verdict`), which the text summary shows under `client`.
 
 use crate::summary::Summary;
 use std::fmt;
@@ -39,8 +40,8 @@ pub enum Warning {
     TokensEstimated { requests: u64 },
     /// Successful requests whose streams had problems.
     StreamProblems { requests: u64 },
-    /// The client used most of the machine's CPU: its own delays may be in the latencies.
-    ClientBusy { cores_used: f64, cores: usize },
+    /// The cgroup's CPU quota or throttle counts could not be read: the verdict judges without.
+    CgroupUnknown { problem: String },
 }
 
 impl fmt::Display for Warning {
@@ -114,9 +115,9 @@ impl fmt::Display for Warning {
                 f,
                 "{requests} successful requests carried stream problems (malformed events or invalid UTF-8); see `warnings` in --records"
             ),
-            Warning::ClientBusy { cores_used, cores } => write!(
+            Warning::CgroupUnknown { problem } => write!(
                 f,
-                "the client used {cores_used:.1} of {cores} CPU cores: its own delays may be in the latencies; lower --concurrency or run llmload on a separate machine"
+                "the cgroup CPU quota and throttling are unknown ({problem}): the client's verdict counts the CPUs the process may run on and cannot see throttling"
             ),
         }
     }
@@ -164,13 +165,6 @@ pub fn after_run(s: &Summary) -> Vec<Warning> {
     }
     if s.with_warnings > 0 {
         w.push(Warning::StreamProblems { requests: s.with_warnings });
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Some(cpu_s) = s.client.cpu_s
-        && s.wall_s > 1.0
-        && cpu_s / s.wall_s > 0.8 * cores as f64
-    {
-        w.push(Warning::ClientBusy { cores_used: cpu_s / s.wall_s, cores });
     }
     w
 }

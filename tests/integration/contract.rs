@@ -186,6 +186,8 @@ mod wire {
         pub clock: String,
         pub read_lag_ms: Option<Stat>,
         pub send_lag_ms: Option<Stat>,
+        pub verdict: Option<String>,
+        pub reasons: Vec<String>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -266,8 +268,13 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
     assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
-    assert_eq!((r.client.cpu_s, r.client.peak_rss_mb), (None, None), "not recorded");
-    assert!(r.client.send_lag_ms.is_none(), "not recorded: {:?}", r.client);
+    assert!(l.client.verdict.is_some(), "a live run is judged: {:?}", l.client);
+    assert_eq!(
+        (r.client.cpu_s, r.client.peak_rss_mb, r.client.verdict.as_ref()),
+        (None, None, None),
+        "not recorded"
+    );
+    assert!(r.client.reasons.is_empty() && r.client.send_lag_ms.is_none(), "not recorded: {:?}", r.client);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
     assert_eq!(

@@ -16,3 +16,4 @@ mod secrets;
 mod terminal;
 mod tls;
 mod util;
+mod verdict;

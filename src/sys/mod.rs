@@ -1,5 +1,9 @@
 //! The few facts about the process that std does not expose: the open-file limit, CPU time and
-//! peak memory. Linux and other Unix only, through libc.
+//! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), and
+//! signals. Linux and other Unix only, through libc. It reads; judging what the numbers mean is
+//! the verdict's (`summary::verdict`).
+
+pub mod cgroup;
 
 /// Descriptors beyond one per worker: the reporter's files, stdio, the pool's spares.
 const SPARE_FILES: u64 = 64;
@@ -34,6 +38,25 @@ pub fn process_usage() -> (f64, u64) {
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64 * 1024)
+}
+
+/// The CPUs this process may run on: its affinity mask on Linux (std's count also rounds a
+/// cgroup quota down to whole cores, which would turn a quota of 1.5 cores into 1; the quota
+/// itself is `cgroup::CpuCgroup::quota_cores`), std's count elsewhere; 1 when unknown.
+pub fn cpus() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getaffinity fills the zeroed set we pass, of the size we give; CPU_COUNT
+        // only reads it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0 {
+            let n = unsafe { libc::CPU_COUNT(&set) };
+            if n > 0 {
+                return n as usize;
+            }
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Ctrl-C and SIGTERM, turned into channel messages by a self-pipe: the handler only writes a
@@ -117,5 +140,16 @@ pub mod signals {
                 let _ = t.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cpus_counted_are_at_least_those_std_counts() {
+        // std also rounds a cgroup quota down to whole cores; the affinity mask alone is never
+        // fewer.
+        let std_count = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(super::cpus() >= std_count, "{} < {std_count}", super::cpus());
     }
 }

@@ -2,6 +2,9 @@
 //! parts derive `Serialize`, so their field docs are the JSON contract (docs/json.md) and keys
 //! appear in field order. Built once, after the run, from the reporter's statistics; holds no
 //! `Instant`s. The text summary reads the same fields; labels and units belong to `output`.
+//! `verdict` judges whether the client itself limited the run.
+
+pub mod verdict;
 
 use crate::decimals::{six, three};
 use crate::stats::{Distribution, Histogram, RunStats};
@@ -9,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use verdict::{Judgement, Verdict};
 
 /// Bumped whenever a JSON field is renamed or changes meaning (DESIGN §6).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -165,8 +169,8 @@ pub struct Metrics {
     pub server_ttft_ms: Option<Distribution>,
 }
 
-/// What the run cost the client itself, and how late it was; `null` when unknown (a summary
-/// rebuilt from records).
+/// What the run cost the client itself, how late it was, and whether the client limited the
+/// run; `null` when unknown (a summary rebuilt from records).
 #[derive(Debug, Serialize)]
 pub struct ClientUsage {
     /// CPU seconds, user and system.
@@ -183,6 +187,18 @@ pub struct ClientUsage {
     pub read_lag_ms: Option<Distribution>,
     /// Each request's attempt start → its last byte written, ms; `null` rebuilt (not recorded).
     pub send_lag_ms: Option<Distribution>,
+    /// Whether the client itself limited the run (`verdict::judge`): `ok`, `degraded` or
+    /// `client-bound`; `null` when not judged (a rebuilt summary).
+    pub verdict: Option<Verdict>,
+    /// Why, the worst first, each naming its cause and what to do; empty when `ok`.
+    pub reasons: Vec<String>,
+}
+
+impl ClientUsage {
+    /// Puts the verdict on the run into the summary.
+    pub fn judged(&mut self, j: Judgement) {
+        (self.verdict, self.reasons) = (Some(j.verdict), j.reasons);
+    }
 }
 
 /// The clock an arrival time is read from (DESIGN §4).
@@ -244,6 +260,8 @@ impl Summary {
                 clock: if s.kernel_clock() { Clock::Kernel } else { Clock::User },
                 read_lag_ms: s.read_lag.distribution(0.001),
                 send_lag_ms: s.send_lag.distribution(0.001),
+                verdict: None,
+                reasons: Vec::new(),
             },
             warnings: run.warnings.clone(),
             with_warnings: s.with_warnings,
@@ -318,7 +336,7 @@ mod tests {
             [("transport", 2, "reset"), ("http_429", 1, "slow down"), ("http_503", 1, "busy")]
         );
         assert_eq!((s.requests.total, s.requests.failed, s.success_rate), (4, 4, Some(0.0)));
-        assert_eq!((s.client.cpu_s, s.client.peak_rss_mb), (None, None));
+        assert_eq!((s.client.cpu_s, s.client.peak_rss_mb, s.client.verdict), (None, None, None));
         assert_eq!((s.client.clock, s.client.read_lag_ms), (Clock::User, None), "nothing was read");
     }
 }
