@@ -90,8 +90,9 @@ pub fn run(
 }
 
 /// The timer thread: waits for the deadline, the workers' end or an interrupt, then stops new
-/// requests and, once in-flight ones had their time, shuts the agent (cutting every read still
-/// in flight). After an interrupt in-flight requests get `grace`, cut short by a second one.
+/// requests and, once in-flight ones had their time (none at the deadline), cuts them: the stop
+/// signal says they are cancelled, and shutting the agent wakes every read still blocked.
+/// After an interrupt in-flight requests get `grace`, cut short by a second one.
 /// Returns `None` without an interrupt, else whether a second one forced the stop.
 fn timer(
     stop: &StopSignal,
@@ -118,6 +119,7 @@ fn timer(
             recv(interrupts) -> msg => forced = msg.is_ok(),
         }
     }
+    stop.cut();
     agent.shutdown();
     interrupted.then_some(forced)
 }
