@@ -35,9 +35,11 @@ mod tests {
         let mut failed = Measurement::new(1, 0, None, t0);
         failed.outcome = Outcome::Failed { kind: ErrorKind::Http(500), message: "HTTP 500: boom".into() };
         stats.add(&failed);
+        stats.worker_up(Duration::from_micros(1_500));
         let run = RunOutput {
             stats,
-            wall: Duration::from_secs(3),
+            wall: Duration::from_millis(3_250),
+            window: Duration::from_secs(3),
             started_at: chrono::Local::now(),
             warnings: vec!["a warning".into()],
             records_error: None,
@@ -51,8 +53,8 @@ mod tests {
         assert_eq!(got, EXPECTED);
     }
 
-    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s, 0.1 + 0.2 CPU-s), empty
-    /// metrics `null`, a final newline.
+    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s over the 3 s window, 0.1 + 0.2
+    /// CPU-s), empty metrics `null`, a final newline.
     const EXPECTED: &str = r#"{
   "version": 1,
   "tool": {
@@ -64,7 +66,8 @@ mod tests {
     "concurrency": 2
   },
   "started_at": "2024-05-01T12:00:00.000+02:00",
-  "wall_s": 3.0,
+  "wall_s": 3.25,
+  "window_s": 3.0,
   "requests": {
     "total": 2,
     "ok": 1,
@@ -169,7 +172,17 @@ mod tests {
   },
   "client": {
     "cpu_s": 0.3,
-    "peak_rss_mb": 3.0
+    "peak_rss_mb": 3.0,
+    "start_lag_ms": {
+      "count": 1,
+      "mean": 1.5,
+      "min": 1.5,
+      "p50": 1.5,
+      "p90": 1.5,
+      "p95": 1.5,
+      "p99": 1.5,
+      "max": 1.5
+    }
   },
   "warnings": [
     "a warning"

@@ -56,6 +56,9 @@ pub struct RunStats {
     pub tokens_per_event_milli: Histogram,
     /// Every ITL gap divided by its request's tokens per event.
     pub itl_per_token: Histogram,
+    /// Each worker's start lag: its scheduled start (the run's start plus its ramp-up offset)
+    /// → when it actually started.
+    pub start_lag: Histogram,
 }
 
 /// Usage against our own count (estimate or tokenizer): how users catch a wrong tokenizer.
@@ -82,6 +85,11 @@ fn us(d: Duration) -> u64 {
 impl RunStats {
     pub fn total(&self) -> u64 {
         self.ok + self.failed + self.cancelled
+    }
+
+    /// Adds a worker that started `lag` after its scheduled start.
+    pub fn worker_up(&mut self, lag: Duration) {
+        self.start_lag.record(us(lag));
     }
 
     /// Adds one finished request. Latency metrics come from successful requests only, so a
@@ -189,6 +197,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.server_ttft += &o.server_ttft;
         self.tokens_per_event_milli += &o.tokens_per_event_milli;
         self.itl_per_token += &o.itl_per_token;
+        self.start_lag += &o.start_lag;
     }
 }
 
@@ -250,14 +259,18 @@ mod tests {
             .collect();
         let mut whole = RunStats::default();
         let mut merged = RunStats::default();
-        for chunk in all.chunks(4) {
+        for (i, chunk) in all.chunks(4).enumerate() {
             let mut window = RunStats::default();
+            let lag = Duration::from_micros(250 * i as u64);
+            window.worker_up(lag);
+            whole.worker_up(lag);
             for m in chunk {
                 window.add(m);
                 whole.add(m);
             }
             merged += &window;
         }
+        assert_eq!(merged.start_lag.count(), 8);
         assert_eq!(merged.total(), 30);
         assert_eq!(merged.errors, whole.errors);
         assert_eq!(merged.ttft.distribution(1.0), whole.ttft.distribution(1.0));

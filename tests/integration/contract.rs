@@ -21,7 +21,8 @@ fn documented(doc: &str) -> BTreeSet<String> {
 }
 
 /// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves):
-/// the error-kind maps' keys read `<kind>`, and each metric's statistics `metrics.*.<stat>`.
+/// the error-kind maps' keys read `<kind>`, each metric's statistics `metrics.*.<stat>`, and the
+/// start lag's (the same distribution) `client.start_lag_ms.*`.
 fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     let Value::Object(map) = v else { return };
     for (k, child) in map {
@@ -29,6 +30,7 @@ fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
             "" => k.clone(),
             "errors" | "error_messages" => format!("{path}.<kind>"),
             _ if path.starts_with("metrics.") => format!("metrics.*.{k}"),
+            "client.start_lag_ms" => format!("{path}.*"),
             _ => format!("{path}.{k}"),
         };
         key_paths(child, &child_path, out);
@@ -89,6 +91,7 @@ mod wire {
         pub config: Value,
         pub started_at: String,
         pub wall_s: f64,
+        pub window_s: f64,
         pub requests: Requests,
         pub success_rate: Option<f64>,
         pub errors: BTreeMap<String, u64>,
@@ -164,7 +167,7 @@ mod wire {
         pub server_ttft_ms: Option<Stat>,
     }
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct Stat {
         pub count: u64,
@@ -182,6 +185,7 @@ mod wire {
     pub struct Client {
         pub cpu_s: Option<f64>,
         pub peak_rss_mb: Option<f64>,
+        pub start_lag_ms: Option<Stat>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -261,7 +265,9 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
     assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
-    assert_eq!(r.client, Client { cpu_s: None, peak_rss_mb: None });
+    assert_eq!(l.client.start_lag_ms.as_ref().map(|s| s.count), Some(2), "{:?}", l.client);
+    assert_eq!(r.client, Client { cpu_s: None, peak_rss_mb: None, start_lag_ms: None });
+    assert!(l.window_s <= l.wall_s && r.window_s == r.wall_s, "{} {}", l.window_s, l.wall_s);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
     assert_eq!(
