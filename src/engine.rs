@@ -1,27 +1,29 @@
-//! The run's threads: workers, the timer, the reporter; the stop signal that ends them; and the
-//! joins. Workers own nothing shared but the config, the client, the stop signal and a sender;
-//! all statistics live in the reporter thread.
+//! The run's threads: workers, the timer, the reporter; the start gate every one of them waits
+//! at until the run's clock starts; the stop signal that ends them; and the joins. Workers own
+//! nothing shared but the config, the client, the stop signal and a sender; all statistics live
+//! in the reporter thread.
 
 use crate::client::{self, Client, Request};
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::OutputFile;
 use crate::output::warnings::Warning;
-use crate::reporter::{Msg, Reporter};
+use crate::reporter::{Msg, Report, Reporter};
 use crate::rng::SplitMix64;
 use crate::stop::{PanicGuard, StopSignal};
 use crate::summary::RunOutput;
 use crate::workload::RequestBudget;
-use crossbeam_channel::{Receiver, Sender, after, select, unbounded};
-use std::sync::Arc;
+use crossbeam_channel::{Receiver, Sender, after, at, select, unbounded};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.
 const WORKER_STACK: usize = 256 * 1024;
 
-/// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`). Fails only
-/// when the OS refuses the run's own threads.
+/// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`). Every
+/// thread is spawned before the run's clock starts, so starting 10,000 workers takes nothing
+/// from the run. Fails only when the OS refuses the run's own threads.
 pub fn run(
     config: Arc<Config>,
     records: Option<OutputFile>,
@@ -33,33 +35,43 @@ pub fn run(
     let client = Arc::new(Client::new(config.client.clone(), agent.clone()));
     let budget = Arc::new(config.pacing.budget());
     let (tx, rx) = unbounded();
-    let started = Instant::now();
-    let started_at = chrono::Local::now();
+    let mut gate = Gate::default();
 
-    let reporter = Reporter::new(
-        records,
-        config.api.name(),
-        &config.client.url,
-        !config.quiet,
-        config.pacing.concurrency,
-        started,
-    );
-    let reporter = spawn("reporter", 1 << 20, move || reporter.run(rx)).map_err(refused("reporter"))?;
+    let reporter = {
+        let (c, pass) = (config.clone(), gate.pass());
+        spawn("reporter", 1 << 20, move || {
+            let started = pass.wait()?;
+            let reporter =
+                Reporter::new(records, c.api.name(), &c.client.url, !c.quiet, c.pacing.concurrency, started);
+            Some(reporter.run(rx))
+        })
+        .map_err(refused("reporter"))?
+    };
+    gate.hold(&reporter);
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
-        let (stop, deadline, grace, tx) = (stop.clone(), config.pacing.duration, config.grace, tx.clone());
-        spawn("timer", 64 * 1024, move || timer(&stop, deadline, grace, &interrupts, &all_done, agent, &tx))
-            .map_err(refused("timer"))?
+        let (stop, deadline, grace, tx, pass) =
+            (stop.clone(), config.pacing.duration, config.grace, tx.clone(), gate.pass());
+        spawn("timer", 64 * 1024, move || {
+            let started = pass.wait()?;
+            let deadline = deadline.and_then(|d| started.checked_add(d));
+            Some(timer(&stop, deadline, grace, &interrupts, &all_done, agent, &tx))
+        })
+        .map_err(refused("timer"))?
     };
+    gate.hold(&timer);
 
     let mut workers = Vec::with_capacity(config.pacing.concurrency);
     for i in 0..config.pacing.concurrency {
-        let (cfg, client, budget, stop, tx) =
-            (config.clone(), client.clone(), budget.clone(), stop.clone(), tx.clone());
+        let (cfg, client, budget, stop, pass, tx) =
+            (config.clone(), client.clone(), budget.clone(), stop.clone(), gate.pass(), tx.clone());
         match spawn(&format!("worker-{i}"), WORKER_STACK, move || {
-            worker(i, &cfg, &client, &budget, &stop, &tx)
+            worker(i, &cfg, &client, &budget, &stop, &pass, &tx)
         }) {
-            Ok(h) => workers.push(h),
+            Ok(h) => {
+                gate.hold(&h);
+                workers.push(h);
+            }
             Err(e) => {
                 let workers = config.pacing.concurrency;
                 warnings
@@ -69,40 +81,113 @@ pub fn run(
         }
     }
     drop(tx);
+    let started_at = chrono::Local::now();
+    let started = gate.open();
     for w in workers {
         let _ = w.join();
     }
     let wall = started.elapsed();
     drop(workers_done); // wakes the timer if the run ended before its deadline
-    let interrupt = timer.join().unwrap_or(None);
+    let ended = timer.join().ok().flatten();
+    let interrupt = ended.as_ref().and_then(|e| e.interrupt);
     if let Some(forced) = interrupt {
         warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.to_string());
     }
-    let ((stats, records_error), stats_lost) = match reporter.join() {
-        Ok(done) => (done, false),
-        Err(_) => {
+    let (report, stats_lost) = match reporter.join().ok().flatten() {
+        Some(report) => (report, false),
+        None => {
             warnings.push(Warning::ReporterFailed.to_string());
-            (Default::default(), true)
+            (Report::default(), true)
         }
     };
+    // The measured window ends at the cut or at the last request's end, whichever came first.
+    let cut_at = ended.map_or(started + wall, |e| e.cut_at);
+    let window_end = report.last_end.map_or(cut_at, |last| last.min(cut_at));
+    let window = window_end.saturating_duration_since(started);
+    let Report { stats, records_error, .. } = report;
     let interrupted = interrupt.is_some();
-    Ok(RunOutput { stats, wall, started_at, warnings, records_error, interrupted, stats_lost })
+    Ok(RunOutput { stats, wall, window, started_at, warnings, records_error, interrupted, stats_lost })
+}
+
+/// The start gate. Threads spawned before the run's clock starts park at it (each holds a
+/// `Pass`); `open` takes the start instant and unparks them, in the order they were spawned, so
+/// the clock starts only once every thread exists. Dropped unopened (the OS refused a thread),
+/// it lets its waiters go without a start.
+#[derive(Default)]
+struct Gate {
+    start: Arc<OnceLock<Option<Instant>>>,
+    waiting: Vec<thread::Thread>,
+}
+
+/// A thread's way through the gate.
+struct Pass(Arc<OnceLock<Option<Instant>>>);
+
+impl Gate {
+    fn pass(&self) -> Pass {
+        Pass(self.start.clone())
+    }
+
+    /// Lets `thread` go when the gate opens.
+    fn hold<T>(&mut self, thread: &thread::JoinHandle<T>) {
+        self.waiting.push(thread.thread().clone());
+    }
+
+    /// Starts the run's clock and lets every waiting thread go; returns the start.
+    fn open(mut self) -> Instant {
+        let start = Instant::now();
+        let _ = self.start.set(Some(start));
+        self.release();
+        start
+    }
+
+    fn release(&mut self) {
+        for t in self.waiting.drain(..) {
+            t.unpark();
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = self.start.set(None); // a no-op once opened
+        self.release();
+    }
+}
+
+impl Pass {
+    /// Parks until the gate opens; returns the run's start, or `None` if it never started.
+    fn wait(&self) -> Option<Instant> {
+        loop {
+            if let Some(start) = self.0.get() {
+                return *start;
+            }
+            thread::park(); // an unpark that came first makes this return at once
+        }
+    }
+}
+
+/// How the timer ended the run.
+struct Ended {
+    /// `None` without an interrupt, else whether a second one forced the stop.
+    interrupt: Option<bool>,
+    /// When in-flight requests were cut.
+    cut_at: Instant,
 }
 
 /// The timer thread: waits for the deadline, the workers' end or an interrupt, then stops new
-/// requests and, once in-flight ones had their time, shuts the agent (cutting every read still
-/// in flight). After an interrupt in-flight requests get `grace`, cut short by a second one.
-/// Returns `None` without an interrupt, else whether a second one forced the stop.
+/// requests and, once in-flight ones had their time (none at the deadline), cuts them: the stop
+/// signal says they are cancelled, and shutting the agent wakes every read still blocked.
+/// After an interrupt in-flight requests get `grace`, cut short by a second one.
 fn timer(
     stop: &StopSignal,
-    deadline: Option<Duration>,
+    deadline: Option<Instant>,
     grace: Duration,
     interrupts: &Receiver<()>,
     all_done: &Receiver<()>,
     agent: ureq::Agent,
     tx: &Sender<Msg>,
-) -> Option<bool> {
-    let deadline = deadline.map_or_else(crossbeam_channel::never, after);
+) -> Ended {
+    let deadline = deadline.map_or_else(crossbeam_channel::never, at);
     let interrupted = select! {
         recv(deadline) -> _ => false,
         recv(interrupts) -> msg => msg.is_ok(),
@@ -118,8 +203,10 @@ fn timer(
             recv(interrupts) -> msg => forced = msg.is_ok(),
         }
     }
+    stop.cut();
+    let cut_at = Instant::now();
     agent.shutdown();
-    interrupted.then_some(forced)
+    Ended { interrupt: interrupted.then_some(forced), cut_at }
 }
 
 /// The error for a thread the OS would not start.
@@ -131,19 +218,26 @@ fn refused(name: &'static str) -> impl Fn(std::io::Error) -> Error {
     }
 }
 
+/// One worker: it lowers its own priority, waits at the gate and then for its ramp-up offset
+/// (telling the reporter how late it started), and sends requests one after another until the
+/// stop signal, the shared budget or its own limit ends them.
 fn worker(
     i: usize,
     config: &Config,
     client: &Client,
     budget: &RequestBudget,
     stop: &StopSignal,
+    pass: &Pass,
     tx: &Sender<Msg>,
 ) {
     let _guard = PanicGuard(stop.clone());
-    if stop.wait(config.pacing.start_offset(i)) {
+    crate::sys::lower_thread_priority();
+    let Some(started) = pass.wait() else { return };
+    let scheduled = started + config.pacing.start_offset(i);
+    if stop.wait(scheduled.saturating_duration_since(Instant::now())) {
         return;
     }
-    let _ = tx.send(Msg::WorkerUp);
+    let _ = tx.send(Msg::WorkerUp { start_lag: Instant::now().saturating_duration_since(scheduled) });
     let user = format!("llmload-{i}");
     let limit = config.pacing.per_worker_limit();
     let mut sent = 0u64;

@@ -4,7 +4,7 @@
 //! # The map
 //!
 //! ```text
-//! cli (argh) ─► config (validated; files opened) ─► engine ─┬─ timer thread: deadline → stop + agent shutdown
+//! cli (argh) ─► config (validated; files opened) ─► engine ─┬─ timer thread: deadline → cut (stop signal + agent shutdown)
 //!                                                           ├─ worker threads × N: prompt/key (round-robin)
 //!                                                           │    → client (ureq) → sse → protocol → Measurement
 //!                                                           └─ reporter thread: owns RunStats, per-second table,
@@ -14,9 +14,9 @@
 //! Layers, each importing only from the ones before it (`tidy` checks this in `cargo test`):
 //!
 //! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
-//!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals; [`sse`] the pure
-//!   event-stream parser; [`files`] the one bounded opener for every file a flag names;
-//!   [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
+//!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
+//!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
+//!   names; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
 //!   JSON floats keep.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
@@ -26,7 +26,7 @@
 //!   the client itself was the bottleneck; [`export`] what programs read (one file and one
 //!   derived type per format); [`output`] what people read.
 //! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
-//!   [`engine`] threads and joins; [`rebuild`] records back into statistics (`llmload report`);
+//!   [`engine`] threads, the start gate and joins; [`rebuild`] records back into statistics (`llmload report`);
 //!   [`commands`] on top.
 //! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and `rng`,
 //!   so the instrument never shares the client's reading of a protocol.

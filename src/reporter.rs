@@ -15,13 +15,27 @@ use std::time::{Duration, Instant};
 /// What workers tell the reporter: when they start and stop, and each request as it ends (one
 /// message a request, never one a token).
 pub enum Msg {
-    WorkerUp,
+    /// A worker started: `start_lag` after its scheduled start (the run's start plus its
+    /// ramp-up offset).
+    WorkerUp {
+        start_lag: Duration,
+    },
     Finished(Box<Measurement>),
     WorkerDone,
     /// Ctrl-C: in-flight requests now have `grace` to finish (the timer sends it).
     Stopping {
         grace: Duration,
     },
+}
+
+/// What the reporter hands back when every worker has gone.
+#[derive(Default)]
+pub struct Report {
+    pub stats: RunStats,
+    /// Why writing `--records` stopped, if it did.
+    pub records_error: Option<String>,
+    /// When the last request to end ended.
+    pub last_end: Option<Instant>,
 }
 
 pub struct Reporter {
@@ -38,6 +52,7 @@ pub struct Reporter {
     window: RunStats,
     window_start: Instant,
     total: RunStats,
+    last_end: Option<Instant>,
 }
 
 impl Reporter {
@@ -63,12 +78,13 @@ impl Reporter {
             window: RunStats::default(),
             window_start: started,
             total: RunStats::default(),
+            last_end: None,
         }
     }
 
-    /// Runs until every worker has dropped its sender; returns the statistics and any error the
-    /// records file had.
-    pub fn run(mut self, rx: Receiver<Msg>) -> (RunStats, Option<String>) {
+    /// Runs until every worker has dropped its sender; returns the statistics, any error the
+    /// records file had and when the last request ended.
+    pub fn run(mut self, rx: Receiver<Msg>) -> Report {
         if self.table {
             self.say(&table::header());
         }
@@ -85,12 +101,15 @@ impl Reporter {
         if self.window.total() > 0 {
             self.end_window();
         }
-        (self.total, self.records_error)
+        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end }
     }
 
     fn on_msg(&mut self, msg: Msg) {
         match msg {
-            Msg::WorkerUp => self.active_workers += 1,
+            Msg::WorkerUp { start_lag } => {
+                self.active_workers += 1;
+                self.total.worker_up(start_lag); // not a per-second number: straight to the total
+            }
             Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),
             // Said even with --quiet: the person who pressed Ctrl-C is waiting for an answer.
             Msg::Stopping { grace } => self.say(&format!(
@@ -99,6 +118,7 @@ impl Reporter {
                 self.active_workers
             )),
             Msg::Finished(m) => {
+                self.last_end = self.last_end.max(Some(m.end_at));
                 self.write_record(&m);
                 self.window.add(&m);
             }

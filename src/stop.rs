@@ -1,6 +1,7 @@
-//! The run's stop signal: one "stop now" flag with a wakeable wait, and the guard that trips it
-//! when a thread panics. It knows nothing of what is stopped; the engine's timer trips it at the
-//! deadline or on an interrupt, and workers and the client check it.
+//! The run's stop signal: a "stop now" flag with a wakeable wait, a second flag that also ends
+//! the requests in flight, and the guard that trips the first when a thread panics. It knows
+//! nothing of what is stopped; the engine's timer trips and cuts it at the deadline or on an
+//! interrupt, and workers and the client check it.
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
@@ -9,10 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-/// A shared "stop now" flag with a wakeable wait: tripping it wakes every `wait` at once.
+/// A shared "stop now" flag with a wakeable wait, in two steps: `trip` stops new requests and
+/// wakes every `wait` at once; `cut` also ends the requests in flight (after an interrupt the
+/// two are a grace period apart; at the deadline they come together).
 #[derive(Clone)]
 pub struct StopSignal {
     flag: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
     wake: Arc<Mutex<Option<Sender<()>>>>,
     woken: Receiver<()>,
 }
@@ -20,7 +24,7 @@ pub struct StopSignal {
 impl Default for StopSignal {
     fn default() -> Self {
         let (tx, rx) = crossbeam_channel::bounded(0);
-        Self { flag: Arc::new(AtomicBool::new(false)), wake: Arc::new(Mutex::new(Some(tx))), woken: rx }
+        Self { flag: Arc::default(), cut: Arc::default(), wake: Arc::new(Mutex::new(Some(tx))), woken: rx }
     }
 }
 
@@ -30,8 +34,20 @@ impl StopSignal {
         self.wake.lock().take(); // disconnecting wakes every waiter
     }
 
+    /// Trips the signal and ends the requests in flight: a request that has not read its end
+    /// by now is cancelled, whatever it reads later.
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.trip();
+    }
+
     pub fn is_set(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Whether the requests in flight were cut (one relaxed load: cheap enough for every read).
+    pub fn is_cut(&self) -> bool {
+        self.cut.load(Ordering::Relaxed)
     }
 
     /// Waits up to `d`; true if the signal was tripped.
@@ -67,6 +83,19 @@ mod tests {
         assert!(h.join().unwrap());
         assert!(stop.is_set());
         assert!(stop.wait(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_trip_stops_new_work_and_a_cut_also_ends_what_is_in_flight() {
+        let stop = StopSignal::default();
+        stop.trip();
+        assert!(stop.is_set() && !stop.is_cut());
+        let stop = StopSignal::default();
+        let s = stop.clone();
+        let h = thread::spawn(move || s.wait(Duration::from_secs(30)));
+        stop.cut();
+        assert!(h.join().unwrap());
+        assert!(stop.is_set() && stop.is_cut());
     }
 
     #[test]

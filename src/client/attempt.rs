@@ -88,7 +88,7 @@ impl Client {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                m.outcome = if stop.is_set() {
+                m.outcome = if stop.is_cut() {
                     Outcome::Cancelled
                 } else {
                     failure(&e, &self.settings.timeouts, false)

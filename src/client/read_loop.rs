@@ -24,14 +24,19 @@ impl Client {
             ..Default::default()
         };
         let mut buf = vec![0u8; 8 * 1024];
-        // The stop signal is not checked between reads: the timer shuts the agent down when
-        // in-flight requests must end, which interrupts the read at once.
+        // Once the run cuts in-flight requests (the deadline, or the end of an interrupt's grace
+        // period), nothing more is read into the measurement: the request is cancelled even if
+        // the socket still holds its end. The timer also shuts the agent down then, which wakes
+        // a blocked read at once.
         let read_error = loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break None,
                 Ok(n) => n,
                 Err(e) => break Some(e),
             };
+            if stop.is_cut() {
+                break None;
+            }
             let read_at = Instant::now();
             let kernel = transport::arrived();
             let at = arrival(read_at, kernel);
@@ -55,7 +60,7 @@ impl Client {
         if !s.done {
             m.end_at = Instant::now();
             // Without a terminal event, a clean close after a whole event is the normal end.
-            let clean = read_error.is_none() && !s.timed_out && !cut_mid_event && !stop.is_set();
+            let clean = read_error.is_none() && !s.timed_out && !cut_mid_event && !stop.is_cut();
             s.done = clean && self.settings.protocol.ends_at_close();
         }
         if parser.saw_invalid_utf8() {
@@ -84,7 +89,7 @@ impl Client {
             } else {
                 Outcome::Ok
             }
-        } else if stop.is_set() {
+        } else if stop.is_cut() {
             Outcome::Cancelled
         } else if s.timed_out {
             timed_out(TimeoutPhase::Total, &self.settings.timeouts)
@@ -199,5 +204,63 @@ impl StreamState {
             self.done = true;
             m.end_at = now;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientSettings, Timeouts, Tls};
+    use crate::protocol::OpenAi;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const STREAM: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+
+    /// A body that holds the whole stream, its end included (a client that fell behind), and
+    /// does `at_read` to the stop signal when it is first read.
+    struct Behind<'a> {
+        stop: &'a StopSignal,
+        at_read: fn(&StopSignal),
+        body: &'a [u8],
+    }
+
+    impl Read for Behind<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            (self.at_read)(self.stop);
+            let n = self.body.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.body[..n]);
+            self.body = &self.body[n..];
+            Ok(n)
+        }
+    }
+
+    fn outcome(at_read: fn(&StopSignal)) -> Outcome {
+        let t = Duration::from_secs(60);
+        let settings = ClientSettings {
+            protocol: Arc::new(OpenAi::Chat),
+            url: "http://127.0.0.1:1/v1/chat/completions".into(),
+            headers: vec![],
+            model: None,
+            max_tokens: None,
+            inputs: Default::default(),
+            ignore_eos: false,
+            tokenizer: Arc::new(crate::tokens::Tokenizer::Estimate),
+            timeouts: Timeouts { total: t, connect: t, ttfb: t, idle: t },
+            retries: 0,
+            tls: Tls::WebPki,
+            connections: 1,
+        };
+        let client = Client::new(settings, ureq::Agent::new_with_defaults());
+        let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));
+        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop);
+        m.outcome
+    }
+
+    #[test]
+    fn an_end_read_after_the_cut_is_cancelled_and_one_read_in_a_grace_period_is_ok() {
+        assert_eq!(outcome(|_| {}), Outcome::Ok);
+        assert_eq!(outcome(StopSignal::cut), Outcome::Cancelled);
+        assert_eq!(outcome(StopSignal::trip), Outcome::Ok, "a trip stops new requests only");
     }
 }

@@ -87,14 +87,14 @@ impl Start {
         }
     }
 
-    /// The verdict on the run `s` sums up: its read lag, the CPU it used since the start, the
-    /// cores it may use, and how often its cgroup throttled it. (Start lag: not measured yet.)
+    /// The verdict on the run `s` sums up: its read and start lags, the CPU it used since the
+    /// start, the cores it may use, and how often its cgroup throttled it.
     fn verdict(&self, s: &Summary) -> Judgement {
         let quota_cores = self.cgroup.as_ref().and_then(|(c, _)| c.quota_cores);
         let throttling = self.cgroup.as_ref().and_then(|(c, at)| Some(c.throttling().ok()?.since(*at)));
         judge(&Inputs {
             read_lag_p99_ms: s.client.read_lag_ms.as_ref().map(|d| d.p99),
-            start_lag_p99_ms: None,
+            start_lag_p99_ms: s.client.start_lag_ms.as_ref().map(|d| d.p99),
             cpu_s: s.client.cpu_s.map(|cpu_s| cpu_s - self.cpu_s),
             wall_s: s.wall_s,
             cpus: crate::sys::cpus(),

@@ -38,9 +38,11 @@ mod tests {
         failed.outcome = Outcome::Failed { kind: ErrorKind::Http(500), message: "HTTP 500: boom".into() };
         failed.read_lags_us = vec![7];
         stats.add(&failed);
+        stats.worker_up(Duration::from_micros(1_500));
         let run = RunOutput {
             stats,
-            wall: Duration::from_secs(3),
+            wall: Duration::from_millis(3_250),
+            window: Duration::from_secs(3),
             started_at: chrono::Local::now(),
             warnings: vec!["a warning".into()],
             records_error: None,
@@ -55,9 +57,9 @@ mod tests {
         assert_eq!(got, EXPECTED);
     }
 
-    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s, 0.1 + 0.2 CPU-s, a mean read
-    /// lag of 20.333 µs), empty metrics `null`, the failed request's read lag counted, a final
-    /// newline.
+    /// Keys in `Summary`'s field order, floats rounded (1/3 req/s over the 3 s window, 0.1 + 0.2
+    /// CPU-s, a mean read lag of 20.333 µs), empty metrics `null`, the failed request's read lag
+    /// counted, a final newline.
     const EXPECTED: &str = r#"{
   "version": 1,
   "tool": {
@@ -69,7 +71,8 @@ mod tests {
     "concurrency": 2
   },
   "started_at": "2024-05-01T12:00:00.000+02:00",
-  "wall_s": 3.0,
+  "wall_s": 3.25,
+  "window_s": 3.0,
   "requests": {
     "total": 2,
     "ok": 1,
@@ -195,6 +198,16 @@ mod tests {
       "p95": 0.85,
       "p99": 0.85,
       "max": 0.85
+    },
+    "start_lag_ms": {
+      "count": 1,
+      "mean": 1.5,
+      "min": 1.5,
+      "p50": 1.5,
+      "p90": 1.5,
+      "p95": 1.5,
+      "p99": 1.5,
+      "max": 1.5
     },
     "verdict": "degraded",
     "reasons": [

@@ -250,6 +250,7 @@ mod tests {
             clock: crate::summary::Clock::Kernel,
             read_lag_ms: None,
             send_lag_ms: None,
+            start_lag_ms: None,
             verdict,
             reasons: reasons.iter().map(|r| r.to_string()).collect(),
         };

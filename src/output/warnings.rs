@@ -187,6 +187,7 @@ mod tests {
         let run = |stats_lost| crate::summary::RunOutput {
             stats: Default::default(),
             wall: Duration::from_secs(3),
+            window: Duration::from_secs(3),
             started_at: chrono::Local::now(),
             warnings: vec![],
             records_error: None,

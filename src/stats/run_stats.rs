@@ -65,6 +65,9 @@ pub struct RunStats {
     /// Timed reads without a kernel stamp: while there are none (and some reads), every arrival
     /// time of the run came from the kernel.
     pub user_reads: u64,
+    /// Each worker's start lag: its scheduled start (the run's start plus its ramp-up offset)
+    /// → when it actually started.
+    pub start_lag: Histogram,
 }
 
 /// Usage against our own count (estimate or tokenizer): how users catch a wrong tokenizer.
@@ -96,6 +99,11 @@ impl RunStats {
     /// Whether every timed read of the run had a kernel stamp (and there was one).
     pub fn kernel_clock(&self) -> bool {
         self.user_reads == 0 && !self.read_lag.is_empty()
+    }
+
+    /// Adds a worker that started `lag` after its scheduled start.
+    pub fn worker_up(&mut self, lag: Duration) {
+        self.start_lag.record(us(lag));
     }
 
     /// Adds one finished request. Latency metrics come from successful requests only, so a
@@ -213,6 +221,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.read_lag += &o.read_lag;
         self.send_lag += &o.send_lag;
         self.user_reads += o.user_reads;
+        self.start_lag += &o.start_lag;
     }
 }
 
@@ -284,14 +293,18 @@ mod tests {
             .collect();
         let mut whole = RunStats::default();
         let mut merged = RunStats::default();
-        for chunk in all.chunks(4) {
+        for (i, chunk) in all.chunks(4).enumerate() {
             let mut window = RunStats::default();
+            let lag = Duration::from_micros(250 * i as u64);
+            window.worker_up(lag);
+            whole.worker_up(lag);
             for m in chunk {
                 window.add(m);
                 whole.add(m);
             }
             merged += &window;
         }
+        assert_eq!(merged.start_lag.count(), 8);
         assert_eq!(merged.total(), 30);
         assert_eq!(merged.errors, whole.errors);
         assert_eq!(merged.ttft.distribution(1.0), whole.ttft.distribution(1.0));

@@ -20,7 +20,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// A finished run: the statistics and what the run itself noticed.
 pub struct RunOutput {
     pub stats: RunStats,
+    /// The run's start (every thread spawned, the start gate opened) → its last worker's end.
     pub wall: Duration,
+    /// The measured window: the run's start → the cut of in-flight requests (the deadline, or
+    /// the end of an interrupt's grace period) or the last request's end, whichever came first.
+    pub window: Duration,
     pub started_at: chrono::DateTime<chrono::Local>,
     /// Problems with the run itself (workers that could not start, an interrupt…), as the
     /// sentences `output::warnings::Warning` gives them.
@@ -44,9 +48,14 @@ pub struct Summary {
     pub config: Value,
     /// Wall-clock start, RFC 3339 with milliseconds and the local offset.
     pub started_at: String,
-    /// Measured wall time of the run, seconds.
+    /// The run's wall time, seconds: its start (every worker thread spawned) → the last worker's
+    /// end, so it includes the moments cancelled requests take to wind down.
     #[serde(serialize_with = "six")]
     pub wall_s: f64,
+    /// The measured window, seconds: the run's start → the deadline's cut or the last request's
+    /// end, whichever came first; the throughput's denominator.
+    #[serde(serialize_with = "six")]
+    pub window_s: f64,
     pub requests: Requests,
     /// ok / (ok + failed): cancelled requests are not counted; `null` when none finished.
     #[serde(serialize_with = "six")]
@@ -94,7 +103,7 @@ pub struct Requests {
     pub attempts: u64,
 }
 
-/// Per second of wall time.
+/// Per second of the measured window (`window_s`).
 #[derive(Debug, Serialize)]
 pub struct Throughput {
     /// Successful requests per second.
@@ -187,6 +196,9 @@ pub struct ClientUsage {
     pub read_lag_ms: Option<Distribution>,
     /// Each request's attempt start → its last byte written, ms; `null` rebuilt (not recorded).
     pub send_lag_ms: Option<Distribution>,
+    /// Each worker's scheduled start (the run's start plus its ramp-up offset) → its actual
+    /// start, ms, over the workers that started.
+    pub start_lag_ms: Option<Distribution>,
     /// Whether the client itself limited the run (`verdict::judge`): `ok`, `degraded` or
     /// `client-bound`; `null` when not judged (a rebuilt summary).
     pub verdict: Option<Verdict>,
@@ -215,15 +227,16 @@ impl Summary {
     /// `usage`: the client's CPU seconds and peak resident bytes, when this process ran the test.
     pub fn new(config: Value, run: &RunOutput, usage: Option<(f64, u64)>) -> Summary {
         let s = &run.stats;
-        let wall_s = run.wall.as_secs_f64();
-        let per_s = |n: u64| if wall_s > 0.0 { n as f64 / wall_s } else { 0.0 };
+        let window_s = run.window.as_secs_f64();
+        let per_s = |n: u64| if window_s > 0.0 { n as f64 / window_s } else { 0.0 };
         let finished = s.ok + s.failed;
         Summary {
             version: SCHEMA_VERSION,
             tool: Tool { name: "llmload", version: env!("CARGO_PKG_VERSION") },
             config,
             started_at: run.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
-            wall_s,
+            wall_s: run.wall.as_secs_f64(),
+            window_s,
             requests: Requests {
                 total: s.total(),
                 ok: s.ok,
@@ -260,6 +273,7 @@ impl Summary {
                 clock: if s.kernel_clock() { Clock::Kernel } else { Clock::User },
                 read_lag_ms: s.read_lag.distribution(0.001),
                 send_lag_ms: s.send_lag.distribution(0.001),
+                start_lag_ms: s.start_lag.distribution(0.001),
                 verdict: None,
                 reasons: Vec::new(),
             },
@@ -324,6 +338,7 @@ mod tests {
         let run = RunOutput {
             stats,
             wall: Duration::from_secs(2),
+            window: Duration::from_secs(2),
             started_at: chrono::Local::now(),
             warnings: vec![],
             records_error: None,

@@ -90,6 +90,7 @@ mod wire {
         pub config: Value,
         pub started_at: String,
         pub wall_s: f64,
+        pub window_s: f64,
         pub requests: Requests,
         pub success_rate: Option<f64>,
         pub errors: BTreeMap<String, u64>,
@@ -165,7 +166,7 @@ mod wire {
         pub server_ttft_ms: Option<Stat>,
     }
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct Stat {
         pub count: u64,
@@ -186,6 +187,7 @@ mod wire {
         pub clock: String,
         pub read_lag_ms: Option<Stat>,
         pub send_lag_ms: Option<Stat>,
+        pub start_lag_ms: Option<Stat>,
         pub verdict: Option<String>,
         pub reasons: Vec<String>,
     }
@@ -275,6 +277,9 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         "not recorded"
     );
     assert!(r.client.reasons.is_empty() && r.client.send_lag_ms.is_none(), "not recorded: {:?}", r.client);
+    assert_eq!(l.client.start_lag_ms.as_ref().map(|s| s.count), Some(2), "{:?}", l.client);
+    assert!(r.client.start_lag_ms.is_none(), "not recorded: {:?}", r.client);
+    assert!(l.window_s <= l.wall_s && r.window_s == r.wall_s, "{} {}", l.window_s, l.wall_s);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
     assert_eq!(

@@ -175,6 +175,33 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
 }
 
 #[test]
+fn every_worker_starts_at_once_and_nothing_ok_ends_after_the_deadline() {
+    // Responses take about 1.2 s (few events, so a slow machine keeps up): each worker's first
+    // one ends before the 2 s deadline and its second would end after it, so every worker has
+    // a request in flight at the deadline.
+    let mock = paced_mock(300, 100, 10);
+    let u = url(&mock);
+    let args = ["run", "--url", &u, "-c", "200", "--ramp-up", "0", "-d", "2s", "--quiet", "--no-preflight"];
+    let (out, j, recs) = run_logged("on-time", &args);
+    out.expect_code(0);
+    let lag = &j["client"]["start_lag_ms"];
+    assert_eq!(lag["count"], 200, "every worker started{}", out.context());
+    assert!(lag["max"].as_f64().unwrap() < 1000.0, "workers started late: {lag}{}", out.context());
+    let r = &j["requests"];
+    assert_eq!((r["failed"].as_u64(), r["cancelled"].as_u64()), (Some(0), Some(200)), "{}", out.context());
+    assert_eq!(r["total"].as_u64().unwrap() as usize, recs.len(), "{}", out.context());
+    let (wall, window) = (j["wall_s"].as_f64().unwrap(), j["window_s"].as_f64().unwrap());
+    assert!((2.0..2.5).contains(&window) && window <= wall, "window {window} s, wall {wall} s");
+    assert!(wall < 2.5, "in-flight requests were not cut at the deadline: wall {wall} s{}", out.context());
+    let ok: Vec<_> = recs.iter().filter(|r| r["outcome"] == "ok").collect();
+    assert_eq!(ok.len() as u64, r["ok"].as_u64().unwrap());
+    for rec in ok {
+        let end_ms = rec["start_ms"].as_f64().unwrap() + rec["e2e_ms"].as_f64().unwrap();
+        assert!(end_ms <= window * 1000.0 + 0.002, "an ok request ended after the cut: {rec}");
+    }
+}
+
+#[test]
 fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
     let mock = fast_mock(3, &[]);
     let dir = tempdir("keys");

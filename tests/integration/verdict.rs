@@ -16,20 +16,28 @@ fn a_light_run_is_ok_with_no_reasons() {
         run_logged("verdict-light", &["run", "--url", &u, "--api", "openai-chat", "-c", "2", "-n", "4"]);
     out.expect_code(0);
     let client = &j["client"];
-    // The test suite keeps both cores busy: when this run's own reads lagged by more than 1 ms,
-    // the verdict must say exactly that, and nothing else; otherwise it is ok with no reasons.
-    let lag_p99 = client["read_lag_ms"]["p99"].as_f64().expect("read lag measured");
-    if lag_p99 <= 1.0 {
+    // The test suite keeps both cores busy: when this run's own reads or worker starts lagged
+    // past the `ok` thresholds (1 ms, 10 ms), the verdict must say exactly that, and nothing
+    // else; otherwise it is ok with no reasons.
+    let p99 =
+        |key: &str| client[key]["p99"].as_f64().unwrap_or_else(|| panic!("{key} measured{}", out.context()));
+    let (read_late, start_late) = (p99("read_lag_ms") > 1.0, p99("start_lag_ms") > 10.0);
+    if !read_late && !start_late {
         assert_eq!((&client["verdict"], &client["reasons"]), (&json!("ok"), &json!([])), "{}", out.context());
         assert!(!out.stdout.contains("  verdict "), "an ok verdict is not printed{}", out.context());
     } else {
-        assert_eq!(client["verdict"], "degraded", "{}", out.context());
-        let reasons = client["reasons"].as_array().unwrap();
-        assert!(
-            reasons.len() == 1 && reasons[0].as_str().unwrap().starts_with("the client read events"),
-            "{}",
-            out.context()
-        );
+        assert_ne!(client["verdict"], "ok", "{}", out.context());
+        let reasons: Vec<&str> =
+            client["reasons"].as_array().unwrap().iter().filter_map(|r| r.as_str()).collect();
+        let expected = usize::from(read_late) + usize::from(start_late);
+        assert_eq!(reasons.len(), expected, "{}", out.context());
+        for r in reasons {
+            assert!(
+                r.starts_with("the client read events") || r.starts_with("requests were sent"),
+                "{r}{}",
+                out.context()
+            );
+        }
     }
 }
 
