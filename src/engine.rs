@@ -1,7 +1,9 @@
 //! The run's threads: workers, the timer, the reporter; the start gate every one of them waits
-//! at until the run's clock starts; the stop signal that ends them; and the joins. Workers own
-//! nothing shared but the config, the client, the stop signal and a sender; all statistics live
-//! in the reporter thread.
+//! at until the run's clock starts; the stop signal that ends them; and the end of the run: the
+//! timer and the reporter are joined, and the workers, once they have sent their last message,
+//! rest until the process exits (ten thousand thread exits cost seconds). Workers own nothing
+//! shared but the config, the client, the stop signal and a sender; all statistics live in the
+//! reporter thread.
 
 use crate::client::{self, Client, Request};
 use crate::config::Config;
@@ -61,17 +63,24 @@ pub fn run(
     };
     gate.hold(&timer);
 
-    let mut workers = Vec::with_capacity(config.pacing.concurrency);
+    // Each worker holds a clone of `alive` until it has sent its last message.
+    let (alive, all_rested) = crossbeam_channel::bounded::<()>(0);
     for i in 0..config.pacing.concurrency {
-        let (cfg, client, budget, stop, pass, tx) =
-            (config.clone(), client.clone(), budget.clone(), stop.clone(), gate.pass(), tx.clone());
+        let (cfg, client, budget, stop, pass, tx, alive) = (
+            config.clone(),
+            client.clone(),
+            budget.clone(),
+            stop.clone(),
+            gate.pass(),
+            tx.clone(),
+            alive.clone(),
+        );
         match spawn(&format!("worker-{i}"), WORKER_STACK, move || {
-            worker(i, &cfg, &client, &budget, &stop, &pass, &tx)
+            worker(i, &cfg, &client, &budget, &stop, &pass, &tx);
+            drop((tx, alive));
+            rest()
         }) {
-            Ok(h) => {
-                gate.hold(&h);
-                workers.push(h);
-            }
+            Ok(h) => gate.hold(&h),
             Err(e) => {
                 let workers = config.pacing.concurrency;
                 warnings
@@ -80,12 +89,10 @@ pub fn run(
             }
         }
     }
-    drop(tx);
+    drop((tx, alive));
     let started_at = chrono::Local::now();
     let started = gate.open();
-    for w in workers {
-        let _ = w.join();
-    }
+    let _ = all_rested.recv(); // disconnected once every worker has sent its last message
     let wall = started.elapsed();
     drop(workers_done); // wakes the timer if the run ended before its deadline
     let ended = timer.join().ok().flatten();
@@ -107,6 +114,16 @@ pub fn run(
     let Report { stats, records_error, .. } = report;
     let interrupted = interrupt.is_some();
     Ok(RunOutput { stats, wall, window, started_at, warnings, records_error, interrupted, stats_lost })
+}
+
+/// Where a worker goes once it has sent its last message: it waits for the process to end
+/// instead of exiting. Ten thousand thread exits (each unmapping its stack, which interrupts every
+/// core running the process) took 1–2 s after the deadline on 2 cores; the process's own exit
+/// reclaims them all at once, after the summary is out.
+fn rest() -> ! {
+    loop {
+        thread::park();
+    }
 }
 
 /// The start gate. Threads spawned before the run's clock starts park at it (each holds a

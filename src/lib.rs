@@ -26,7 +26,7 @@
 //!   the client itself was the bottleneck; [`export`] what programs read (one file and one
 //!   derived type per format); [`output`] what people read.
 //! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
-//!   [`engine`] threads, the start gate and joins; [`rebuild`] records back into statistics (`llmload report`);
+//!   [`engine`] threads, the start gate and the end of a run; [`rebuild`] records back into statistics (`llmload report`);
 //!   [`commands`] on top.
 //! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and `rng`,
 //!   so the instrument never shares the client's reading of a protocol.
