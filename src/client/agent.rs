@@ -4,6 +4,9 @@
 use super::settings::ClientSettings;
 use super::tls;
 
+/// Bytes a connection buffers as it reads: the largest response head it accepts.
+pub(super) const INPUT_BUFFER: usize = 16 * 1024;
+
 /// The agent every worker shares: pooled keep-alive connections for every worker, statuses as
 /// data (not errors), TLS as configured, proxies from the environment (ureq reads `ALL_PROXY`,
 /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`), and timeouts so that no request can hang a run.
@@ -25,10 +28,13 @@ pub fn agent(settings: &ClientSettings) -> ureq::Agent {
         // request would cost two `setsockopt`s (measured with strace) instead of none.
         .timeout_recv_response((header_limit < read_limit).then_some(header_limit))
         .timeout_per_read(Some(read_limit))
-        // ureq's 128 KiB buffers a connection would cost 2.5 GiB at 10,000 workers; SSE events
-        // are small, and headers up to ureq's 64 KiB limit still fit.
-        .input_buffer_size(64 * 1024)
-        .output_buffer_size(16 * 1024)
+        // Every connection's buffers are touched, so their size is most of a stream's memory
+        // (ureq's 128 KiB would cost 2.5 GiB at 10,000 workers). SSE events are small; the
+        // response head must fit the input buffer, and 16 KiB is twice what an nginx in front
+        // of a server passes by default, so the header limit says so clearly at that size.
+        .input_buffer_size(INPUT_BUFFER)
+        .max_response_header_size(INPUT_BUFFER)
+        .output_buffer_size(8 * 1024)
         .max_idle_connections(pool)
         .max_idle_connections_per_host(pool)
         .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))

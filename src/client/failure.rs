@@ -78,6 +78,10 @@ pub(super) fn failure(e: &ureq::Error, t: &Timeouts, streaming: bool) -> Outcome
         E::Rustls(tls) => return tls_failure(tls),
         E::Tls(_) | E::Pem(_) => (ErrorKind::Tls, ""),
         E::Io(io) => return io_failure(io, t),
+        E::LargeResponseHeader(..) => (
+            ErrorKind::Transport,
+            " (llmload reads response heads up to 16 KiB, more than a proxy such as nginx passes by default: is something in front of the server adding headers?)",
+        ),
         _ => (ErrorKind::Transport, ""),
     };
     Outcome::Failed { kind, message: format!("{e}{hint}") }
@@ -178,6 +182,23 @@ mod tests {
         );
         let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
         assert_eq!(kind(io_failure(&io, &t)).0, "timeout_idle");
+    }
+
+    #[test]
+    fn a_response_head_over_the_buffer_says_how_large_it_may_be() {
+        let t = Timeouts {
+            total: Duration::from_secs(300),
+            connect: Duration::from_secs(10),
+            ttfb: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
+        };
+        let big = ureq::Error::LargeResponseHeader(20_000, super::super::agent::INPUT_BUFFER);
+        match failure(&big, &t, false) {
+            Outcome::Failed { kind: ErrorKind::Transport, message } => {
+                assert!(message.ends_with("(llmload reads response heads up to 16 KiB, more than a proxy such as nginx passes by default: is something in front of the server adding headers?)"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
