@@ -6,6 +6,8 @@ use super::tls;
 
 /// Bytes a connection buffers as it reads: the largest response head it accepts.
 pub(super) const INPUT_BUFFER: usize = 16 * 1024;
+/// Bytes a connection buffers as it writes: the largest request head it can send.
+pub const OUTPUT_BUFFER: usize = 8 * 1024;
 
 /// The agent every worker shares: pooled keep-alive connections for every worker, statuses as
 /// data (not errors), TLS as configured, proxies from the environment (ureq reads `ALL_PROXY`,
@@ -34,7 +36,7 @@ pub fn agent(settings: &ClientSettings) -> ureq::Agent {
         // of a server passes by default, so the header limit says so clearly at that size.
         .input_buffer_size(INPUT_BUFFER)
         .max_response_header_size(INPUT_BUFFER)
-        .output_buffer_size(8 * 1024)
+        .output_buffer_size(OUTPUT_BUFFER)
         .max_idle_connections(pool)
         .max_idle_connections_per_host(pool)
         .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))

@@ -17,7 +17,7 @@ mod settings;
 pub mod tls;
 mod transport;
 
-pub use agent::agent;
+pub use agent::{OUTPUT_BUFFER, agent};
 pub use preflight::Preflight;
 pub use retry::{connect_backoff, connect_failed};
 pub use settings::{ClientSettings, Timeouts, Tls};

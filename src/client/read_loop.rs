@@ -23,7 +23,7 @@ impl Client {
             text: (!self.settings.tokenizer.is_estimate()).then(String::new),
             ..Default::default()
         };
-        let mut buf = vec![0u8; 8 * 1024];
+        let mut buf = vec![0u8; 4 * 1024];
         // Once the run cuts in-flight requests (the deadline, or the end of an interrupt's grace
         // period), nothing more is read into the measurement: the request is cancelled even if
         // the socket still holds its end. The timer also shuts the agent down then, which wakes

@@ -131,6 +131,7 @@ impl Config {
             quiet: a.quiet,
             preflight: !a.no_preflight,
         };
+        request_head_fits(&config)?;
         let outputs = outputs(a)?;
         Ok((config, outputs))
     }
@@ -237,6 +238,26 @@ fn keys(a: &RunArgs) -> Result<Option<Vec<String>>, Error> {
         }
         (None, None) => Ok(std::env::var("API_KEY").ok().filter(|k| !k.trim().is_empty()).map(|k| vec![k])),
     }
+}
+
+/// Room for the request line's method and version and the headers llmload adds itself
+/// (`Host`, `Content-Type`, `Accept`, `Content-Length`, `User-Agent`, the API's own).
+const FIXED_HEAD_BYTES: usize = 512;
+
+/// A request head must fit the connection's output buffer; one that cannot would fail every
+/// request, so it is refused here, with the parts that make it long.
+fn request_head_fits(c: &Config) -> Result<(), Error> {
+    let key = c.keys.as_ref().map_or(0, |k| k.items().iter().map(String::len).max().unwrap_or(0));
+    let headers: usize = c.client.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let size = FIXED_HEAD_BYTES + c.client.url.len() + headers + key;
+    if size > client::OUTPUT_BUFFER {
+        return Err(Error::Usage(format!(
+            "the request head would be about {size} bytes (--url {} bytes, --header {headers} bytes, the longest API key {key} bytes): llmload sends request heads up to {} KiB; shorten the headers",
+            c.client.url.len(),
+            client::OUTPUT_BUFFER >> 10
+        )));
+    }
+    Ok(())
 }
 
 fn header(h: &str) -> Result<(String, String), Error> {
@@ -402,6 +423,16 @@ mod tests {
                 .starts_with("--json /nonexistent-dir/out.json: cannot create it")
         );
         assert_eq!(err(|a| a.requests = Some(0)), "--requests \"0\" is invalid: must be at least 1");
+    }
+
+    #[test]
+    fn a_request_head_too_long_to_send_is_refused() {
+        let e = err(|a| a.header = vec![format!("X-Big: {}", "a".repeat(9000))]);
+        assert!(e.starts_with("the request head would be about 9"), "{e}");
+        assert!(e.ends_with("llmload sends request heads up to 8 KiB; shorten the headers"), "{e}");
+        assert!(
+            Config::from_args(&args(|a| a.header = vec![format!("X-Big: {}", "a".repeat(6000))])).is_ok()
+        );
     }
 
     #[test]
