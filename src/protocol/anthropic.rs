@@ -29,12 +29,12 @@ struct AnthropicEvent<'a> {
 
 #[derive(Deserialize)]
 struct EventDelta<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     thinking: Option<Cow<'a, str>>,
     /// A tool call's arguments, streamed as JSON text.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     partial_json: Option<Cow<'a, str>>,
 }
 

@@ -48,9 +48,9 @@ pub enum Dify {
 struct DifyEvent<'a> {
     #[serde(borrow, default)]
     event: Cow<'a, str>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     answer: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     conversation_id: Option<Cow<'a, str>>,
     metadata: Option<Metadata>,
     #[serde(borrow)]
@@ -76,9 +76,9 @@ struct Usage {
 /// `data` of workflow events: `text_chunk` text, `workflow_finished` outcome and totals.
 #[derive(Deserialize)]
 struct Data<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     status: Option<Cow<'a, str>>,
     error: Option<Value>,
     total_tokens: Option<u64>,

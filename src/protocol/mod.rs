@@ -87,6 +87,15 @@ pub fn parse_event<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T, St
         .map_err(|e| format!("event data is not the expected JSON ({e}): {}", snippet(data)))
 }
 
+/// An optional JSON string, borrowed from the event's data unless it has escapes. serde's
+/// `borrow` borrows a bare `Cow<str>` but always copies one inside an `Option`: that was one
+/// allocation per streamed token (found with a `malloc` probe under `perf`).
+fn text<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(<Option<Text<'a>> as serde::Deserialize>::deserialize(d)?.map(|t| t.0))
+}
+
 /// The first 120 characters of a text, for messages.
 pub fn snippet(text: &str) -> String {
     cut(text, 120)
@@ -157,6 +166,21 @@ pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_borrows_from_the_event_unless_it_has_escapes() {
+        let ev = |data: &str| Event { event: String::new(), data: data.into(), id: None };
+        let plain = ev(r#"{"choices":[{"delta":{"content":"你好"}}]}"#);
+        let escaped = ev(r#"{"choices":[{"delta":{"content":"a\nb"}}]}"#);
+        let (p, a, d): (&dyn Protocol, &dyn Protocol, &dyn Protocol) = (&OpenAi::Chat, &Anthropic, &Dify::Chat);
+        assert!(matches!(p.interpret(&plain).unwrap().answer, Cow::Borrowed("你好")));
+        assert!(matches!(p.interpret(&escaped).unwrap().answer, Cow::Owned(ref s) if s == "a\nb"));
+        let anthropic = ev(r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"hi"}}"#);
+        assert!(matches!(a.interpret(&anthropic).unwrap().answer, Cow::Borrowed("hi")));
+        let dify = ev(r#"{"event":"message","answer":"hi","conversation_id":"c1"}"#);
+        let delta = d.interpret(&dify).unwrap();
+        assert!(matches!((delta.answer, delta.conversation_id), (Cow::Borrowed("hi"), Some(Cow::Borrowed("c1")))));
+    }
 
     #[test]
     fn events_are_described_by_name_or_the_start_of_their_data() {

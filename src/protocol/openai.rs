@@ -31,17 +31,17 @@ struct Choice<'a> {
     #[serde(borrow)]
     delta: Option<ChunkDelta<'a>>,
     /// Completions put the text here.
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     text: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct ChunkDelta<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     content: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     reasoning_content: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     reasoning: Option<Cow<'a, str>>,
     /// Only allocated in chunks that call tools.
     #[serde(borrow)]
@@ -56,7 +56,7 @@ struct ToolCall<'a> {
 
 #[derive(Deserialize)]
 struct Function<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "super::text", default)]
     arguments: Option<Cow<'a, str>>,
 }
 
