@@ -13,11 +13,11 @@ pub const OUTPUT_BUFFER: usize = 8 * 1024;
 /// data (not errors), TLS as configured, proxies from the environment (ureq reads `ALL_PROXY`,
 /// `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`), and timeouts so that no request can hang a run.
 ///
-/// The whole-request limit (`--timeout`) is checked by `Client::stream` between reads rather
-/// than given to ureq as a global timeout: a shrinking timeout costs a `setsockopt` on every
-/// read, while the fixed per-read one (`--idle-timeout`) is set once per connection. ureq's
-/// per-read limit also covers the wait for headers, so that wait is bounded by the shorter of
-/// `--ttfb-timeout` and `--idle-timeout`.
+/// ureq passes each read its limit and the transport's watchdog keeps it (no socket timeout).
+/// The per-read limit is `--idle-timeout`; the whole-request limit (`--timeout`) is checked by
+/// `Client::stream` between reads, and caps the others, so that a silent stream ends as idle
+/// and a trickling one as total. ureq's per-read limit also covers the wait for headers, so that
+/// wait is bounded by the shorter of `--ttfb-timeout` and `--idle-timeout`.
 pub fn agent(settings: &ClientSettings) -> ureq::Agent {
     let pool = settings.connections;
     let t = &settings.timeouts;
@@ -26,8 +26,7 @@ pub fn agent(settings: &ClientSettings) -> ureq::Agent {
         .http_status_as_error(false)
         .tls_config(tls::config(&settings.tls))
         .timeout_connect(Some(t.connect.min(t.total)))
-        // Only when tighter than the per-read limit: as a phase budget it shrinks, and each
-        // request would cost two `setsockopt`s (measured with strace) instead of none.
+        // Only when tighter than the per-read limit, which bounds the headers' wait already.
         .timeout_recv_response((header_limit < read_limit).then_some(header_limit))
         .timeout_per_read(Some(read_limit))
         // Every connection's buffers are touched, so their size is most of a stream's memory

@@ -1,20 +1,22 @@
 //! The socket under every connection, and when its bytes arrived. This is ureq's TCP step
-//! (`TcpConnector`, `TcpTransport`) made ours for two things ureq cannot tell us: each read
+//! (`TcpConnector`, `TcpTransport`) made ours for three things ureq's cannot do: each read
 //! also says when the kernel received the bytes it returned (`recv`: one `recvmsg` on Linux,
-//! as ureq's one `recv`), and each write notes when it completed. Both are kept in
-//! thread-locals of the thread doing the I/O, which is the worker that owns the request (each
-//! worker reads its own connection), for `attempt` and `read_loop` to take after ureq returns:
-//! no lock, no channel, no extra syscall per read.
+//! as ureq's one `recv`), each write notes when it completed, and the read and write limits
+//! ureq passes are kept by a watchdog thread rather than socket timeouts (`watchdog`: no kernel
+//! timer armed per read). The stamps are kept in thread-locals of the thread doing the I/O,
+//! which is the worker that owns the request (each worker reads its own connection), for
+//! `attempt` and `read_loop` to take after ureq returns: no lock, no channel, no extra syscall
+//! per read.
 //!
 //! Everything else is what ureq's step does: the connect budget shared over the resolved
-//! addresses and no-delay (`connect`), the per-read and per-write timeouts ureq passes, each a
-//! `setsockopt` only when it changes, reads retried after EINTR within what is left of the
-//! limit, the agent's buffer sizes, and the shutdown handle through which the timer interrupts
-//! a blocked read. CONNECT proxies and TLS are the steps around it in the chain (`tls`). It does
-//! not decide what a stamp means for a metric (`measure` does).
+//! addresses and no-delay (`connect`), reads retried after EINTR, the agent's buffer sizes, and
+//! the shutdown handle through which the timer interrupts a blocked read. CONNECT proxies and
+//! TLS are the steps around it in the chain (`tls`). It does not decide what a stamp means for
+//! a metric (`measure` does).
 
 mod connect;
 mod recv;
+mod watchdog;
 
 pub(super) use connect::time_left;
 
@@ -24,7 +26,6 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
-use ureq::unversioned::transport::time::Duration;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, ShutdownHandle, Transport,
 };
@@ -85,21 +86,26 @@ impl<In: Transport> Connector<In> for StampedTcpConnector {
         recv::enable_stamps(&stream);
         let buffers =
             LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
-        let transport =
-            StampedTcp { stream: Arc::new(Socket(stream)), buffers, timeout_read: None, timeout_write: None };
+        let socket = Arc::new(Socket { stream, deadline: watchdog::Deadline::default() });
+        watchdog::watch_socket(&socket);
+        let transport = StampedTcp { stream: socket, buffers };
         (details.register_shutdown)(Arc::downgrade(&transport.stream) as Weak<dyn ShutdownHandle>)?;
         Ok(Some(Either::B(transport)))
     }
 }
 
-/// The connection's socket, as the agent's shutdown handle sees it.
-pub(super) struct Socket(TcpStream);
+/// The connection's socket, shared (weakly) with the agent's shutdown handle and the watchdog.
+pub(super) struct Socket {
+    stream: TcpStream,
+    /// When the I/O blocked on it now must end.
+    deadline: watchdog::Deadline,
+}
 
 impl std::ops::Deref for Socket {
     type Target = TcpStream;
 
     fn deref(&self) -> &TcpStream {
-        &self.0
+        &self.stream
     }
 }
 
@@ -108,21 +114,18 @@ impl ShutdownHandle for Socket {
     /// stream) and sends nothing, where a full shutdown sends a FIN on every socket from the
     /// one thread that stops the run: measured at 10,000 streams, 0.3 s against 0.6–5.9 s. The
     /// FIN goes when each worker drops its connection. A write blocked on a full send buffer is
-    /// not woken; requests are small, and the write timeout still bounds it.
+    /// not woken; requests are small, and the write limit still bounds it.
     fn shutdown(&self) {
-        let _ = self.0.shutdown(std::net::Shutdown::Read);
+        let _ = self.stream.shutdown(std::net::Shutdown::Read);
     }
 }
 
 /// A TCP connection whose reads are stamped by the kernel.
 pub(super) struct StampedTcp {
-    /// In an `Arc` so that the agent's shutdown handle shares it (weakly) and can shut the
-    /// socket down mid-read; all I/O goes through `&TcpStream`.
+    /// In an `Arc` so that the agent's shutdown handle and the watchdog share it (weakly) and
+    /// can shut the socket down mid-read; all I/O goes through `&TcpStream`.
     stream: Arc<Socket>,
     buffers: LazyBuffers,
-    /// The timeouts last set on the socket, so that an unchanged one costs no syscall.
-    timeout_read: Option<Duration>,
-    timeout_write: Option<Duration>,
 }
 
 impl Transport for StampedTcp {
@@ -132,39 +135,34 @@ impl Transport for StampedTcp {
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         let timeout = checked(timeout.for_write())?;
-        let stream: &TcpStream = &self.stream;
-        update_timeout(timeout.not_zero(), &mut self.timeout_write, |t| stream.set_write_timeout(t))?;
-        let mut writer = stream;
-        writer.write_all(&self.buffers.output()[..amount]).map_err(|e| io_error(e, timeout))?;
+        let socket = &self.stream;
+        socket.deadline.arm(limit(timeout));
+        let mut writer: &TcpStream = socket;
+        let written = writer.write_all(&self.buffers.output()[..amount]);
+        if socket.deadline.disarm() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        written?;
         WRITTEN.set(Some(Instant::now()));
         Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let timeout = checked(timeout.for_read())?;
-        let stream: &TcpStream = &self.stream;
-        let limit = timeout.not_zero();
-        update_timeout(limit, &mut self.timeout_read, |t| stream.set_read_timeout(t))?;
+        let socket = &self.stream;
         let input = self.buffers.input_append_buf();
-        let started = Instant::now();
-        let (amount, arrived) = loop {
-            match recv::receive(stream, input) {
-                // Linux does not restart a socket read under SO_RCVTIMEO, even with SA_RESTART:
-                // retry with what is left of the limit. Without a limit, the handler that
-                // interrupted the read asked for it.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    let Some(limit) = limit else { return Err(e.into()) };
-                    let left = limit.saturating_sub(started.elapsed());
-                    if left.is_zero() {
-                        return Err(ureq::Error::Timeout(timeout.reason));
-                    }
-                    update_timeout(Some(left.into()), &mut self.timeout_read, |t| {
-                        stream.set_read_timeout(t)
-                    })?;
-                }
-                result => break result.map_err(|e| io_error(e, timeout))?,
+        socket.deadline.arm(limit(timeout));
+        let received = loop {
+            match recv::receive(socket, input) {
+                // The watchdog still bounds the retry: it fires on the deadline armed above.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => break result,
             }
         };
+        if socket.deadline.disarm() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        let (amount, arrived) = received?;
         if amount > 0 {
             ARRIVED.set(arrived);
         }
@@ -173,7 +171,7 @@ impl Transport for StampedTcp {
     }
 
     fn is_open(&mut self) -> bool {
-        probe(&self.stream.0).unwrap_or(false)
+        probe(&self.stream.stream).unwrap_or(false)
     }
 }
 
@@ -188,32 +186,10 @@ fn checked(timeout: NextTimeout) -> Result<NextTimeout, ureq::Error> {
     if timeout.after.is_zero() { Err(ureq::Error::Timeout(timeout.reason)) } else { Ok(timeout) }
 }
 
-/// An I/O error as ureq's step reports it: a socket timeout (`WouldBlock` on Unix) is a ureq
-/// timeout with the limit's reason.
-fn io_error(e: io::Error, timeout: NextTimeout) -> ureq::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ureq::Error::Timeout(timeout.reason),
-        _ => e.into(),
-    }
-}
-
-/// Sets a socket timeout when it differs from the one last set. macOS can refuse the change
-/// after the peer closed with unread request data while the response is still readable: the
-/// I/O then reports the outcome, and the cache keeps the old value.
-fn update_timeout(
-    wanted: Option<Duration>,
-    last: &mut Option<Duration>,
-    set: impl FnOnce(Option<std::time::Duration>) -> io::Result<()>,
-) -> io::Result<()> {
-    if wanted == *last {
-        return Ok(());
-    }
-    match set(wanted.map(|t| *t)) {
-        Ok(()) => *last = wanted,
-        Err(e) if cfg!(target_os = "macos") && e.kind() == io::ErrorKind::InvalidInput => {}
-        Err(e) => return Err(e),
-    }
-    Ok(())
+/// The limit ureq gives the next I/O (a zero one that must happen is one second, as ureq's own
+/// step has it); `None`: no limit.
+fn limit(timeout: NextTimeout) -> Option<std::time::Duration> {
+    timeout.not_zero().map(|t| *t)
 }
 
 /// Whether a pooled connection can carry another request: nothing to read yet (bytes the
@@ -242,10 +218,9 @@ mod tests {
         recv::enable_stamps(&stream);
         let (server, _) = listener.accept().unwrap();
         let buffers = LazyBuffers::new(64, 64);
-        (
-            StampedTcp { stream: Arc::new(Socket(stream)), buffers, timeout_read: None, timeout_write: None },
-            server,
-        )
+        let socket = Arc::new(Socket { stream, deadline: watchdog::Deadline::default() });
+        watchdog::watch_socket(&socket);
+        (StampedTcp { stream: socket, buffers }, server)
     }
 
     #[test]
@@ -267,30 +242,23 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_are_ureqs_with_their_reasons() {
-        let (mut t, _server) = pair();
-        let spent =
-            NextTimeout { after: Duration::Exact(std::time::Duration::ZERO), ..NextTimeout::default() };
+    fn limits_are_kept_by_the_watchdog_and_fail_as_ureqs_timeouts_with_their_reasons() {
+        use ureq::unversioned::transport::time::Duration;
+        let (mut t, mut server) = pair();
+        let spent = NextTimeout { after: Duration::Exact(std::time::Duration::ZERO), ..NextTimeout::default() };
         assert!(matches!(t.await_input(spent), Err(ureq::Error::Timeout(Timeout::Global))));
-        assert_eq!(t.timeout_read, None, "a spent timeout fails before any syscall");
         let per_read = Some(Duration::Exact(std::time::Duration::from_millis(20)));
         let idle = NextTimeout { per_read, ..NextTimeout::default() };
         assert!(matches!(t.await_input(idle), Err(ureq::Error::Timeout(Timeout::PerRead))));
-        assert_eq!(t.timeout_read, per_read, "set once, and kept for the next read");
-    }
-
-    #[test]
-    fn a_timeout_is_set_only_when_it_changes_and_a_refusal_keeps_the_last() {
-        let five = Some(Duration::Exact(std::time::Duration::from_secs(5)));
-        let (mut last, mut calls) = (None, Vec::new());
-        let mut set = |t| {
-            calls.push(t);
-            Ok(())
-        };
-        update_timeout(five, &mut last, &mut set).unwrap();
-        update_timeout(five, &mut last, &mut set).unwrap();
-        assert_eq!((last, calls), (five, vec![Some(std::time::Duration::from_secs(5))]));
-        let refused = update_timeout(None, &mut last, |_| Err(io::ErrorKind::PermissionDenied.into()));
-        assert_eq!((refused.unwrap_err().kind(), last), (io::ErrorKind::PermissionDenied, five));
+        assert_eq!(t.stream.read_timeout().unwrap(), None, "no socket timeout: no kernel timer per read");
+        // The watchdog shut the timed-out socket down: the server sees it close.
+        assert_eq!(server.read(&mut [0; 8]).unwrap(), 0);
+        // A read that gets its bytes in time is not cut.
+        let (mut t, mut server) = pair();
+        server.write_all(b"data").unwrap();
+        let generous = Some(Duration::Exact(std::time::Duration::from_secs(60)));
+        assert!(t.await_input(NextTimeout { per_read: generous, ..NextTimeout::default() }).unwrap());
+        assert_eq!(t.buffers().input(), b"data");
+        assert!(!t.stream.deadline.disarm(), "the read disarmed its deadline");
     }
 }
