@@ -222,7 +222,7 @@ fn timer(
     }
     stop.cut();
     let cut_at = Instant::now();
-    agent.shutdown();
+    client::cut(agent);
     Ended { interrupt: interrupted.then_some(forced), cut_at }
 }
 

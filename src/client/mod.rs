@@ -44,6 +44,14 @@ pub struct Request<'a> {
     pub turn: u32,
 }
 
+/// The run's cut: every read blocked on one of the client's connections returns at once, and
+/// the agent's pool takes no more requests (ureq's own shutdown reaches the connections a
+/// CONNECT proxy's step opened; the transport's table reaches the rest).
+pub fn cut(agent: ureq::Agent) {
+    agent.shutdown();
+    transport::cut_all();
+}
+
 /// Sends requests for one run; shared by all workers.
 pub struct Client {
     agent: ureq::Agent,

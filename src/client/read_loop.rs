@@ -14,6 +14,9 @@ use crate::tokens::Estimator;
 use std::io::Read;
 use std::time::Instant;
 
+/// Bytes taken from ureq's buffer per read.
+const READ_CHUNK: usize = 1024;
+
 impl Client {
     /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
     pub(super) fn stream(&self, mut reader: impl Read, m: &mut Measurement, stop: &StopSignal) {
@@ -23,7 +26,10 @@ impl Client {
             text: (!self.settings.tokenizer.is_estimate()).then(String::new),
             ..Default::default()
         };
-        let mut buf = vec![0u8; 4 * 1024];
+        // ureq reads the socket into its own buffer; this one only takes what ureq has. An
+        // event is a few hundred bytes, and a bigger buffer is memory every stream touches
+        // (10,000 streams: each KiB here is 10 MB).
+        let mut buf = vec![0u8; READ_CHUNK];
         // Once the run cuts in-flight requests (the deadline, or the end of an interrupt's grace
         // period), nothing more is read into the measurement: the request is cancelled even if
         // the socket still holds its end. The timer also shuts the agent down then, which wakes

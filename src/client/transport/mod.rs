@@ -9,8 +9,9 @@
 //! per read.
 //!
 //! Everything else is what ureq's step does: the connect budget shared over the resolved
-//! addresses and no-delay (`connect`), reads retried after EINTR, the agent's buffer sizes, and
-//! the shutdown handle through which the timer interrupts a blocked read. CONNECT proxies and
+//! addresses and no-delay (`connect`), reads retried after EINTR and the agent's buffer sizes.
+//! The run's cut wakes every blocked read through the watchdog's table of sockets
+//! (`cut_all`), not ureq's shutdown handles. CONNECT proxies and
 //! TLS are the steps around it in the chain (`tls`). It does not decide what a stamp means for
 //! a metric (`measure` does).
 
@@ -19,15 +20,16 @@ mod recv;
 mod watchdog;
 
 pub(super) use connect::time_left;
+pub(super) use watchdog::cut_all;
 
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, ShutdownHandle, Transport,
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
 };
 
 thread_local! {
@@ -86,15 +88,14 @@ impl<In: Transport> Connector<In> for StampedTcpConnector {
         recv::enable_stamps(&stream);
         let buffers =
             LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
-        let socket = Arc::new(Socket { stream, deadline: watchdog::Deadline::default() });
-        watchdog::watch_socket(&socket);
+        let socket = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
+        // Not registered with ureq's shutdown handles: `cut_all` reaches it.
         let transport = StampedTcp { stream: socket, buffers };
-        (details.register_shutdown)(Arc::downgrade(&transport.stream) as Weak<dyn ShutdownHandle>)?;
         Ok(Some(Either::B(transport)))
     }
 }
 
-/// The connection's socket, shared (weakly) with the agent's shutdown handle and the watchdog.
+/// The connection's socket, shared (weakly) with the watchdog.
 pub(super) struct Socket {
     stream: TcpStream,
     /// When the I/O blocked on it now must end.
@@ -109,21 +110,10 @@ impl std::ops::Deref for Socket {
     }
 }
 
-impl ShutdownHandle for Socket {
-    /// Shuts down the read side only: it wakes a blocked read at once (with the end of the
-    /// stream) and sends nothing, where a full shutdown sends a FIN on every socket from the
-    /// one thread that stops the run: measured at 10,000 streams, 0.3 s against 0.6–5.9 s. The
-    /// FIN goes when each worker drops its connection. A write blocked on a full send buffer is
-    /// not woken; requests are small, and the write limit still bounds it.
-    fn shutdown(&self) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Read);
-    }
-}
-
 /// A TCP connection whose reads are stamped by the kernel.
 pub(super) struct StampedTcp {
-    /// In an `Arc` so that the agent's shutdown handle and the watchdog share it (weakly) and
-    /// can shut the socket down mid-read; all I/O goes through `&TcpStream`.
+    /// In an `Arc` so that the watchdog shares it (weakly) and can shut the socket down
+    /// mid-read; all I/O goes through `&TcpStream`.
     stream: Arc<Socket>,
     buffers: LazyBuffers,
 }
@@ -218,8 +208,7 @@ mod tests {
         recv::enable_stamps(&stream);
         let (server, _) = listener.accept().unwrap();
         let buffers = LazyBuffers::new(64, 64);
-        let socket = Arc::new(Socket { stream, deadline: watchdog::Deadline::default() });
-        watchdog::watch_socket(&socket);
+        let socket = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
         (StampedTcp { stream: socket, buffers }, server)
     }
 
