@@ -33,8 +33,7 @@ pub fn run(
 ) -> Result<RunOutput, Error> {
     let stop = StopSignal::default();
     let mut warnings = Vec::new();
-    let agent = client::agent(&config.client);
-    let client = Arc::new(Client::new(config.client.clone(), agent.clone()));
+    let client = Arc::new(Client::new(config.client.clone()));
     let budget = Arc::new(config.pacing.budget());
     let (tx, rx) = unbounded();
     let mut gate = Gate::default();
@@ -52,12 +51,12 @@ pub fn run(
     gate.hold(&reporter);
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
-        let (stop, deadline, grace, tx, pass) =
-            (stop.clone(), config.pacing.duration, config.grace, tx.clone(), gate.pass());
+        let (stop, deadline, grace, tx, pass, client) =
+            (stop.clone(), config.pacing.duration, config.grace, tx.clone(), gate.pass(), client.clone());
         spawn("timer", 64 * 1024, move || {
             let started = pass.wait()?;
             let deadline = deadline.and_then(|d| started.checked_add(d));
-            Some(timer(&stop, deadline, grace, &interrupts, &all_done, agent, &tx))
+            Some(timer(&stop, deadline, grace, &interrupts, &all_done, &client, &tx))
         })
         .map_err(refused("timer"))?
     };
@@ -193,7 +192,7 @@ struct Ended {
 
 /// The timer thread: waits for the deadline, the workers' end or an interrupt, then stops new
 /// requests and, once in-flight ones had their time (none at the deadline), cuts them: the stop
-/// signal says they are cancelled, and shutting the agent wakes every read still blocked.
+/// signal says they are cancelled, and the client's cut wakes every read still blocked.
 /// After an interrupt in-flight requests get `grace`, cut short by a second one.
 fn timer(
     stop: &StopSignal,
@@ -201,7 +200,7 @@ fn timer(
     grace: Duration,
     interrupts: &Receiver<()>,
     all_done: &Receiver<()>,
-    agent: ureq::Agent,
+    client: &Client,
     tx: &Sender<Msg>,
 ) -> Ended {
     let deadline = deadline.map_or_else(crossbeam_channel::never, at);
@@ -222,7 +221,7 @@ fn timer(
     }
     stop.cut();
     let cut_at = Instant::now();
-    client::cut(agent);
+    client.cut();
     Ended { interrupt: interrupted.then_some(forced), cut_at }
 }
 

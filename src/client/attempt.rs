@@ -67,7 +67,7 @@ impl Client {
         };
         let body = self.settings.protocol.body(&spec);
         let mut req = self
-            .agent
+            .agent(job.worker)
             .post(&self.settings.url)
             .header("Content-Type", "application/json")
             .header("Accept", "text/event-stream");

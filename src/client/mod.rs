@@ -1,5 +1,5 @@
 //! Sends one request and measures it. The client owns the transport and the read loop only:
-//! `agent` sets up ureq once per run, `transport` is the socket under it (whose reads the kernel
+//! `agent` sets up ureq's agents once per run, `transport` is the socket under it (whose reads the kernel
 //! stamps with their bytes' arrival), `attempt` sends a request and makes the attempts
 //! `--retries` allows, `read_loop` feeds the streamed bytes to the SSE parser and the events to
 //! the protocol, and `failure` maps every failure to an `Outcome`, with any key a server echoed
@@ -17,7 +17,7 @@ mod settings;
 pub mod tls;
 mod transport;
 
-pub use agent::{OUTPUT_BUFFER, agent};
+pub use agent::OUTPUT_BUFFER;
 pub use preflight::Preflight;
 pub use retry::{connect_backoff, connect_failed};
 pub use settings::{ClientSettings, Timeouts, Tls};
@@ -44,17 +44,10 @@ pub struct Request<'a> {
     pub turn: u32,
 }
 
-/// The run's cut: every read blocked on one of the client's connections returns at once, and
-/// the agent's pool takes no more requests (ureq's own shutdown reaches the connections a
-/// CONNECT proxy's step opened; the transport's table reaches the rest).
-pub fn cut(agent: ureq::Agent) {
-    agent.shutdown();
-    transport::cut_all();
-}
-
 /// Sends requests for one run; shared by all workers.
 pub struct Client {
-    agent: ureq::Agent,
+    /// One a worker (`agent`).
+    agents: Vec<ureq::Agent>,
     settings: ClientSettings,
     /// Header values that may be credentials, masked wherever a server echoes them.
     secret_headers: Vec<String>,
@@ -62,7 +55,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(settings: ClientSettings, agent: ureq::Agent) -> Self {
+    pub fn new(settings: ClientSettings) -> Self {
         let secret_headers = settings
             .headers
             .iter()
@@ -70,6 +63,20 @@ impl Client {
             // `Bearer sk-…`: the token alone is what a server would echo.
             .flat_map(|(_, v)| [v.clone(), v.split_whitespace().last().unwrap_or("").to_string()])
             .collect();
-        Self { agent, settings, secret_headers, limits: sse::Limits::default() }
+        Self { agents: agent::agents(&settings), settings, secret_headers, limits: sse::Limits::default() }
+    }
+
+    /// The run's cut: every read blocked on one of the client's connections returns at once,
+    /// and the agents take no more requests (ureq's own shutdown reaches the connections a
+    /// CONNECT proxy's step opened; the transport's table reaches the rest).
+    pub fn cut(&self) {
+        for agent in &self.agents {
+            agent.clone().shutdown();
+        }
+        transport::cut_all();
+    }
+
+    fn agent(&self, worker: usize) -> &ureq::Agent {
+        &self.agents[worker % self.agents.len()]
     }
 }

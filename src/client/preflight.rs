@@ -3,7 +3,7 @@
 //! server refuses) from one it can (even one that answers 5xx, 429 or a broken stream: those are
 //! what the load test is for). It only judges; `commands` decides what to print or stop.
 
-use super::{Client, ClientSettings, Request, agent};
+use super::{Client, ClientSettings, Request};
 use crate::measure::{ErrorKind, Outcome};
 use crate::stop::StopSignal;
 use crate::workload::Prompt;
@@ -24,8 +24,7 @@ impl Client {
     /// judges the target by it. It goes through its own agent, so no connection it leaves open
     /// is counted in the run.
     pub fn preflight(settings: &ClientSettings, prompt: &Prompt, key: Option<&str>) -> Preflight {
-        let settings = ClientSettings { retries: 0, connections: 1, ..settings.clone() };
-        let client = Client::new(settings.clone(), agent(&settings));
+        let client = Client::new(ClientSettings { retries: 0, workers: 1, ..settings.clone() });
         let request = Request {
             worker: 0,
             prompt_index: 0,

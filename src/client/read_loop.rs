@@ -255,9 +255,9 @@ mod tests {
             timeouts: Timeouts { total: t, connect: t, ttfb: t, idle: t },
             retries: 0,
             tls: Tls::WebPki,
-            connections: 1,
+            workers: 1,
         };
-        let client = Client::new(settings, ureq::Agent::new_with_defaults());
+        let client = Client::new(settings);
         let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));
         client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop);
         m.outcome

@@ -29,8 +29,8 @@ pub struct ClientSettings {
     /// Extra attempts after a connect error, 429 or 5xx (0: failures stay visible).
     pub retries: u32,
     pub tls: Tls,
-    /// Connections kept alive at once: one a worker, and a few spare.
-    pub connections: usize,
+    /// Workers sending requests at once: each has its own agent, so its own pooled connection.
+    pub workers: usize,
 }
 
 /// How long each phase of a request may take.

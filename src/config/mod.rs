@@ -115,7 +115,7 @@ impl Config {
                 timeouts,
                 retries,
                 tls: tls(a)?,
-                connections: concurrency + 8,
+                workers: concurrency,
             },
             turns: api.turns,
             keys: keys(a)?.map(RoundRobin::new),

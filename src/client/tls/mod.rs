@@ -38,20 +38,40 @@ pub fn config(tls: &Tls) -> TlsConfig {
     .build()
 }
 
-/// The agent for `config`: ureq's default connector chain (CONNECT proxies, then TCP, then
-/// TLS for `https`) with our TCP step in place of ureq's, so every read is stamped whatever the
-/// scheme and TLS mode (rustls then wraps it, and a stamp is the ciphertext's arrival). The TLS
-/// step is ureq's own for the web roots and `--insecure`, which verify as `config` says; for
-/// `--ca-cert` it is ours, since ureq's TLS settings take no custom verifier. The SOCKS step ureq's
-/// chain has only logs a warning without ureq's `socks-proxy` feature, and is left out.
-pub fn agent(config: ureq::config::Config, tls: &Tls) -> ureq::Agent {
+/// `count` agents for `config`, sharing one connector chain: ureq's default (CONNECT proxies,
+/// then TCP, then TLS for `https`) with our TCP step in place of ureq's, so every read is stamped
+/// whatever the scheme and TLS mode (rustls then wraps it, and a stamp is the ciphertext's
+/// arrival). The TLS step is ureq's own for the web roots and `--insecure`, which verify as
+/// `config` says; for `--ca-cert` it is ours, since ureq's TLS settings take no custom verifier.
+/// The SOCKS step ureq's chain has only logs a warning without ureq's `socks-proxy` feature, and
+/// is left out.
+pub fn agents(config: ureq::config::Config, tls: &Tls, count: usize) -> Vec<ureq::Agent> {
     let tcp = ().chain(ConnectProxyConnector::default()).chain(StampedTcpConnector::new());
-    let resolver = DefaultResolver::default();
     match tls {
-        Tls::CaCerts(ders) => ureq::Agent::with_parts(config, tcp.chain(CaCertTls::new(ders)), resolver),
-        Tls::WebPki | Tls::Insecure => {
-            ureq::Agent::with_parts(config, tcp.chain(RustlsConnector::default()), resolver)
-        }
+        Tls::CaCerts(ders) => shared(config, Arc::new(tcp.chain(CaCertTls::new(ders))), count),
+        Tls::WebPki | Tls::Insecure => shared(config, Arc::new(tcp.chain(RustlsConnector::default())), count),
+    }
+}
+
+fn shared<C: Connector>(config: ureq::config::Config, chain: Arc<C>, count: usize) -> Vec<ureq::Agent> {
+    (0..count)
+        .map(|_| ureq::Agent::with_parts(config.clone(), Shared(chain.clone()), DefaultResolver::default()))
+        .collect()
+}
+
+/// A connector chain that several agents use.
+#[derive(Debug)]
+struct Shared<C>(Arc<C>);
+
+impl<In: Transport, C: Connector<In>> Connector<In> for Shared<C> {
+    type Out = C::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
     }
 }
 

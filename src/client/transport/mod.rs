@@ -234,7 +234,8 @@ mod tests {
     fn limits_are_kept_by_the_watchdog_and_fail_as_ureqs_timeouts_with_their_reasons() {
         use ureq::unversioned::transport::time::Duration;
         let (mut t, mut server) = pair();
-        let spent = NextTimeout { after: Duration::Exact(std::time::Duration::ZERO), ..NextTimeout::default() };
+        let spent =
+            NextTimeout { after: Duration::Exact(std::time::Duration::ZERO), ..NextTimeout::default() };
         assert!(matches!(t.await_input(spent), Err(ureq::Error::Timeout(Timeout::Global))));
         let per_read = Some(Duration::Exact(std::time::Duration::from_millis(20)));
         let idle = NextTimeout { per_read, ..NextTimeout::default() };

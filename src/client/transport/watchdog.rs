@@ -114,7 +114,8 @@ struct Watched {
 fn watched() -> &'static Watched {
     static WATCHED: OnceLock<Watched> = OnceLock::new();
     WATCHED.get_or_init(|| {
-        if let Err(e) = thread::Builder::new().name("watchdog".into()).stack_size(64 * 1024).spawn(watch_all) {
+        if let Err(e) = thread::Builder::new().name("watchdog".into()).stack_size(64 * 1024).spawn(watch_all)
+        {
             // Without the thread no limit fires; every read still ends at the run's cut.
             eprintln!("warning: could not start the timeout watchdog thread ({e}): timeouts will not fire");
         }
