@@ -11,6 +11,7 @@ use argh::FromArgs;
     example = "llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload report records.jsonl --json out.json     # the summary of a killed run",
+    example = "llmload compare base.json new.json --fail-if 'ttft.p95>+10%'",
     note = "`llmload --version` prints the version. The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
 )]
 pub struct Cli {
@@ -26,6 +27,7 @@ pub enum Command {
     Demo(DemoArgs),
     Mock(MockArgs),
     Report(ReportArgs),
+    Compare(CompareArgs),
 }
 
 #[derive(FromArgs, Debug)]
@@ -44,6 +46,36 @@ pub struct ReportArgs {
     /// write the summary as JSON to this path
     #[argh(option)]
     pub json: Option<String>,
+    /// write the records as CSV to this path, one row a request with a header row
+    #[argh(option)]
+    pub csv: Option<String>,
+    /// write the summary in the keys of vLLM's `bench serve` results to this path
+    #[argh(option)]
+    pub vllm_json: Option<String>,
+    /// exit 1 unless 'METRIC.STAT OP VALUE' holds, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
+    #[argh(option)]
+    pub threshold: Vec<String>,
+}
+
+#[derive(FromArgs, Debug)]
+/// compare two JSON summaries side by side, and gate on the change.
+#[argh(
+    subcommand,
+    name = "compare",
+    example = "llmload compare base.json new.json",
+    example = "llmload compare base.json new.json --fail-if 'ttft.p95>+10%' --fail-if 'success_rate<-0.5pp'",
+    note = "Both files must be llmload --json summaries of the same version. A --fail-if change is relative with % (new − base) / base, or absolute in the metric's unit (+50ms; pp, percentage points, for rates; a plain number for req_s and output_tok_s). Exit codes: 0 no gate breached, 1 a gate breached (each listed on stderr), 2 a bad file or expression."
+)]
+pub struct CompareArgs {
+    /// the base summary (`llmload run --json`)
+    #[argh(positional)]
+    pub base: String,
+    /// the new summary, compared with the base
+    #[argh(positional)]
+    pub new: String,
+    /// exit 1 when the change 'METRIC.STAT OP CHANGE' holds, e.g. 'ttft.p95>+10%' (repeatable)
+    #[argh(option)]
+    pub fail_if: Vec<String>,
 }
 
 #[derive(FromArgs, Debug, Default, Clone)]
@@ -56,7 +88,7 @@ pub struct ReportArgs {
     example = "many keys and prompts, round-robin, one per line:\n  llmload run --url https://dify.example/v1 --api-key-file keys.txt --param-file prompts.txt -c 32 -n 500",
     example = "Anthropic, with synthetic 1,000-token prompts and 200-token answers:\n  llmload run --url https://api.anthropic.com/v1/messages --model claude-sonnet-4-5 --api-key sk-ant-xxx --prompt-tokens 1000 --output-tokens 200 -c 8 -n 100",
     example = "any SSE API, from a body template:\n  llmload run --url http://127.0.0.1:8080/generate_stream --api custom --body-template body.json --text-path /token/text --done-marker \"\"",
-    note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed, 2 bad usage, 130 interrupted."
+    note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed or a --threshold failed, 2 bad usage, 130 interrupted."
 )]
 pub struct RunArgs {
     /// base URL of the server (http://host:8000 or https://host/prefix); the API's path is appended unless the URL already ends with it
@@ -173,6 +205,15 @@ pub struct RunArgs {
     /// write one JSON line per finished request to this path, as each finishes
     #[argh(option)]
     pub records: Option<String>,
+    /// write one CSV row per finished request to this path (after a header row), as each finishes
+    #[argh(option)]
+    pub csv: Option<String>,
+    /// write the summary in the keys of vLLM's `bench serve` results to this path
+    #[argh(option)]
+    pub vllm_json: Option<String>,
+    /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
+    #[argh(option)]
+    pub threshold: Vec<String>,
     /// no per-second table; the summary is still printed
     #[argh(switch, short = 'q')]
     pub quiet: bool,

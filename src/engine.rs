@@ -8,7 +8,7 @@
 use crate::client::{self, Client, Request};
 use crate::config::Config;
 use crate::error::Error;
-use crate::export::OutputFile;
+use crate::export::RecordFiles;
 use crate::output::warnings::Warning;
 use crate::reporter::{Msg, Report, Reporter};
 use crate::rng::SplitMix64;
@@ -26,11 +26,7 @@ const WORKER_STACK: usize = 256 * 1024;
 /// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`). Every
 /// thread is spawned before the run's clock starts, so starting 10,000 workers takes nothing
 /// from the run. Fails only when the OS refuses the run's own threads.
-pub fn run(
-    config: Arc<Config>,
-    records: Option<OutputFile>,
-    interrupts: Receiver<()>,
-) -> Result<RunOutput, Error> {
+pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) -> Result<RunOutput, Error> {
     let stop = StopSignal::default();
     let mut warnings = Vec::new();
     let client = Arc::new(Client::new(config.client.clone()));

@@ -16,7 +16,7 @@
 //! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
 //!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
 //!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
-//!   names; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
+//!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
 //!   JSON floats keep.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
@@ -54,6 +54,7 @@ mod engine;
 mod error;
 mod export;
 mod files;
+mod gate;
 mod measure;
 pub mod mock;
 mod output;

@@ -38,10 +38,11 @@ impl Origin {
     }
 }
 
-/// Reads every file and merges them into one run. Files are taken as parts of one run that ran
+/// Reads every file and merges them into one run, handing each record read to `each` (for
+/// `--csv`) in file order. Files are taken as parts of one run that ran
 /// at the same time (several load generators, or a run and its retry): the wall time is the
 /// longest file's, from its first start to its last end.
-pub fn rebuild(paths: &[String]) -> Result<Rebuilt, Error> {
+pub fn rebuild(paths: &[String], each: &mut dyn FnMut(&Record)) -> Result<Rebuilt, Error> {
     let base = Instant::now();
     let mut stats = RunStats::default();
     let (mut wall, mut warnings, mut newest) = (Duration::ZERO, Vec::new(), None::<SystemTime>);
@@ -50,7 +51,7 @@ pub fn rebuild(paths: &[String]) -> Result<Rebuilt, Error> {
     for path in paths {
         let file = files::open("report", path, cap::RECORDS)?;
         newest = newest.max(file.get_ref().metadata().and_then(|m| m.modified()).ok());
-        let part = read(BufReader::new(file), base, &mut stats, MAX_RECORD_BYTES)
+        let part = read(BufReader::new(file), base, &mut stats, MAX_RECORD_BYTES, each)
             .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
         for o in part.origins {
@@ -102,7 +103,13 @@ struct Part {
 }
 
 /// `max_line`: the longest line accepted (`MAX_RECORD_BYTES`; smaller in tests).
-fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats, max_line: u64) -> Result<Part, String> {
+fn read(
+    mut r: impl BufRead,
+    base: Instant,
+    stats: &mut RunStats,
+    max_line: u64,
+    each: &mut dyn FnMut(&Record),
+) -> Result<Part, String> {
     let mut part = Part { span: Duration::ZERO, partial_last_line: false, origins: Vec::new() };
     let (mut first, mut last, mut line) = (None::<Instant>, None::<Instant>, Vec::new());
     for n in 1.. {
@@ -123,6 +130,7 @@ fn read(mut r: impl BufRead, base: Instant, stats: &mut RunStats, max_line: u64)
         let m = rec.and_then(|rec| Ok((rec.to_measurement(base)?, rec)));
         let m = match m {
             Ok((m, rec)) => {
+                each(&rec);
                 if part.origins.len() < 2
                     && let Some(o) = Origin::of(rec).filter(|o| !part.origins.contains(o))
                 {
@@ -207,7 +215,7 @@ mod tests {
             file.extend(line(&m, base, "dify-chat"));
         }
         let mut rebuilt = RunStats::default();
-        let part = read(&file[..], Instant::now(), &mut rebuilt, MAX_RECORD_BYTES).unwrap();
+        let part = read(&file[..], Instant::now(), &mut rebuilt, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
         assert_eq!(rebuilt, live);
         assert_eq!(rebuilt.server_latency.count(), 16);
         assert_eq!((rebuilt.read_lag.count(), rebuilt.user_reads), (15, 5));
@@ -223,18 +231,24 @@ mod tests {
         let second = line(&measurement(base, 5, 3), base, "dify-chat");
         file.extend_from_slice(&second[..second.len() / 2]);
         let mut stats = RunStats::default();
-        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES).unwrap();
+        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
         assert_eq!((stats.ok, part.partial_last_line), (1, true));
-        let err = read(&b"{\"not\":\"a record\"}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES)
-            .err()
-            .unwrap();
+        let err = read(
+            &b"{\"not\":\"a record\"}\n"[..],
+            base,
+            &mut RunStats::default(),
+            MAX_RECORD_BYTES,
+            &mut |_| (),
+        )
+        .err()
+        .unwrap();
         assert!(err.starts_with("line 1 is not an llmload record"), "{err}");
-        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES).err().unwrap();
+        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES, &mut |_| ()).err().unwrap();
         assert!(err.contains("line 2") && err.contains("unknown outcome \"boom\""), "{err}");
         // A line longer than the limit in the middle of a file is an error, not a cut last line.
         let mut long = line(&measurement(base, 0, 3), base, "dify-chat");
         long.extend(line(&measurement(base, 5, 3), base, "dify-chat"));
-        let err = read(&long[..], base, &mut RunStats::default(), 64).err().unwrap();
+        let err = read(&long[..], base, &mut RunStats::default(), 64, &mut |_| ()).err().unwrap();
         assert_eq!(err, "line 1 is longer than 64 bytes: give files written by --records");
     }
 
@@ -251,7 +265,7 @@ mod tests {
         old.as_object_mut().unwrap().retain(|k, _| k != "api" && k != "url");
         file.extend(format!("{old}\n").into_bytes());
         let mut stats = RunStats::default();
-        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES).unwrap();
+        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
         assert_eq!(stats.ok, 6);
         let apis: Vec<&str> = part.origins.iter().map(|o| o.api.as_str()).collect();
         assert_eq!(apis, ["dify-chat", "openai-chat"]);

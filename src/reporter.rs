@@ -1,9 +1,9 @@
 //! The reporter thread: the single owner of a run's statistics. It defines the message workers
 //! send it (one per worker start and stop, one per finished request), writes each finished
-//! request to `--records` at once (flushed), and prints a table row every second. It never
+//! request to `--records` and `--csv` at once (flushed), and prints a table row every second. It never
 //! blocks a worker (the channel is unbounded), and a terminal that went away ends only the table.
 
-use crate::export::{OutputFile, records, records::Record};
+use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
@@ -32,15 +32,24 @@ pub enum Msg {
 #[derive(Default)]
 pub struct Report {
     pub stats: RunStats,
-    /// Why writing `--records` stopped, if it did.
+    /// Why writing `--records` or `--csv` stopped, if it did.
     pub records_error: Option<String>,
     /// When the last request to end ended.
     pub last_end: Option<Instant>,
 }
 
+/// A file each finished request is written to as it ends.
+struct Sink {
+    /// The flag and path, for messages.
+    name: String,
+    out: BufWriter<OutputFile>,
+    /// CSV rows (`--csv`, after a header row) instead of JSON lines (`--records`).
+    csv: bool,
+}
+
 pub struct Reporter {
-    /// The records file's name for messages, and its writer.
-    records: Option<(String, BufWriter<OutputFile>)>,
+    /// The records files still being written.
+    sinks: Vec<Sink>,
     records_error: Option<String>,
     /// The run's API name and endpoint, written into every record for `llmload report`.
     api: String,
@@ -57,17 +66,21 @@ pub struct Reporter {
 
 impl Reporter {
     pub fn new(
-        records: Option<OutputFile>,
+        records: RecordFiles,
         api: &str,
         url: &str,
         table: bool,
         total_workers: usize,
         started: Instant,
     ) -> Self {
-        let records =
-            records.map(|out| (format!("{} {}", out.flag, out.path.display()), BufWriter::new(out)));
+        let sink = |out: OutputFile, csv| Sink {
+            name: format!("{} {}", out.flag, out.path.display()),
+            out: BufWriter::new(out),
+            csv,
+        };
+        let sinks = [records.jsonl.map(|o| sink(o, false)), records.csv.map(|o| sink(o, true))];
         Self {
-            records,
+            sinks: sinks.into_iter().flatten().collect(),
             records_error: None,
             api: api.into(),
             url: url.into(),
@@ -88,6 +101,7 @@ impl Reporter {
         if self.table {
             self.say(&table::header());
         }
+        self.write(|sink| sink.csv.then(csv::header));
         let ticker = tick(Duration::from_secs(1));
         loop {
             select! {
@@ -126,13 +140,29 @@ impl Reporter {
     }
 
     fn write_record(&mut self, m: &Measurement) {
-        let Some((name, w)) = &mut self.records else { return };
-        let start = m.t0.saturating_duration_since(self.started);
-        let line = records::line(&Record::from_measurement(m, start, &self.api, &self.url));
-        if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
-            self.records_error = Some(format!("{name}: {e}"));
-            self.records = None; // keep measuring; the summary still has every request
+        if self.sinks.is_empty() {
+            return;
         }
+        let start = m.t0.saturating_duration_since(self.started);
+        let r = Record::from_measurement(m, start, &self.api, &self.url);
+        self.write(|sink| Some(if sink.csv { csv::row(&r) } else { records::line(&r) }));
+    }
+
+    /// Writes what `bytes` gives each sink and flushes it; a sink that fails is dropped (the run
+    /// keeps measuring; the summary still has every request) and its error kept.
+    fn write(&mut self, bytes: impl Fn(&Sink) -> Option<Vec<u8>>) {
+        let errors = &mut self.records_error;
+        self.sinks.retain_mut(|sink| {
+            let Some(b) = bytes(sink) else { return true };
+            match sink.out.write_all(&b).and_then(|_| sink.out.flush()) {
+                Ok(()) => true,
+                Err(e) => {
+                    let e = format!("{}: {e}", sink.name);
+                    *errors = Some(errors.take().map_or(e.clone(), |first| format!("{first}; {e}")));
+                    false
+                }
+            }
+        });
     }
 
     /// Folds this second into the total and prints its row.

@@ -13,7 +13,7 @@ use std::path::Path;
 /// one layer are independent of each other.
 const LAYERS: &[&[&str]] = &[
     &["error", "cli", "rng", "sys", "sse", "stop", "decimals"],
-    &["files"],
+    &["files", "gate"],
     &["measure", "tokens"],
     &["stats"],
     &["workload"],

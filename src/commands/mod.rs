@@ -1,7 +1,8 @@
-//! The commands (`run`, `demo`, `mock`, `report`) from parsed flags to an exit code: validate,
-//! run, print, write. The only place that writes to the terminal before and after a run; one exit
+//! The commands (`run`, `demo`, `mock`, `report`, `compare`) from parsed flags to an exit code:
+//! validate, run, print, write. The only place that writes to the terminal before and after a run; one exit
 //! code policy for all of them.
 
+mod compare;
 mod demo;
 mod mock;
 mod report;
@@ -11,6 +12,9 @@ use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::export::OutputFile;
 use crate::export::json::summary_json;
+use crate::export::vllm::vllm_json;
+use crate::gate::Threshold;
+use crate::output::gates;
 use crate::summary::Summary;
 use argh::FromArgs;
 use std::io::Write;
@@ -56,6 +60,7 @@ pub fn main(args: &[String]) -> u8 {
         Command::Demo(a) => demo::demo(a),
         Command::Mock(a) => mock::serve_mock(a),
         Command::Report(a) => report::report(a),
+        Command::Compare(a) => compare::compare(a),
     };
     result.unwrap_or_else(|e| {
         say(&format!("error: {e}"));
@@ -74,20 +79,38 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// Prints the summary (to stderr when `--json -` or `--records -` holds stdout), writes the
-/// JSON, and picks the exit code: the same for a live run and a rebuilt one. The warnings the
-/// summary itself shows join the run's own before anything is written.
-fn finish(summary: &mut Summary, json: Option<OutputFile>, to_stderr: bool) -> Result<u8, Error> {
+/// What a finished summary goes to: the summary files, and the thresholds it must meet.
+#[derive(Default)]
+struct Ends {
+    json: Option<OutputFile>,
+    vllm_json: Option<OutputFile>,
+    thresholds: Vec<Threshold>,
+}
+
+/// Prints the summary and the thresholds table (to stderr when an output holds stdout), each
+/// failed threshold on stderr, writes the JSON files, and picks the exit code: the same for a
+/// live run and a rebuilt one. The warnings the summary itself shows join the run's own before
+/// anything is written.
+fn finish(summary: &mut Summary, ends: Ends, to_stderr: bool) -> Result<u8, Error> {
     let noticed = crate::output::warnings::after_run(summary);
     summary.warnings.extend(noticed.iter().map(ToString::to_string));
-    let text = crate::output::text::render(summary);
+    summary.check(&ends.thresholds);
+    let mut text = crate::output::text::render(summary);
+    if !summary.thresholds.is_empty() {
+        text += &gates::thresholds(&summary.thresholds);
+    }
     if to_stderr {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     } else {
         print_out(&text);
     }
-    if let Some(mut out) = json {
-        out.write_all(&summary_json(summary)).and_then(|_| out.flush()).map_err(|e| Error::Output {
+    let failures = gates::threshold_failures(&summary.thresholds);
+    for line in &failures {
+        say(line);
+    }
+    for (out, bytes) in [(ends.json, summary_json(summary)), (ends.vllm_json, vllm_json(summary))] {
+        let Some(mut out) = out else { continue };
+        out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| Error::Output {
             flag: out.flag,
             path: out.path.clone(),
             problem: e.to_string(),
@@ -95,7 +118,7 @@ fn finish(summary: &mut Summary, json: Option<OutputFile>, to_stderr: bool) -> R
     }
     Ok(if summary.interrupted {
         EXIT_INTERRUPTED
-    } else if summary.requests.ok == 0 {
+    } else if summary.requests.ok == 0 || !failures.is_empty() {
         EXIT_GATE
     } else {
         EXIT_OK

@@ -1,12 +1,15 @@
 //! `llmload report`: the summary of a run rebuilt from its records files, with the API and URL
-//! the records name and no client usage (the records cannot know it).
+//! the records name and no client usage (the records cannot know it); the records again as CSV
+//! (`--csv`), the vLLM result keys and the thresholds, as a live run has them.
 
-use super::finish;
+use super::{Ends, finish};
 use crate::cli::ReportArgs;
+use crate::config::{distinct, open, thresholds};
 use crate::error::Error;
-use crate::export::OutputFile;
+use crate::export::{OutputFile, csv};
 use crate::summary::Summary;
 use serde_json::json;
+use std::io::{BufWriter, Write};
 
 /// `llmload report`: the summary of a run rebuilt from its records.
 pub fn report(a: &ReportArgs) -> Result<u8, Error> {
@@ -15,14 +18,41 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
             "report needs at least one records file: llmload report records.jsonl [--json out.json]".into(),
         ));
     }
-    let json = a.json.as_deref().map(|p| OutputFile::create("--json", p)).transpose()?;
-    let rebuilt = crate::rebuild::rebuild(&a.records)?;
+    let thresholds = thresholds(&a.threshold)?;
+    distinct(&[("--json", &a.json), ("--csv", &a.csv), ("--vllm-json", &a.vllm_json)])?;
+    if let Some(input) =
+        a.records.iter().find(|r| [&a.json, &a.csv, &a.vllm_json].contains(&&Some((*r).clone())))
+    {
+        return Err(Error::Usage(format!(
+            "{input} is both a records file to read and an output to write: give the output another path"
+        )));
+    }
+    let ends =
+        Ends { json: open("--json", &a.json)?, vllm_json: open("--vllm-json", &a.vllm_json)?, thresholds };
+    let mut csv_out = open("--csv", &a.csv)?.map(|o| (o.flag, o.path.clone(), BufWriter::new(o)));
+    let mut csv_error = None;
+    if let Some((_, _, w)) = &mut csv_out {
+        csv_error = w.write_all(&csv::header()).err();
+    }
+    let rebuilt = crate::rebuild::rebuild(&a.records, &mut |r| {
+        if let (Some((_, _, w)), None) = (&mut csv_out, &csv_error) {
+            csv_error = w.write_all(&csv::row(r)).err();
+        }
+    })?;
+    if let Some((flag, path, w)) = csv_out {
+        let flushed = w.into_inner().map_err(|e| e.into_error()).and_then(|mut f| f.flush());
+        if let Some(e) = csv_error.or(flushed.err()) {
+            return Err(Error::Output { flag, path, problem: e.to_string() });
+        }
+    }
     let mut config = json!({ "source": a.records });
     if let Some(o) = rebuilt.origin {
         config["api"] = json!(o.api);
         config["url"] = json!(o.url);
     }
     let mut summary = Summary::new(config, &rebuilt.run, None);
-    let to_stderr = json.as_ref().is_some_and(OutputFile::is_stdout);
-    finish(&mut summary, json, to_stderr)
+    let to_stderr =
+        [&ends.json, &ends.vllm_json].iter().any(|o| o.as_ref().is_some_and(OutputFile::is_stdout))
+            || a.csv.as_deref() == Some("-");
+    finish(&mut summary, ends, to_stderr)
 }

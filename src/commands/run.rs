@@ -1,12 +1,12 @@
 //! `llmload run`: one load test, from flags to its summary and files.
 
-use super::{finish, say};
+use super::{Ends, finish, say};
 use crate::cli::RunArgs;
 use crate::client::{Client, Preflight, Tls};
 use crate::config::Config;
 use crate::engine;
 use crate::error::Error;
-use crate::export::OutputFile;
+use crate::export::{OutputFile, RecordFiles};
 use crate::output::warnings::{Warning, human};
 use crate::summary::Summary;
 use crate::summary::verdict::{Inputs, Judgement, judge};
@@ -42,8 +42,9 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
             }
         }
     }
-    let to_stderr = outputs.json.as_ref().is_some_and(OutputFile::is_stdout)
-        || outputs.records.as_ref().is_some_and(OutputFile::is_stdout);
+    let to_stderr = [&outputs.json, &outputs.records, &outputs.csv, &outputs.vllm_json]
+        .iter()
+        .any(|o| o.as_ref().is_some_and(OutputFile::is_stdout));
     let signals = crate::sys::signals::Listener::install();
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     let (start, unknown) = Start::now();
@@ -51,7 +52,8 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         say(&format!("warning: {w}"));
         early.push(w);
     }
-    let mut run = engine::run(config.clone(), outputs.records, interrupts)?;
+    let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv };
+    let mut run = engine::run(config.clone(), records, interrupts)?;
     let usage = crate::sys::process_usage();
     if let Some(l) = signals {
         l.close();
@@ -64,7 +66,8 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     run.warnings = warnings;
     let mut summary = Summary::new(config.describe(), &run, Some(usage));
     summary.client.judged(start.verdict(&summary));
-    let code = finish(&mut summary, outputs.json, to_stderr)?;
+    let ends = Ends { json: outputs.json, vllm_json: outputs.vllm_json, thresholds: outputs.thresholds };
+    let code = finish(&mut summary, ends, to_stderr)?;
     Ok((summary, code))
 }
 

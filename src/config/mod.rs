@@ -11,6 +11,7 @@ use crate::client::{self, ClientSettings, Timeouts, Tls};
 use crate::error::Error;
 use crate::export::OutputFile;
 use crate::files::{self, cap};
+use crate::gate::Threshold;
 use crate::protocol::Api;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
@@ -49,11 +50,15 @@ pub struct Config {
     pub preflight: bool,
 }
 
-/// The files a run writes, owned by whoever writes them (never by workers).
+/// What a run leaves behind: the files it writes, owned by whoever writes them (never by
+/// workers), and the thresholds its summary is checked against.
 #[derive(Debug, Default)]
 pub struct Outputs {
     pub json: Option<OutputFile>,
     pub records: Option<OutputFile>,
+    pub csv: Option<OutputFile>,
+    pub vllm_json: Option<OutputFile>,
+    pub thresholds: Vec<Threshold>,
 }
 
 impl Config {
@@ -301,13 +306,44 @@ fn tls(a: &RunArgs) -> Result<Tls, Error> {
 }
 
 fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
-    if a.json.is_some() && a.json == a.records {
-        return Err(Error::Usage(
-            "--json and --records name the same file: give them different paths".into(),
-        ));
+    // Checked before any file is created, so a typo truncates nothing.
+    let thresholds = thresholds(&a.threshold)?;
+    distinct(&[
+        ("--json", &a.json),
+        ("--records", &a.records),
+        ("--csv", &a.csv),
+        ("--vllm-json", &a.vllm_json),
+    ])?;
+    Ok(Outputs {
+        json: open("--json", &a.json)?,
+        records: open("--records", &a.records)?,
+        csv: open("--csv", &a.csv)?,
+        vllm_json: open("--vllm-json", &a.vllm_json)?,
+        thresholds,
+    })
+}
+
+/// Creates the output `path` names for `flag`, if it names one.
+pub fn open(flag: &'static str, path: &Option<String>) -> Result<Option<OutputFile>, Error> {
+    path.as_deref().map(|p| OutputFile::create(flag, p)).transpose()
+}
+
+/// Every `--threshold`, parsed; the first bad one is an error that names it and the fix.
+pub fn thresholds(exprs: &[String]) -> Result<Vec<Threshold>, Error> {
+    exprs.iter().map(|e| Threshold::parse(e).map_err(|fix| Error::flag("--threshold", e, fix))).collect()
+}
+
+/// Refuses two output flags that name the same path (`-`, stdout, included).
+pub fn distinct(outputs: &[(&'static str, &Option<String>)]) -> Result<(), Error> {
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        let Some(path) = path else { continue };
+        if let Some((other, _)) = outputs[i + 1..].iter().find(|(_, p)| p.as_ref() == Some(path)) {
+            return Err(Error::Usage(format!(
+                "{flag} and {other} name the same file ({path}): give them different paths"
+            )));
+        }
     }
-    let open = |flag, path: &Option<String>| path.as_deref().map(|p| OutputFile::create(flag, p)).transpose();
-    Ok(Outputs { json: open("--json", &a.json)?, records: open("--records", &a.records)? })
+    Ok(())
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1.5s` or bare seconds (`60`, the seed's form).

@@ -67,3 +67,11 @@ impl Write for OutputFile {
         }
     }
 }
+
+/// The files a run writes each finished request to as it ends: `--records` (JSON lines) and
+/// `--csv`.
+#[derive(Debug, Default)]
+pub struct RecordFiles {
+    pub jsonl: Option<OutputFile>,
+    pub csv: Option<OutputFile>,
+}

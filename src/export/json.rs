@@ -53,13 +53,16 @@ mod tests {
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));
         s.client.judged(Judgement { verdict: Verdict::Degraded, reasons: vec!["a reason".into()] });
         (s.started_at, s.tool.version) = ("2024-05-01T12:00:00.000+02:00".into(), "9.9.9");
+        let thresholds =
+            ["ttft.p95<100ms", "error_rate <= 50%"].map(|t| crate::gate::Threshold::parse(t).unwrap());
+        s.check(&thresholds);
         let got = String::from_utf8(summary_json(&s)).unwrap();
         assert_eq!(got, EXPECTED);
     }
 
     /// Keys in `Summary`'s field order, floats rounded (1/3 req/s over the 3 s window, 0.1 + 0.2
     /// CPU-s, a mean read lag of 20.333 µs), empty metrics `null`, the failed request's read lag
-    /// counted, a final newline.
+    /// counted, the thresholds checked against the summary's own numbers, a final newline.
     const EXPECTED: &str = r#"{
   "version": 1,
   "tool": {
@@ -216,6 +219,18 @@ mod tests {
   },
   "warnings": [
     "a warning"
+  ],
+  "thresholds": [
+    {
+      "expr": "ttft.p95<100ms",
+      "actual": 100.25,
+      "pass": false
+    },
+    {
+      "expr": "error_rate <= 50%",
+      "actual": 0.5,
+      "pass": true
+    }
   ]
 }
 "#;

@@ -113,6 +113,43 @@ fn ms_us(ms: f64) -> Duration {
 }
 
 impl Record {
+    /// A record with every field zero, empty or `null` (the CSV header reads its keys).
+    pub fn empty() -> Record {
+        Record {
+            worker: 0,
+            prompt_index: 0,
+            key_index: None,
+            turn: 1,
+            conversation_id: None,
+            start_ms: 0.0,
+            attempts: 1,
+            request_id: None,
+            status: None,
+            outcome: String::new(),
+            error: None,
+            ttfb_ms: None,
+            ttfe_ms: None,
+            ttft_ms: None,
+            ttfa_ms: None,
+            tpot_ms: None,
+            e2e_ms: 0.0,
+            itl_ms: Vec::new(),
+            output_tokens: 0,
+            token_source: TokenSource::Estimate,
+            counted_tokens: 0,
+            input_tokens: 0,
+            reasoning_tokens: None,
+            server_latency_ms: None,
+            server_ttft_ms: None,
+            events: 0,
+            text_events: 0,
+            warnings: Vec::new(),
+            api: None,
+            url: None,
+            read_lag_max_ms: None,
+        }
+    }
+
     /// The record of `m`, which started `start` after the run did, in a run of `api` at `url`.
     pub fn from_measurement(m: &Measurement, start: Duration, api: &str, url: &str) -> Record {
         let ms = |d: Option<Duration>| d.map(us_ms);

@@ -77,7 +77,7 @@ impl fmt::Display for Warning {
             ),
             Warning::RecordsStopped { error } => write!(
                 f,
-                "writing records stopped: {error}; the summary still counts every request, but --records lacks the later ones"
+                "writing records stopped: {error}; the summary still counts every request, but that file lacks the later ones"
             ),
             Warning::ReporterFailed => f.write_str(
                 "the statistics were lost (the reporter thread failed): every request finished before then is in --records; rebuild the summary with `llmload report`",

@@ -18,6 +18,8 @@ pub struct Histogram {
     counts: Vec<u64>,
     count: u64,
     sum: u128,
+    /// The sum of squares, for the standard deviation.
+    sum_sq: u128,
     min: u64,
     max: u64,
 }
@@ -85,6 +87,7 @@ impl Histogram {
         self.max = self.max.max(v);
         self.count += 1;
         self.sum += v as u128;
+        self.sum_sq = self.sum_sq.saturating_add((v as u128) * (v as u128));
     }
 
     pub fn count(&self) -> u64 {
@@ -111,6 +114,16 @@ impl Histogram {
             }
         }
         Some(self.max)
+    }
+
+    /// The population standard deviation (numpy's `std`, as vLLM reports it), times `scale`;
+    /// `None` when empty. Exact: from the sums, not the buckets.
+    pub fn std(&self, scale: f64) -> Option<f64> {
+        (self.count > 0).then(|| {
+            let n = self.count as f64;
+            let mean = self.sum as f64 / n;
+            (self.sum_sq as f64 / n - mean * mean).max(0.0).sqrt() * scale
+        })
     }
 
     /// The standard summary, each value multiplied by `scale` (e.g. 0.001 for µs → ms).
@@ -144,6 +157,7 @@ impl AddAssign<&Histogram> for Histogram {
         self.max = self.max.max(other.max);
         self.count += other.count;
         self.sum += other.sum;
+        self.sum_sq = self.sum_sq.saturating_add(other.sum_sq);
     }
 }
 
@@ -178,6 +192,10 @@ mod tests {
         assert_eq!(h.quantile(0.0), Some(1));
         let d = h.distribution(1.0).unwrap();
         assert_eq!((d.count, d.mean, d.min, d.max), (100, 50.5, 1.0, 100.0));
+        let mut two = Histogram::new();
+        two.record(1_000);
+        two.record(3_000);
+        assert_eq!((two.std(0.001), Histogram::new().std(1.0)), (Some(1.0), None));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod verdict;
 
 use crate::decimals::{six, three};
+use crate::gate::{Checked, Threshold};
 use crate::stats::{Distribution, Histogram, RunStats};
 use serde::Serialize;
 use serde_json::Value;
@@ -70,6 +71,11 @@ pub struct Summary {
     pub client: ClientUsage,
     /// What to look at before trusting the numbers, each sentence saying what to do next.
     pub warnings: Vec<String>,
+    /// Each `--threshold` checked against this summary, in the order given; empty without one.
+    pub thresholds: Vec<Checked>,
+    /// Standard deviations, for the vLLM export (not in llmload's own JSON).
+    #[serde(skip)]
+    pub spread: Spread,
     /// Successful requests that carried stream problems: the reason for a warning, not a key.
     #[serde(skip)]
     pub with_warnings: u64,
@@ -178,6 +184,15 @@ pub struct Metrics {
     pub server_ttft_ms: Option<Distribution>,
 }
 
+/// Population standard deviations (numpy's `std`) of the metrics vLLM reports it for, ms.
+#[derive(Debug, Default)]
+pub struct Spread {
+    pub ttft_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub itl_ms: Option<f64>,
+    pub e2e_ms: Option<f64>,
+}
+
 /// What the run cost the client itself, how late it was, and whether the client limited the
 /// run; `null` when unknown (a summary rebuilt from records).
 #[derive(Debug, Serialize)]
@@ -278,10 +293,26 @@ impl Summary {
                 reasons: Vec::new(),
             },
             warnings: run.warnings.clone(),
+            thresholds: Vec::new(),
+            spread: Spread {
+                ttft_ms: s.ttft.std(0.001),
+                tpot_ms: s.tpot.std(0.001),
+                itl_ms: s.itl.std(0.001),
+                e2e_ms: s.e2e.std(0.001),
+            },
             with_warnings: s.with_warnings,
             interrupted: run.interrupted,
             stats_lost: run.stats_lost,
         }
+    }
+
+    /// Checks each threshold against this summary's own JSON numbers (so a threshold sees what
+    /// the JSON shows) and keeps the results in `thresholds`.
+    pub fn check(&mut self, thresholds: &[Threshold]) {
+        self.thresholds.clear();
+        // Plain structs, string map keys and finite-or-null floats: serializing cannot fail.
+        let json = serde_json::to_value(&*self).unwrap_or_default();
+        self.thresholds = thresholds.iter().map(|t| t.check(&json)).collect();
     }
 
     /// Error kinds with their counts and first messages, most frequent first, then by name.

@@ -1,6 +1,6 @@
-//! The output contract: the JSON summary and the records of a real run, and the JSON of
-//! `llmload report` over those records, have exactly the keys docs/json.md and docs/records.md
-//! list (both ways); the JSON and a record decode into test-side types that refuse unknown keys;
+//! The output contract: the JSON summary, the records and the vLLM result keys of a real run,
+//! and the JSON of `llmload report` over those records, have exactly the keys docs/json.md,
+//! docs/records.md and docs/vllm.md list (both ways); the JSON and a record decode into test-side types that refuse unknown keys;
 //! and no float carries a binary tail. A new, removed or renamed key fails here until the docs
 //! follow.
 
@@ -20,10 +20,17 @@ fn documented(doc: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves):
+/// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves, but
+/// the keys of objects in an array read `path[].key`):
 /// the error-kind maps' keys read `<kind>`, and the statistics of each metric and of the
 /// client's lags (the same distribution) `metrics.*.<stat>`.
 fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
+    if let Value::Array(items) = v {
+        for item in items.iter().filter(|i| i.is_object()) {
+            key_paths(item, &format!("{path}[]"), out);
+        }
+        return;
+    }
     let Value::Object(map) = v else { return };
     for (k, child) in map {
         let child_path = match path {
@@ -51,13 +58,20 @@ fn numbers(v: &Value, path: &str, out: &mut Vec<(String, f64)>) {
     }
 }
 
-/// Fails on a number with more decimals than its unit keeps: seconds and shares 6, all else 3.
+/// Fails on a number with more decimals than its unit keeps: seconds and shares 6 (a
+/// threshold's actual value may be a share), all else 3.
 fn assert_short_floats(v: &Value, what: &str) {
     let mut found = Vec::new();
     numbers(v, "", &mut found);
     for (path, x) in found {
-        let places =
-            if path == "success_rate" || (path.ends_with("_s") && !path.ends_with("per_s")) { 6 } else { 3 };
+        let places = if path == "success_rate"
+            || path == "thresholds.actual"
+            || (path.ends_with("_s") && !path.ends_with("per_s"))
+        {
+            6
+        } else {
+            3
+        };
         let scale = 10f64.powi(places);
         assert_eq!((x * scale).round() / scale, x, "{what}: {path} = {x} has more than {places} decimals");
     }
@@ -100,6 +114,15 @@ mod wire {
         pub metrics: Metrics,
         pub client: Client,
         pub warnings: Vec<String>,
+        pub thresholds: Vec<Threshold>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Threshold {
+        pub expr: String,
+        pub actual: Option<f64>,
+        pub pass: bool,
     }
 
     #[derive(Debug, Deserialize)]
@@ -238,8 +261,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     let mock = fast_mock(6, &["http-500:0.3"]);
     let u = url(&mock);
     let dir = tempdir("contract");
-    let (live_path, rec_path, rebuilt_path) =
-        (dir.join("live.json"), dir.join("rec.jsonl"), dir.join("rebuilt.json"));
+    let (live_path, rec_path, rebuilt_path, vllm_path) =
+        (dir.join("live.json"), dir.join("rec.jsonl"), dir.join("rebuilt.json"), dir.join("vllm.json"));
     let out = llmload(&[
         "run",
         "--url",
@@ -251,6 +274,10 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         "-n",
         "10",
         "--quiet",
+        "--threshold",
+        "ttft.p95<10s",
+        "--vllm-json",
+        vllm_path.to_str().unwrap(),
         "--json",
         live_path.to_str().unwrap(),
         "--records",
@@ -269,6 +296,7 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
+    assert_eq!((l.thresholds.len(), l.thresholds[0].pass, r.thresholds.len()), (1, true, 0));
     assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
     assert!(l.client.verdict.is_some(), "a live run is judged: {:?}", l.client);
     assert_eq!(
@@ -307,6 +335,11 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         assert_short_floats(rec, "a record");
     }
     assert_same_keys(&record_keys, "records.md");
+
+    // The vLLM result keys, against docs/vllm.md.
+    let mut vllm_keys = BTreeSet::new();
+    key_paths(&read_json(&vllm_path, &out), "", &mut vllm_keys);
+    assert_same_keys(&vllm_keys, "vllm.md");
 
     assert_short_floats(&live, "the live summary");
     assert_short_floats(&rebuilt, "the rebuilt summary");

@@ -119,7 +119,7 @@ fn records_that_cannot_be_written_are_a_warning_in_the_summary_and_the_json() {
     out.expect_code(0);
     let j = read_json(&json_path, &out);
     assert_eq!(j["requests"]["ok"], 3, "the run went on{}", out.context());
-    let warning = "writing records stopped: --records /dev/full: No space left on device (os error 28); the summary still counts every request, but --records lacks the later ones";
+    let warning = "writing records stopped: --records /dev/full: No space left on device (os error 28); the summary still counts every request, but that file lacks the later ones";
     assert!(j["warnings"].as_array().unwrap().iter().any(|w| w == warning), "{}", out.context());
     assert!(out.stdout.contains(&format!("warning: {warning}")), "{}", out.context());
 }

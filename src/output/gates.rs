@@ -1,0 +1,202 @@
+//! What people read about gates: the `--threshold` table after a summary, the lines that name
+//! each failure on stderr, and `llmload compare`'s side-by-side table with its breached gates.
+//! Pure: checked values in, text out.
+
+use super::format::{ms, number, pad_left, pad_right};
+use crate::gate::fail_if::Verdict;
+use crate::gate::{Checked, FailIf, Kind};
+use std::fmt::Write;
+
+/// A value of `kind` with its unit; `no data` when there is none.
+pub fn value(kind: Kind, v: Option<f64>) -> String {
+    match (kind, v) {
+        (_, None) => "no data".into(),
+        (Kind::Time, Some(v)) => ms(v),
+        (Kind::Share, Some(v)) => format!("{:.2}%", v * 100.0),
+        (Kind::Number, Some(v)) => number(v),
+    }
+}
+
+/// A change of a `kind` value, signed: `+12.3ms`, `-0.50pp`, `+1.20`.
+fn absolute(kind: Kind, d: f64) -> String {
+    let sign = if d < 0.0 { "-" } else { "+" };
+    match kind {
+        Kind::Time => format!("{sign}{}", ms(d.abs())),
+        Kind::Share => format!("{sign}{:.2}pp", d.abs() * 100.0),
+        Kind::Number => format!("{sign}{}", number(d.abs())),
+    }
+}
+
+/// A relative change, signed: `+12.0%`, `+∞%`.
+fn relative(r: f64) -> String {
+    let sign = if r < 0.0 { "-" } else { "+" };
+    if r.is_infinite() { format!("{sign}∞%") } else { format!("{sign}{:.1}%", r.abs() * 100.0) }
+}
+
+/// The thresholds table: each expression, the run's value, pass or FAIL.
+pub fn thresholds(checks: &[Checked]) -> String {
+    let failed = checks.iter().filter(|c| !c.pass).count();
+    let mut o = format!("\nThresholds: {} passed, {failed} failed\n", checks.len() - failed);
+    let width = checks.iter().map(|c| c.expr.len()).max().unwrap_or(0).max(9);
+    let _ = writeln!(o, "  {}  {}  result", pad_right("threshold", width), pad_left("actual", 10));
+    for c in checks {
+        let _ = writeln!(
+            o,
+            "  {}  {}  {}",
+            pad_right(&c.expr, width),
+            pad_left(&value(c.kind, c.actual), 10),
+            if c.pass { "pass" } else { "FAIL" }
+        );
+    }
+    o
+}
+
+/// One stderr line per failed threshold, saying what the run measured or why it has no value.
+pub fn threshold_failures(checks: &[Checked]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| match &c.why {
+            Some(why) => format!("threshold failed: {}: {why}", c.expr),
+            None => format!("threshold failed: {} (actual {})", c.expr, value(c.kind, c.actual)),
+        })
+        .collect()
+}
+
+/// One row of `compare`'s table: a label, the kind of its values, and the two values.
+pub struct Row {
+    pub label: String,
+    pub kind: Kind,
+    pub base: Option<f64>,
+    pub new: Option<f64>,
+}
+
+/// `compare`'s table: each row's two values, the absolute and the relative change.
+pub fn compare(base: &str, new: &str, rows: &[Row]) -> String {
+    let mut o = format!("\nllmload compare: {base} → {new}\n");
+    let label_w = rows.iter().map(|r| r.label.len()).max().unwrap_or(0).max(6);
+    let _ = writeln!(
+        o,
+        "  {}  {}  {}  {}  {}",
+        pad_right("metric", label_w),
+        pad_left("base", 10),
+        pad_left("new", 10),
+        pad_left("change", 10),
+        pad_left("change %", 9)
+    );
+    for r in rows {
+        let (abs, rel) = match r.base.zip(r.new) {
+            Some((b, n)) => {
+                let (a, rel) = crate::gate::fail_if::change(b, n);
+                (absolute(r.kind, a), relative(rel))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        let _ = writeln!(
+            o,
+            "  {}  {}  {}  {}  {}",
+            pad_right(&r.label, label_w),
+            pad_left(&value(r.kind, r.base), 10),
+            pad_left(&value(r.kind, r.new), 10),
+            pad_left(&abs, 10),
+            pad_left(&rel, 9)
+        );
+    }
+    o
+}
+
+/// The `--fail-if` lines after the table: each gate, breached or not, with the change it saw.
+pub fn gates(checked: &[(&FailIf, Verdict)]) -> String {
+    let breached = checked.iter().filter(|(_, v)| v.breached).count();
+    let mut o = format!("\nGates: {} held, {breached} breached\n", checked.len() - breached);
+    for (g, v) in checked {
+        let _ = writeln!(o, "  {}  {}", pad_right(&g.expr, 24), gate_result(g, v));
+    }
+    o
+}
+
+/// One stderr line per breached gate.
+pub fn breaches(checked: &[(&FailIf, Verdict)]) -> Vec<String> {
+    checked
+        .iter()
+        .filter(|(_, v)| v.breached)
+        .map(|(g, v)| {
+            format!("gate breached: {}: {}", g.expr, gate_result(g, v).trim_start_matches("BREACHED: "))
+        })
+        .collect()
+}
+
+fn gate_result(g: &FailIf, v: &Verdict) -> String {
+    let kind = g.subject.kind();
+    let seen = match (v.change, g.limit) {
+        (None, _) => {
+            let side = if v.base.is_none() { "the base" } else { "the new summary" };
+            return format!("BREACHED: {side} has no data for {}", g.subject);
+        }
+        (Some(c), crate::gate::fail_if::Change::Relative(_)) => relative(c),
+        (Some(c), crate::gate::fail_if::Change::Absolute(_)) => absolute(kind, c),
+    };
+    let verdict = if v.breached { "BREACHED" } else { "held" };
+    format!("{verdict}: {seen} ({} → {})", value(kind, v.base), value(kind, v.new))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::Threshold;
+    use serde_json::json;
+
+    #[test]
+    fn exact_thresholds_table_and_failures() {
+        let s = json!({"requests": {"ok": 7, "failed": 1}, "success_rate": 0.875,
+            "metrics": {"ttft_ms": {"p95": 152.4}, "itl_ms": null}});
+        let checks: Vec<Checked> = ["ttft.p95<500ms", "success_rate>=99%", "itl.p99<50ms"]
+            .iter()
+            .map(|t| Threshold::parse(t).unwrap().check(&s))
+            .collect();
+        assert_eq!(
+            thresholds(&checks),
+            "\nThresholds: 1 passed, 2 failed\n  threshold              actual  result\n  ttft.p95<500ms        152.4ms  pass\n  success_rate>=99%      87.50%  FAIL\n  itl.p99<50ms          no data  FAIL\n"
+        );
+        assert_eq!(
+            threshold_failures(&checks),
+            [
+                "threshold failed: success_rate>=99% (actual 87.50%)",
+                "threshold failed: itl.p99<50ms: no data: no successful request measured itl (see the errors above)"
+            ]
+        );
+    }
+
+    #[test]
+    fn exact_compare_table_and_gates() {
+        let rows = [
+            Row { label: "req_s".into(), kind: Kind::Number, base: Some(20.0), new: Some(18.0) },
+            Row { label: "success_rate".into(), kind: Kind::Share, base: Some(1.0), new: Some(0.995) },
+            Row { label: "ttft.p95".into(), kind: Kind::Time, base: Some(100.0), new: Some(112.0) },
+            Row { label: "itl.p99".into(), kind: Kind::Time, base: None, new: Some(5.0) },
+        ];
+        assert_eq!(
+            compare("a.json", "b.json", &rows),
+            "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s              20.00       18.00       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n"
+        );
+        let base = json!({"metrics": {"ttft_ms": {"p95": 100.0}}, "success_rate": 1.0});
+        let new = json!({"metrics": {"ttft_ms": {"p95": 112.0}}, "success_rate": 0.995});
+        let gs = [
+            FailIf::parse("ttft.p95>+10%").unwrap(),
+            FailIf::parse("success_rate<-1pp").unwrap(),
+            FailIf::parse("itl.p99>+1ms").unwrap(),
+        ];
+        let checked: Vec<_> = gs.iter().map(|g| (g, g.check(&base, &new))).collect();
+        assert_eq!(
+            gates(&checked),
+            "\nGates: 1 held, 2 breached\n  ttft.p95>+10%             BREACHED: +12.0% (100.0ms → 112.0ms)\n  success_rate<-1pp         held: -0.50pp (100.00% → 99.50%)\n  itl.p99>+1ms              BREACHED: the base has no data for itl.p99\n"
+        );
+        assert_eq!(
+            breaches(&checked),
+            [
+                "gate breached: ttft.p95>+10%: +12.0% (100.0ms → 112.0ms)",
+                "gate breached: itl.p99>+1ms: the base has no data for itl.p99"
+            ]
+        );
+    }
+}
