@@ -10,12 +10,12 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
 use crate::output::warnings::Warning;
-use crate::reporter::{Msg, Report, Reporter};
+use crate::reporter::{self, Msg, Outbox, Report, Reporter};
 use crate::rng::SplitMix64;
 use crate::stop::{PanicGuard, StopSignal};
 use crate::summary::RunOutput;
 use crate::workload::RequestBudget;
-use crossbeam_channel::{Receiver, Sender, after, at, select, unbounded};
+use crossbeam_channel::{Receiver, after, at, select};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     let mut warnings = Vec::new();
     let client = Arc::new(Client::new(config.client.clone()));
     let budget = Arc::new(config.pacing.budget());
-    let (tx, rx) = unbounded();
+    let (tx, inbox) = reporter::channels();
     let mut gate = Gate::default();
 
     let reporter = {
@@ -40,7 +40,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
             let started = pass.wait()?;
             let reporter =
                 Reporter::new(records, c.api.name(), &c.client.url, !c.quiet, c.pacing.concurrency, started);
-            Some(reporter.run(rx))
+            Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
     };
@@ -197,7 +197,7 @@ fn timer(
     interrupts: &Receiver<()>,
     all_done: &Receiver<()>,
     client: &Client,
-    tx: &Sender<Msg>,
+    tx: &Outbox,
 ) -> Ended {
     let deadline = deadline.map_or_else(crossbeam_channel::never, at);
     let interrupted = select! {
@@ -208,7 +208,7 @@ fn timer(
     stop.trip(); // no new requests
     let mut forced = false;
     if interrupted {
-        let _ = tx.send(Msg::Stopping { grace });
+        let _ = tx.now.send(Msg::Stopping { grace });
         select! {
             recv(after(grace)) -> _ => {}
             recv(all_done) -> _ => {}
@@ -240,7 +240,7 @@ fn worker(
     budget: &RequestBudget,
     stop: &StopSignal,
     pass: &Pass,
-    tx: &Sender<Msg>,
+    tx: &Outbox,
 ) {
     let _guard = PanicGuard(stop.clone());
     crate::sys::lower_thread_priority();
@@ -249,7 +249,7 @@ fn worker(
     if stop.wait(scheduled.saturating_duration_since(Instant::now())) {
         return;
     }
-    let _ = tx.send(Msg::WorkerUp { start_lag: Instant::now().saturating_duration_since(scheduled) });
+    let _ = tx.later.send(Msg::WorkerUp { start_lag: Instant::now().saturating_duration_since(scheduled) });
     let user = format!("llmload-{i}");
     let limit = config.pacing.per_worker_limit();
     let mut sent = 0u64;
@@ -286,7 +286,7 @@ fn worker(
             }
         }
         let connect_failed = client::connect_failed(&m.outcome);
-        let _ = tx.send(Msg::Finished(Box::new(m)));
+        let _ = tx.now.send(Msg::Finished(Box::new(m)));
         sent += 1;
         // A server that refuses connections answers at once: back off rather than spin.
         unreachable = if connect_failed { unreachable.saturating_add(1) } else { 0 };
@@ -294,7 +294,7 @@ fn worker(
             break;
         }
     }
-    let _ = tx.send(Msg::WorkerDone);
+    let _ = tx.later.send(Msg::WorkerDone);
 }
 
 fn spawn<T: Send + 'static>(

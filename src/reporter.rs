@@ -1,14 +1,15 @@
-//! The reporter thread: the single owner of a run's statistics. It defines the message workers
-//! send it (one per worker start and stop, one per finished request), writes each finished
-//! request to `--records` and `--csv` at once (flushed), and prints a table row every second. It never
-//! blocks a worker (the channel is unbounded), and a terminal that went away ends only the table.
+//! The reporter thread: the single owner of a run's statistics. It defines the messages workers
+//! send it (one per worker start and stop, one per finished request) and the two channels they
+//! go by, writes each finished request to `--records` and `--csv` at once (flushed), and prints
+//! a table row every second. It never blocks a worker (the channels are unbounded), and a
+//! terminal that went away ends only the table.
 
 use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
 use crate::stats::RunStats;
-use crossbeam_channel::{Receiver, select, tick};
+use crossbeam_channel::{Receiver, Sender, select, tick, unbounded};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,27 @@ pub enum Msg {
     Stopping {
         grace: Duration,
     },
+}
+
+/// Where workers send their messages. A send on a channel the reporter waits on wakes it, a
+/// context switch each: finished requests go by `now`, since each is written as it ends; a
+/// worker's start and end go by `later`, read once a second, since 1,024 workers start at once.
+#[derive(Clone)]
+pub struct Outbox {
+    pub now: Sender<Msg>,
+    pub later: Sender<Msg>,
+}
+
+/// The reporter's ends of an `Outbox`.
+pub struct Inbox {
+    now: Receiver<Msg>,
+    later: Receiver<Msg>,
+}
+
+/// A new pair of channels.
+pub fn channels() -> (Outbox, Inbox) {
+    let ((now, now_rx), (later, later_rx)) = (unbounded(), unbounded());
+    (Outbox { now, later }, Inbox { now: now_rx, later: later_rx })
 }
 
 /// What the reporter hands back when every worker has gone.
@@ -97,7 +119,7 @@ impl Reporter {
 
     /// Runs until every worker has dropped its sender; returns the statistics, any error the
     /// records file had and when the last request ended.
-    pub fn run(mut self, rx: Receiver<Msg>) -> Report {
+    pub fn run(mut self, inbox: Inbox) -> Report {
         if self.table {
             self.say(&table::header());
         }
@@ -105,20 +127,31 @@ impl Reporter {
         let ticker = tick(Duration::from_secs(1));
         loop {
             select! {
-                recv(rx) -> msg => match msg {
-                    Ok(msg) => self.on_msg(msg),
+                recv(inbox.now) -> msg => match msg {
+                    Ok(msg) => self.on_msg(msg, &inbox.later),
                     Err(_) => break,
                 },
-                recv(ticker) -> _ => self.end_window(),
+                recv(ticker) -> _ => {
+                    self.take_later(&inbox.later);
+                    self.end_window();
+                }
             }
         }
+        self.take_later(&inbox.later);
         if self.window.total() > 0 {
             self.end_window();
         }
         Report { stats: self.total, records_error: self.records_error, last_end: self.last_end }
     }
 
-    fn on_msg(&mut self, msg: Msg) {
+    /// Takes what came by the `later` channel.
+    fn take_later(&mut self, later: &Receiver<Msg>) {
+        while let Ok(msg) = later.try_recv() {
+            self.on_msg(msg, later);
+        }
+    }
+
+    fn on_msg(&mut self, msg: Msg, later: &Receiver<Msg>) {
         match msg {
             Msg::WorkerUp { start_lag } => {
                 self.active_workers += 1;
@@ -126,11 +159,14 @@ impl Reporter {
             }
             Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),
             // Said even with --quiet: the person who pressed Ctrl-C is waiting for an answer.
-            Msg::Stopping { grace } => self.say(&format!(
-                "stopping: waiting up to {} for {} in-flight requests (Ctrl-C again to stop now)",
-                human(grace),
-                self.active_workers
-            )),
+            Msg::Stopping { grace } => {
+                self.take_later(later);
+                self.say(&format!(
+                    "stopping: waiting up to {} for {} in-flight requests (Ctrl-C again to stop now)",
+                    human(grace),
+                    self.active_workers
+                ));
+            }
             Msg::Finished(m) => {
                 self.last_end = self.last_end.max(Some(m.end_at));
                 self.write_record(&m);
