@@ -54,6 +54,7 @@ mod engine;
 mod error;
 mod export;
 mod files;
+mod html;
 mod measure;
 pub mod mock;
 mod output;
@@ -65,6 +66,7 @@ mod sse;
 mod stats;
 mod stop;
 mod summary;
+mod svg;
 mod sys;
 #[cfg(test)]
 mod tidy;

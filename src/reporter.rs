@@ -1,13 +1,14 @@
 //! The reporter thread: the single owner of a run's statistics. It defines the message workers
 //! send it (one per worker start and stop, one per finished request), writes each finished
-//! request to `--records` at once (flushed), and prints a table row every second. It never
+//! request to `--records` at once (flushed), prints a table row every second, and keeps the
+//! run second by second when `--series` or `--html` asks for it. It never
 //! blocks a worker (the channel is unbounded), and a terminal that went away ends only the table.
 
 use crate::export::{OutputFile, records, records::Record};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
-use crate::stats::RunStats;
+use crate::stats::{RunStats, SeriesBuilder, SeriesRow};
 use crossbeam_channel::{Receiver, select, tick};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -36,6 +37,8 @@ pub struct Report {
     pub records_error: Option<String>,
     /// When the last request to end ended.
     pub last_end: Option<Instant>,
+    /// The run second by second, when it was kept (empty otherwise).
+    pub series: Vec<SeriesRow>,
 }
 
 pub struct Reporter {
@@ -53,6 +56,7 @@ pub struct Reporter {
     window_start: Instant,
     total: RunStats,
     last_end: Option<Instant>,
+    series: Option<SeriesBuilder>,
 }
 
 impl Reporter {
@@ -63,6 +67,7 @@ impl Reporter {
         table: bool,
         total_workers: usize,
         started: Instant,
+        series: bool,
     ) -> Self {
         let records =
             records.map(|out| (format!("{} {}", out.flag, out.path.display()), BufWriter::new(out)));
@@ -79,6 +84,8 @@ impl Reporter {
             window_start: started,
             total: RunStats::default(),
             last_end: None,
+            // Requests reach the reporter as they end: the builder keeps only the last seconds open.
+            series: series.then(|| SeriesBuilder::new(true)),
         }
     }
 
@@ -101,7 +108,8 @@ impl Reporter {
         if self.window.total() > 0 {
             self.end_window();
         }
-        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end }
+        let series = self.series.map_or_else(Vec::new, |s| s.rows());
+        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end, series }
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -121,6 +129,9 @@ impl Reporter {
                 self.last_end = self.last_end.max(Some(m.end_at));
                 self.write_record(&m);
                 self.window.add(&m);
+                if let Some(s) = &mut self.series {
+                    s.add(&m, self.started);
+                }
             }
         }
     }

@@ -11,7 +11,8 @@ use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::export::OutputFile;
 use crate::export::json::summary_json;
-use crate::summary::Summary;
+use crate::html::Page;
+use crate::summary::{RunOutput, Summary};
 use argh::FromArgs;
 use std::io::Write;
 
@@ -74,10 +75,26 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// Prints the summary (to stderr when `--json -` or `--records -` holds stdout), writes the
-/// JSON, and picks the exit code: the same for a live run and a rebuilt one. The warnings the
-/// summary itself shows join the run's own before anything is written.
-fn finish(summary: &mut Summary, json: Option<OutputFile>, to_stderr: bool) -> Result<u8, Error> {
+/// The files written once a run has ended, opened before it started.
+#[derive(Default)]
+struct Written {
+    json: Option<OutputFile>,
+    series: Option<OutputFile>,
+    html: Option<OutputFile>,
+}
+
+impl Written {
+    /// Whether one of them is stdout, so the text summary must go to stderr.
+    fn holds_stdout(&self) -> bool {
+        [&self.json, &self.series, &self.html].into_iter().flatten().any(OutputFile::is_stdout)
+    }
+}
+
+/// Prints the summary (to stderr when an output holds stdout), writes the JSON, the series and
+/// the HTML report, and picks the exit code: the same for a live run and a rebuilt one. The
+/// warnings the summary itself shows join the run's own before anything is written. Each file
+/// is written even when another failed; the first failure is the error.
+fn finish(summary: &mut Summary, run: &RunOutput, files: Written, to_stderr: bool) -> Result<u8, Error> {
     let noticed = crate::output::warnings::after_run(summary);
     summary.warnings.extend(noticed.iter().map(ToString::to_string));
     let text = crate::output::text::render(summary);
@@ -86,12 +103,22 @@ fn finish(summary: &mut Summary, json: Option<OutputFile>, to_stderr: bool) -> R
     } else {
         print_out(&text);
     }
-    if let Some(mut out) = json {
-        out.write_all(&summary_json(summary)).and_then(|_| out.flush()).map_err(|e| Error::Output {
-            flag: out.flag,
-            path: out.path.clone(),
-            problem: e.to_string(),
-        })?;
+    let mut failed = None;
+    let mut write = |out: Option<OutputFile>, bytes: &dyn Fn() -> Vec<u8>| {
+        let Some(mut out) = out else { return };
+        if let Err(e) = out.write_all(&bytes()).and_then(|_| out.flush()) {
+            let e = Error::Output { flag: out.flag, path: out.path.clone(), problem: e.to_string() };
+            failed.get_or_insert(e);
+        }
+    };
+    write(files.json, &|| summary_json(summary));
+    write(files.series, &|| crate::export::series::lines(&run.series, run.started_at));
+    write(files.html, &|| {
+        let page = Page { summary, series: &run.series, stats: &run.stats, extra: Vec::new() };
+        crate::html::page(&page).into_bytes()
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(if summary.interrupted {
         EXIT_INTERRUPTED

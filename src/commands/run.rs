@@ -1,6 +1,6 @@
 //! `llmload run`: one load test, from flags to its summary and files.
 
-use super::{finish, say};
+use super::{Written, finish, say};
 use crate::cli::RunArgs;
 use crate::client::{Client, Preflight, Tls};
 use crate::config::Config;
@@ -42,8 +42,8 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
             }
         }
     }
-    let to_stderr = outputs.json.as_ref().is_some_and(OutputFile::is_stdout)
-        || outputs.records.as_ref().is_some_and(OutputFile::is_stdout);
+    let written = Written { json: outputs.json, series: outputs.series, html: outputs.html };
+    let to_stderr = written.holds_stdout() || outputs.records.as_ref().is_some_and(OutputFile::is_stdout);
     let signals = crate::sys::signals::Listener::install();
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     let (start, unknown) = Start::now();
@@ -64,7 +64,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     run.warnings = warnings;
     let mut summary = Summary::new(config.describe(), &run, Some(usage));
     summary.client.judged(start.verdict(&summary));
-    let code = finish(&mut summary, outputs.json, to_stderr)?;
+    let code = finish(&mut summary, &run, written, to_stderr)?;
     Ok((summary, code))
 }
 

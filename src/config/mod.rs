@@ -47,6 +47,8 @@ pub struct Config {
     pub quiet: bool,
     /// Check the target with one request before the load starts (off: `--no-preflight`).
     pub preflight: bool,
+    /// Keep the run second by second (for `--series` and `--html`).
+    pub series: bool,
 }
 
 /// The files a run writes, owned by whoever writes them (never by workers).
@@ -54,6 +56,8 @@ pub struct Config {
 pub struct Outputs {
     pub json: Option<OutputFile>,
     pub records: Option<OutputFile>,
+    pub series: Option<OutputFile>,
+    pub html: Option<OutputFile>,
 }
 
 impl Config {
@@ -130,6 +134,7 @@ impl Config {
             grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
             preflight: !a.no_preflight,
+            series: a.series.is_some() || a.html.is_some(),
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -301,13 +306,30 @@ fn tls(a: &RunArgs) -> Result<Tls, Error> {
 }
 
 fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
-    if a.json.is_some() && a.json == a.records {
-        return Err(Error::Usage(
-            "--json and --records name the same file: give them different paths".into(),
-        ));
-    }
+    let named =
+        [("--json", &a.json), ("--records", &a.records), ("--series", &a.series), ("--html", &a.html)];
+    distinct_outputs(&named)?;
     let open = |flag, path: &Option<String>| path.as_deref().map(|p| OutputFile::create(flag, p)).transpose();
-    Ok(Outputs { json: open("--json", &a.json)?, records: open("--records", &a.records)? })
+    Ok(Outputs {
+        json: open("--json", &a.json)?,
+        records: open("--records", &a.records)?,
+        series: open("--series", &a.series)?,
+        html: open("--html", &a.html)?,
+    })
+}
+
+/// Refuses two output flags that name one file (or both `-`): one would overwrite the other.
+pub fn distinct_outputs(named: &[(&str, &Option<String>)]) -> Result<(), Error> {
+    for (i, (flag, path)) in named.iter().enumerate() {
+        let Some(path) = path else { continue };
+        if let Some((other, _)) = named[i + 1..].iter().find(|(_, p)| p.as_ref() == Some(path)) {
+            let stdout = if path == "-" { " (stdout)" } else { "" };
+            return Err(Error::Usage(format!(
+                "{flag} and {other} name the same file{stdout}: give them different paths"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h`, `1.5s` or bare seconds (`60`, the seed's form).

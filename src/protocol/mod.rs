@@ -172,14 +172,18 @@ mod tests {
         let ev = |data: &str| Event { event: String::new(), data: data.into(), id: None };
         let plain = ev(r#"{"choices":[{"delta":{"content":"你好"}}]}"#);
         let escaped = ev(r#"{"choices":[{"delta":{"content":"a\nb"}}]}"#);
-        let (p, a, d): (&dyn Protocol, &dyn Protocol, &dyn Protocol) = (&OpenAi::Chat, &Anthropic, &Dify::Chat);
+        let (p, a, d): (&dyn Protocol, &dyn Protocol, &dyn Protocol) =
+            (&OpenAi::Chat, &Anthropic, &Dify::Chat);
         assert!(matches!(p.interpret(&plain).unwrap().answer, Cow::Borrowed("你好")));
         assert!(matches!(p.interpret(&escaped).unwrap().answer, Cow::Owned(ref s) if s == "a\nb"));
         let anthropic = ev(r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"hi"}}"#);
         assert!(matches!(a.interpret(&anthropic).unwrap().answer, Cow::Borrowed("hi")));
         let dify = ev(r#"{"event":"message","answer":"hi","conversation_id":"c1"}"#);
         let delta = d.interpret(&dify).unwrap();
-        assert!(matches!((delta.answer, delta.conversation_id), (Cow::Borrowed("hi"), Some(Cow::Borrowed("c1")))));
+        assert!(matches!(
+            (delta.answer, delta.conversation_id),
+            (Cow::Borrowed("hi"), Some(Cow::Borrowed("c1")))
+        ));
     }
 
     #[test]
