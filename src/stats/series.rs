@@ -186,7 +186,8 @@ impl SeriesBuilder {
 
     /// The rows, one a second from the run's start to the last request's end.
     pub fn rows(&self) -> Vec<SeriesRow> {
-        let n = self.last_end_us.div_ceil(SECOND_US).max(u64::from(!self.seconds.is_empty())) as usize;
+        // The last second is the one the latest end fell in (a request's start is never later).
+        let n = self.seconds.len();
         let (mut started_total, mut finished_total) = (0, 0);
         (0..n)
             .map(|i| {
@@ -278,6 +279,12 @@ mod tests {
         assert!((rows[2].elapsed_s - 2.411).abs() < 1e-9);
         assert_eq!((rows[0].requests_per_s, rows[0].output_tokens_per_s), (1.0, 5.0));
         assert!(SeriesBuilder::new(true).rows().is_empty());
+        // A request that ends on a second's first microsecond is in that second.
+        let mut edge = SeriesBuilder::new(true);
+        edge.add(&request(base, 900, 99, 1), base); // 0.9 s → 1.000000 s
+        let rows = edge.rows();
+        assert_eq!(rows.iter().map(|r| (r.started, r.finished)).collect::<Vec<_>>(), [(1, 0), (0, 1)]);
+        assert_eq!((rows[0].in_flight, rows[1].duration_s), (1, 1e-3));
     }
 
     #[test]
