@@ -37,6 +37,7 @@ pub enum Command {
     name = "report",
     example = "llmload report records.jsonl --json summary.json",
     example = "llmload report gen1.jsonl gen2.jsonl    # two load generators, one summary",
+    example = "llmload report records.jsonl --html report.html --series series.jsonl",
     note = "Prints the same summary and writes the same JSON as a live run; several files merge into one summary (taken as parts of one run that ran at the same time). The JSON config names the source files; client CPU and memory are 0 (not recorded)."
 )]
 pub struct ReportArgs {
@@ -46,6 +47,12 @@ pub struct ReportArgs {
     /// write the summary as JSON to this path
     #[argh(option)]
     pub json: Option<String>,
+    /// write the run second by second as JSON lines to this path, rebuilt from the records
+    #[argh(option)]
+    pub series: Option<String>,
+    /// write a self-contained HTML report (charts, distributions, errors) to this path
+    #[argh(option)]
+    pub html: Option<String>,
     /// write the records as CSV to this path, one row a request with a header row
     #[argh(option)]
     pub csv: Option<String>,
@@ -214,6 +221,12 @@ pub struct RunArgs {
     /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
     #[argh(option)]
     pub threshold: Vec<String>,
+    /// write the run second by second (the per-second table's columns, p99s, in flight) as JSON lines to this path
+    #[argh(option)]
+    pub series: Option<String>,
+    /// write a self-contained HTML report (config, verdict, charts, distributions, errors) to this path
+    #[argh(option)]
+    pub html: Option<String>,
     /// no per-second table; the summary is still printed
     #[argh(switch, short = 'q')]
     pub quiet: bool,

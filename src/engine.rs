@@ -38,8 +38,8 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         let (c, pass) = (config.clone(), gate.pass());
         spawn("reporter", 1 << 20, move || {
             let started = pass.wait()?;
-            let reporter =
-                Reporter::new(records, c.api.name(), &c.client.url, !c.quiet, c.pacing.concurrency, started);
+            let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
+            let reporter = Reporter::new(records, api, url, !c.quiet, workers, started, c.series);
             Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
@@ -106,9 +106,19 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     let cut_at = ended.map_or(started + wall, |e| e.cut_at);
     let window_end = report.last_end.map_or(cut_at, |last| last.min(cut_at));
     let window = window_end.saturating_duration_since(started);
-    let Report { stats, records_error, .. } = report;
+    let Report { stats, records_error, series, .. } = report;
     let interrupted = interrupt.is_some();
-    Ok(RunOutput { stats, wall, window, started_at, warnings, records_error, interrupted, stats_lost })
+    Ok(RunOutput {
+        stats,
+        wall,
+        window,
+        started_at,
+        warnings,
+        records_error,
+        interrupted,
+        stats_lost,
+        series,
+    })
 }
 
 /// Where a worker goes once it has sent its last message: it waits for the process to end

@@ -16,15 +16,17 @@
 //! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
 //!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
 //!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
-//!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms; [`tokens`] the estimate
+//!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms
+//!   and the run second by second; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
-//!   JSON floats keep.
+//!   JSON floats keep; [`svg`] the SVG writer of the report's charts.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
 //!   per API family; [`client`] one request, streamed and measured (its own settings; never
 //!   `config`).
 //! - [`summary`] the plain-number result, in the JSON summary's shape, and the verdict on whether
 //!   the client itself was the bottleneck; [`export`] what programs read (one file and one
-//!   derived type per format); [`output`] what people read.
+//!   derived type per format); [`output`] what people read; [`html`] the self-contained HTML
+//!   report.
 //! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
 //!   [`engine`] threads, the start gate and the end of a run; [`rebuild`] records back into statistics (`llmload report`);
 //!   [`commands`] on top.
@@ -55,6 +57,7 @@ mod error;
 mod export;
 mod files;
 mod gate;
+mod html;
 mod measure;
 pub mod mock;
 mod output;
@@ -66,6 +69,7 @@ mod sse;
 mod stats;
 mod stop;
 mod summary;
+mod svg;
 mod sys;
 #[cfg(test)]
 mod tidy;

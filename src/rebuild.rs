@@ -1,14 +1,15 @@
 //! `llmload report`: rebuilds a run's statistics from `--records` files, so a run that was
 //! killed (even with SIGKILL) still gets its summary. Each line becomes a `Measurement` again
 //! (`Record::to_measurement`) and goes through the same `RunStats::add` as a live run: one
-//! code path for statistics. It also finds the API and URL the records name. It does not print
+//! code path for statistics, and, when asked, through the same per-second series. It also
+//! finds the API and URL the records name. It does not print
 //! or format; `commands` does, with the live run's code.
 
 use crate::error::Error;
 use crate::export::records::Record;
 use crate::files::{self, cap};
 use crate::output::warnings::Warning;
-use crate::stats::RunStats;
+use crate::stats::{RunStats, SeriesBuilder};
 use crate::summary::RunOutput;
 use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant, SystemTime};
@@ -41,17 +42,21 @@ impl Origin {
 /// Reads every file and merges them into one run, handing each record read to `each` (for
 /// `--csv`) in file order. Files are taken as parts of one run that ran
 /// at the same time (several load generators, or a run and its retry): the wall time is the
-/// longest file's, from its first start to its last end.
-pub fn rebuild(paths: &[String], each: &mut dyn FnMut(&Record)) -> Result<Rebuilt, Error> {
+/// longest file's, from its first start to its last end. `series`: also rebuild the run second
+/// by second, each request in the second its start and its end fell in. `each` sees every record
+/// as it is read.
+pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) -> Result<Rebuilt, Error> {
     let base = Instant::now();
     let mut stats = RunStats::default();
+    // One file is in about end order (written as requests ended); several each start over.
+    let mut seconds = series.then(|| SeriesBuilder::new(paths.len() == 1));
     let (mut wall, mut warnings, mut newest) = (Duration::ZERO, Vec::new(), None::<SystemTime>);
     // The first origin and the file that named it; the first file that named another.
     let (mut origin, mut other) = (None::<(Origin, &str)>, None::<(Origin, &str)>);
     for path in paths {
         let file = files::open("report", path, cap::RECORDS)?;
         newest = newest.max(file.get_ref().metadata().and_then(|m| m.modified()).ok());
-        let part = read(BufReader::new(file), base, &mut stats, MAX_RECORD_BYTES, each)
+        let part = read(BufReader::new(file), base, &mut stats, seconds.as_mut(), MAX_RECORD_BYTES, each)
             .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
         for o in part.origins {
@@ -89,6 +94,7 @@ pub fn rebuild(paths: &[String], each: &mut dyn FnMut(&Record)) -> Result<Rebuil
         records_error: None,
         interrupted: false,
         stats_lost: false,
+        series: seconds.map_or_else(Vec::new, |s| s.rows()),
     };
     Ok(Rebuilt { run, origin: origin.map(|(o, _)| o) })
 }
@@ -107,6 +113,7 @@ fn read(
     mut r: impl BufRead,
     base: Instant,
     stats: &mut RunStats,
+    mut series: Option<&mut SeriesBuilder>,
     max_line: u64,
     each: &mut dyn FnMut(&Record),
 ) -> Result<Part, String> {
@@ -152,6 +159,9 @@ fn read(
         first = Some(first.map_or(m.t0, |f| f.min(m.t0)));
         last = Some(last.map_or(m.end_at, |l| l.max(m.end_at)));
         stats.add(&m);
+        if let Some(s) = series.as_deref_mut() {
+            s.add(&m, base);
+        }
     }
     if let (Some(first), Some(last)) = (first, last) {
         part.span = last.saturating_duration_since(first);
@@ -189,6 +199,7 @@ mod tests {
     fn records_rebuild_the_same_statistics() {
         let base = Instant::now();
         let mut live = RunStats::default();
+        let mut live_series = SeriesBuilder::new(true);
         let mut file = Vec::new();
         for i in 0..20 {
             let mut m = measurement(base, 100 * i, 1 + i % 7);
@@ -212,11 +223,23 @@ mod tests {
             m.server_latency_s = Some(0.123_456_789 * (1 + i) as f64);
             m.server_ttft_s = Some(0.011_111_111);
             live.add(&m);
+            live_series.add(&m, base);
             file.extend(line(&m, base, "dify-chat"));
         }
         let mut rebuilt = RunStats::default();
-        let part = read(&file[..], Instant::now(), &mut rebuilt, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
+        let mut rebuilt_series = SeriesBuilder::new(true);
+        let part = read(
+            &file[..],
+            Instant::now(),
+            &mut rebuilt,
+            Some(&mut rebuilt_series),
+            MAX_RECORD_BYTES,
+            &mut |_| (),
+        )
+        .unwrap();
         assert_eq!(rebuilt, live);
+        assert_eq!(rebuilt_series.rows(), live_series.rows());
+        assert_eq!(rebuilt_series.rows().len(), 3, "requests end up to 2.1 s after the start");
         assert_eq!(rebuilt.server_latency.count(), 16);
         assert_eq!((rebuilt.read_lag.count(), rebuilt.user_reads), (15, 5));
         assert_eq!(part.span, Duration::from_millis(1900 + 200));
@@ -231,24 +254,25 @@ mod tests {
         let second = line(&measurement(base, 5, 3), base, "dify-chat");
         file.extend_from_slice(&second[..second.len() / 2]);
         let mut stats = RunStats::default();
-        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
+        let part = read(&file[..], base, &mut stats, None, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
         assert_eq!((stats.ok, part.partial_last_line), (1, true));
         let err = read(
             &b"{\"not\":\"a record\"}\n"[..],
             base,
             &mut RunStats::default(),
+            None,
             MAX_RECORD_BYTES,
             &mut |_| (),
         )
         .err()
         .unwrap();
         assert!(err.starts_with("line 1 is not an llmload record"), "{err}");
-        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default(), MAX_RECORD_BYTES, &mut |_| ()).err().unwrap();
+        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], base, &mut RunStats::default(), None, MAX_RECORD_BYTES, &mut |_| ()).err().unwrap();
         assert!(err.contains("line 2") && err.contains("unknown outcome \"boom\""), "{err}");
         // A line longer than the limit in the middle of a file is an error, not a cut last line.
         let mut long = line(&measurement(base, 0, 3), base, "dify-chat");
         long.extend(line(&measurement(base, 5, 3), base, "dify-chat"));
-        let err = read(&long[..], base, &mut RunStats::default(), 64, &mut |_| ()).err().unwrap();
+        let err = read(&long[..], base, &mut RunStats::default(), None, 64, &mut |_| ()).err().unwrap();
         assert_eq!(err, "line 1 is longer than 64 bytes: give files written by --records");
     }
 
@@ -265,7 +289,7 @@ mod tests {
         old.as_object_mut().unwrap().retain(|k, _| k != "api" && k != "url");
         file.extend(format!("{old}\n").into_bytes());
         let mut stats = RunStats::default();
-        let part = read(&file[..], base, &mut stats, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
+        let part = read(&file[..], base, &mut stats, None, MAX_RECORD_BYTES, &mut |_| ()).unwrap();
         assert_eq!(stats.ok, 6);
         let apis: Vec<&str> = part.origins.iter().map(|o| o.api.as_str()).collect();
         assert_eq!(apis, ["dify-chat", "openai-chat"]);

@@ -1,14 +1,15 @@
 //! The reporter thread: the single owner of a run's statistics. It defines the messages workers
 //! send it (one per worker start and stop, one per finished request) and the two channels they
-//! go by, writes each finished request to `--records` and `--csv` at once (flushed), and prints
-//! a table row every second. It never blocks a worker (the channels are unbounded), and a
-//! terminal that went away ends only the table.
+//! go by, writes each finished request to `--records` and `--csv` at once (flushed), prints a
+//! table row every second, and keeps the run second by second when `--series` or `--html` asks
+//! for it. It never blocks a worker (the channels are unbounded), and a terminal that went away
+//! ends only the table.
 
 use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
-use crate::stats::RunStats;
+use crate::stats::{RunStats, SeriesBuilder, SeriesRow};
 use crossbeam_channel::{Receiver, Sender, select, tick, unbounded};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -58,6 +59,8 @@ pub struct Report {
     pub records_error: Option<String>,
     /// When the last request to end ended.
     pub last_end: Option<Instant>,
+    /// The run second by second, when it was kept (empty otherwise).
+    pub series: Vec<SeriesRow>,
 }
 
 /// A file each finished request is written to as it ends.
@@ -84,6 +87,7 @@ pub struct Reporter {
     window_start: Instant,
     total: RunStats,
     last_end: Option<Instant>,
+    series: Option<SeriesBuilder>,
 }
 
 impl Reporter {
@@ -94,6 +98,7 @@ impl Reporter {
         table: bool,
         total_workers: usize,
         started: Instant,
+        series: bool,
     ) -> Self {
         let sink = |out: OutputFile, csv| Sink {
             name: format!("{} {}", out.flag, out.path.display()),
@@ -114,6 +119,8 @@ impl Reporter {
             window_start: started,
             total: RunStats::default(),
             last_end: None,
+            // Requests reach the reporter as they end: the builder keeps only the last seconds open.
+            series: series.then(|| SeriesBuilder::new(true)),
         }
     }
 
@@ -141,7 +148,8 @@ impl Reporter {
         if self.window.total() > 0 {
             self.end_window();
         }
-        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end }
+        let series = self.series.map_or_else(Vec::new, |s| s.rows());
+        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end, series }
     }
 
     /// Takes what came by the `later` channel.
@@ -171,6 +179,9 @@ impl Reporter {
                 self.last_end = self.last_end.max(Some(m.end_at));
                 self.write_record(&m);
                 self.window.add(&m);
+                if let Some(s) = &mut self.series {
+                    s.add(&m, self.started);
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use std::path::Path;
 /// The layers, lowest first. A module may import only from layers before its own; modules in
 /// one layer are independent of each other.
 const LAYERS: &[&[&str]] = &[
-    &["error", "cli", "rng", "sys", "sse", "stop", "decimals"],
+    &["error", "cli", "rng", "sys", "sse", "stop", "decimals", "svg"],
     &["files", "gate"],
     &["measure", "tokens"],
     &["stats"],
@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["client"],
     &["summary"],
     &["export", "output"],
+    &["html"],
     &["config"],
     &["reporter"],
     &["engine"],

@@ -14,8 +14,9 @@ use crate::export::OutputFile;
 use crate::export::json::summary_json;
 use crate::export::vllm::vllm_json;
 use crate::gate::Threshold;
+use crate::html::Page;
 use crate::output::gates;
-use crate::summary::Summary;
+use crate::summary::{RunOutput, Summary};
 use argh::FromArgs;
 use std::io::Write;
 
@@ -79,19 +80,33 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// What a finished summary goes to: the summary files, and the thresholds it must meet.
+/// What a finished summary goes to, opened before the run started: the files written at the
+/// end, and the thresholds it must meet.
 #[derive(Default)]
 struct Ends {
     json: Option<OutputFile>,
     vllm_json: Option<OutputFile>,
+    series: Option<OutputFile>,
+    html: Option<OutputFile>,
     thresholds: Vec<Threshold>,
 }
 
+impl Ends {
+    /// Whether one of its files is stdout, so the text summary must go to stderr.
+    fn holds_stdout(&self) -> bool {
+        [&self.json, &self.vllm_json, &self.series, &self.html]
+            .into_iter()
+            .flatten()
+            .any(OutputFile::is_stdout)
+    }
+}
+
 /// Prints the summary and the thresholds table (to stderr when an output holds stdout), each
-/// failed threshold on stderr, writes the JSON files, and picks the exit code: the same for a
-/// live run and a rebuilt one. The warnings the summary itself shows join the run's own before
-/// anything is written.
-fn finish(summary: &mut Summary, ends: Ends, to_stderr: bool) -> Result<u8, Error> {
+/// failed threshold on stderr, writes the JSON files, the series and the HTML report, and picks
+/// the exit code: the same for a live run and a rebuilt one. The warnings the summary itself
+/// shows join the run's own before anything is written. Each file is written even when another
+/// failed; the first failure is the error.
+fn finish(summary: &mut Summary, run: &RunOutput, ends: Ends, to_stderr: bool) -> Result<u8, Error> {
     let noticed = crate::output::warnings::after_run(summary);
     summary.warnings.extend(noticed.iter().map(ToString::to_string));
     summary.check(&ends.thresholds);
@@ -108,13 +123,23 @@ fn finish(summary: &mut Summary, ends: Ends, to_stderr: bool) -> Result<u8, Erro
     for line in &failures {
         say(line);
     }
-    for (out, bytes) in [(ends.json, summary_json(summary)), (ends.vllm_json, vllm_json(summary))] {
-        let Some(mut out) = out else { continue };
-        out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| Error::Output {
-            flag: out.flag,
-            path: out.path.clone(),
-            problem: e.to_string(),
-        })?;
+    let mut failed = None;
+    let mut write = |out: Option<OutputFile>, bytes: &dyn Fn() -> Vec<u8>| {
+        let Some(mut out) = out else { return };
+        if let Err(e) = out.write_all(&bytes()).and_then(|_| out.flush()) {
+            let e = Error::Output { flag: out.flag, path: out.path.clone(), problem: e.to_string() };
+            failed.get_or_insert(e);
+        }
+    };
+    write(ends.json, &|| summary_json(summary));
+    write(ends.vllm_json, &|| vllm_json(summary));
+    write(ends.series, &|| crate::export::series::lines(&run.series, run.started_at));
+    write(ends.html, &|| {
+        let page = Page { summary, series: &run.series, stats: &run.stats, extra: Vec::new() };
+        crate::html::page(&page).into_bytes()
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(if summary.interrupted {
         EXIT_INTERRUPTED

@@ -1,12 +1,13 @@
 //! `llmload report`: the summary of a run rebuilt from its records files, with the API and URL
 //! the records name and no client usage (the records cannot know it); the records again as CSV
-//! (`--csv`), the vLLM result keys and the thresholds, as a live run has them.
+//! (`--csv`), the vLLM result keys, the thresholds, the series and the HTML report, as a live run
+//! has them.
 
 use super::{Ends, finish};
 use crate::cli::ReportArgs;
 use crate::config::{distinct, open, thresholds};
 use crate::error::Error;
-use crate::export::{OutputFile, csv};
+use crate::export::csv;
 use crate::summary::Summary;
 use serde_json::json;
 use std::io::{BufWriter, Write};
@@ -19,22 +20,36 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         ));
     }
     let thresholds = thresholds(&a.threshold)?;
-    distinct(&[("--json", &a.json), ("--csv", &a.csv), ("--vllm-json", &a.vllm_json)])?;
-    if let Some(input) =
-        a.records.iter().find(|r| [&a.json, &a.csv, &a.vllm_json].contains(&&Some((*r).clone())))
+    let outputs = [
+        ("--json", &a.json),
+        ("--csv", &a.csv),
+        ("--vllm-json", &a.vllm_json),
+        ("--series", &a.series),
+        ("--html", &a.html),
+    ];
+    distinct(&outputs)?;
+    // Creating an output truncates it: one that names a records file would erase the input.
+    if let Some((flag, Some(path))) =
+        outputs.iter().find(|(_, p)| p.as_ref().is_some_and(|p| a.records.contains(p)))
     {
         return Err(Error::Usage(format!(
-            "{input} is both a records file to read and an output to write: give the output another path"
+            "{flag} {path} is one of the records files being read: give the output another path"
         )));
     }
-    let ends =
-        Ends { json: open("--json", &a.json)?, vllm_json: open("--vllm-json", &a.vllm_json)?, thresholds };
+    let ends = Ends {
+        json: open("--json", &a.json)?,
+        vllm_json: open("--vllm-json", &a.vllm_json)?,
+        series: open("--series", &a.series)?,
+        html: open("--html", &a.html)?,
+        thresholds,
+    };
     let mut csv_out = open("--csv", &a.csv)?.map(|o| (o.flag, o.path.clone(), BufWriter::new(o)));
     let mut csv_error = None;
     if let Some((_, _, w)) = &mut csv_out {
         csv_error = w.write_all(&csv::header()).err();
     }
-    let rebuilt = crate::rebuild::rebuild(&a.records, &mut |r| {
+    let series = a.series.is_some() || a.html.is_some();
+    let rebuilt = crate::rebuild::rebuild(&a.records, series, &mut |r| {
         if let (Some((_, _, w)), None) = (&mut csv_out, &csv_error) {
             csv_error = w.write_all(&csv::row(r)).err();
         }
@@ -51,8 +66,6 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         config["url"] = json!(o.url);
     }
     let mut summary = Summary::new(config, &rebuilt.run, None);
-    let to_stderr =
-        [&ends.json, &ends.vllm_json].iter().any(|o| o.as_ref().is_some_and(OutputFile::is_stdout))
-            || a.csv.as_deref() == Some("-");
-    finish(&mut summary, ends, to_stderr)
+    let to_stderr = ends.holds_stdout() || a.csv.as_deref() == Some("-");
+    finish(&mut summary, &rebuilt.run, ends, to_stderr)
 }

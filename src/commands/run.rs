@@ -42,9 +42,15 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
             }
         }
     }
-    let to_stderr = [&outputs.json, &outputs.records, &outputs.csv, &outputs.vllm_json]
-        .iter()
-        .any(|o| o.as_ref().is_some_and(OutputFile::is_stdout));
+    let ends = Ends {
+        json: outputs.json,
+        vllm_json: outputs.vllm_json,
+        series: outputs.series,
+        html: outputs.html,
+        thresholds: outputs.thresholds,
+    };
+    let to_stderr = ends.holds_stdout()
+        || [&outputs.records, &outputs.csv].iter().any(|o| o.as_ref().is_some_and(OutputFile::is_stdout));
     let signals = crate::sys::signals::Listener::install();
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     let (start, unknown) = Start::now();
@@ -66,8 +72,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     run.warnings = warnings;
     let mut summary = Summary::new(config.describe(), &run, Some(usage));
     summary.client.judged(start.verdict(&summary));
-    let ends = Ends { json: outputs.json, vllm_json: outputs.vllm_json, thresholds: outputs.thresholds };
-    let code = finish(&mut summary, ends, to_stderr)?;
+    let code = finish(&mut summary, &run, ends, to_stderr)?;
     Ok((summary, code))
 }
 

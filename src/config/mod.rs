@@ -48,6 +48,8 @@ pub struct Config {
     pub quiet: bool,
     /// Check the target with one request before the load starts (off: `--no-preflight`).
     pub preflight: bool,
+    /// Keep the run second by second (for `--series` and `--html`).
+    pub series: bool,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -58,6 +60,8 @@ pub struct Outputs {
     pub records: Option<OutputFile>,
     pub csv: Option<OutputFile>,
     pub vllm_json: Option<OutputFile>,
+    pub series: Option<OutputFile>,
+    pub html: Option<OutputFile>,
     pub thresholds: Vec<Threshold>,
 }
 
@@ -135,6 +139,7 @@ impl Config {
             grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
             preflight: !a.no_preflight,
+            series: a.series.is_some() || a.html.is_some(),
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -313,12 +318,16 @@ fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
         ("--records", &a.records),
         ("--csv", &a.csv),
         ("--vllm-json", &a.vllm_json),
+        ("--series", &a.series),
+        ("--html", &a.html),
     ])?;
     Ok(Outputs {
         json: open("--json", &a.json)?,
         records: open("--records", &a.records)?,
         csv: open("--csv", &a.csv)?,
         vllm_json: open("--vllm-json", &a.vllm_json)?,
+        series: open("--series", &a.series)?,
+        html: open("--html", &a.html)?,
         thresholds,
     })
 }
@@ -333,13 +342,14 @@ pub fn thresholds(exprs: &[String]) -> Result<Vec<Threshold>, Error> {
     exprs.iter().map(|e| Threshold::parse(e).map_err(|fix| Error::flag("--threshold", e, fix))).collect()
 }
 
-/// Refuses two output flags that name the same path (`-`, stdout, included).
-pub fn distinct(outputs: &[(&'static str, &Option<String>)]) -> Result<(), Error> {
+/// Refuses two output flags that name one file (or both `-`): one would overwrite the other.
+pub fn distinct(outputs: &[(&str, &Option<String>)]) -> Result<(), Error> {
     for (i, (flag, path)) in outputs.iter().enumerate() {
         let Some(path) = path else { continue };
         if let Some((other, _)) = outputs[i + 1..].iter().find(|(_, p)| p.as_ref() == Some(path)) {
+            let file = if path == "-" { "stdout" } else { path };
             return Err(Error::Usage(format!(
-                "{flag} and {other} name the same file ({path}): give them different paths"
+                "{flag} and {other} name the same file ({file}): give them different paths"
             )));
         }
     }

@@ -48,6 +48,7 @@ mod tests {
             records_error: None,
             interrupted: false,
             stats_lost: false,
+            series: Vec::new(),
         };
         let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));

@@ -168,6 +168,7 @@ mod tests {
             records_error: None,
             interrupted: false,
             stats_lost: false,
+            series: Vec::new(),
         };
         let mut s = Summary::new(serde_json::json!({"model": "m", "concurrency": 2}), &run, None);
         s.started_at = "2024-05-01T12:00:00.000+02:00".into();

@@ -193,6 +193,7 @@ mod tests {
             records_error: None,
             interrupted: false,
             stats_lost,
+            series: vec![],
         };
         let after = |lost| after_run(&Summary::new(serde_json::Value::Null, &run(lost), None));
         assert_eq!(after(false), [Warning::NothingSent]);

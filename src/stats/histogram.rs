@@ -126,6 +126,21 @@ impl Histogram {
         })
     }
 
+    /// The smallest value, or `None` when empty.
+    pub fn min(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    /// Every bucket that holds values: its smallest and largest value and its count, in order
+    /// (for drawing the distribution; the bucket bounds are the recorded values' resolution).
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        let clamp = |(lo, hi): (u64, u64)| (lo.max(self.min), hi.min(self.max));
+        self.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(move |(i, &c)| {
+            let (lo, hi) = clamp(bucket_bounds(i));
+            (lo, hi, c)
+        })
+    }
+
     /// The standard summary, each value multiplied by `scale` (e.g. 0.001 for µs → ms).
     pub fn distribution(&self, scale: f64) -> Option<Distribution> {
         let q = |p| self.quantile(p).map_or(0.0, |v| v as f64 * scale);
@@ -208,6 +223,17 @@ mod tests {
             let got = h.quantile(0.5).unwrap() as f64;
             assert!((got - v as f64).abs() / v as f64 <= 0.001, "{v} -> {got}");
         }
+    }
+
+    #[test]
+    fn buckets_list_the_values_held() {
+        let mut h = Histogram::new();
+        for v in [3, 3, 7, 5000, 5001] {
+            h.record(v);
+        }
+        let b: Vec<_> = h.buckets().collect();
+        assert_eq!(b, [(3, 3, 2), (7, 7, 1), (5000, 5001, 2)]);
+        assert_eq!((h.min(), Histogram::new().min(), Histogram::new().buckets().count()), (Some(3), None, 0));
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod verdict;
 
 use crate::decimals::{six, three};
 use crate::gate::{Checked, Threshold};
-use crate::stats::{Distribution, Histogram, RunStats};
+use crate::stats::{Distribution, Histogram, RunStats, SeriesRow};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -36,6 +36,8 @@ pub struct RunOutput {
     pub interrupted: bool,
     /// The reporter thread failed, so `stats` is empty whatever was sent.
     pub stats_lost: bool,
+    /// The run second by second (`--series`, `--html`); empty when not asked for.
+    pub series: Vec<SeriesRow>,
 }
 
 /// The JSON summary (`--json`), top-level keys in this order.
@@ -375,6 +377,7 @@ mod tests {
             records_error: None,
             interrupted: false,
             stats_lost: false,
+            series: Vec::new(),
         };
         let s = Summary::new(Value::Null, &run, None);
         assert_eq!(

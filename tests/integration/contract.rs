@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use wire::{Record, Requests, Summary};
 
 /// The keys a doc's tables list: every row whose first cell is one backticked path.
-fn documented(doc: &str) -> BTreeSet<String> {
+pub fn documented(doc: &str) -> BTreeSet<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(doc);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
     text.lines()
@@ -60,7 +60,7 @@ fn numbers(v: &Value, path: &str, out: &mut Vec<(String, f64)>) {
 
 /// Fails on a number with more decimals than its unit keeps: seconds and shares 6 (a
 /// threshold's actual value may be a share), all else 3.
-fn assert_short_floats(v: &Value, what: &str) {
+pub fn assert_short_floats(v: &Value, what: &str) {
     let mut found = Vec::new();
     numbers(v, "", &mut found);
     for (path, x) in found {

@@ -15,6 +15,7 @@ mod replay;
 mod report;
 mod retries;
 mod secrets;
+mod series_html;
 mod terminal;
 mod tls;
 mod util;

@@ -1,0 +1,299 @@
+//! A small SVG writer for the HTML report's charts: linear scales with round ticks, a plot area
+//! with axes, grid and labels, lines (broken where a value is missing), bars, a legend, and the
+//! escaping of every text it writes (`escape`, which the HTML page uses too). It writes inline
+//! SVG for an HTML page (no `xmlns`, nothing fetched); colours come from the page's CSS classes.
+//! Pure: numbers in, text out. It knows nothing of runs or units; callers format tick labels.
+
+use std::fmt::Write;
+
+/// `s` safe inside XML and HTML text and attribute values: `& < > " '` become entities.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A coordinate with at most one decimal, and none when it is whole: short files.
+fn num(v: f64) -> String {
+    let r = (v * 10.0).round() / 10.0;
+    if r == r.trunc() { format!("{}", r as i64) } else { format!("{r:.1}") }
+}
+
+/// A linear map from a domain of values to a range of pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    pub lo: f64,
+    pub hi: f64,
+    from: f64,
+    to: f64,
+}
+
+impl Scale {
+    /// Maps `[lo, hi]` onto `[from, to]`; an empty or reversed domain is widened to one unit.
+    pub fn new(lo: f64, hi: f64, from: f64, to: f64) -> Scale {
+        let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let hi = if hi > lo { hi } else { lo + 1.0 };
+        Scale { lo, hi, from, to }
+    }
+
+    /// The pixel for `v` (values outside the domain map outside the range).
+    pub fn at(&self, v: f64) -> f64 {
+        self.from + (v - self.lo) / (self.hi - self.lo) * (self.to - self.from)
+    }
+
+    /// About `n` round values (1, 2 or 5 times a power of ten apart) within the domain.
+    pub fn ticks(&self, n: usize) -> Vec<f64> {
+        let step = nice_step((self.hi - self.lo) / n.max(1) as f64);
+        let first = (self.lo / step).ceil() as i64;
+        let last = (self.hi / step + 1e-9).floor() as i64;
+        (first..=last).map(|i| i as f64 * step).collect()
+    }
+
+    /// The domain widened to round ends (the first and last ticks), for a y axis from 0.
+    pub fn nice(self, n: usize) -> Scale {
+        let step = nice_step((self.hi - self.lo) / n.max(1) as f64);
+        let lo = (self.lo / step).floor() * step;
+        let hi = (self.hi / step - 1e-9).ceil() * step;
+        Scale::new(lo, hi, self.from, self.to)
+    }
+}
+
+/// The round step (1, 2 or 5 × 10ⁿ) nearest above `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    let m = raw / mag;
+    let f = if m <= 1.0 {
+        1.0
+    } else if m <= 2.0 {
+        2.0
+    } else if m <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    f * mag
+}
+
+/// Room around the plot area for tick labels and titles.
+const LEFT: f64 = 58.0;
+const RIGHT: f64 = 14.0;
+const TOP: f64 = 26.0;
+const BOTTOM: f64 = 40.0;
+
+/// One chart: a plot area inside `width` × `height` pixels, its scales, and what is drawn.
+pub struct Plot {
+    width: f64,
+    height: f64,
+    pub x: Scale,
+    pub y: Scale,
+    body: String,
+    legend: Vec<(String, String)>,
+}
+
+impl Plot {
+    /// A plot of x in `[x_lo, x_hi]` and y from `y_lo` to `y_hi` widened to round ticks.
+    pub fn new(width: f64, height: f64, (x_lo, x_hi): (f64, f64), (y_lo, y_hi): (f64, f64)) -> Plot {
+        let x = Scale::new(x_lo, x_hi, LEFT, width - RIGHT);
+        let y = Scale::new(y_lo, y_hi, height - BOTTOM, TOP).nice(4);
+        Plot { width, height, x, y, body: String::new(), legend: Vec::new() }
+    }
+
+    /// Grid lines, ticks and labels on both axes, and each axis's title.
+    pub fn axes(
+        &mut self,
+        x_title: &str,
+        y_title: &str,
+        x_label: impl Fn(f64) -> String,
+        y_label: impl Fn(f64) -> String,
+    ) {
+        let (left, right) = (LEFT, self.width - RIGHT);
+        let (top, bottom) = (TOP, self.height - BOTTOM);
+        let b = &mut self.body;
+        for t in self.y.ticks(4) {
+            let y = num(self.y.at(t));
+            let _ = write!(
+                b,
+                r#"<line class="gridline" x1="{}" x2="{}" y1="{y}" y2="{y}"/>"#,
+                num(left),
+                num(right)
+            );
+            let _ = write!(
+                b,
+                r#"<text class="tick" x="{}" y="{y}" dy="4" text-anchor="end">{}</text>"#,
+                num(left - 6.0),
+                escape(&y_label(t))
+            );
+        }
+        for t in self.x.ticks(6) {
+            let x = num(self.x.at(t));
+            let _ = write!(
+                b,
+                r#"<line class="axis" x1="{x}" x2="{x}" y1="{}" y2="{}"/>"#,
+                num(bottom),
+                num(bottom + 4.0)
+            );
+            let _ = write!(
+                b,
+                r#"<text class="tick" x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+                num(bottom + 16.0),
+                escape(&x_label(t))
+            );
+        }
+        let _ = write!(
+            b,
+            r#"<line class="axis" x1="{l}" x2="{r}" y1="{bo}" y2="{bo}"/><line class="axis" x1="{l}" x2="{l}" y1="{t}" y2="{bo}"/>"#,
+            l = num(left),
+            r = num(right),
+            t = num(top),
+            bo = num(bottom)
+        );
+        let _ = write!(
+            b,
+            r#"<text class="title" x="{}" y="{}" text-anchor="middle">{}</text><text class="title" x="{}" y="{}">{}</text>"#,
+            num((left + right) / 2.0),
+            num(self.height - 6.0),
+            escape(x_title),
+            num(4.0),
+            num(TOP - 10.0),
+            escape(y_title)
+        );
+    }
+
+    /// A line through `points` in CSS class `class`, broken where a y is missing; a point alone
+    /// between gaps is a dot. Named `label` in the legend.
+    pub fn line(&mut self, label: &str, class: &str, points: &[(f64, Option<f64>)]) {
+        self.legend.push((label.to_string(), class.to_string()));
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        for &(x, y) in points.iter().chain([(f64::NAN, None)].iter()) {
+            match y.filter(|y| y.is_finite()) {
+                Some(y) => run.push((self.x.at(x), self.y.at(y))),
+                None => {
+                    self.polyline(class, &run);
+                    run.clear();
+                }
+            }
+        }
+    }
+
+    fn polyline(&mut self, class: &str, run: &[(f64, f64)]) {
+        match run {
+            [] => {}
+            [(x, y)] => {
+                let _ =
+                    write!(self.body, r#"<circle class="{class}" cx="{}" cy="{}" r="2"/>"#, num(*x), num(*y));
+            }
+            _ => {
+                let pts: Vec<String> = run.iter().map(|(x, y)| format!("{},{}", num(*x), num(*y))).collect();
+                let _ = write!(self.body, r#"<polyline class="{class}" points="{}"/>"#, pts.join(" "));
+            }
+        }
+    }
+
+    /// Bars from `x0` to `x1`, `y` high, in CSS class `class`.
+    pub fn bars(&mut self, label: &str, class: &str, bars: &[(f64, f64, f64)]) {
+        self.legend.push((label.to_string(), class.to_string()));
+        let base = self.y.at(self.y.lo.max(0.0));
+        for &(x0, x1, y) in bars.iter().filter(|b| b.2 > 0.0) {
+            let (left, right, top) = (self.x.at(x0), self.x.at(x1), self.y.at(y));
+            let _ = write!(
+                self.body,
+                r#"<rect class="{class}" x="{}" y="{}" width="{}" height="{}"/>"#,
+                num(left),
+                num(top),
+                num((right - left - 0.5).max(0.5)),
+                num((base - top).max(0.5))
+            );
+        }
+    }
+
+    /// The finished `<svg>`, titled `title` (read by screen readers and as a tooltip).
+    pub fn finish(mut self, title: &str) -> String {
+        let mut x = self.width - RIGHT;
+        for (label, class) in self.legend.iter().rev() {
+            x -= 12.0 + 7.0 * label.chars().count() as f64;
+            let _ = write!(
+                self.body,
+                r#"<rect class="{class} key" x="{}" y="6" width="9" height="9"/><text class="tick" x="{}" y="14">{}</text>"#,
+                num(x),
+                num(x + 12.0),
+                escape(label)
+            );
+            x -= 8.0;
+        }
+        format!(
+            r#"<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img"><title>{}</title>{}</svg>"#,
+            escape(title),
+            self.body,
+            w = num(self.width),
+            h = num(self.height)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(escape(r#"<b>"x" & 'y'</b>"#), "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
+        assert_eq!(escape("你好 <3"), "你好 &lt;3");
+        let mut p = Plot::new(300.0, 200.0, (0.0, 10.0), (0.0, 1.0));
+        p.axes("t <s>", "a & b", |v| format!("{v}<"), |v| format!("{v}"));
+        p.line("p50 <x>", "s1", &[(0.0, Some(0.5))]);
+        let svg = p.finish("TTFT \"p50\" <script>");
+        assert!(svg.contains("<title>TTFT &quot;p50&quot; &lt;script&gt;</title>"), "{svg}");
+        assert!(
+            svg.contains(">t &lt;s&gt;<") && svg.contains(">a &amp; b<") && svg.contains(">p50 &lt;x&gt;<"),
+            "{svg}"
+        );
+        assert!(!svg.contains("<script") && !svg.contains("xmlns"), "{svg}");
+    }
+
+    #[test]
+    fn scales_map_and_tick_at_round_values() {
+        let s = Scale::new(0.0, 10.0, 100.0, 200.0);
+        assert_eq!((s.at(0.0), s.at(5.0), s.at(10.0)), (100.0, 150.0, 200.0));
+        let y = Scale::new(0.0, 10.0, 200.0, 0.0);
+        assert_eq!(y.at(2.5), 150.0, "y grows upward");
+        assert_eq!(s.ticks(5), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(Scale::new(0.0, 1234.0, 0.0, 1.0).ticks(4), [0.0, 500.0, 1000.0]);
+        assert_eq!(Scale::new(0.0, 0.037, 0.0, 1.0).nice(4).hi, 0.04);
+        assert_eq!(Scale::new(0.0, 1234.0, 0.0, 1.0).nice(4).hi, 1500.0);
+        // An empty or broken domain is widened, never divided by zero.
+        let flat = Scale::new(3.0, 3.0, 0.0, 10.0);
+        assert_eq!((flat.lo, flat.hi, flat.at(3.0)), (3.0, 4.0, 0.0));
+        assert_eq!(Scale::new(f64::NAN, 1.0, 0.0, 1.0).hi, 1.0);
+        assert_eq!((nice_step(0.0), nice_step(0.3), nice_step(7.0), nice_step(15.0)), (1.0, 0.5, 10.0, 20.0));
+    }
+
+    #[test]
+    fn lines_break_at_gaps_and_bars_stand_on_zero() {
+        let mut p = Plot::new(300.0, 200.0, (0.0, 4.0), (0.0, 10.0));
+        p.line(
+            "x",
+            "s1",
+            &[(0.0, Some(1.0)), (1.0, Some(2.0)), (2.0, None), (3.0, Some(5.0)), (4.0, Some(f64::NAN))],
+        );
+        p.bars("n", "s2", &[(0.0, 1.0, 10.0), (1.0, 2.0, 0.0)]);
+        let svg = p.finish("t");
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 1, "the lone point is a dot: {svg}");
+        // One bar drawn (an empty one is not), plus the two legend keys.
+        assert_eq!(svg.matches("<rect class=\"s2\"").count(), 1, "{svg}");
+        assert!(svg.contains(r#"<rect class="s2" x="58" y="26" width="56.5" height="134"/>"#), "{svg}");
+        assert_eq!((num(1.25), num(3.0), num(-0.04)), ("1.3".into(), "3".into(), "0".into()));
+    }
+}

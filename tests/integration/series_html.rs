@@ -1,0 +1,221 @@
+//! `--series` and `--html` on `run` and `report`: the series has exactly the keys docs/series.md
+//! lists and adds up to the summary; `report` rebuilds the same rows from the records; the HTML
+//! report holds its sections and fetches nothing; a path that cannot be written fails at once,
+//! naming the flag; and a real browser (Debian's `chromium`) renders the page without a console
+//! message.
+
+use crate::contract::{assert_short_floats, documented};
+use crate::util::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A `--series` line as a reader would declare it: every key and nothing more.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "decoded to pin the shape; the test reads the values as JSON")]
+struct Line {
+    time: String,
+    elapsed_s: f64,
+    duration_s: f64,
+    started: u64,
+    finished: u64,
+    finished_total: u64,
+    ok: u64,
+    failed: u64,
+    cancelled: u64,
+    in_flight: u64,
+    success_rate: Option<f64>,
+    requests_per_s: f64,
+    output_tokens: u64,
+    output_tokens_per_s: f64,
+    ttft_p50_ms: Option<f64>,
+    ttft_p99_ms: Option<f64>,
+    itl_p50_ms: Option<f64>,
+    itl_p99_ms: Option<f64>,
+    read_lag_p99_ms: Option<f64>,
+}
+
+fn read_lines(path: &Path, out: &Output) -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
+    text.lines().map(|l| serde_json::from_str(l).expect("a series line is JSON")).collect()
+}
+
+fn sum(lines: &[Value], key: &str) -> u64 {
+    lines.iter().map(|l| l[key].as_u64().unwrap()).sum()
+}
+
+/// A run of 24 requests (1 in 8 failing) with every output; its directory, summary and output.
+fn live(name: &str) -> (PathBuf, Value, Output) {
+    let mock = fast_mock(8, &["http-500:0.125"]);
+    let dir = tempdir(name);
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let out = llmload(&[
+        "run",
+        "--url",
+        &url(&mock),
+        "--api",
+        "openai-chat",
+        "--api-key",
+        "sk-abcdefghijklmnop9f3c",
+        "--prompt",
+        "<b>你好</b> & hi",
+        "-c",
+        "3",
+        "-n",
+        "24",
+        "--quiet",
+        "--json",
+        &p("live.json"),
+        "--records",
+        &p("rec.jsonl"),
+        "--series",
+        &p("live-series.jsonl"),
+        "--html",
+        &p("live.html"),
+    ]);
+    out.expect_code(0);
+    let json = read_json(&dir.join("live.json"), &out);
+    (dir, json, out)
+}
+
+#[test]
+fn the_series_adds_up_to_the_summary_and_report_rebuilds_it() {
+    let (dir, json, out) = live("series");
+    let lines = read_lines(&dir.join("live-series.jsonl"), &out);
+    assert!(!lines.is_empty(), "{}", out.context());
+    let mut keys = BTreeSet::new();
+    for l in &lines {
+        let _: Line = serde_json::from_value(l.clone()).unwrap_or_else(|e| panic!("{e}: {l}"));
+        keys.extend(l.as_object().unwrap().keys().cloned());
+        assert_short_floats(l, "a series line");
+    }
+    let listed = documented("series.md");
+    assert_eq!(keys, listed, "docs/series.md and the real lines disagree");
+    // Every request starts and ends in some second; nothing is in flight after the last.
+    let requests = &json["requests"];
+    assert_eq!((sum(&lines, "started"), sum(&lines, "finished")), (24, 24));
+    assert_eq!(
+        (sum(&lines, "ok"), sum(&lines, "failed"), sum(&lines, "cancelled")),
+        (requests["ok"].as_u64().unwrap(), requests["failed"].as_u64().unwrap(), 0)
+    );
+    assert_eq!(requests["failed"], 3, "{}", out.context());
+    assert_eq!(sum(&lines, "output_tokens"), json["tokens"]["output_total"].as_u64().unwrap());
+    let last = lines.last().unwrap();
+    assert_eq!((&last["finished_total"], &last["in_flight"]), (&Value::from(24), &Value::from(0)));
+
+    // `report` rebuilds the same seconds from the records: all but the read lag, of which records
+    // keep each request's largest, and the wall clock, which records do not hold.
+    let (series, html) = (dir.join("rebuilt-series.jsonl"), dir.join("rebuilt.html"));
+    let rec = dir.join("rec.jsonl");
+    let report = llmload(&[
+        "report",
+        rec.to_str().unwrap(),
+        "--series",
+        series.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    report.expect_code(0);
+    let strip = |mut l: Value| {
+        let o = l.as_object_mut().unwrap();
+        o.remove("time");
+        o.remove("read_lag_p99_ms");
+        l
+    };
+    let rebuilt: Vec<Value> = read_lines(&series, &report).into_iter().map(strip).collect();
+    assert_eq!(rebuilt, lines.into_iter().map(strip).collect::<Vec<_>>(), "{}", report.context());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<strong>not judged</strong>"), "a rebuilt run is not judged");
+}
+
+#[test]
+fn the_html_report_holds_its_sections_and_fetches_nothing() {
+    let (dir, _, out) = live("html");
+    let page =
+        std::fs::read_to_string(dir.join("live.html")).unwrap_or_else(|e| panic!("{e}{}", out.context()));
+    for id in ["summary", "client", "series", "distributions", "errors", "warnings", "config"] {
+        assert!(page.contains(&format!("<section id=\"{id}\">")), "no {id} section");
+    }
+    assert!(page.contains("<td><code>http_500</code></td><td>3</td>"), "the error table");
+    assert!(!page.contains("<b>你好"), "text from the run is escaped");
+    assert!(!page.contains("abcdefghijklmnop") && page.contains("sk-a…9f3c"), "the key is masked");
+    for banned in ["<script", "<link", "<img", " src=", "url(", "@import", "href=\"http"] {
+        assert!(!page.contains(banned), "{banned}");
+    }
+    assert_eq!(page.matches("<svg").count(), 14);
+}
+
+#[test]
+fn an_unwritable_series_or_html_path_fails_before_any_load() {
+    let mock = fast_mock(2, &[]);
+    for flag in ["--series", "--html"] {
+        let out = llmload(&["run", "--url", &url(&mock), "-n", "1", flag, "/nonexistent-dir/out"]);
+        out.expect_code(2);
+        let expected = format!("error: {flag} /nonexistent-dir/out: cannot create it (");
+        assert!(out.stderr.starts_with(&expected), "{}", out.context());
+        assert!(out.stderr.contains("check the folder exists and is writable"), "{}", out.context());
+        let report = llmload(&["report", "/nonexistent-dir/rec.jsonl", flag, "/nonexistent-dir/out"]);
+        report.expect_code(2);
+        assert!(report.stderr.starts_with(&expected), "{}", report.context());
+    }
+    assert_eq!(truth(&mock).requests, 0, "nothing was sent");
+    let same = llmload(&["run", "--url", &url(&mock), "--series", "x", "--html", "x"]);
+    same.expect_code(2);
+    assert!(same.stderr.contains("--series and --html name the same file"), "{}", same.context());
+    let dir = tempdir("html-over-input");
+    let rec = dir.join("rec.jsonl");
+    std::fs::write(&rec, "keep me\n").unwrap();
+    let over = llmload(&["report", rec.to_str().unwrap(), "--html", rec.to_str().unwrap()]);
+    over.expect_code(2);
+    assert!(over.stderr.contains("is one of the records files being read"), "{}", over.context());
+    assert_eq!(std::fs::read_to_string(&rec).unwrap(), "keep me\n", "the input is untouched");
+}
+
+/// Whether `chromium` runs here.
+fn chromium() -> bool {
+    std::process::Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_real_browser_renders_the_report_without_a_console_message() {
+    if !chromium() {
+        let required = std::env::var("LLMLOAD_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "LLMLOAD_REQUIRE_CHROMIUM=1 but `chromium` is not on PATH: apt-get install -y chromium"
+        );
+        eprintln!(
+            "SKIPPED a_real_browser_renders_the_report_without_a_console_message: `chromium` is not on PATH (apt-get install -y chromium; .ci/run installs it)"
+        );
+        return;
+    }
+    let (dir, _, _) = live("browser");
+    let (page, png, profile) = (dir.join("live.html"), dir.join("report.png"), dir.join("profile"));
+    let out = std::process::Command::new("timeout")
+        .arg("120")
+        .arg("chromium")
+        .args(["--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", "--window-size=1280,4000"])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    let (dom, log) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let context = format!("\n--- chromium stderr ---\n{log}");
+    assert!(out.status.success(), "chromium failed: {:?}{context}", out.status);
+    // The page has no script: any console message is something it tried and was refused
+    // (a fetch the Content-Security-Policy blocked) or an error.
+    let console: Vec<&str> =
+        log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
+    for id in ["summary", "client", "series", "distributions", "errors", "warnings", "config"] {
+        assert!(dom.contains(&format!("<section id=\"{id}\">")), "the DOM has no {id} section");
+    }
+    assert_eq!(dom.matches("<svg").count(), 14, "every chart is in the DOM");
+    assert!(dom.contains("<td><code>http_500</code></td>"), "the error table");
+    let shot = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot {png:?}: {e}{context}"));
+    assert!(shot.starts_with(b"\x89PNG") && shot.len() > 10_000, "{} bytes", shot.len());
+}
