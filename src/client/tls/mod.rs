@@ -46,7 +46,21 @@ pub fn config(tls: &Tls) -> TlsConfig {
 /// The SOCKS step ureq's chain has only logs a warning without ureq's `socks-proxy` feature, and
 /// is left out.
 pub fn agents(config: ureq::config::Config, tls: &Tls, count: usize) -> Vec<ureq::Agent> {
-    let tcp = ().chain(ConnectProxyConnector::default()).chain(StampedTcpConnector::new());
+    if config.proxy().is_some() {
+        let tcp = ().chain(ConnectProxyConnector::default()).chain(StampedTcpConnector::new());
+        with_tls(config, tls, tcp, count)
+    } else {
+        with_tls(config, tls, ().chain(StampedTcpConnector::new()), count)
+    }
+}
+
+/// The chain `tcp` with the TLS step `tls` asks for, shared by `count` agents.
+fn with_tls<T: Connector<Out = impl Transport>>(
+    config: ureq::config::Config,
+    tls: &Tls,
+    tcp: T,
+    count: usize,
+) -> Vec<ureq::Agent> {
     match tls {
         Tls::CaCerts(ders) => shared(config, Arc::new(tcp.chain(CaCertTls::new(ders))), count),
         Tls::WebPki | Tls::Insecure => shared(config, Arc::new(tcp.chain(RustlsConnector::default())), count),
