@@ -176,6 +176,24 @@ pub struct RunArgs {
     /// total number of requests across all workers
     #[argh(option, short = 'n')]
     pub requests: Option<u64>,
+    /// open loop: start this many requests a second in all, on schedule whatever the server does (instead of -c)
+    #[argh(option)]
+    pub rate: Option<f64>,
+    /// how --rate spaces requests: poisson (default), constant or gamma
+    #[argh(option)]
+    pub arrival: Option<String>,
+    /// the shape of --arrival gamma: 1 is Poisson, below 1 burstier, above 1 more even
+    #[argh(option)]
+    pub burstiness: Option<f64>,
+    /// seed of the --rate schedule, for the same arrivals run after run (default 1)
+    #[argh(option)]
+    pub seed: Option<u64>,
+    /// with --rate: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)
+    #[argh(option)]
+    pub max_concurrency: Option<usize>,
+    /// send and record the first D (e.g. 30s) or N (a bare count) requests, but keep them out of every statistic
+    #[argh(option)]
+    pub warmup: Option<String>,
     /// limit for one whole request, retries included (default 300s)
     #[argh(option)]
     pub timeout: Option<String>,

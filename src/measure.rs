@@ -121,6 +121,15 @@ pub struct Measurement {
     pub key_index: Option<usize>,
     /// The instant the request was handed to the HTTP client.
     pub t0: Instant,
+    /// When it was meant to start: open loop, its place in the schedule; closed loop, when its
+    /// worker was free to send it. Latencies "from schedule" count from here, so a client (or a
+    /// full worker pool) that fell behind cannot hide the wait.
+    pub scheduled: Instant,
+    /// Sent and recorded, but kept out of every statistic (`--warmup`).
+    pub warmup: bool,
+    /// Open loop: the scheduled start → the send, when a worker was free for the request (the
+    /// client's own lateness; `None` when it waited for one, or in a closed loop).
+    pub dispatch_lag: Option<Duration>,
     pub status: Option<u16>,
     pub headers_at: Option<Instant>,
     pub first_event_at: Option<Instant>,
@@ -183,6 +192,9 @@ impl Measurement {
             prompt_index,
             key_index,
             t0,
+            scheduled: t0,
+            warmup: false,
+            dispatch_lag: None,
             status: None,
             headers_at: None,
             first_event_at: None,
@@ -243,6 +255,21 @@ impl Measurement {
 
     pub fn ttfa(&self) -> Option<Duration> {
         between(self.t0, self.first_answer_at)
+    }
+
+    /// Intended start → first text (`ttft_sched`).
+    pub fn ttft_sched(&self) -> Option<Duration> {
+        between(self.scheduled, self.text_at.first().copied())
+    }
+
+    /// Intended start → end (`e2e_sched`).
+    pub fn e2e_sched(&self) -> Duration {
+        self.end_at.saturating_duration_since(self.scheduled)
+    }
+
+    /// Intended start → actual start: the dispatcher's lateness and any wait for a free worker.
+    pub fn start_delay(&self) -> Duration {
+        self.t0.saturating_duration_since(self.scheduled)
     }
 
     pub fn e2e(&self) -> Duration {

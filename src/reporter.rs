@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 /// What workers tell the reporter: when they start and stop, and each request as it ends (one
 /// message a request, never one a token).
 pub enum Msg {
-    /// A worker started: `start_lag` after its scheduled start (the run's start plus its
-    /// ramp-up offset).
+    /// A worker started: closed loop, `start_lag` after its scheduled start (the run's start
+    /// plus its ramp-up offset); an open loop's pool worker has no schedule of its own.
     WorkerUp {
-        start_lag: Duration,
+        start_lag: Option<Duration>,
     },
     Finished(Box<Measurement>),
     WorkerDone,
@@ -59,6 +59,9 @@ pub struct Report {
     pub records_error: Option<String>,
     /// When the last request to end ended.
     pub last_end: Option<Instant>,
+    /// The earliest intended start of a request outside `--warmup`: where the measured window
+    /// begins when there is a warm-up.
+    pub first_measured: Option<Instant>,
     /// The run second by second, when it was kept (empty otherwise).
     pub series: Vec<SeriesRow>,
 }
@@ -87,6 +90,7 @@ pub struct Reporter {
     window_start: Instant,
     total: RunStats,
     last_end: Option<Instant>,
+    first_measured: Option<Instant>,
     series: Option<SeriesBuilder>,
 }
 
@@ -119,6 +123,7 @@ impl Reporter {
             window_start: started,
             total: RunStats::default(),
             last_end: None,
+            first_measured: None,
             // Requests reach the reporter as they end: the builder keeps only the last seconds open.
             series: series.then(|| SeriesBuilder::new(true)),
         }
@@ -149,7 +154,8 @@ impl Reporter {
             self.end_window();
         }
         let series = self.series.map_or_else(Vec::new, |s| s.rows());
-        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end, series }
+        let (last_end, first_measured) = (self.last_end, self.first_measured);
+        Report { stats: self.total, records_error: self.records_error, last_end, first_measured, series }
     }
 
     /// Takes what came by the `later` channel.
@@ -163,7 +169,9 @@ impl Reporter {
         match msg {
             Msg::WorkerUp { start_lag } => {
                 self.active_workers += 1;
-                self.total.worker_up(start_lag); // not a per-second number: straight to the total
+                if let Some(lag) = start_lag {
+                    self.total.worker_up(lag); // not a per-second number: straight to the total
+                }
             }
             Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),
             // Said even with --quiet: the person who pressed Ctrl-C is waiting for an answer.
@@ -179,6 +187,10 @@ impl Reporter {
                 self.last_end = self.last_end.max(Some(m.end_at));
                 self.write_record(&m);
                 self.window.add(&m);
+                if m.warmup {
+                    return; // recorded, and in nothing else
+                }
+                self.first_measured = Some(self.first_measured.map_or(m.scheduled, |f| f.min(m.scheduled)));
                 if let Some(s) = &mut self.series {
                     s.add(&m, self.started);
                 }

@@ -139,10 +139,11 @@ fn banner(c: &Config) -> String {
         (None, Some(n)) => format!("{n} requests"),
         (None, None) => "one request per worker".into(),
     };
-    let workers = match (p.concurrency, p.ramp_up.is_zero()) {
-        (1, _) => "1 worker".to_string(),
-        (n, true) => format!("{n} workers"),
-        (n, false) => format!("{n} workers (ramp-up {})", human(p.ramp_up)),
+    let ramp = if p.ramp_up.is_zero() { String::new() } else { format!(" (ramp-up {})", human(p.ramp_up)) };
+    let workers = match (p.open, p.concurrency) {
+        (Some(o), max) => format!("{} req/s {}{ramp}, at most {max} in flight", o.rate, o.arrival.name()),
+        (None, 1) => "1 worker".to_string(),
+        (None, n) => format!("{n} workers{ramp}"),
     };
     let keys = match &c.keys {
         None => "no API key".to_string(),

@@ -4,6 +4,7 @@
 //! the prompt sources in `config/prompts.rs`.
 
 mod api;
+mod load;
 mod prompts;
 
 use crate::cli::RunArgs;
@@ -14,7 +15,7 @@ use crate::files::{self, cap};
 use crate::gate::Threshold;
 use crate::protocol::Api;
 use crate::tokens::Tokenizer;
-use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
+use crate::workload::{Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,8 +70,17 @@ impl Config {
     pub fn from_args(a: &RunArgs) -> Result<(Config, Outputs), Error> {
         let base = base_url(a)?;
         let api = api::setup(a, &base)?;
-        let concurrency = concurrency(a)?;
+        let open = load::open_loop(a)?;
+        let concurrency =
+            if open.is_some() { load::max_concurrency(a, MAX_CONCURRENCY)? } else { concurrency(a)? };
         let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
+        if open.is_some() && run_for.is_none() && a.requests.is_none() {
+            return Err(Error::Usage(
+                "--rate starts requests until the run ends: give -d (a duration) or -n (a request count)"
+                    .into(),
+            ));
+        }
+        let warmup = load::warmup(a, run_for)?;
         if run_for == Some(Duration::ZERO) {
             return Err(Error::flag("--duration", "0", "must be longer than 0 (e.g. 60s)"));
         }
@@ -135,6 +145,8 @@ impl Config {
                 ramp_up: ramp_up.unwrap_or_default(),
                 duration: run_for,
                 requests: a.requests,
+                open,
+                warmup,
             },
             grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
@@ -160,6 +172,21 @@ impl Config {
             "ramp_up_s": secs(self.pacing.ramp_up),
             "duration_s": self.pacing.duration.map(secs),
             "requests": self.pacing.requests,
+            "rate": self.pacing.open.map(|o| o.rate),
+            "arrival": self.pacing.open.map(|o| o.arrival.name()),
+            "burstiness": self.pacing.open.and_then(|o| match o.arrival {
+                crate::workload::Arrival::Gamma(k) => Some(k),
+                _ => None,
+            }),
+            "seed": self.pacing.open.map(|o| o.seed),
+            "warmup_s": match self.pacing.warmup {
+                Some(Warmup::Time(d)) => Some(secs(d)),
+                _ => None,
+            },
+            "warmup_requests": match self.pacing.warmup {
+                Some(Warmup::Requests(n)) => Some(n),
+                _ => None,
+            },
             "timeout_s": secs(c.timeouts.total),
             "connect_timeout_s": secs(c.timeouts.connect),
             "ttfb_timeout_s": secs(c.timeouts.ttfb),

@@ -83,7 +83,8 @@ mod tests {
     "failed": 1,
     "cancelled": 0,
     "retried": 0,
-    "attempts": 2
+    "attempts": 2,
+    "warmup": 0
   },
   "success_rate": 0.5,
   "errors": {
@@ -153,6 +154,36 @@ mod tests {
       "p95": 140.0,
       "p99": 140.0,
       "max": 140.0
+    },
+    "ttft_sched_ms": {
+      "count": 1,
+      "mean": 100.25,
+      "min": 100.25,
+      "p50": 100.25,
+      "p90": 100.25,
+      "p95": 100.25,
+      "p99": 100.25,
+      "max": 100.25
+    },
+    "e2e_sched_ms": {
+      "count": 1,
+      "mean": 140.0,
+      "min": 140.0,
+      "p50": 140.0,
+      "p90": 140.0,
+      "p95": 140.0,
+      "p99": 140.0,
+      "max": 140.0
+    },
+    "start_delay_ms": {
+      "count": 2,
+      "mean": 0.0,
+      "min": 0.0,
+      "p50": 0.0,
+      "p90": 0.0,
+      "p95": 0.0,
+      "p99": 0.0,
+      "max": 0.0
     },
     "output_tokens": {
       "count": 1,

@@ -95,6 +95,14 @@ pub struct Record {
     /// timed read had no kernel stamp (the user clock) or nothing was read.
     #[serde(default, serialize_with = "three")]
     pub read_lag_max_ms: Option<f64>,
+    /// When the request was meant to start, ms since the run started: its place in the
+    /// `--rate` schedule, or (closed loop) when its worker was free to send it. `start_ms`
+    /// minus this is how late it was sent. `null` in records that predate it.
+    #[serde(default, serialize_with = "three")]
+    pub scheduled_ms: Option<f64>,
+    /// A `--warmup` request: recorded, and kept out of every statistic.
+    #[serde(default)]
+    pub warmup: bool,
 }
 
 fn one() -> u32 {
@@ -147,6 +155,8 @@ impl Record {
             api: None,
             url: None,
             read_lag_max_ms: None,
+            scheduled_ms: None,
+            warmup: false,
         }
     }
 
@@ -189,6 +199,8 @@ impl Record {
             api: Some(api.into()),
             url: Some(url.into()),
             read_lag_max_ms: ms(m.read_lag_max()),
+            scheduled_ms: Some(us_ms(start.saturating_sub(m.start_delay()))),
+            warmup: m.warmup,
         }
     }
 
@@ -235,6 +247,8 @@ impl Record {
                 message: self.error.clone().unwrap_or_default(),
             },
         };
+        m.scheduled = self.scheduled_ms.map_or(t0, |ms| (run_start + ms_us(ms)).min(t0));
+        m.warmup = self.warmup;
         m.warnings = self.warnings.clone();
         m.attempts = self.attempts;
         m.request_id = self.request_id.clone();
@@ -294,6 +308,8 @@ mod tests {
             api: Some("dify-chat".into()),
             url: Some("http://127.0.0.1:8080/v1/chat-messages".into()),
             read_lag_max_ms: Some(0.042),
+            scheduled_ms: Some(12.0),
+            warmup: false,
         }
     }
 
@@ -302,7 +318,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042}\n"
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false}\n"
         );
         let back: Record = serde_json::from_str(&got).unwrap();
         assert_eq!(back, sample());

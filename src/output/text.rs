@@ -125,7 +125,7 @@ fn verdict(c: &ClientUsage) -> String {
 
 /// The metric table's rows: label and unit, the distribution, and whether an empty row is left
 /// out (only some APIs report the server's own numbers).
-fn metric_rows(m: &Metrics) -> [(&'static str, Option<&Distribution>, bool); 13] {
+fn metric_rows(m: &Metrics) -> [(&'static str, Option<&Distribution>, bool); 15] {
     [
         ("TTFB (ms)", m.ttfb_ms.as_ref(), false),
         ("TTFE (ms)", m.ttfe_ms.as_ref(), false),
@@ -140,7 +140,21 @@ fn metric_rows(m: &Metrics) -> [(&'static str, Option<&Distribution>, bool); 13]
         ("ITL per token (ms)", m.itl_per_token_ms.as_ref(), false),
         ("server latency (ms)", m.server_latency_ms.as_ref(), true),
         ("server TTFT (ms)", m.server_ttft_ms.as_ref(), true),
+        ("TTFT sched (ms)", beyond_noise(&m.ttft_sched_ms, &m.ttft_ms), true),
+        ("E2E sched (ms)", beyond_noise(&m.e2e_sched_ms, &m.e2e_ms), true),
     ]
+}
+
+/// A latency from the intended start, when it tells more than the latency from the send: its
+/// median or p99 is more than 1 ms and 1 % later (a client or a full worker pool held requests
+/// back). Otherwise the row would repeat its neighbour.
+fn beyond_noise<'a>(
+    sched: &'a Option<Distribution>,
+    sent: &Option<Distribution>,
+) -> Option<&'a Distribution> {
+    let (s, t) = (sched.as_ref()?, sent.as_ref()?);
+    let later = |a: f64, b: f64| a - b > 1.0 && a > b * 1.01;
+    (later(s.p50, t.p50) || later(s.p99, t.p99)).then_some(s)
 }
 
 /// The percentile table: the label column fits the longest label of any row (shown or not),
@@ -205,6 +219,9 @@ mod tests {
             itl_per_token_ms: None,
             server_latency_ms: dist(20, 2_900.0),
             server_ttft_ms: None,
+            ttft_sched_ms: dist(20, 101.0),
+            e2e_sched_ms: dist(20, 700.0),
+            start_delay_ms: dist(20, 0.01),
         }
     }
 

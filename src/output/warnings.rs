@@ -20,6 +20,9 @@ pub enum Warning {
     PreflightNoted { what: String },
     /// The OS refused to start more worker threads.
     WorkersShort { started: usize, workers: usize, error: String },
+    /// Open loop: requests the schedule called for that were still waiting for a free worker
+    /// when the run ended, so never sent.
+    Unsent { count: u64, max_concurrency: usize },
     /// Ctrl-C or SIGTERM ended the run; `forced` when a second one cut the grace period.
     Interrupted { wall_s: f64, forced: bool },
     /// Writing `--records` failed mid-run; the summary still counts every request.
@@ -66,6 +69,10 @@ impl fmt::Display for Warning {
             Warning::WorkersShort { started, workers, error } => write!(
                 f,
                 "only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"
+            ),
+            Warning::Unsent { count, max_concurrency } => write!(
+                f,
+                "{count} scheduled requests were never sent: all --max-concurrency {max_concurrency} workers were busy until the run ended (the server could not keep up with --rate; their wait shows in ttft_sched and e2e_sched); raise --max-concurrency or lower --rate"
             ),
             Warning::Interrupted { wall_s, forced: false } => write!(
                 f,

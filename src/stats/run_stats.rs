@@ -18,6 +18,8 @@ pub struct ErrorTally {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunStats {
+    /// `--warmup` requests: recorded, and in no other number here.
+    pub warmup: u64,
     pub ok: u64,
     pub failed: u64,
     pub cancelled: u64,
@@ -47,6 +49,11 @@ pub struct RunStats {
     pub itl: Histogram,
     pub tpot: Histogram,
     pub e2e: Histogram,
+    /// TTFT and E2E from each request's intended start (`Measurement::scheduled`).
+    pub ttft_sched: Histogram,
+    pub e2e_sched: Histogram,
+    /// Each request's intended start → actual start, whatever its outcome.
+    pub start_delay: Histogram,
     pub tokens_per_request: Histogram,
     /// Milli-tokens per second, so integer buckets keep three decimals.
     pub decode_mtps: Histogram,
@@ -65,8 +72,10 @@ pub struct RunStats {
     /// Timed reads without a kernel stamp: while there are none (and some reads), every arrival
     /// time of the run came from the kernel.
     pub user_reads: u64,
-    /// Each worker's start lag: its scheduled start (the run's start plus its ramp-up offset)
-    /// → when it actually started.
+    /// The client's lateness in starting what it was told to: closed loop, each worker's
+    /// scheduled start (the run's start plus its ramp-up offset) → when it started; open loop,
+    /// each request's scheduled start → when it was sent, when a worker was free for it (a
+    /// wait for a free worker is the server's slowness, not the client's).
     pub start_lag: Histogram,
 }
 
@@ -109,6 +118,14 @@ impl RunStats {
     /// Adds one finished request. Latency metrics come from successful requests only, so a
     /// fast 429 never makes the server look quick.
     pub fn add(&mut self, m: &Measurement) {
+        if m.warmup {
+            self.warmup += 1;
+            return;
+        }
+        self.start_delay.record(us(m.start_delay()));
+        if let Some(lag) = m.dispatch_lag {
+            self.start_lag.record(us(lag));
+        }
         for &lag in &m.read_lags_us {
             self.read_lag.record(u64::from(lag));
         }
@@ -167,6 +184,8 @@ impl RunStats {
             (&mut self.ttfa, m.ttfa()),
             (&mut self.tpot, m.tpot()),
             (&mut self.e2e, Some(m.e2e())),
+            (&mut self.ttft_sched, m.ttft_sched()),
+            (&mut self.e2e_sched, Some(m.e2e_sched())),
             (&mut self.server_latency, m.server_latency()),
             (&mut self.server_ttft, m.server_ttft()),
         ];
@@ -186,6 +205,7 @@ impl RunStats {
 
 impl AddAssign<&RunStats> for RunStats {
     fn add_assign(&mut self, o: &RunStats) {
+        self.warmup += o.warmup;
         self.ok += o.ok;
         self.failed += o.failed;
         self.cancelled += o.cancelled;
@@ -212,6 +232,9 @@ impl AddAssign<&RunStats> for RunStats {
         self.itl += &o.itl;
         self.tpot += &o.tpot;
         self.e2e += &o.e2e;
+        self.ttft_sched += &o.ttft_sched;
+        self.e2e_sched += &o.e2e_sched;
+        self.start_delay += &o.start_delay;
         self.tokens_per_request += &o.tokens_per_request;
         self.decode_mtps += &o.decode_mtps;
         self.server_latency += &o.server_latency;

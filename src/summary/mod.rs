@@ -109,6 +109,8 @@ pub struct Requests {
     pub retried: u64,
     /// Attempts of every request, retries included.
     pub attempts: u64,
+    /// `--warmup` requests: sent and recorded, and counted in nothing else here.
+    pub warmup: u64,
 }
 
 /// Per second of the measured window (`window_s`).
@@ -172,6 +174,14 @@ pub struct Metrics {
     pub tpot_ms: Option<Distribution>,
     /// Request sent → end of stream, ms.
     pub e2e_ms: Option<Distribution>,
+    /// Intended start → first text: open loop, from the request's place in the schedule;
+    /// closed loop, from when its worker was free to send it. Includes any wait the client or
+    /// a full worker pool added, which `ttft_ms` hides, ms.
+    pub ttft_sched_ms: Option<Distribution>,
+    /// Intended start → end of stream, ms.
+    pub e2e_sched_ms: Option<Distribution>,
+    /// Intended start → sent, every request whatever its outcome, ms.
+    pub start_delay_ms: Option<Distribution>,
     /// Output tokens per request.
     pub output_tokens: Option<Distribution>,
     /// (output tokens − 1) / (last text − first text) per request, tokens per second.
@@ -261,6 +271,7 @@ impl Summary {
                 cancelled: s.cancelled,
                 retried: s.retried,
                 attempts: s.attempts,
+                warmup: s.warmup,
             },
             success_rate: (finished > 0).then(|| s.ok as f64 / finished as f64),
             errors: s.errors.iter().map(|(k, t)| (k.clone(), t.count)).collect(),
@@ -340,6 +351,9 @@ fn metrics(s: &RunStats) -> Metrics {
         itl_ms: ms(&s.itl),
         tpot_ms: ms(&s.tpot),
         e2e_ms: ms(&s.e2e),
+        ttft_sched_ms: ms(&s.ttft_sched),
+        e2e_sched_ms: ms(&s.e2e_sched),
+        start_delay_ms: ms(&s.start_delay),
         output_tokens: s.tokens_per_request.distribution(1.0),
         decode_tokens_per_s: s.decode_mtps.distribution(0.001),
         tokens_per_event: s.tokens_per_event_milli.distribution(0.001),

@@ -1,16 +1,18 @@
 //! What each request sends: prompts (a line file, JSONL, or synthetic), API keys (handed out
-//! round-robin) and how requests are paced across workers. It does not send anything or measure
+//! round-robin), how requests are paced across workers, and the open-loop schedule. It does not send anything or measure
 //! anything.
 
 pub mod lines;
 pub mod pacing;
 pub mod prompts;
 pub mod round_robin;
+pub mod schedule;
 pub mod synthetic;
 
-pub use pacing::{Pacing, RequestBudget};
+pub use pacing::{Pacing, RequestBudget, Warmup};
 pub use prompts::Prompt;
 pub use round_robin::RoundRobin;
+pub use schedule::{Arrival, OpenLoop, Schedule};
 
 /// Shows a key as `sk-a…9f3c` so reports identify it without leaking it (DESIGN invariant 5).
 pub fn mask_key(key: &str) -> String {

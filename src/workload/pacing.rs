@@ -1,23 +1,53 @@
-//! When workers start and how many requests they may send. Closed loop: each worker sends its next
-//! request as soon as the previous one ends. It does not sleep; the engine waits on the stop signal.
+//! When requests start and how many may be sent. Closed loop: each worker sends its next request
+//! as soon as the previous one ends. Open loop (`--rate`): requests start on a schedule
+//! (`schedule`), whatever the server does, on as many workers as are free, up to a cap. And which
+//! requests only warm the server up. It does not sleep; the engine waits on the stop signal.
 
+use super::schedule::OpenLoop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How much work a run does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pacing {
+    /// Workers: closed loop, each sends one request after another; open loop, the most that
+    /// may be in flight at once (`--max-concurrency`).
     pub concurrency: usize,
     pub ramp_up: Duration,
     pub duration: Option<Duration>,
     /// Total requests across workers; `None` with no duration means one request per worker (the seed).
     pub requests: Option<u64>,
+    /// `--rate`: requests start on a schedule instead of one after another.
+    pub open: Option<OpenLoop>,
+    /// `--warmup`: the first requests are sent and recorded but kept out of every statistic.
+    pub warmup: Option<Warmup>,
+}
+
+/// Which requests warm the server up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Warmup {
+    /// Those meant to start within this long of the run's start.
+    Time(Duration),
+    /// The first this many.
+    Requests(u64),
+}
+
+impl Warmup {
+    /// Whether request `index` (0-based, in the order requests were taken), meant to start
+    /// `offset` after the run's start, is a warm-up request.
+    pub fn includes(&self, index: u64, offset: Duration) -> bool {
+        match *self {
+            Warmup::Time(d) => offset < d,
+            Warmup::Requests(n) => index < n,
+        }
+    }
 }
 
 impl Pacing {
-    /// Worker `i`'s start offset: starts spread evenly over the ramp-up, the first at 0.
+    /// Worker `i`'s start offset: starts spread evenly over the ramp-up, the first at 0. (Open
+    /// loop: every worker is ready at 0, and the schedule ramps the rate.)
     pub fn start_offset(&self, worker: usize) -> Duration {
-        if self.concurrency <= 1 {
+        if self.concurrency <= 1 || self.open.is_some() {
             return Duration::ZERO;
         }
         self.ramp_up.mul_f64(worker as f64 / self.concurrency as f64)
@@ -43,12 +73,10 @@ pub struct RequestBudget {
 }
 
 impl RequestBudget {
-    /// True if the caller may send one more request.
-    pub fn take(&self) -> bool {
-        match self.limit {
-            None => true,
-            Some(limit) => self.taken.fetch_add(1, Ordering::Relaxed) < limit,
-        }
+    /// The index (0-based) of one more request the caller may send, if any is left.
+    pub fn take(&self) -> Option<u64> {
+        let index = self.taken.fetch_add(1, Ordering::Relaxed);
+        self.limit.is_none_or(|limit| index < limit).then_some(index)
     }
 }
 
@@ -62,6 +90,8 @@ mod tests {
             ramp_up: Duration::from_secs(ramp_s),
             duration: d.map(Duration::from_secs),
             requests: n,
+            open: None,
+            warmup: None,
         }
     }
 
@@ -73,11 +103,21 @@ mod tests {
     }
 
     #[test]
+    fn warm_up_by_time_or_count() {
+        let by_time = Warmup::Time(Duration::from_secs(2));
+        assert!(
+            by_time.includes(99, Duration::from_millis(1999)) && !by_time.includes(0, Duration::from_secs(2))
+        );
+        let by_count = Warmup::Requests(3);
+        assert!(by_count.includes(2, Duration::from_secs(60)) && !by_count.includes(3, Duration::ZERO));
+    }
+
+    #[test]
     fn budgets_count_exactly() {
         let b = pacing(3, 0, None, Some(5)).budget();
-        assert_eq!((0..10).filter(|_| b.take()).count(), 5);
+        assert_eq!((0..10).filter_map(|_| b.take()).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
         let b = pacing(3, 0, Some(1), None).budget();
-        assert_eq!((0..1000).filter(|_| b.take()).count(), 1000);
+        assert_eq!((0..1000).filter_map(|_| b.take()).count(), 1000);
         assert_eq!(pacing(3, 0, None, None).per_worker_limit(), Some(1));
         assert_eq!(pacing(3, 0, Some(1), None).per_worker_limit(), None);
         assert_eq!(pacing(3, 0, None, Some(9)).per_worker_limit(), None);

@@ -141,6 +141,7 @@ mod wire {
         pub cancelled: u64,
         pub retried: u64,
         pub attempts: u64,
+        pub warmup: u64,
     }
 
     #[derive(Debug, Deserialize)]
@@ -181,6 +182,9 @@ mod wire {
         pub itl_ms: Option<Stat>,
         pub tpot_ms: Option<Stat>,
         pub e2e_ms: Option<Stat>,
+        pub ttft_sched_ms: Option<Stat>,
+        pub e2e_sched_ms: Option<Stat>,
+        pub start_delay_ms: Option<Stat>,
         pub output_tokens: Option<Stat>,
         pub decode_tokens_per_s: Option<Stat>,
         pub tokens_per_event: Option<Stat>,
@@ -249,6 +253,8 @@ mod wire {
         pub api: String,
         pub url: String,
         pub read_lag_max_ms: Option<f64>,
+        pub scheduled_ms: Option<f64>,
+        pub warmup: bool,
     }
 }
 
@@ -292,7 +298,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     // The JSON, pinned by type: the live run and the rebuilt one.
     let l: Summary = decode(&live, "the live summary");
     let r: Summary = decode(&rebuilt, "the rebuilt summary");
-    let requests = Requests { total: 10, ok: 7, failed: 3, cancelled: 0, retried: 0, attempts: 10 };
+    let requests =
+        Requests { total: 10, ok: 7, failed: 3, cancelled: 0, retried: 0, attempts: 10, warmup: 0 };
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));

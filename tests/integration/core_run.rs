@@ -13,7 +13,7 @@ fn dify_run_counts_every_request_and_token() {
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
-        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "retried": 0, "attempts": 20}),
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "retried": 0, "attempts": 20, "warmup": 0}),
         "{}",
         out.context()
     );
@@ -163,7 +163,7 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     let j = read_json(&json_path, &out);
     assert_eq!(
         j["requests"],
-        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "retried": 0, "attempts": 3}),
+        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "retried": 0, "attempts": 3, "warmup": 0}),
         "{}",
         out.context()
     );

@@ -5,20 +5,22 @@
 //! shared but the config, the client, the stop signal and a sender; all statistics live in the
 //! reporter thread.
 
-use crate::client::{self, Client, Request};
+use crate::client::Client;
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
 use crate::output::warnings::Warning;
 use crate::reporter::{self, Msg, Outbox, Report, Reporter};
-use crate::rng::SplitMix64;
-use crate::stop::{PanicGuard, StopSignal};
+use crate::stop::StopSignal;
 use crate::summary::RunOutput;
-use crate::workload::RequestBudget;
 use crossbeam_channel::{Receiver, after, at, select};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod closed;
+mod open;
+mod seat;
 
 /// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.
 const WORKER_STACK: usize = 256 * 1024;
@@ -58,9 +60,20 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     };
     gate.hold(&timer);
 
-    // Each worker holds a clone of `alive` until it has sent its last message.
+    // Each worker (and the open loop's dispatcher) holds a clone of `alive` until it has sent
+    // its last message.
     let (alive, all_rested) = crossbeam_channel::bounded::<()>(0);
-    for i in 0..config.pacing.concurrency {
+    let open = match config.pacing.open {
+        Some(load) => {
+            let (dispatcher, pool) = open::start(load, &config, &client, &stop, &tx, &alive, gate.pass())
+                .map_err(refused("dispatcher"))?;
+            gate.hold(&dispatcher);
+            Some((dispatcher, pool))
+        }
+        None => None,
+    };
+    let closed_workers = if open.is_some() { 0 } else { config.pacing.concurrency };
+    for i in 0..closed_workers {
         let (cfg, client, budget, stop, pass, tx, alive) = (
             config.clone(),
             client.clone(),
@@ -71,7 +84,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
             alive.clone(),
         );
         match spawn(&format!("worker-{i}"), WORKER_STACK, move || {
-            worker(i, &cfg, &client, &budget, &stop, &pass, &tx);
+            closed::worker(i, &cfg, &client, &budget, &stop, &pass, &tx);
             drop((tx, alive));
             rest()
         }) {
@@ -91,6 +104,13 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     let wall = started.elapsed();
     drop(workers_done); // wakes the timer if the run ended before its deadline
     let ended = timer.join().ok().flatten();
+    if let Some((dispatcher, pool)) = open {
+        warnings.extend(dispatcher.join().unwrap_or_default());
+        let count = pool.unsent() as u64;
+        if count > 0 {
+            warnings.push(Warning::Unsent { count, max_concurrency: config.pacing.concurrency }.to_string());
+        }
+    }
     let interrupt = ended.as_ref().and_then(|e| e.interrupt);
     if let Some(forced) = interrupt {
         warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.to_string());
@@ -105,7 +125,10 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     // The measured window ends at the cut or at the last request's end, whichever came first.
     let cut_at = ended.map_or(started + wall, |e| e.cut_at);
     let window_end = report.last_end.map_or(cut_at, |last| last.min(cut_at));
-    let window = window_end.saturating_duration_since(started);
+    // With a warm-up it begins where the first measured request was meant to start.
+    let window_start =
+        if config.pacing.warmup.is_some() { report.first_measured.unwrap_or(started) } else { started };
+    let window = window_end.saturating_duration_since(window_start);
     let Report { stats, records_error, series, .. } = report;
     let interrupted = interrupt.is_some();
     Ok(RunOutput {
@@ -125,7 +148,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
 /// instead of exiting. Ten thousand thread exits (each unmapping its stack, which interrupts every
 /// core running the process) took 1–2 s after the deadline on 2 cores; the process's own exit
 /// reclaims them all at once, after the summary is out.
-fn rest() -> ! {
+pub(super) fn rest() -> ! {
     loop {
         thread::park();
     }
@@ -238,73 +261,6 @@ fn refused(name: &'static str) -> impl Fn(std::io::Error) -> Error {
             "the OS refused to start the {name} thread ({e}): raise `ulimit -u` or free memory"
         ))
     }
-}
-
-/// One worker: it lowers its own priority, waits at the gate and then for its ramp-up offset
-/// (telling the reporter how late it started), and sends requests one after another until the
-/// stop signal, the shared budget or its own limit ends them.
-fn worker(
-    i: usize,
-    config: &Config,
-    client: &Client,
-    budget: &RequestBudget,
-    stop: &StopSignal,
-    pass: &Pass,
-    tx: &Outbox,
-) {
-    let _guard = PanicGuard(stop.clone());
-    crate::sys::lower_thread_priority();
-    let Some(started) = pass.wait() else { return };
-    let scheduled = started + config.pacing.start_offset(i);
-    if stop.wait(scheduled.saturating_duration_since(Instant::now())) {
-        return;
-    }
-    let _ = tx.later.send(Msg::WorkerUp { start_lag: Instant::now().saturating_duration_since(scheduled) });
-    let user = format!("llmload-{i}");
-    let limit = config.pacing.per_worker_limit();
-    let mut sent = 0u64;
-    // The worker's Dify conversation (`--turns`) and how many turns it has had.
-    let mut conversation: Option<String> = None;
-    let mut turn = 0u32;
-    // Requests in a row that could not connect, and the jitter for the wait after them.
-    let mut unreachable = 0u32;
-    let mut jitter = SplitMix64::new(i as u64 ^ 0x9E37_79B9_7F4A_7C15);
-    while !stop.is_set() && limit.is_none_or(|l| sent < l) && budget.take() {
-        if turn >= config.turns {
-            (conversation, turn) = (None, 0);
-        }
-        turn += 1;
-        let (prompt_index, prompt) = config.prompts.next();
-        let key = config.keys.as_ref().map(|k| {
-            let (ki, key) = k.next();
-            (ki, key.as_str())
-        });
-        let request = Request {
-            worker: i,
-            prompt_index,
-            prompt,
-            key,
-            user: &user,
-            conversation_id: conversation.as_deref(),
-            turn,
-        };
-        let m = client.execute(&request, stop);
-        if config.turns > 1 {
-            conversation = conversation.or_else(|| m.conversation_id.clone());
-            if conversation.is_none() {
-                turn = 0; // no conversation to continue: the next request starts one
-            }
-        }
-        let connect_failed = client::connect_failed(&m.outcome);
-        let _ = tx.now.send(Msg::Finished(Box::new(m)));
-        sent += 1;
-        // A server that refuses connections answers at once: back off rather than spin.
-        unreachable = if connect_failed { unreachable.saturating_add(1) } else { 0 };
-        if unreachable > 0 && stop.wait(client::connect_backoff(unreachable, jitter.unit())) {
-            break;
-        }
-    }
-    let _ = tx.later.send(Msg::WorkerDone);
 }
 
 fn spawn<T: Send + 'static>(

@@ -1,0 +1,127 @@
+//! Open-loop load (`--rate`), latency from the intended start, and `--warmup`, from the binary.
+
+use crate::util::*;
+
+#[test]
+fn a_constant_rate_starts_requests_on_schedule() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "--rate",
+        "40",
+        "--arrival",
+        "constant",
+        "-n",
+        "20",
+        "--quiet",
+        "--no-preflight",
+    ];
+    let (out, j, recs) = run_logged("rate", &args);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["total"], 20);
+    assert_eq!(truth(&mock).requests, 20);
+    assert_eq!(
+        (j["config"]["rate"].as_f64(), j["config"]["arrival"].as_str()),
+        (Some(40.0), Some("constant"))
+    );
+    let mut scheduled: Vec<f64> = recs.iter().map(|r| r["scheduled_ms"].as_f64().unwrap()).collect();
+    scheduled.sort_by(f64::total_cmp);
+    for (k, s) in scheduled.iter().enumerate() {
+        assert!((s - 25.0 * k as f64).abs() < 0.002, "request {k} scheduled at {s} ms");
+    }
+    for r in &recs {
+        assert!(r["start_ms"].as_f64().unwrap() >= r["scheduled_ms"].as_f64().unwrap());
+    }
+    assert_eq!(j["client"]["start_lag_ms"]["count"], 20, "each request's dispatch lag");
+}
+
+#[test]
+fn a_full_pool_shows_in_the_latency_from_schedule_only() {
+    // One worker, a request every 50 ms, each taking over 150 ms: they queue.
+    let mock = paced_mock(150, 1, 2);
+    let u = url(&mock);
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "--rate",
+        "20",
+        "--arrival",
+        "constant",
+        "-n",
+        "5",
+        "--max-concurrency",
+        "1",
+        "--quiet",
+    ];
+    let (out, j, recs) = run_logged("full-pool", &args);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 5);
+    let m = &j["metrics"];
+    let (ttft, sched) = (m["ttft_ms"]["max"].as_f64().unwrap(), m["ttft_sched_ms"]["max"].as_f64().unwrap());
+    // The fifth was meant to start at 200 ms and could start only after four requests of ≥150 ms.
+    assert!(ttft < 400.0 && sched > ttft + 300.0, "ttft max {ttft}, from schedule {sched}");
+    assert!(m["start_delay_ms"]["max"].as_f64().unwrap() > 300.0);
+    let last = recs
+        .iter()
+        .max_by(|a, b| a["scheduled_ms"].as_f64().partial_cmp(&b["scheduled_ms"].as_f64()).unwrap());
+    let last = last.unwrap();
+    assert!(last["start_ms"].as_f64().unwrap() - last["scheduled_ms"].as_f64().unwrap() > 300.0);
+    // A wait for a free worker is the server's slowness, not the client's: it is not start lag.
+    assert!(j["client"]["start_lag_ms"]["max"].as_f64().unwrap() < 300.0, "{}", j["client"]);
+}
+
+#[test]
+fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let (out, j, recs) =
+        run_logged("warmup", &["run", "--url", &u, "-c", "1", "-n", "6", "--warmup", "2", "--quiet"]);
+    out.expect_code(0);
+    assert_eq!(recs.len(), 6);
+    assert_eq!(recs.iter().filter(|r| r["warmup"] == true).count(), 2);
+    assert_eq!(j["requests"]["total"], 4);
+    assert_eq!(j["requests"]["warmup"], 2);
+    assert_eq!(j["metrics"]["ttft_ms"]["count"], 4);
+    assert_eq!(j["config"]["warmup_requests"], 2);
+    // Rebuilt from the records, the same.
+    let dir = tempdir("warmup-report");
+    let rec = dir.join("rec.jsonl");
+    std::fs::write(&rec, recs.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+    let json = dir.join("rebuilt.json");
+    let out = llmload(&["report", rec.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    out.expect_code(0);
+    let rebuilt = read_json(&json, &out);
+    assert_eq!(
+        (rebuilt["requests"]["total"].as_u64(), rebuilt["requests"]["warmup"].as_u64()),
+        (Some(4), Some(2))
+    );
+}
+
+#[test]
+fn load_model_mistakes_are_refused_before_any_request() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--rate", "0", "-n", "3"], "--rate \"0\" is invalid: must be above 0"),
+        (&["--rate", "-2", "-n", "3"], "must be above 0"),
+        (&["--rate", "5", "-c", "4", "-n", "3"], "--rate 5 and --concurrency 4 are two load models"),
+        (&["--rate", "5", "--burstiness", "0.5", "-n", "3"], "--burstiness is the shape of --arrival gamma"),
+        (&["--arrival", "poisson", "-n", "3"], "--arrival shapes an open-loop load: give --rate too"),
+        (&["--rate", "5"], "give -d (a duration) or -n (a request count)"),
+        (&["--rate", "5", "--arrival", "bursty", "-n", "3"], "give constant, poisson or gamma"),
+        (&["-n", "3", "--warmup", "3"], "would cover all 3 requests"),
+        (&["-d", "2s", "--warmup", "5s"], "would cover the whole --duration"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["run", "--url", &u, "--quiet"];
+        args.extend_from_slice(extra);
+        let out = llmload(&args);
+        out.expect_code(2);
+        assert!(out.stderr.contains(message), "{extra:?}: {}", out.context());
+    }
+    assert_eq!(truth(&mock).requests, 0);
+}
