@@ -49,6 +49,7 @@ pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
         json: a.json.clone(),
         records: a.records.clone(),
         quiet: a.quiet,
+        lang: a.lang.clone(),
         // The mock is ours and up; its record must hold only the run's requests to compare.
         no_preflight: true,
         ..RunArgs::default()

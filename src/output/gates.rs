@@ -2,9 +2,10 @@
 //! each failure on stderr, and `llmload compare`'s side-by-side table with its breached gates.
 //! Pure: checked values in, text out.
 
-use super::format::{ms, number, pad_left, pad_right};
+use super::format::{display_width, ms, number, pad_left, pad_right};
 use crate::gate::fail_if::Verdict;
 use crate::gate::{Checked, FailIf, Kind};
+use crate::lang::Lang;
 use std::fmt::Write;
 
 /// A value of `kind` with its unit; `no data` when there is none.
@@ -33,32 +34,57 @@ fn relative(r: f64) -> String {
     if r.is_infinite() { format!("{sign}∞%") } else { format!("{sign}{:.1}%", r.abs() * 100.0) }
 }
 
-/// The thresholds table: each expression, the run's value, pass or FAIL.
-pub fn thresholds(checks: &[Checked]) -> String {
+/// The thresholds table in `lang`: each expression, the run's value, pass or FAIL.
+pub fn thresholds(checks: &[Checked], lang: Lang) -> String {
+    let l = lang;
     let failed = checks.iter().filter(|c| !c.pass).count();
-    let mut o = format!("\nThresholds: {} passed, {failed} failed\n", checks.len() - failed);
-    let width = checks.iter().map(|c| c.expr.len()).max().unwrap_or(0).max(9);
-    let _ = writeln!(o, "  {}  {}  result", pad_right("threshold", width), pad_left("actual", 10));
+    let passed = checks.len() - failed;
+    let mut o = l.pick(
+        format!("\nThresholds: {passed} passed, {failed} failed\n"),
+        format!("\n阈值：通过 {passed}，失败 {failed}\n"),
+    );
+    let width = checks.iter().map(|c| display_width(&c.expr)).max().unwrap_or(0).max(9);
+    let _ = writeln!(
+        o,
+        "  {}  {}  {}",
+        pad_right(l.pick("threshold", "阈值"), width),
+        pad_left(l.pick("actual", "实际值"), 10),
+        l.pick("result", "结果")
+    );
     for c in checks {
+        let shown = match c.actual {
+            None => l.pick("no data", "无数据").to_string(),
+            Some(_) => value(c.kind, c.actual),
+        };
         let _ = writeln!(
             o,
             "  {}  {}  {}",
             pad_right(&c.expr, width),
-            pad_left(&value(c.kind, c.actual), 10),
-            if c.pass { "pass" } else { "FAIL" }
+            pad_left(&shown, 10),
+            if c.pass { l.pick("pass", "通过") } else { l.pick("FAIL", "失败") }
         );
     }
     o
 }
 
-/// One stderr line per failed threshold, saying what the run measured or why it has no value.
-pub fn threshold_failures(checks: &[Checked]) -> Vec<String> {
+/// One stderr line per failed threshold, saying what the run measured or why it has no value
+/// (that reason is the gate's own, in English).
+pub fn threshold_failures(checks: &[Checked], lang: Lang) -> Vec<String> {
+    let l = lang;
     checks
         .iter()
         .filter(|c| !c.pass)
         .map(|c| match &c.why {
-            Some(why) => format!("threshold failed: {}: {why}", c.expr),
-            None => format!("threshold failed: {} (actual {})", c.expr, value(c.kind, c.actual)),
+            Some(why) => {
+                l.pick(format!("threshold failed: {}: {why}", c.expr), format!("未达阈值：{}：{why}", c.expr))
+            }
+            None => {
+                let actual = value(c.kind, c.actual);
+                l.pick(
+                    format!("threshold failed: {} (actual {actual})", c.expr),
+                    format!("未达阈值：{}（实际 {actual}）", c.expr),
+                )
+            }
         })
         .collect()
 }
@@ -155,11 +181,11 @@ mod tests {
             .map(|t| Threshold::parse(t).unwrap().check(&s))
             .collect();
         assert_eq!(
-            thresholds(&checks),
+            thresholds(&checks, Lang::En),
             "\nThresholds: 1 passed, 2 failed\n  threshold              actual  result\n  ttft.p95<500ms        152.4ms  pass\n  success_rate>=99%      87.50%  FAIL\n  itl.p99<50ms          no data  FAIL\n"
         );
         assert_eq!(
-            threshold_failures(&checks),
+            threshold_failures(&checks, Lang::En),
             [
                 "threshold failed: success_rate>=99% (actual 87.50%)",
                 "threshold failed: itl.p99<50ms: no data: no successful request measured itl (see the errors above)"
@@ -198,5 +224,23 @@ mod tests {
                 "gate breached: itl.p99>+1ms: the base has no data for itl.p99"
             ]
         );
+    }
+
+    #[test]
+    fn the_thresholds_table_in_chinese_keeps_its_numbers_and_columns() {
+        let s = json!({"success_rate": 0.875, "metrics": {"ttft_ms": {"p95": 152.4}, "itl_ms": null}});
+        let checks: Vec<Checked> = ["ttft.p95<500ms", "success_rate>=99%", "itl.p99<50ms"]
+            .iter()
+            .map(|t| Threshold::parse(t).unwrap().check(&s))
+            .collect();
+        let table = thresholds(&checks, Lang::Zh);
+        assert_eq!(
+            table,
+            "\n阈值：通过 1，失败 2\n  阈值                   实际值  结果\n  ttft.p95<500ms        152.4ms  通过\n  success_rate>=99%      87.50%  失败\n  itl.p99<50ms           无数据  失败\n"
+        );
+        let lines: Vec<&str> = table.lines().skip(2).collect();
+        let widths: Vec<usize> = lines.iter().map(|l| display_width(l)).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}");
+        assert_eq!(threshold_failures(&checks, Lang::Zh)[0], "未达阈值：success_rate>=99%（实际 87.50%）");
     }
 }
