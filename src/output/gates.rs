@@ -97,18 +97,20 @@ pub struct Row {
     pub new: Option<f64>,
 }
 
-/// `compare`'s table: each row's two values, the absolute and the relative change.
-pub fn compare(base: &str, new: &str, rows: &[Row]) -> String {
-    let mut o = format!("\nllmload compare: {base} → {new}\n");
+/// `compare`'s table in `lang`: each row's two values, the absolute and the relative change.
+pub fn compare(base: &str, new: &str, rows: &[Row], lang: Lang) -> String {
+    let l = lang;
+    let mut o =
+        l.pick(format!("\nllmload compare: {base} → {new}\n"), format!("\nllmload 对比：{base} → {new}\n"));
     let label_w = rows.iter().map(|r| r.label.len()).max().unwrap_or(0).max(6);
     let _ = writeln!(
         o,
         "  {}  {}  {}  {}  {}",
-        pad_right("metric", label_w),
-        pad_left("base", 10),
-        pad_left("new", 10),
-        pad_left("change", 10),
-        pad_left("change %", 9)
+        pad_right(l.pick("metric", "指标"), label_w),
+        pad_left(l.pick("base", "基线"), 10),
+        pad_left(l.pick("new", "新"), 10),
+        pad_left(l.pick("change", "变化"), 10),
+        pad_left(l.pick("change %", "变化 %"), 9)
     );
     for r in rows {
         let (abs, rel) = match r.base.zip(r.new) {
@@ -131,10 +133,15 @@ pub fn compare(base: &str, new: &str, rows: &[Row]) -> String {
     o
 }
 
-/// The `--fail-if` lines after the table: each gate, breached or not, with the change it saw.
-pub fn gates(checked: &[(&FailIf, Verdict)]) -> String {
+/// The `--fail-if` lines after the table: each gate, breached or not, with the change it saw
+/// (the verdict words and reasons stay English: `BREACHED` is what scripts grep for).
+pub fn gates(checked: &[(&FailIf, Verdict)], lang: Lang) -> String {
     let breached = checked.iter().filter(|(_, v)| v.breached).count();
-    let mut o = format!("\nGates: {} held, {breached} breached\n", checked.len() - breached);
+    let held = checked.len() - breached;
+    let mut o = lang.pick(
+        format!("\nGates: {held} held, {breached} breached\n"),
+        format!("\n门限：守住 {held}，突破 {breached}\n"),
+    );
     for (g, v) in checked {
         let _ = writeln!(o, "  {}  {}", pad_right(&g.expr, 24), gate_result(g, v));
     }
@@ -202,7 +209,7 @@ mod tests {
             Row { label: "itl.p99".into(), kind: Kind::Time, base: None, new: Some(5.0) },
         ];
         assert_eq!(
-            compare("a.json", "b.json", &rows),
+            compare("a.json", "b.json", &rows, Lang::En),
             "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s              20.00       18.00       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n"
         );
         let base = json!({"metrics": {"ttft_ms": {"p95": 100.0}}, "success_rate": 1.0});
@@ -214,7 +221,7 @@ mod tests {
         ];
         let checked: Vec<_> = gs.iter().map(|g| (g, g.check(&base, &new))).collect();
         assert_eq!(
-            gates(&checked),
+            gates(&checked, Lang::En),
             "\nGates: 1 held, 2 breached\n  ttft.p95>+10%             BREACHED: +12.0% (100.0ms → 112.0ms)\n  success_rate<-1pp         held: -0.50pp (100.00% → 99.50%)\n  itl.p99>+1ms              BREACHED: the base has no data for itl.p99\n"
         );
         assert_eq!(

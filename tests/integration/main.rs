@@ -9,6 +9,7 @@ mod exports;
 mod faults;
 mod fuzz_args;
 mod gates;
+mod lang;
 mod preflight;
 mod prompts;
 mod replay;
