@@ -62,6 +62,9 @@ pub struct ReportArgs {
     /// exit 1 unless 'METRIC.STAT OP VALUE' holds, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
     #[argh(option)]
     pub threshold: Vec<String>,
+    /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
+    #[argh(option)]
+    pub lang: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -83,6 +86,9 @@ pub struct CompareArgs {
     /// exit 1 when the change 'METRIC.STAT OP CHANGE' holds, e.g. 'ttft.p95>+10%' (repeatable)
     #[argh(option)]
     pub fail_if: Vec<String>,
+    /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
+    #[argh(option)]
+    pub lang: Option<String>,
 }
 
 #[derive(FromArgs, Debug, Default, Clone)]
@@ -245,9 +251,12 @@ pub struct RunArgs {
     /// write a self-contained HTML report (config, verdict, charts, distributions, errors) to this path
     #[argh(option)]
     pub html: Option<String>,
-    /// no per-second table; the summary is still printed
+    /// no per-second table; the summary is still printed (with -n on a terminal, a progress line is)
     #[argh(switch, short = 'q')]
     pub quiet: bool,
+    /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
+    #[argh(option)]
+    pub lang: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -281,6 +290,9 @@ pub struct DemoArgs {
     /// no per-second table
     #[argh(switch, short = 'q')]
     pub quiet: bool,
+    /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
+    #[argh(option)]
+    pub lang: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]

@@ -67,7 +67,7 @@ pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) ->
             }
         }
         if part.partial_last_line {
-            warnings.push(Warning::CutRecord { file: path.clone() }.to_string());
+            warnings.push(Warning::CutRecord { file: path.clone() }.into());
         }
     }
     if stats.total() == 0 {
@@ -80,10 +80,9 @@ pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) ->
     let ended = newest.map_or_else(chrono::Local::now, chrono::DateTime::<chrono::Local>::from);
     let started_at = ended - chrono::Duration::from_std(wall).unwrap_or_default();
     if let (Some((first, first_path)), Some((o, path))) = (&origin, &other) {
-        warnings.push(format!(
-            "the records come from different runs ({first_path}: {} at {}; {path}: {} at {}): the summary header names the first; report each run's records on their own to compare them",
-            first.api, first.url, o.api, o.url
-        ));
+        let first = format!("{first_path}: {} at {}", first.api, first.url);
+        let second = format!("{path}: {} at {}", o.api, o.url);
+        warnings.push(Warning::MixedRuns { first, second }.into());
     }
     let run = RunOutput {
         stats,

@@ -2,15 +2,18 @@
 //! send it (one per worker start and stop, one per finished request) and the two channels they
 //! go by, writes each finished request to `--records` and `--csv` at once (flushed), prints a
 //! table row every second, and keeps the run second by second when `--series` or `--html` asks
-//! for it. It never blocks a worker (the channels are unbounded), and a terminal that went away
+//! for it; with a request budget on a terminal, it redraws a progress line under the table. It
+//! never blocks a worker (the channels are unbounded), and a terminal that went away
 //! ends only the table.
 
 use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
+use crate::lang::Lang;
 use crate::measure::Measurement;
+use crate::output::progress;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
 use crate::stats::{RunStats, SeriesBuilder, SeriesRow};
-use crossbeam_channel::{Receiver, Sender, select, tick, unbounded};
+use crossbeam_channel::{Receiver, Sender, never, select, tick, unbounded};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
@@ -66,6 +69,25 @@ pub struct Report {
     pub series: Vec<SeriesRow>,
 }
 
+/// What the reporter shows on stderr while the run goes on.
+pub struct Screen {
+    /// The per-second table (off: `--quiet`).
+    pub table: bool,
+    pub lang: Lang,
+    /// The request budget whose progress line is redrawn in place, when stderr is a terminal.
+    pub progress: Option<u64>,
+}
+
+/// How often the progress line is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The progress line as last drawn.
+struct Progress {
+    total: u64,
+    /// The terminal columns the line took, to blank them before the next line.
+    drawn: usize,
+}
+
 /// A file each finished request is written to as it ends.
 struct Sink {
     /// The flag and path, for messages.
@@ -83,6 +105,8 @@ pub struct Reporter {
     api: String,
     url: String,
     table: bool,
+    lang: Lang,
+    progress: Option<Progress>,
     total_workers: usize,
     active_workers: usize,
     started: Instant,
@@ -99,7 +123,7 @@ impl Reporter {
         records: RecordFiles,
         api: &str,
         url: &str,
-        table: bool,
+        screen: Screen,
         total_workers: usize,
         started: Instant,
         series: bool,
@@ -115,7 +139,9 @@ impl Reporter {
             records_error: None,
             api: api.into(),
             url: url.into(),
-            table,
+            table: screen.table,
+            lang: screen.lang,
+            progress: screen.progress.map(|total| Progress { total, drawn: 0 }),
             total_workers,
             active_workers: 0,
             started,
@@ -133,10 +159,11 @@ impl Reporter {
     /// records file had and when the last request ended.
     pub fn run(mut self, inbox: Inbox) -> Report {
         if self.table {
-            self.say(&table::header());
+            self.say(&table::header(self.lang));
         }
         self.write(|sink| sink.csv.then(csv::header));
         let ticker = tick(Duration::from_secs(1));
+        let redraw = if self.progress.is_some() { tick(PROGRESS_EVERY) } else { never() };
         loop {
             select! {
                 recv(inbox.now) -> msg => match msg {
@@ -147,12 +174,14 @@ impl Reporter {
                     self.take_later(&inbox.later);
                     self.end_window();
                 }
+                recv(redraw) -> _ => self.draw_progress(),
             }
         }
         self.take_later(&inbox.later);
         if self.window.total() > 0 {
             self.end_window();
         }
+        self.clear_progress();
         let series = self.series.map_or_else(Vec::new, |s| s.rows());
         let (last_end, first_measured) = (self.last_end, self.first_measured);
         Report { stats: self.total, records_error: self.records_error, last_end, first_measured, series }
@@ -252,12 +281,46 @@ impl Reporter {
         self.say(&table::row(&row));
     }
 
-    /// Writes a line to stderr. A failed write (a closed pipe: `2>&1 | head -1`) ends the table,
-    /// never the run: measurement and records go on.
+    /// Writes a line to stderr, over the progress line if one is drawn, which is drawn again
+    /// under it. A failed write (a closed pipe: `2>&1 | head -1`) ends the table and the
+    /// progress line, never the run: measurement and records go on.
     fn say(&mut self, line: &str) {
-        let mut err = std::io::stderr().lock();
-        if writeln!(err, "{line}").is_err() {
+        let blank = self.progress.as_ref().map_or(0, |p| p.drawn);
+        let ok = {
+            let mut err = std::io::stderr().lock();
+            match blank {
+                0 => writeln!(err, "{line}"),
+                n => writeln!(err, "\r{}", crate::output::format::pad_right(line, n)),
+            }
+            .is_ok()
+        };
+        if !ok {
             self.table = false;
+            self.progress = None;
+        }
+        if blank > 0 {
+            self.draw_progress();
+        }
+    }
+
+    /// Redraws the progress line in place: `\r`, the line, spaces over what a longer one left.
+    fn draw_progress(&mut self) {
+        let Some(p) = &mut self.progress else { return };
+        let done = self.total.total() + self.window.total();
+        let line = progress::line(done, p.total, self.started.elapsed(), self.lang);
+        let width = crate::output::format::display_width(&line);
+        let shown = crate::output::format::pad_right(&line, p.drawn);
+        p.drawn = width;
+        let mut err = std::io::stderr().lock();
+        if write!(err, "\r{shown}").and_then(|_| err.flush()).is_err() {
+            self.progress = None;
+        }
+    }
+
+    /// Blanks the progress line at the end of the run, so what follows starts on a clean line.
+    fn clear_progress(&mut self) {
+        if let Some(p) = self.progress.take().filter(|p| p.drawn > 0) {
+            let _ = write!(std::io::stderr().lock(), "\r{}\r", " ".repeat(p.drawn));
         }
     }
 }

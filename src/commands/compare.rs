@@ -27,6 +27,7 @@ const HEADLINE: &[&str] = &[
 ];
 
 pub fn compare(a: &CompareArgs) -> Result<u8, Error> {
+    let lang = crate::config::lang(a.lang.as_deref())?;
     let gates: Vec<FailIf> = a
         .fail_if
         .iter()
@@ -49,10 +50,10 @@ pub fn compare(a: &CompareArgs) -> Result<u8, Error> {
         .iter()
         .map(|s| Row { label: s.to_string(), kind: s.kind(), base: s.value(&base), new: s.value(&new) })
         .collect();
-    let mut text = gates::compare(&a.base, &a.new, &rows);
+    let mut text = gates::compare(&a.base, &a.new, &rows, lang);
     let checked: Vec<_> = gates.iter().map(|g| (g, g.check(&base, &new))).collect();
     if !checked.is_empty() {
-        text += &gates::gates(&checked);
+        text += &gates::gates(&checked, lang);
     }
     print_out(&text);
     let breaches = gates::breaches(&checked);

@@ -15,7 +15,9 @@ use crate::export::json::summary_json;
 use crate::export::vllm::vllm_json;
 use crate::gate::Threshold;
 use crate::html::Page;
+use crate::lang::Lang;
 use crate::output::gates;
+use crate::output::warnings::Warning;
 use crate::summary::{RunOutput, Summary};
 use argh::FromArgs;
 use std::io::Write;
@@ -89,6 +91,8 @@ struct Ends {
     series: Option<OutputFile>,
     html: Option<OutputFile>,
     thresholds: Vec<Threshold>,
+    /// The language of the summary, the thresholds table and the HTML report.
+    lang: Lang,
 }
 
 impl Ends {
@@ -108,18 +112,19 @@ impl Ends {
 /// failed; the first failure is the error.
 fn finish(summary: &mut Summary, run: &RunOutput, ends: Ends, to_stderr: bool) -> Result<u8, Error> {
     let noticed = crate::output::warnings::after_run(summary);
-    summary.warnings.extend(noticed.iter().map(ToString::to_string));
+    summary.warnings.extend(noticed.iter().map(Warning::both));
     summary.check(&ends.thresholds);
-    let mut text = crate::output::text::render(summary);
+    let lang = ends.lang;
+    let mut text = crate::output::text::render(summary, lang);
     if !summary.thresholds.is_empty() {
-        text += &gates::thresholds(&summary.thresholds);
+        text += &gates::thresholds(&summary.thresholds, lang);
     }
     if to_stderr {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     } else {
         print_out(&text);
     }
-    let failures = gates::threshold_failures(&summary.thresholds);
+    let failures = gates::threshold_failures(&summary.thresholds, lang);
     for line in &failures {
         say(line);
     }
@@ -135,7 +140,7 @@ fn finish(summary: &mut Summary, run: &RunOutput, ends: Ends, to_stderr: bool) -
     write(ends.vllm_json, &|| vllm_json(summary));
     write(ends.series, &|| crate::export::series::lines(&run.series, run.started_at));
     write(ends.html, &|| {
-        let page = Page { summary, series: &run.series, stats: &run.stats, extra: Vec::new() };
+        let page = Page { summary, series: &run.series, stats: &run.stats, extra: Vec::new(), lang };
         crate::html::page(&page).into_bytes()
     });
     if let Some(e) = failed {

@@ -5,7 +5,7 @@
 
 use super::{Ends, finish};
 use crate::cli::ReportArgs;
-use crate::config::{distinct, open, thresholds};
+use crate::config::{distinct, lang, open, thresholds};
 use crate::error::Error;
 use crate::export::csv;
 use crate::summary::Summary;
@@ -19,6 +19,7 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
             "report needs at least one records file: llmload report records.jsonl [--json out.json]".into(),
         ));
     }
+    let lang = lang(a.lang.as_deref())?;
     let thresholds = thresholds(&a.threshold)?;
     let outputs = [
         ("--json", &a.json),
@@ -42,6 +43,7 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         series: open("--series", &a.series)?,
         html: open("--html", &a.html)?,
         thresholds,
+        lang,
     };
     let mut csv_out = open("--csv", &a.csv)?.map(|o| (o.flag, o.path.clone(), BufWriter::new(o)));
     let mut csv_error = None;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::engine;
 use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
+use crate::lang::Text;
 use crate::output::warnings::{Warning, human};
 use crate::summary::Summary;
 use crate::summary::verdict::{Inputs, Judgement, judge};
@@ -24,9 +25,11 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if let Some(note) = &config.api_note {
         say(note);
     }
+    let lang = config.lang;
+    let warn = |w: &Warning| say(&format!("{}{}", lang.pick("warning: ", "警告："), w.text(lang)));
     let mut early = warnings_before(&config);
     for w in &early {
-        say(&format!("warning: {w}"));
+        warn(w);
     }
     if config.preflight {
         let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
@@ -34,7 +37,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
             Preflight::Passed => {}
             Preflight::Noted(what) => {
                 let w = Warning::PreflightNoted { what };
-                say(&format!("warning: {w}"));
+                warn(&w);
                 early.push(w);
             }
             Preflight::Refused(problem) => {
@@ -48,6 +51,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         series: outputs.series,
         html: outputs.html,
         thresholds: outputs.thresholds,
+        lang,
     };
     let to_stderr = ends.holds_stdout()
         || [&outputs.records, &outputs.csv].iter().any(|o| o.as_ref().is_some_and(OutputFile::is_stdout));
@@ -55,7 +59,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     let (start, unknown) = Start::now();
     if let Some(w) = unknown {
-        say(&format!("warning: {w}"));
+        warn(&w);
         early.push(w);
     }
     let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv };
@@ -64,10 +68,10 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if let Some(l) = signals {
         l.close();
     }
-    let mut warnings: Vec<String> = early.iter().map(Warning::to_string).collect();
+    let mut warnings: Vec<Text> = early.iter().map(Warning::both).collect();
     warnings.append(&mut run.warnings);
     if let Some(error) = run.records_error.take() {
-        warnings.push(Warning::RecordsStopped { error }.to_string());
+        warnings.push(Warning::RecordsStopped { error }.into());
     }
     run.warnings = warnings;
     let mut summary = Summary::new(config.describe(), &run, Some(usage));

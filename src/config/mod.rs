@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::export::OutputFile;
 use crate::files::{self, cap};
 use crate::gate::Threshold;
+use crate::lang::Lang;
 use crate::protocol::Api;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key};
@@ -51,6 +52,10 @@ pub struct Config {
     pub preflight: bool,
     /// Keep the run second by second (for `--series` and `--html`).
     pub series: bool,
+    /// The language people read (`--lang`, else the locale).
+    pub lang: Lang,
+    /// Redraw a progress line on stderr: a request budget (`-n`) and stderr a terminal.
+    pub progress: bool,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -152,6 +157,8 @@ impl Config {
             quiet: a.quiet,
             preflight: !a.no_preflight,
             series: a.series.is_some() || a.html.is_some(),
+            lang: lang(a.lang.as_deref())?,
+            progress: a.requests.is_some() && crate::sys::stderr_is_terminal(),
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -360,6 +367,14 @@ fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
 }
 
 /// Creates the output `path` names for `flag`, if it names one.
+/// `--lang` when given, else the locale's language (`LC_ALL`, then `LC_MESSAGES`, then `LANG`).
+pub fn lang(flag: Option<&str>) -> Result<Lang, Error> {
+    let var = |name| std::env::var(name).ok();
+    let (all, messages, lang) = (var("LC_ALL"), var("LC_MESSAGES"), var("LANG"));
+    Lang::resolve(flag, all.as_deref(), messages.as_deref(), lang.as_deref())
+        .map_err(|fix| Error::flag("--lang", flag.unwrap_or_default(), fix))
+}
+
 pub fn open(flag: &'static str, path: &Option<String>) -> Result<Option<OutputFile>, Error> {
     path.as_deref().map(|p| OutputFile::create(flag, p)).transpose()
 }

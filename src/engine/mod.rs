@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
 use crate::output::warnings::Warning;
-use crate::reporter::{self, Msg, Outbox, Report, Reporter};
+use crate::reporter::{self, Msg, Outbox, Report, Reporter, Screen};
 use crate::stop::StopSignal;
 use crate::summary::RunOutput;
 use crossbeam_channel::{Receiver, after, at, select};
@@ -41,7 +41,9 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         spawn("reporter", 1 << 20, move || {
             let started = pass.wait()?;
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
-            let reporter = Reporter::new(records, api, url, !c.quiet, workers, started, c.series);
+            let screen =
+                Screen { table: !c.quiet, lang: c.lang, progress: c.pacing.requests.filter(|_| c.progress) };
+            let reporter = Reporter::new(records, api, url, screen, workers, started, c.series);
             Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
@@ -91,8 +93,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
             Ok(h) => gate.hold(&h),
             Err(e) => {
                 let workers = config.pacing.concurrency;
-                warnings
-                    .push(Warning::WorkersShort { started: i, workers, error: e.to_string() }.to_string());
+                warnings.push(Warning::WorkersShort { started: i, workers, error: e.to_string() }.into());
                 break;
             }
         }
@@ -108,17 +109,17 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         warnings.extend(dispatcher.join().unwrap_or_default());
         let count = pool.unsent() as u64;
         if count > 0 {
-            warnings.push(Warning::Unsent { count, max_concurrency: config.pacing.concurrency }.to_string());
+            warnings.push(Warning::Unsent { count, max_concurrency: config.pacing.concurrency }.into());
         }
     }
     let interrupt = ended.as_ref().and_then(|e| e.interrupt);
     if let Some(forced) = interrupt {
-        warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.to_string());
+        warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.into());
     }
     let (report, stats_lost) = match reporter.join().ok().flatten() {
         Some(report) => (report, false),
         None => {
-            warnings.push(Warning::ReporterFailed.to_string());
+            warnings.push(Warning::ReporterFailed.into());
             (Report::default(), true)
         }
     };

@@ -9,6 +9,7 @@ use super::seat::Seat;
 use super::{Pass, WORKER_STACK, rest, spawn};
 use crate::client::Client;
 use crate::config::Config;
+use crate::lang::Text;
 use crate::output::warnings::Warning;
 use crate::reporter::{Msg, Outbox};
 use crate::stop::{PanicGuard, StopSignal};
@@ -61,7 +62,7 @@ pub(super) fn start(
     tx: &Outbox,
     alive: &Sender<()>,
     pass: Pass,
-) -> std::io::Result<(std::thread::JoinHandle<Vec<String>>, Arc<Pool>)> {
+) -> std::io::Result<(std::thread::JoinHandle<Vec<Text>>, Arc<Pool>)> {
     let (jobs_tx, jobs) = crossbeam_channel::unbounded();
     let pool = Arc::new(Pool {
         jobs,
@@ -71,13 +72,12 @@ pub(super) fn start(
         stop: stop.clone(),
     });
     let max = config.pacing.concurrency;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Text> = Vec::new();
     let mut spawned = 0;
     while spawned < first_workers(&load, max) {
         if let Err(e) = spawn_worker(&pool, spawned, tx, alive) {
-            warnings.push(
-                Warning::WorkersShort { started: spawned, workers: max, error: e.to_string() }.to_string(),
-            );
+            warnings
+                .push(Warning::WorkersShort { started: spawned, workers: max, error: e.to_string() }.into());
             break;
         }
         spawned += 1;
@@ -100,8 +100,8 @@ fn dispatch(
     mut spawned: usize,
     tx: &Outbox,
     alive: &Sender<()>,
-    mut warnings: Vec<String>,
-) -> Vec<String> {
+    mut warnings: Vec<Text>,
+) -> Vec<Text> {
     let _guard = PanicGuard(pool.stop.clone());
     crate::sys::tight_timer_slack();
     let Some(started) = pass.wait() else { return warnings };
@@ -122,8 +122,7 @@ fn dispatch(
                 Ok(()) => spawned += 1,
                 Err(e) => {
                     warnings.push(
-                        Warning::WorkersShort { started: spawned, workers: max, error: e.to_string() }
-                            .to_string(),
+                        Warning::WorkersShort { started: spawned, workers: max, error: e.to_string() }.into(),
                     );
                     max = spawned;
                 }

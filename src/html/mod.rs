@@ -12,7 +12,9 @@
 mod bins;
 mod charts;
 
+use crate::lang::Lang;
 use crate::output::format::{count, ms, number, percent, rate};
+use crate::output::text::verdict_meaning;
 use crate::stats::{Distribution, RunStats, SeriesRow};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
@@ -28,6 +30,8 @@ pub struct Page<'a> {
     pub stats: &'a RunStats,
     /// Sections built elsewhere, placed after the errors in this order.
     pub extra: Vec<Section>,
+    /// The language of the page's labels and headings (numbers, units, keys as they are).
+    pub lang: Lang,
 }
 
 /// One section of the page: its anchor (`id`), its heading, and its HTML (already escaped).
@@ -44,33 +48,50 @@ const STYLE: &str = include_str!("style.css");
 
 /// The whole page.
 pub fn page(p: &Page) -> String {
-    let s = p.summary;
+    let (s, l) = (p.summary, p.lang);
+    let title = |pair| l.of(pair).to_string();
     let mut sections = vec![
-        Section { id: "summary", title: "Summary".into(), body: headline(s) },
-        Section { id: "client", title: "Client verdict".into(), body: verdict(s) },
-        Section { id: "series", title: "Second by second".into(), body: charts::series(p.series) },
-        Section { id: "distributions", title: "Distributions".into(), body: distributions(p.stats) },
-        Section { id: "errors", title: "Errors".into(), body: errors(s) },
+        Section { id: "summary", title: title(("Summary", "汇总")), body: headline(s, l) },
+        Section { id: "client", title: title(("Client verdict", "客户端判定")), body: verdict(s, l) },
+        Section {
+            id: "series",
+            title: title(("Second by second", "逐秒")),
+            body: charts::series(p.series, l),
+        },
+        Section {
+            id: "distributions",
+            title: title(("Distributions", "分布")),
+            body: distributions(p.stats, l),
+        },
+        Section { id: "errors", title: title(("Errors", "错误")), body: errors(s, l) },
     ];
     if !s.warnings.is_empty() {
-        sections.push(Section { id: "warnings", title: "Warnings".into(), body: warnings(s) });
+        sections.push(Section { id: "warnings", title: title(("Warnings", "警告")), body: warnings(s, l) });
     }
     sections.extend(p.extra.iter().map(|x| Section {
         id: x.id,
         title: x.title.clone(),
         body: x.body.clone(),
     }));
-    sections.push(Section { id: "config", title: "Configuration".into(), body: config(&s.config) });
+    sections.push(Section {
+        id: "config",
+        title: title(("Configuration", "配置")),
+        body: config(&s.config, l),
+    });
 
-    let heading = title(&s.config);
+    let heading = heading(&s.config, l);
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"generator\" content=\"llmload {v}\"><title>{t}</title><style>{STYLE}</style></head><body>\n\
-<header><h1>{t}</h1><p>started {started} · wall {wall:.2} s · window {window:.2} s · llmload {v}</p><nav>",
+<header><h1>{t}</h1><p>{started_w} {started} · {wall_w} {wall:.2} s · {window_w} {window:.2} s · llmload {v}</p><nav>",
+        code = l.code(),
+        started_w = l.pick("started", "开始于"),
+        wall_w = l.pick("wall", "总耗时"),
+        window_w = l.pick("window", "测量窗口"),
         v = escape(s.tool.version),
         t = escape(&heading),
         started = escape(&s.started_at),
@@ -84,13 +105,17 @@ pub fn page(p: &Page) -> String {
     for x in &sections {
         let _ = writeln!(o, "<section id=\"{}\"><h2>{}</h2>{}</section>", x.id, escape(&x.title), x.body);
     }
-    o.push_str("</main>\n<footer>Written by llmload; self-contained: nothing on this page is fetched.</footer>\n</body></html>\n");
+    let footer = l.pick(
+        "Written by llmload; self-contained: nothing on this page is fetched.",
+        "由 llmload 生成；自包含：本页不加载任何外部内容。",
+    );
+    let _ = write!(o, "</main>\n<footer>{footer}</footer>\n</body></html>\n");
     o
 }
 
 /// `llmload report · API · URL`, from the config (a rebuilt run may name neither).
-fn title(config: &Value) -> String {
-    let mut parts = vec!["llmload report".to_string()];
+fn heading(config: &Value, l: Lang) -> String {
+    let mut parts = vec![l.pick("llmload report", "llmload 报告").to_string()];
     parts.extend(["api", "url"].iter().filter_map(|k| config[k].as_str().map(String::from)));
     parts.join(" · ")
 }
@@ -104,52 +129,77 @@ fn card(label: &str, value: &str, detail: &str) -> String {
     )
 }
 
-fn p50_p99(d: &Option<Distribution>) -> (String, String) {
+fn p50_p99(d: &Option<Distribution>, l: Lang) -> (String, String) {
     match d {
-        Some(d) => (ms(d.p50), format!("p99 {} · max {}", ms(d.p99), ms(d.max))),
-        None => ("-".into(), "no successful request".into()),
+        Some(d) => {
+            let (p99, max) = (ms(d.p99), ms(d.max));
+            (ms(d.p50), l.pick(format!("p99 {p99} · max {max}"), format!("p99 {p99} · 最大 {max}")))
+        }
+        None => ("-".into(), l.pick("no successful request", "没有成功的请求").into()),
     }
 }
 
-fn headline(s: &Summary) -> String {
+fn headline(s: &Summary, l: Lang) -> String {
     let r = &s.requests;
     let m = &s.metrics;
     let mut o = String::from("<div class=\"cards\">");
+    let (ok, failed, cancelled) = (count(r.ok), count(r.failed), count(r.cancelled));
     o += &card(
-        "requests",
+        l.pick("requests", "请求"),
         &count(r.total),
-        &format!("{} ok · {} failed · {} cancelled", count(r.ok), count(r.failed), count(r.cancelled)),
+        &l.pick(
+            format!("{ok} ok · {failed} failed · {cancelled} cancelled"),
+            format!("成功 {ok} · 失败 {failed} · 取消 {cancelled}"),
+        ),
     );
-    o += &card("success", &percent(s.success_rate), "ok / (ok + failed)");
-    o += &card("requests/s", &rate(s.throughput.requests_per_s), "successful, over the measured window");
     o += &card(
-        "output tok/s",
+        l.pick("success", "成功率"),
+        &percent(s.success_rate),
+        l.pick("ok / (ok + failed)", "成功 / (成功 + 失败)"),
+    );
+    o += &card(
+        l.pick("requests/s", "请求/秒"),
+        &rate(s.throughput.requests_per_s),
+        l.pick("successful, over the measured window", "成功请求，按测量窗口计"),
+    );
+    let tokens = count(s.tokens.output_total);
+    o += &card(
+        l.pick("output tok/s", "输出 tok/s"),
         &rate(s.throughput.output_tokens_per_s),
-        &format!("{} output tokens", count(s.tokens.output_total)),
+        &l.pick(format!("{tokens} output tokens"), format!("输出 {tokens} token")),
     );
     for (label, d) in [("TTFT p50", &m.ttft_ms), ("ITL p50", &m.itl_ms), ("E2E p50", &m.e2e_ms)] {
-        let (value, detail) = p50_p99(d);
+        let (value, detail) = p50_p99(d, l);
         o += &card(label, &value, &detail);
     }
     o += "</div>";
-    o += "<table><thead><tr><th>metric</th>";
-    for c in ["count", "mean", "min", "p50", "p90", "p95", "p99", "max"] {
-        let _ = write!(o, "<th>{c}</th>");
+    let _ = write!(o, "<table><thead><tr><th>{}</th>", l.pick("metric", "指标"));
+    for c in [
+        ("count", "数量"),
+        ("mean", "均值"),
+        ("min", "最小"),
+        ("p50", "p50"),
+        ("p90", "p90"),
+        ("p95", "p95"),
+        ("p99", "p99"),
+        ("max", "最大"),
+    ] {
+        let _ = write!(o, "<th>{}</th>", l.of(c));
     }
     o += "</tr></thead><tbody>";
-    let rows: [(&str, &Option<Distribution>); 9] = [
-        ("TTFB ms", &m.ttfb_ms),
-        ("TTFT ms", &m.ttft_ms),
-        ("TTFA ms", &m.ttfa_ms),
-        ("ITL ms", &m.itl_ms),
-        ("TPOT ms", &m.tpot_ms),
-        ("E2E ms", &m.e2e_ms),
-        ("output tokens", &m.output_tokens),
-        ("decode tok/s", &m.decode_tokens_per_s),
-        ("client read lag ms", &s.client.read_lag_ms),
+    let rows: [((&str, &str), &Option<Distribution>); 9] = [
+        (("TTFB ms", "TTFB ms"), &m.ttfb_ms),
+        (("TTFT ms", "TTFT 首字 ms"), &m.ttft_ms),
+        (("TTFA ms", "TTFA 首答 ms"), &m.ttfa_ms),
+        (("ITL ms", "ITL 字间 ms"), &m.itl_ms),
+        (("TPOT ms", "TPOT ms"), &m.tpot_ms),
+        (("E2E ms", "E2E 端到端 ms"), &m.e2e_ms),
+        (("output tokens", "输出 token"), &m.output_tokens),
+        (("decode tok/s", "解码 tok/s"), &m.decode_tokens_per_s),
+        (("client read lag ms", "客户端读取滞后 ms"), &s.client.read_lag_ms),
     ];
     for (name, d) in rows {
-        let _ = write!(o, "<tr><td>{}</td>", escape(name));
+        let _ = write!(o, "<tr><td>{}</td>", escape(l.pick(name.0, name.1)));
         match d {
             Some(d) => {
                 let _ = write!(o, "<td>{}</td>", count(d.count));
@@ -157,7 +207,9 @@ fn headline(s: &Summary) -> String {
                     let _ = write!(o, "<td>{}</td>", number(v));
                 }
             }
-            None => o += "<td colspan=\"8\" class=\"none\">no values</td>",
+            None => {
+                let _ = write!(o, "<td colspan=\"8\" class=\"none\">{}</td>", l.pick("no values", "无数据"));
+            }
         }
         o += "</tr>";
     }
@@ -165,20 +217,15 @@ fn headline(s: &Summary) -> String {
     o
 }
 
-fn verdict(s: &Summary) -> String {
+fn verdict(s: &Summary, l: Lang) -> String {
     let c = &s.client;
-    let (class, word, meaning) = match c.verdict {
-        Some(Verdict::Ok) => ("ok", "ok", "the client kept up: the numbers are the server's"),
-        Some(Verdict::Degraded) => {
-            ("degraded", "degraded", "the client added delays of its own; read the latencies with care")
-        }
-        Some(Verdict::ClientBound) => (
-            "bound",
-            "client-bound",
-            "the client, not the server, set these numbers; do not read them as the server's",
-        ),
-        None => ("none", "not judged", "rebuilt from records: the client's own use was not recorded"),
+    let (class, word) = match c.verdict {
+        Some(Verdict::Ok) => ("ok", "ok"),
+        Some(Verdict::Degraded) => ("degraded", "degraded"),
+        Some(Verdict::ClientBound) => ("bound", "client-bound"),
+        None => ("none", l.pick("not judged", "未判定")),
     };
+    let meaning = l.of(verdict_meaning(c.verdict));
     let mut o =
         format!("<p class=\"verdict {class}\"><strong>{}</strong>: {}</p>", escape(word), escape(meaning));
     if !c.reasons.is_empty() {
@@ -189,41 +236,49 @@ fn verdict(s: &Summary) -> String {
         o += "</ul>";
     }
     let cpu = match (c.cpu_s, c.peak_rss_mb) {
-        (Some(cpu), Some(mb)) => format!("{cpu:.2} CPU-s · peak memory {mb:.1} MiB"),
-        _ => "CPU and memory not recorded".into(),
+        (Some(cpu), Some(mb)) => l.pick(
+            format!("{cpu:.2} CPU-s · peak memory {mb:.1} MiB"),
+            format!("{cpu:.2} CPU-s · 峰值内存 {mb:.1} MiB"),
+        ),
+        _ => l.pick("CPU and memory not recorded", "未记录 CPU 与内存").into(),
     };
     let lag = c.read_lag_ms.as_ref().map_or("-".into(), |d| ms(d.p99));
     let clock = match c.clock {
         crate::summary::Clock::Kernel => "kernel",
         crate::summary::Clock::User => "user",
     };
-    let _ = write!(o, "<p>{} · clock {clock} · read lag p99 {}</p>", escape(&cpu), escape(&lag));
+    let (clock_w, lag_w) = (l.pick("clock", "时钟"), l.pick("read lag p99", "读取滞后 p99"));
+    let _ = write!(o, "<p>{} · {clock_w} {clock} · {lag_w} {}</p>", escape(&cpu), escape(&lag));
     o
 }
 
-fn distributions(stats: &RunStats) -> String {
+fn distributions(stats: &RunStats, l: Lang) -> String {
     let all = [
         ("TTFT", "ms", &stats.ttft, 0.001, false),
         ("ITL", "ms", &stats.itl, 0.001, false),
         ("E2E", "ms", &stats.e2e, 0.001, false),
-        ("Output tokens", "tokens", &stats.tokens_per_request, 1.0, true),
+        (l.pick("Output tokens", "输出 token"), "tokens", &stats.tokens_per_request, 1.0, true),
     ];
+    let none = l.pick("No successful request: nothing to draw.", "没有成功的请求：没有可画的图。");
     let mut o = String::new();
     for (name, unit, h, scale, whole) in all {
         let _ = write!(o, "<h3>{}</h3>", escape(name));
-        o += &charts::distribution(name, unit, h, scale, whole)
-            .unwrap_or_else(|| "<p class=\"none\">No successful request: nothing to draw.</p>".into());
+        o += &charts::distribution(l, name, unit, h, scale, whole)
+            .unwrap_or_else(|| format!("<p class=\"none\">{none}</p>"));
     }
     o
 }
 
-fn errors(s: &Summary) -> String {
+fn errors(s: &Summary, l: Lang) -> String {
     let errors = s.errors_by_count();
     if errors.is_empty() {
-        return "<p class=\"none\">No request failed.</p>".into();
+        return format!("<p class=\"none\">{}</p>", l.pick("No request failed.", "没有失败的请求。"));
     }
-    let mut o = String::from(
-        "<table><thead><tr><th>kind</th><th>count</th><th class=\"message\">first message</th></tr></thead><tbody>",
+    let mut o = format!(
+        "<table><thead><tr><th>{}</th><th>{}</th><th class=\"message\">{}</th></tr></thead><tbody>",
+        l.pick("kind", "类型"),
+        l.pick("count", "次数"),
+        l.pick("first message", "首条消息")
     );
     for (kind, n, message) in errors {
         let mut shown: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
@@ -242,18 +297,20 @@ fn errors(s: &Summary) -> String {
     o
 }
 
-fn warnings(s: &Summary) -> String {
+fn warnings(s: &Summary, l: Lang) -> String {
     let mut o = String::from("<ul>");
     for w in &s.warnings {
-        let _ = write!(o, "<li>{}</li>", escape(w));
+        let _ = write!(o, "<li>{}</li>", escape(w.get(l)));
     }
     o += "</ul>";
     o
 }
 
 /// The config's keys and values (masked by `Config::describe`), in name order.
-fn config(config: &Value) -> String {
-    let Value::Object(map) = config else { return "<p class=\"none\">No configuration.</p>".into() };
+fn config(config: &Value, l: Lang) -> String {
+    let Value::Object(map) = config else {
+        return format!("<p class=\"none\">{}</p>", l.pick("No configuration.", "没有配置。"));
+    };
     let mut o = String::from("<table class=\"config\"><tbody>");
     for (k, v) in map {
         let shown = match v {
@@ -334,7 +391,13 @@ mod tests {
 
     fn render(run: &RunOutput) -> String {
         let summary = Summary::new(config(), run, Some((1.5, 40 << 20)));
-        page(&Page { summary: &summary, series: &run.series, stats: &run.stats, extra: Vec::new() })
+        page(&Page {
+            summary: &summary,
+            series: &run.series,
+            stats: &run.stats,
+            extra: Vec::new(),
+            lang: Lang::En,
+        })
     }
 
     #[test]
@@ -403,7 +466,7 @@ mod tests {
         empty.warnings.clear();
         let summary = Summary::new(serde_json::json!({"source": ["a.jsonl"]}), &empty, None);
         let extra = vec![Section { id: "goodput", title: "Goodput".into(), body: "<p>later</p>".into() }];
-        let html = page(&Page { summary: &summary, series: &[], stats: &empty.stats, extra });
+        let html = page(&Page { summary: &summary, series: &[], stats: &empty.stats, extra, lang: Lang::En });
         assert!(html.contains("No request finished: nothing to chart."));
         assert!(html.contains("No request failed.") && !html.contains("id=\"warnings\""));
         assert!(html.contains("<strong>not judged</strong>"));

@@ -2,9 +2,10 @@
 //! each failure on stderr, and `llmload compare`'s side-by-side table with its breached gates.
 //! Pure: checked values in, text out.
 
-use super::format::{ms, number, pad_left, pad_right};
+use super::format::{display_width, ms, number, pad_left, pad_right};
 use crate::gate::fail_if::Verdict;
 use crate::gate::{Checked, FailIf, Kind};
+use crate::lang::Lang;
 use std::fmt::Write;
 
 /// A value of `kind` with its unit; `no data` when there is none.
@@ -33,32 +34,57 @@ fn relative(r: f64) -> String {
     if r.is_infinite() { format!("{sign}∞%") } else { format!("{sign}{:.1}%", r.abs() * 100.0) }
 }
 
-/// The thresholds table: each expression, the run's value, pass or FAIL.
-pub fn thresholds(checks: &[Checked]) -> String {
+/// The thresholds table in `lang`: each expression, the run's value, pass or FAIL.
+pub fn thresholds(checks: &[Checked], lang: Lang) -> String {
+    let l = lang;
     let failed = checks.iter().filter(|c| !c.pass).count();
-    let mut o = format!("\nThresholds: {} passed, {failed} failed\n", checks.len() - failed);
-    let width = checks.iter().map(|c| c.expr.len()).max().unwrap_or(0).max(9);
-    let _ = writeln!(o, "  {}  {}  result", pad_right("threshold", width), pad_left("actual", 10));
+    let passed = checks.len() - failed;
+    let mut o = l.pick(
+        format!("\nThresholds: {passed} passed, {failed} failed\n"),
+        format!("\n阈值：通过 {passed}，失败 {failed}\n"),
+    );
+    let width = checks.iter().map(|c| display_width(&c.expr)).max().unwrap_or(0).max(9);
+    let _ = writeln!(
+        o,
+        "  {}  {}  {}",
+        pad_right(l.pick("threshold", "阈值"), width),
+        pad_left(l.pick("actual", "实际值"), 10),
+        l.pick("result", "结果")
+    );
     for c in checks {
+        let shown = match c.actual {
+            None => l.pick("no data", "无数据").to_string(),
+            Some(_) => value(c.kind, c.actual),
+        };
         let _ = writeln!(
             o,
             "  {}  {}  {}",
             pad_right(&c.expr, width),
-            pad_left(&value(c.kind, c.actual), 10),
-            if c.pass { "pass" } else { "FAIL" }
+            pad_left(&shown, 10),
+            if c.pass { l.pick("pass", "通过") } else { l.pick("FAIL", "失败") }
         );
     }
     o
 }
 
-/// One stderr line per failed threshold, saying what the run measured or why it has no value.
-pub fn threshold_failures(checks: &[Checked]) -> Vec<String> {
+/// One stderr line per failed threshold, saying what the run measured or why it has no value
+/// (that reason is the gate's own, in English).
+pub fn threshold_failures(checks: &[Checked], lang: Lang) -> Vec<String> {
+    let l = lang;
     checks
         .iter()
         .filter(|c| !c.pass)
         .map(|c| match &c.why {
-            Some(why) => format!("threshold failed: {}: {why}", c.expr),
-            None => format!("threshold failed: {} (actual {})", c.expr, value(c.kind, c.actual)),
+            Some(why) => {
+                l.pick(format!("threshold failed: {}: {why}", c.expr), format!("未达阈值：{}：{why}", c.expr))
+            }
+            None => {
+                let actual = value(c.kind, c.actual);
+                l.pick(
+                    format!("threshold failed: {} (actual {actual})", c.expr),
+                    format!("未达阈值：{}（实际 {actual}）", c.expr),
+                )
+            }
         })
         .collect()
 }
@@ -71,18 +97,20 @@ pub struct Row {
     pub new: Option<f64>,
 }
 
-/// `compare`'s table: each row's two values, the absolute and the relative change.
-pub fn compare(base: &str, new: &str, rows: &[Row]) -> String {
-    let mut o = format!("\nllmload compare: {base} → {new}\n");
+/// `compare`'s table in `lang`: each row's two values, the absolute and the relative change.
+pub fn compare(base: &str, new: &str, rows: &[Row], lang: Lang) -> String {
+    let l = lang;
+    let mut o =
+        l.pick(format!("\nllmload compare: {base} → {new}\n"), format!("\nllmload 对比：{base} → {new}\n"));
     let label_w = rows.iter().map(|r| r.label.len()).max().unwrap_or(0).max(6);
     let _ = writeln!(
         o,
         "  {}  {}  {}  {}  {}",
-        pad_right("metric", label_w),
-        pad_left("base", 10),
-        pad_left("new", 10),
-        pad_left("change", 10),
-        pad_left("change %", 9)
+        pad_right(l.pick("metric", "指标"), label_w),
+        pad_left(l.pick("base", "基线"), 10),
+        pad_left(l.pick("new", "新"), 10),
+        pad_left(l.pick("change", "变化"), 10),
+        pad_left(l.pick("change %", "变化 %"), 9)
     );
     for r in rows {
         let (abs, rel) = match r.base.zip(r.new) {
@@ -105,10 +133,15 @@ pub fn compare(base: &str, new: &str, rows: &[Row]) -> String {
     o
 }
 
-/// The `--fail-if` lines after the table: each gate, breached or not, with the change it saw.
-pub fn gates(checked: &[(&FailIf, Verdict)]) -> String {
+/// The `--fail-if` lines after the table: each gate, breached or not, with the change it saw
+/// (the verdict words and reasons stay English: `BREACHED` is what scripts grep for).
+pub fn gates(checked: &[(&FailIf, Verdict)], lang: Lang) -> String {
     let breached = checked.iter().filter(|(_, v)| v.breached).count();
-    let mut o = format!("\nGates: {} held, {breached} breached\n", checked.len() - breached);
+    let held = checked.len() - breached;
+    let mut o = lang.pick(
+        format!("\nGates: {held} held, {breached} breached\n"),
+        format!("\n门限：守住 {held}，突破 {breached}\n"),
+    );
     for (g, v) in checked {
         let _ = writeln!(o, "  {}  {}", pad_right(&g.expr, 24), gate_result(g, v));
     }
@@ -155,11 +188,11 @@ mod tests {
             .map(|t| Threshold::parse(t).unwrap().check(&s))
             .collect();
         assert_eq!(
-            thresholds(&checks),
+            thresholds(&checks, Lang::En),
             "\nThresholds: 1 passed, 2 failed\n  threshold              actual  result\n  ttft.p95<500ms        152.4ms  pass\n  success_rate>=99%      87.50%  FAIL\n  itl.p99<50ms          no data  FAIL\n"
         );
         assert_eq!(
-            threshold_failures(&checks),
+            threshold_failures(&checks, Lang::En),
             [
                 "threshold failed: success_rate>=99% (actual 87.50%)",
                 "threshold failed: itl.p99<50ms: no data: no successful request measured itl (see the errors above)"
@@ -176,7 +209,7 @@ mod tests {
             Row { label: "itl.p99".into(), kind: Kind::Time, base: None, new: Some(5.0) },
         ];
         assert_eq!(
-            compare("a.json", "b.json", &rows),
+            compare("a.json", "b.json", &rows, Lang::En),
             "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s              20.00       18.00       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n"
         );
         let base = json!({"metrics": {"ttft_ms": {"p95": 100.0}}, "success_rate": 1.0});
@@ -188,7 +221,7 @@ mod tests {
         ];
         let checked: Vec<_> = gs.iter().map(|g| (g, g.check(&base, &new))).collect();
         assert_eq!(
-            gates(&checked),
+            gates(&checked, Lang::En),
             "\nGates: 1 held, 2 breached\n  ttft.p95>+10%             BREACHED: +12.0% (100.0ms → 112.0ms)\n  success_rate<-1pp         held: -0.50pp (100.00% → 99.50%)\n  itl.p99>+1ms              BREACHED: the base has no data for itl.p99\n"
         );
         assert_eq!(
@@ -198,5 +231,23 @@ mod tests {
                 "gate breached: itl.p99>+1ms: the base has no data for itl.p99"
             ]
         );
+    }
+
+    #[test]
+    fn the_thresholds_table_in_chinese_keeps_its_numbers_and_columns() {
+        let s = json!({"success_rate": 0.875, "metrics": {"ttft_ms": {"p95": 152.4}, "itl_ms": null}});
+        let checks: Vec<Checked> = ["ttft.p95<500ms", "success_rate>=99%", "itl.p99<50ms"]
+            .iter()
+            .map(|t| Threshold::parse(t).unwrap().check(&s))
+            .collect();
+        let table = thresholds(&checks, Lang::Zh);
+        assert_eq!(
+            table,
+            "\n阈值：通过 1，失败 2\n  阈值                   实际值  结果\n  ttft.p95<500ms        152.4ms  通过\n  success_rate>=99%      87.50%  失败\n  itl.p99<50ms           无数据  失败\n"
+        );
+        let lines: Vec<&str> = table.lines().skip(2).collect();
+        let widths: Vec<usize> = lines.iter().map(|l| display_width(l)).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}");
+        assert_eq!(threshold_failures(&checks, Lang::Zh)[0], "未达阈值：success_rate>=99%（实际 87.50%）");
     }
 }

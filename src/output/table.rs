@@ -2,6 +2,7 @@
 //! plain numbers; the reporter thread decides what goes in a row.
 
 use super::format::{count, opt_ms, pad_left, pad_right, percent, rate};
+use crate::lang::Lang;
 
 /// One second of the run.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,12 +26,23 @@ pub struct Row {
 }
 
 const WIDTHS: [usize; 11] = [8, 7, 13, 6, 8, 7, 10, 10, 9, 6, 8];
-const TITLES: [&str; 11] = [
-    "time", "elapsed", "workers", "done", "total", "ok", "tok/s", "TTFT p50", "ITL p50", "errors", "lag p99",
+/// The column titles, English and Chinese; each fits its width in terminal columns.
+const TITLES: [(&str, &str); 11] = [
+    ("time", "时间"),
+    ("elapsed", "已运行"),
+    ("workers", "工作线程"),
+    ("done", "完成"),
+    ("total", "累计"),
+    ("ok", "成功率"),
+    ("tok/s", "tok/s"),
+    ("TTFT p50", "TTFT p50"),
+    ("ITL p50", "ITL p50"),
+    ("errors", "错误"),
+    ("lag p99", "滞后 p99"),
 ];
 
-pub fn header() -> String {
-    line(TITLES.map(String::from))
+pub fn header(lang: Lang) -> String {
+    line(TITLES.map(|t| lang.of(t).to_string()))
 }
 
 pub fn row(r: &Row) -> String {
@@ -79,17 +91,65 @@ mod tests {
             lag_p99_ms: Some(0.042),
         };
         assert_eq!(
-            header(),
+            header(Lang::En),
             "time      elapsed        workers    done     total       ok       tok/s    TTFT p50    ITL p50  errors   lag p99"
         );
         assert_eq!(
             row(&r),
             "12:00:01       1s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
         );
-        assert_eq!(header().len(), row(&r).len());
+        assert_eq!(header(Lang::En).len(), row(&r).len());
         let slow = Row { lag_p99_ms: Some(1234.5), ..r.clone() };
         assert!(row(&slow).ends_with("       0     1.23s"), "{}", row(&slow));
         let unstamped = Row { lag_p99_ms: None, ..r };
         assert!(row(&unstamped).ends_with("       0         -"), "{}", row(&unstamped));
+    }
+
+    /// Where each column ends, in terminal columns: the right edge of every cell but the first
+    /// (left-aligned) one.
+    fn right_edges(line: &str) -> Vec<usize> {
+        let (mut edges, mut col, mut prev_space) = (Vec::new(), 0, true);
+        for c in line.chars() {
+            let space = c == ' ';
+            if space && !prev_space {
+                edges.push(col);
+            }
+            col += crate::output::format::display_width(c.encode_utf8(&mut [0; 4]));
+            prev_space = space;
+        }
+        edges.push(col);
+        edges
+    }
+
+    #[test]
+    fn a_chinese_header_lines_up_with_its_rows_by_display_width() {
+        let r = Row {
+            clock: "12:00:01".into(),
+            elapsed_s: 1,
+            active_workers: 8,
+            total_workers: 10,
+            done: 12,
+            done_total: 1234,
+            success: Some(1.0),
+            tokens_per_s: 2048.5,
+            ttft_p50_ms: Some(101.25),
+            itl_p50_ms: Some(10.04),
+            errors: 0,
+            lag_p99_ms: Some(0.042),
+        };
+        let head = header(Lang::Zh);
+        assert_eq!(
+            head,
+            "时间       已运行       工作线程    完成      累计   成功率       tok/s    TTFT p50    ITL p50    错误  滞后 p99"
+        );
+        let width = crate::output::format::display_width;
+        assert_eq!(width(&head), width(&row(&r)));
+        assert!(head.len() > width(&head), "the header holds wide characters");
+        // Every right-aligned column ends where its row's cell ends (the clock's is left-aligned,
+        // and "TTFT p50" holds a space, so compare the ends of the last words of each cell).
+        let (h, v) = (right_edges(&head), right_edges(&row(&r)));
+        for edge in &v[1..] {
+            assert!(h.contains(edge), "a cell ends at column {edge}, no title does: {h:?} vs {v:?}");
+        }
     }
 }

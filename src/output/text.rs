@@ -3,6 +3,7 @@
 //! of every metric.
 
 use super::format::{count, display_width, number, pad_left, pad_right, percent, rate};
+use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::verdict::Verdict;
 use crate::summary::{ClientUsage, Metrics, Summary};
@@ -10,138 +11,211 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// The metric table's columns after the label column, each `STAT_WIDTH` wide, right-aligned.
-const STAT_COLUMNS: [&str; 8] = ["count", "mean", "min", "p50", "p90", "p95", "p99", "max"];
+const STAT_COLUMNS: [(&str, &str); 8] = [
+    ("count", "数量"),
+    ("mean", "均值"),
+    ("min", "最小"),
+    ("p50", "p50"),
+    ("p90", "p90"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("max", "最大"),
+];
 const STAT_WIDTH: usize = 10;
 
-pub fn render(s: &Summary) -> String {
+/// The summary's labels are padded to this many terminal columns.
+const LABEL_WIDTH: usize = 12;
+
+/// `  label       `: two spaces, then the label in `lang` padded by display width.
+fn label(lang: Lang, pair: (&str, &str)) -> String {
+    format!("  {}", pad_right(lang.pick(pair.0, pair.1), LABEL_WIDTH))
+}
+
+/// The summary in `lang` (numbers, units, error kinds and server messages as they are).
+pub fn render(s: &Summary, lang: Lang) -> String {
+    let l = lang;
     let mut o = String::new();
-    let _ = writeln!(o, "\n{}", title(&s.config));
-    let _ = writeln!(
-        o,
-        "  requests    {} total · {} ok · {} failed · {} cancelled {}",
+    let _ = writeln!(o, "\n{}", title(&s.config, l));
+    let (total, ok, failed, cancelled) = (
         count(s.requests.total),
         count(s.requests.ok),
         count(s.requests.failed),
         count(s.requests.cancelled),
-        if s.interrupted { "by the interrupt" } else { "at the deadline" }
     );
-    let _ = writeln!(o, "  success     {}", percent(s.success_rate));
-    if s.requests.retried > 0 {
-        let _ = writeln!(
-            o,
-            "  retries     {} requests retried · {} attempts in all (latencies count from the first)",
-            count(s.requests.retried),
-            count(s.requests.attempts)
-        );
-    }
+    let by = l.pick(
+        if s.interrupted { "by the interrupt" } else { "at the deadline" },
+        if s.interrupted { "（因中断）" } else { "（截止时）" },
+    );
     let _ = writeln!(
         o,
-        "  throughput  {} req/s · {} output tok/s · wall {:.2}s",
-        rate(s.throughput.requests_per_s),
-        rate(s.throughput.output_tokens_per_s),
-        s.wall_s
+        "{}{}",
+        label(l, ("requests", "请求")),
+        l.pick(
+            format!("{total} total · {ok} ok · {failed} failed · {cancelled} cancelled {by}"),
+            format!("共 {total} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}"),
+        )
+    );
+    let _ = writeln!(o, "{}{}", label(l, ("success", "成功率")), percent(s.success_rate));
+    if s.requests.retried > 0 {
+        let (retried, attempts) = (count(s.requests.retried), count(s.requests.attempts));
+        let _ = writeln!(
+            o,
+            "{}{}",
+            label(l, ("retries", "重试")),
+            l.pick(
+                format!(
+                    "{retried} requests retried · {attempts} attempts in all (latencies count from the first)"
+                ),
+                format!("{retried} 个请求重试过 · 共 {attempts} 次尝试（延迟从第一次算起）"),
+            )
+        );
+    }
+    let (req_s, tok_s) = (rate(s.throughput.requests_per_s), rate(s.throughput.output_tokens_per_s));
+    let _ = writeln!(
+        o,
+        "{}{}",
+        label(l, ("throughput", "吞吐")),
+        l.pick(
+            format!("{req_s} req/s · {tok_s} output tok/s · wall {:.2}s", s.wall_s),
+            format!("{req_s} req/s · 输出 {tok_s} tok/s · 总耗时 {:.2}s", s.wall_s),
+        )
     );
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
         0 => String::new(),
-        n => format!(" ({} reasoning)", count(n)),
+        n => l.pick(format!(" ({} reasoning)", count(n)), format!("（其中推理 {}）", count(n))),
     };
-    let _ = writeln!(
-        o,
-        "  tokens      {} output{reasoning} · {} input (token counts: {} requests from usage, {} from the tokenizer, {} estimated)",
+    let (out, input, usage, tokenizer, estimated) = (
         count(t.output_total),
         count(t.input_total),
         count(t.from_usage),
         count(t.from_tokenizer),
-        count(t.estimated)
+        count(t.estimated),
+    );
+    let _ = writeln!(
+        o,
+        "{}{}",
+        label(l, ("tokens", "token")),
+        l.pick(
+            format!("{out} output{reasoning} · {input} input (token counts: {usage} requests from usage, {tokenizer} from the tokenizer, {estimated} estimated)"),
+            format!("输出 {out}{reasoning} · 输入 {input}（token 计数：{usage} 个请求来自 usage，{tokenizer} 个来自分词器，{estimated} 个为估算）"),
+        )
     );
     if let Some(c) = &t.usage_vs_counted {
         let counter = s.config["tokenizer"].as_str().unwrap_or("estimate");
+        let (differ, compared) = (count(c.differ), count(c.compared));
+        let (mean, max) = (c.mean_abs_diff_pct, c.max_abs_diff_pct);
         let _ = writeln!(
             o,
-            "  usage check {counter} vs server usage: {} of {} requests differ · mean |diff| {:.1}% · max {:.1}%",
-            count(c.differ),
-            count(c.compared),
-            c.mean_abs_diff_pct,
-            c.max_abs_diff_pct
+            "{}{}",
+            label(l, ("usage check", "usage 核对")),
+            l.pick(
+                format!("{counter} vs server usage: {differ} of {compared} requests differ · mean |diff| {mean:.1}% · max {max:.1}%"),
+                format!("{counter} 对比服务器 usage：{compared} 个请求中 {differ} 个不同 · 平均 |差| {mean:.1}% · 最大 {max:.1}%"),
+            )
         );
     }
-    let _ = writeln!(o, "  client      {}", client(s));
-    o.push_str(&verdict(&s.client));
+    let _ = writeln!(o, "{}{}", label(l, ("client", "客户端")), client(s, l));
+    o.push_str(&verdict(&s.client, l));
     let errors = s.errors_by_count();
     if !errors.is_empty() {
-        let _ = writeln!(o, "  errors");
+        let _ = writeln!(o, "  {}", l.pick("errors", "错误"));
         let width = errors.iter().map(|(kind, ..)| kind.len()).max().unwrap_or(0);
         for (kind, n, message) in errors {
             let _ = writeln!(o, "    {}  {}  {message}", pad_right(kind, width), pad_left(&count(n), 7));
         }
     }
     let _ = writeln!(o);
-    o.push_str(&metric_table(&s.metrics));
+    o.push_str(&metric_table(&s.metrics, l));
     for w in &s.warnings {
-        let _ = writeln!(o, "\nwarning: {w}");
+        let _ = writeln!(o, "\n{}{}", l.pick("warning: ", "警告："), w.get(l));
     }
     o
 }
 
 /// `llmload summary · API · URL`, and `· rebuilt from FILES` for `llmload report`; a rebuilt
 /// summary names the API and URL only when its records carried them.
-fn title(config: &Value) -> String {
-    let mut parts = vec!["llmload summary".to_string()];
+fn title(config: &Value, l: Lang) -> String {
+    let mut parts = vec![l.pick("llmload summary", "llmload 汇总").to_string()];
     parts.extend(["api", "url"].iter().filter_map(|k| config[k].as_str().map(String::from)));
     if let Some(files) = config["source"].as_array() {
         let files: Vec<&str> = files.iter().filter_map(Value::as_str).collect();
-        parts.push(format!("rebuilt from {}", files.join(", ")));
+        let files = files.join(", ");
+        parts.push(l.pick(format!("rebuilt from {files}"), format!("由 {files} 重建")));
     }
     parts.join(" · ")
 }
 
 /// The client's own CPU and memory; a summary rebuilt from records never had them.
-fn client(s: &Summary) -> String {
+fn client(s: &Summary, l: Lang) -> String {
     match (s.client.cpu_s, s.client.peak_rss_mb) {
-        (Some(cpu_s), Some(mb)) => format!("{cpu_s:.2} CPU-s · peak memory {mb:.1} MiB"),
-        _ => "not recorded (rebuilt from records)".into(),
+        (Some(cpu_s), Some(mb)) => l.pick(
+            format!("{cpu_s:.2} CPU-s · peak memory {mb:.1} MiB"),
+            format!("{cpu_s:.2} CPU-s · 峰值内存 {mb:.1} MiB"),
+        ),
+        _ => l.pick("not recorded (rebuilt from records)", "未记录（由记录重建）").into(),
+    }
+}
+
+/// What each verdict means, in both languages (the HTML report says the same).
+pub fn verdict_meaning(v: Option<Verdict>) -> (&'static str, &'static str) {
+    match v {
+        Some(Verdict::Ok) => {
+            ("the client kept up: the numbers are the server's", "客户端跟得上：这些数字反映的是服务器")
+        }
+        Some(Verdict::Degraded) => (
+            "the client added delays of its own; read the latencies with care",
+            "客户端自身引入了延迟；解读延迟时请谨慎",
+        ),
+        Some(Verdict::ClientBound) => (
+            "the client, not the server, set these numbers; do not read them as the server's",
+            "这些数字受限于客户端而非服务器；不要把它们当作服务器的表现",
+        ),
+        None => (
+            "rebuilt from records: the client's own use was not recorded",
+            "由记录重建：未记录客户端自身的资源使用",
+        ),
     }
 }
 
 /// The verdict's lines when it is not `ok` (or not judged): what it means, then each reason,
 /// which says what to do.
-fn verdict(c: &ClientUsage) -> String {
-    let meaning = match c.verdict {
-        Some(Verdict::Degraded) => {
-            "degraded: the client added delays of its own; read the latencies with care"
-        }
-        Some(Verdict::ClientBound) => {
-            "client-bound: the client, not the server, set these numbers; do not read them as the server's"
-        }
+fn verdict(c: &ClientUsage, l: Lang) -> String {
+    let word = match c.verdict {
+        Some(Verdict::Degraded) => "degraded",
+        Some(Verdict::ClientBound) => "client-bound",
         Some(Verdict::Ok) | None => return String::new(),
     };
-    let mut o = format!("  verdict     {meaning}\n");
+    let meaning = l.of(verdict_meaning(c.verdict));
+    let colon = l.pick(": ", "：");
+    let mut o = format!("{}{word}{colon}{meaning}\n", label(l, ("verdict", "判定")));
     for reason in &c.reasons {
         let _ = writeln!(o, "    - {reason}");
     }
     o
 }
 
-/// The metric table's rows: label and unit, the distribution, and whether an empty row is left
-/// out (only some APIs report the server's own numbers).
-fn metric_rows(m: &Metrics) -> [(&'static str, Option<&Distribution>, bool); 15] {
+/// The metric table's rows: label and unit in both languages, the distribution, and whether
+/// an empty row is left out (only some APIs report the server's own numbers).
+type MetricRow<'a> = ((&'static str, &'static str), Option<&'a Distribution>, bool);
+
+fn metric_rows(m: &Metrics) -> [MetricRow<'_>; 15] {
     [
-        ("TTFB (ms)", m.ttfb_ms.as_ref(), false),
-        ("TTFE (ms)", m.ttfe_ms.as_ref(), false),
-        ("TTFT (ms)", m.ttft_ms.as_ref(), false),
-        ("TTFA (ms)", m.ttfa_ms.as_ref(), false),
-        ("ITL (ms)", m.itl_ms.as_ref(), false),
-        ("TPOT (ms)", m.tpot_ms.as_ref(), false),
-        ("E2E (ms)", m.e2e_ms.as_ref(), false),
-        ("output tokens", m.output_tokens.as_ref(), false),
-        ("decode tok/s", m.decode_tokens_per_s.as_ref(), false),
-        ("tokens/event", m.tokens_per_event.as_ref(), false),
-        ("ITL per token (ms)", m.itl_per_token_ms.as_ref(), false),
-        ("server latency (ms)", m.server_latency_ms.as_ref(), true),
-        ("server TTFT (ms)", m.server_ttft_ms.as_ref(), true),
-        ("TTFT sched (ms)", beyond_noise(&m.ttft_sched_ms, &m.ttft_ms), true),
-        ("E2E sched (ms)", beyond_noise(&m.e2e_sched_ms, &m.e2e_ms), true),
+        (("TTFB (ms)", "TTFB (ms)"), m.ttfb_ms.as_ref(), false),
+        (("TTFE (ms)", "TTFE (ms)"), m.ttfe_ms.as_ref(), false),
+        (("TTFT (ms)", "TTFT 首字 (ms)"), m.ttft_ms.as_ref(), false),
+        (("TTFA (ms)", "TTFA 首答 (ms)"), m.ttfa_ms.as_ref(), false),
+        (("ITL (ms)", "ITL 字间 (ms)"), m.itl_ms.as_ref(), false),
+        (("TPOT (ms)", "TPOT (ms)"), m.tpot_ms.as_ref(), false),
+        (("E2E (ms)", "E2E 端到端 (ms)"), m.e2e_ms.as_ref(), false),
+        (("output tokens", "输出 token"), m.output_tokens.as_ref(), false),
+        (("decode tok/s", "解码 tok/s"), m.decode_tokens_per_s.as_ref(), false),
+        (("tokens/event", "token/事件"), m.tokens_per_event.as_ref(), false),
+        (("ITL per token (ms)", "每 token ITL (ms)"), m.itl_per_token_ms.as_ref(), false),
+        (("server latency (ms)", "服务器延迟 (ms)"), m.server_latency_ms.as_ref(), true),
+        (("server TTFT (ms)", "服务器 TTFT (ms)"), m.server_ttft_ms.as_ref(), true),
+        (("TTFT sched (ms)", "计划起 TTFT (ms)"), beyond_noise(&m.ttft_sched_ms, &m.ttft_ms), true),
+        (("E2E sched (ms)", "计划起 E2E (ms)"), beyond_noise(&m.e2e_sched_ms, &m.e2e_ms), true),
     ]
 }
 
@@ -158,20 +232,20 @@ fn beyond_noise<'a>(
 }
 
 /// The percentile table: the label column fits the longest label of any row (shown or not),
-/// so every row lines up with the header.
-fn metric_table(m: &Metrics) -> String {
+/// so every row lines up with the header, by display width.
+fn metric_table(m: &Metrics, l: Lang) -> String {
     let rows = metric_rows(m);
-    let label_width = 2 + rows.iter().map(|(label, ..)| display_width(label)).max().unwrap_or(0);
-    let mut head = pad_right("  metric", label_width);
+    let label_width = 2 + rows.iter().map(|(label, ..)| display_width(l.of(*label))).max().unwrap_or(0);
+    let mut head = pad_right(&format!("  {}", l.pick("metric", "指标")), label_width);
     for c in STAT_COLUMNS {
-        head.push_str(&pad_left(c, STAT_WIDTH));
+        head.push_str(&pad_left(l.of(c), STAT_WIDTH));
     }
     let mut o = format!("{head}\n");
     for (label, dist, optional) in rows {
         if optional && dist.is_none() {
             continue;
         }
-        let mut line = pad_right(&format!("  {label}"), label_width);
+        let mut line = pad_right(&format!("  {}", l.of(label)), label_width);
         match dist {
             None => line.push_str(&pad_left("0", STAT_WIDTH)),
             Some(d) => {
@@ -227,7 +301,7 @@ mod tests {
 
     #[test]
     fn every_metric_row_lines_up_with_the_header() {
-        let table = metric_table(&metrics());
+        let table = metric_table(&metrics(), Lang::En);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines,
@@ -260,6 +334,27 @@ mod tests {
     }
 
     #[test]
+    fn the_chinese_metric_table_lines_up_by_display_width() {
+        let zh = metric_table(&metrics(), Lang::Zh);
+        let en = metric_table(&metrics(), Lang::En);
+        let lines: Vec<&str> = zh.lines().collect();
+        assert_eq!(
+            lines[0],
+            "  指标                   数量      均值      最小       p50       p90       p95       p99      最大"
+        );
+        assert_eq!(
+            lines[3],
+            "  TTFT 首字 (ms)           20     151.5     101.0     141.4     202.0     252.5     303.0     404.0"
+        );
+        // Full rows are as wide as the header on a terminal, and hold the English table's numbers.
+        for (z, e) in lines.iter().zip(en.lines()).skip(1).filter(|(z, _)| z.split_whitespace().count() > 8) {
+            assert_eq!(display_width(z), display_width(lines[0]), "{z:?}");
+            let numbers = |l: &str| l.split_whitespace().rev().take(8).map(String::from).collect::<Vec<_>>();
+            assert_eq!(numbers(z), numbers(e));
+        }
+    }
+
+    #[test]
     fn the_verdict_shows_when_it_is_not_ok() {
         let client = |verdict, reasons: &[&str]| ClientUsage {
             cpu_s: Some(1.0),
@@ -271,27 +366,33 @@ mod tests {
             verdict,
             reasons: reasons.iter().map(|r| r.to_string()).collect(),
         };
-        assert_eq!(verdict(&client(Some(Verdict::Ok), &[])), "");
-        assert_eq!(verdict(&client(None, &[])), "");
+        assert_eq!(verdict(&client(Some(Verdict::Ok), &[]), Lang::En), "");
+        assert_eq!(verdict(&client(None, &[]), Lang::En), "");
         assert_eq!(
-            verdict(&client(
-                Some(Verdict::ClientBound),
-                &["it was throttled; lower -c", "it was busy; lower -c"]
-            )),
+            verdict(
+                &client(Some(Verdict::ClientBound), &["it was throttled; lower -c", "it was busy; lower -c"]),
+                Lang::En
+            ),
             "  verdict     client-bound: the client, not the server, set these numbers; do not read them as the server's\n    - it was throttled; lower -c\n    - it was busy; lower -c\n"
         );
-        assert!(verdict(&client(Some(Verdict::Degraded), &["r"])).starts_with("  verdict     degraded: "));
+        assert!(
+            verdict(&client(Some(Verdict::Degraded), &["r"]), Lang::En)
+                .starts_with("  verdict     degraded: ")
+        );
     }
 
     #[test]
     fn the_title_names_the_api_the_url_and_the_records() {
         let live = json!({"api": "dify-chat", "url": "http://h:1/v1/chat-messages", "model": "m"});
-        assert_eq!(title(&live), "llmload summary · dify-chat · http://h:1/v1/chat-messages");
+        assert_eq!(title(&live, Lang::En), "llmload summary · dify-chat · http://h:1/v1/chat-messages");
         let rebuilt = json!({"source": ["a.jsonl", "b.jsonl"], "api": "openai-chat", "url": "http://h:2/v1/chat/completions"});
         assert_eq!(
-            title(&rebuilt),
+            title(&rebuilt, Lang::En),
             "llmload summary · openai-chat · http://h:2/v1/chat/completions · rebuilt from a.jsonl, b.jsonl"
         );
-        assert_eq!(title(&json!({"source": ["old.jsonl"]})), "llmload summary · rebuilt from old.jsonl");
+        assert_eq!(
+            title(&json!({"source": ["old.jsonl"]}), Lang::En),
+            "llmload summary · rebuilt from old.jsonl"
+        );
     }
 }

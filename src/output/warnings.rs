@@ -4,6 +4,7 @@
 //! JSON's `warnings`. Whether the client itself limited the run is not a warning but the verdict
 //! (`summary::verdict`), which the text summary shows under `client`.
 
+use crate::lang::{Lang, Text};
 use crate::summary::Summary;
 use std::fmt;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub enum Warning {
     ReporterFailed,
     /// `llmload report` skipped a records file's unfinished last line.
     CutRecord { file: String },
+    /// `llmload report` read records of different runs: each named by its file, API and URL.
+    MixedRuns { first: String, second: String },
     /// Every request failed: the most common kind, its count and first message.
     AllFailed { kind: String, count: u64, message: String },
     /// Some requests failed: the share of finished requests and the commonest kinds.
@@ -47,86 +50,118 @@ pub enum Warning {
     CgroupUnknown { problem: String },
 }
 
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Warning {
+    /// The sentence in `lang`, with what to do next. Flags, error kinds and commands stay as
+    /// typed; numbers are the same in both languages.
+    pub fn text(&self, lang: Lang) -> String {
+        let l = lang;
         match self {
-            Warning::Insecure => f.write_str(
-                "--insecure: TLS certificates were not verified, so the server may not be who it claims; use --ca-cert for a private CA",
+            Warning::Insecure => l.pick(
+                "--insecure: TLS certificates were not verified, so the server may not be who it claims; use --ca-cert for a private CA".into(),
+                "--insecure：未校验 TLS 证书，服务器可能并非其所声称的身份；私有 CA 请用 --ca-cert".into(),
             ),
-            Warning::FileLimit { limit, need, workers } => write!(
-                f,
-                "the open-file limit is {limit} but {workers} workers need about {need}: raise it (`ulimit -n {need}`) or lower --concurrency"
+            Warning::FileLimit { limit, need, workers } => l.pick(
+                format!("the open-file limit is {limit} but {workers} workers need about {need}: raise it (`ulimit -n {need}`) or lower --concurrency"),
+                format!("打开文件数上限为 {limit}，但 {workers} 个工作线程约需 {need}：请调高上限（`ulimit -n {need}`）或调低 --concurrency"),
             ),
-            Warning::RampUpTooLong { ramp_up, duration, starting, workers } => write!(
-                f,
-                "--ramp-up {} is longer than --duration {}: only {starting} of {workers} workers start before the end; shorten --ramp-up or lengthen --duration",
-                human(*ramp_up),
-                human(*duration)
-            ),
-            Warning::PreflightNoted { what } => {
-                write!(f, "preflight: {what} (the load test goes on and measures it)")
+            Warning::RampUpTooLong { ramp_up, duration, starting, workers } => {
+                let (r, d) = (human(*ramp_up), human(*duration));
+                l.pick(
+                    format!("--ramp-up {r} is longer than --duration {d}: only {starting} of {workers} workers start before the end; shorten --ramp-up or lengthen --duration"),
+                    format!("--ramp-up {r} 长于 --duration {d}：{workers} 个工作线程中只有 {starting} 个能在结束前启动；请缩短 --ramp-up 或延长 --duration"),
+                )
             }
-            Warning::WorkersShort { started, workers, error } => write!(
-                f,
-                "only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"
+            Warning::PreflightNoted { what } => l.pick(
+                format!("preflight: {what} (the load test goes on and measures it)"),
+                format!("预检：{what}（压测照常进行，并会测量它）"),
             ),
-            Warning::Unsent { count, max_concurrency } => write!(
-                f,
-                "{count} scheduled requests were never sent: all --max-concurrency {max_concurrency} workers were busy until the run ended (the server could not keep up with --rate; their wait shows in ttft_sched and e2e_sched); raise --max-concurrency or lower --rate"
+            Warning::Unsent { count, max_concurrency } => l.pick(
+                format!("{count} scheduled requests were never sent: all --max-concurrency {max_concurrency} workers were busy until the run ended (the server could not keep up with --rate; their wait shows in ttft_sched and e2e_sched); raise --max-concurrency or lower --rate"),
+                format!("{count} 个按计划应发出的请求从未发出：--max-concurrency 的 {max_concurrency} 个工作线程直到运行结束都在忙（服务器跟不上 --rate；其等待计入 ttft_sched 和 e2e_sched）；请调高 --max-concurrency 或调低 --rate"),
             ),
-            Warning::Interrupted { wall_s, forced: false } => write!(
-                f,
-                "interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"
+            Warning::WorkersShort { started, workers, error } => l.pick(
+                format!("only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"),
+                format!("{workers} 个工作线程中只有 {started} 个能启动（{error}）：请调高 `ulimit -u` 或调低 --concurrency"),
             ),
-            Warning::Interrupted { wall_s, forced: true } => write!(
-                f,
-                "interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s and again during the grace period: in-flight requests were cut at once and are counted as cancelled"
+            Warning::Interrupted { wall_s, forced: false } => l.pick(
+                format!("interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"),
+                format!("运行 {wall_s:.1}s 后被中断（Ctrl-C 或 SIGTERM）：不再发送新请求，进行中的请求有宽限期，届时仍未结束的计为已取消"),
             ),
-            Warning::RecordsStopped { error } => write!(
-                f,
-                "writing records stopped: {error}; the summary still counts every request, but that file lacks the later ones"
+            Warning::Interrupted { wall_s, forced: true } => l.pick(
+                format!("interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s and again during the grace period: in-flight requests were cut at once and are counted as cancelled"),
+                format!("运行 {wall_s:.1}s 后被中断，且在宽限期内再次中断：进行中的请求被立即切断，计为已取消"),
             ),
-            Warning::ReporterFailed => f.write_str(
-                "the statistics were lost (the reporter thread failed): every request finished before then is in --records; rebuild the summary with `llmload report`",
+            Warning::RecordsStopped { error } => l.pick(
+                format!("writing records stopped: {error}; the summary still counts every request, but that file lacks the later ones"),
+                format!("记录写入已停止：{error}；汇总仍计入每个请求，但该文件缺少之后的请求"),
             ),
-            Warning::CutRecord { file } => {
-                write!(f, "{file}: ignored an unfinished last line (the run was killed while writing it)")
-            }
-            Warning::AllFailed { kind, count, message } => write!(
-                f,
-                "every request failed; most often {kind} ({count}×): {message} — fix that before reading any latency"
+            Warning::ReporterFailed => l.pick(
+                "the statistics were lost (the reporter thread failed): every request finished before then is in --records; rebuild the summary with `llmload report`".into(),
+                "统计数据已丢失（报告线程失败）：此前结束的每个请求都在 --records 中；请用 `llmload report` 重建汇总".into(),
+            ),
+            Warning::CutRecord { file } => l.pick(
+                format!("{file}: ignored an unfinished last line (the run was killed while writing it)"),
+                format!("{file}：忽略了未写完的最后一行（运行在写入时被终止）"),
+            ),
+            Warning::MixedRuns { first, second } => l.pick(
+                format!("the records come from different runs ({first}; {second}): the summary header names the first; report each run's records on their own to compare them"),
+                format!("这些记录来自不同的运行（{first}；{second}）：汇总标题只列出第一个；请分别汇总每次运行的记录再比较"),
+            ),
+            Warning::AllFailed { kind, count, message } => l.pick(
+                format!("every request failed; most often {kind} ({count}×): {message} — fix that before reading any latency"),
+                format!("所有请求均失败；最常见的是 {kind}（{count}×）：{message} —— 请先解决它，再看任何延迟数据"),
             ),
             Warning::SomeFailed { failed, finished, top } => {
                 let kinds: Vec<String> = top.iter().map(|(k, n)| format!("{k} {n}×")).collect();
-                write!(
-                    f,
-                    "{failed} of {finished} requests failed ({:.1}%): {}; latencies count only the successful ones (see errors above)",
-                    100.0 * *failed as f64 / (*finished).max(1) as f64,
-                    kinds.join(", ")
+                let share = 100.0 * *failed as f64 / (*finished).max(1) as f64;
+                l.pick(
+                    format!("{failed} of {finished} requests failed ({share:.1}%): {}; latencies count only the successful ones (see errors above)", kinds.join(", ")),
+                    format!("{finished} 个请求中有 {failed} 个失败（{share:.1}%）：{}；延迟只统计成功的请求（见上方错误）", kinds.join("，")),
                 )
             }
-            Warning::AllCancelled { cancelled, interrupted: true } => write!(
-                f,
-                "all {cancelled} requests were cut by the interrupt before they ended: let the run go on longer"
+            Warning::AllCancelled { cancelled, interrupted: true } => l.pick(
+                format!("all {cancelled} requests were cut by the interrupt before they ended: let the run go on longer"),
+                format!("全部 {cancelled} 个请求都在结束前被中断切断：请让运行持续更久"),
             ),
-            Warning::AllCancelled { cancelled, interrupted: false } => write!(
-                f,
-                "all {cancelled} requests were cancelled at the deadline before they ended: raise --duration"
+            Warning::AllCancelled { cancelled, interrupted: false } => l.pick(
+                format!("all {cancelled} requests were cancelled at the deadline before they ended: raise --duration"),
+                format!("全部 {cancelled} 个请求都在结束前到达截止时间而被取消：请调大 --duration"),
             ),
-            Warning::NothingSent => f.write_str("no request was sent: raise --duration or lower --ramp-up"),
-            Warning::TokensEstimated { requests } => write!(
-                f,
-                "{requests} requests had no usage in their stream, so their output tokens are estimated (CJK characters one each, other text by words); ask the server for usage for exact counts"
+            Warning::NothingSent => l.pick(
+                "no request was sent: raise --duration or lower --ramp-up".into(),
+                "没有发送任何请求：请调大 --duration 或调小 --ramp-up".into(),
             ),
-            Warning::StreamProblems { requests } => write!(
-                f,
-                "{requests} successful requests carried stream problems (malformed events or invalid UTF-8); see `warnings` in --records"
+            Warning::TokensEstimated { requests } => l.pick(
+                format!("{requests} requests had no usage in their stream, so their output tokens are estimated (CJK characters one each, other text by words); ask the server for usage for exact counts"),
+                format!("{requests} 个请求的流中没有 usage，其输出 token 数为估算（每个中日韩字符计一个，其他文本按词计）；要精确计数请让服务器返回 usage"),
             ),
-            Warning::CgroupUnknown { problem } => write!(
-                f,
-                "the cgroup CPU quota and throttling are unknown ({problem}): the client's verdict counts the CPUs the process may run on and cannot see throttling"
+            Warning::StreamProblems { requests } => l.pick(
+                format!("{requests} successful requests carried stream problems (malformed events or invalid UTF-8); see `warnings` in --records"),
+                format!("{requests} 个成功的请求带有流问题（格式错误的事件或无效的 UTF-8）；见 --records 中的 `warnings`"),
+            ),
+            Warning::CgroupUnknown { problem } => l.pick(
+                format!("the cgroup CPU quota and throttling are unknown ({problem}): the client's verdict counts the CPUs the process may run on and cannot see throttling"),
+                format!("无法得知 cgroup 的 CPU 配额与限流（{problem}）：客户端判定只按进程可用的 CPU 计算，看不到限流"),
             ),
         }
+    }
+
+    /// The sentence in both languages, as the summary keeps it.
+    pub fn both(&self) -> Text {
+        Text { en: self.text(Lang::En), zh: self.text(Lang::Zh) }
+    }
+}
+
+/// English, as the JSON summary has it.
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(Lang::En))
+    }
+}
+
+impl From<Warning> for Text {
+    fn from(w: Warning) -> Text {
+        w.both()
     }
 }
 
@@ -232,6 +267,91 @@ mod tests {
             Warning::AllCancelled { cancelled: 3, interrupted: true }
                 .to_string()
                 .contains("cut by the interrupt")
+        );
+    }
+
+    /// One of each variant; the match below has no `_` arm, so a new variant does not compile
+    /// until it has a sample here.
+    fn samples() -> Vec<Warning> {
+        let s = Duration::from_secs;
+        let all = vec![
+            Warning::Insecure,
+            Warning::FileLimit { limit: 1024, need: 4160, workers: 4096 },
+            Warning::RampUpTooLong { ramp_up: s(10), duration: s(5), starting: 5, workers: 10 },
+            Warning::PreflightNoted { what: "HTTP 503".into() },
+            Warning::WorkersShort { started: 900, workers: 1000, error: "EAGAIN".into() },
+            Warning::Interrupted { wall_s: 3.25, forced: false },
+            Warning::Interrupted { wall_s: 3.25, forced: true },
+            Warning::RecordsStopped { error: "disk full".into() },
+            Warning::ReporterFailed,
+            Warning::CutRecord { file: "r.jsonl".into() },
+            Warning::MixedRuns {
+                first: "a.jsonl: openai-chat at http://h:1".into(),
+                second: "b.jsonl: dify-chat at http://h:2".into(),
+            },
+            Warning::AllFailed { kind: "http_500".into(), count: 12, message: "boom".into() },
+            Warning::SomeFailed {
+                failed: 7,
+                finished: 13,
+                top: vec![("http_500".into(), 5), ("timeout_ttfb".into(), 2)],
+            },
+            Warning::AllCancelled { cancelled: 3, interrupted: true },
+            Warning::AllCancelled { cancelled: 3, interrupted: false },
+            Warning::NothingSent,
+            Warning::TokensEstimated { requests: 42 },
+            Warning::StreamProblems { requests: 2 },
+            Warning::CgroupUnknown { problem: "no cpu.max".into() },
+            Warning::Unsent { count: 9, max_concurrency: 64 },
+        ];
+        for w in &all {
+            match w {
+                Warning::Insecure
+                | Warning::FileLimit { .. }
+                | Warning::RampUpTooLong { .. }
+                | Warning::PreflightNoted { .. }
+                | Warning::WorkersShort { .. }
+                | Warning::Unsent { .. }
+                | Warning::Interrupted { .. }
+                | Warning::RecordsStopped { .. }
+                | Warning::ReporterFailed
+                | Warning::CutRecord { .. }
+                | Warning::MixedRuns { .. }
+                | Warning::AllFailed { .. }
+                | Warning::SomeFailed { .. }
+                | Warning::AllCancelled { .. }
+                | Warning::NothingSent
+                | Warning::TokensEstimated { .. }
+                | Warning::StreamProblems { .. }
+                | Warning::CgroupUnknown { .. } => {}
+            }
+        }
+        all
+    }
+
+    /// The numbers, flags and names of a text: its runs of ASCII letters, digits and `-._%/`.
+    fn tokens(text: &str) -> Vec<String> {
+        let mut words: Vec<String> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.%/`".contains(c)))
+            .filter(|w| w.chars().any(|c| c.is_ascii_digit()) || w.starts_with("--"))
+            .map(|w| w.trim_end_matches('.').to_string())
+            .collect();
+        words.sort();
+        words
+    }
+
+    #[test]
+    fn every_warning_has_a_chinese_text_with_the_same_numbers_and_flags() {
+        for w in samples() {
+            let (en, zh) = (w.text(Lang::En), w.text(Lang::Zh));
+            assert_eq!(en, w.to_string(), "Display is the English text");
+            assert_ne!(en, zh, "{w:?} has no Chinese text");
+            assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{w:?}: {zh}");
+            assert_eq!(tokens(&en), tokens(&zh), "{w:?} keeps its numbers and flags:\n{en}\n{zh}");
+            assert_eq!(w.both(), Text { en, zh });
+        }
+        assert_eq!(
+            Warning::SomeFailed { failed: 7, finished: 13, top: vec![("http_500".into(), 5)] }.text(Lang::Zh),
+            "13 个请求中有 7 个失败（53.8%）：http_500 5×；延迟只统计成功的请求（见上方错误）"
         );
     }
 }

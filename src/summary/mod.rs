@@ -8,6 +8,7 @@ pub mod verdict;
 
 use crate::decimals::{six, three};
 use crate::gate::{Checked, Threshold};
+use crate::lang::Text;
 use crate::stats::{Distribution, Histogram, RunStats, SeriesRow};
 use serde::Serialize;
 use serde_json::Value;
@@ -28,8 +29,8 @@ pub struct RunOutput {
     pub window: Duration,
     pub started_at: chrono::DateTime<chrono::Local>,
     /// Problems with the run itself (workers that could not start, an interrupt…), as the
-    /// sentences `output::warnings::Warning` gives them.
-    pub warnings: Vec<String>,
+    /// sentences `output::warnings::Warning` gives them, in both languages.
+    pub warnings: Vec<Text>,
     /// The records file failed mid-run (the summary is still complete).
     pub records_error: Option<String>,
     /// Ctrl-C or SIGTERM ended the run.
@@ -71,8 +72,9 @@ pub struct Summary {
     pub tokens: Tokens,
     pub metrics: Metrics,
     pub client: ClientUsage,
-    /// What to look at before trusting the numbers, each sentence saying what to do next.
-    pub warnings: Vec<String>,
+    /// What to look at before trusting the numbers, each sentence saying what to do next
+    /// (in English here; the text summary and the HTML report show them in `--lang`).
+    pub warnings: Vec<Text>,
     /// Each `--threshold` checked against this summary, in the order given; empty without one.
     pub thresholds: Vec<Checked>,
     /// Standard deviations, for the vLLM export (not in llmload's own JSON).

@@ -5,6 +5,14 @@
 
 pub mod cgroup;
 
+/// Whether stderr is a terminal: the one place llmload asks. Only a terminal gets what is
+/// redrawn in place (the `-n` progress line, `\r`); nothing llmload prints is coloured, so
+/// `NO_COLOR` holds everywhere without a check.
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
 /// Descriptors beyond one per worker: the reporter's files, stdio, the pool's spares.
 const SPARE_FILES: u64 = 64;
 

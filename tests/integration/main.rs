@@ -9,6 +9,7 @@ mod exports;
 mod faults;
 mod fuzz_args;
 mod gates;
+mod lang;
 mod load_models;
 mod preflight;
 mod prompts;

@@ -74,6 +74,8 @@ pub fn llmload(args: &[&str]) -> Output {
 pub fn llmload_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmload"));
     cmd.args(args).env_remove("API_KEY").env_remove("HTTP_PROXY").env_remove("http_proxy");
+    // English unless a test asks for a locale: the output's language follows it.
+    cmd.env_remove("LC_ALL").env_remove("LC_MESSAGES").env_remove("LANG");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -92,6 +94,9 @@ pub fn signalled(args: &[&str], after: Duration, signals: &[&str], pause: Durati
     let child = Command::new(env!("CARGO_BIN_EXE_llmload"))
         .args(args)
         .env_remove("API_KEY")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("LANG")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -122,6 +122,9 @@ fn a_run_capped_at_a_tenth_of_a_core_is_not_ok() {
         .args(["-c", &script, env!("CARGO_BIN_EXE_llmload")])
         .args(args)
         .env_remove("API_KEY")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("LANG")
         .output()
         .expect("run sh");
     let out = Output {

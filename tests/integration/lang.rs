@@ -1,0 +1,98 @@
+//! `--lang`: Chinese headers, summary and report with the same numbers as English, the locale
+//! (`LANG`, `LC_ALL`) choosing when the flag is absent, and nothing redrawn (no progress line,
+//! no escape byte) when stderr is a pipe.
+
+use crate::util::*;
+
+/// The numbers of a text, sorted: every run of digits, `.`, `,` and `%` that holds a digit.
+fn numbers(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = text
+        .split(|c: char| !(c.is_ascii_digit() || ".,%".contains(c)))
+        .map(|w| w.trim_matches(|c| ".,".contains(c)).to_string())
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn chinese_output_has_chinese_labels_and_the_english_numbers() {
+    let mock = fast_mock(5, &[]);
+    let dir = tempdir("lang-zh");
+    let rec = dir.join("rec.jsonl");
+    let rec = rec.to_str().unwrap();
+    let live =
+        llmload(&["run", "--url", &url(&mock), "-c", "2", "-n", "6", "--records", rec, "--lang", "zh"]);
+    live.expect_code(0);
+    assert!(live.stderr.contains("时间") && live.stderr.contains("工作线程"), "{}", live.context());
+    assert!(live.stdout.contains("\nllmload 汇总 · dify-chat · "), "{}", live.context());
+    assert!(live.stdout.contains("  成功率      100.0%\n"), "{}", live.context());
+
+    let report = |lang: &str, json: &str, html: &str| {
+        let (json, html) = (dir.join(json), dir.join(html));
+        let args = ["report", rec, "--lang", lang, "--json", json.to_str().unwrap()];
+        let out = llmload(&[&args[..], &["--html", html.to_str().unwrap()]].concat());
+        out.expect_code(0);
+        let page = std::fs::read_to_string(&html).unwrap();
+        let summary = read_json(&json, &out);
+        (out, summary, page)
+    };
+    let (en, en_json, en_page) = report("en", "en.json", "en.html");
+    let (zh, zh_json, zh_page) = report("zh", "zh.json", "zh.html");
+    assert!(
+        en.stdout.contains("  metric ") && en.stdout.contains("  success     100.0%"),
+        "{}",
+        en.context()
+    );
+    assert!(
+        zh.stdout.contains("  指标 ") && zh.stdout.contains("由 ") && zh.stdout.contains("重建"),
+        "{}",
+        zh.context()
+    );
+    assert_eq!(numbers(&zh.stdout), numbers(&en.stdout), "the same numbers:{}{}", en.context(), zh.context());
+    assert_eq!(zh_json, en_json, "the JSON summary does not depend on the language");
+    assert!(en_page.contains("<html lang=\"en\">") && en_page.contains("<h2>Summary</h2>"));
+    assert!(zh_page.contains("<html lang=\"zh-CN\">") && zh_page.contains("<h2>汇总</h2>"));
+    assert!(zh_page.contains("<h2>客户端判定</h2>") && zh_page.contains("<h2>配置</h2>"));
+}
+
+#[test]
+fn the_locale_picks_the_language_when_no_flag_does() {
+    let mock = fast_mock(3, &[]);
+    let dir = tempdir("lang-env");
+    let rec = dir.join("rec.jsonl");
+    let rec = rec.to_str().unwrap();
+    llmload(&["run", "--url", &url(&mock), "-n", "2", "--quiet", "--records", rec]).expect_code(0);
+    let title = |env: &[(&str, &str)], args: &[&str]| {
+        let out = llmload_env(&[&["report", rec][..], args].concat(), env);
+        out.expect_code(0);
+        out.stdout.lines().nth(1).unwrap_or_default().split(" · ").next().unwrap_or_default().to_string()
+    };
+    assert_eq!(title(&[("LANG", "zh_CN.UTF-8")], &[]), "llmload 汇总");
+    assert_eq!(title(&[("LANG", "en_US.UTF-8")], &[]), "llmload summary");
+    assert_eq!(title(&[], &[]), "llmload summary");
+    assert_eq!(title(&[("LC_ALL", "C.UTF-8"), ("LANG", "zh_CN.UTF-8")], &[]), "llmload summary");
+    assert_eq!(title(&[("LC_MESSAGES", "zh_TW.UTF-8"), ("LANG", "en_US")], &[]), "llmload 汇总");
+    assert_eq!(title(&[("LANG", "zh_CN.UTF-8")], &["--lang", "en"]), "llmload summary");
+    let bad = llmload(&["report", rec, "--lang", "fr"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--lang") && bad.stderr.contains("give zh or en"), "{}", bad.context());
+}
+
+#[test]
+fn a_piped_stderr_gets_no_progress_line_and_no_escape_bytes() {
+    let mock = fast_mock(3, &[]);
+    let url = url(&mock);
+    for quiet in [false, true] {
+        let mut args = vec!["run", "--url", &url, "-c", "2", "-n", "20"];
+        if quiet {
+            args.push("--quiet");
+        }
+        let out = llmload_env(&args, &[("LANG", "zh_CN.UTF-8")]);
+        out.expect_code(0);
+        for text in [&out.stderr, &out.stdout] {
+            assert!(!text.contains('\r') && !text.contains('\x1b'), "{}", out.context());
+            assert!(!text.contains("进度") && !text.contains("progress"), "{}", out.context());
+        }
+    }
+}
