@@ -10,6 +10,7 @@ mod faults;
 mod fuzz_args;
 mod gates;
 mod preflight;
+mod probe;
 mod prompts;
 mod replay;
 mod report;
