@@ -106,7 +106,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     let cut_at = ended.map_or(started + wall, |e| e.cut_at);
     let window_end = report.last_end.map_or(cut_at, |last| last.min(cut_at));
     let window = window_end.saturating_duration_since(started);
-    let Report { stats, records_error, series, .. } = report;
+    let Report { stats, records_error, series, breakdown, .. } = report;
     let interrupted = interrupt.is_some();
     Ok(RunOutput {
         stats,
@@ -118,6 +118,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         interrupted,
         stats_lost,
         series,
+        breakdown,
     })
 }
 

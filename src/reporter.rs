@@ -9,7 +9,7 @@ use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
 use crate::measure::Measurement;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
-use crate::stats::{RunStats, SeriesBuilder, SeriesRow};
+use crate::stats::{Breakdown, RunStats, SeriesBuilder, SeriesRow};
 use crossbeam_channel::{Receiver, Sender, select, tick, unbounded};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -61,6 +61,8 @@ pub struct Report {
     pub last_end: Option<Instant>,
     /// The run second by second, when it was kept (empty otherwise).
     pub series: Vec<SeriesRow>,
+    /// The run by API key and by prompt.
+    pub breakdown: Breakdown,
 }
 
 /// A file each finished request is written to as it ends.
@@ -86,6 +88,8 @@ pub struct Reporter {
     window: RunStats,
     window_start: Instant,
     total: RunStats,
+    /// By key and prompt: the whole run only, never a window.
+    breakdown: Breakdown,
     last_end: Option<Instant>,
     series: Option<SeriesBuilder>,
 }
@@ -118,6 +122,7 @@ impl Reporter {
             window: RunStats::default(),
             window_start: started,
             total: RunStats::default(),
+            breakdown: Breakdown::default(),
             last_end: None,
             // Requests reach the reporter as they end: the builder keeps only the last seconds open.
             series: series.then(|| SeriesBuilder::new(true)),
@@ -149,7 +154,13 @@ impl Reporter {
             self.end_window();
         }
         let series = self.series.map_or_else(Vec::new, |s| s.rows());
-        Report { stats: self.total, records_error: self.records_error, last_end: self.last_end, series }
+        Report {
+            stats: self.total,
+            records_error: self.records_error,
+            last_end: self.last_end,
+            series,
+            breakdown: self.breakdown,
+        }
     }
 
     /// Takes what came by the `later` channel.
@@ -179,6 +190,7 @@ impl Reporter {
                 self.last_end = self.last_end.max(Some(m.end_at));
                 self.write_record(&m);
                 self.window.add(&m);
+                self.breakdown.add(&m);
                 if let Some(s) = &mut self.series {
                     s.add(&m, self.started);
                 }

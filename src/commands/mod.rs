@@ -113,6 +113,7 @@ fn finish(summary: &mut Summary, run: &RunOutput, ends: Ends, to_stderr: bool) -
     summary.warnings.extend(noticed.iter().map(ToString::to_string));
     summary.check(&ends.thresholds);
     let mut text = crate::output::text::render(summary);
+    text += &crate::output::breakdown::tables(summary);
     if !summary.thresholds.is_empty() {
         text += &gates::thresholds(&summary.thresholds);
     }

@@ -317,6 +317,7 @@ mod tests {
             interrupted: false,
             stats_lost: false,
             series: series.rows(),
+            breakdown: Default::default(),
         }
     }
 

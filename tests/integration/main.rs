@@ -3,6 +3,7 @@
 
 mod apis;
 mod bad_input;
+mod breakdown;
 mod contract;
 mod core_run;
 mod exports;
