@@ -12,6 +12,7 @@ use argh::FromArgs;
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload report records.jsonl --json out.json     # the summary of a killed run",
     example = "llmload compare base.json new.json --fail-if 'ttft.p95>+10%'",
+    example = "llmload probe --url http://127.0.0.1:8000 --api openai-chat   # one request, every event shown",
     note = "`llmload --version` prints the version. The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
 )]
 pub struct Cli {
@@ -28,6 +29,95 @@ pub enum Command {
     Mock(MockArgs),
     Report(ReportArgs),
     Compare(CompareArgs),
+    Probe(ProbeArgs),
+}
+
+#[derive(FromArgs, Debug, Default)]
+/// send one request (or read a recorded stream) and show every SSE event and what llmload read from it.
+#[argh(
+    subcommand,
+    name = "probe",
+    example = "llmload probe --url http://127.0.0.1:8000 --api openai-chat --model qwen",
+    example = "llmload probe --url https://dify.example/v1 --api-key app-xxx --prompt hello",
+    example = "llmload probe --file capture.sse --api anthropic --json    # one JSON object per event",
+    note = "Each event is shown with its arrival (ms since the request started), its type, data and last event ID, and what the --api adapter read from it; a verdict line follows. With --file and no --api, the adapter that recognises the most events is used. Exit codes: 0 the stream was read and recognised, with text and its terminal event; 1 it was read but gave no text, no terminal event, an error event, or events --api does not recognise (the verdict says why and the likely fix); 2 bad usage, or no stream (connection, TLS, HTTP error status)."
+)]
+pub struct ProbeArgs {
+    /// base URL of the server, as for `llmload run`
+    #[argh(option)]
+    pub url: Option<String>,
+    /// server host when --url is not given (default localhost)
+    #[argh(option)]
+    pub host: Option<String>,
+    /// server port when --url is not given (default 8080)
+    #[argh(option, from_str_fn(port))]
+    pub port: Option<u16>,
+    /// read this recorded response body (e.g. a curl -N capture) instead of sending a request
+    #[argh(option)]
+    pub file: Option<String>,
+    /// API protocol, as for `llmload run` (default auto: from the URL path; with --file, the adapter that recognises most events)
+    #[argh(option)]
+    pub api: Option<String>,
+    /// URL path to use instead of the API's own
+    #[argh(option)]
+    pub path: Option<String>,
+    /// app variables for the Dify APIs as a JSON object (default {})
+    #[argh(option)]
+    pub inputs: Option<String>,
+    /// custom API: JSON body file with {{prompt}}, {{model}}, {{max_tokens}}, {{user}} placeholders
+    #[argh(option)]
+    pub body_template: Option<String>,
+    /// custom API: JSON pointer to each event's text
+    #[argh(option)]
+    pub text_path: Option<String>,
+    /// custom API: JSON pointer to the output token count in an event
+    #[argh(option)]
+    pub usage_path: Option<String>,
+    /// custom API: event data that ends the stream (default `[DONE]`; "" = the end of the body)
+    #[argh(option)]
+    pub done_marker: Option<String>,
+    /// model name sent in the request
+    #[argh(option)]
+    pub model: Option<String>,
+    /// cap on output tokens sent in the request
+    #[argh(option)]
+    pub max_tokens: Option<u32>,
+    /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
+    #[argh(option)]
+    pub api_key: Option<String>,
+    /// file with one API key a line: the first is used
+    #[argh(option)]
+    pub api_key_file: Option<String>,
+    /// the prompt (default 你好)
+    #[argh(option)]
+    pub prompt: Option<String>,
+    /// file of prompts as for `llmload run`: the first is sent
+    #[argh(option)]
+    pub param_file: Option<String>,
+    /// limit for the whole request (default 300s)
+    #[argh(option)]
+    pub timeout: Option<String>,
+    /// limit for resolving and connecting, TLS included (default 10s)
+    #[argh(option)]
+    pub connect_timeout: Option<String>,
+    /// limit from sending the request to its response headers (default 60s)
+    #[argh(option)]
+    pub ttfb_timeout: Option<String>,
+    /// longest silence between two reads of the response (default 60s)
+    #[argh(option)]
+    pub idle_timeout: Option<String>,
+    /// PEM file of CA certificates to trust instead of the bundled web roots
+    #[argh(option)]
+    pub ca_cert: Option<String>,
+    /// skip TLS certificate verification (testing only)
+    #[argh(switch)]
+    pub insecure: bool,
+    /// extra request header 'Name: value' (repeatable)
+    #[argh(option)]
+    pub header: Vec<String>,
+    /// one JSON object per event on stdout (event, data, id, offset_ms and the adapter's reading); the verdict goes to stderr
+    #[argh(switch)]
+    pub json: bool,
 }
 
 #[derive(FromArgs, Debug)]

@@ -16,8 +16,8 @@
 //! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
 //!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
 //!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
-//!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms
-//!   and the run second by second; [`tokens`] the estimate
+//!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms,
+//!   the run second by second and by key and prompt; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
 //!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`lang`] the language people
 //!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of.
@@ -30,7 +30,8 @@
 //!   report.
 //! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
 //!   [`engine`] threads, the start gate and the end of a run; [`rebuild`] records back into statistics (`llmload report`);
-//!   [`commands`] on top.
+//!   [`commands`] on top (`probe` included: one request through the client's read loop, every
+//!   event shown).
 //! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and `rng`,
 //!   so the instrument never shares the client's reading of a protocol.
 //!

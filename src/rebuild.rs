@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::export::records::Record;
 use crate::files::{self, cap};
 use crate::output::warnings::Warning;
-use crate::stats::{RunStats, SeriesBuilder};
+use crate::stats::breakdown::Ended;
+use crate::stats::{Breakdown, RunStats, SeriesBuilder};
 use crate::summary::RunOutput;
 use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant, SystemTime};
@@ -48,6 +49,7 @@ impl Origin {
 pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) -> Result<Rebuilt, Error> {
     let base = Instant::now();
     let mut stats = RunStats::default();
+    let mut breakdown = Breakdown::default();
     // One file is in about end order (written as requests ended); several each start over.
     let mut seconds = series.then(|| SeriesBuilder::new(paths.len() == 1));
     let (mut wall, mut warnings, mut newest) = (Duration::ZERO, Vec::new(), None::<SystemTime>);
@@ -56,8 +58,17 @@ pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) ->
     for path in paths {
         let file = files::open("report", path, cap::RECORDS)?;
         newest = newest.max(file.get_ref().metadata().and_then(|m| m.modified()).ok());
-        let part = read(BufReader::new(file), base, &mut stats, seconds.as_mut(), MAX_RECORD_BYTES, each)
-            .map_err(|p| Error::file("report", path, p))?;
+        // The breakdown needs only each record's indexes, outcome and TTFT; a warm-up request
+        // is in no statistic.
+        let mut each = |r: &Record| {
+            if !r.warmup {
+                breakdown.record(r.prompt_index, r.key_index, ended(r));
+            }
+            each(r);
+        };
+        let part =
+            read(BufReader::new(file), base, &mut stats, seconds.as_mut(), MAX_RECORD_BYTES, &mut each)
+                .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
         for o in part.origins {
             match &origin {
@@ -94,8 +105,18 @@ pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) ->
         interrupted: false,
         stats_lost: false,
         series: seconds.map_or_else(Vec::new, |s| s.rows()),
+        breakdown,
     };
     Ok(Rebuilt { run, origin: origin.map(|(o, _)| o) })
+}
+
+/// How a record's request ended, for the breakdown by key and prompt.
+fn ended(r: &Record) -> Ended {
+    match r.outcome.as_str() {
+        "ok" => Ended::Ok(r.ttft_ms.map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0))),
+        "cancelled" => Ended::Cancelled,
+        _ => Ended::Failed,
+    }
 }
 
 /// What one file added.

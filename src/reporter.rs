@@ -12,7 +12,7 @@ use crate::measure::Measurement;
 use crate::output::progress;
 use crate::output::table::{self, Row};
 use crate::output::warnings::human;
-use crate::stats::{RunStats, SeriesBuilder, SeriesRow};
+use crate::stats::{Breakdown, RunStats, SeriesBuilder, SeriesRow};
 use crossbeam_channel::{Receiver, Sender, never, select, tick, unbounded};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -67,6 +67,8 @@ pub struct Report {
     pub first_measured: Option<Instant>,
     /// The run second by second, when it was kept (empty otherwise).
     pub series: Vec<SeriesRow>,
+    /// The run by API key and by prompt.
+    pub breakdown: Breakdown,
 }
 
 /// What the reporter shows on stderr while the run goes on.
@@ -113,6 +115,8 @@ pub struct Reporter {
     window: RunStats,
     window_start: Instant,
     total: RunStats,
+    /// By key and prompt: the whole run only, never a window.
+    breakdown: Breakdown,
     last_end: Option<Instant>,
     first_measured: Option<Instant>,
     series: Option<SeriesBuilder>,
@@ -148,6 +152,7 @@ impl Reporter {
             window: RunStats::default(),
             window_start: started,
             total: RunStats::default(),
+            breakdown: Breakdown::default(),
             last_end: None,
             first_measured: None,
             // Requests reach the reporter as they end: the builder keeps only the last seconds open.
@@ -183,8 +188,14 @@ impl Reporter {
         }
         self.clear_progress();
         let series = self.series.map_or_else(Vec::new, |s| s.rows());
-        let (last_end, first_measured) = (self.last_end, self.first_measured);
-        Report { stats: self.total, records_error: self.records_error, last_end, first_measured, series }
+        Report {
+            stats: self.total,
+            records_error: self.records_error,
+            last_end: self.last_end,
+            first_measured: self.first_measured,
+            series,
+            breakdown: self.breakdown,
+        }
     }
 
     /// Takes what came by the `later` channel.
@@ -220,6 +231,7 @@ impl Reporter {
                     return; // recorded, and in nothing else
                 }
                 self.first_measured = Some(self.first_measured.map_or(m.scheduled, |f| f.min(m.scheduled)));
+                self.breakdown.add(&m);
                 if let Some(s) = &mut self.series {
                     s.add(&m, self.started);
                 }

@@ -8,6 +8,7 @@ use super::{Client, MAX_REQUEST_ID, Request, retry, transport};
 use crate::measure::{ErrorKind, Measurement, Outcome, arrival};
 use crate::protocol::RequestSpec;
 use crate::rng::SplitMix64;
+use crate::sse;
 use crate::stop::StopSignal;
 use crate::workload::mask_secrets;
 use std::time::{Duration, Instant, SystemTime};
@@ -16,11 +17,22 @@ impl Client {
     /// Sends one request, retrying as `--retries` allows, and streams its response to the end,
     /// the stop signal, or a failure. Latencies count from the first attempt's start.
     pub fn execute(&self, job: &Request, stop: &StopSignal) -> Measurement {
+        self.execute_observed(job, stop, &mut |_, _| {})
+    }
+
+    /// `execute`, with `observe` called on every SSE event as it is parsed, with its arrival
+    /// since the request's start (the clock the measurement uses): `llmload probe`'s view.
+    pub fn execute_observed<F: FnMut(&sse::Event, Duration)>(
+        &self,
+        job: &Request,
+        stop: &StopSignal,
+        observe: &mut F,
+    ) -> Measurement {
         let t0 = Instant::now();
         let mut jitter = SplitMix64::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
         let (mut attempts, mut started) = (1, t0);
         loop {
-            let (mut m, retry_after) = self.attempt(job, stop, t0, started);
+            let (mut m, retry_after) = self.attempt(job, stop, t0, started, observe);
             m.attempts = attempts;
             self.mask(job, &mut m);
             if attempts > self.settings.retries || !retry::retryable(&m.outcome) {
@@ -49,12 +61,13 @@ impl Client {
 
     /// One attempt, which started at `started`; also returns the server's `Retry-After`, if it
     /// sent one.
-    fn attempt(
+    fn attempt<F: FnMut(&sse::Event, Duration)>(
         &self,
         job: &Request,
         stop: &StopSignal,
         t0: Instant,
         started: Instant,
+        observe: &mut F,
     ) -> (Measurement, Option<Duration>) {
         let spec = RequestSpec {
             prompt: job.prompt,
@@ -137,7 +150,7 @@ impl Client {
             m.end_at = Instant::now();
             return (m, None);
         }
-        self.stream(reader, &mut m, stop);
+        self.stream(reader, &mut m, stop, observe);
         (m, None)
     }
 }

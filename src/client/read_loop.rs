@@ -12,14 +12,38 @@ use crate::sse;
 use crate::stop::StopSignal;
 use crate::tokens::Estimator;
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Bytes taken from ureq's buffer per read.
 const READ_CHUNK: usize = 1024;
 
 impl Client {
+    /// Reads a recorded response body (a capture of a 2xx event stream) through the same read
+    /// loop as a live response, so its outcome is the one a load test would give it; there is
+    /// no network, so every offset `observe` sees is the time the file took to read.
+    pub fn read_recorded<F: FnMut(&sse::Event, Duration)>(
+        &self,
+        body: impl Read,
+        observe: &mut F,
+    ) -> Measurement {
+        let mut m = Measurement::new(0, 0, None, Instant::now());
+        m.status = Some(200);
+        transport::forget();
+        self.stream(body, &mut m, &StopSignal::default(), observe);
+        m
+    }
+
     /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
-    pub(super) fn stream(&self, mut reader: impl Read, m: &mut Measurement, stop: &StopSignal) {
+    /// `observe` sees every dispatched event with its arrival since the request's start (those
+    /// after the terminal event too); a load test passes a closure that does nothing, which
+    /// compiles away.
+    pub(super) fn stream<F: FnMut(&sse::Event, Duration)>(
+        &self,
+        mut reader: impl Read,
+        m: &mut Measurement,
+        stop: &StopSignal,
+        observe: &mut F,
+    ) {
         let mut parser = sse::Parser::new(self.limits);
         // A real tokenizer counts the whole text at the end; the estimate counts as text arrives.
         let mut s = StreamState {
@@ -47,8 +71,10 @@ impl Client {
             let kernel = transport::arrived();
             let at = arrival(read_at, kernel);
             let events = m.events;
-            let fed =
-                parser.feed(&buf[..n], &mut |ev| s.on_event(self.settings.protocol.as_ref(), ev, at, m));
+            let fed = parser.feed(&buf[..n], &mut |ev| {
+                observe(ev, at.saturating_duration_since(m.t0));
+                s.on_event(self.settings.protocol.as_ref(), ev, at, m)
+            });
             // Only a read that completed an event times something.
             if m.events > events {
                 m.timed_read(read_at, kernel);
@@ -259,7 +285,7 @@ mod tests {
         };
         let client = Client::new(settings);
         let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));
-        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop);
+        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop, &mut |_, _| {});
         m.outcome
     }
 

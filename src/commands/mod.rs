@@ -1,10 +1,11 @@
-//! The commands (`run`, `demo`, `mock`, `report`, `compare`) from parsed flags to an exit code:
+//! The commands (`run`, `demo`, `mock`, `report`, `compare`, `probe`) from parsed flags to an exit code:
 //! validate, run, print, write. The only place that writes to the terminal before and after a run; one exit
 //! code policy for all of them.
 
 mod compare;
 mod demo;
 mod mock;
+mod probe;
 mod report;
 mod run;
 
@@ -64,6 +65,7 @@ pub fn main(args: &[String]) -> u8 {
         Command::Mock(a) => mock::serve_mock(a),
         Command::Report(a) => report::report(a),
         Command::Compare(a) => compare::compare(a),
+        Command::Probe(a) => probe::probe(a),
     };
     result.unwrap_or_else(|e| {
         say(&format!("error: {e}"));
@@ -116,6 +118,7 @@ fn finish(summary: &mut Summary, run: &RunOutput, ends: Ends, to_stderr: bool) -
     summary.check(&ends.thresholds);
     let lang = ends.lang;
     let mut text = crate::output::text::render(summary, lang);
+    text += &crate::output::breakdown::tables(summary);
     if !summary.thresholds.is_empty() {
         text += &gates::thresholds(&summary.thresholds, lang);
     }

@@ -75,6 +75,10 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     }
     run.warnings = warnings;
     let mut summary = Summary::new(config.describe(), &run, Some(usage));
+    summary.name_breakdown(
+        |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| mask_key(k)),
+        |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),
+    );
     summary.client.judged(start.verdict(&summary));
     let code = finish(&mut summary, &run, ends, to_stderr)?;
     Ok((summary, code))
@@ -165,4 +169,27 @@ fn banner(c: &Config) -> String {
         c.client.url,
         c.prompt_source
     )
+}
+
+/// Characters of a prompt that `by_prompt` shows.
+const PROMPT_SNIPPET: usize = 40;
+
+/// A prompt's first characters on one line (whitespace runs as one space), `…` where cut.
+fn prompt_snippet(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(PROMPT_SNIPPET) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prompt_snippet_is_one_short_line() {
+        assert_eq!(prompt_snippet("  你好\n  world "), "你好 world");
+        assert_eq!(prompt_snippet(&"字".repeat(50)), format!("{}…", "字".repeat(40)));
+    }
 }

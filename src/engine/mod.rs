@@ -130,7 +130,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
     let window_start =
         if config.pacing.warmup.is_some() { report.first_measured.unwrap_or(started) } else { started };
     let window = window_end.saturating_duration_since(window_start);
-    let Report { stats, records_error, series, .. } = report;
+    let Report { stats, records_error, series, breakdown, .. } = report;
     let interrupted = interrupt.is_some();
     Ok(RunOutput {
         stats,
@@ -142,6 +142,7 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         interrupted,
         stats_lost,
         series,
+        breakdown,
     })
 }
 

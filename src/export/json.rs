@@ -49,6 +49,7 @@ mod tests {
             interrupted: false,
             stats_lost: false,
             series: Vec::new(),
+            breakdown: Default::default(),
         };
         let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));
@@ -263,7 +264,9 @@ mod tests {
       "actual": 0.5,
       "pass": true
     }
-  ]
+  ],
+  "by_key": [],
+  "by_prompt": []
 }
 "#;
 }

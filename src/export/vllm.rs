@@ -169,6 +169,7 @@ mod tests {
             interrupted: false,
             stats_lost: false,
             series: Vec::new(),
+            breakdown: Default::default(),
         };
         let mut s = Summary::new(serde_json::json!({"model": "m", "concurrency": 2}), &run, None);
         s.started_at = "2024-05-01T12:00:00.000+02:00".into();

@@ -374,6 +374,7 @@ mod tests {
             interrupted: false,
             stats_lost: false,
             series: series.rows(),
+            breakdown: Default::default(),
         }
     }
 

@@ -236,6 +236,7 @@ mod tests {
             interrupted: false,
             stats_lost,
             series: vec![],
+            breakdown: Default::default(),
         };
         let after = |lost| after_run(&Summary::new(serde_json::Value::Null, &run(lost), None));
         assert_eq!(after(false), [Warning::NothingSent]);

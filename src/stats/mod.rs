@@ -1,9 +1,11 @@
-//! Mergeable statistics owned by the reporter thread alone (no `Mutex<Stats>` anywhere), and the
-//! run second by second (`series`).
+//! Mergeable statistics owned by the reporter thread alone (no `Mutex<Stats>` anywhere), the
+//! run second by second (`series`), and by API key and prompt (`breakdown`).
+pub mod breakdown;
 pub mod histogram;
 pub mod run_stats;
 pub mod series;
 
+pub use breakdown::Breakdown;
 pub use histogram::{Distribution, Histogram};
 pub use run_stats::RunStats;
 pub use series::{SeriesBuilder, SeriesRow};

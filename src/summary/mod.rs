@@ -9,7 +9,7 @@ pub mod verdict;
 use crate::decimals::{six, three};
 use crate::gate::{Checked, Threshold};
 use crate::lang::Text;
-use crate::stats::{Distribution, Histogram, RunStats, SeriesRow};
+use crate::stats::{Breakdown, Distribution, Histogram, RunStats, SeriesRow};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -39,6 +39,8 @@ pub struct RunOutput {
     pub stats_lost: bool,
     /// The run second by second (`--series`, `--html`); empty when not asked for.
     pub series: Vec<SeriesRow>,
+    /// The run by API key and by prompt.
+    pub breakdown: Breakdown,
 }
 
 /// The JSON summary (`--json`), top-level keys in this order.
@@ -77,6 +79,11 @@ pub struct Summary {
     pub warnings: Vec<Text>,
     /// Each `--threshold` checked against this summary, in the order given; empty without one.
     pub thresholds: Vec<Checked>,
+    /// Every API key used, by its index; empty when requests went without a key.
+    pub by_key: Vec<KeyRow>,
+    /// The `TOP_PROMPTS` prompts with the slowest TTFT p99, slowest first (prompts without a
+    /// TTFT last, ties by index).
+    pub by_prompt: Vec<PromptRow>,
     /// Standard deviations, for the vLLM export (not in llmload's own JSON).
     #[serde(skip)]
     pub spread: Spread,
@@ -89,6 +96,48 @@ pub struct Summary {
     /// The counts are empty because the statistics were lost, not because nothing was sent.
     #[serde(skip)]
     pub stats_lost: bool,
+}
+
+/// Prompts `by_prompt` lists.
+pub const TOP_PROMPTS: usize = 20;
+
+/// One API key's requests.
+#[derive(Debug, Serialize)]
+pub struct KeyRow {
+    /// The key's line in `--api-key-file` (0-based; 0 for `--api-key`).
+    pub key_index: usize,
+    /// The key, masked (`sk-a…9f3c`); `null` when rebuilt (records hold only the index).
+    pub key: Option<String>,
+    /// Requests that ended: ok, failed and cancelled.
+    pub requests: u64,
+    pub ok: u64,
+    /// ok / (ok + failed); `null` when none finished.
+    #[serde(serialize_with = "six")]
+    pub success_rate: Option<f64>,
+    /// TTFT of its successful requests, ms; `null` without one, or past the first
+    /// `stats::breakdown::TRACKED` keys (counted, not timed).
+    #[serde(serialize_with = "three")]
+    pub ttft_p50_ms: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub ttft_p99_ms: Option<f64>,
+}
+
+/// One prompt's requests.
+#[derive(Debug, Serialize)]
+pub struct PromptRow {
+    /// The prompt's line in the prompt source (0-based), as in the records.
+    pub prompt_index: usize,
+    /// The prompt's first characters; `null` when rebuilt (records hold only the index).
+    pub prompt: Option<String>,
+    /// Requests that ended: ok, failed and cancelled.
+    pub requests: u64,
+    pub ok: u64,
+    /// TTFT of its successful requests, ms; `null` without one, or past the first
+    /// `stats::breakdown::TRACKED` distinct prompts (counted, not timed).
+    #[serde(serialize_with = "three")]
+    pub ttft_p50_ms: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub ttft_p99_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -309,6 +358,34 @@ impl Summary {
             },
             warnings: run.warnings.clone(),
             thresholds: Vec::new(),
+            by_key: run
+                .breakdown
+                .keys
+                .by_index
+                .iter()
+                .map(|(&key_index, k)| KeyRow {
+                    key_index,
+                    key: None,
+                    requests: k.requests,
+                    ok: k.ok,
+                    success_rate: k.success_rate(),
+                    ttft_p50_ms: k.ttft_ms(0.5),
+                    ttft_p99_ms: k.ttft_ms(0.99),
+                })
+                .collect(),
+            by_prompt: run
+                .breakdown
+                .slowest_prompts(TOP_PROMPTS)
+                .into_iter()
+                .map(|(prompt_index, p)| PromptRow {
+                    prompt_index,
+                    prompt: None,
+                    requests: p.requests,
+                    ok: p.ok,
+                    ttft_p50_ms: p.ttft_ms(0.5),
+                    ttft_p99_ms: p.ttft_ms(0.99),
+                })
+                .collect(),
             spread: Spread {
                 ttft_ms: s.ttft.std(0.001),
                 tpot_ms: s.tpot.std(0.001),
@@ -328,6 +405,21 @@ impl Summary {
         // Plain structs, string map keys and finite-or-null floats: serializing cannot fail.
         let json = serde_json::to_value(&*self).unwrap_or_default();
         self.thresholds = thresholds.iter().map(|t| t.check(&json)).collect();
+    }
+
+    /// Names the rows of `by_key` and `by_prompt`: `key` gives a key's masked label, `prompt` a
+    /// prompt's snippet, each by index (a live run knows them; records do not).
+    pub fn name_breakdown(
+        &mut self,
+        key: impl Fn(usize) -> Option<String>,
+        prompt: impl Fn(usize) -> Option<String>,
+    ) {
+        for row in &mut self.by_key {
+            row.key = key(row.key_index);
+        }
+        for row in &mut self.by_prompt {
+            row.prompt = prompt(row.prompt_index);
+        }
     }
 
     /// Error kinds with their counts and first messages, most frequent first, then by name.
@@ -394,6 +486,7 @@ mod tests {
             interrupted: false,
             stats_lost: false,
             series: Vec::new(),
+            breakdown: Default::default(),
         };
         let s = Summary::new(Value::Null, &run, None);
         assert_eq!(

@@ -64,7 +64,7 @@ pub fn assert_short_floats(v: &Value, what: &str) {
     let mut found = Vec::new();
     numbers(v, "", &mut found);
     for (path, x) in found {
-        let places = if path == "success_rate"
+        let places = if path.ends_with("success_rate")
             || path == "thresholds.actual"
             || (path.ends_with("_s") && !path.ends_with("per_s"))
         {
@@ -115,6 +115,31 @@ mod wire {
         pub client: Client,
         pub warnings: Vec<String>,
         pub thresholds: Vec<Threshold>,
+        pub by_key: Vec<KeyRow>,
+        pub by_prompt: Vec<PromptRow>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct KeyRow {
+        pub key_index: usize,
+        pub key: Option<String>,
+        pub requests: u64,
+        pub ok: u64,
+        pub success_rate: Option<f64>,
+        pub ttft_p50_ms: Option<f64>,
+        pub ttft_p99_ms: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct PromptRow {
+        pub prompt_index: usize,
+        pub prompt: Option<String>,
+        pub requests: u64,
+        pub ok: u64,
+        pub ttft_p50_ms: Option<f64>,
+        pub ttft_p99_ms: Option<f64>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -269,6 +294,9 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     let dir = tempdir("contract");
     let (live_path, rec_path, rebuilt_path, vllm_path) =
         (dir.join("live.json"), dir.join("rec.jsonl"), dir.join("rebuilt.json"), dir.join("vllm.json"));
+    // Two keys, so `by_key` has rows whose keys the docs must list.
+    let keys = dir.join("keys.txt");
+    std::fs::write(&keys, "app-contract-key-0000\napp-contract-key-1111\n").unwrap();
     let out = llmload(&[
         "run",
         "--url",
@@ -282,6 +310,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         "--quiet",
         "--threshold",
         "ttft.p95<10s",
+        "--api-key-file",
+        keys.to_str().unwrap(),
         "--vllm-json",
         vllm_path.to_str().unwrap(),
         "--json",

@@ -3,6 +3,7 @@
 
 mod apis;
 mod bad_input;
+mod breakdown;
 mod contract;
 mod core_run;
 mod exports;
@@ -12,6 +13,7 @@ mod gates;
 mod lang;
 mod load_models;
 mod preflight;
+mod probe;
 mod prompts;
 mod replay;
 mod report;

@@ -1,0 +1,268 @@
+//! `llmload probe`: one request (or a recorded body, `--file`) read through the client's own read
+//! loop, every SSE event printed as it arrives with what the adapter read from it, then a verdict
+//! with the likely fix. It tracks the WHATWG last event ID, which carries over between events (the
+//! parser's `Event.id` is the event's own), and, when `--api` recognises none of the events, which
+//! other adapter does. Rendering is `output::probe`'s.
+
+use super::{print_out, say};
+use crate::cli::{ProbeArgs, RunArgs};
+use crate::client::{Client, Request};
+use crate::config::Config;
+use crate::error::Error;
+use crate::files::{self, cap};
+use crate::output::probe::{self as view, Found, Reading, Seen, Tally};
+use crate::protocol::{Anthropic, Api, Dify, OpenAi, Protocol};
+use crate::sse::{self, Event};
+use crate::stop::StopSignal;
+use std::time::Duration;
+
+/// Events kept to try other adapters on when `--api` recognises none (bounded memory).
+const KEPT_EVENTS: usize = 1000;
+
+/// The adapters tried on a stream `--api` does not recognise, in the order a tie is broken (the
+/// two OpenAI adapters read each other's chunks alike: chat, the commoner, goes first).
+const OTHERS: [Api; 5] =
+    [Api::OpenAiChat, Api::OpenAiCompletions, Api::DifyChat, Api::Anthropic, Api::DifyWorkflow];
+
+/// `llmload probe`: its exit code (0 recognised, 1 read but no tokens, 2 usage or no stream).
+pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
+    if a.file.is_some() && (a.url.is_some() || a.host.is_some() || a.port.is_some()) {
+        return Err(Error::Usage(
+            "give --file (a recorded body) or --url/--host/--port (a live request), not both".into(),
+        ));
+    }
+    let recorded = match &a.file {
+        Some(path) => Some(files::read("--file", path, cap::REPLAY)?),
+        None => None,
+    };
+    let guessed = match (&recorded, a.api.as_deref()) {
+        (Some(body), None | Some("auto")) => Some(best_adapter(body)),
+        _ => None,
+    };
+    let run_args = RunArgs {
+        url: a.url.clone(),
+        host: a.host.clone(),
+        port: a.port,
+        api: guessed.map(|api| api.name().to_string()).or(a.api.clone()),
+        path: a.path.clone(),
+        inputs: a.inputs.clone(),
+        body_template: a.body_template.clone(),
+        text_path: a.text_path.clone(),
+        usage_path: a.usage_path.clone(),
+        done_marker: a.done_marker.clone(),
+        model: a.model.clone(),
+        max_tokens: a.max_tokens,
+        api_key: a.api_key.clone(),
+        api_key_file: a.api_key_file.clone(),
+        prompt: a.prompt.clone(),
+        param_file: a.param_file.clone(),
+        timeout: a.timeout.clone(),
+        connect_timeout: a.connect_timeout.clone(),
+        ttfb_timeout: a.ttfb_timeout.clone(),
+        idle_timeout: a.idle_timeout.clone(),
+        ca_cert: a.ca_cert.clone(),
+        insecure: a.insecure,
+        header: a.header.clone(),
+        no_preflight: true,
+        quiet: true,
+        ..RunArgs::default()
+    };
+    let (config, _) = Config::from_args(&run_args)?;
+    let mut settings = config.client.clone();
+    settings.retries = 0;
+    settings.workers = 1;
+    let api = config.api.name();
+    let protocol = settings.protocol.clone();
+    let client = Client::new(settings);
+    match (&recorded, guessed) {
+        (Some(_), Some(api)) => say(&format!(
+            "--file {}: read as {api} (the adapter that recognises the most events; give --api to choose)",
+            a.file.as_deref().unwrap_or("")
+        )),
+        (Some(_), None) => {}
+        (None, _) => {
+            if let Some(note) = &config.api_note {
+                say(note);
+            }
+            say(&format!("llmload probe → {api} {}", config.client.url));
+        }
+    }
+    let mut watch = Watch {
+        json: a.json,
+        api,
+        protocol: protocol.as_ref(),
+        last_id: LastEventId::default(),
+        tally: Tally::default(),
+        kept: Vec::new(),
+    };
+    let m = match &recorded {
+        Some(body) => client.read_recorded(&body[..], &mut |ev, _| watch.on_event(ev, None)),
+        None => {
+            let key = config.keys.as_ref().map(|k| (0, k.items()[0].as_str()));
+            let request = Request {
+                worker: 0,
+                prompt_index: 0,
+                prompt: &config.prompts.items()[0],
+                key,
+                user: "llmload-probe",
+                conversation_id: None,
+                turn: 1,
+            };
+            client.execute_observed(&request, &StopSignal::default(), &mut |ev, at| {
+                watch.on_event(ev, Some(at))
+            })
+        }
+    };
+    let suggestion = (watch.tally.recognised == 0).then(|| suggest(config.api, &watch.kept)).flatten();
+    let found = Found {
+        api,
+        tally: watch.tally,
+        status: m.status,
+        outcome: &m.outcome,
+        suggestion: suggestion.map(|s| s.name()),
+        ends_at_close: protocol.ends_at_close(),
+    };
+    // Malformed events were shown with their reading; what else the read loop noticed is said.
+    for w in m.warnings.iter().filter(|w| !w.contains("malformed event")) {
+        say(&format!("warning: {w}"));
+    }
+    let (line, code) = view::verdict(&found);
+    if a.json {
+        say(&line);
+    } else {
+        print_out(&format!("{line}\n"));
+    }
+    Ok(code)
+}
+
+/// What the probe saw so far: the last event ID, the counts, and the first events.
+struct Watch<'a> {
+    json: bool,
+    api: &'a str,
+    protocol: &'a dyn Protocol,
+    last_id: LastEventId,
+    tally: Tally,
+    kept: Vec<Event>,
+}
+
+impl Watch<'_> {
+    /// Prints the event at once (a stalled stream shows how far it got) and counts it.
+    fn on_event(&mut self, ev: &Event, offset: Option<Duration>) {
+        let reading = Reading::of(self.protocol.interpret(ev));
+        self.tally.add(&reading);
+        let seen = Seen {
+            index: self.tally.events,
+            offset,
+            event: if ev.event.is_empty() { "message".into() } else { ev.event.clone() },
+            data: ev.data.clone(),
+            id: self.last_id.dispatch(ev).to_string(),
+            reading,
+        };
+        if self.kept.len() < KEPT_EVENTS {
+            self.kept.push(ev.clone());
+        }
+        print_out(&if self.json { view::json_line(&seen) } else { view::text(&seen, self.api) });
+    }
+}
+
+/// The WHATWG last event ID: set by each event's `id:` field and kept until the next one sets it
+/// (an empty `id:` resets it to `""`); the parser's `Event.id` is the event's own field only.
+#[derive(Debug, Default)]
+struct LastEventId(String);
+
+impl LastEventId {
+    /// The last event ID `ev` is dispatched with.
+    fn dispatch(&mut self, ev: &Event) -> &str {
+        if let Some(id) = &ev.id {
+            self.0.clone_from(id);
+        }
+        &self.0
+    }
+}
+
+/// An adapter for `api`; `None` for `custom`, which needs its template.
+fn adapter(api: Api) -> Option<Box<dyn Protocol>> {
+    Some(match api {
+        Api::DifyChat => Box::new(Dify::Chat),
+        Api::DifyCompletion => Box::new(Dify::Completion),
+        Api::DifyWorkflow => Box::new(Dify::Workflow),
+        Api::OpenAiChat => Box::new(OpenAi::Chat),
+        Api::OpenAiCompletions => Box::new(OpenAi::Completions),
+        Api::Anthropic => Box::new(Anthropic),
+        Api::Custom => return None,
+    })
+}
+
+/// How well `api` reads `events`: events with text, then events recognised.
+fn score(api: Api, events: &[Event]) -> (usize, usize) {
+    let Some(p) = adapter(api) else { return (0, 0) };
+    let readings = events.iter().map(|ev| Reading::of(p.interpret(ev)));
+    readings.fold((0, 0), |(text, known), r| {
+        (text + usize::from(r.has_text()), known + usize::from(r.recognised))
+    })
+}
+
+/// Another API than `tried` that recognises some of `events`: the one with the most text events,
+/// then the most recognised.
+fn suggest(tried: Api, events: &[Event]) -> Option<Api> {
+    let mut best = None;
+    for api in OTHERS.into_iter().filter(|&a| a != tried) {
+        let s = score(api, events);
+        if s.1 > 0 && best.is_none_or(|(_, b)| s > b) {
+            best = Some((api, s));
+        }
+    }
+    best.map(|(api, _)| api)
+}
+
+/// The adapter that reads a recorded body best (`--file` without `--api`); OpenAI chat when none
+/// recognises anything, so the verdict still names what was tried.
+fn best_adapter(body: &[u8]) -> Api {
+    let mut parser = sse::Parser::new(sse::Limits::default());
+    let mut events = Vec::new();
+    let _ = parser.feed(body, &mut |ev| {
+        if events.len() < KEPT_EVENTS {
+            events.push(ev.clone());
+        }
+    });
+    suggest(Api::Custom, &events).unwrap_or(Api::OpenAiChat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(event: &str, data: &str, id: Option<&str>) -> Event {
+        Event { event: event.into(), data: data.into(), id: id.map(String::from) }
+    }
+
+    #[test]
+    fn the_last_event_id_carries_over_until_an_id_field_changes_it() {
+        let mut last = LastEventId::default();
+        assert_eq!(last.dispatch(&ev("", "a", None)), "");
+        assert_eq!(last.dispatch(&ev("", "b", Some("1"))), "1");
+        assert_eq!(last.dispatch(&ev("", "c", None)), "1", "carried over");
+        assert_eq!(last.dispatch(&ev("", "d", Some(""))), "", "an empty id resets it");
+        assert_eq!(last.dispatch(&ev("", "e", None)), "");
+    }
+
+    #[test]
+    fn another_api_that_reads_the_events_is_suggested() {
+        let openai = [
+            ev("", r#"{"choices":[{"delta":{"role":"assistant"}}]}"#, None),
+            ev("", r#"{"choices":[{"delta":{"content":"hi"}}]}"#, None),
+            ev("", "[DONE]", None),
+        ];
+        assert_eq!(suggest(Api::DifyChat, &openai), Some(Api::OpenAiChat));
+        let anthropic = [ev(
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#,
+            None,
+        )];
+        assert_eq!(suggest(Api::OpenAiChat, &anthropic), Some(Api::Anthropic));
+        assert_eq!(suggest(Api::OpenAiChat, &[ev("", "plain words", None)]), None);
+        let body =
+            b"data: {\"event\":\"message\",\"answer\":\"hi\"}\n\ndata: {\"event\":\"message_end\"}\n\n";
+        assert_eq!(best_adapter(body), Api::DifyChat);
+    }
+}
