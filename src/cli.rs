@@ -62,6 +62,9 @@ pub struct ReportArgs {
     /// exit 1 unless 'METRIC.STAT OP VALUE' holds, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
     #[argh(option)]
     pub threshold: Vec<String>,
+    /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms' (ttft, tpot, e2e, itl; <= or <): goodput and attainment, from the records
+    #[argh(option)]
+    pub slo: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -221,6 +224,9 @@ pub struct RunArgs {
     /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
     #[argh(option)]
     pub threshold: Vec<String>,
+    /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms,e2e<=10s,itl<=200ms' (<= or <): a request is good when it succeeded and met all; reports goodput and attainment
+    #[argh(option)]
+    pub slo: Option<String>,
     /// write the run second by second (the per-second table's columns, p99s, in flight) as JSON lines to this path
     #[argh(option)]
     pub series: Option<String>,

@@ -17,7 +17,8 @@
 //!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
 //!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
 //!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms
-//!   and the run second by second; [`tokens`] the estimate
+//!   and the run second by second; [`slo`] `--slo` objectives, the judgement of each request and
+//!   the attainment's interval; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
 //!   JSON floats keep; [`svg`] the SVG writer of the report's charts.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
@@ -65,6 +66,7 @@ mod protocol;
 mod rebuild;
 mod reporter;
 mod rng;
+mod slo;
 mod sse;
 mod stats;
 mod stop;

@@ -13,6 +13,7 @@ use crate::export::OutputFile;
 use crate::files::{self, cap};
 use crate::gate::Threshold;
 use crate::protocol::Api;
+use crate::slo::Slo;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
@@ -50,6 +51,8 @@ pub struct Config {
     pub preflight: bool,
     /// Keep the run second by second (for `--series` and `--html`).
     pub series: bool,
+    /// The objectives each request is judged against (`--slo`).
+    pub slo: Option<Slo>,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -140,6 +143,7 @@ impl Config {
             quiet: a.quiet,
             preflight: !a.no_preflight,
             series: a.series.is_some() || a.html.is_some(),
+            slo: slo(&a.slo)?,
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -174,6 +178,7 @@ impl Config {
             "prompt_source": self.prompt_source,
             "turns": self.turns,
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
+            "slo": self.slo.as_ref().map(ToString::to_string),
             "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
         })
     }
@@ -335,6 +340,11 @@ fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
 /// Creates the output `path` names for `flag`, if it names one.
 pub fn open(flag: &'static str, path: &Option<String>) -> Result<Option<OutputFile>, Error> {
     path.as_deref().map(|p| OutputFile::create(flag, p)).transpose()
+}
+
+/// `--slo`, parsed, when given; a bad one is an error that names the part and the fix.
+pub fn slo(text: &Option<String>) -> Result<Option<Slo>, Error> {
+    text.as_deref().map(|t| Slo::parse(t).map_err(|fix| Error::flag("--slo", t, fix))).transpose()
 }
 
 /// Every `--threshold`, parsed; the first bad one is an error that names it and the fix.
