@@ -315,6 +315,15 @@ pub struct MockArgs {
     /// how --replay writes the body: whole, bytes (one byte a write) or offsets (response n cut at offset n) (default offsets)
     #[argh(option)]
     pub replay_split: Option<String>,
+    /// at most N responses generate at once; later requests wait in arrival order, their head and tokens starting when a slot frees (default: no limit)
+    #[argh(option)]
+    pub slots: Option<usize>,
+    /// pause every stream this long after the mock starts (with --stall-for): no event is sent, and what falls due goes out when it ends
+    #[argh(option)]
+    pub stall_at: Option<String>,
+    /// how long the --stall-at pause lasts
+    #[argh(option)]
+    pub stall_for: Option<String>,
 }
 
 /// A TCP port, with a message that says what a port is (argh's own would be "number too large
