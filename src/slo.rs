@@ -280,12 +280,9 @@ impl SloTally {
         let Some(j) = self.slo.judge(m) else { return };
         self.judged += 1;
         self.failed += u64::from(matches!(m.outcome, Outcome::Failed { .. }));
-        match j.good {
-            Some(good) => {
-                self.determined += 1;
-                self.conforming += u64::from(good);
-            }
-            None => {}
+        if let Some(good) = j.good {
+            self.determined += 1;
+            self.conforming += u64::from(good);
         }
         for (count, v) in self.by_objective.iter_mut().zip(j.verdicts) {
             match v {

@@ -67,7 +67,8 @@ impl Pacers {
         let mut pacers = Pacers { lanes: Vec::new(), next: AtomicUsize::new(0) };
         for _ in 0..count.max(1) {
             let (jobs, arrivals) = channel::unbounded();
-            let pacer = thread::Builder::new().name("mock-pacer".into()).spawn(move || run(&arrivals, pause))?;
+            let pacer =
+                thread::Builder::new().name("mock-pacer".into()).spawn(move || run(&arrivals, pause))?;
             pacers.lanes.push(Lane { jobs, pacer });
         }
         Ok(pacers)

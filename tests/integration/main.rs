@@ -3,6 +3,7 @@
 
 mod apis;
 mod bad_input;
+mod capacity;
 mod contract;
 mod core_run;
 mod exports;
