@@ -155,6 +155,9 @@ pub struct ReportArgs {
     /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
     #[argh(option)]
     pub lang: Option<String>,
+    /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms' (ttft, tpot, e2e, itl; <= or <): goodput and attainment, from the records
+    #[argh(option)]
+    pub slo: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -335,6 +338,9 @@ pub struct RunArgs {
     /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
     #[argh(option)]
     pub threshold: Vec<String>,
+    /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms,e2e<=10s,itl<=200ms' (<= or <): a request is good when it succeeded and met all; reports goodput and attainment
+    #[argh(option)]
+    pub slo: Option<String>,
     /// write the run second by second (the per-second table's columns, p99s, in flight) as JSON lines to this path
     #[argh(option)]
     pub series: Option<String>,
@@ -429,6 +435,15 @@ pub struct MockArgs {
     /// how --replay writes the body: whole, bytes (one byte a write) or offsets (response n cut at offset n) (default offsets)
     #[argh(option)]
     pub replay_split: Option<String>,
+    /// at most N responses generate at once; later requests wait in arrival order, their head and tokens starting when a slot frees (default: no limit)
+    #[argh(option)]
+    pub slots: Option<usize>,
+    /// pause every stream this long after the mock starts (with --stall-for): no event is sent, and what falls due goes out when it ends
+    #[argh(option)]
+    pub stall_at: Option<String>,
+    /// how long the --stall-at pause lasts
+    #[argh(option)]
+    pub stall_for: Option<String>,
 }
 
 /// A TCP port, with a message that says what a port is (argh's own would be "number too large

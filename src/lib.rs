@@ -17,7 +17,8 @@
 //!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
 //!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
 //!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms,
-//!   the run second by second and by key and prompt; [`tokens`] the estimate
+//!   the run second by second and by key and prompt; [`slo`] `--slo` objectives, the judgement of
+//!   each request and the attainment's interval; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
 //!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`lang`] the language people
 //!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of.
@@ -68,6 +69,7 @@ mod protocol;
 mod rebuild;
 mod reporter;
 mod rng;
+mod slo;
 mod sse;
 mod stats;
 mod stop;

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::export::records::Record;
 use crate::files::{self, cap};
 use crate::output::warnings::Warning;
+use crate::slo::Slo;
 use crate::stats::breakdown::Ended;
 use crate::stats::{Breakdown, RunStats, SeriesBuilder};
 use crate::summary::RunOutput;
@@ -44,11 +45,17 @@ impl Origin {
 /// `--csv`) in file order. Files are taken as parts of one run that ran
 /// at the same time (several load generators, or a run and its retry): the wall time is the
 /// longest file's, from its first start to its last end. `series`: also rebuild the run second
-/// by second, each request in the second its start and its end fell in. `each` sees every record
+/// by second, each request in the second its start and its end fell in. `slo`: judge every
+/// request against it, as a live run does. `each` sees every record
 /// as it is read.
-pub fn rebuild(paths: &[String], series: bool, each: &mut dyn FnMut(&Record)) -> Result<Rebuilt, Error> {
+pub fn rebuild(
+    paths: &[String],
+    series: bool,
+    slo: Option<&Slo>,
+    each: &mut dyn FnMut(&Record),
+) -> Result<Rebuilt, Error> {
     let base = Instant::now();
-    let mut stats = RunStats::default();
+    let mut stats = RunStats::judged_by(slo);
     let mut breakdown = Breakdown::default();
     // One file is in about end order (written as requests ended); several each start over.
     let mut seconds = series.then(|| SeriesBuilder::new(paths.len() == 1));

@@ -1,10 +1,10 @@
 //! The reporter thread: the single owner of a run's statistics. It defines the messages workers
 //! send it (one per worker start and stop, one per finished request) and the two channels they
-//! go by, writes each finished request to `--records` and `--csv` at once (flushed), prints a
-//! table row every second, and keeps the run second by second when `--series` or `--html` asks
-//! for it; with a request budget on a terminal, it redraws a progress line under the table. It
-//! never blocks a worker (the channels are unbounded), and a terminal that went away
-//! ends only the table.
+//! go by, writes each finished request to `--records` and `--csv` at once (flushed) and judges it
+//! against `--slo`, prints a table row every second, and keeps the run second by second when
+//! `--series` or `--html` asks for it; with a request budget on a terminal, it redraws a progress
+//! line under the table. It never blocks a worker (the channels are unbounded), and a terminal
+//! that went away ends only the table.
 
 use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
 use crate::lang::Lang;
@@ -137,6 +137,7 @@ impl Reporter {
             out: BufWriter::new(out),
             csv,
         };
+        let stats = RunStats::judged_by(records.slo.as_ref());
         let sinks = [records.jsonl.map(|o| sink(o, false)), records.csv.map(|o| sink(o, true))];
         Self {
             sinks: sinks.into_iter().flatten().collect(),
@@ -149,9 +150,9 @@ impl Reporter {
             total_workers,
             active_workers: 0,
             started,
-            window: RunStats::default(),
+            window: stats.fresh(),
             window_start: started,
-            total: RunStats::default(),
+            total: stats,
             breakdown: Breakdown::default(),
             last_end: None,
             first_measured: None,
@@ -267,7 +268,8 @@ impl Reporter {
 
     /// Folds this second into the total and prints its row.
     fn end_window(&mut self) {
-        let w = std::mem::take(&mut self.window);
+        let next = self.window.fresh();
+        let w = std::mem::replace(&mut self.window, next);
         self.total += &w;
         let window_s = self.window_start.elapsed().as_secs_f64().max(1e-3);
         self.window_start = Instant::now();

@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["error", "cli", "rng", "sys", "sse", "stop", "decimals", "svg", "lang"],
     &["files", "gate"],
     &["measure", "tokens"],
+    &["slo"],
     &["stats"],
     &["workload"],
     &["protocol"],

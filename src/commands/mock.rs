@@ -26,6 +26,17 @@ fn replay(a: &MockArgs) -> Result<Option<mock::Replay>, Error> {
         .transpose()
 }
 
+/// `--stall-at` and `--stall-for`, which come together.
+fn stall(a: &MockArgs) -> Result<Option<(std::time::Duration, std::time::Duration)>, Error> {
+    match (&a.stall_at, &a.stall_for) {
+        (None, None) => Ok(None),
+        (Some(at), Some(length)) => Ok(Some((duration("--stall-at", at)?, duration("--stall-for", length)?))),
+        _ => Err(Error::Usage(
+            "give --stall-at and --stall-for together: when the pause starts, and how long it lasts (--stall-at 5s --stall-for 2s)".into(),
+        )),
+    }
+}
+
 /// `llmload mock`: serves until the process is stopped (Ctrl-C).
 pub fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     if !(0.0..=1.0).contains(&a.jitter) {
@@ -53,6 +64,11 @@ pub fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
             .transpose()?
             .unwrap_or(mock::DEFAULT_FAULT_DELAY),
         replay: replay(a)?,
+        slots: match a.slots {
+            Some(0) => return Err(Error::flag("--slots", "0", "must be at least 1 (omit it for no limit)")),
+            n => n,
+        },
+        stall: stall(a)?,
     };
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()

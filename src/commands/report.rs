@@ -1,11 +1,11 @@
 //! `llmload report`: the summary of a run rebuilt from its records files, with the API and URL
 //! the records name and no client usage (the records cannot know it); the records again as CSV
-//! (`--csv`), the vLLM result keys, the thresholds, the series and the HTML report, as a live run
+//! (`--csv`), the goodput against `--slo` (judged again from the records), the vLLM result keys, the thresholds, the series and the HTML report, as a live run
 //! has them.
 
 use super::{Ends, finish};
 use crate::cli::ReportArgs;
-use crate::config::{distinct, lang, open, thresholds};
+use crate::config::{distinct, lang, open, slo, thresholds};
 use crate::error::Error;
 use crate::export::csv;
 use crate::summary::Summary;
@@ -21,6 +21,7 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
     }
     let lang = lang(a.lang.as_deref())?;
     let thresholds = thresholds(&a.threshold)?;
+    let slo = slo(&a.slo)?;
     let outputs = [
         ("--json", &a.json),
         ("--csv", &a.csv),
@@ -51,7 +52,7 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         csv_error = w.write_all(&csv::header()).err();
     }
     let series = a.series.is_some() || a.html.is_some();
-    let rebuilt = crate::rebuild::rebuild(&a.records, series, &mut |r| {
+    let rebuilt = crate::rebuild::rebuild(&a.records, series, slo.as_ref(), &mut |r| {
         if let (Some((_, _, w)), None) = (&mut csv_out, &csv_error) {
             csv_error = w.write_all(&csv::row(r)).err();
         }
@@ -63,6 +64,9 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         }
     }
     let mut config = json!({ "source": a.records });
+    if let Some(slo) = &slo {
+        config["slo"] = json!(slo.to_string());
+    }
     if let Some(o) = rebuilt.origin {
         config["api"] = json!(o.api);
         config["url"] = json!(o.url);

@@ -62,7 +62,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         warn(&w);
         early.push(w);
     }
-    let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv };
+    let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv, slo: config.slo.clone() };
     let mut run = engine::run(config.clone(), records, interrupts)?;
     let usage = crate::sys::process_usage();
     if let Some(l) = signals {

@@ -15,6 +15,7 @@ use crate::files::{self, cap};
 use crate::gate::Threshold;
 use crate::lang::Lang;
 use crate::protocol::Api;
+use crate::slo::Slo;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
@@ -56,6 +57,8 @@ pub struct Config {
     pub lang: Lang,
     /// Redraw a progress line on stderr: a request budget (`-n`) and stderr a terminal.
     pub progress: bool,
+    /// The objectives each request is judged against (`--slo`).
+    pub slo: Option<Slo>,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -159,6 +162,7 @@ impl Config {
             series: a.series.is_some() || a.html.is_some(),
             lang: lang(a.lang.as_deref())?,
             progress: a.requests.is_some() && crate::sys::stderr_is_terminal(),
+            slo: slo(&a.slo)?,
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -208,6 +212,7 @@ impl Config {
             "prompt_source": self.prompt_source,
             "turns": self.turns,
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
+            "slo": self.slo.as_ref().map(ToString::to_string),
             "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
         })
     }
@@ -377,6 +382,11 @@ pub fn lang(flag: Option<&str>) -> Result<Lang, Error> {
 
 pub fn open(flag: &'static str, path: &Option<String>) -> Result<Option<OutputFile>, Error> {
     path.as_deref().map(|p| OutputFile::create(flag, p)).transpose()
+}
+
+/// `--slo`, parsed, when given; a bad one is an error that names the part and the fix.
+pub fn slo(text: &Option<String>) -> Result<Option<Slo>, Error> {
+    text.as_deref().map(|t| Slo::parse(t).map_err(|fix| Error::flag("--slo", t, fix))).transpose()
 }
 
 /// Every `--threshold`, parsed; the first bad one is an error that names it and the fix.

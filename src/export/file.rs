@@ -2,6 +2,7 @@
 //! millisecond, not after a ten-minute run; `-` means standard output.
 
 use crate::error::Error;
+use crate::slo::Slo;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -68,10 +69,11 @@ impl Write for OutputFile {
     }
 }
 
-/// The files a run writes each finished request to as it ends: `--records` (JSON lines) and
-/// `--csv`.
+/// What the reporter does with each finished request as it ends: the files it writes it to,
+/// `--records` (JSON lines) and `--csv`, and the objectives it judges it against (`--slo`).
 #[derive(Debug, Default)]
 pub struct RecordFiles {
     pub jsonl: Option<OutputFile>,
     pub csv: Option<OutputFile>,
+    pub slo: Option<Slo>,
 }

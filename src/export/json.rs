@@ -24,7 +24,9 @@ mod tests {
     fn exact_summary() {
         let t0 = Instant::now();
         let at = |us: u64| t0 + Duration::from_micros(us);
-        let mut stats = RunStats::default();
+        // TTFT and TPOT meet their objectives; one text event leaves ITL undetermined.
+        let slo = crate::slo::Slo::parse("ttft<=200ms,tpot<=20ms,itl<=5ms").unwrap();
+        let mut stats = RunStats::judged_by(Some(&slo));
         let mut ok = Measurement::new(0, 0, None, t0);
         ok.headers_at = Some(at(1_234));
         ok.text_at = vec![at(100_250)];
@@ -55,8 +57,8 @@ mod tests {
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));
         s.client.judged(Judgement { verdict: Verdict::Degraded, reasons: vec!["a reason".into()] });
         (s.started_at, s.tool.version) = ("2024-05-01T12:00:00.000+02:00".into(), "9.9.9");
-        let thresholds =
-            ["ttft.p95<100ms", "error_rate <= 50%"].map(|t| crate::gate::Threshold::parse(t).unwrap());
+        let thresholds = ["ttft.p95<100ms", "error_rate <= 50%", "attainment>=50%"]
+            .map(|t| crate::gate::Threshold::parse(t).unwrap());
         s.check(&thresholds);
         let got = String::from_utf8(summary_json(&s)).unwrap();
         assert_eq!(got, EXPECTED);
@@ -97,6 +99,39 @@ mod tests {
   "throughput": {
     "requests_per_s": 0.333,
     "output_tokens_per_s": 1.0
+  },
+  "goodput": {
+    "slo": "ttft<=200ms,tpot<=20ms,itl<=5ms",
+    "requests_per_s": 0.0,
+    "attainment": 0.0,
+    "attainment_ci": [
+      0.0,
+      0.793451
+    ],
+    "judged": 2,
+    "determined": 1,
+    "conforming": 0,
+    "failed": 1,
+    "by_objective": [
+      {
+        "objective": "ttft<=200ms",
+        "met": 1,
+        "missed": 0,
+        "undetermined": 0
+      },
+      {
+        "objective": "tpot<=20ms",
+        "met": 1,
+        "missed": 0,
+        "undetermined": 0
+      },
+      {
+        "objective": "itl<=5ms",
+        "met": 0,
+        "missed": 0,
+        "undetermined": 1
+      }
+    ]
   },
   "tokens": {
     "output_total": 3,
@@ -263,6 +298,11 @@ mod tests {
       "expr": "error_rate <= 50%",
       "actual": 0.5,
       "pass": true
+    },
+    {
+      "expr": "attainment>=50%",
+      "actual": 0.0,
+      "pass": false
     }
   ],
   "by_key": [],

@@ -3,7 +3,7 @@
 //! number under vLLM's name (docs/json.md says where a definition differs): `completed` is
 //! `requests.ok`, `duration` is `window_s`, medians are `p50`, and `std_*` is the population
 //! standard deviation (numpy's `std`, as vLLM computes it) over the same values. An empty metric
-//! is `null` (vLLM writes 0); `request_goodput` is `null` (no goodput yet), `request_rate` is
+//! is `null` (vLLM writes 0); `request_goodput` is `goodput.requests_per_s` (`null` without `--slo`), `request_rate` is
 //! `"inf"` for a closed-loop run, as vLLM writes it.
 
 use crate::decimals::{six, three};
@@ -30,6 +30,7 @@ struct Result {
     total_output_tokens: u64,
     #[serde(serialize_with = "three")]
     request_throughput: f64,
+    #[serde(serialize_with = "three")]
     request_goodput: Option<f64>,
     #[serde(serialize_with = "three")]
     output_throughput: f64,
@@ -124,7 +125,7 @@ pub fn vllm_json(s: &Summary) -> Vec<u8> {
         total_input_tokens: t.input_total,
         total_output_tokens: t.output_total,
         request_throughput: s.throughput.requests_per_s,
-        request_goodput: None,
+        request_goodput: s.goodput.as_ref().map(|g| g.requests_per_s),
         output_throughput: s.throughput.output_tokens_per_s,
         total_token_throughput: if s.window_s > 0.0 { total_tokens as f64 / s.window_s } else { 0.0 },
         ttft: stats(&s.metrics.ttft_ms, s.spread.ttft_ms),
@@ -175,6 +176,35 @@ mod tests {
         s.started_at = "2024-05-01T12:00:00.000+02:00".into();
         let got = String::from_utf8(vllm_json(&s)).unwrap();
         assert_eq!(got, EXPECTED);
+    }
+
+    #[test]
+    fn request_goodput_is_good_requests_per_second() {
+        let t0 = Instant::now();
+        let slo = crate::slo::Slo::parse("ttft<=150ms").unwrap();
+        let mut stats = RunStats::judged_by(Some(&slo));
+        for ttft_ms in [100, 200] {
+            let mut m = Measurement::new(0, 0, None, t0);
+            m.text_at = vec![t0 + Duration::from_millis(ttft_ms)];
+            m.end_at = t0 + Duration::from_millis(300);
+            stats.add(&m);
+        }
+        let window = Duration::from_secs(4);
+        let run = RunOutput {
+            stats,
+            wall: window,
+            window,
+            started_at: chrono::Local::now(),
+            warnings: vec![],
+            records_error: None,
+            interrupted: false,
+            stats_lost: false,
+            series: Vec::new(),
+            breakdown: Default::default(),
+        };
+        let s = Summary::new(serde_json::json!({}), &run, None);
+        let v: serde_json::Value = serde_json::from_slice(&vllm_json(&s)).unwrap();
+        assert_eq!(v["request_goodput"], 0.25);
     }
 
     /// Two requests: TTFT 100 and 200 ms (std 50), E2E 300 and 600 (std 150), TPOT (E2E − TTFT)

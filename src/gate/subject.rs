@@ -54,6 +54,8 @@ const SUBJECTS: &[Row] = &[
     Row { name: "error_rate", kind: Kind::Share, source: Source::Run(error_rate) },
     Row { name: "req_s", kind: Kind::Number, source: Source::Run(req_s) },
     Row { name: "output_tok_s", kind: Kind::Number, source: Source::Run(output_tok_s) },
+    Row { name: "goodput", kind: Kind::Number, source: Source::Run(goodput) },
+    Row { name: "attainment", kind: Kind::Share, source: Source::Run(attainment) },
 ];
 
 fn success_rate(s: &Value) -> Option<f64> {
@@ -72,6 +74,16 @@ fn req_s(s: &Value) -> Option<f64> {
 
 fn output_tok_s(s: &Value) -> Option<f64> {
     s["throughput"]["output_tokens_per_s"].as_f64()
+}
+
+/// Good requests per second (`--slo`).
+fn goodput(s: &Value) -> Option<f64> {
+    s["goodput"]["requests_per_s"].as_f64()
+}
+
+/// The share of determined requests that were good (`--slo`).
+fn attainment(s: &Value) -> Option<f64> {
+    s["goodput"]["attainment"].as_f64()
 }
 
 /// A named value: a distribution's statistic (`ttft.p95`) or a run-level value (`req_s`).
@@ -144,6 +156,10 @@ impl Subject {
             Source::Metric(_) => {
                 format!("no data: no successful request measured {} (see the errors above)", self.row.name)
             }
+            Source::Run(_) if matches!(self.row.name, "goodput" | "attainment") => format!(
+                "no data: {} needs --slo and a request judged against it (see the goodput above)",
+                self.row.name
+            ),
             Source::Run(_) => format!("no data: no request finished, so {} is undefined", self.row.name),
         }
     }
@@ -192,6 +208,12 @@ mod tests {
         assert_eq!((v("req_s"), v("output_tok_s")), (Some(1.5), Some(40.0)));
         assert_eq!(Subject::parse("ttft_ms.p95").unwrap().to_string(), "ttft.p95");
         assert_eq!(Subject::parse("req_s").unwrap().kind(), Kind::Number);
+        let slo = json!({"goodput": {"requests_per_s": 2.5, "attainment": 0.8}});
+        let g = |t: &str| Subject::parse(t).unwrap().value(&slo);
+        assert_eq!((g("goodput"), g("attainment")), (Some(2.5), Some(0.8)));
+        assert_eq!(Subject::parse("attainment").unwrap().kind(), Kind::Share);
+        assert_eq!(Subject::parse("goodput").unwrap().value(&json!({"goodput": null})), None);
+        assert!(Subject::parse("attainment").unwrap().missing().contains("needs --slo"));
         let none = json!({"requests": {"ok": 0, "failed": 0}, "success_rate": null});
         assert_eq!(Subject::parse("error_rate").unwrap().value(&none), None);
     }
@@ -204,7 +226,9 @@ mod tests {
             "{}",
             e("ttfx.p95")
         );
-        assert!(e("ttfx.p95").ends_with("or success_rate, error_rate, req_s, output_tok_s"));
+        assert!(
+            e("ttfx.p95").ends_with("or success_rate, error_rate, req_s, output_tok_s, goodput, attainment")
+        );
         assert_eq!(
             e("ttft.p999"),
             "unknown statistic \"p999\" of ttft: use one of mean, min, max, p50, p90, p95, p99"

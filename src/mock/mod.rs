@@ -9,7 +9,8 @@
 //! thread reads requests and writes everything but a stream's timed events, which it hands to a
 //! pacer (`pacer`), waiting until the stream is over. It does not parse HTTP (`http`), time or
 //! word responses (`script`), shape events (`shapes`), pick faults (`faults`), write API
-//! responses (`respond`, `stream`) or make system calls std lacks (`os`). No async runtime:
+//! responses (`respond`, `stream`), queue requests for capacity or hold the global pause
+//! (`slots`) or make system calls std lacks (`os`). No async runtime:
 //! `std::net` and threads.
 //!
 //! The mock is apart on purpose: it imports nothing of the crate but `stats` and `rng` (the tidy
@@ -25,6 +26,7 @@ mod replay;
 mod respond;
 mod script;
 mod shapes;
+mod slots;
 mod stream;
 mod truth;
 
@@ -44,6 +46,7 @@ use http::{JSON, Next, Request, TEXT};
 use pacer::Pacers;
 use respond::{Handoff, Reply};
 use shapes::Route;
+use slots::{Pause, Slots};
 use truth::Recorder;
 
 /// Connection threads only parse small JSON and format events; 128 KiB lets thousands run.
@@ -92,6 +95,12 @@ pub struct MockConfig {
     pub fault_delay: Duration,
     /// Answer every POST with this recorded stream instead (timing and faults unused).
     pub replay: Option<Replay>,
+    /// At most this many API responses generate at once (`--slots`); later requests wait in
+    /// arrival order, and their head and schedule start when a slot frees. `None`: no limit.
+    pub slots: Option<usize>,
+    /// `(at, for)`: from `at` after the mock started, for `for`, no stream sends an event
+    /// (`--stall-at`, `--stall-for`); what falls due meanwhile goes out when it ends.
+    pub stall: Option<(Duration, Duration)>,
 }
 
 impl Default for MockConfig {
@@ -106,6 +115,8 @@ impl Default for MockConfig {
             faults: Vec::new(),
             fault_delay: DEFAULT_FAULT_DELAY,
             replay: None,
+            slots: None,
+            stall: None,
         }
     }
 }
@@ -129,6 +140,8 @@ struct Shared {
     merged: Condvar,
     stop: AtomicBool,
     pacers: Pacers,
+    slots: Slots,
+    pause: Option<Pause>,
 }
 
 impl MockHandle {
@@ -199,8 +212,12 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
     let listener = TcpListener::bind(bind)?;
     os::deepen_backlog(&listener);
     let addr = listener.local_addr()?;
-    let pacers = Pacers::start(thread::available_parallelism().map_or(1, usize::from))?;
+    let now = Instant::now();
+    let pause = config.stall.map(|(at, length)| Pause { from: now + at, until: now + at + length });
+    let pacers = Pacers::start(thread::available_parallelism().map_or(1, usize::from), pause)?;
     let shared = Arc::new(Shared {
+        slots: Slots::new(config.slots),
+        pause,
         config,
         seq: AtomicU64::new(0),
         truth: Mutex::new(Truth::default()),
@@ -221,6 +238,9 @@ fn validate(config: &MockConfig) -> io::Result<()> {
     let invalid = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
     if !(0.0..=1.0).contains(&config.jitter) {
         return invalid(format!("mock jitter {} is outside 0..=1", config.jitter));
+    }
+    if config.slots == Some(0) {
+        return invalid("mock slots must be at least 1".into());
     }
     match config.faults.iter().find(|r| !faults::valid_share(r.share)) {
         Some(r) => invalid(format!("mock fault {} has share {} outside (0, 1]", r.fault, r.share)),
@@ -322,13 +342,19 @@ impl Shared {
     fn api(&self, api: Route, req: &Request, received: Instant, conn: &Arc<TcpStream>) -> Next {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        // The record starts when the request was read, so the wait for a slot shows in its
+        // TTFT; the response's schedule starts when the slot is taken.
         let mut rec = Recorder::new(received);
+        let slot = self.slots.take();
+        Pause::wait_out(self.pause);
+        let start = slot.at.unwrap_or(received);
         let mut w = &**conn;
-        let reply = Reply::new(&mut w, &mut rec, &self.config, n, received, req.close);
+        let reply = Reply::new(&mut w, &mut rec, &self.config, n, start, req.close);
         let (rec, next) = match reply.run(api, &req.body) {
             Handoff::Done(next) => (rec, next),
             Handoff::Paced(stream) => self.pacers.pace(conn, stream, rec),
         };
+        drop(slot);
         let mut truth = self.lock_truth();
         rec.merge_into(&mut truth);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -364,6 +390,8 @@ mod tests {
             faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
             fault_delay: Duration::from_secs(1),
             replay: None,
+            slots: None,
+            stall: None,
         }
     }
 

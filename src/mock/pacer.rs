@@ -22,6 +22,7 @@ use crossbeam_channel::{self as channel, Receiver, SendError, Sender, TryRecvErr
 
 use super::http::Next;
 use super::os;
+use super::slots::Pause;
 use super::stream::{Chunk, Mark, Step, Stream};
 use super::truth::Recorder;
 
@@ -59,13 +60,15 @@ struct InFlight {
 }
 
 impl Pacers {
-    /// Starts `count` pacers (at least one); dropping `Pacers` ends and joins them.
-    pub(super) fn start(count: usize) -> io::Result<Self> {
+    /// Starts `count` pacers (at least one), which send nothing during `pause`; dropping
+    /// `Pacers` ends and joins them.
+    pub(super) fn start(count: usize, pause: Option<Pause>) -> io::Result<Self> {
         // Built in place, so a failed spawn drops (and so stops) the pacers already started.
         let mut pacers = Pacers { lanes: Vec::new(), next: AtomicUsize::new(0) };
         for _ in 0..count.max(1) {
             let (jobs, arrivals) = channel::unbounded();
-            let pacer = thread::Builder::new().name("mock-pacer".into()).spawn(move || run(&arrivals))?;
+            let pacer =
+                thread::Builder::new().name("mock-pacer".into()).spawn(move || run(&arrivals, pause))?;
             pacers.lanes.push(Lane { jobs, pacer });
         }
         Ok(pacers)
@@ -114,8 +117,8 @@ impl Drop for Pacers {
 }
 
 /// One pacer: sends what is due, earliest first, then sleeps until the next deadline or until
-/// unparked by an arrival.
-fn run(arrivals: &Receiver<Box<InFlight>>) {
+/// unparked by an arrival. A write due during `pause` waits for its end.
+fn run(arrivals: &Receiver<Box<InFlight>>, pause: Option<Pause>) {
     os::precise_timers();
     let mut heap = BinaryHeap::new();
     loop {
@@ -130,7 +133,7 @@ fn run(arrivals: &Receiver<Box<InFlight>>) {
         // Only what was due when the pass began, so arrivals are taken in between.
         let now = Instant::now();
         while heap.peek().is_some_and(|Reverse(first)| first.at <= now) {
-            if let Some(job) = heap.pop().and_then(|Reverse(first)| first.job.drive()) {
+            if let Some(job) = heap.pop().and_then(|Reverse(first)| first.job.drive(pause)) {
                 heap.push(Reverse(Due::of(job)));
             }
         }
@@ -148,9 +151,13 @@ fn run(arrivals: &Receiver<Box<InFlight>>) {
 
 impl InFlight {
     /// Sends the due write and the writes that follow it at once; the job comes back with its
-    /// next deadline while it has more to send.
-    fn drive(mut self: Box<Self>) -> Option<Box<Self>> {
+    /// next deadline while it has more to send (the end of `pause`, while it lasts).
+    fn drive(mut self: Box<Self>, pause: Option<Pause>) -> Option<Box<Self>> {
         loop {
+            if let Some(until) = pause.and_then(|p| p.holds(Instant::now())) {
+                self.due = until;
+                return Some(self);
+            }
             let at = match self.send() {
                 Ok(Some(at)) => at,
                 Ok(None) => {
@@ -282,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_client_that_stops_reading_stalls_only_its_own_stream() {
-        let pacers = Pacers::start(1).unwrap();
+        let pacers = Pacers::start(1, None).unwrap();
         let (full, full_client) = pair();
         // Fills the socket buffers, so the pacer's first write to it would block; the stream is
         // far too long to ever fit, however much room acknowledgements free.

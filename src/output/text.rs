@@ -80,6 +80,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             format!("{req_s} req/s · 输出 {tok_s} tok/s · 总耗时 {:.2}s", s.wall_s),
         )
     );
+    o.push_str(&goodput(s));
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
         0 => String::new(),
@@ -129,6 +130,38 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     o.push_str(&metric_table(&s.metrics, l));
     for w in &s.warnings {
         let _ = writeln!(o, "\n{}{}", l.pick("warning: ", "警告："), w.get(l));
+    }
+    o
+}
+
+/// The goodput lines against `--slo` (none without it): good requests per second, the
+/// attainment with its 95 % interval and the counts behind it, then each objective's counts.
+fn goodput(s: &Summary) -> String {
+    let Some(g) = &s.goodput else { return String::new() };
+    let ci = match g.attainment_ci.as_deref() {
+        Some([lo, hi]) => format!(" (95% CI {}–{})", percent(Some(*lo)), percent(Some(*hi))),
+        _ => String::new(),
+    };
+    let mut o = format!(
+        "  goodput     {} req/s · attainment {}{ci} · {} good of {} determined · {} failed · {} undetermined · slo {}\n",
+        rate(g.requests_per_s),
+        percent(g.attainment),
+        count(g.conforming),
+        count(g.determined),
+        count(g.failed),
+        count(g.judged - g.determined),
+        g.slo
+    );
+    let width = g.by_objective.iter().map(|b| display_width(&b.objective)).max().unwrap_or(0);
+    for b in &g.by_objective {
+        let _ = writeln!(
+            o,
+            "    {}  {} met · {} missed · {} undetermined",
+            pad_right(&b.objective, width),
+            count(b.met),
+            count(b.missed),
+            count(b.undetermined)
+        );
     }
     o
 }

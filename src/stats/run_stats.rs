@@ -1,10 +1,12 @@
 //! The statistics of a run or of one second of it: outcome counts, errors by kind, token totals,
 //! one histogram per metric, and the client's own lag and clock. Mergeable (`+=`), so per-second
 //! windows add up to the total exactly. Recorded in microseconds; `summary` scales to
-//! milliseconds.
+//! milliseconds. With `--slo`, every request that passes `add` is judged against the objectives
+//! (`slo::SloTally`), so a live run and `llmload report` judge alike.
 
 use super::Histogram;
 use crate::measure::{Measurement, Outcome, TokenSource};
+use crate::slo::{Slo, SloTally};
 use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::time::Duration;
@@ -77,6 +79,8 @@ pub struct RunStats {
     /// each request's scheduled start → when it was sent, when a worker was free for it (a
     /// wait for a free worker is the server's slowness, not the client's).
     pub start_lag: Histogram,
+    /// Each request judged against `--slo`; `None` without one.
+    pub slo: Option<SloTally>,
 }
 
 /// Usage against our own count (estimate or tokenizer): how users catch a wrong tokenizer.
@@ -101,6 +105,16 @@ fn us(d: Duration) -> u64 {
 }
 
 impl RunStats {
+    /// Empty statistics that judge every request `add`ed against `slo`, when there is one.
+    pub fn judged_by(slo: Option<&Slo>) -> RunStats {
+        RunStats { slo: slo.cloned().map(SloTally::new), ..RunStats::default() }
+    }
+
+    /// Empty statistics that judge as these do (the next window of a run).
+    pub fn fresh(&self) -> RunStats {
+        RunStats::judged_by(self.slo.as_ref().map(|t| &t.slo))
+    }
+
     pub fn total(&self) -> u64 {
         self.ok + self.failed + self.cancelled
     }
@@ -125,6 +139,9 @@ impl RunStats {
         self.start_delay.record(us(m.start_delay()));
         if let Some(lag) = m.dispatch_lag {
             self.start_lag.record(us(lag));
+        }
+        if let Some(t) = &mut self.slo {
+            t.add(m);
         }
         for &lag in &m.read_lags_us {
             self.read_lag.record(u64::from(lag));
@@ -245,6 +262,11 @@ impl AddAssign<&RunStats> for RunStats {
         self.send_lag += &o.send_lag;
         self.user_reads += o.user_reads;
         self.start_lag += &o.start_lag;
+        match (&mut self.slo, &o.slo) {
+            (Some(mine), Some(theirs)) => *mine += theirs,
+            (None, Some(theirs)) => self.slo = Some(theirs.clone()),
+            (_, None) => {}
+        }
     }
 }
 
@@ -314,10 +336,11 @@ mod tests {
         let all: Vec<Measurement> = (0..30)
             .map(|i| if i % 7 == 0 { failed(ErrorKind::Truncated, "cut") } else { ok(t0, 50 + i, 1 + i % 4) })
             .collect();
-        let mut whole = RunStats::default();
+        let slo = crate::slo::Slo::parse("ttft<=60ms,tpot<=10ms").unwrap();
+        let mut whole = RunStats::judged_by(Some(&slo));
         let mut merged = RunStats::default();
         for (i, chunk) in all.chunks(4).enumerate() {
-            let mut window = RunStats::default();
+            let mut window = whole.fresh();
             let lag = Duration::from_micros(250 * i as u64);
             window.worker_up(lag);
             whole.worker_up(lag);
@@ -333,5 +356,14 @@ mod tests {
         assert_eq!(merged.ttft.distribution(1.0), whole.ttft.distribution(1.0));
         assert_eq!(merged.itl.distribution(1.0), whole.itl.distribution(1.0));
         assert_eq!(merged, whole);
+        // 30 requests: 5 failed; of the 25 ok, TTFT 50 + i ms meets 60 ms for i ≤ 10; one token
+        // (i % 4 == 0) leaves TPOT undetermined.
+        let t = whole.slo.as_ref().unwrap();
+        assert_eq!((t.judged, t.failed), (30, 5));
+        assert_eq!(t.by_objective[0].met, (1..=10).filter(|i| i % 7 != 0).count() as u64);
+        assert_eq!(
+            t.by_objective[1].undetermined,
+            (0..30).filter(|i| i % 7 != 0 && i % 4 == 0).count() as u64
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod verdict;
 use crate::decimals::{six, three};
 use crate::gate::{Checked, Threshold};
 use crate::lang::Text;
+use crate::slo::SloTally;
 use crate::stats::{Breakdown, Distribution, Histogram, RunStats, SeriesRow};
 use serde::Serialize;
 use serde_json::Value;
@@ -71,6 +72,8 @@ pub struct Summary {
     /// The first message seen for each error kind (later ones are usually alike).
     pub error_messages: BTreeMap<String, String>,
     pub throughput: Throughput,
+    /// The run against `--slo`; `null` without one.
+    pub goodput: Option<Goodput>,
     pub tokens: Tokens,
     pub metrics: Metrics,
     pub client: ClientUsage,
@@ -173,6 +176,73 @@ pub struct Throughput {
     /// Output tokens of successful requests per second.
     #[serde(serialize_with = "three")]
     pub output_tokens_per_s: f64,
+}
+
+/// The run against `--slo`: a request is good when it succeeded and met every objective
+/// (`slo::Slo::judge`); cancelled requests are not judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Goodput {
+    /// The objectives, as llmload writes them (`ttft<=500ms,tpot<50ms`).
+    pub slo: String,
+    /// Good requests per second of the measured window (`window_s`).
+    #[serde(serialize_with = "three")]
+    pub requests_per_s: f64,
+    /// conforming / determined; `null` when no request was determined.
+    #[serde(serialize_with = "six")]
+    pub attainment: Option<f64>,
+    /// The Wilson 95 % score interval of `attainment`, `[low, high]`; `null` with it.
+    #[serde(serialize_with = "six")]
+    pub attainment_ci: Option<Vec<f64>>,
+    /// Requests judged: ok and failed ones.
+    pub judged: u64,
+    /// Judged requests known good or not good: good, failed, or missed an objective. The rest
+    /// met every objective they had a value for and had none for another.
+    pub determined: u64,
+    /// Good requests.
+    pub conforming: u64,
+    /// Failed requests: determined and not good, their times not judged.
+    pub failed: u64,
+    /// One entry per objective, in `slo`'s order, over successful requests.
+    pub by_objective: Vec<ObjectiveGoodput>,
+}
+
+/// How one objective went over the successful requests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectiveGoodput {
+    /// The objective, as in `slo` (`tpot<50ms`).
+    pub objective: String,
+    pub met: u64,
+    pub missed: u64,
+    /// Requests without a value for it (TPOT of a one-token answer, ITL of one text event).
+    pub undetermined: u64,
+}
+
+impl Goodput {
+    /// The goodput of `tally` over a measured window of `window_s` seconds.
+    pub fn new(tally: &SloTally, window_s: f64) -> Goodput {
+        Goodput {
+            slo: tally.slo.to_string(),
+            requests_per_s: if window_s > 0.0 { tally.conforming as f64 / window_s } else { 0.0 },
+            attainment: tally.attainment(),
+            attainment_ci: tally.attainment_ci().map(|(lo, hi)| vec![lo, hi]),
+            judged: tally.judged,
+            determined: tally.determined,
+            conforming: tally.conforming,
+            failed: tally.failed,
+            by_objective: tally
+                .slo
+                .objectives
+                .iter()
+                .zip(&tally.by_objective)
+                .map(|(o, c)| ObjectiveGoodput {
+                    objective: o.to_string(),
+                    met: c.met,
+                    missed: c.missed,
+                    undetermined: c.undetermined,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Token totals of successful requests, and where their counts came from.
@@ -331,6 +401,7 @@ impl Summary {
                 requests_per_s: per_s(s.ok),
                 output_tokens_per_s: per_s(s.output_tokens),
             },
+            goodput: s.slo.as_ref().map(|t| Goodput::new(t, window_s)),
             tokens: Tokens {
                 output_total: s.output_tokens,
                 input_total: s.input_tokens,

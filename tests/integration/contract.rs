@@ -65,6 +65,7 @@ pub fn assert_short_floats(v: &Value, what: &str) {
     numbers(v, "", &mut found);
     for (path, x) in found {
         let places = if path.ends_with("success_rate")
+            || path.starts_with("goodput.attainment")
             || path == "thresholds.actual"
             || (path.ends_with("_s") && !path.ends_with("per_s"))
         {
@@ -110,6 +111,7 @@ mod wire {
         pub errors: BTreeMap<String, u64>,
         pub error_messages: BTreeMap<String, String>,
         pub throughput: Throughput,
+        pub goodput: Option<Goodput>,
         pub tokens: Tokens,
         pub metrics: Metrics,
         pub client: Client,
@@ -174,6 +176,29 @@ mod wire {
     pub struct Throughput {
         pub requests_per_s: f64,
         pub output_tokens_per_s: f64,
+    }
+
+    #[derive(Debug, Clone, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct Goodput {
+        pub slo: String,
+        pub requests_per_s: f64,
+        pub attainment: Option<f64>,
+        pub attainment_ci: Option<[f64; 2]>,
+        pub judged: u64,
+        pub determined: u64,
+        pub conforming: u64,
+        pub failed: u64,
+        pub by_objective: Vec<ByObjective>,
+    }
+
+    #[derive(Debug, Clone, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct ByObjective {
+        pub objective: String,
+        pub met: u64,
+        pub missed: u64,
+        pub undetermined: u64,
     }
 
     #[derive(Debug, Deserialize)]
@@ -312,6 +337,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         "ttft.p95<10s",
         "--api-key-file",
         keys.to_str().unwrap(),
+        "--slo",
+        "ttft<=10s,itl<=10s",
         "--vllm-json",
         vllm_path.to_str().unwrap(),
         "--json",
@@ -321,7 +348,14 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     ]);
     out.expect_code(0);
     let (live, records) = (read_json(&live_path, &out), read_records(&rec_path, &out));
-    let report = llmload(&["report", rec_path.to_str().unwrap(), "--json", rebuilt_path.to_str().unwrap()]);
+    let report = llmload(&[
+        "report",
+        rec_path.to_str().unwrap(),
+        "--slo",
+        "ttft<=10s,itl<=10s",
+        "--json",
+        rebuilt_path.to_str().unwrap(),
+    ]);
     report.expect_code(0);
     let rebuilt = read_json(&rebuilt_path, &report);
 
@@ -333,6 +367,13 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
+    let g = l.goodput.as_ref().expect("--slo gives goodput");
+    assert_eq!((g.judged, g.determined, g.conforming, g.failed), (10, 10, 7, 3), "{}", out.context());
+    // The same judgements; the rate is over each summary's own window.
+    let mut rg = r.goodput.clone().expect("report --slo gives goodput");
+    assert!((rg.requests_per_s - 7.0 / r.window_s).abs() < 0.01, "{rg:?} {}", r.window_s);
+    rg.requests_per_s = g.requests_per_s;
+    assert_eq!(l.goodput, Some(rg), "report --slo judges the records as the run did");
     assert_eq!((l.thresholds.len(), l.thresholds[0].pass, r.thresholds.len()), (1, true, 0));
     assert!(l.client.cpu_s.is_some() && l.client.peak_rss_mb.is_some(), "{:?}", l.client);
     assert!(l.client.verdict.is_some(), "a live run is judged: {:?}", l.client);

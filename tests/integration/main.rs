@@ -4,6 +4,7 @@
 mod apis;
 mod bad_input;
 mod breakdown;
+mod capacity;
 mod contract;
 mod core_run;
 mod exports;
@@ -20,6 +21,7 @@ mod report;
 mod retries;
 mod secrets;
 mod series_html;
+mod slo;
 mod terminal;
 mod tls;
 mod util;
