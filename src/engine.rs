@@ -9,6 +9,7 @@ use crate::client::{self, Client, Request};
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
+use crate::launch::Held;
 use crate::output::warnings::Warning;
 use crate::reporter::{self, Msg, Outbox, Report, Reporter};
 use crate::rng::SplitMix64;
@@ -39,12 +40,14 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         spawn("reporter", 1 << 20, move || {
             let started = pass.wait()?;
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
-            let reporter = Reporter::new(records, api, url, !c.quiet, workers, started, c.series);
+            let reporter = Reporter::new(records, api, url, !c.quiet, workers, started, c.series)
+                .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()));
             Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
     };
     gate.hold(&reporter);
+    let early_interrupts = interrupts.clone(); // for the wait before the start (--start-at)
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
         let (stop, deadline, grace, tx, pass, client) =
@@ -85,13 +88,18 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         }
     }
     drop((tx, alive));
+    let held = crate::launch::hold(config.scale.start_at_system(), &early_interrupts, !config.quiet);
+    if held == Held::Interrupted {
+        stop.trip(); // interrupted before the start: the gate opens on a run that sends nothing
+    }
     let started_at = chrono::Local::now();
     let started = gate.open();
     let _ = all_rested.recv(); // disconnected once every worker has sent its last message
     let wall = started.elapsed();
     drop(workers_done); // wakes the timer if the run ended before its deadline
     let ended = timer.join().ok().flatten();
-    let interrupt = ended.as_ref().and_then(|e| e.interrupt);
+    let interrupt =
+        if held == Held::Interrupted { Some(false) } else { ended.as_ref().and_then(|e| e.interrupt) };
     if let Some(forced) = interrupt {
         warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.to_string());
     }
@@ -260,7 +268,7 @@ fn worker(
         return;
     }
     let _ = tx.later.send(Msg::WorkerUp { start_lag: Instant::now().saturating_duration_since(scheduled) });
-    let user = format!("llmload-{i}");
+    let user = crate::shard::user_id(config.scale.shard, i);
     let limit = config.pacing.per_worker_limit();
     let mut sent = 0u64;
     // The worker's Dify conversation (`--turns`) and how many turns it has had.

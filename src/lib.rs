@@ -19,7 +19,8 @@
 //!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms
 //!   and the run second by second; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
-//!   JSON floats keep; [`svg`] the SVG writer of the report's charts.
+//!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`shard`] the exact split
+//!   of a run over N processes; [`launch`] the wait for `--start-at` before the start gate.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
 //!   per API family; [`client`] one request, streamed and measured (its own settings; never
 //!   `config`).
@@ -58,6 +59,7 @@ mod export;
 mod files;
 mod gate;
 mod html;
+mod launch;
 mod measure;
 pub mod mock;
 mod output;
@@ -65,6 +67,7 @@ mod protocol;
 mod rebuild;
 mod reporter;
 mod rng;
+mod shard;
 mod sse;
 mod stats;
 mod stop;

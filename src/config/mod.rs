@@ -5,6 +5,7 @@
 
 mod api;
 mod prompts;
+mod scale;
 
 use crate::cli::RunArgs;
 use crate::client::{self, ClientSettings, Timeouts, Tls};
@@ -16,6 +17,8 @@ use crate::protocol::Api;
 use crate::tokens::Tokenizer;
 use crate::workload::{Pacing, Prompt, RoundRobin, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
+
+pub use scale::Scale;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +53,8 @@ pub struct Config {
     pub preflight: bool,
     /// Keep the run second by second (for `--series` and `--html`).
     pub series: bool,
+    /// This process's shard of a run over several, the run id and the start instant.
+    pub scale: Scale,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -69,7 +74,10 @@ impl Config {
     pub fn from_args(a: &RunArgs) -> Result<(Config, Outputs), Error> {
         let base = base_url(a)?;
         let api = api::setup(a, &base)?;
-        let concurrency = concurrency(a)?;
+        let total_concurrency = concurrency(a)?;
+        let scale = scale::setup(a, total_concurrency, chrono::Utc::now(), &|k| std::env::var(k).ok())?;
+        // A shard runs its part of the whole run's workers and budget.
+        let concurrency = scale.part(total_concurrency as u64) as usize;
         let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
         if run_for == Some(Duration::ZERO) {
             return Err(Error::flag("--duration", "0", "must be longer than 0 (e.g. 60s)"));
@@ -127,19 +135,26 @@ impl Config {
                 workers: concurrency,
             },
             turns: api.turns,
-            keys: keys(a)?.map(RoundRobin::new),
-            prompts: RoundRobin::new(prompts.prompts),
+            keys: keys(a)?.map(|k| {
+                let offset = scale.offset_in(k.len());
+                RoundRobin::new(k).starting_at(offset)
+            }),
+            prompts: {
+                let offset = scale.offset_in(prompts.prompts.len());
+                RoundRobin::new(prompts.prompts).starting_at(offset)
+            },
             prompt_source: prompts.source,
             pacing: Pacing {
                 concurrency,
                 ramp_up: ramp_up.unwrap_or_default(),
                 duration: run_for,
-                requests: a.requests,
+                requests: a.requests.map(|n| scale.part(n)),
             },
             grace: a.grace.as_deref().map(|d| duration("--grace", d)).transpose()?.unwrap_or(DEFAULT_GRACE),
             quiet: a.quiet,
             preflight: !a.no_preflight,
             series: a.series.is_some() || a.html.is_some(),
+            scale,
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -175,6 +190,9 @@ impl Config {
             "turns": self.turns,
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
             "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
+            "run_id": self.scale.run_id,
+            "shard": self.scale.shard.map(|s| s.to_string()),
+            "start_at": self.scale.start_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         })
     }
 }

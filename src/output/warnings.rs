@@ -28,6 +28,8 @@ pub enum Warning {
     ReporterFailed,
     /// `llmload report` skipped a records file's unfinished last line.
     CutRecord { file: String },
+    /// `llmload report` was given records of some shards of a run, not all.
+    MissingShards { missing: Vec<String>, given: usize, count: u32 },
     /// Every request failed: the most common kind, its count and first message.
     AllFailed { kind: String, count: u64, message: String },
     /// Some requests failed: the share of finished requests and the commonest kinds.
@@ -85,6 +87,13 @@ impl fmt::Display for Warning {
             Warning::CutRecord { file } => {
                 write!(f, "{file}: ignored an unfinished last line (the run was killed while writing it)")
             }
+            Warning::MissingShards { missing, given, count } => write!(
+                f,
+                "shard{} {} of the run {} missing: the totals cover {given} of {count} shards; give every shard's records file",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+            ),
             Warning::AllFailed { kind, count, message } => write!(
                 f,
                 "every request failed; most often {kind} ({count}×): {message} — fix that before reading any latency"
