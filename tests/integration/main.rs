@@ -16,6 +16,7 @@ mod report;
 mod retries;
 mod secrets;
 mod series_html;
+mod shards;
 mod terminal;
 mod tls;
 mod util;
