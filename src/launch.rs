@@ -25,11 +25,9 @@ pub fn hold(at: Option<SystemTime>, interrupts: &Receiver<()>, countdown: bool) 
     let countdown = countdown && std::io::stderr().is_terminal();
     let mut shown = false;
     let mut interrupts = interrupts.clone();
-    loop {
-        let Ok(left) = at.duration_since(SystemTime::now()) else { break };
-        if left.is_zero() {
-            break;
-        }
+    while let Ok(left) = at.duration_since(SystemTime::now())
+        && !left.is_zero()
+    {
         if countdown {
             let _ = write!(std::io::stderr().lock(), "\r{}", countdown_line(left));
             shown = true;

@@ -236,7 +236,8 @@ impl Shards {
             .filter(|&i| !self.seen.contains_key(&Shard { index: i, count }))
             .map(|i| format!("{i}/{count}"))
             .collect();
-        (!missing.is_empty()).then(|| Warning::MissingShards { missing, given: self.seen.len(), count })
+        let given = self.seen.len();
+        (!missing.is_empty()).then_some(Warning::MissingShards { missing, given, count })
     }
 }
 
