@@ -293,6 +293,18 @@ pub struct RunArgs {
     /// send and record the first D (e.g. 30s) or N (a bare count) requests, but keep them out of every statistic
     #[argh(option)]
     pub warmup: Option<String>,
+    /// run as shard INDEX/COUNT of a run split over COUNT processes (0-based, e.g. 0/4): -c and -n are the whole run's, split exactly
+    #[argh(option)]
+    pub shard: Option<String>,
+    /// run as one of COUNT shards, the index from env JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)
+    #[argh(option)]
+    pub shards: Option<u32>,
+    /// start the run's clock at this wall-clock instant (RFC 3339, e.g. 2025-06-01T12:00:00Z) or +DURATION from now, once every thread exists
+    #[argh(option)]
+    pub start_at: Option<String>,
+    /// the run id written into every record (default: from --start-at and the shard count, else random)
+    #[argh(option)]
+    pub run_id: Option<String>,
     /// limit for one whole request, retries included (default 300s)
     #[argh(option)]
     pub timeout: Option<String>,

@@ -21,7 +21,9 @@
 //!   each request and the attainment's interval; [`tokens`] the estimate
 //!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
 //!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`lang`] the language people
-//!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of.
+//!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of;
+//!   [`shard`] the exact split of a run over N processes; [`launch`] the wait for `--start-at`
+//!   before the start gate.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
 //!   per API family; [`client`] one request, streamed and measured (its own settings; never
 //!   `config`).
@@ -62,6 +64,7 @@ mod files;
 mod gate;
 mod html;
 mod lang;
+mod launch;
 mod measure;
 pub mod mock;
 mod output;
@@ -69,6 +72,7 @@ mod protocol;
 mod rebuild;
 mod reporter;
 mod rng;
+mod shard;
 mod slo;
 mod sse;
 mod stats;

@@ -6,7 +6,7 @@
 //! line under the table. It never blocks a worker (the channels are unbounded), and a terminal
 //! that went away ends only the table.
 
-use crate::export::{OutputFile, RecordFiles, csv, records, records::Record};
+use crate::export::{OutputFile, RecordFiles, csv, records, records::Record, records::Stamp};
 use crate::lang::Lang;
 use crate::measure::Measurement;
 use crate::output::progress;
@@ -120,6 +120,8 @@ pub struct Reporter {
     last_end: Option<Instant>,
     first_measured: Option<Instant>,
     series: Option<SeriesBuilder>,
+    /// The run id, shard and wall-clock start written into every record.
+    stamp: Option<Stamp>,
 }
 
 impl Reporter {
@@ -158,7 +160,18 @@ impl Reporter {
             first_measured: None,
             // Requests reach the reporter as they end: the builder keeps only the last seconds open.
             series: series.then(|| SeriesBuilder::new(true)),
+            stamp: None,
         }
+    }
+
+    /// Stamps every record with `run_id`, `shard` and its wall-clock start. The run's start by
+    /// the wall clock is read now, against the monotonic clock (a microsecond's error at most).
+    pub fn stamped(mut self, run_id: &str, shard: Option<String>) -> Self {
+        let since_start = Instant::now().saturating_duration_since(self.started);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let start_unix_ms = now.saturating_sub(since_start).as_micros() as f64 / 1e3;
+        self.stamp = Some(Stamp { run_id: run_id.into(), shard, start_unix_ms });
+        self
     }
 
     /// Runs until every worker has dropped its sender; returns the statistics, any error the
@@ -245,7 +258,10 @@ impl Reporter {
             return;
         }
         let start = m.t0.saturating_duration_since(self.started);
-        let r = Record::from_measurement(m, start, &self.api, &self.url);
+        let mut r = Record::from_measurement(m, start, &self.api, &self.url);
+        if let Some(stamp) = &self.stamp {
+            stamp.apply(&mut r, start);
+        }
         self.write(|sink| Some(if sink.csv { csv::row(&r) } else { records::line(&r) }));
     }
 

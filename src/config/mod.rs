@@ -6,6 +6,7 @@
 mod api;
 mod load;
 mod prompts;
+mod scale;
 
 use crate::cli::RunArgs;
 use crate::client::{self, ClientSettings, Timeouts, Tls};
@@ -17,8 +18,10 @@ use crate::lang::Lang;
 use crate::protocol::Api;
 use crate::slo::Slo;
 use crate::tokens::Tokenizer;
-use crate::workload::{Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key};
+use crate::workload::{OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key};
 use serde_json::{Value, json};
+
+pub use scale::Scale;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +62,8 @@ pub struct Config {
     pub progress: bool,
     /// The objectives each request is judged against (`--slo`).
     pub slo: Option<Slo>,
+    /// This process's shard of a run over several, the run id and the start instant.
+    pub scale: Scale,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -79,8 +84,18 @@ impl Config {
         let base = base_url(a)?;
         let api = api::setup(a, &base)?;
         let open = load::open_loop(a)?;
-        let concurrency =
+        let total_concurrency =
             if open.is_some() { load::max_concurrency(a, MAX_CONCURRENCY)? } else { concurrency(a)? };
+        let scale = scale::setup(a, total_concurrency, chrono::Utc::now(), &|k| std::env::var(k).ok())?;
+        // A shard runs its part of the whole run's workers (or cap), rate and budget.
+        let concurrency = scale.part(total_concurrency as u64) as usize;
+        // Each shard its own arrivals: the same seed would start every shard's requests together.
+        let open = open.map(|o| match scale.shard {
+            Some(s) => {
+                OpenLoop { rate: s.rate_part(o.rate), seed: o.seed.wrapping_add(u64::from(s.index)), ..o }
+            }
+            None => o,
+        });
         let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
         if open.is_some() && run_for.is_none() && a.requests.is_none() {
             return Err(Error::Usage(
@@ -145,14 +160,20 @@ impl Config {
                 workers: concurrency,
             },
             turns: api.turns,
-            keys: keys(a)?.map(RoundRobin::new),
-            prompts: RoundRobin::new(prompts.prompts),
+            keys: keys(a)?.map(|k| {
+                let offset = scale.offset_in(k.len());
+                RoundRobin::new(k).starting_at(offset)
+            }),
+            prompts: {
+                let offset = scale.offset_in(prompts.prompts.len());
+                RoundRobin::new(prompts.prompts).starting_at(offset)
+            },
             prompt_source: prompts.source,
             pacing: Pacing {
                 concurrency,
                 ramp_up: ramp_up.unwrap_or_default(),
                 duration: run_for,
-                requests: a.requests,
+                requests: a.requests.map(|n| scale.part(n)),
                 open,
                 warmup,
             },
@@ -163,6 +184,7 @@ impl Config {
             lang: lang(a.lang.as_deref())?,
             progress: a.requests.is_some() && crate::sys::stderr_is_terminal(),
             slo: slo(&a.slo)?,
+            scale,
         };
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
@@ -214,6 +236,9 @@ impl Config {
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
             "slo": self.slo.as_ref().map(ToString::to_string),
             "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
+            "run_id": self.scale.run_id,
+            "shard": self.scale.shard.map(|s| s.to_string()),
+            "start_at": self.scale.start_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::client::Client;
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
+use crate::launch::Held;
 use crate::output::warnings::Warning;
 use crate::reporter::{self, Msg, Outbox, Report, Reporter, Screen};
 use crate::stop::StopSignal;
@@ -43,12 +44,14 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
             let screen =
                 Screen { table: !c.quiet, lang: c.lang, progress: c.pacing.requests.filter(|_| c.progress) };
-            let reporter = Reporter::new(records, api, url, screen, workers, started, c.series);
+            let reporter = Reporter::new(records, api, url, screen, workers, started, c.series)
+                .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()));
             Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
     };
     gate.hold(&reporter);
+    let early_interrupts = interrupts.clone(); // for the wait before the start (--start-at)
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
         let (stop, deadline, grace, tx, pass, client) =
@@ -99,6 +102,10 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
         }
     }
     drop((tx, alive));
+    let held = crate::launch::hold(config.scale.start_at_system(), &early_interrupts, !config.quiet);
+    if held == Held::Interrupted {
+        stop.trip(); // interrupted before the start: the gate opens on a run that sends nothing
+    }
     let started_at = chrono::Local::now();
     let started = gate.open();
     let _ = all_rested.recv(); // disconnected once every worker has sent its last message
@@ -112,7 +119,8 @@ pub fn run(config: Arc<Config>, records: RecordFiles, interrupts: Receiver<()>) 
             warnings.push(Warning::Unsent { count, max_concurrency: config.pacing.concurrency }.into());
         }
     }
-    let interrupt = ended.as_ref().and_then(|e| e.interrupt);
+    let interrupt =
+        if held == Held::Interrupted { Some(false) } else { ended.as_ref().and_then(|e| e.interrupt) };
     if let Some(forced) = interrupt {
         warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.into());
     }

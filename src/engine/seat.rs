@@ -31,7 +31,7 @@ impl<'a> Seat<'a> {
             config,
             client,
             stop,
-            user: format!("llmload-{worker}"),
+            user: crate::shard::user_id(config.scale.shard, worker),
             conversation: None,
             turn: 0,
             unreachable: 0,

@@ -94,7 +94,7 @@ mod tests {
     fn header_is_the_records_keys_in_order() {
         let h = String::from_utf8(header()).unwrap();
         assert!(h.starts_with("worker,prompt_index,key_index,turn,conversation_id,start_ms,"), "{h}");
-        assert!(h.ends_with(",warnings,api,url,read_lag_max_ms,scheduled_ms,warmup\n"), "{h}");
+        assert!(h.ends_with(",warnings,api,url,read_lag_max_ms,scheduled_ms,warmup,run_id,shard\n"), "{h}");
         let line = String::from_utf8(super::super::records::line(&Record::empty())).unwrap();
         let keys: Vec<String> =
             serde_json::from_str::<serde_json::Map<String, Value>>(&line).unwrap().keys().cloned().collect();
@@ -114,12 +114,15 @@ mod tests {
             warnings: vec!["a, b".into()],
             api: Some("dify-chat".into()),
             url: Some("http://127.0.0.1:1/v1/chat-messages".into()),
+            start_unix_ms: Some(1_748_779_200_000.25),
+            run_id: Some("r-1".into()),
+            shard: Some("1/4".into()),
             ..Record::empty()
         };
         let got = String::from_utf8(row(&r)).unwrap();
         assert_eq!(
             got,
-            "2,0,,1,,0.0,1,,500,http_500,\"HTTP 500: \"\"服务繁忙\"\", retry\nlater\",,,,,,12.5,\"[10.0,9.875]\",0,estimate,0,0,,,,0,0,\"[\"\"a, b\"\"]\",dify-chat,http://127.0.0.1:1/v1/chat-messages,,,false\n"
+            "2,0,,1,,0.0,1748779200000.25,1,,500,http_500,\"HTTP 500: \"\"服务繁忙\"\", retry\nlater\",,,,,,12.5,\"[10.0,9.875]\",0,estimate,0,0,,,,0,0,\"[\"\"a, b\"\"]\",dify-chat,http://127.0.0.1:1/v1/chat-messages,,,false,r-1,1/4\n"
         );
     }
 }

@@ -30,6 +30,10 @@ pub struct Record {
     /// When the request started, ms since the run started.
     #[serde(default, serialize_with = "three")]
     pub start_ms: f64,
+    /// When the request started by the wall clock: ms since the Unix epoch, with a fraction, so
+    /// `llmload report` lays the records of several shards on one timeline.
+    #[serde(default, serialize_with = "three")]
+    pub start_unix_ms: Option<f64>,
     /// Attempts made; more than 1 only with `--retries`.
     #[serde(default = "one")]
     pub attempts: u32,
@@ -103,6 +107,30 @@ pub struct Record {
     /// A `--warmup` request: recorded, and kept out of every statistic.
     #[serde(default)]
     pub warmup: bool,
+    /// The run's id (`--run-id`, derived from `--start-at`, or random); shards of one run share it.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// `INDEX/COUNT` of the shard that sent the request (`--shard`); `null` in a run of one process.
+    #[serde(default)]
+    pub shard: Option<String>,
+}
+
+/// What ties a run's records to the wall clock and to the other shards of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamp {
+    pub run_id: String,
+    pub shard: Option<String>,
+    /// The run's start (the instant the reporter measures from), ms since the Unix epoch.
+    pub start_unix_ms: f64,
+}
+
+impl Stamp {
+    /// Writes the stamp into `r`, which started `start` after the run did.
+    pub fn apply(&self, r: &mut Record, start: Duration) {
+        r.start_unix_ms = Some(self.start_unix_ms + us_ms(start));
+        r.run_id = Some(self.run_id.clone());
+        r.shard = self.shard.clone();
+    }
 }
 
 fn one() -> u32 {
@@ -130,6 +158,7 @@ impl Record {
             turn: 1,
             conversation_id: None,
             start_ms: 0.0,
+            start_unix_ms: None,
             attempts: 1,
             request_id: None,
             status: None,
@@ -157,6 +186,8 @@ impl Record {
             read_lag_max_ms: None,
             scheduled_ms: None,
             warmup: false,
+            run_id: None,
+            shard: None,
         }
     }
 
@@ -171,6 +202,7 @@ impl Record {
             turn: m.turn,
             conversation_id: m.conversation_id.clone(),
             start_ms: us_ms(start),
+            start_unix_ms: None,
             attempts: m.attempts,
             request_id: m.request_id.clone(),
             status: m.status,
@@ -201,6 +233,8 @@ impl Record {
             read_lag_max_ms: ms(m.read_lag_max()),
             scheduled_ms: Some(us_ms(start.saturating_sub(m.start_delay()))),
             warmup: m.warmup,
+            run_id: None,
+            shard: None,
         }
     }
 
@@ -283,6 +317,7 @@ mod tests {
             turn: 2,
             conversation_id: Some("c1".into()),
             start_ms: 12.5,
+            start_unix_ms: Some(1_748_779_200_012.5),
             attempts: 1,
             request_id: Some("req-7".into()),
             status: Some(200),
@@ -310,6 +345,8 @@ mod tests {
             read_lag_max_ms: Some(0.042),
             scheduled_ms: Some(12.0),
             warmup: false,
+            run_id: Some("20250601T120000.000Z-4".into()),
+            shard: Some("1/4".into()),
         }
     }
 
@@ -318,7 +355,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false}\n"
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}\n"
         );
         let back: Record = serde_json::from_str(&got).unwrap();
         assert_eq!(back, sample());
@@ -340,6 +377,7 @@ mod tests {
             (r.turn, r.attempts, r.start_ms, r.itl_ms.len(), r.events, r.api, r.url, r.read_lag_max_ms),
             (1, 1, 0.0, 0, 0, None, None, None)
         );
+        assert_eq!((r.start_unix_ms, r.run_id, r.shard), (None, None, None));
         assert_eq!(r.token_source, TokenSource::Estimate);
     }
 

@@ -34,6 +34,8 @@ pub enum Warning {
     CutRecord { file: String },
     /// `llmload report` read records of different runs: each named by its file, API and URL.
     MixedRuns { first: String, second: String },
+    /// `llmload report` was given records of some shards of a run, not all.
+    MissingShards { missing: Vec<String>, given: usize, count: u32 },
     /// Every request failed: the most common kind, its count and first message.
     AllFailed { kind: String, count: u64, message: String },
     /// Some requests failed: the share of finished requests and the commonest kinds.
@@ -107,6 +109,17 @@ impl Warning {
                 format!("the records come from different runs ({first}; {second}): the summary header names the first; report each run's records on their own to compare them"),
                 format!("这些记录来自不同的运行（{first}；{second}）：汇总标题只列出第一个；请分别汇总每次运行的记录再比较"),
             ),
+            Warning::MissingShards { missing, given, count } => {
+                let (list, one) = (missing.join(", "), missing.len() == 1);
+                l.pick(
+                    format!(
+                        "shard{} {list} of the run {} missing: the totals cover {given} of {count} shards; give every shard's records file",
+                        if one { "" } else { "s" },
+                        if one { "is" } else { "are" },
+                    ),
+                    format!("缺少本次运行的分片 {list}：合计只含 {count} 个分片中的 {given} 个；请给出每个分片的记录文件"),
+                )
+            }
             Warning::AllFailed { kind, count, message } => l.pick(
                 format!("every request failed; most often {kind} ({count}×): {message} — fix that before reading any latency"),
                 format!("所有请求均失败；最常见的是 {kind}（{count}×）：{message} —— 请先解决它，再看任何延迟数据"),
@@ -290,6 +303,7 @@ mod tests {
                 first: "a.jsonl: openai-chat at http://h:1".into(),
                 second: "b.jsonl: dify-chat at http://h:2".into(),
             },
+            Warning::MissingShards { missing: vec!["1/4".into(), "3/4".into()], given: 2, count: 4 },
             Warning::AllFailed { kind: "http_500".into(), count: 12, message: "boom".into() },
             Warning::SomeFailed {
                 failed: 7,
@@ -317,6 +331,7 @@ mod tests {
                 | Warning::ReporterFailed
                 | Warning::CutRecord { .. }
                 | Warning::MixedRuns { .. }
+                | Warning::MissingShards { .. }
                 | Warning::AllFailed { .. }
                 | Warning::SomeFailed { .. }
                 | Warning::AllCancelled { .. }

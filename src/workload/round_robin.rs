@@ -15,6 +15,13 @@ impl<T> RoundRobin<T> {
         Self { items, cursor: Mutex::new(0) }
     }
 
+    /// The same list, handed out from item `first` (modulo its length) on: shards of one run
+    /// start at different places.
+    pub fn starting_at(self, first: usize) -> Self {
+        *self.cursor.lock() = first % self.items.len();
+        self
+    }
+
     /// The next item and its index in the original list.
     pub fn next(&self) -> (usize, &T) {
         let i = {
@@ -48,6 +55,13 @@ mod tests {
         let rr = RoundRobin::new(vec!["a", "b", "c"]);
         let got: Vec<usize> = (0..7).map(|_| rr.next().0).collect();
         assert_eq!(got, [0, 1, 2, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn can_start_anywhere() {
+        let rr = RoundRobin::new(vec!["a", "b", "c"]).starting_at(5);
+        let got: Vec<usize> = (0..4).map(|_| rr.next().0).collect();
+        assert_eq!(got, [2, 0, 1, 2]);
     }
 
     #[test]

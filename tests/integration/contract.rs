@@ -278,6 +278,7 @@ mod wire {
         pub turn: u32,
         pub conversation_id: Option<String>,
         pub start_ms: f64,
+        pub start_unix_ms: f64,
         pub attempts: u32,
         pub request_id: Option<String>,
         pub status: Option<u16>,
@@ -305,6 +306,8 @@ mod wire {
         pub read_lag_max_ms: Option<f64>,
         pub scheduled_ms: Option<f64>,
         pub warmup: bool,
+        pub run_id: String,
+        pub shard: Option<String>,
     }
 }
 

@@ -21,6 +21,7 @@ mod report;
 mod retries;
 mod secrets;
 mod series_html;
+mod shards;
 mod slo;
 mod terminal;
 mod tls;

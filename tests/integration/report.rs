@@ -92,6 +92,23 @@ fn records_of_different_runs_say_so_and_keep_the_first() {
     let dir = tempdir("report-disagree");
     let (openai, openai_rec) = live_run_of(&dir, "openai-chat", &[]);
     let (_, dify_rec) = live_run_of(&dir, "dify-chat", &[]);
+    // Two runs' records, each with its own run id, are refused outright.
+    let refused = llmload(&["report", openai_rec.to_str().unwrap(), dify_rec.to_str().unwrap()]);
+    refused.expect_code(2);
+    assert!(refused.stderr.contains("the records come from different runs: "), "{}", refused.context());
+    // Records written before they carried a run id can only be told apart by API and URL.
+    for rec in [&openai_rec, &dify_rec] {
+        let text = std::fs::read_to_string(rec).unwrap();
+        let old: String = text
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("run_id");
+                format!("{v}\n")
+            })
+            .collect();
+        std::fs::write(rec, old).unwrap();
+    }
     let json_path = dir.join("rebuilt.json");
     let out = llmload(&[
         "report",
