@@ -13,11 +13,48 @@ use argh::FromArgs;
     example = "llmload report records.jsonl --json out.json     # the summary of a killed run",
     example = "llmload compare base.json new.json --fail-if 'ttft.p95>+10%'",
     example = "llmload probe --url http://127.0.0.1:8000 --api openai-chat   # one request, every event shown",
+    example = "llmload sweep --url http://127.0.0.1:8000 --api openai-chat --concurrency 1,4,16 -d 30s   # one test per level (llmload sweep --help)",
     note = "`llmload --version` prints the version. The seed tutorial's flags work without a subcommand too: `llmload --host H --threads 10 ...` means `llmload run ...`."
 )]
 pub struct Cli {
     #[argh(subcommand)]
     pub command: Command,
+}
+
+#[derive(FromArgs, Debug, Default)]
+/// run one load test per level against the same target, with the same `llmload run` flags: a table of levels, or the largest level that meets an SLO.
+#[argh(
+    example = "llmload sweep --url http://127.0.0.1:8000 --api openai-chat --model m --concurrency 1,2,4,8,16 -d 60s --slo 'ttft<=500ms' --json sweep.json",
+    example = "llmload sweep ... --rate auto -d 60s                 # synchronous and saturated first, then rates between",
+    example = "llmload sweep ... --find concurrency --slo 'ttft<=300ms,e2e<=10s' --slo-target 0.99 -d 60s",
+    example = "llmload sweep ... --find rate --rate 2 --slo 'ttft<=300ms' -d 60s   # doubling from 2 req/s",
+    note = "Every other flag is `llmload run`'s and applies to every level (-d or -n is each level's length). A level passes --find when its attainment's 95% interval lies wholly above --slo-target and fails when wholly below; an undecided level runs again for twice as long, up to --max-level-time. Records of every level go to one --records file; each record's run_id ends with its level (c8, r12.5). Exit codes: 0 done (and, with --find, a capacity found), 1 a --threshold failed at some level, no level succeeded, or --find found none, 2 bad usage, 130 interrupted (what finished is still written)."
+)]
+pub struct SweepArgs {
+    /// the levels: concurrencies, e.g. 1,2,4,8
+    #[argh(option, short = 'c')]
+    pub concurrency: Option<String>,
+    /// the levels: request rates (req/s), e.g. 5,10,20, or auto; with --find rate, the rate to start from
+    #[argh(option)]
+    pub rate: Option<String>,
+    /// find the largest concurrency or rate whose --slo attainment meets --slo-target
+    #[argh(option)]
+    pub find: Option<String>,
+    /// the share of requests that must meet --slo for a level to pass --find (default 0.95)
+    #[argh(option)]
+    pub slo_target: Option<f64>,
+    /// the longest an undecided --find level is measured (default 4 × -d)
+    #[argh(option)]
+    pub max_level_time: Option<String>,
+    /// with --rate auto: how many rates between the synchronous and the saturated level (default 5)
+    #[argh(option)]
+    pub levels: Option<usize>,
+    /// write every level's summary, and the capacity found, as one JSON document to this path
+    #[argh(option)]
+    pub json: Option<String>,
+    /// write every level's requests, one JSON line each, to this path
+    #[argh(option)]
+    pub records: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]

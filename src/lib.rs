@@ -72,6 +72,7 @@ mod protocol;
 mod rebuild;
 mod reporter;
 mod rng;
+mod search;
 mod shard;
 mod slo;
 mod sse;

@@ -8,6 +8,7 @@ mod mock;
 mod probe;
 mod report;
 mod run;
+mod sweep;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
@@ -39,6 +40,13 @@ pub fn main(args: &[String]) -> u8 {
     // `-h` is what most tools take for help; argh knows only `--help`.
     for a in args.iter_mut().filter(|a| **a == "-h") {
         *a = "--help";
+    }
+    // `sweep` takes every `run` flag beside its own, which argh cannot say: it splits them.
+    if args.first() == Some(&"sweep") {
+        return sweep::sweep(&args[1..]).unwrap_or_else(|e| {
+            say(&format!("error: {e}"));
+            EXIT_USAGE
+        });
     }
     // The seed tool had no subcommands: `llmload --host H --threads 10` means `llmload run …`.
     if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "help")) {

@@ -9,8 +9,8 @@ use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
 use crate::lang::Text;
 use crate::output::warnings::{Warning, human};
-use crate::summary::Summary;
 use crate::summary::verdict::{Inputs, Judgement, judge};
+use crate::summary::{RunOutput, Summary};
 use crate::sys::cgroup::{CpuCgroup, Throttling};
 use crate::workload::mask_key;
 use std::sync::Arc;
@@ -63,29 +63,44 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         early.push(w);
     }
     let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv, slo: config.slo.clone() };
-    let mut run = engine::run(config.clone(), records, interrupts)?;
-    let usage = crate::sys::process_usage();
+    let measured = measure(&config, records, interrupts, &early, &start);
     if let Some(l) = signals {
         l.close();
     }
+    let (mut summary, run) = measured?;
+    let code = finish(&mut summary, &run, ends, to_stderr)?;
+    Ok((summary, code))
+}
+
+/// One load test on `config` and its summary: the engine's run, the warnings said before it
+/// (`early`) and during it, the client's own use of the machine since `start`, and the verdict on
+/// it. Shared by `run` and every level of `sweep`.
+pub(super) fn measure(
+    config: &Arc<Config>,
+    records: RecordFiles,
+    interrupts: crossbeam_channel::Receiver<()>,
+    early: &[Warning],
+    start: &Start,
+) -> Result<(Summary, RunOutput), Error> {
+    let mut run = engine::run(config.clone(), records, interrupts)?;
+    let (cpu_s, peak_rss) = crate::sys::process_usage();
     let mut warnings: Vec<Text> = early.iter().map(Warning::both).collect();
     warnings.append(&mut run.warnings);
     if let Some(error) = run.records_error.take() {
         warnings.push(Warning::RecordsStopped { error }.into());
     }
     run.warnings = warnings;
-    let mut summary = Summary::new(config.describe(), &run, Some(usage));
+    let mut summary = Summary::new(config.describe(), &run, Some((cpu_s - start.cpu_s, peak_rss)));
     summary.name_breakdown(
         |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| mask_key(k)),
         |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),
     );
     summary.client.judged(start.verdict(&summary));
-    let code = finish(&mut summary, &run, ends, to_stderr)?;
-    Ok((summary, code))
+    Ok((summary, run))
 }
 
 /// The client's own use of the machine when the run starts, for the verdict on it.
-struct Start {
+pub(super) struct Start {
     /// CPU seconds the process had used.
     cpu_s: f64,
     /// Its CPU cgroup and that cgroup's throttle counts; `None` when they cannot be read.
@@ -94,7 +109,7 @@ struct Start {
 
 impl Start {
     /// Now, and a warning (said once; the run goes on) when the cgroup cannot be read.
-    fn now() -> (Start, Option<Warning>) {
+    pub(super) fn now() -> (Start, Option<Warning>) {
         let cgroup = CpuCgroup::read().and_then(|c| c.throttling().map(|t| (c, t)));
         let cpu_s = crate::sys::process_usage().0;
         match cgroup {
@@ -111,7 +126,7 @@ impl Start {
         judge(&Inputs {
             read_lag_p99_ms: s.client.read_lag_ms.as_ref().map(|d| d.p99),
             start_lag_p99_ms: s.client.start_lag_ms.as_ref().map(|d| d.p99),
-            cpu_s: s.client.cpu_s.map(|cpu_s| cpu_s - self.cpu_s),
+            cpu_s: s.client.cpu_s,
             wall_s: s.wall_s,
             cpus: crate::sys::cpus(),
             quota_cores,

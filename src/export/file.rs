@@ -39,6 +39,18 @@ impl OutputFile {
         Ok(OutputFile { flag, path: path.into(), sink })
     }
 
+    /// Another handle on the same output, writing where this one does (one file for every level
+    /// of a sweep).
+    pub fn try_clone(&self) -> Result<OutputFile, Error> {
+        let sink = match &self.sink {
+            Sink::File(f) => Sink::File(f.try_clone().map_err(|e| {
+                Error::file(self.flag, self.path.clone(), format!("cannot write it again ({e})"))
+            })?),
+            Sink::Stdout => Sink::Stdout,
+        };
+        Ok(OutputFile { flag: self.flag, path: self.path.clone(), sink })
+    }
+
     /// Whether this output is stdout, so the text summary must go to stderr instead.
     pub fn is_stdout(&self) -> bool {
         matches!(self.sink, Sink::Stdout)

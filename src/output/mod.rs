@@ -9,6 +9,7 @@ pub mod format;
 pub mod gates;
 pub mod probe;
 pub mod progress;
+pub mod sweep;
 pub mod table;
 pub mod text;
 pub mod warnings;

@@ -125,3 +125,104 @@ fn load_model_mistakes_are_refused_before_any_request() {
     }
     assert_eq!(truth(&mock).requests, 0);
 }
+
+#[test]
+fn a_sweep_runs_each_level_and_writes_them_all() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let dir = tempdir("sweep");
+    let (json, rec) = (dir.join("sweep.json"), dir.join("rec.jsonl"));
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--concurrency",
+        "1,3",
+        "-n",
+        "6",
+        "--slo",
+        "ttft<=10s",
+        "--json",
+        json.to_str().unwrap(),
+        "--records",
+        rec.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let j = read_json(&json, &out);
+    let labels: Vec<&str> =
+        j["levels"].as_array().unwrap().iter().map(|l| l["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["c1", "c3"]);
+    for l in j["levels"].as_array().unwrap() {
+        assert_eq!(l["summary"]["requests"]["ok"], 6);
+        assert_eq!(l["summary"]["goodput"]["attainment"], 1.0);
+    }
+    assert_eq!(j["levels"][1]["summary"]["config"]["concurrency"], 3);
+    let recs = read_records(&rec, &out);
+    let tagged =
+        |suffix: &str| recs.iter().filter(|r| r["run_id"].as_str().unwrap().ends_with(suffix)).count();
+    assert_eq!((recs.len(), tagged(":c1"), tagged(":c3")), (12, 6, 6));
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("level") && lines[1].starts_with("c1") && lines[2].starts_with("c3"),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn a_capacity_search_finds_the_servers_slots() {
+    // One slot: a second stream waits a whole response (≈170 ms) for its first token.
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(20),
+        itl: std::time::Duration::from_millis(10),
+        tokens: 15,
+        slots: Some(1),
+        ..llmload::mock::MockConfig::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
+    let u = url(&mock);
+    let dir = tempdir("find");
+    let json = dir.join("find.json");
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--find",
+        "concurrency",
+        "--slo",
+        "ttft<=100ms",
+        "--slo-target",
+        "0.5",
+        "-d",
+        "1s",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let c = &read_json(&json, &out)["capacity"];
+    assert_eq!(
+        (c["value"].as_f64(), c["failing"].as_f64(), c["stop_reason"].as_str()),
+        (Some(1.0), Some(2.0), Some("converged")),
+        "{c:#}"
+    );
+    assert!(out.stdout.contains("capacity: concurrency 1 (converged"), "{}", out.context());
+}
+
+#[test]
+fn sweep_mistakes_are_refused_before_any_request() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    for (args, message) in [
+        (vec!["--concurrency", "4,2", "-n", "3"], "give increasing levels"),
+        (vec!["--find", "concurrency", "-d", "1s"], "add --slo"),
+        (vec!["--find", "rate", "--slo", "ttft<=1s", "--slo-target", "1", "-d", "1s"], "between 0 and 1"),
+        (vec!["--concurrency", "1,2"], "give -d"),
+    ] {
+        let mut all = vec!["sweep", "--url", &u];
+        all.extend(args);
+        let out = llmload(&all);
+        out.expect_code(2);
+        assert!(out.stderr.contains(message), "{}", out.context());
+    }
+    assert_eq!(truth(&mock).requests, 0);
+}

@@ -1,0 +1,538 @@
+//! `llmload sweep`: one load test per level against the same target, with the same `run` flags:
+//! a list of concurrencies or rates, `--rate auto` (a synchronous run and a saturated one
+//! first, then rates evenly between them), or `--find concurrency|rate`, the capacity search
+//! of `search` under `--slo`. A row per level as each ends, one JSON with every level's full
+//! summary, every level's records in one file (each record's `run_id` ends with its level).
+//! Ctrl-C ends the level running and the sweep, and everything finished is still written.
+
+use super::run::{Start, measure};
+use super::{EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK, print_out, say};
+use crate::cli::{RunArgs, SweepArgs};
+use crate::client::{Client, Preflight};
+use crate::config::{Config, duration};
+use crate::error::Error;
+use crate::export::{OutputFile, RecordFiles};
+use crate::output::sweep::{Row, header, row};
+use crate::search::{self, Capacity, Measured, Plan, Variable};
+use crate::summary::Summary;
+use crate::summary::verdict::Verdict;
+use argh::FromArgs;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The flags that are the sweep's own; every other flag is `run`'s, the same for every level.
+const OWN: &[&str] = &[
+    "--concurrency",
+    "-c",
+    "--rate",
+    "--find",
+    "--slo-target",
+    "--max-level-time",
+    "--levels",
+    "--json",
+    "--records",
+];
+/// The saturated level of `--rate auto` without `--max-concurrency`.
+const SATURATED: usize = 256;
+/// `--rate auto`'s rates between its two first levels, without `--levels`.
+const AUTO_LEVELS: usize = 5;
+/// The largest concurrency a search tries.
+const MAX_FIND_CONCURRENCY: f64 = 10_000.0;
+
+/// `llmload sweep ARGS…`: its own flags parsed by argh, the rest as `run`'s.
+pub fn sweep(args: &[&str]) -> Result<u8, Error> {
+    let (own, rest) = split(args);
+    let s = match SweepArgs::from_args(&["llmload sweep"], &own) {
+        Ok(s) => s,
+        Err(exit) if exit.status.is_ok() => {
+            print_out(&exit.output);
+            return Ok(EXIT_OK);
+        }
+        Err(exit) => return Err(Error::Usage(exit.output.trim_end().to_string())),
+    };
+    let base = RunArgs::from_args(&["llmload sweep"], &rest)
+        .map_err(|exit| Error::Usage(format!("{} (a `run` flag given to sweep)", exit.output.trim_end())))?;
+    let plan = plan(&s, &base)?;
+    Sweep::new(&s, base)?.go(plan)
+}
+
+/// Splits the arguments into the sweep's own flags (each with its value) and `run`'s.
+fn split<'a>(args: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (mut own, mut rest) = (Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(&a) = it.next() {
+        if OWN.contains(&a) {
+            own.push(a);
+            own.extend(it.next());
+        } else if a == "--help" {
+            own.push(a);
+        } else {
+            rest.push(a);
+        }
+    }
+    (own, rest)
+}
+
+/// What the sweep runs.
+#[derive(Debug, Clone, PartialEq)]
+enum Levels {
+    Concurrency(Vec<usize>),
+    Rate(Vec<f64>),
+    /// A synchronous run, a saturated one at this concurrency, then this many rates between.
+    AutoRate {
+        saturated: usize,
+        between: usize,
+    },
+    Find {
+        variable: Variable,
+        start: f64,
+        target: f64,
+        max_time: Duration,
+    },
+}
+
+/// The sweep's levels from its flags; every mistake is named before any request.
+fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
+    for (flag, given) in [
+        ("--threads", base.threads.is_some()),
+        ("--csv", base.csv.is_some()),
+        ("--series", base.series.is_some()),
+        ("--html", base.html.is_some()),
+        ("--vllm-json", base.vllm_json.is_some()),
+    ] {
+        if given {
+            return Err(Error::Usage(format!(
+                "{flag} is not a sweep flag: sweep sets each level's load itself and writes one --json and one --records for all levels (`llmload report` over them gives the rest)"
+            )));
+        }
+    }
+    if base.duration.is_none() && base.requests.is_none() {
+        return Err(Error::Usage("each sweep level needs an end: give -d (e.g. -d 60s) or -n".into()));
+    }
+    let chosen = [s.concurrency.is_some(), s.rate.is_some() && s.find.is_none(), s.find.is_some()];
+    if chosen.iter().filter(|&&c| c).count() != 1 {
+        return Err(Error::Usage(
+            "give the sweep's levels: --concurrency LIST, --rate LIST, --rate auto, or --find concurrency|rate".into(),
+        ));
+    }
+    if let Some(find) = &s.find {
+        let variable = match find.as_str() {
+            "concurrency" => Variable::Concurrency,
+            "rate" => Variable::Rate,
+            other => return Err(Error::flag("--find", other, "give concurrency or rate")),
+        };
+        if base.slo.is_none() {
+            return Err(Error::Usage(
+                "--find needs the objectives to meet: add --slo, e.g. --slo 'ttft<=500ms'".into(),
+            ));
+        }
+        let target = s.slo_target.unwrap_or(0.95);
+        if !(target > 0.0 && target < 1.0) {
+            return Err(Error::flag(
+                "--slo-target",
+                target.to_string(),
+                "must be between 0 and 1 (e.g. 0.95)",
+            ));
+        }
+        let Some(run_for) = base.duration.as_deref() else {
+            return Err(Error::Usage(
+                "--find measures each level for a time: give -d (e.g. -d 60s), not -n".into(),
+            ));
+        };
+        let run_for = duration("--duration", run_for)?;
+        let max_time = match s.max_level_time.as_deref() {
+            Some(t) => duration("--max-level-time", t)?,
+            None => run_for * 4,
+        };
+        if max_time < run_for {
+            return Err(Error::Usage(format!(
+                "--max-level-time {} is shorter than -d {}: give at least -d",
+                s.max_level_time.as_deref().unwrap_or(""),
+                base.duration.as_deref().unwrap_or("")
+            )));
+        }
+        let start = match (variable, s.rate.as_deref()) {
+            (Variable::Rate, Some(r)) => positive("--rate", r)?,
+            (Variable::Concurrency, Some(_)) => {
+                return Err(Error::Usage("--find concurrency starts at 1: leave --rate out".into()));
+            }
+            _ => 1.0,
+        };
+        return Ok(Levels::Find { variable, start, target, max_time });
+    }
+    if s.slo_target.is_some() || s.max_level_time.is_some() {
+        return Err(Error::Usage(
+            "--slo-target and --max-level-time shape --find: add --find, or leave them out".into(),
+        ));
+    }
+    if let Some(list) = &s.concurrency {
+        let levels = increasing("--concurrency", list)?;
+        if levels.iter().any(|&c| c.fract() != 0.0 || c > MAX_FIND_CONCURRENCY) {
+            return Err(Error::flag(
+                "--concurrency",
+                list,
+                "give whole numbers from 1 to 10000, e.g. 1,2,4,8",
+            ));
+        }
+        return Ok(Levels::Concurrency(levels.into_iter().map(|c| c as usize).collect()));
+    }
+    match s.rate.as_deref() {
+        Some("auto") => Ok(Levels::AutoRate {
+            saturated: base.max_concurrency.unwrap_or(SATURATED),
+            between: s.levels.unwrap_or(AUTO_LEVELS),
+        }),
+        Some(list) => Ok(Levels::Rate(increasing("--rate", list)?)),
+        None => unreachable!("one of the level flags was given"),
+    }
+}
+
+/// A comma-separated list of positive numbers in increasing order.
+fn increasing(flag: &'static str, list: &str) -> Result<Vec<f64>, Error> {
+    let levels = list.split(',').map(|v| positive(flag, v.trim())).collect::<Result<Vec<f64>, Error>>()?;
+    if levels.is_empty() || levels.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(Error::flag(flag, list, "give increasing levels, e.g. 1,2,4,8"));
+    }
+    Ok(levels)
+}
+
+fn positive(flag: &'static str, v: &str) -> Result<f64, Error> {
+    match v.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err(Error::flag(flag, v, "give numbers above 0, comma-separated (e.g. 1,2,4,8)")),
+    }
+}
+
+/// One level's result.
+struct Level {
+    label: String,
+    value: f64,
+    summary: Summary,
+}
+
+/// A sweep under way: the run flags every level shares, the shared outputs, what has run.
+struct Sweep {
+    base: RunArgs,
+    json: Option<OutputFile>,
+    records: Option<OutputFile>,
+    run_id: String,
+    done: Vec<Level>,
+    interrupts: crossbeam_channel::Receiver<()>,
+    signals: Option<crate::sys::signals::Listener>,
+    preflight_done: bool,
+}
+
+impl Sweep {
+    fn new(s: &SweepArgs, base: RunArgs) -> Result<Sweep, Error> {
+        crate::config::distinct(&[("--json", &s.json), ("--records", &s.records)])?;
+        let json = crate::config::open("--json", &s.json)?;
+        let records = crate::config::open("--records", &s.records)?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let run_id = base
+            .run_id
+            .clone()
+            .unwrap_or_else(|| format!("sweep-{:012x}", nanos.as_micros() & 0xffff_ffff_ffff));
+        let signals = crate::sys::signals::Listener::install();
+        let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
+        Ok(Sweep {
+            base,
+            json,
+            records,
+            run_id,
+            done: Vec::new(),
+            interrupts,
+            signals,
+            preflight_done: false,
+        })
+    }
+
+    fn go(mut self, levels: Levels) -> Result<u8, Error> {
+        print_out(&format!("{}\n", header()));
+        let capacity = match levels {
+            Levels::Concurrency(cs) => {
+                for c in cs {
+                    if self.level(Variable::Concurrency, c as f64, None)?.is_none() {
+                        break;
+                    }
+                }
+                None
+            }
+            Levels::Rate(rs) => {
+                for r in rs {
+                    if self.level(Variable::Rate, r, None)?.is_none() {
+                        break;
+                    }
+                }
+                None
+            }
+            Levels::AutoRate { saturated, between } => {
+                self.auto(saturated, between)?;
+                None
+            }
+            Levels::Find { variable, start, target, max_time } => {
+                Some(self.find(variable, start, target, max_time)?)
+            }
+        };
+        if let Some(c) = &capacity {
+            let value = c
+                .value
+                .map_or("none found".to_string(), |v| format!("{} {}", c.variable.name(), search::show(v)));
+            print_out(&format!(
+                "capacity: {value} ({}; target {} of requests within --slo)\n",
+                c.stop_reason, c.target
+            ));
+        }
+        if let Some(l) = self.signals.take() {
+            l.close();
+        }
+        let interrupted = self.done.last().is_some_and(|l| l.summary.interrupted);
+        self.write_json(capacity.as_ref())?;
+        let gate_failed = self.done.iter().any(|l| l.summary.thresholds.iter().any(|t| !t.pass));
+        let found = capacity.as_ref().is_none_or(|c| c.value.is_some());
+        Ok(if interrupted {
+            EXIT_INTERRUPTED
+        } else if gate_failed || !found || self.done.iter().all(|l| l.summary.requests.ok == 0) {
+            EXIT_GATE
+        } else {
+            EXIT_OK
+        })
+    }
+
+    /// `--rate auto`: a synchronous level and a saturated one, then `between` rates evenly
+    /// spaced from the first's throughput to the second's.
+    fn auto(&mut self, saturated: usize, between: usize) -> Result<(), Error> {
+        let Some(sync) = self.level(Variable::Concurrency, 1.0, Some("synchronous".into()))? else {
+            return Ok(());
+        };
+        let lo = sync.throughput.requests_per_s;
+        let Some(sat) =
+            self.level(Variable::Concurrency, saturated as f64, Some(format!("saturated c{saturated}")))?
+        else {
+            return Ok(());
+        };
+        let hi = sat.throughput.requests_per_s;
+        if !(hi > lo && lo > 0.0) {
+            say(&format!(
+                "sweep: the saturated level ({hi:.3} req/s) is no faster than the synchronous one ({lo:.3} req/s): no rates between to try"
+            ));
+            return Ok(());
+        }
+        for k in 1..=between {
+            let rate = lo + (hi - lo) * k as f64 / (between + 1) as f64;
+            let rate = (rate * 1000.0).round() / 1000.0;
+            if self.level(Variable::Rate, rate, None)?.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// `--find`: the capacity search, each probe a level.
+    fn find(
+        &mut self,
+        variable: Variable,
+        start: f64,
+        target: f64,
+        max_time: Duration,
+    ) -> Result<Capacity, Error> {
+        let run_for = duration("--duration", self.base.duration.as_deref().unwrap_or("60s"))?;
+        let max_level = match variable {
+            Variable::Concurrency => MAX_FIND_CONCURRENCY,
+            Variable::Rate => 100_000.0,
+        };
+        let plan = Plan { variable, start, target, duration: run_for, max_duration: max_time, max_level };
+        let mut failure = None;
+        let capacity = search::search(&plan, &mut |level, d| {
+            let saved = self.base.duration.replace(format!("{}s", d.as_secs_f64()));
+            let ran = self.level(variable, level, None).map(|s| s.map(measured));
+            self.base.duration = saved;
+            ran.unwrap_or_else(|e| {
+                failure = Some(e);
+                None
+            })
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(capacity),
+        }
+    }
+
+    /// Runs one level and prints its row; its summary, or `None` once the sweep must stop (an
+    /// interrupt).
+    fn level(
+        &mut self,
+        variable: Variable,
+        value: f64,
+        name: Option<String>,
+    ) -> Result<Option<&Summary>, Error> {
+        let mut a = self.base.clone();
+        let label = match variable {
+            Variable::Concurrency => {
+                (a.concurrency, a.max_concurrency) = (Some(value as usize), None);
+                format!("c{}", search::show(value))
+            }
+            Variable::Rate => {
+                a.rate = Some(value);
+                format!("r{}", search::show(value))
+            }
+        };
+        a.run_id = Some(format!("{}:{label}", self.run_id));
+        a.quiet = true;
+        a.no_preflight = a.no_preflight || self.preflight_done;
+        let (config, outputs) = Config::from_args(&a)?;
+        let config = Arc::new(config);
+        if config.preflight {
+            let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
+            if let Preflight::Refused(problem) =
+                Client::preflight(&config.client, &config.prompts.items()[0], key)
+            {
+                return Err(Error::Preflight { url: config.client.url.clone(), problem });
+            }
+            self.preflight_done = true;
+        }
+        let records = RecordFiles {
+            jsonl: self.records.as_ref().map(OutputFile::try_clone).transpose()?,
+            csv: None,
+            slo: config.slo.clone(),
+        };
+        let (start, _) = Start::now();
+        let (mut summary, _run) = measure(&config, records, self.interrupts.clone(), &[], &start)?;
+        summary.check(&outputs.thresholds);
+        print_out(&format!("{}\n", row(&Row::of(name.as_deref().unwrap_or(&label), &summary))));
+        let interrupted = summary.interrupted;
+        self.done.push(Level { label, value, summary });
+        Ok(self.done.last().map(|l| &l.summary).filter(|_| !interrupted))
+    }
+
+    /// The sweep's JSON: every level's summary, and the capacity found.
+    fn write_json(&mut self, capacity: Option<&Capacity>) -> Result<(), Error> {
+        let Some(mut out) = self.json.take() else { return Ok(()) };
+        let levels: Vec<Value> = self
+            .done
+            .iter()
+            .map(|l| json!({ "level": l.value, "label": l.label, "summary": serde_json::to_value(&l.summary).unwrap_or(Value::Null) }))
+            .collect();
+        let doc = json!({
+            "version": 1,
+            "kind": "sweep",
+            "run_id": self.run_id,
+            "levels": levels,
+            "capacity": capacity.map(capacity_json),
+        });
+        let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        bytes.push(b'\n');
+        out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| Error::Output {
+            flag: out.flag,
+            path: out.path.clone(),
+            problem: e.to_string(),
+        })
+    }
+}
+
+/// A level's summary as the search reads it.
+fn measured(s: &Summary) -> Measured {
+    let g = s.goodput.as_ref();
+    Measured {
+        attainment: g.and_then(|g| g.attainment),
+        attainment_ci: g
+            .and_then(|g| g.attainment_ci.as_ref())
+            .and_then(|ci| Some((*ci.first()?, *ci.get(1)?))),
+        client_bound: s.client.verdict == Some(Verdict::ClientBound),
+        all_failed: s.requests.ok == 0 && s.requests.failed > 0,
+    }
+}
+
+fn capacity_json(c: &Capacity) -> Value {
+    let probes: Vec<Value> = c
+        .probes
+        .iter()
+        .map(|p| {
+            json!({
+                "level": p.level,
+                "attainment": p.measured.attainment,
+                "attainment_ci": p.measured.attainment_ci.map(|(lo, hi)| [lo, hi]),
+                "decided": p.decided.map(|d| if d { "pass" } else { "fail" }),
+                "duration_s": p.duration.as_secs_f64(),
+            })
+        })
+        .collect();
+    json!({
+        "variable": c.variable.name(),
+        "value": c.value,
+        "passing": c.passing,
+        "failing": c.failing,
+        "target": c.target,
+        "probes": probes,
+        "stop_reason": c.stop_reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(args: &[&str]) -> Result<Levels, String> {
+        let (own, rest) = split(args);
+        let s = SweepArgs::from_args(&["sweep"], &own).map_err(|e| e.output)?;
+        let base = RunArgs::from_args(&["sweep"], &rest).map_err(|e| e.output)?;
+        plan(&s, &base).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn level_lists_auto_and_find() {
+        assert_eq!(levels(&["--concurrency", "1,2,4", "-d", "5s"]), Ok(Levels::Concurrency(vec![1, 2, 4])));
+        assert_eq!(levels(&["-n", "9", "--rate", "2.5,5"]), Ok(Levels::Rate(vec![2.5, 5.0])));
+        assert_eq!(
+            levels(&["--rate", "auto", "-d", "5s"]),
+            Ok(Levels::AutoRate { saturated: 256, between: 5 })
+        );
+        let find = levels(&["--find", "concurrency", "--slo", "ttft<=1s", "-d", "5s"]).unwrap();
+        assert_eq!(
+            find,
+            Levels::Find {
+                variable: Variable::Concurrency,
+                start: 1.0,
+                target: 0.95,
+                max_time: Duration::from_secs(20)
+            }
+        );
+        let find = levels(&[
+            "--find",
+            "rate",
+            "--rate",
+            "4",
+            "--slo",
+            "ttft<=1s",
+            "--slo-target",
+            "0.9",
+            "-d",
+            "5s",
+        ]);
+        assert!(matches!(find, Ok(Levels::Find { variable: Variable::Rate, start: 4.0, .. })), "{find:?}");
+    }
+
+    #[test]
+    fn every_mistake_is_named() {
+        let err = |args: &[&str]| levels(args).unwrap_err();
+        assert!(err(&["--concurrency", "4,2", "-d", "5s"]).contains("give increasing levels"));
+        assert!(err(&["--concurrency", "", "-d", "5s"]).contains("--concurrency"));
+        assert!(err(&["--rate", "0,5", "-d", "5s"]).contains("above 0"));
+        assert!(err(&["--concurrency", "1,2"]).contains("give -d"));
+        assert!(err(&["-d", "5s"]).contains("give the sweep's levels"));
+        assert!(err(&["--find", "concurrency", "-d", "5s"]).contains("add --slo"));
+        assert!(
+            err(&["--find", "users", "--slo", "ttft<=1s", "-d", "5s"]).contains("give concurrency or rate")
+        );
+        assert!(
+            err(&["--find", "rate", "--slo", "ttft<=1s", "--slo-target", "1.5", "-d", "5s"])
+                .contains("between 0 and 1")
+        );
+        assert!(err(&["--find", "rate", "--slo", "ttft<=1s", "-n", "5"]).contains("not -n"));
+        assert!(err(&["--concurrency", "1", "--slo-target", "0.9", "-d", "5s"]).contains("add --find"));
+        assert!(
+            err(&["--concurrency", "1", "--html", "r.html", "-d", "5s"])
+                .contains("--html is not a sweep flag")
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! `llmload sweep`'s table: one row per level as it ends, the same columns for every kind of
+//! sweep.
+
+use super::format::{opt_ms, pad_left, pad_right, percent, rate};
+use crate::summary::Summary;
+use crate::summary::verdict::Verdict;
+
+const COLUMNS: [&str; 12] = [
+    "req/s",
+    "out tok/s",
+    "TTFT p50",
+    "TTFT p99",
+    "TPOT p50",
+    "TPOT p99",
+    "E2E p99",
+    "errors",
+    "goodput",
+    "attainment",
+    "verdict",
+    "",
+];
+const LEVEL_WIDTH: usize = 16;
+const WIDTH: usize = 13;
+
+/// One level's numbers.
+pub struct Row {
+    pub level: String,
+    pub req_s: f64,
+    pub tok_s: f64,
+    pub ttft: (Option<f64>, Option<f64>),
+    pub tpot: (Option<f64>, Option<f64>),
+    pub e2e_p99: Option<f64>,
+    /// Failed among finished requests.
+    pub errors: Option<f64>,
+    pub goodput: Option<f64>,
+    pub attainment: Option<f64>,
+    pub verdict: Option<Verdict>,
+}
+
+impl Row {
+    pub fn of(level: &str, s: &Summary) -> Row {
+        let m = &s.metrics;
+        let p =
+            |d: &Option<crate::stats::Distribution>| (d.as_ref().map(|d| d.p50), d.as_ref().map(|d| d.p99));
+        let finished = s.requests.ok + s.requests.failed;
+        Row {
+            level: level.to_string(),
+            req_s: s.throughput.requests_per_s,
+            tok_s: s.throughput.output_tokens_per_s,
+            ttft: p(&m.ttft_ms),
+            tpot: p(&m.tpot_ms),
+            e2e_p99: m.e2e_ms.as_ref().map(|d| d.p99),
+            errors: (finished > 0).then(|| s.requests.failed as f64 / finished as f64),
+            goodput: s.goodput.as_ref().map(|g| g.requests_per_s),
+            attainment: s.goodput.as_ref().and_then(|g| g.attainment),
+            verdict: s.client.verdict,
+        }
+    }
+}
+
+/// The header line.
+pub fn header() -> String {
+    let mut line = pad_right("level", LEVEL_WIDTH);
+    for c in &COLUMNS[..COLUMNS.len() - 1] {
+        line.push_str(&pad_left(c, WIDTH));
+    }
+    line
+}
+
+/// One level's line, its columns under the header's.
+pub fn row(r: &Row) -> String {
+    let verdict = match r.verdict {
+        None => "-",
+        Some(Verdict::Ok) => "ok",
+        Some(Verdict::Degraded) => "degraded",
+        Some(Verdict::ClientBound) => "client-bound",
+    };
+    let cells = [
+        rate(r.req_s),
+        rate(r.tok_s),
+        opt_ms(r.ttft.0),
+        opt_ms(r.ttft.1),
+        opt_ms(r.tpot.0),
+        opt_ms(r.tpot.1),
+        opt_ms(r.e2e_p99),
+        percent(r.errors),
+        r.goodput.map_or_else(|| "-".into(), rate),
+        percent(r.attainment),
+        verdict.to_string(),
+    ];
+    let mut line = pad_right(&r.level, LEVEL_WIDTH);
+    for c in cells {
+        line.push_str(&pad_left(&c, WIDTH));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_line_up_with_the_header() {
+        let r = Row {
+            level: "c8".into(),
+            req_s: 12.34,
+            tok_s: 1_234.5,
+            ttft: (Some(101.2), Some(150.0)),
+            tpot: (Some(10.0), None),
+            e2e_p99: Some(2_500.0),
+            errors: Some(0.0),
+            goodput: Some(11.0),
+            attainment: Some(0.975),
+            verdict: Some(Verdict::ClientBound),
+        };
+        let (h, line) = (header(), row(&r));
+        assert_eq!(
+            line,
+            "c8                       12.3      1,234.5      101.2ms      150.0ms       10.0ms            -        2.50s         0.0%         11.0        97.5% client-bound"
+        );
+        assert_eq!(h.len(), LEVEL_WIDTH + 11 * WIDTH);
+        assert!(h.starts_with("level") && h.ends_with("    verdict"), "{h}");
+    }
+}
