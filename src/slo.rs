@@ -28,10 +28,15 @@ pub enum Metric {
     /// Every gap between consecutive text events: the request's largest gap is judged, so the
     /// objective holds when every gap meets it. Needs at least 2 text events.
     Itl,
+    /// TTFT from the request's intended start (its place in the `--rate` schedule, or when its
+    /// worker was free): a wait the client or a full worker pool added counts against it.
+    TtftSched,
+    /// E2E from the request's intended start.
+    E2eSched,
 }
 
 /// Every metric, in the order messages list them.
-const METRICS: &[Metric] = &[Metric::Ttft, Metric::Tpot, Metric::E2e, Metric::Itl];
+const METRICS: &[Metric] = &[Metric::Ttft, Metric::Tpot, Metric::E2e, Metric::Itl, Metric::TtftSched, Metric::E2eSched];
 
 impl Metric {
     pub fn name(self) -> &'static str {
@@ -40,6 +45,8 @@ impl Metric {
             Metric::Tpot => "tpot",
             Metric::E2e => "e2e",
             Metric::Itl => "itl",
+            Metric::TtftSched => "ttft_sched",
+            Metric::E2eSched => "e2e_sched",
         }
     }
 
@@ -54,6 +61,8 @@ impl Metric {
             Metric::Tpot => m.tpot(),
             Metric::E2e => Some(m.e2e()),
             Metric::Itl => m.itls().max(),
+            Metric::TtftSched => m.ttft_sched(),
+            Metric::E2eSched => Some(m.e2e_sched()),
         }
     }
 }
@@ -398,11 +407,11 @@ mod tests {
         );
         assert_eq!(
             e("ttfx<=5ms"),
-            "unknown metric \"ttfx\" in \"ttfx<=5ms\": use one of ttft, tpot, e2e, itl"
+            "unknown metric \"ttfx\" in \"ttfx<=5ms\": use one of ttft, tpot, e2e, itl, ttft_sched, e2e_sched"
         );
         assert_eq!(
             e("<=5ms"),
-            "\"<=5ms\" names no metric before the comparison: use one of ttft, tpot, e2e, itl"
+            "\"<=5ms\" names no metric before the comparison: use one of ttft, tpot, e2e, itl, ttft_sched, e2e_sched"
         );
         assert_eq!(
             e("ttft>=5ms"),
