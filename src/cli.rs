@@ -31,7 +31,7 @@ pub struct Cli {
     note = "Every other flag is `llmload run`'s and applies to every level (-d or -n is each level's length). A level passes --find when its attainment's 95% interval lies wholly above --slo-target and fails when wholly below; an undecided level runs again for twice as long, up to --max-level-time. Records of every level go to one --records file; each record's run_id ends with its level (c8, r12.5). Exit codes: 0 done (and, with --find, a capacity found), 1 a --threshold failed at some level, no level succeeded, or --find found none, 2 bad usage, 130 interrupted (what finished is still written)."
 )]
 pub struct SweepArgs {
-    /// the levels: concurrencies, e.g. 1,2,4,8
+    /// the levels: concurrencies, e.g. 1,2,4,8; with --find concurrency, the one to start from
     #[argh(option, short = 'c')]
     pub concurrency: Option<String>,
     /// the levels: request rates (req/s), e.g. 5,10,20, or auto; with --find rate, the rate to start from
