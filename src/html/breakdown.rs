@@ -13,10 +13,12 @@ use std::fmt::Write;
 /// the page keeps its size bound). The JSON summary's `by_key` has them all.
 pub const MAX_KEY_ROWS: usize = 50;
 
-fn head(o: &mut String, cells: &[&str]) {
+/// A table's head; the column `text` (if any) is left-aligned, as its cells are.
+fn head(o: &mut String, cells: &[&str], text: Option<usize>) {
     o.push_str("<table class=\"breakdown\"><thead><tr>");
-    for c in cells {
-        let _ = write!(o, "<th>{c}</th>");
+    for (i, c) in cells.iter().enumerate() {
+        let class = if Some(i) == text { " class=\"message\"" } else { "" };
+        let _ = write!(o, "<th{class}>{c}</th>");
     }
     o.push_str("</tr></thead><tbody>");
 }
@@ -37,6 +39,7 @@ pub fn keys(rows: &[KeyRow], l: Lang) -> Option<String> {
             "TTFT p50",
             "TTFT p99",
         ],
+        None,
     );
     for k in rows.iter().take(MAX_KEY_ROWS) {
         let label = match &k.key {
@@ -85,6 +88,7 @@ pub fn prompts(rows: &[PromptRow], l: Lang) -> Option<String> {
             "TTFT p50",
             "TTFT p99",
         ],
+        Some(1),
     );
     for p in rows {
         let text = p.prompt.as_deref().map_or_else(
@@ -169,7 +173,9 @@ mod tests {
         assert!(html.contains("<td>1.50s</td><td>2.50ms</td>"), "{html}");
         let zh = prompts(&rows, Lang::Zh).unwrap();
         assert!(
-            zh.contains("<th>提示词</th>") && zh.contains("（记录中没有）") && zh.contains("最多 20 条"),
+            zh.contains("<th class=\"message\">提示词</th>")
+                && zh.contains("（记录中没有）")
+                && zh.contains("最多 20 条"),
             "{zh}"
         );
     }

@@ -29,10 +29,11 @@ pub fn thresholds_card(checks: &[Checked], l: Lang) -> Card {
     } else {
         l.pick(format!("FAIL: {failed} not met"), format!("失败：{failed} 项未满足"))
     };
+    let (passed, all) = (checks.len() - failed, checks.len());
     Card {
         class: if failed == 0 { "pass" } else { "fail" },
-        label: l.pick("thresholds", "阈值").into(),
-        value: passed_of(checks, l),
+        label: l.pick("thresholds passed", "通过的阈值").into(),
+        value: l.pick(format!("{passed} of {all}"), format!("{passed} / {all}")),
         detail,
     }
 }
@@ -61,13 +62,15 @@ pub fn thresholds(checks: &[Checked], l: Lang) -> String {
             if failed == 0 { "" } else { "；运行以退出码 1 结束" }
         )
     );
+    // The reason column only when a threshold had no value to check.
+    let why = checks.iter().any(|c| c.why.is_some());
     let _ = write!(
         o,
-        "<table class=\"thresholds\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class=\"message\">{}</th></tr></thead><tbody>",
+        "<table class=\"thresholds\"><thead><tr><th>{}</th><th>{}</th><th class=\"result\">{}</th>{}</tr></thead><tbody>",
         l.pick("threshold", "阈值"),
         l.pick("actual", "实际值"),
         l.pick("result", "结果"),
-        l.pick("why", "原因"),
+        if why { format!("<th class=\"message\">{}</th>", l.pick("why", "原因")) } else { String::new() },
     );
     for c in checks {
         let shown = match c.actual {
@@ -81,10 +84,14 @@ pub fn thresholds(checks: &[Checked], l: Lang) -> String {
         };
         let _ = write!(
             o,
-            "<tr class=\"{row}\"><td><code>{}</code></td><td>{}</td><td class=\"result\"><strong>{result}</strong></td><td class=\"message\">{}</td></tr>",
+            "<tr class=\"{row}\"><td><code>{}</code></td><td>{}</td><td class=\"result\"><strong>{result}</strong></td>{}</tr>",
             escape(&c.expr),
             escape(&shown),
-            escape(c.why.as_deref().unwrap_or("")),
+            if why {
+                format!("<td class=\"message\">{}</td>", escape(c.why.as_deref().unwrap_or("")))
+            } else {
+                String::new()
+            },
         );
     }
     o += "</tbody></table>";
@@ -137,7 +144,7 @@ pub fn goodput(g: &Goodput, l: Lang) -> String {
         (Some(a), Some([lo, hi])) => {
             let (ap, lop, hip) = (percent(Some(a)), percent(Some(*lo)), percent(Some(*hi)));
             let caption = l.pick(
-                format!("Attainment {ap} (the mark) and its 95 % Wilson interval {lop}–{hip} (the band)"),
+                format!("Attainment {ap} (the mark) and its 95% Wilson interval {lop}–{hip} (the band)"),
                 format!("达成率 {ap}（标记）及其 95% Wilson 区间 {lop}–{hip}（色带）"),
             );
             let _ = write!(
@@ -287,11 +294,16 @@ mod tests {
         );
         let card = thresholds_card(&checks, Lang::En);
         assert_eq!(
-            (card.class, card.value.as_str(), card.detail.as_str()),
-            ("fail", "1 of 3 passed", "FAIL: 2 not met")
+            (card.class, card.label.as_str(), card.value.as_str(), card.detail.as_str()),
+            ("fail", "thresholds passed", "1 of 3", "FAIL: 2 not met")
         );
         let all = thresholds_card(&checks[..1], Lang::Zh);
-        assert_eq!((all.class, all.value.as_str()), ("pass", "1 项中通过 1 项"));
-        assert!(thresholds(&checks[..1], Lang::En).contains("<strong>PASS</strong>: 1 of 1 passed</p>"));
+        assert_eq!(
+            (all.class, all.value.as_str(), all.detail.as_str()),
+            ("pass", "1 / 1", "通过：全部阈值满足")
+        );
+        let one = thresholds(&checks[..1], Lang::En);
+        assert!(one.contains("<strong>PASS</strong>: 1 of 1 passed</p>"), "{one}");
+        assert!(!one.contains(">why<"), "no reason column when every threshold had a value: {one}");
     }
 }

@@ -608,7 +608,7 @@ mod tests {
         }
         // The overall result is at the top, in words.
         let cards = &html[at[0]..at[1]];
-        assert!(cards.contains("<div class=\"card fail\"><div class=\"label\">thresholds</div><div class=\"value\">2 of 3 passed</div><div class=\"detail\">FAIL: 1 not met</div>"), "{cards}");
+        assert!(cards.contains("<div class=\"card fail\"><div class=\"label\">thresholds passed</div><div class=\"value\">2 of 3</div><div class=\"detail\">FAIL: 1 not met</div>"), "{cards}");
         assert!(cards.contains("<div class=\"label\">goodput req/s</div>"), "{cards}");
         assert!(html.contains("<code>error_rate&lt;1%</code>") && html.contains("✗ FAIL"));
         assert!(html.contains("<code>ttft&lt;=500ms,tpot&lt;10ms</code>"), "the objectives");
@@ -633,7 +633,9 @@ mod tests {
         {
             assert!(html.contains(heading), "{heading}");
         }
-        assert!(html.contains("3 项中通过 2 项") && html.contains("失败：1 项未满足"));
+        assert!(
+            html.contains("3 项中通过 2 项") && html.contains("失败：1 项未满足") && html.contains(">2 / 3<")
+        );
         assert!(html.contains("<td>计划起 TTFT ms</td>") && html.contains("从计划开始起"));
         for english in
             ["of 3 passed", "attainment", "undetermined", "intended start", "By prompt", "goodput req/s"]
