@@ -85,7 +85,7 @@ pub fn series(rows: &[SeriesRow], l: Lang) -> String {
         l.pick("Requests per second (ok)", "每秒请求数（成功）"),
         "req/s",
         &pts,
-        &[("ok/s", "s1", |p| Some(p.requests_per_s))],
+        &[(l.pick("ok/s", "成功/秒"), "s1", |p| Some(p.requests_per_s))],
     );
     out += &series_chart(
         l,
@@ -99,14 +99,14 @@ pub fn series(rows: &[SeriesRow], l: Lang) -> String {
         l.pick("Requests in flight", "在途请求"),
         l.pick("requests", "请求"),
         &pts,
-        &[("in flight", "s1", |p| Some(p.in_flight as f64))],
+        &[(l.pick("in flight", "在途"), "s1", |p| Some(p.in_flight as f64))],
     );
     out += &series_chart(
         l,
         l.pick("Errors per second", "每秒错误数"),
         "errors/s",
         &pts,
-        &[("failed/s", "s3", |p| Some(p.errors_per_s))],
+        &[(l.pick("failed/s", "失败/秒"), "s3", |p| Some(p.errors_per_s))],
     );
     out += &series_chart(
         l,
