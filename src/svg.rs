@@ -22,6 +22,11 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// About how wide `s` is in 11 px text: a CJK character (or any wide one) twice a Latin one.
+fn text_width(s: &str) -> f64 {
+    s.chars().map(|c| if c as u32 >= 0x2E80 { 12.0 } else { 7.0 }).sum()
+}
+
 /// A coordinate with at most one decimal, and none when it is whole: short files.
 fn num(v: f64) -> String {
     let r = (v * 10.0).round() / 10.0;
@@ -222,7 +227,7 @@ impl Plot {
     pub fn finish(mut self, title: &str) -> String {
         let mut x = self.width - RIGHT;
         for (label, class) in self.legend.iter().rev() {
-            x -= 12.0 + 7.0 * label.chars().count() as f64;
+            x -= 12.0 + text_width(label);
             let _ = write!(
                 self.body,
                 r#"<rect class="{class} key" x="{}" y="6" width="9" height="9"/><text class="tick" x="{}" y="14">{}</text>"#,
@@ -295,5 +300,6 @@ mod tests {
         assert_eq!(svg.matches("<rect class=\"s2\"").count(), 1, "{svg}");
         assert!(svg.contains(r#"<rect class="s2" x="58" y="26" width="56.5" height="134"/>"#), "{svg}");
         assert_eq!((num(1.25), num(3.0), num(-0.04)), ("1.3".into(), "3".into(), "0".into()));
+        assert_eq!((text_width("p50"), text_width("从发送起"), text_width("≤ x")), (21.0, 48.0, 21.0));
     }
 }

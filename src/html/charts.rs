@@ -1,12 +1,15 @@
 //! The report's charts, drawn with the `svg` writer: the per-second time series (requests/s,
 //! output tokens/s, in flight, TTFT and ITL p50/p99, errors/s) from the same rows as
-//! `--series`, and each distribution's histogram and cumulative share. Labels and units live
+//! `--series`, each distribution's histogram and cumulative share (TTFT's with a second line
+//! from the intended start when that differs), a share with its interval on one bar (goodput's
+//! attainment), and the small stacked bar of counts in a table row. Labels and units live
 //! here; scales, ticks and escaping in `svg`.
 
 use super::bins::{self, Bins, Point};
 use crate::lang::Lang;
 use crate::stats::{Histogram, SeriesRow};
-use crate::svg::{Plot, escape};
+use crate::svg::{Plot, Scale, escape};
+use std::fmt::Write;
 
 /// A long run's seconds are merged so that a chart holds at most this many points.
 pub const MAX_POINTS: usize = 300;
@@ -82,7 +85,7 @@ pub fn series(rows: &[SeriesRow], l: Lang) -> String {
         l.pick("Requests per second (ok)", "每秒请求数（成功）"),
         "req/s",
         &pts,
-        &[("ok/s", "s1", |p| Some(p.requests_per_s))],
+        &[(l.pick("ok/s", "成功/秒"), "s1", |p| Some(p.requests_per_s))],
     );
     out += &series_chart(
         l,
@@ -96,14 +99,14 @@ pub fn series(rows: &[SeriesRow], l: Lang) -> String {
         l.pick("Requests in flight", "在途请求"),
         l.pick("requests", "请求"),
         &pts,
-        &[("in flight", "s1", |p| Some(p.in_flight as f64))],
+        &[(l.pick("in flight", "在途"), "s1", |p| Some(p.in_flight as f64))],
     );
     out += &series_chart(
         l,
         l.pick("Errors per second", "每秒错误数"),
         "errors/s",
         &pts,
-        &[("failed/s", "s3", |p| Some(p.errors_per_s))],
+        &[(l.pick("failed/s", "失败/秒"), "s3", |p| Some(p.errors_per_s))],
     );
     out += &series_chart(
         l,
@@ -123,7 +126,16 @@ pub fn series(rows: &[SeriesRow], l: Lang) -> String {
     out
 }
 
+/// A second cumulative line on a distribution's chart: its legend label and its histogram
+/// (in the same unit and scale as the first).
+pub struct Also<'a> {
+    pub label: &'a str,
+    pub h: &'a Histogram,
+}
+
 /// A distribution's histogram and cumulative share, side by side; `None` when it is empty.
+/// `also` adds a second line to the cumulative share (TTFT from the intended start), the x axis
+/// widened to hold both.
 pub fn distribution(
     l: Lang,
     name: &str,
@@ -131,6 +143,7 @@ pub fn distribution(
     h: &Histogram,
     scale: f64,
     whole: bool,
+    also: Option<Also>,
 ) -> Option<String> {
     let b: Bins = bins::bins(h, scale, BINS, whole)?;
     let (mut lo, mut hi) = (b.lo, b.hi());
@@ -147,11 +160,22 @@ pub fn distribution(
         .enumerate()
         .map(|(i, &c)| (b.lo + b.width * i as f64, b.lo + b.width * (i + 1) as f64, c as f64))
         .collect();
-    hist.bars("count", "s1", &bars);
-    let mut cdf = Plot::new(W, H, (lo, hi), (0.0, 1.0));
+    hist.bars(l.pick("count", "数量"), "s1", &bars);
+    let also = also.and_then(|a| Some((a.label, bins::bins(a.h, scale, BINS, whole)?)));
+    let (cdf_lo, cdf_hi) = match &also {
+        Some((_, a)) => (lo.min(a.lo), hi.max(a.hi())),
+        None => (lo, hi),
+    };
+    let mut cdf = Plot::new(W, H, (cdf_lo, cdf_hi), (0.0, 1.0));
     cdf.axes(unit, l.pick("share ≤ x", "占比 ≤ x"), short, short);
-    let pts: Vec<(f64, Option<f64>)> = b.cdf.iter().map(|&(x, f)| (x, Some(f))).collect();
-    cdf.line("cumulative share", "s2", &pts);
+    let line = |b: &Bins| -> Vec<(f64, Option<f64>)> { b.cdf.iter().map(|&(x, f)| (x, Some(f))).collect() };
+    match &also {
+        Some((label, a)) => {
+            cdf.line(l.pick("from the send", "从发送起"), "s2", &line(&b));
+            cdf.line(label, "s4", &line(a));
+        }
+        None => cdf.line(l.pick("cumulative share", "累计占比"), "s2", &line(&b)),
+    }
     let above = if b.above > 0 {
         let (n, hi) = (b.above, short(b.hi()));
         l.pick(
@@ -161,17 +185,93 @@ pub fn distribution(
     } else {
         String::new()
     };
+    let cdf_caption = match &also {
+        Some((label, _)) => l.pick(
+            format!("{name}: cumulative share, from the send and {label}"),
+            format!("{name}：累计占比，从发送起与{label}"),
+        ),
+        None => l.pick(format!("{name}: cumulative share"), format!("{name}：累计占比")),
+    };
     Some(format!(
         "<div class=\"grid\">{}{}</div>",
         figure(
             &l.pick(format!("{name}: histogram{above}"), format!("{name}：直方图{above}")),
             hist.finish(&format!("{name} histogram"))
         ),
-        figure(
-            &l.pick(format!("{name}: cumulative share"), format!("{name}：累计占比")),
-            cdf.finish(&format!("{name} CDF"))
-        )
+        figure(&cdf_caption, cdf.finish(&format!("{name} CDF")))
     ))
+}
+
+/// Pixels of the interval bar.
+const BAR_W: f64 = 560.0;
+const BAR_H: f64 = 64.0;
+
+/// A share (0–1) and its interval on one horizontal bar: the interval a band, the share a mark
+/// with its value above it, percent ticks below. The axis starts at 0, or at a round tenth below
+/// the interval when the interval sits high (99 % in a 0–100 % bar is a sliver); the ticks say
+/// where it starts.
+pub fn interval(title: &str, share: f64, (lo, hi): (f64, f64)) -> String {
+    let start = if lo >= 0.5 { (((lo - 0.05) * 10.0).floor() / 10.0).max(0.0) } else { 0.0 };
+    let x = Scale::new(start, 1.0, 16.0, BAR_W - 16.0);
+    let pct = |v: f64| {
+        let p = v * 100.0;
+        if (p - p.round()).abs() < 1e-9 { format!("{p:.0}%") } else { format!("{p:.1}%") }
+    };
+    let n = |v: f64| format!("{:.1}", v);
+    let mut o = format!(
+        r#"<svg class="chart interval" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img"><title>{}</title>"#,
+        escape(title),
+        w = BAR_W,
+        h = BAR_H
+    );
+    let _ = write!(
+        o,
+        r#"<rect class="track" x="{}" y="24" width="{}" height="14"/>"#,
+        n(x.at(start)),
+        n(x.at(1.0) - x.at(start))
+    );
+    let (a, b) = (x.at(lo.clamp(start, 1.0)), x.at(hi.clamp(start, 1.0)));
+    let _ =
+        write!(o, r#"<rect class="band" x="{}" y="24" width="{}" height="14"/>"#, n(a), n((b - a).max(1.0)));
+    let m = x.at(share.clamp(start, 1.0));
+    let _ = write!(
+        o,
+        r#"<line class="mark" x1="{m}" x2="{m}" y1="19" y2="43"/><text class="title" x="{m}" y="14" text-anchor="middle">{}</text>"#,
+        escape(&pct(share)),
+        m = n(m)
+    );
+    for t in x.ticks(5) {
+        let _ = write!(
+            o,
+            r#"<text class="tick" x="{}" y="58" text-anchor="middle">{}</text>"#,
+            n(x.at(t)),
+            escape(&pct(t))
+        );
+    }
+    o += "</svg>";
+    o
+}
+
+/// Counts side by side on one small bar, each part as wide as its share, in its CSS class;
+/// the title (read by screen readers, shown as a tooltip) says the counts, as the table does.
+pub fn stacked(title: &str, parts: &[(&str, u64)]) -> String {
+    let (w, h) = (160.0, 12.0);
+    let total: u64 = parts.iter().map(|p| p.1).sum();
+    let mut o = format!(
+        r#"<svg class="stacked" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img"><title>{}</title>"#,
+        escape(title)
+    );
+    let mut x = 0.0;
+    for &(class, c) in parts.iter().filter(|p| p.1 > 0) {
+        let width = w * c as f64 / total as f64;
+        let _ = write!(o, r#"<rect class="{class}" x="{x:.1}" y="0" width="{width:.1}" height="{h}"/>"#);
+        x += width;
+    }
+    if total == 0 {
+        let _ = write!(o, r#"<rect class="track" x="0" y="0" width="{w}" height="{h}"/>"#);
+    }
+    o += "</svg>";
+    o
 }
 
 #[cfg(test)]
@@ -184,5 +284,26 @@ mod tests {
             [0.0, 0.25, 1.5, 12.0, 250.0, 9999.0, 15_000.0, 2_000_000.0].map(short).to_vec();
         assert_eq!(got, ["0", "0.25", "1.5", "12", "250", "9999", "15k", "2M"]);
         assert_eq!(secs(30.0), "30s");
+    }
+
+    #[test]
+    fn an_interval_marks_its_share_and_starts_low_enough() {
+        let svg = interval("a <b>", 0.5, (0.4, 0.6));
+        assert!(svg.contains("<title>a &lt;b&gt;</title>") && svg.contains(">50%<"), "{svg}");
+        assert!(svg.contains(">0%<") && svg.contains(">100%<"), "from 0 to 100 %: {svg}");
+        // 40 %–60 % of 528 px from x = 16: the band starts at 227.2 and is 105.6 wide.
+        assert!(svg.contains(r#"<rect class="band" x="227.2" y="24" width="105.6""#), "{svg}");
+        // A high share is drawn on an axis from a round tenth below its interval.
+        let high = interval("t", 0.985, (0.97, 0.995));
+        assert!(high.contains(">90%<") && !high.contains(">0%<") && high.contains(">98.5%<"), "{high}");
+    }
+
+    #[test]
+    fn a_stacked_bar_splits_by_count() {
+        let svg = stacked("met 3 · missed 1", &[("s1", 3), ("s3", 1), ("s0", 0)]);
+        assert!(svg.contains(r#"<rect class="s1" x="0.0" y="0" width="120.0""#), "{svg}");
+        assert!(svg.contains(r#"<rect class="s3" x="120.0" y="0" width="40.0""#), "{svg}");
+        assert!(!svg.contains("s0"), "an empty part is not drawn: {svg}");
+        assert!(stacked("none", &[("s1", 0)]).contains("class=\"track\""));
     }
 }

@@ -1,20 +1,30 @@
 //! The `--html` report: one self-contained page (inline CSS and SVG; no script, font, image or
 //! stylesheet fetched, a Content-Security-Policy that forbids any) with the run's headline
-//! numbers, the client's verdict, the per-second charts (the `--series` rows), the
-//! distributions of TTFT, ITL, E2E and output tokens, the errors, the warnings and the config
-//! (keys masked, as the JSON summary has them). Every text from a run (prompt sources, error
-//! messages, URLs) is escaped. Pure: a `Page` in, the HTML out; `commands` writes it.
+//! numbers, the thresholds' result and the goodput when the run had `--threshold` or `--slo`
+//! (`goals`), the client's verdict, the per-second charts (the `--series` rows), the
+//! distributions of TTFT, ITL, E2E and output tokens, the run by API key and by prompt when it
+//! used more than one (`breakdown`), the errors, the warnings and the config (keys masked, as
+//! the JSON summary has them). Every text from a run (prompt sources, error messages, URLs,
+//! expressions) is escaped. Pure: a `Page` in, the HTML out; `commands` writes it.
 //!
-//! Later sections (goodput, thresholds, a sweep's latency-vs-throughput chart) are `Section`s
-//! that their own modules build and pass in `Page::extra`; the page places them after the
-//! errors, before the config, and lists them in its contents.
+//! A section whose data is not in one run's `Summary` is built by its own module and passed in
+//! `Page::extra`; the page places it after the errors and warnings, before the config, and
+//! lists it in its contents. `llmload sweep` is the one planned: its command runs one level
+//! after another, keeps each level's `Summary`, and builds one `Section { id: "sweep", … }`
+//! whose body is a chart drawn with `svg::Plot` (throughput on x, TTFT or E2E p50/p99 on y, one
+//! point per level; the SLO's bound a horizontal line, the capacity, the last level that met
+//! it, marked) and a table of the levels, every run-provided text through `svg::escape`. It
+//! then renders the page of the capacity level (or the last one) with that section in
+//! `extra`; nothing here changes.
 
 mod bins;
+mod breakdown;
 mod charts;
+mod goals;
 
 use crate::lang::Lang;
 use crate::output::format::{count, ms, number, percent, rate};
-use crate::output::text::verdict_meaning;
+use crate::output::text::{beyond_noise, verdict_meaning};
 use crate::stats::{Distribution, RunStats, SeriesRow};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
@@ -28,7 +38,8 @@ pub struct Page<'a> {
     pub summary: &'a Summary,
     pub series: &'a [SeriesRow],
     pub stats: &'a RunStats,
-    /// Sections built elsewhere, placed after the errors in this order.
+    /// Sections built elsewhere from more than this run's summary (a sweep's levels), placed
+    /// after the errors and warnings, before the config, in this order.
     pub extra: Vec<Section>,
     /// The language of the page's labels and headings (numbers, units, keys as they are).
     pub lang: Lang,
@@ -50,8 +61,23 @@ const STYLE: &str = include_str!("style.css");
 pub fn page(p: &Page) -> String {
     let (s, l) = (p.summary, p.lang);
     let title = |pair| l.of(pair).to_string();
-    let mut sections = vec![
-        Section { id: "summary", title: title(("Summary", "汇总")), body: headline(s, l) },
+    let mut sections =
+        vec![Section { id: "summary", title: title(("Summary", "汇总")), body: headline(s, l) }];
+    if !s.thresholds.is_empty() {
+        sections.push(Section {
+            id: "thresholds",
+            title: title(("Thresholds", "阈值")),
+            body: goals::thresholds(&s.thresholds, l),
+        });
+    }
+    if let Some(g) = &s.goodput {
+        sections.push(Section {
+            id: "goodput",
+            title: title(("Goodput", "有效吞吐")),
+            body: goals::goodput(g, l),
+        });
+    }
+    sections.extend([
         Section { id: "client", title: title(("Client verdict", "客户端判定")), body: verdict(s, l) },
         Section {
             id: "series",
@@ -61,10 +87,16 @@ pub fn page(p: &Page) -> String {
         Section {
             id: "distributions",
             title: title(("Distributions", "分布")),
-            body: distributions(p.stats, l),
+            body: distributions(s, p.stats, l),
         },
-        Section { id: "errors", title: title(("Errors", "错误")), body: errors(s, l) },
-    ];
+    ]);
+    if let Some(body) = breakdown::keys(&s.by_key, l) {
+        sections.push(Section { id: "keys", title: title(("By API key", "按 API 密钥")), body });
+    }
+    if let Some(body) = breakdown::prompts(&s.by_prompt, l) {
+        sections.push(Section { id: "prompts", title: title(("By prompt", "按提示词")), body });
+    }
+    sections.push(Section { id: "errors", title: title(("Errors", "错误")), body: errors(s, l) });
     if !s.warnings.is_empty() {
         sections.push(Section { id: "warnings", title: title(("Warnings", "警告")), body: warnings(s, l) });
     }
@@ -120,13 +152,29 @@ fn heading(config: &Value, l: Lang) -> String {
     parts.join(" · ")
 }
 
+/// A headline number: its label, its value, a line of detail, and a CSS class (`pass`,
+/// `fail`, or none) whose colour only repeats what the words say.
+pub struct Card {
+    pub class: &'static str,
+    pub label: String,
+    pub value: String,
+    pub detail: String,
+}
+
+impl Card {
+    pub fn html(&self) -> String {
+        let class = if self.class.is_empty() { "card".to_string() } else { format!("card {}", self.class) };
+        format!(
+            "<div class=\"{class}\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"detail\">{}</div></div>",
+            escape(&self.label),
+            escape(&self.value),
+            escape(&self.detail)
+        )
+    }
+}
+
 fn card(label: &str, value: &str, detail: &str) -> String {
-    format!(
-        "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"detail\">{}</div></div>",
-        escape(label),
-        escape(value),
-        escape(detail)
-    )
+    Card { class: "", label: label.into(), value: value.into(), detail: detail.into() }.html()
 }
 
 fn p50_p99(d: &Option<Distribution>, l: Lang) -> (String, String) {
@@ -143,6 +191,12 @@ fn headline(s: &Summary, l: Lang) -> String {
     let r = &s.requests;
     let m = &s.metrics;
     let mut o = String::from("<div class=\"cards\">");
+    if !s.thresholds.is_empty() {
+        o += &goals::thresholds_card(&s.thresholds, l).html();
+    }
+    if let Some(g) = &s.goodput {
+        o += &goals::goodput_card(g, l).html();
+    }
     let (ok, failed, cancelled) = (count(r.ok), count(r.failed), count(r.cancelled));
     o += &card(
         l.pick("requests", "请求"),
@@ -187,19 +241,29 @@ fn headline(s: &Summary, l: Lang) -> String {
         let _ = write!(o, "<th>{}</th>", l.of(c));
     }
     o += "</tr></thead><tbody>";
-    let rows: [((&str, &str), &Option<Distribution>); 9] = [
-        (("TTFB ms", "TTFB ms"), &m.ttfb_ms),
-        (("TTFT ms", "TTFT 首字 ms"), &m.ttft_ms),
-        (("TTFA ms", "TTFA 首答 ms"), &m.ttfa_ms),
-        (("ITL ms", "ITL 字间 ms"), &m.itl_ms),
-        (("TPOT ms", "TPOT ms"), &m.tpot_ms),
-        (("E2E ms", "E2E 端到端 ms"), &m.e2e_ms),
-        (("output tokens", "输出 token"), &m.output_tokens),
-        (("decode tok/s", "解码 tok/s"), &m.decode_tokens_per_s),
-        (("client read lag ms", "客户端读取滞后 ms"), &s.client.read_lag_ms),
+    // The latencies from the intended start sit under their neighbours, when they differ
+    // beyond noise (the text summary's rule).
+    let (ttft_sched, e2e_sched) =
+        (beyond_noise(&m.ttft_sched_ms, &m.ttft_ms), beyond_noise(&m.e2e_sched_ms, &m.e2e_ms));
+    let rows: [((&str, &str), Option<&Distribution>, bool); 11] = [
+        (("TTFB ms", "TTFB ms"), m.ttfb_ms.as_ref(), true),
+        (("TTFT ms", "TTFT 首字 ms"), m.ttft_ms.as_ref(), true),
+        (("TTFT sched ms", "计划起 TTFT ms"), ttft_sched, ttft_sched.is_some()),
+        (("TTFA ms", "TTFA 首答 ms"), m.ttfa_ms.as_ref(), true),
+        (("ITL ms", "ITL 字间 ms"), m.itl_ms.as_ref(), true),
+        (("TPOT ms", "TPOT ms"), m.tpot_ms.as_ref(), true),
+        (("E2E ms", "E2E 端到端 ms"), m.e2e_ms.as_ref(), true),
+        (("E2E sched ms", "计划起 E2E ms"), e2e_sched, e2e_sched.is_some()),
+        (("output tokens", "输出 token"), m.output_tokens.as_ref(), true),
+        (("decode tok/s", "解码 tok/s"), m.decode_tokens_per_s.as_ref(), true),
+        (("client read lag ms", "客户端读取滞后 ms"), s.client.read_lag_ms.as_ref(), true),
     ];
-    for (name, d) in rows {
-        let _ = write!(o, "<tr><td>{}</td>", escape(l.pick(name.0, name.1)));
+    for (name, d, shown) in rows {
+        if !shown {
+            continue;
+        }
+        let class = if name.0.contains("sched") { " class=\"sched\"" } else { "" };
+        let _ = write!(o, "<tr{class}><td>{}</td>", escape(l.pick(name.0, name.1)));
         match d {
             Some(d) => {
                 let _ = write!(o, "<td>{}</td>", count(d.count));
@@ -214,6 +278,14 @@ fn headline(s: &Summary, l: Lang) -> String {
         o += "</tr>";
     }
     o += "</tbody></table>";
+    if ttft_sched.is_some() || e2e_sched.is_some() {
+        let delay = m.start_delay_ms.as_ref().map_or("-".into(), |d| ms(d.p99));
+        let note = l.pick(
+            format!("The sched rows count from each request's intended start (its place in the --rate schedule, or when its worker was free), not from its send: the client or a full worker pool held requests back, a wait TTFT and E2E hide. Start delay p99 {delay}."),
+            format!("“计划起”各行从每个请求的计划开始时间算起（它在 --rate 计划中的位置，或其工作线程空闲之时），而非从发送算起：客户端或满载的工作线程池让请求等待了，TTFT 与 E2E 看不到这段等待。启动延迟 p99 {delay}。"),
+        );
+        let _ = write!(o, "<p class=\"note\">{}</p>", escape(&note));
+    }
     o
 }
 
@@ -252,18 +324,24 @@ fn verdict(s: &Summary, l: Lang) -> String {
     o
 }
 
-fn distributions(stats: &RunStats, l: Lang) -> String {
+/// The distributions; TTFT's cumulative share has a second line from the intended start when
+/// the summary table shows that row.
+fn distributions(s: &Summary, stats: &RunStats, l: Lang) -> String {
+    let sched = beyond_noise(&s.metrics.ttft_sched_ms, &s.metrics.ttft_ms).map(|_| charts::Also {
+        label: l.pick("from the intended start", "从计划开始起"),
+        h: &stats.ttft_sched,
+    });
     let all = [
-        ("TTFT", "ms", &stats.ttft, 0.001, false),
-        ("ITL", "ms", &stats.itl, 0.001, false),
-        ("E2E", "ms", &stats.e2e, 0.001, false),
-        (l.pick("Output tokens", "输出 token"), "tokens", &stats.tokens_per_request, 1.0, true),
+        ("TTFT", "ms", &stats.ttft, 0.001, false, sched),
+        ("ITL", "ms", &stats.itl, 0.001, false, None),
+        ("E2E", "ms", &stats.e2e, 0.001, false, None),
+        (l.pick("Output tokens", "输出 token"), "tokens", &stats.tokens_per_request, 1.0, true, None),
     ];
     let none = l.pick("No successful request: nothing to draw.", "没有成功的请求：没有可画的图。");
     let mut o = String::new();
-    for (name, unit, h, scale, whole) in all {
+    for (name, unit, h, scale, whole, also) in all {
         let _ = write!(o, "<h3>{}</h3>", escape(name));
-        o += &charts::distribution(l, name, unit, h, scale, whole)
+        o += &charts::distribution(l, name, unit, h, scale, whole, also)
             .unwrap_or_else(|| format!("<p class=\"none\">{none}</p>"));
     }
     o
@@ -341,11 +419,26 @@ mod tests {
     /// A run of `seconds` seconds: a request every 50 ms (TTFT from 1 ms to a minute, up to 400
     /// tokens each), one in 13 failed with a message holding markup and Chinese.
     fn run(seconds: u64) -> RunOutput {
+        run_with(seconds, false)
+    }
+
+    /// `run`, and when `judged`: `--slo`, three prompts and two keys round-robin, and requests
+    /// sent up to 190 ms after their intended start (a full pool held them back).
+    fn run_with(seconds: u64, judged: bool) -> RunOutput {
         let base = Instant::now();
         let (mut stats, mut series) = (RunStats::default(), SeriesBuilder::new(true));
+        let mut breakdown = crate::stats::Breakdown::default();
+        if judged {
+            let slo = crate::slo::Slo::parse("ttft<=500ms,tpot<10ms").unwrap();
+            stats.slo = Some(crate::slo::SloTally::new(slo));
+        }
         for i in 0..seconds * 20 {
-            let t0 = base + Duration::from_millis(50 * i);
-            let mut m = Measurement::new(0, 0, None, t0);
+            let intended = base + Duration::from_millis(50 * i);
+            let held = if judged { Duration::from_millis(10 * (i % 20)) } else { Duration::ZERO };
+            let t0 = intended + held;
+            let (prompt, key) = if judged { ((i % 3) as usize, Some((i % 2) as usize)) } else { (0, None) };
+            let mut m = Measurement::new(0, prompt, key, t0);
+            m.scheduled = intended;
             let ttft = Duration::from_micros(1_000 + (i * 7919) % 60_000_000);
             let tokens = 1 + (i * 31) % 400;
             m.text_at = (0..tokens)
@@ -363,6 +456,7 @@ mod tests {
             }
             stats.add(&m);
             series.add(&m, base);
+            breakdown.add(&m);
         }
         RunOutput {
             stats,
@@ -374,7 +468,7 @@ mod tests {
             interrupted: false,
             stats_lost: false,
             series: series.rows(),
-            breakdown: Default::default(),
+            breakdown,
         }
     }
 
@@ -459,6 +553,95 @@ mod tests {
         // An hour is merged harder and still fits.
         let hour = render(&run(3600));
         assert!(hour.len() <= 300 * 1024, "{} bytes", hour.len());
+    }
+
+    /// The page of a `judged` run with thresholds, one of them failing, the keys masked and the
+    /// prompts named as a live run names them.
+    fn judged_page(lang: Lang) -> String {
+        let run = run_with(30, true);
+        let mut summary = Summary::new(config(), &run, Some((1.5, 40 << 20)));
+        let thresholds: Vec<crate::gate::Threshold> = ["ttft.p99<10m", "error_rate<1%", "success_rate>0.5"]
+            .iter()
+            .map(|t| crate::gate::Threshold::parse(t).unwrap())
+            .collect();
+        summary.check(&thresholds);
+        let keys = ["sk-first-key-00000001", "sk-second-key-0000002"];
+        let prompts = ["<b>first</b> & 你好", "second", "third"];
+        summary.name_breakdown(
+            |i| keys.get(i).map(|k| crate::workload::mask_key(k)),
+            |i| prompts.get(i).map(|p| p.to_string()),
+        );
+        page(&Page { summary: &summary, series: &run.series, stats: &run.stats, extra: Vec::new(), lang })
+    }
+
+    #[test]
+    fn sections_appear_only_with_their_data() {
+        let plain = render(&run(30));
+        for id in ["thresholds", "goodput", "keys", "prompts"] {
+            assert!(!plain.contains(&format!("id=\"{id}\"")), "{id} without its data");
+        }
+        assert!(
+            !plain.contains("class=\"sched\"") && !plain.contains("from the intended start"),
+            "no delay, no row"
+        );
+        assert!(!plain.contains("card pass") && !plain.contains("card fail"));
+
+        let html = judged_page(Lang::En);
+        let ids = [
+            "summary",
+            "thresholds",
+            "goodput",
+            "client",
+            "series",
+            "distributions",
+            "keys",
+            "prompts",
+            "errors",
+        ];
+        let at: Vec<usize> = ids
+            .iter()
+            .map(|id| html.find(&format!("<section id=\"{id}\">")).unwrap_or_else(|| panic!("no {id}")))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "sections in order: {at:?}");
+        for id in ids {
+            assert!(html.contains(&format!("<a href=\"#{id}\">")), "no link to {id}");
+        }
+        // The overall result is at the top, in words.
+        let cards = &html[at[0]..at[1]];
+        assert!(cards.contains("<div class=\"card fail\"><div class=\"label\">thresholds passed</div><div class=\"value\">2 of 3</div><div class=\"detail\">FAIL: 1 not met</div>"), "{cards}");
+        assert!(cards.contains("<div class=\"label\">goodput req/s</div>"), "{cards}");
+        assert!(html.contains("<code>error_rate&lt;1%</code>") && html.contains("✗ FAIL"));
+        assert!(html.contains("<code>ttft&lt;=500ms,tpot&lt;10ms</code>"), "the objectives");
+        assert_eq!(html.matches("<svg class=\"stacked\"").count(), 2, "one bar per objective");
+        assert_eq!(html.matches("<svg class=\"chart interval\"").count(), 1);
+        // Keys masked, prompt text escaped.
+        assert!(html.contains("<code>sk-f…0001</code>") && html.contains("<code>sk-s…0002</code>"));
+        assert!(!html.contains("sk-first-key") && !html.contains("<b>first"), "a key or markup in clear");
+        assert!(html.contains("&lt;b&gt;first&lt;/b&gt; &amp; 你好"));
+        // Held back up to 190 ms: the latencies from the intended start are shown, and drawn.
+        assert!(html.contains("<tr class=\"sched\"><td>TTFT sched ms</td>"), "the TTFT sched row");
+        assert!(html.contains("<tr class=\"sched\"><td>E2E sched ms</td>"), "the E2E sched row");
+        assert!(html.contains("count from each request&#39;s intended start"), "the note");
+        assert!(html.contains("TTFT: cumulative share, from the send and from the intended start"));
+        assert!(html.len() <= 300 * 1024, "{} bytes", html.len());
+    }
+
+    #[test]
+    fn the_new_sections_speak_chinese() {
+        let html = judged_page(Lang::Zh);
+        for heading in ["<h2>阈值</h2>", "<h2>有效吞吐</h2>", "<h2>按 API 密钥</h2>", "<h2>按提示词</h2>"]
+        {
+            assert!(html.contains(heading), "{heading}");
+        }
+        assert!(
+            html.contains("3 项中通过 2 项") && html.contains("失败：1 项未满足") && html.contains(">2 / 3<")
+        );
+        assert!(html.contains("<td>计划起 TTFT ms</td>") && html.contains("从计划开始起"));
+        for english in
+            ["of 3 passed", "attainment", "undetermined", "intended start", "By prompt", "goodput req/s"]
+        {
+            assert!(!html.contains(english), "{english} in the Chinese page");
+        }
     }
 
     #[test]

@@ -254,8 +254,9 @@ fn metric_rows(m: &Metrics) -> [MetricRow<'_>; 15] {
 
 /// A latency from the intended start, when it tells more than the latency from the send: its
 /// median or p99 is more than 1 ms and 1 % later (a client or a full worker pool held requests
-/// back). Otherwise the row would repeat its neighbour.
-fn beyond_noise<'a>(
+/// back). Otherwise the row would repeat its neighbour. The HTML report shows the same rows by
+/// the same rule.
+pub fn beyond_noise<'a>(
     sched: &'a Option<Distribution>,
     sent: &Option<Distribution>,
 ) -> Option<&'a Distribution> {

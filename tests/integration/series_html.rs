@@ -1,8 +1,9 @@
 //! `--series` and `--html` on `run` and `report`: the series has exactly the keys docs/series.md
 //! lists and adds up to the summary; `report` rebuilds the same rows from the records; the HTML
-//! report holds its sections and fetches nothing; a path that cannot be written fails at once,
-//! naming the flag; and a real browser (Debian's `chromium`) renders the page without a console
-//! message.
+//! report holds its sections and fetches nothing, and with `--slo`, `--threshold`, two keys and
+//! several prompts its thresholds, goodput, by-key and by-prompt sections and the latency from
+//! the intended start; a path that cannot be written fails at once, naming the flag; and a real
+//! browser (Debian's `chromium`) renders the fuller page without a console message.
 
 use crate::contract::{assert_short_floats, documented};
 use crate::util::*;
@@ -78,6 +79,107 @@ fn live(name: &str) -> (PathBuf, Value, Output) {
     out.expect_code(0);
     let json = read_json(&dir.join("live.json"), &out);
     (dir, json, out)
+}
+
+/// A run held to `--slo` and three `--threshold`s (one fails: 1 in 8 requests is an HTTP 500),
+/// with two keys and three prompts round-robin, and an open-loop rate one worker cannot keep up
+/// with (so requests wait past their intended start); its directory, summary and output.
+fn judged(name: &str) -> (PathBuf, Value, Output) {
+    let mock = fast_mock(8, &["http-500:0.125"]);
+    let dir = tempdir(name);
+    let (keys, prompts) = (dir.join("keys.txt"), dir.join("prompts.txt"));
+    std::fs::write(&keys, "sk-first-key-00000001\nsk-second-key-0000002\n").unwrap();
+    std::fs::write(&prompts, "<b>first</b> & prompt\n第二个提示词\nthird\n").unwrap();
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let out = llmload(&[
+        "run",
+        "--url",
+        &url(&mock),
+        "--api",
+        "openai-chat",
+        "--api-key-file",
+        keys.to_str().unwrap(),
+        "--param-file",
+        prompts.to_str().unwrap(),
+        "--rate",
+        "400",
+        "--arrival",
+        "constant",
+        "--max-concurrency",
+        "1",
+        "-n",
+        "24",
+        "--slo",
+        "ttft<=10s,tpot<10s",
+        "--threshold",
+        "ttft.p99<1m",
+        "--threshold",
+        "success_rate>0.5",
+        "--threshold",
+        "error_rate<1%",
+        "--quiet",
+        "--json",
+        &p("judged.json"),
+        "--html",
+        &p("judged.html"),
+    ]);
+    out.expect_code(1);
+    let json = read_json(&dir.join("judged.json"), &out);
+    (dir, json, out)
+}
+
+/// The sections of the judged run's page, in the order the page has them.
+const JUDGED_SECTIONS: [&str; 11] = [
+    "summary",
+    "thresholds",
+    "goodput",
+    "client",
+    "series",
+    "distributions",
+    "keys",
+    "prompts",
+    "errors",
+    "warnings",
+    "config",
+];
+
+/// What the judged run's page (as written, or as the browser's DOM) must hold.
+fn check_judged(page: &str, json: &Value, context: &str) {
+    let at: Vec<usize> = JUDGED_SECTIONS
+        .iter()
+        .map(|id| page.find(&format!("<section id=\"{id}\">")).unwrap_or_else(|| panic!("no {id}{context}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "sections out of order: {at:?}{context}");
+    assert_eq!(json["thresholds"].as_array().unwrap().len(), 3, "{context}");
+    assert!(
+        page.contains("<div class=\"label\">thresholds passed</div><div class=\"value\">2 of 3</div>"),
+        "the headline card{context}"
+    );
+    assert!(page.contains("<strong>FAIL</strong>: 2 of 3 passed"), "the thresholds' result{context}");
+    assert!(page.contains("<code>error_rate&lt;1%</code>") && page.contains("✗ FAIL"), "{context}");
+    assert!(page.contains("<code>ttft&lt;=10s,tpot&lt;10s</code>"), "the objectives{context}");
+    assert!(page.contains("chart interval") && page.matches("class=\"stacked\"").count() == 2, "{context}");
+    assert!(page.contains("<code>sk-f…0001</code>") && page.contains("<code>sk-s…0002</code>"), "{context}");
+    assert!(!page.contains("sk-first-key-00000001"), "a key in clear{context}");
+    assert!(
+        page.contains("&lt;b&gt;first&lt;/b&gt; &amp; prompt") && !page.contains("<b>first"),
+        "{context}"
+    );
+    assert!(page.contains("第二个提示词"), "{context}");
+    // One worker for a request every 2.5 ms: requests waited, and the page says so.
+    assert!(page.contains("<td>TTFT sched ms</td>") && page.contains("from the intended start"), "{context}");
+    // Six series charts, four distributions of two, the interval and two objectives' bars.
+    assert_eq!(page.matches("<svg").count(), 6 + 8 + 1 + 2, "{context}");
+}
+
+#[test]
+fn the_html_report_shows_thresholds_goodput_and_the_breakdowns() {
+    let (dir, json, out) = judged("html-judged");
+    let page = std::fs::read_to_string(dir.join("judged.html")).unwrap();
+    check_judged(&page, &json, &out.context());
+    for banned in ["<script", "<link", "<img", " src=", "url(", "@import", "href=\"http"] {
+        assert!(!page.contains(banned), "{banned}");
+    }
 }
 
 #[test]
@@ -191,14 +293,14 @@ fn a_real_browser_renders_the_report_without_a_console_message() {
         );
         return;
     }
-    let (dir, _, _) = live("browser");
-    let (page, png, profile) = (dir.join("live.html"), dir.join("report.png"), dir.join("profile"));
+    let (dir, json, _) = judged("browser");
+    let (page, png, profile) = (dir.join("judged.html"), dir.join("report.png"), dir.join("profile"));
     let out = std::process::Command::new("timeout")
         .arg("120")
         .arg("chromium")
         .args(["--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--dump-dom", "--window-size=1280,4000"])
+        .args(["--dump-dom", "--window-size=1280,6000"])
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", page.display()))
         .output()
@@ -211,10 +313,7 @@ fn a_real_browser_renders_the_report_without_a_console_message() {
     let console: Vec<&str> =
         log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect();
     assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
-    for id in ["summary", "client", "series", "distributions", "errors", "warnings", "config"] {
-        assert!(dom.contains(&format!("<section id=\"{id}\">")), "the DOM has no {id} section");
-    }
-    assert_eq!(dom.matches("<svg").count(), 14, "every chart is in the DOM");
+    check_judged(&dom, &json, &context);
     assert!(dom.contains("<td><code>http_500</code></td>"), "the error table");
     let shot = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot {png:?}: {e}{context}"));
     assert!(shot.starts_with(b"\x89PNG") && shot.len() > 10_000, "{} bytes", shot.len());
