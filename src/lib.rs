@@ -23,7 +23,7 @@
 //!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`lang`] the language people
 //!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of;
 //!   [`shard`] the exact split of a run over N processes; [`launch`] the wait for `--start-at`
-//!   before the start gate.
+//!   before the start gate; [`search`] the capacity search of `sweep --find`.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
 //!   per API family; [`client`] one request, streamed and measured (its own settings; never
 //!   `config`).
