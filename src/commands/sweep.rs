@@ -111,7 +111,8 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
     if base.duration.is_none() && base.requests.is_none() {
         return Err(Error::Usage("each sweep level needs an end: give -d (e.g. -d 60s) or -n".into()));
     }
-    let chosen = [s.concurrency.is_some() && s.find.is_none(), s.rate.is_some() && s.find.is_none(), s.find.is_some()];
+    let chosen =
+        [s.concurrency.is_some() && s.find.is_none(), s.rate.is_some() && s.find.is_none(), s.find.is_some()];
     if chosen.iter().filter(|&&c| c).count() != 1 {
         return Err(Error::Usage(
             "give the sweep's levels: --concurrency LIST, --rate LIST, --rate auto, or --find concurrency|rate".into(),
@@ -158,12 +159,22 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
             (Variable::Rate, None, Some(r)) => positive("--rate", r)?,
             (Variable::Concurrency, Some(c), None) => match c.parse::<u32>() {
                 Ok(c) if c >= 1 => f64::from(c),
-                _ => return Err(Error::flag("--concurrency", c, "give the one concurrency to start from, e.g. 4")),
+                _ => {
+                    return Err(Error::flag(
+                        "--concurrency",
+                        c,
+                        "give the one concurrency to start from, e.g. 4",
+                    ));
+                }
             },
             (_, None, None) => 1.0,
-            (Variable::Rate, ..) => return Err(Error::Usage("--find rate starts from --rate R: leave --concurrency out".into())),
+            (Variable::Rate, ..) => {
+                return Err(Error::Usage("--find rate starts from --rate R: leave --concurrency out".into()));
+            }
             (Variable::Concurrency, ..) => {
-                return Err(Error::Usage("--find concurrency starts from --concurrency N: leave --rate out".into()));
+                return Err(Error::Usage(
+                    "--find concurrency starts from --concurrency N: leave --rate out".into(),
+                ));
             }
         };
         return Ok(Levels::Find { variable, start, target, max_time });

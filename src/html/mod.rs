@@ -228,16 +228,7 @@ fn headline(s: &Summary, l: Lang) -> String {
     }
     o += "</div>";
     let _ = write!(o, "<table><thead><tr><th>{}</th>", l.pick("metric", "指标"));
-    for c in [
-        ("count", "数量"),
-        ("mean", "均值"),
-        ("min", "最小"),
-        ("p50", "p50"),
-        ("p90", "p90"),
-        ("p95", "p95"),
-        ("p99", "p99"),
-        ("max", "最大"),
-    ] {
+    for c in crate::output::text::STAT_COLUMNS {
         let _ = write!(o, "<th>{}</th>", l.of(c));
     }
     o += "</tr></thead><tbody>";

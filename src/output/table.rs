@@ -74,9 +74,8 @@ fn line(cells: [String; 11]) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rows_line_up_with_the_header() {
-        let r = Row {
+    fn sample() -> Row {
+        Row {
             clock: "12:00:01".into(),
             elapsed_s: 1,
             active_workers: 8,
@@ -89,7 +88,12 @@ mod tests {
             itl_p50_ms: Some(10.04),
             errors: 0,
             lag_p99_ms: Some(0.042),
-        };
+        }
+    }
+
+    #[test]
+    fn rows_line_up_with_the_header() {
+        let r = sample();
         assert_eq!(
             header(Lang::En),
             "time      elapsed        workers    done     total       ok       tok/s    TTFT p50    ITL p50  errors   lag p99"
@@ -123,20 +127,7 @@ mod tests {
 
     #[test]
     fn a_chinese_header_lines_up_with_its_rows_by_display_width() {
-        let r = Row {
-            clock: "12:00:01".into(),
-            elapsed_s: 1,
-            active_workers: 8,
-            total_workers: 10,
-            done: 12,
-            done_total: 1234,
-            success: Some(1.0),
-            tokens_per_s: 2048.5,
-            ttft_p50_ms: Some(101.25),
-            itl_p50_ms: Some(10.04),
-            errors: 0,
-            lag_p99_ms: Some(0.042),
-        };
+        let r = sample();
         let head = header(Lang::Zh);
         assert_eq!(
             head,

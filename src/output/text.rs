@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// The metric table's columns after the label column, each `STAT_WIDTH` wide, right-aligned.
-const STAT_COLUMNS: [(&str, &str); 8] = [
+pub const STAT_COLUMNS: [(&str, &str); 8] = [
     ("count", "数量"),
     ("mean", "均值"),
     ("min", "最小"),
