@@ -36,7 +36,8 @@ pub enum Metric {
 }
 
 /// Every metric, in the order messages list them.
-const METRICS: &[Metric] = &[Metric::Ttft, Metric::Tpot, Metric::E2e, Metric::Itl, Metric::TtftSched, Metric::E2eSched];
+const METRICS: &[Metric] =
+    &[Metric::Ttft, Metric::Tpot, Metric::E2e, Metric::Itl, Metric::TtftSched, Metric::E2eSched];
 
 impl Metric {
     pub fn name(self) -> &'static str {

@@ -223,6 +223,77 @@ impl Plot {
         }
     }
 
+    /// A dot at (`x`, `y`) in CSS class `class`, `r` pixels wide, with `label` beside it
+    /// (above and to the right) when it is not empty.
+    pub fn dot(&mut self, class: &str, (x, y): (f64, f64), r: f64, label: &str) {
+        let (cx, cy) = (self.x.at(x), self.y.at(y));
+        let _ = write!(
+            self.body,
+            r#"<circle class="{class}" cx="{}" cy="{}" r="{}"/>"#,
+            num(cx),
+            num(cy),
+            num(r)
+        );
+        if !label.is_empty() {
+            let _ = write!(
+                self.body,
+                r#"<text class="tick" x="{}" y="{}">{}</text>"#,
+                num(cx + r + 2.0),
+                num(cy - r - 2.0),
+                escape(label)
+            );
+        }
+    }
+
+    /// A horizontal line across the plot at `y` in CSS class `class`, `label` at its right end.
+    pub fn hline(&mut self, class: &str, y: f64, label: &str) {
+        let (left, right, at) = (LEFT, self.width - RIGHT, self.y.at(y));
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{}" x2="{}" y1="{y}" y2="{y}"/><text class="title" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            num(left),
+            num(right),
+            num(right - 2.0),
+            num(at - 4.0),
+            escape(label),
+            y = num(at)
+        );
+    }
+
+    /// A vertical line up the plot at `x` in CSS class `class`, `label` at its top.
+    pub fn vline(&mut self, class: &str, x: f64, label: &str) {
+        let (top, bottom, at) = (TOP, self.height - BOTTOM, self.x.at(x));
+        let anchor = if at > (LEFT + self.width - RIGHT) / 2.0 { "end" } else { "start" };
+        let dx = if anchor == "end" { -4.0 } else { 4.0 };
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{x}" x2="{x}" y1="{}" y2="{}"/><text class="title" x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
+            num(top),
+            num(bottom),
+            num(at + dx),
+            num(top + 10.0),
+            escape(label),
+            x = num(at)
+        );
+    }
+
+    /// A line from `a` to `b` (in the plot's values) in CSS class `class`.
+    pub fn segment(&mut self, class: &str, a: (f64, f64), b: (f64, f64)) {
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{}" x2="{}" y1="{}" y2="{}"/>"#,
+            num(self.x.at(a.0)),
+            num(self.x.at(b.0)),
+            num(self.y.at(a.1)),
+            num(self.y.at(b.1))
+        );
+    }
+
+    /// Names `label` in the legend with a key of CSS class `class`, for what `dot` drew.
+    pub fn key(&mut self, label: &str, class: &str) {
+        self.legend.push((label.to_string(), class.to_string()));
+    }
+
     /// The finished `<svg>`, titled `title` (read by screen readers and as a tooltip).
     pub fn finish(mut self, title: &str) -> String {
         let mut x = self.width - RIGHT;

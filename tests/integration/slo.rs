@@ -110,7 +110,10 @@ fn a_malformed_slo_exits_2_before_any_request() {
     let mock = fast_mock(3, &[]);
     let u = url(&mock);
     for (slo, says) in [
-        ("ttfx<=5ms", "unknown metric \"ttfx\" in \"ttfx<=5ms\": use one of ttft, tpot, e2e, itl, ttft_sched, e2e_sched"),
+        (
+            "ttfx<=5ms",
+            "unknown metric \"ttfx\" in \"ttfx<=5ms\": use one of ttft, tpot, e2e, itl, ttft_sched, e2e_sched",
+        ),
         ("ttft<=500", "the time 500 in \"ttft<=500\" has no unit: write 500ms or 500s"),
         ("ttft<=5ms,tpot5ms", "\"tpot5ms\" has no comparison"),
     ] {
