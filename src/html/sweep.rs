@@ -35,6 +35,8 @@ enum Judged {
     Passed,
     Failed,
     Undecided,
+    /// Client-bound, or every request failed: the search stopped without using it as a bound.
+    Unused,
 }
 
 impl Judged {
@@ -42,7 +44,7 @@ impl Judged {
         match self {
             Judged::Passed => "passed",
             Judged::Failed => "failed",
-            Judged::Undecided => "undecided",
+            Judged::Undecided | Judged::Unused => "undecided",
         }
     }
 
@@ -51,6 +53,7 @@ impl Judged {
             Judged::Passed => "✓",
             Judged::Failed => "✗",
             Judged::Undecided => "?",
+            Judged::Unused => "–",
         }
     }
 
@@ -59,6 +62,7 @@ impl Judged {
             Judged::Passed => l.pick("✓ passed", "✓ 通过"),
             Judged::Failed => l.pick("✗ failed", "✗ 未通过"),
             Judged::Undecided => l.pick("? undecided", "? 未决"),
+            Judged::Unused => l.pick("– not a bound", "– 不作为边界"),
         }
     }
 }
@@ -67,6 +71,7 @@ impl Judged {
 fn judged(capacity: Option<&Capacity>, i: usize, level: &Level) -> Option<Judged> {
     let p: &Probe = capacity?.probes.get(i).filter(|p| p.level == level.value)?;
     Some(match p.decided {
+        _ if p.measured.client_bound || p.measured.all_failed => Judged::Unused,
         Some(true) => Judged::Passed,
         Some(false) => Judged::Failed,
         None => Judged::Undecided,
@@ -249,7 +254,7 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             }
         }
     }
-    for j in [Judged::Passed, Judged::Failed, Judged::Undecided] {
+    for j in [Judged::Passed, Judged::Failed, Judged::Undecided, Judged::Unused] {
         if marked.contains(&j) {
             plot.key(j.word(l), j.class());
         }
@@ -336,7 +341,7 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
     if levels.is_empty() {
         return format!("<p class=\"none\">{}</p>", l.pick("No level ran.", "没有运行任何级别。"));
     }
-    let mut o = String::from("<table class=\"sweep\"><thead><tr>");
+    let mut o = String::from("<div class=\"wide\"><table class=\"sweep\"><thead><tr>");
     let mut columns = vec![
         l.pick("level", "级别"),
         "req/s",
@@ -408,7 +413,7 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         }
         o += "</tr>";
     }
-    o += "</tbody></table>";
+    o += "</tbody></table></div>";
     o
 }
 
