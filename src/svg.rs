@@ -105,6 +105,8 @@ pub struct Plot {
     pub y: Scale,
     body: String,
     legend: Vec<(String, String)>,
+    /// The labels placed: left edge, baseline and width, in pixels.
+    labels: Vec<(f64, f64, f64)>,
 }
 
 impl Plot {
@@ -112,7 +114,7 @@ impl Plot {
     pub fn new(width: f64, height: f64, (x_lo, x_hi): (f64, f64), (y_lo, y_hi): (f64, f64)) -> Plot {
         let x = Scale::new(x_lo, x_hi, LEFT, width - RIGHT);
         let y = Scale::new(y_lo, y_hi, height - BOTTOM, TOP).nice(4);
-        Plot { width, height, x, y, body: String::new(), legend: Vec::new() }
+        Plot { width, height, x, y, body: String::new(), legend: Vec::new(), labels: Vec::new() }
     }
 
     /// Grid lines, ticks and labels on both axes, and each axis's title.
@@ -223,9 +225,8 @@ impl Plot {
         }
     }
 
-    /// A dot at (`x`, `y`) in CSS class `class`, `r` pixels wide, with `label` beside it
-    /// (above and to the right) when it is not empty.
-    pub fn dot(&mut self, class: &str, (x, y): (f64, f64), r: f64, label: &str) {
+    /// A dot at (`x`, `y`) in CSS class `class`, `r` pixels wide.
+    pub fn dot(&mut self, class: &str, (x, y): (f64, f64), r: f64) {
         let (cx, cy) = (self.x.at(x), self.y.at(y));
         let _ = write!(
             self.body,
@@ -234,15 +235,25 @@ impl Plot {
             num(cy),
             num(r)
         );
-        if !label.is_empty() {
-            let _ = write!(
-                self.body,
-                r#"<text class="tick" x="{}" y="{}">{}</text>"#,
-                num(cx + r + 2.0),
-                num(cy - r - 2.0),
-                escape(label)
-            );
+    }
+
+    /// `text` beside the point (`x`, `y`), above and to its right, moved down a line at a time
+    /// past the labels already placed that it would overlap.
+    pub fn label(&mut self, (x, y): (f64, f64), text: &str) {
+        let (left, width) = (self.x.at(x) + 7.0, text_width(text));
+        let mut base = self.y.at(y) - 6.0;
+        while self.labels.iter().any(|&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < 12.0)
+        {
+            base += 12.0;
         }
+        self.labels.push((left, base, width));
+        let _ = write!(
+            self.body,
+            r#"<text class="tick" x="{}" y="{}">{}</text>"#,
+            num(left),
+            num(base),
+            escape(text)
+        );
     }
 
     /// A horizontal line across the plot at `y` in CSS class `class`, `label` at its right end.
@@ -336,6 +347,17 @@ mod tests {
             "{svg}"
         );
         assert!(!svg.contains("<script") && !svg.contains("xmlns"), "{svg}");
+    }
+
+    #[test]
+    fn labels_step_down_past_the_ones_they_would_overlap() {
+        let mut p = Plot::new(300.0, 200.0, (0.0, 10.0), (0.0, 10.0));
+        p.label((5.0, 5.0), "c2 ?");
+        p.label((5.0, 5.0), "c2 ✗");
+        p.label((9.0, 5.0), "far");
+        let svg = p.finish("t");
+        assert!(svg.contains(r#"y="87">c2 ?<"#) && svg.contains(r#"y="99">c2 ✗<"#), "{svg}");
+        assert!(svg.contains(r#"y="87">far<"#), "a label elsewhere stays beside its point: {svg}");
     }
 
     #[test]

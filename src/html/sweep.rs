@@ -240,15 +240,16 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
     plot.line("TTFT p99", "s2", &line(|p| p.3));
     let mut marked = Vec::new();
     for &(i, x, p50, p99) in &pts {
-        plot.dot("s1", (x, p50), 3.0, "");
+        plot.dot("s1", (x, p50), 3.0);
         let judged = judged(capacity, i, &levels[i]);
         let label = match judged {
             Some(j) => format!("{} {}", levels[i].label, j.sign()),
             None => levels[i].label.to_string(),
         };
-        plot.dot("s2", (x, p99), 3.0, &label);
+        plot.dot("s2", (x, p99), 3.0);
+        plot.label((x, p99), &label);
         if let Some(j) = judged {
-            plot.dot(j.class(), (x, p99), 6.5, "");
+            plot.dot(j.class(), (x, p99), 6.5);
             if !marked.contains(&j) {
                 marked.push(j);
             }
@@ -321,7 +322,8 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
             Some(j) => format!("{} {}", levels[i].label, j.sign()),
             None => levels[i].label.to_string(),
         };
-        plot.dot("s1", (x, a), 3.0, &label);
+        plot.dot("s1", (x, a), 3.0);
+        plot.label((x, a), &label);
     }
     plot.key(l.pick("95% interval", "95% 区间"), "interval");
     let caption = l.pick(
@@ -409,7 +411,11 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             let _ = write!(o, "<td>{}</td>", escape(&cell));
         }
         if capacity.is_some() {
-            let _ = write!(o, "<td class=\"result\">{}</td>", judged.map_or("-", |j| j.word(l)));
+            let word = judged.map_or("-".to_string(), |j| {
+                let secs = capacity.and_then(|c| c.probes.get(i)).map_or(0.0, |p| p.duration.as_secs_f64());
+                format!("{} · {secs}s", j.word(l))
+            });
+            let _ = write!(o, "<td class=\"result\">{}</td>", escape(&word));
         }
         o += "</tr>";
     }
@@ -515,8 +521,8 @@ mod tests {
         assert!(html.contains("last level passed: c2 · first level failed: c3"));
         assert!(html.contains("<tr class=\"passed\"><td><strong>c2</strong> (capacity)</td>"), "{html}");
         assert!(html.contains("<tr class=\"fail\"><td>c4</td>"));
-        assert_eq!(html.matches("✓ passed</td>").count(), 2);
-        assert_eq!(html.matches("✗ failed</td>").count(), 2);
+        assert_eq!(html.matches("✓ passed · 1s</td>").count(), 2, "the search column says how long");
+        assert_eq!(html.matches("✗ failed · 1s</td>").count(), 2);
         assert!(
             html.contains(">c2 ✓</text>") && html.contains(">c3 ✗</text>"),
             "points say how they were judged"
