@@ -237,11 +237,15 @@ impl Plot {
         );
     }
 
-    /// `text` beside the point (`x`, `y`), above and to its right, moved down a line at a time
-    /// past the labels already placed that it would overlap.
+    /// `text` beside the point (`x`, `y`), above and to its right (below, at the top of the
+    /// plot), moved down a line at a time past the labels already placed that it would overlap.
     pub fn label(&mut self, (x, y): (f64, f64), text: &str) {
         let (left, width) = (self.x.at(x) + 7.0, text_width(text));
+        // Near the top, where the legend is, below the point instead.
         let mut base = self.y.at(y) - 6.0;
+        if base < TOP + 4.0 {
+            base = self.y.at(y) + 14.0;
+        }
         while self.labels.iter().any(|&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < 12.0)
         {
             base += 12.0;

@@ -188,7 +188,19 @@ fn capacity_section(c: &Capacity, levels: &[Level], l: Lang) -> String {
     o
 }
 
-/// The levels that have a TTFT, in order of throughput: (index, requests/s, p50, p99).
+/// Levels `a` and `b` (index, requests/s) in the order a chart's line joins them: by level when
+/// every level is of one kind (a saturated server's levels share a throughput), else (`--rate
+/// auto`'s concurrencies and rates) by throughput.
+fn in_load_order(levels: &[Level], a: (usize, f64), b: (usize, f64)) -> std::cmp::Ordering {
+    let kind = |l: &Level| l.label.chars().next();
+    if levels.iter().all(|l| kind(l) == levels.first().and_then(kind)) {
+        levels[a.0].value.total_cmp(&levels[b.0].value).then(a.1.total_cmp(&b.1))
+    } else {
+        a.1.total_cmp(&b.1)
+    }
+}
+
+/// The levels that have a TTFT, in load order: (index, requests/s, p50, p99).
 fn ttft_points(levels: &[Level]) -> Vec<(usize, f64, f64, f64)> {
     let mut pts: Vec<_> = levels
         .iter()
@@ -198,7 +210,7 @@ fn ttft_points(levels: &[Level]) -> Vec<(usize, f64, f64, f64)> {
             Some((i, x.summary.throughput.requests_per_s, d.p50, d.p99))
         })
         .collect();
-    pts.sort_by(|a, b| a.1.total_cmp(&b.1));
+    pts.sort_by(|a, b| in_load_order(levels, (a.0, a.1), (b.0, b.1)));
     pts
 }
 
@@ -296,7 +308,7 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
             l.pick("No level had a request to judge against --slo.", "没有级别有可按 --slo 判定的请求。");
         return format!("<p class=\"none\">{none}</p>");
     }
-    pts.sort_by(|a, b| a.1.total_cmp(&b.1));
+    pts.sort_by(|a, b| in_load_order(levels, (a.0, a.1), (b.0, b.1)));
     let low =
         pts.iter().map(|p| p.3.map_or(p.2, |c| c.0)).chain(capacity.map(|c| c.target)).fold(1.0, f64::min);
     let y_lo = if low >= 0.5 { ((low - 0.05) * 10.0).floor() / 10.0 } else { 0.0 };
