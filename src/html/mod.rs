@@ -9,13 +9,9 @@
 //!
 //! A section whose data is not in one run's `Summary` is built by its own module and passed in
 //! `Page::extra`; the page places it after the errors and warnings, before the config, and
-//! lists it in its contents. `llmload sweep` is the one planned: its command runs one level
-//! after another, keeps each level's `Summary`, and builds one `Section { id: "sweep", … }`
-//! whose body is a chart drawn with `svg::Plot` (throughput on x, TTFT or E2E p50/p99 on y, one
-//! point per level; the SLO's bound a horizontal line, the capacity, the last level that met
-//! it, marked) and a table of the levels, every run-provided text through `svg::escape`. It
-//! then renders the page of the capacity level (or the last one) with that section in
-//! `extra`; nothing here changes.
+//! lists it in its contents. `llmload sweep --html` is a page of its own in the same shell
+//! (`sweep`): its levels' summaries in, one table and the charts across them out, with no one
+//! level's per-second charts or distributions.
 
 mod bins;
 mod breakdown;
