@@ -292,9 +292,12 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
     o
 }
 
+/// A level's index, requests/s, attainment and attainment's interval.
+type Attained = (usize, f64, f64, Option<(f64, f64)>);
+
 /// Each level's attainment and its 95 % interval against requests/s, and `--find`'s target.
 fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
-    let mut pts: Vec<(usize, f64, f64, Option<(f64, f64)>)> = levels
+    let mut pts: Vec<Attained> = levels
         .iter()
         .enumerate()
         .filter_map(|(i, x)| {
@@ -446,8 +449,8 @@ mod tests {
         use crate::measure::Measurement;
         use std::time::{Duration, Instant};
         let base = Instant::now();
-        let mut stats = crate::stats::RunStats::default();
-        stats.slo = Some(crate::slo::SloTally::new(Slo::parse("ttft<=100ms").unwrap()));
+        let slo = Some(crate::slo::SloTally::new(Slo::parse("ttft<=100ms").unwrap()));
+        let mut stats = crate::stats::RunStats { slo, ..Default::default() };
         for i in 0..40u64 {
             let t0 = base + Duration::from_millis(10 * i);
             let mut m = Measurement::new(0, 0, None, t0);
