@@ -260,15 +260,16 @@ impl Plot {
         );
     }
 
-    /// A horizontal line across the plot at `y` in CSS class `class`, `label` at its right end.
+    /// A horizontal line across the plot at `y` in CSS class `class`, `label` above its left end
+    /// (where a chart of rising load has its lowest points).
     pub fn hline(&mut self, class: &str, y: f64, label: &str) {
         let (left, right, at) = (LEFT, self.width - RIGHT, self.y.at(y));
         let _ = write!(
             self.body,
-            r#"<line class="{class}" x1="{}" x2="{}" y1="{y}" y2="{y}"/><text class="title" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            r#"<line class="{class}" x1="{}" x2="{}" y1="{y}" y2="{y}"/><text class="title" x="{}" y="{}">{}</text>"#,
             num(left),
             num(right),
-            num(right - 2.0),
+            num(left + 4.0),
             num(at - 4.0),
             escape(label),
             y = num(at)
