@@ -55,6 +55,9 @@ pub struct SweepArgs {
     /// write every level's requests, one JSON line each, to this path
     #[argh(option)]
     pub records: Option<String>,
+    /// write one self-contained HTML page of the sweep (each level, latency against throughput, the capacity found) to this path
+    #[argh(option)]
+    pub html: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]

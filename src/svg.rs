@@ -105,6 +105,8 @@ pub struct Plot {
     pub y: Scale,
     body: String,
     legend: Vec<(String, String)>,
+    /// The labels placed: left edge, baseline and width, in pixels.
+    labels: Vec<(f64, f64, f64)>,
 }
 
 impl Plot {
@@ -112,7 +114,7 @@ impl Plot {
     pub fn new(width: f64, height: f64, (x_lo, x_hi): (f64, f64), (y_lo, y_hi): (f64, f64)) -> Plot {
         let x = Scale::new(x_lo, x_hi, LEFT, width - RIGHT);
         let y = Scale::new(y_lo, y_hi, height - BOTTOM, TOP).nice(4);
-        Plot { width, height, x, y, body: String::new(), legend: Vec::new() }
+        Plot { width, height, x, y, body: String::new(), legend: Vec::new(), labels: Vec::new() }
     }
 
     /// Grid lines, ticks and labels on both axes, and each axis's title.
@@ -223,6 +225,91 @@ impl Plot {
         }
     }
 
+    /// A dot at (`x`, `y`) in CSS class `class`, `r` pixels wide.
+    pub fn dot(&mut self, class: &str, (x, y): (f64, f64), r: f64) {
+        let (cx, cy) = (self.x.at(x), self.y.at(y));
+        let _ = write!(
+            self.body,
+            r#"<circle class="{class}" cx="{}" cy="{}" r="{}"/>"#,
+            num(cx),
+            num(cy),
+            num(r)
+        );
+    }
+
+    /// `text` beside the point (`x`, `y`), above and to its right (below, at the top of the
+    /// plot), moved down a line at a time past the labels already placed that it would overlap.
+    pub fn label(&mut self, (x, y): (f64, f64), text: &str) {
+        let (left, width) = (self.x.at(x) + 7.0, text_width(text));
+        // Near the top, where the legend is, below the point instead.
+        let mut base = self.y.at(y) - 6.0;
+        if base < TOP + 4.0 {
+            base = self.y.at(y) + 14.0;
+        }
+        while self.labels.iter().any(|&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < 12.0)
+        {
+            base += 12.0;
+        }
+        self.labels.push((left, base, width));
+        let _ = write!(
+            self.body,
+            r#"<text class="tick" x="{}" y="{}">{}</text>"#,
+            num(left),
+            num(base),
+            escape(text)
+        );
+    }
+
+    /// A horizontal line across the plot at `y` in CSS class `class`, `label` above its left end
+    /// (where a chart of rising load has its lowest points).
+    pub fn hline(&mut self, class: &str, y: f64, label: &str) {
+        let (left, right, at) = (LEFT, self.width - RIGHT, self.y.at(y));
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{}" x2="{}" y1="{y}" y2="{y}"/><text class="title" x="{}" y="{}">{}</text>"#,
+            num(left),
+            num(right),
+            num(left + 4.0),
+            num(at - 4.0),
+            escape(label),
+            y = num(at)
+        );
+    }
+
+    /// A vertical line up the plot at `x` in CSS class `class`, `label` at its top.
+    pub fn vline(&mut self, class: &str, x: f64, label: &str) {
+        let (top, bottom, at) = (TOP, self.height - BOTTOM, self.x.at(x));
+        let anchor = if at > (LEFT + self.width - RIGHT) / 2.0 { "end" } else { "start" };
+        let dx = if anchor == "end" { -4.0 } else { 4.0 };
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{x}" x2="{x}" y1="{}" y2="{}"/><text class="title" x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
+            num(top),
+            num(bottom),
+            num(at + dx),
+            num(top + 10.0),
+            escape(label),
+            x = num(at)
+        );
+    }
+
+    /// A line from `a` to `b` (in the plot's values) in CSS class `class`.
+    pub fn segment(&mut self, class: &str, a: (f64, f64), b: (f64, f64)) {
+        let _ = write!(
+            self.body,
+            r#"<line class="{class}" x1="{}" x2="{}" y1="{}" y2="{}"/>"#,
+            num(self.x.at(a.0)),
+            num(self.x.at(b.0)),
+            num(self.y.at(a.1)),
+            num(self.y.at(b.1))
+        );
+    }
+
+    /// Names `label` in the legend with a key of CSS class `class`, for what `dot` drew.
+    pub fn key(&mut self, label: &str, class: &str) {
+        self.legend.push((label.to_string(), class.to_string()));
+    }
+
     /// The finished `<svg>`, titled `title` (read by screen readers and as a tooltip).
     pub fn finish(mut self, title: &str) -> String {
         let mut x = self.width - RIGHT;
@@ -265,6 +352,17 @@ mod tests {
             "{svg}"
         );
         assert!(!svg.contains("<script") && !svg.contains("xmlns"), "{svg}");
+    }
+
+    #[test]
+    fn labels_step_down_past_the_ones_they_would_overlap() {
+        let mut p = Plot::new(300.0, 200.0, (0.0, 10.0), (0.0, 10.0));
+        p.label((5.0, 5.0), "c2 ?");
+        p.label((5.0, 5.0), "c2 ✗");
+        p.label((9.0, 5.0), "far");
+        let svg = p.finish("t");
+        assert!(svg.contains(r#"y="87">c2 ?<"#) && svg.contains(r#"y="99">c2 ✗<"#), "{svg}");
+        assert!(svg.contains(r#"y="87">far<"#), "a label elsewhere stays beside its point: {svg}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! a list of concurrencies or rates, `--rate auto` (a synchronous run and a saturated one
 //! first, then rates evenly between them), or `--find concurrency|rate`, the capacity search
 //! of `search` under `--slo`. A row per level as each ends, one JSON with every level's full
-//! summary, every level's records in one file (each record's `run_id` ends with its level).
+//! summary, every level's records in one file (each record's `run_id` ends with its level), one
+//! HTML page of every level (`html::sweep`).
 //! Ctrl-C ends the level running and the sweep, and everything finished is still written.
 
 use super::run::{Start, measure};
@@ -33,6 +34,7 @@ const OWN: &[&str] = &[
     "--levels",
     "--json",
     "--records",
+    "--html",
 ];
 /// The saturated level of `--rate auto` without `--max-concurrency`.
 const SATURATED: usize = 256;
@@ -99,12 +101,11 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
         ("--threads", base.threads.is_some()),
         ("--csv", base.csv.is_some()),
         ("--series", base.series.is_some()),
-        ("--html", base.html.is_some()),
         ("--vllm-json", base.vllm_json.is_some()),
     ] {
         if given {
             return Err(Error::Usage(format!(
-                "{flag} is not a sweep flag: sweep sets each level's load itself and writes one --json and one --records for all levels (`llmload report` over them gives the rest)"
+                "{flag} is not a sweep flag: sweep sets each level's load itself and writes one --json, one --records and one --html for all levels (`llmload report` over them gives the rest)"
             )));
         }
     }
@@ -233,6 +234,7 @@ struct Sweep {
     base: RunArgs,
     json: Option<OutputFile>,
     records: Option<OutputFile>,
+    html: Option<OutputFile>,
     run_id: String,
     done: Vec<Level>,
     interrupts: crossbeam_channel::Receiver<()>,
@@ -242,9 +244,10 @@ struct Sweep {
 
 impl Sweep {
     fn new(s: &SweepArgs, base: RunArgs) -> Result<Sweep, Error> {
-        crate::config::distinct(&[("--json", &s.json), ("--records", &s.records)])?;
+        crate::config::distinct(&[("--json", &s.json), ("--records", &s.records), ("--html", &s.html)])?;
         let json = crate::config::open("--json", &s.json)?;
         let records = crate::config::open("--records", &s.records)?;
+        let html = crate::config::open("--html", &s.html)?;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let run_id = base
             .run_id
@@ -256,6 +259,7 @@ impl Sweep {
             base,
             json,
             records,
+            html,
             run_id,
             done: Vec::new(),
             interrupts,
@@ -304,7 +308,9 @@ impl Sweep {
             l.close();
         }
         let interrupted = self.done.last().is_some_and(|l| l.summary.interrupted);
-        self.write_json(capacity.as_ref())?;
+        let written = self.write_json(capacity.as_ref());
+        self.write_html(capacity.as_ref())?;
+        written?;
         let gate_failed = self.done.iter().any(|l| l.summary.thresholds.iter().any(|t| !t.pass));
         let found = capacity.as_ref().is_none_or(|c| c.value.is_some());
         Ok(if interrupted {
@@ -445,6 +451,23 @@ impl Sweep {
             problem: e.to_string(),
         })
     }
+
+    /// The sweep's HTML page: every level, and the capacity found.
+    fn write_html(&mut self, capacity: Option<&Capacity>) -> Result<(), Error> {
+        let Some(mut out) = self.html.take() else { return Ok(()) };
+        let levels: Vec<crate::html::sweep::Level> = self
+            .done
+            .iter()
+            .map(|l| crate::html::sweep::Level { label: &l.label, value: l.value, summary: &l.summary })
+            .collect();
+        let lang = crate::config::lang(self.base.lang.as_deref())?;
+        let page = crate::html::sweep::page(&levels, capacity, lang);
+        out.write_all(page.as_bytes()).and_then(|_| out.flush()).map_err(|e| Error::Output {
+            flag: out.flag,
+            path: out.path.clone(),
+            problem: e.to_string(),
+        })
+    }
 }
 
 /// A level's summary as the search reads it.
@@ -548,8 +571,8 @@ mod tests {
         assert!(err(&["--find", "rate", "--slo", "ttft<=1s", "-n", "5"]).contains("not -n"));
         assert!(err(&["--concurrency", "1", "--slo-target", "0.9", "-d", "5s"]).contains("add --find"));
         assert!(
-            err(&["--concurrency", "1", "--html", "r.html", "-d", "5s"])
-                .contains("--html is not a sweep flag")
+            err(&["--concurrency", "1", "--series", "s.jsonl", "-d", "5s"])
+                .contains("--series is not a sweep flag")
         );
     }
 }

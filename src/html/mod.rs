@@ -9,18 +9,15 @@
 //!
 //! A section whose data is not in one run's `Summary` is built by its own module and passed in
 //! `Page::extra`; the page places it after the errors and warnings, before the config, and
-//! lists it in its contents. `llmload sweep` is the one planned: its command runs one level
-//! after another, keeps each level's `Summary`, and builds one `Section { id: "sweep", … }`
-//! whose body is a chart drawn with `svg::Plot` (throughput on x, TTFT or E2E p50/p99 on y, one
-//! point per level; the SLO's bound a horizontal line, the capacity, the last level that met
-//! it, marked) and a table of the levels, every run-provided text through `svg::escape`. It
-//! then renders the page of the capacity level (or the last one) with that section in
-//! `extra`; nothing here changes.
+//! lists it in its contents. `llmload sweep --html` is a page of its own in the same shell
+//! (`sweep`): its levels' summaries in, one table and the charts across them out, with no one
+//! level's per-second charts or distributions.
 
 mod bins;
 mod breakdown;
 mod charts;
 mod goals;
+pub mod sweep;
 
 use crate::lang::Lang;
 use crate::output::format::{count, ms, number, percent, rate};
@@ -111,7 +108,27 @@ pub fn page(p: &Page) -> String {
         body: config(&s.config, l),
     });
 
-    let heading = heading(&s.config, l);
+    let subtitle = format!(
+        "{started_w} {started} · {wall_w} {wall:.2} s · {window_w} {window:.2} s",
+        started_w = l.pick("started", "开始于"),
+        wall_w = l.pick("wall", "总耗时"),
+        window_w = l.pick("window", "测量窗口"),
+        started = s.started_at,
+        wall = s.wall_s,
+        window = s.window_s,
+    );
+    shell(
+        l,
+        &heading(l.pick("llmload report", "llmload 报告"), &s.config),
+        &subtitle,
+        s.tool.version,
+        &sections,
+    )
+}
+
+/// The page around `sections`: the head (style, the policy that forbids fetching), the header
+/// with `heading`, `subtitle` and a link to each section, and the footer. Every text escaped.
+fn shell(l: Lang, heading: &str, subtitle: &str, version: &str, sections: &[Section]) -> String {
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
@@ -119,22 +136,17 @@ pub fn page(p: &Page) -> String {
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"generator\" content=\"llmload {v}\"><title>{t}</title><style>{STYLE}</style></head><body>\n\
-<header><h1>{t}</h1><p>{started_w} {started} · {wall_w} {wall:.2} s · {window_w} {window:.2} s · llmload {v}</p><nav>",
+<header><h1>{t}</h1><p>{sub} · llmload {v}</p><nav>",
         code = l.code(),
-        started_w = l.pick("started", "开始于"),
-        wall_w = l.pick("wall", "总耗时"),
-        window_w = l.pick("window", "测量窗口"),
-        v = escape(s.tool.version),
-        t = escape(&heading),
-        started = escape(&s.started_at),
-        wall = s.wall_s,
-        window = s.window_s,
+        v = escape(version),
+        t = escape(heading),
+        sub = escape(subtitle),
     );
-    for x in &sections {
+    for x in sections {
         let _ = write!(o, "<a href=\"#{}\">{}</a>", x.id, escape(&x.title));
     }
     o.push_str("</nav></header>\n<main>\n");
-    for x in &sections {
+    for x in sections {
         let _ = writeln!(o, "<section id=\"{}\"><h2>{}</h2>{}</section>", x.id, escape(&x.title), x.body);
     }
     let footer = l.pick(
@@ -146,8 +158,8 @@ pub fn page(p: &Page) -> String {
 }
 
 /// `llmload report · API · URL`, from the config (a rebuilt run may name neither).
-fn heading(config: &Value, l: Lang) -> String {
-    let mut parts = vec![l.pick("llmload report", "llmload 报告").to_string()];
+fn heading(first: &str, config: &Value) -> String {
+    let mut parts = vec![first.to_string()];
     parts.extend(["api", "url"].iter().filter_map(|k| config[k].as_str().map(String::from)));
     parts.join(" · ")
 }

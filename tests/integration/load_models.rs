@@ -170,6 +170,51 @@ fn a_sweep_runs_each_level_and_writes_them_all() {
 }
 
 #[test]
+fn a_sweep_writes_one_page_of_every_level() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let dir = tempdir("sweep-html");
+    let html = dir.join("sweep.html");
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--concurrency",
+        "1,2",
+        "-n",
+        "4",
+        "--slo",
+        "ttft<=10s",
+        "--lang",
+        "en",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
+    for id in ["latency", "attainment", "levels", "config"] {
+        assert!(page.contains(&format!("<section id=\"{id}\">")), "no {id}{}", out.context());
+    }
+    assert!(page.contains("<tr><td>c1</td>") && page.contains("<tr><td>c2</td>"), "both levels");
+    assert!(page.contains(">c1</text>") && page.contains(">c2</text>"), "both points labelled");
+    assert!(page.contains("SLO TTFT ≤ 10.00s"), "the SLO's TTFT bound");
+    for banned in ["<script", "<link", "<img", " src=", "url(", "@import", "href=\"http"] {
+        assert!(!page.contains(banned), "{banned}");
+    }
+    let name = "a_sweep_writes_one_page_of_every_level";
+    if let Some(r) = crate::series_html::render(name, &html, &dir) {
+        assert!(r.dom.contains("<tr><td>c2</td>"), "the browser's DOM{}", r.log);
+    }
+    // The path is opened before the first level: a bad one fails before any request.
+    let sent = truth(&mock).requests;
+    let bad =
+        llmload(&["sweep", "--url", &u, "--concurrency", "1", "-n", "1", "--html", "/nonexistent-dir/x"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--html /nonexistent-dir/x: cannot create it"), "{}", bad.context());
+    assert_eq!(truth(&mock).requests, sent, "nothing was sent");
+}
+
+#[test]
 fn a_capacity_search_finds_the_servers_slots() {
     // One slot: a second stream waits a whole response (≈170 ms) for its first token.
     let config = llmload::mock::MockConfig {

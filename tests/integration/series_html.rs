@@ -280,8 +280,18 @@ fn chromium() -> bool {
     std::process::Command::new("chromium").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn a_real_browser_renders_the_report_without_a_console_message() {
+/// What a headless chromium made of a page: its DOM, its screenshot's path, and its stderr.
+pub struct Rendered {
+    pub dom: String,
+    pub png: PathBuf,
+    pub log: String,
+}
+
+/// `page` rendered by a headless `chromium` (its profile and screenshot in `dir`), after
+/// asserting it ran and printed no console message (the pages have no script: any message is
+/// something refused, or an error); `None`, the test `name` saying it skipped, without one
+/// (unless `LLMLOAD_REQUIRE_CHROMIUM=1`).
+pub fn render(name: &str, page: &Path, dir: &Path) -> Option<Rendered> {
     if !chromium() {
         let required = std::env::var("LLMLOAD_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
         assert!(
@@ -289,12 +299,11 @@ fn a_real_browser_renders_the_report_without_a_console_message() {
             "LLMLOAD_REQUIRE_CHROMIUM=1 but `chromium` is not on PATH: apt-get install -y chromium"
         );
         eprintln!(
-            "SKIPPED a_real_browser_renders_the_report_without_a_console_message: `chromium` is not on PATH (apt-get install -y chromium; .ci/run installs it)"
+            "SKIPPED {name}: `chromium` is not on PATH (apt-get install -y chromium; .ci/run installs it)"
         );
-        return;
+        return None;
     }
-    let (dir, json, _) = judged("browser");
-    let (page, png, profile) = (dir.join("judged.html"), dir.join("report.png"), dir.join("profile"));
+    let (png, profile) = (dir.join("report.png"), dir.join("profile"));
     let out = std::process::Command::new("timeout")
         .arg("120")
         .arg("chromium")
@@ -306,15 +315,24 @@ fn a_real_browser_renders_the_report_without_a_console_message() {
         .output()
         .expect("run chromium");
     let (dom, log) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let context = format!("\n--- chromium stderr ---\n{log}");
-    assert!(out.status.success(), "chromium failed: {:?}{context}", out.status);
-    // The page has no script: any console message is something it tried and was refused
-    // (a fetch the Content-Security-Policy blocked) or an error.
+    assert!(out.status.success(), "chromium failed: {:?}\n--- chromium stderr ---\n{log}", out.status);
     let console: Vec<&str> =
         log.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect();
     assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
-    check_judged(&dom, &json, &context);
-    assert!(dom.contains("<td><code>http_500</code></td>"), "the error table");
-    let shot = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot {png:?}: {e}{context}"));
+    Some(Rendered { dom: dom.into_owned(), png, log: log.into_owned() })
+}
+
+#[test]
+fn a_real_browser_renders_the_report_without_a_console_message() {
+    let (dir, json, _) = judged("browser");
+    let Some(r) =
+        render("a_real_browser_renders_the_report_without_a_console_message", &dir.join("judged.html"), &dir)
+    else {
+        return;
+    };
+    let context = format!("\n--- chromium stderr ---\n{}", r.log);
+    check_judged(&r.dom, &json, &context);
+    assert!(r.dom.contains("<td><code>http_500</code></td>"), "the error table");
+    let shot = std::fs::read(&r.png).unwrap_or_else(|e| panic!("no screenshot {:?}: {e}{context}", r.png));
     assert!(shot.starts_with(b"\x89PNG") && shot.len() > 10_000, "{} bytes", shot.len());
 }

@@ -1,0 +1,581 @@
+//! `llmload sweep --html`: one self-contained page for a whole sweep, in the run report's shell
+//! (its style, its policy that forbids fetching, every text escaped). With `--find`, the
+//! capacity first: the answer, the stop reason, the target, the last level that passed and the
+//! first that failed. Then latency against throughput (requests/s on x, TTFT p50 and p99 on y,
+//! one point per level labelled with it; the `--slo` TTFT bound a dashed line, and for `--find`
+//! each level marked passed, failed or undecided, in a sign as well as a colour, and the
+//! capacity a vertical line), the attainment of each level with its 95 % interval against the
+//! target, the table of levels with the columns of the sweep's terminal table, and the first
+//! level's configuration. Pure: the levels' summaries in, the HTML out.
+
+use super::{Section, charts, shell};
+use crate::lang::Lang;
+use crate::output::format::{ms, opt_ms, percent, rate};
+use crate::output::sweep::Row;
+use crate::search::{self, Capacity, Probe};
+use crate::slo::{Bound, Metric, Slo};
+use crate::summary::Summary;
+use crate::summary::verdict::Verdict;
+use crate::svg::{Plot, escape};
+use std::fmt::Write;
+
+/// One level of the sweep: its label (`c4`, `r2.5`), its concurrency or rate, its summary.
+pub struct Level<'a> {
+    pub label: &'a str,
+    pub value: f64,
+    pub summary: &'a Summary,
+}
+
+const W: f64 = 760.0;
+const H: f64 = 320.0;
+
+/// How `--find` judged a level.
+#[derive(Clone, Copy, PartialEq)]
+enum Judged {
+    Passed,
+    Failed,
+    Undecided,
+    /// Client-bound, or every request failed: the search stopped without using it as a bound.
+    Unused,
+}
+
+impl Judged {
+    fn class(self) -> &'static str {
+        match self {
+            Judged::Passed => "passed",
+            Judged::Failed => "failed",
+            Judged::Undecided | Judged::Unused => "undecided",
+        }
+    }
+
+    fn sign(self) -> &'static str {
+        match self {
+            Judged::Passed => "✓",
+            Judged::Failed => "✗",
+            Judged::Undecided => "?",
+            Judged::Unused => "–",
+        }
+    }
+
+    fn word(self, l: Lang) -> &'static str {
+        match self {
+            Judged::Passed => l.pick("✓ passed", "✓ 通过"),
+            Judged::Failed => l.pick("✗ failed", "✗ 未通过"),
+            Judged::Undecided => l.pick("? undecided", "? 未决"),
+            Judged::Unused => l.pick("– not a bound", "– 不作为边界"),
+        }
+    }
+}
+
+/// What `--find` made of level `i`: the search's probes are the levels in the order they ran.
+fn judged(capacity: Option<&Capacity>, i: usize, level: &Level) -> Option<Judged> {
+    let p: &Probe = capacity?.probes.get(i).filter(|p| p.level == level.value)?;
+    Some(match p.decided {
+        _ if p.measured.client_bound || p.measured.all_failed => Judged::Unused,
+        Some(true) => Judged::Passed,
+        Some(false) => Judged::Failed,
+        None => Judged::Undecided,
+    })
+}
+
+/// The index of the level that is the capacity found: the last run of that value.
+fn capacity_level(capacity: Option<&Capacity>, levels: &[Level]) -> Option<usize> {
+    let v = capacity?.value?;
+    levels.iter().rposition(|l| l.value == v)
+}
+
+/// The `--slo` TTFT objective of the sweep (every level has the same `--slo`), in ms.
+fn ttft_bound(levels: &[Level]) -> Option<(Bound, f64)> {
+    let text = &levels.first()?.summary.goodput.as_ref()?.slo;
+    let slo = Slo::parse(text).ok()?;
+    slo.objectives
+        .iter()
+        .filter(|o| o.metric == Metric::Ttft)
+        .map(|o| (o.bound, o.limit_us as f64 / 1000.0))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The whole page.
+pub fn page(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
+    let title = |pair| l.of(pair).to_string();
+    let mut sections = Vec::new();
+    if let Some(c) = capacity {
+        sections.push(Section {
+            id: "capacity",
+            title: title(("Capacity", "容量")),
+            body: capacity_section(c, levels, l),
+        });
+    }
+    sections.push(Section {
+        id: "latency",
+        title: title(("Latency against throughput", "延迟与吞吐")),
+        body: latency(levels, capacity, l),
+    });
+    if levels.iter().any(|x| x.summary.goodput.is_some()) {
+        sections.push(Section {
+            id: "attainment",
+            title: title(("SLO attainment", "SLO 达成率")),
+            body: attainment(levels, capacity, l),
+        });
+    }
+    sections.push(Section {
+        id: "levels",
+        title: title(("Levels", "各级别")),
+        body: table(levels, capacity, l),
+    });
+    if let Some(first) = levels.first() {
+        sections.push(Section {
+            id: "config",
+            title: title(("Configuration of the first level", "第一个级别的配置")),
+            body: super::config(&first.summary.config, l),
+        });
+    }
+    let (config, started) = levels
+        .first()
+        .map_or((serde_json::Value::Null, ""), |f| (f.summary.config.clone(), f.summary.started_at.as_str()));
+    let n = levels.len();
+    let subtitle =
+        l.pick(format!("started {started} · {n} levels"), format!("开始于 {started} · {n} 个级别"));
+    let heading = super::heading(l.pick("llmload sweep", "llmload 扫描"), &config);
+    let version = levels.first().map_or(env!("CARGO_PKG_VERSION"), |f| f.summary.tool.version);
+    shell(l, &heading, &subtitle, version, &sections)
+}
+
+/// The answer of `--find`, in words.
+fn capacity_section(c: &Capacity, levels: &[Level], l: Lang) -> String {
+    let name = c.variable.name();
+    let label = |v: f64| match c.variable {
+        search::Variable::Concurrency => format!("c{}", search::show(v)),
+        search::Variable::Rate => format!("r{}", search::show(v)),
+    };
+    let (class, answer) = match c.value {
+        Some(v) => {
+            let at = capacity_level(Some(c), levels).map(|i| levels[i].summary.throughput.requests_per_s);
+            let extra = at.map_or(String::new(), |r| {
+                let r = rate(r);
+                l.pick(format!(", {r} req/s"), format!("，{r} 请求/秒"))
+            });
+            let v = search::show(v);
+            ("ok", l.pick(format!("Capacity: {name} {v}{extra}"), format!("容量：{name} {v}{extra}")))
+        }
+        None => ("bound", l.pick("No capacity found".to_string(), "未找到容量".to_string())),
+    };
+    let target = percent(Some(c.target));
+    let slo = levels.first().and_then(|f| f.summary.goodput.as_ref()).map_or("", |g| g.slo.as_str());
+    let mut o = format!("<p class=\"verdict {class}\"><strong>{}</strong></p>", escape(&answer));
+    let _ = write!(
+        o,
+        "<p>{} <code>{}</code></p>",
+        escape(&l.pick(
+            format!(
+                "Target: at least {target} of requests (the lower end of the attainment's 95% interval) meet"
+            ),
+            format!("目标：至少 {target} 的请求（达成率 95% 区间的下端）满足"),
+        )),
+        escape(slo)
+    );
+    let none = || "-".to_string();
+    let _ = write!(
+        o,
+        "<p>{}: {} · {}: {} · {}: {}</p>",
+        l.pick("stopped", "停止原因"),
+        escape(&c.stop_reason),
+        l.pick("last level passed", "最后通过的级别"),
+        escape(&c.passing.map_or_else(none, label)),
+        l.pick("first level failed", "首个未通过的级别"),
+        escape(&c.failing.map_or_else(none, label)),
+    );
+    o
+}
+
+/// Levels `a` and `b` (index, requests/s) in the order a chart's line joins them: by level when
+/// every level is of one kind (a saturated server's levels share a throughput), else (`--rate
+/// auto`'s concurrencies and rates) by throughput.
+fn in_load_order(levels: &[Level], a: (usize, f64), b: (usize, f64)) -> std::cmp::Ordering {
+    let kind = |l: &Level| l.label.chars().next();
+    if levels.iter().all(|l| kind(l) == levels.first().and_then(kind)) {
+        levels[a.0].value.total_cmp(&levels[b.0].value).then(a.1.total_cmp(&b.1))
+    } else {
+        a.1.total_cmp(&b.1)
+    }
+}
+
+/// The levels that have a TTFT, in load order: (index, requests/s, p50, p99).
+fn ttft_points(levels: &[Level]) -> Vec<(usize, f64, f64, f64)> {
+    let mut pts: Vec<_> = levels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| {
+            let d = x.summary.metrics.ttft_ms.as_ref()?;
+            Some((i, x.summary.throughput.requests_per_s, d.p50, d.p99))
+        })
+        .collect();
+    pts.sort_by(|a, b| in_load_order(levels, (a.0, a.1), (b.0, b.1)));
+    pts
+}
+
+/// The chart of TTFT p50 and p99 against requests/s, one point per level.
+fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
+    let pts = ttft_points(levels);
+    if pts.is_empty() {
+        let none = l.pick(
+            "No level had a successful request: nothing to draw.",
+            "没有级别有成功的请求：没有可画的图。",
+        );
+        return format!("<p class=\"none\">{none}</p>");
+    }
+    let bound = ttft_bound(levels);
+    let x_max = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let y_max = pts.iter().map(|p| p.3).chain(bound.map(|b| b.1)).fold(0.0, f64::max);
+    let mut plot = Plot::new(
+        W,
+        H,
+        (0.0, if x_max > 0.0 { x_max * 1.12 } else { 1.0 }),
+        (0.0, if y_max > 0.0 { y_max * 1.1 } else { 1.0 }),
+    );
+    plot.axes(l.pick("requests/s", "请求/秒"), "TTFT ms", charts::short, charts::short);
+    if let Some((b, limit)) = bound {
+        let sign = if b == Bound::Le { "≤" } else { "<" };
+        plot.hline("slo", limit, &format!("SLO TTFT {sign} {}", ms(limit)));
+    }
+    if let Some(i) = capacity_level(capacity, levels) {
+        let label = levels[i].label;
+        plot.vline(
+            "cap",
+            levels[i].summary.throughput.requests_per_s,
+            &l.pick(format!("capacity {label}"), format!("容量 {label}")),
+        );
+    }
+    let line =
+        |f: fn(&(usize, f64, f64, f64)) -> f64| pts.iter().map(|p| (p.1, Some(f(p)))).collect::<Vec<_>>();
+    plot.line("TTFT p50", "s1", &line(|p| p.2));
+    plot.line("TTFT p99", "s2", &line(|p| p.3));
+    let mut marked = Vec::new();
+    for &(i, x, p50, p99) in &pts {
+        plot.dot("s1", (x, p50), 3.0);
+        let judged = judged(capacity, i, &levels[i]);
+        let label = match judged {
+            Some(j) => format!("{} {}", levels[i].label, j.sign()),
+            None => levels[i].label.to_string(),
+        };
+        plot.dot("s2", (x, p99), 3.0);
+        plot.label((x, p99), &label);
+        if let Some(j) = judged {
+            plot.dot(j.class(), (x, p99), 6.5);
+            if !marked.contains(&j) {
+                marked.push(j);
+            }
+        }
+    }
+    for j in [Judged::Passed, Judged::Failed, Judged::Undecided, Judged::Unused] {
+        if marked.contains(&j) {
+            plot.key(j.word(l), j.class());
+        }
+    }
+    let caption = l.pick(
+        "TTFT p50 and p99 against successful requests/s, one point per level (labelled with its level)",
+        "各级别的 TTFT p50 与 p99 对成功请求/秒，每个级别一个点（标注其级别）",
+    );
+    let mut o = format!(
+        "<figure class=\"sweep\">{}<figcaption>{}</figcaption></figure>",
+        plot.finish(caption),
+        escape(caption)
+    );
+    if pts.len() < levels.len() {
+        let n = levels.len() - pts.len();
+        let note = l.pick(
+            format!("{n} level(s) had no successful request and are not drawn."),
+            format!("{n} 个级别没有成功的请求，未画出。"),
+        );
+        let _ = write!(o, "<p class=\"note\">{note}</p>");
+    }
+    o
+}
+
+/// A level's index, requests/s, attainment and attainment's interval.
+type Attained = (usize, f64, f64, Option<(f64, f64)>);
+
+/// Each level's attainment and its 95 % interval against requests/s, and `--find`'s target.
+fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
+    let mut pts: Vec<Attained> = levels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| {
+            let g = x.summary.goodput.as_ref()?;
+            let ci = g.attainment_ci.as_deref().and_then(|c| Some((*c.first()?, *c.get(1)?)));
+            Some((i, x.summary.throughput.requests_per_s, g.attainment?, ci))
+        })
+        .collect();
+    if pts.is_empty() {
+        let none =
+            l.pick("No level had a request to judge against --slo.", "没有级别有可按 --slo 判定的请求。");
+        return format!("<p class=\"none\">{none}</p>");
+    }
+    pts.sort_by(|a, b| in_load_order(levels, (a.0, a.1), (b.0, b.1)));
+    let low =
+        pts.iter().map(|p| p.3.map_or(p.2, |c| c.0)).chain(capacity.map(|c| c.target)).fold(1.0, f64::min);
+    let y_lo = if low >= 0.5 { ((low - 0.05) * 10.0).floor() / 10.0 } else { 0.0 };
+    let x_max = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let mut plot =
+        Plot::new(W, H * 0.8, (0.0, if x_max > 0.0 { x_max * 1.12 } else { 1.0 }), (y_lo.max(0.0), 1.0));
+    let pct = |v: f64| format!("{}%", charts::short(v * 100.0));
+    plot.axes(l.pick("requests/s", "请求/秒"), l.pick("attainment", "达成率"), charts::short, pct);
+    if let Some(c) = capacity {
+        plot.hline(
+            "slo",
+            c.target,
+            &l.pick(format!("target {}", pct(c.target)), format!("目标 {}", pct(c.target))),
+        );
+    }
+    let line: Vec<(f64, Option<f64>)> = pts.iter().map(|p| (p.1, Some(p.2))).collect();
+    plot.line(l.pick("attainment", "达成率"), "s1", &line);
+    for &(i, x, a, ci) in &pts {
+        if let Some((lo, hi)) = ci {
+            plot.segment("interval", (x, lo), (x, hi));
+        }
+        let label = match judged(capacity, i, &levels[i]) {
+            Some(j) => format!("{} {}", levels[i].label, j.sign()),
+            None => levels[i].label.to_string(),
+        };
+        plot.dot("s1", (x, a), 3.0);
+        plot.label((x, a), &label);
+    }
+    plot.key(l.pick("95% interval", "95% 区间"), "interval");
+    let caption = l.pick(
+        "SLO attainment of each level (the dot) and its 95% Wilson interval (the bar) against successful requests/s",
+        "各级别的 SLO 达成率（点）及其 95% Wilson 区间（竖线）对成功请求/秒",
+    );
+    format!(
+        "<figure class=\"sweep\">{}<figcaption>{}</figcaption></figure>",
+        plot.finish(caption),
+        escape(caption)
+    )
+}
+
+/// The table of levels: the terminal table's columns, the attainment's interval, and for
+/// `--find` how each level was judged.
+fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
+    if levels.is_empty() {
+        return format!("<p class=\"none\">{}</p>", l.pick("No level ran.", "没有运行任何级别。"));
+    }
+    let mut o = String::from("<div class=\"wide\"><table class=\"sweep\"><thead><tr>");
+    let mut columns = vec![
+        l.pick("level", "级别"),
+        "req/s",
+        "out tok/s",
+        "TTFT p50",
+        "TTFT p99",
+        "TPOT p50",
+        "TPOT p99",
+        "E2E p99",
+        l.pick("errors", "错误"),
+        l.pick("goodput", "有效吞吐"),
+        l.pick("attainment", "达成率"),
+        l.pick("95% interval", "95% 区间"),
+        l.pick("verdict", "判定"),
+    ];
+    if capacity.is_some() {
+        columns.push(l.pick("search", "搜索"));
+    }
+    for c in columns {
+        let _ = write!(o, "<th>{}</th>", escape(c));
+    }
+    o += "</tr></thead><tbody>";
+    let cap = capacity_level(capacity, levels);
+    for (i, x) in levels.iter().enumerate() {
+        let r = Row::of(x.label, x.summary);
+        let judged = judged(capacity, i, x);
+        let class = match judged {
+            Some(Judged::Passed) => " class=\"passed\"",
+            Some(Judged::Failed) => " class=\"fail\"",
+            _ => "",
+        };
+        let verdict = match r.verdict {
+            None => "-",
+            Some(Verdict::Ok) => "ok",
+            Some(Verdict::Degraded) => "degraded",
+            Some(Verdict::ClientBound) => "client-bound",
+        };
+        let interval = x
+            .summary
+            .goodput
+            .as_ref()
+            .and_then(|g| g.attainment_ci.as_deref())
+            .and_then(|c| Some(format!("{}–{}", percent(Some(*c.first()?)), percent(Some(*c.get(1)?)))))
+            .unwrap_or_else(|| "-".into());
+        let level = if cap == Some(i) {
+            format!("<strong>{}</strong> {}", escape(x.label), l.pick("(capacity)", "（容量）"))
+        } else {
+            escape(x.label)
+        };
+        let _ = write!(o, "<tr{class}><td>{level}</td>");
+        for cell in [
+            rate(r.req_s),
+            rate(r.tok_s),
+            opt_ms(r.ttft.0),
+            opt_ms(r.ttft.1),
+            opt_ms(r.tpot.0),
+            opt_ms(r.tpot.1),
+            opt_ms(r.e2e_p99),
+            percent(r.errors),
+            r.goodput.map_or_else(|| "-".into(), rate),
+            percent(r.attainment),
+            interval,
+            verdict.to_string(),
+        ] {
+            let _ = write!(o, "<td>{}</td>", escape(&cell));
+        }
+        if capacity.is_some() {
+            let word = judged.map_or("-".to_string(), |j| {
+                let secs = capacity.and_then(|c| c.probes.get(i)).map_or(0.0, |p| p.duration.as_secs_f64());
+                format!("{} · {secs}s", j.word(l))
+            });
+            let _ = write!(o, "<td class=\"result\">{}</td>", escape(&word));
+        }
+        o += "</tr>";
+    }
+    o += "</tbody></table></div>";
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::{Measured, Variable};
+
+    /// A level's summary: `n` requests at concurrency `c`, TTFT growing with it, judged
+    /// against `ttft<=100ms`, the config naming a URL with markup in it.
+    fn summary(c: u64) -> Summary {
+        use crate::measure::Measurement;
+        use std::time::{Duration, Instant};
+        let base = Instant::now();
+        let slo = Some(crate::slo::SloTally::new(Slo::parse("ttft<=100ms").unwrap()));
+        let mut stats = crate::stats::RunStats { slo, ..Default::default() };
+        for i in 0..40u64 {
+            let t0 = base + Duration::from_millis(10 * i);
+            let mut m = Measurement::new(0, 0, None, t0);
+            let ttft = Duration::from_millis(30 * c + i % 7);
+            m.text_at = (0..5).map(|k| t0 + ttft + Duration::from_millis(k * 5)).collect();
+            m.end_at = *m.text_at.last().unwrap();
+            m.usage_output_tokens = Some(5);
+            stats.add(&m);
+        }
+        let run = crate::summary::RunOutput {
+            stats,
+            wall: Duration::from_secs(2),
+            window: Duration::from_secs_f64(2.0 / c as f64),
+            started_at: chrono::Local::now(),
+            warnings: Vec::new(),
+            records_error: None,
+            interrupted: false,
+            stats_lost: false,
+            series: Vec::new(),
+            breakdown: Default::default(),
+        };
+        let config =
+            serde_json::json!({"api": "openai-chat", "url": "http://127.0.0.1:9/<b>x</b>", "concurrency": c});
+        Summary::new(config, &run, None)
+    }
+
+    fn probe(level: f64, decided: Option<bool>) -> Probe {
+        let measured =
+            Measured { attainment: None, attainment_ci: None, client_bound: false, all_failed: false };
+        Probe { level, measured, decided, duration: std::time::Duration::from_secs(1) }
+    }
+
+    fn sweep(lang: Lang, find: bool) -> String {
+        let summaries: Vec<(String, f64, Summary)> =
+            [1u64, 2, 4, 3].iter().map(|&c| (format!("c{c}"), c as f64, summary(c))).collect();
+        let levels: Vec<Level> =
+            summaries.iter().map(|(label, value, summary)| Level { label, value: *value, summary }).collect();
+        let capacity = Capacity {
+            variable: Variable::Concurrency,
+            value: Some(2.0),
+            passing: Some(2.0),
+            failing: Some(3.0),
+            target: 0.9,
+            probes: vec![
+                probe(1.0, Some(true)),
+                probe(2.0, Some(true)),
+                probe(4.0, Some(false)),
+                probe(3.0, Some(false)),
+            ],
+            stop_reason: "converged <ok>".into(),
+        };
+        page(&levels, find.then_some(&capacity), lang)
+    }
+
+    #[test]
+    fn a_sweep_page_shows_every_level_and_fetches_nothing() {
+        let html = sweep(Lang::En, false);
+        for id in ["latency", "attainment", "levels", "config"] {
+            assert!(html.contains(&format!("<section id=\"{id}\">")), "no {id}");
+        }
+        assert!(!html.contains("id=\"capacity\"") && !html.contains("(capacity)"), "no --find, no capacity");
+        for label in ["c1", "c2", "c3", "c4"] {
+            assert!(html.contains(&format!("<tr><td>{label}</td>")), "no row for {label}");
+            assert!(html.contains(&format!(">{label}</text>")), "no point labelled {label}");
+        }
+        assert!(html.contains("SLO TTFT ≤ 100.0ms"), "the SLO's TTFT bound is drawn");
+        assert_eq!(html.matches("<svg").count(), 2);
+        assert!(
+            html.contains("<h1>llmload sweep · openai-chat · http://127.0.0.1:9/&lt;b&gt;x&lt;/b&gt;</h1>")
+        );
+        for banned in ["<script", "<link", "<img", "@import", "url(", " src=", "<b>x"] {
+            assert!(!html.contains(banned), "{banned} in the page");
+        }
+        assert!(html.contains("default-src 'none'"));
+        assert_eq!(page(&[], None, Lang::En).matches("No level ran.").count(), 1);
+    }
+
+    #[test]
+    fn a_capacity_search_marks_the_capacity_and_each_level() {
+        let html = sweep(Lang::En, true);
+        assert!(html.contains("<strong>Capacity: concurrency 2, "), "{html}");
+        assert!(html.contains("converged &lt;ok&gt;") && !html.contains("<ok>"), "the stop reason, escaped");
+        assert!(html.contains("last level passed: c2 · first level failed: c3"));
+        assert!(html.contains("<tr class=\"passed\"><td><strong>c2</strong> (capacity)</td>"), "{html}");
+        assert!(html.contains("<tr class=\"fail\"><td>c4</td>"));
+        assert_eq!(html.matches("✓ passed · 1s</td>").count(), 2, "the search column says how long");
+        assert_eq!(html.matches("✗ failed · 1s</td>").count(), 2);
+        assert!(
+            html.contains(">c2 ✓</text>") && html.contains(">c3 ✗</text>"),
+            "points say how they were judged"
+        );
+        assert!(html.contains(">capacity c2</text>") && html.contains("class=\"cap\""));
+        assert!(html.contains(">target 90%</text>"));
+        let none = page(&[], Some(&Capacity { value: None, ..dummy() }), Lang::En);
+        assert!(none.contains("<strong>No capacity found</strong>"), "{none}");
+    }
+
+    fn dummy() -> Capacity {
+        Capacity {
+            variable: Variable::Rate,
+            value: None,
+            passing: None,
+            failing: Some(1.0),
+            target: 0.95,
+            probes: Vec::new(),
+            stop_reason: "the first level, 1, failed".into(),
+        }
+    }
+
+    #[test]
+    fn the_sweep_page_speaks_chinese() {
+        let html = sweep(Lang::Zh, true);
+        assert!(html.contains("<html lang=\"zh-CN\">"));
+        for zh in [
+            "<h2>容量</h2>",
+            "<h2>延迟与吞吐</h2>",
+            "<h2>各级别</h2>",
+            "容量：concurrency 2",
+            "✓ 通过",
+            "（容量）",
+        ] {
+            assert!(html.contains(zh), "{zh}");
+        }
+        for en in ["Capacity", "passed", "Levels", "attainment", "requests/s", "first level"] {
+            assert!(!html.contains(&format!(">{en}")), "{en} in the Chinese page");
+        }
+    }
+}
