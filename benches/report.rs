@@ -1,7 +1,8 @@
 //! `llmload report` over 1,000,000 synthetic records: four shard files of 250,000 records each,
 //! 64 ITL values a record, as a 4-shard run at 1,024 streams would write them. Prints the
 //! generation and the report's wall time (median of 3); `cargo bench --bench report`
-//! (`-- 100000` for a smaller count). The files go to the system temp dir and are removed after.
+//! (`-- 100000` for a smaller count). The files go to the system temp dir and are removed after;
+//! with `LLMLOAD_BENCH_DIR=DIR` they go to DIR and are kept, to profile `llmload report` on them.
 
 use std::io::{BufWriter, Write};
 use std::process::Command;
@@ -12,7 +13,10 @@ const ROUNDS: usize = 3;
 
 fn main() {
     let total: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let dir = std::env::temp_dir().join(format!("llmload-bench-report-{}", std::process::id()));
+    let keep = std::env::var_os("LLMLOAD_BENCH_DIR").map(std::path::PathBuf::from);
+    let dir = keep
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("llmload-bench-report-{}", std::process::id())));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let t = Instant::now();
     let epoch = 1_764_633_600_000.0_f64;
@@ -69,5 +73,8 @@ fn main() {
             times[ROUNDS / 2]
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    match keep {
+        Some(_) => println!("the files are kept in {}", dir.display()),
+        None => drop(std::fs::remove_dir_all(&dir)),
+    }
 }

@@ -1,13 +1,16 @@
 //! `llmload report`: rebuilds a run's statistics from `--records` files, so a run that was
 //! killed (even with SIGKILL) still gets its summary. Each line becomes a `Measurement` again
 //! (`Record::to_measurement`) and goes through the same `RunStats::add` as a live run: one
-//! code path for statistics, and, when asked, through the same per-second series. It also
+//! code path for statistics, and, when asked, through the same per-second series. A file is
+//! parsed in chunks of whole lines on every CPU at once, each chunk into statistics of its own,
+//! merged in file order (`+=`): the same numbers, warnings and first error as one pass. It also
 //! finds the API and URL the records name. It does not print
 //! or format; `commands` does, with the live run's code.
 
 use crate::error::Error;
 use crate::export::records::Record;
 use crate::files::{self, cap};
+use crate::measure::Measurement;
 use crate::output::warnings::Warning;
 use crate::shard::Shard;
 use crate::slo::Slo;
@@ -19,6 +22,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// A records line longer than this is not one llmload wrote (a 100k-token stream is ~1 MiB).
 const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// Bytes a worker parses at a time: about 4,000 records of 64 tokens, so merging a chunk's
+/// statistics costs nothing next to parsing it, and the chunks in flight stay a few MiB a thread.
+const CHUNK_BYTES: usize = 4 << 20;
 
 /// A run rebuilt from its records.
 pub struct Rebuilt {
@@ -35,13 +42,6 @@ pub struct Origin {
     pub url: String,
 }
 
-impl Origin {
-    /// The origin a record names, if it names one (records written before them do not).
-    fn of(r: Record) -> Option<Origin> {
-        Some(Origin { api: r.api?, url: r.url? })
-    }
-}
-
 /// Reads every file and merges them into one run, handing each record read to `each` (for
 /// `--csv`) in file order. Files are taken as parts of one run that ran at the same time (the
 /// shards of a run, several load generators, or a run and its retry). Records that carry their
@@ -51,12 +51,24 @@ impl Origin {
 /// time is the longest file's. Records of different runs (`run_id`) are refused; a shard of the
 /// run that no file holds is named in a warning. `series`: also rebuild the run second by second,
 /// each request in the second its start and its end fell in. `slo`: judge every request against
-/// it, as a live run does. `each` sees every record as it is read.
+/// it, as a live run does. `each`, when given, sees every record in file order. The lines of a
+/// file are parsed on every CPU at once, a chunk each, and merged in order.
 pub fn rebuild(
     paths: &[String],
     series: bool,
     slo: Option<&Slo>,
-    each: &mut dyn FnMut(&Record),
+    each: Option<&mut dyn FnMut(&Record)>,
+) -> Result<Rebuilt, Error> {
+    rebuild_split(paths, series, slo, each, Split::machine())
+}
+
+/// `rebuild`, each file read in `split`'s chunks and threads.
+fn rebuild_split(
+    paths: &[String],
+    series: bool,
+    slo: Option<&Slo>,
+    mut each: Option<&mut dyn FnMut(&Record)>,
+    split: Split,
 ) -> Result<Rebuilt, Error> {
     let base = Instant::now();
     let mut stats = RunStats::judged_by(slo);
@@ -73,18 +85,15 @@ pub fn rebuild(
     for path in paths {
         let file = files::open("report", path, cap::RECORDS)?;
         newest = newest.max(file.get_ref().metadata().and_then(|m| m.modified()).ok());
-        // The breakdown needs only each record's indexes, outcome and TTFT; a warm-up request
-        // is in no statistic.
-        let mut each = |r: &Record| {
-            if !r.warmup {
-                breakdown.record(r.prompt_index, r.key_index, ended(r));
-            }
-            each(r);
-        };
         let timeline = Timeline { base, epoch_ms: epoch };
-        let part =
-            read(BufReader::new(file), timeline, &mut stats, seconds.as_mut(), MAX_RECORD_BYTES, &mut each)
-                .map_err(|p| Error::file("report", path, p))?;
+        let sink = Sink {
+            stats: &mut stats,
+            series: seconds.as_mut(),
+            breakdown: &mut breakdown,
+            each: each.as_deref_mut(),
+        };
+        let part = read(file, timeline, sink, MAX_RECORD_BYTES, split)
+            .map_err(|p| Error::file("report", path, p))?;
         wall = wall.max(part.span);
         (first, last) = (min_some(first, part.first), part.last.max(last));
         all_stamped &= part.all_stamped;
@@ -269,6 +278,7 @@ impl Shards {
 }
 
 /// What one file added.
+#[derive(Debug, Clone, PartialEq)]
 struct Part {
     /// First start to last end.
     span: Duration,
@@ -282,107 +292,378 @@ struct Part {
     origins: Vec<Origin>,
     /// The distinct run ids, in order; at most two.
     run_ids: Vec<String>,
-    /// The distinct shards its records name.
+    /// The distinct shards its records name, in order.
     shards: Vec<Shard>,
+    /// The last shard text met, parsed already (a file's records name one shard).
+    shard_text: Option<String>,
 }
 
-/// `max_line`: the longest line accepted (`MAX_RECORD_BYTES`; smaller in tests).
-fn read(
-    mut r: impl BufRead,
+impl Part {
+    fn new() -> Part {
+        Part {
+            span: Duration::ZERO,
+            first: None,
+            last: None,
+            all_stamped: true,
+            partial_last_line: false,
+            origins: Vec::new(),
+            run_ids: Vec::new(),
+            shards: Vec::new(),
+            shard_text: None,
+        }
+    }
+
+    /// Adds what the records after this part's noted (`later`): as if they had been noted here.
+    fn append(&mut self, later: &Part) {
+        (self.first, self.last) = (min_some(self.first, later.first), later.last.max(self.last));
+        self.all_stamped &= later.all_stamped;
+        self.partial_last_line |= later.partial_last_line;
+        for s in &later.shards {
+            self.shard(*s);
+        }
+        for id in &later.run_ids {
+            self.run_id(id);
+        }
+        for o in &later.origins {
+            if self.origins.len() < 2 && !self.origins.contains(o) {
+                self.origins.push(o.clone());
+            }
+        }
+    }
+
+    fn shard(&mut self, s: Shard) {
+        if !self.shards.contains(&s) {
+            self.shards.push(s);
+        }
+    }
+
+    fn run_id(&mut self, id: &str) {
+        if self.run_ids.len() < 2 && !self.run_ids.iter().any(|r| r == id) {
+            self.run_ids.push(id.to_string());
+        }
+    }
+}
+
+/// How `read` splits a file: up to `threads` workers each parse `chunk` bytes (whole lines) at
+/// a time, and the chunks are merged in file order.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    chunk: usize,
+    threads: usize,
+}
+
+impl Split {
+    /// `CHUNK_BYTES` at a time, on every CPU the process may use.
+    fn machine() -> Split {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Split { chunk: CHUNK_BYTES, threads }
+    }
+}
+
+/// Where one file's records go: the run's statistics, its series and breakdown, and `each`.
+struct Sink<'a, 'f> {
+    stats: &'a mut RunStats,
+    series: Option<&'a mut SeriesBuilder>,
+    breakdown: &'a mut Breakdown,
+    each: Option<&'a mut (dyn FnMut(&Record) + 'f)>,
+}
+
+/// What every worker needs to parse a chunk.
+struct Context {
     timeline: Timeline,
-    stats: &mut RunStats,
-    mut series: Option<&mut SeriesBuilder>,
     max_line: u64,
-    each: &mut dyn FnMut(&Record),
+    /// Empty statistics and series part that judge and bucket as the run's do.
+    stats: RunStats,
+    series: Option<SeriesBuilder>,
+    /// Keep each record for `each`.
+    keep: bool,
+}
+
+/// What a worker made of one chunk of whole lines: its own statistics, series part and
+/// breakdown entries, merged into the run's in file order, and why it stopped early, if it did.
+struct Chunk {
+    /// The chunk's bytes, handed back to read the next one into.
+    bytes: Vec<u8>,
+    stats: RunStats,
+    series: Option<SeriesBuilder>,
+    /// Each counted record's prompt, key and end, in order: the breakdown gives its TTFT
+    /// histograms to the first indexes it meets, so it takes them in file order.
+    ended: Vec<(usize, Option<usize>, Ended)>,
+    /// The records themselves, for `each` (only when there is one).
+    records: Vec<Record>,
+    /// Lines read, blank ones and the one it stopped at included.
+    lines: u64,
+    part: Part,
+    /// The error at its last line read, if it stopped at one.
+    fault: Option<Fault>,
+}
+
+/// Why a chunk stopped before its end.
+#[derive(Debug)]
+enum Fault {
+    TooLong,
+    NotARecord(String),
+    /// An error that names no line (a shard that is no shard).
+    Plain(String),
+}
+
+/// `max_line`: the longest line accepted (`MAX_RECORD_BYTES`; smaller in tests). The file is
+/// read here, a chunk at a time (whole lines), parsed by `split.threads` workers at once, and
+/// their chunks are merged into `sink` in file order: the same statistics, series, breakdown,
+/// `each` calls and first error (which line, why) as reading every line here in order.
+fn read(
+    r: impl Read,
+    timeline: Timeline,
+    sink: Sink<'_, '_>,
+    max_line: u64,
+    split: Split,
 ) -> Result<Part, String> {
-    let base = timeline.base;
-    let mut part = Part {
-        span: Duration::ZERO,
-        first: None,
-        last: None,
-        all_stamped: true,
-        partial_last_line: false,
-        origins: Vec::new(),
-        run_ids: Vec::new(),
-        shards: Vec::new(),
+    let ctx = Context {
+        timeline,
+        max_line,
+        stats: sink.stats.fresh(),
+        series: sink.series.as_deref().map(SeriesBuilder::part),
+        keep: sink.each.is_some(),
     };
-    let (mut first, mut last, mut line) = (None::<Instant>, None::<Instant>, Vec::new());
-    for n in 1.. {
-        line.clear();
-        let read = r.by_ref().take(max_line).read_until(b'\n', &mut line);
-        if read.map_err(|e| format!("cannot be read ({e})"))? == 0 {
+    let threads = split.threads.max(1);
+    let (work, todo) = crossbeam_channel::unbounded::<(u64, Vec<u8>)>();
+    let (done, parsed) = crossbeam_channel::unbounded::<(u64, std::thread::Result<Chunk>)>();
+    std::thread::scope(|scope| {
+        for i in 0..threads {
+            let (todo, done, ctx) = (todo.clone(), done.clone(), &ctx);
+            let worker = move || {
+                for (seq, bytes) in todo {
+                    let chunk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse(bytes, ctx)));
+                    if done.send((seq, chunk)).is_err() {
+                        break;
+                    }
+                }
+            };
+            if let Err(e) =
+                std::thread::Builder::new().name(format!("report-{i}")).spawn_scoped(scope, worker)
+                && i == 0
+            {
+                return Err(format!("cannot be read (no thread to parse it: {e})"));
+            }
+        }
+        drop((todo, done));
+        let reader = Reader { r, carry: Vec::new(), chunk: split.chunk.max(1), max_line, done: false };
+        let merged = merge_in_order(reader, sink, &work, &parsed, 2 * threads as u64, max_line);
+        drop(work);
+        merged
+    })
+}
+
+/// Sends the file's chunks to the workers, at most `ahead` waiting, and merges what they make
+/// of them into `sink` in order, stopping at the first error.
+fn merge_in_order(
+    mut reader: Reader<impl Read>,
+    mut sink: Sink<'_, '_>,
+    work: &crossbeam_channel::Sender<(u64, Vec<u8>)>,
+    parsed: &crossbeam_channel::Receiver<(u64, std::thread::Result<Chunk>)>,
+    ahead: u64,
+    max_line: u64,
+) -> Result<Part, String> {
+    let (mut sent, mut merged, mut lines) = (0u64, 0u64, 0u64);
+    let (mut waiting, mut spare) = (std::collections::BTreeMap::new(), Vec::new());
+    let (mut file, mut read_error) = (Part::new(), None);
+    loop {
+        while read_error.is_none() && sent - merged < ahead {
+            let next = reader.next(spare.pop().unwrap_or_default(), &mut read_error);
+            let Some(bytes) = next else { break };
+            // The workers live until `work` is dropped.
+            work.send((sent, bytes)).map_err(|_| "cannot be read (its parsers stopped)".to_string())?;
+            sent += 1;
+        }
+        if merged == sent {
             break;
         }
-        let complete = line.ends_with(b"\n");
-        let at_end = r.fill_buf().map_or(true, |rest| rest.is_empty());
-        if !complete && !at_end {
-            return Err(format!("line {n} is longer than {max_line} bytes: give files written by --records"));
+        let (seq, chunk) = parsed.recv().map_err(|_| "cannot be read (its parsers stopped)".to_string())?;
+        waiting.insert(seq, chunk.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        while let Some(mut c) = waiting.remove(&merged) {
+            merged += 1;
+            if let Some(each) = sink.each.as_deref_mut() {
+                c.records.iter().for_each(&mut *each);
+            }
+            *sink.stats += &c.stats;
+            if let (Some(s), Some(p)) = (sink.series.as_deref_mut(), c.series.take()) {
+                s.append(p);
+            }
+            for &(prompt, key, ended) in &c.ended {
+                sink.breakdown.record(prompt, key, ended);
+            }
+            file.append(&c.part);
+            lines += c.lines;
+            match c.fault {
+                None => {}
+                Some(Fault::TooLong) => {
+                    return Err(format!(
+                        "line {lines} is longer than {max_line} bytes: give files written by --records"
+                    ));
+                }
+                Some(Fault::NotARecord(e)) => {
+                    return Err(format!(
+                        "line {lines} is not an llmload record ({e}): give files written by --records"
+                    ));
+                }
+                Some(Fault::Plain(e)) => return Err(e),
+            }
+            spare.push(c.bytes);
+        }
+    }
+    if let Some(e) = read_error {
+        return Err(format!("cannot be read ({e})"));
+    }
+    if let (Some(first), Some(last)) = (file.first, file.last) {
+        file.span = last.saturating_duration_since(first);
+    }
+    Ok(file)
+}
+
+/// Reads a file a chunk of whole lines at a time.
+struct Reader<R> {
+    r: R,
+    /// The start of a line the last chunk cut.
+    carry: Vec<u8>,
+    chunk: usize,
+    max_line: u64,
+    done: bool,
+}
+
+impl<R: Read> Reader<R> {
+    /// The next chunk, read into `buf`: whole lines, at least `chunk` bytes unless the file ends
+    /// first (its last line may have no newline), or one line longer than `max_line` (the end:
+    /// its parser says so). `None` at the end, or after a read failed (`error`, once the lines
+    /// read before it are sent).
+    fn next(&mut self, mut buf: Vec<u8>, error: &mut Option<std::io::Error>) -> Option<Vec<u8>> {
+        if self.done {
+            return None;
+        }
+        buf.clear();
+        buf.append(&mut self.carry);
+        let mut target = self.chunk.max(buf.len() + 1);
+        loop {
+            let want = target - buf.len();
+            let read = self.r.by_ref().take(want as u64).read_to_end(&mut buf);
+            let line_end = memchr::memrchr(b'\n', &buf);
+            match read {
+                Err(e) => {
+                    (*error, self.done) = (Some(e), true);
+                    buf.truncate(line_end.map_or(0, |i| i + 1));
+                }
+                Ok(n) if n < want => self.done = true,
+                Ok(_) => match line_end {
+                    Some(i) => self.carry.extend_from_slice(&buf[i + 1..]),
+                    None if buf.len() as u64 > self.max_line => self.done = true,
+                    // A line longer than a chunk: read on.
+                    None => {
+                        target += self.chunk;
+                        continue;
+                    }
+                },
+            }
+            if let (Some(i), false) = (line_end, self.done) {
+                buf.truncate(i + 1);
+            }
+            return (!buf.is_empty()).then_some(buf);
+        }
+    }
+}
+
+/// Parses the lines of one chunk (the file's last may lack its newline).
+fn parse(bytes: Vec<u8>, ctx: &Context) -> Chunk {
+    let mut c = Chunk {
+        bytes: Vec::new(),
+        stats: ctx.stats.clone(),
+        series: ctx.series.clone(),
+        ended: Vec::new(),
+        records: Vec::new(),
+        lines: 0,
+        part: Part::new(),
+        fault: None,
+    };
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        let (line, complete) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..=i], true),
+            None => (rest, false),
+        };
+        rest = &rest[line.len()..];
+        c.lines += 1;
+        if line.len() as u64 > ctx.max_line {
+            c.fault = Some(Fault::TooLong);
+            break;
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let rec = serde_json::from_slice::<Record>(&line).map_err(|e| e.to_string());
-        let m = rec.and_then(|mut rec| {
-            // On the wall-clock timeline, a record starts where its wall-clock start falls.
-            let (in_run, scheduled) = (rec.start_ms, rec.scheduled_ms);
-            if let (Some(epoch), Some(unix)) = (timeline.epoch_ms, rec.start_unix_ms) {
-                rec.start_ms = (unix - epoch).max(0.0);
-                // Its intended start moves with it.
-                rec.scheduled_ms = scheduled.map(|s| s + rec.start_ms - in_run);
-            }
-            let m = rec.to_measurement(base);
-            (rec.start_ms, rec.scheduled_ms) = (in_run, scheduled);
-            Ok((m?, rec))
-        });
-        let m = match m {
-            Ok((m, rec)) => {
-                each(&rec);
-                part.all_stamped &= rec.start_unix_ms.is_some();
-                note(&mut part, rec)?;
-                m
-            }
+        let (m, rec) = match measurement(line, ctx.timeline) {
+            Ok(parsed) => parsed,
             // SIGKILL can land between a line's bytes; only the last line may be cut.
             Err(_) if !complete => {
-                part.partial_last_line = true;
+                c.part.partial_last_line = true;
                 break;
             }
             Err(e) => {
-                return Err(format!(
-                    "line {n} is not an llmload record ({e}): give files written by --records"
-                ));
+                c.fault = Some(Fault::NotARecord(e));
+                break;
             }
         };
-        first = Some(first.map_or(m.t0, |f| f.min(m.t0)));
-        last = Some(last.map_or(m.end_at, |l| l.max(m.end_at)));
-        stats.add(&m);
-        if let Some(s) = series.as_deref_mut() {
-            s.add(&m, base);
+        // A warm-up request is in no statistic, the breakdown's neither.
+        if !rec.warmup {
+            c.ended.push((rec.prompt_index, rec.key_index, ended(&rec)));
+        }
+        c.part.all_stamped &= rec.start_unix_ms.is_some();
+        let noted = note(&mut c.part, &rec);
+        if ctx.keep {
+            c.records.push(rec);
+        }
+        if let Err(e) = noted {
+            c.fault = Some(Fault::Plain(e));
+            break;
+        }
+        c.part.first = Some(c.part.first.map_or(m.t0, |f| f.min(m.t0)));
+        c.part.last = Some(c.part.last.map_or(m.end_at, |l| l.max(m.end_at)));
+        c.stats.add(&m);
+        if let Some(s) = &mut c.series {
+            s.add(&m, ctx.timeline.base);
         }
     }
-    if let (Some(first), Some(last)) = (first, last) {
-        part.span = last.saturating_duration_since(first);
+    c.bytes = bytes;
+    c
+}
+
+/// The record on `line` and its measurement on the timeline.
+fn measurement(line: &[u8], timeline: Timeline) -> Result<(Measurement, Record), String> {
+    let mut rec = serde_json::from_slice::<Record>(line).map_err(|e| e.to_string())?;
+    // On the wall-clock timeline, a record starts where its wall-clock start falls.
+    let (in_run, scheduled) = (rec.start_ms, rec.scheduled_ms);
+    if let (Some(epoch), Some(unix)) = (timeline.epoch_ms, rec.start_unix_ms) {
+        rec.start_ms = (unix - epoch).max(0.0);
+        // Its intended start moves with it.
+        rec.scheduled_ms = scheduled.map(|s| s + rec.start_ms - in_run);
     }
-    (part.first, part.last) = (first, last);
-    Ok(part)
+    let m = rec.to_measurement(timeline.base);
+    (rec.start_ms, rec.scheduled_ms) = (in_run, scheduled);
+    Ok((m?, rec))
 }
 
 /// Notes the origin, run id and shard `rec` names in `part`.
-fn note(part: &mut Part, rec: Record) -> Result<(), String> {
+fn note(part: &mut Part, rec: &Record) -> Result<(), String> {
     if let Some(s) = &rec.shard
-        && !part.shards.iter().any(|k| k.to_string() == *s)
+        && part.shard_text.as_ref() != Some(s)
     {
-        part.shards.push(s.parse().map_err(|e| format!("shard {s:?} is not INDEX/COUNT ({e})"))?);
+        part.shard(s.parse().map_err(|e| format!("shard {s:?} is not INDEX/COUNT ({e})"))?);
+        part.shard_text = Some(s.clone());
     }
-    if let Some(id) = &rec.run_id
-        && part.run_ids.len() < 2
-        && !part.run_ids.contains(id)
-    {
-        part.run_ids.push(id.clone());
+    if let Some(id) = &rec.run_id {
+        part.run_id(id);
     }
     if part.origins.len() < 2
-        && let Some(o) = Origin::of(rec).filter(|o| !part.origins.contains(o))
+        && let (Some(api), Some(url)) = (&rec.api, &rec.url)
+        && !part.origins.iter().any(|o| o.api == *api && o.url == *url)
     {
-        part.origins.push(o);
+        part.origins.push(Origin { api: api.clone(), url: url.clone() });
     }
     Ok(())
 }
@@ -391,9 +672,22 @@ fn note(part: &mut Part, rec: Record) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::export::records;
-    use crate::measure::{ErrorKind, Measurement, Outcome};
+    use crate::measure::{ErrorKind, Outcome};
+    use crate::stats::SeriesRow;
 
     const URL: &str = "http://h/v1/chat-messages";
+
+    /// `read` over `bytes` as `rebuild` calls it.
+    fn read_bytes(
+        bytes: &[u8],
+        timeline: Timeline,
+        stats: &mut RunStats,
+        series: Option<&mut SeriesBuilder>,
+        max_line: u64,
+    ) -> Result<Part, String> {
+        let sink = Sink { stats, series, breakdown: &mut Breakdown::default(), each: None };
+        read(bytes, timeline, sink, max_line, Split::machine())
+    }
 
     /// The records line of `m` in a run that started at `base`.
     fn line(m: &Measurement, base: Instant, api: &str) -> Vec<u8> {
@@ -446,13 +740,12 @@ mod tests {
         }
         let mut rebuilt = RunStats::default();
         let mut rebuilt_series = SeriesBuilder::new(true);
-        let part = read(
+        let part = read_bytes(
             &file[..],
             Timeline { base: Instant::now(), epoch_ms: None },
             &mut rebuilt,
             Some(&mut rebuilt_series),
             MAX_RECORD_BYTES,
-            &mut |_| (),
         )
         .unwrap();
         assert_eq!(rebuilt, live);
@@ -472,43 +765,179 @@ mod tests {
         let second = line(&measurement(base, 5, 3), base, "dify-chat");
         file.extend_from_slice(&second[..second.len() / 2]);
         let mut stats = RunStats::default();
-        let part = read(
-            &file[..],
-            Timeline { base, epoch_ms: None },
-            &mut stats,
-            None,
-            MAX_RECORD_BYTES,
-            &mut |_| (),
-        )
-        .unwrap();
+        let part =
+            read_bytes(&file[..], Timeline { base, epoch_ms: None }, &mut stats, None, MAX_RECORD_BYTES)
+                .unwrap();
         assert_eq!((stats.ok, part.partial_last_line), (1, true));
-        let err = read(
+        let err = read_bytes(
             &b"{\"not\":\"a record\"}\n"[..],
             Timeline { base, epoch_ms: None },
             &mut RunStats::default(),
             None,
             MAX_RECORD_BYTES,
-            &mut |_| (),
         )
         .err()
         .unwrap();
         assert!(err.starts_with("line 1 is not an llmload record"), "{err}");
-        let err = read(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], Timeline { base, epoch_ms: None }, &mut RunStats::default(), None, MAX_RECORD_BYTES, &mut |_| ()).err().unwrap();
+        let err = read_bytes(&b"\n{\"outcome\":\"boom\",\"worker\":0,\"prompt_index\":0,\"key_index\":null,\"status\":null,\"error\":null,\"ttfb_ms\":null,\"ttfe_ms\":null,\"ttft_ms\":null,\"ttfa_ms\":null,\"tpot_ms\":null,\"e2e_ms\":1.0,\"output_tokens\":0,\"token_source\":\"usage\",\"text_events\":0,\"warnings\":[]}\n"[..], Timeline { base, epoch_ms: None }, &mut RunStats::default(), None, MAX_RECORD_BYTES).err().unwrap();
         assert!(err.contains("line 2") && err.contains("unknown outcome \"boom\""), "{err}");
         // A line longer than the limit in the middle of a file is an error, not a cut last line.
         let mut long = line(&measurement(base, 0, 3), base, "dify-chat");
         long.extend(line(&measurement(base, 5, 3), base, "dify-chat"));
-        let err = read(
-            &long[..],
-            Timeline { base, epoch_ms: None },
-            &mut RunStats::default(),
-            None,
-            64,
-            &mut |_| (),
-        )
-        .err()
-        .unwrap();
+        let err =
+            read_bytes(&long[..], Timeline { base, epoch_ms: None }, &mut RunStats::default(), None, 64)
+                .err()
+                .unwrap();
         assert_eq!(err, "line 1 is longer than 64 bytes: give files written by --records");
+    }
+
+    /// A file of `n` requests that end out of order (every 9th started 15 s before its
+    /// neighbours, so it ends in a second one pass has closed), with failures of several
+    /// messages, cancels, warm-ups, blank lines, two APIs, two shards and more prompts than the
+    /// breakdown gives histograms to.
+    fn mixed(base: Instant, n: u64) -> (Vec<u8>, Vec<Measurement>) {
+        let (mut file, mut all) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let start = if i % 9 == 4 { (300 * i).saturating_sub(15_000) } else { 300 * i };
+            let mut m = measurement(base, start, 1 + i % 5);
+            m.prompt_index = ((i * 37) % 401) as usize;
+            m.key_index = (i % 3 != 0).then_some((i % 4) as usize);
+            // One read on the user clock (what a record without a read lag rebuilds).
+            m.user_reads = 1;
+            match i % 11 {
+                3 => m.outcome = Outcome::Failed { kind: ErrorKind::Http(503), message: format!("busy {i}") },
+                5 => m.outcome = Outcome::Cancelled,
+                7 => m.warmup = true,
+                _ => {}
+            }
+            let api = if i < n / 2 { "dify-chat" } else { "openai-chat" };
+            let start = m.t0.duration_since(base);
+            let mut r = Record::from_measurement(&m, start, api, URL);
+            let shard = Some(if i % 2 == 0 { "0/2" } else { "1/2" }.to_string());
+            records::Stamp { run_id: "r".into(), shard, start_unix_ms: 1e12 }.apply(&mut r, start);
+            file.extend(records::line(&r));
+            if i % 13 == 0 {
+                file.extend_from_slice(b"\n  \n");
+            }
+            all.push(m);
+        }
+        (file, all)
+    }
+
+    /// What reading `file` in `split` gave: the result, the statistics, series, breakdown and
+    /// the records `each` saw.
+    type Read = (Result<Part, String>, RunStats, Vec<SeriesRow>, Breakdown, Vec<Record>);
+
+    fn read_split(file: &[u8], base: Instant, max_line: u64, split: Split) -> Read {
+        let (mut stats, mut series, mut breakdown) =
+            (RunStats::default(), SeriesBuilder::new(true), Breakdown::default());
+        let mut seen = Vec::new();
+        let mut each = |r: &Record| seen.push(r.clone());
+        let sink = Sink {
+            stats: &mut stats,
+            series: Some(&mut series),
+            breakdown: &mut breakdown,
+            each: Some(&mut each),
+        };
+        let part = read(file, Timeline { base, epoch_ms: None }, sink, max_line, split);
+        (part, stats, series.rows(), breakdown, seen)
+    }
+
+    /// Every way of cutting `file` into chunks and threads reads what one pass does.
+    fn same_in_every_split(file: &[u8], base: Instant, max_line: u64) -> Read {
+        let one = read_split(file, base, max_line, Split { chunk: 1 << 30, threads: 1 });
+        for (chunk, threads) in [(1, 3), (333, 1), (4_096, 3), (100_000, 2)] {
+            let got = read_split(file, base, max_line, Split { chunk, threads });
+            let at = format!("chunks of {chunk} bytes on {threads} threads");
+            assert_eq!(got.0, one.0, "{at}");
+            assert!(got.1 == one.1, "statistics differ, {at}");
+            assert!(got.2 == one.2, "series differs, {at}");
+            assert!(got.3 == one.3, "breakdown differs, {at}");
+            assert!(got.4 == one.4, "records seen differ, {at}");
+        }
+        one
+    }
+
+    #[test]
+    fn a_file_read_in_chunks_on_threads_gives_what_one_pass_does() {
+        let base = Instant::now();
+        let (file, all) = mixed(base, 300);
+        let (part, stats, series, breakdown, seen) = same_in_every_split(&file, base, MAX_RECORD_BYTES);
+        // One pass is what one process counted.
+        let (mut live, mut live_series) = (RunStats::default(), SeriesBuilder::new(true));
+        for m in &all {
+            live.add(m);
+            live_series.add(m, base);
+        }
+        assert!(stats == live && series == live_series.rows(), "one pass differs from the live run");
+        let part = part.unwrap();
+        let apis: Vec<&str> = part.origins.iter().map(|o| o.api.as_str()).collect();
+        assert_eq!(
+            (apis, part.run_ids, part.shards.len()),
+            (vec!["dify-chat", "openai-chat"], vec!["r".to_string()], 2)
+        );
+        assert_eq!(seen.len(), 300);
+        let untracked = breakdown.prompts.by_index.values().filter(|s| s.ttft.is_none()).count();
+        assert!(untracked > 0, "more prompts than the breakdown tracks");
+        assert!(!part.partial_last_line);
+
+        // A cut last line is skipped, the same in every split.
+        let mut cut = file.clone();
+        cut.extend_from_slice(&file[..400]);
+        let (part, stats, ..) = same_in_every_split(&cut, base, MAX_RECORD_BYTES);
+        assert!(part.unwrap().partial_last_line);
+        assert_eq!(stats.total() + stats.warmup, 300);
+
+        // A malformed line, a line too long and a shard that is none stop at the same line
+        // with the same message, after the same records.
+        let lines: Vec<&[u8]> = file.split_inclusive(|&b| b == b'\n').collect();
+        let longest = lines.iter().map(|l| l.len()).max().unwrap() as u64;
+        let with = |n: usize, bad: &[u8]| [&lines[..n].concat(), bad, &lines[n..].concat()].concat();
+        let (err, .., seen) =
+            same_in_every_split(&with(150, b"{\"not\":\"a record\"}\n"), base, MAX_RECORD_BYTES);
+        assert_eq!(
+            err.err().unwrap(),
+            "line 151 is not an llmload record (missing field `worker` at line 1 column 18): give files written by --records"
+        );
+        let before = lines[..150].iter().filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
+        assert_eq!(seen.len(), before, "the records before it");
+        let long = [&b"{\"worker\":0"[..], &vec![b' '; longest as usize], b"}\n"].concat();
+        let (err, ..) = same_in_every_split(&with(100, &long), base, longest);
+        assert_eq!(
+            err.err().unwrap(),
+            format!("line 101 is longer than {longest} bytes: give files written by --records")
+        );
+        let text = String::from_utf8(lines[0].to_vec()).unwrap().replace("\"0/2\"", "\"x\"");
+        let (err, ..) = same_in_every_split(&with(7, text.as_bytes()), base, MAX_RECORD_BYTES);
+        assert!(err.err().unwrap().starts_with("shard \"x\" is not INDEX/COUNT"));
+    }
+
+    #[test]
+    fn files_rebuilt_in_chunks_on_threads_give_what_one_pass_does() {
+        let (b0, epoch) = (Instant::now(), 1_748_779_200_000.0);
+        let b1 = b0 + Duration::from_millis(1_500);
+        let (mut f0, mut f1) = (Vec::new(), Vec::new());
+        for i in 0..200 {
+            f0.extend(stamped(&measurement(b0, 40 * i, 2 + i % 3), b0, "r", "0/2", epoch));
+            f1.extend(stamped(&measurement(b1, 35 * i, 9), b1, "r", "1/2", epoch + 1_500.0));
+        }
+        // Shard 1's file ends in a cut line.
+        let half = f1[..f1.len() / 300].to_vec();
+        f1.extend(half);
+        let paths = files("splits", &[f0, f1]);
+        let run = |split| {
+            let mut seen = Vec::new();
+            let mut each = |r: &Record| seen.push(r.clone());
+            let r = rebuild_split(&paths, true, None, Some(&mut each), split).unwrap().run;
+            let warnings: Vec<String> = r.warnings.iter().map(|w| w.en.clone()).collect();
+            (r.stats, r.series, r.breakdown, warnings, r.wall, r.started_at, seen)
+        };
+        let one = run(Split { chunk: 1 << 30, threads: 1 });
+        assert_eq!(one.3.len(), 1, "{:?}", one.3);
+        assert!(one.3[0].contains("splits/shard-1.jsonl"), "{:?}", one.3);
+        for split in [Split { chunk: 1, threads: 2 }, Split { chunk: 700, threads: 3 }, Split::machine()] {
+            assert!(run(split) == one, "{split:?}");
+        }
     }
 
     #[test]
@@ -524,15 +953,9 @@ mod tests {
         old.as_object_mut().unwrap().retain(|k, _| k != "api" && k != "url");
         file.extend(format!("{old}\n").into_bytes());
         let mut stats = RunStats::default();
-        let part = read(
-            &file[..],
-            Timeline { base, epoch_ms: None },
-            &mut stats,
-            None,
-            MAX_RECORD_BYTES,
-            &mut |_| (),
-        )
-        .unwrap();
+        let part =
+            read_bytes(&file[..], Timeline { base, epoch_ms: None }, &mut stats, None, MAX_RECORD_BYTES)
+                .unwrap();
         assert_eq!(stats.ok, 6);
         let apis: Vec<&str> = part.origins.iter().map(|o| o.api.as_str()).collect();
         assert_eq!(apis, ["dify-chat", "openai-chat"]);
@@ -579,7 +1002,7 @@ mod tests {
                 live_series.add(&m, b0);
             }
         }
-        let rebuilt = rebuild(&files("merge", &[f1, f0]), true, None, &mut |_| ()).unwrap();
+        let rebuilt = rebuild(&files("merge", &[f1, f0]), true, None, None).unwrap();
         assert!(rebuilt.run.stats == live, "the merged statistics differ from one process's");
         assert!(rebuilt.run.series == live_series.rows(), "the merged series differs from one process's");
         // From shard 0's first start to shard 1's last end (1.5 s + 1.25 s + 0.2 s).
@@ -593,7 +1016,7 @@ mod tests {
         let base = Instant::now();
         let m = measurement(base, 0, 3);
         let paths = files("runs", &[stamped(&m, base, "a", "0/2", 0.0), stamped(&m, base, "b", "1/2", 0.0)]);
-        let err = rebuild(&paths, false, None, &mut |_| ()).err().unwrap().to_string();
+        let err = rebuild(&paths, false, None, None).err().unwrap().to_string();
         assert_eq!(
             err,
             format!(
@@ -605,7 +1028,7 @@ mod tests {
         let mut both = stamped(&m, base, "a", "0/1", 0.0);
         both.extend(stamped(&m, base, "b", "0/1", 0.0));
         let one = files("two-in-one", &[both]);
-        let err = rebuild(&one, false, None, &mut |_| ()).err().unwrap().to_string();
+        let err = rebuild(&one, false, None, None).err().unwrap().to_string();
         assert!(
             err.ends_with(
                 "holds records of two runs (run_id a and b): give each run's records file on its own"
@@ -615,7 +1038,7 @@ mod tests {
         // Shards 0 and 2 of 4: 1 and 3 are named.
         let paths =
             files("missing", &[stamped(&m, base, "r", "0/4", 0.0), stamped(&m, base, "r", "2/4", 0.0)]);
-        let rebuilt = rebuild(&paths, false, None, &mut |_| ()).unwrap();
+        let rebuilt = rebuild(&paths, false, None, None).unwrap();
         let warnings: Vec<&str> = rebuilt.run.warnings.iter().map(|w| w.en.as_str()).collect();
         assert_eq!(
             warnings,
@@ -625,11 +1048,11 @@ mod tests {
         );
         // The same shard twice would count its requests twice.
         let twice = files("twice", &[stamped(&m, base, "r", "1/2", 0.0), stamped(&m, base, "r", "1/2", 0.0)]);
-        let err = rebuild(&twice, false, None, &mut |_| ()).err().unwrap().to_string();
+        let err = rebuild(&twice, false, None, None).err().unwrap().to_string();
         assert!(err.ends_with("both hold shard 1/2: give each shard's records file once"), "{err}");
         let counts =
             files("counts", &[stamped(&m, base, "r", "0/2", 0.0), stamped(&m, base, "r", "1/3", 0.0)]);
-        let err = rebuild(&counts, false, None, &mut |_| ()).err().unwrap().to_string();
+        let err = rebuild(&counts, false, None, None).err().unwrap().to_string();
         assert!(err.ends_with("of the same run: its shards must agree on their count"), "{err}");
     }
 }

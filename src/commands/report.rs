@@ -52,11 +52,13 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         csv_error = w.write_all(&csv::header()).err();
     }
     let series = a.series.is_some() || a.html.is_some();
-    let rebuilt = crate::rebuild::rebuild(&a.records, series, slo.as_ref(), &mut |r| {
+    let mut row = |r: &_| {
         if let (Some((_, _, w)), None) = (&mut csv_out, &csv_error) {
             csv_error = w.write_all(&csv::row(r)).err();
         }
-    })?;
+    };
+    let each: Option<&mut dyn FnMut(&_)> = if a.csv.is_some() { Some(&mut row) } else { None };
+    let rebuilt = crate::rebuild::rebuild(&a.records, series, slo.as_ref(), each)?;
     if let Some((flag, path, w)) = csv_out {
         let flushed = w.into_inner().map_err(|e| e.into_error()).and_then(|mut f| f.flush());
         if let Some(e) = csv_error.or(flushed.err()) {

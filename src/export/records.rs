@@ -250,6 +250,7 @@ impl Record {
         m.first_event_at = after(self.ttfe_ms);
         m.first_answer_at = after(self.ttfa_ms);
         if let Some(first) = after(self.ttft_ms) {
+            m.text_at.reserve_exact(1 + self.itl_ms.len());
             m.text_at.push(first);
             for &gap in &self.itl_ms {
                 let next = *m.text_at.last().unwrap_or(&first) + ms_us(gap);

@@ -4,8 +4,10 @@
 //! in it. It owns the bucketing by timestamp (a request counts in the second its start, or its
 //! end, fell in, from whole microseconds as records keep them, so a live run and `llmload report`
 //! over its records give the same rows) and keeps memory bounded: a second's histograms are
-//! reduced to its percentiles once the requests ending in it have all been seen. It does not
-//! format or write (`export::series` does).
+//! reduced to its percentiles once the requests ending in it have all been seen. A builder can
+//! be built in parts (`part`, `append`: the next stretch of the same input, built on another
+//! thread) with the same rows as one builder fed every request in order. It does not format or
+//! write (`export::series` does).
 
 use super::Histogram;
 use crate::decimals::{six, three};
@@ -69,7 +71,7 @@ pub struct SeriesRow {
 }
 
 /// Per-second counts and latencies, fed one finished request at a time.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SeriesBuilder {
     seconds: Vec<Second>,
     /// Close seconds behind the latest end (input in about end order); off for merged files.
@@ -77,9 +79,11 @@ pub struct SeriesBuilder {
     last_end_us: u64,
     /// Seconds before this one are closed.
     closed: usize,
+    /// A part of a builder (`part`): it closes no second; `append` decides for it.
+    part: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Second {
     started: u64,
     ok: u64,
@@ -89,7 +93,7 @@ struct Second {
     latencies: Latencies,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Latencies {
     Open(Box<[Histogram; 3]>),
     Closed(Quantiles),
@@ -135,6 +139,64 @@ impl SeriesBuilder {
         SeriesBuilder { ordered, ..SeriesBuilder::default() }
     }
 
+    /// An empty builder for the requests that come next in the same input, built apart (on
+    /// another thread) and then `append`ed to this one, in order. It closes no second, since
+    /// it cannot know which of them this one will have closed, but it drops the latencies of a
+    /// request that ends more than `OPEN_SECONDS` behind its own latest end: this builder would
+    /// have closed that second by then whatever came before.
+    pub fn part(&self) -> SeriesBuilder {
+        SeriesBuilder { ordered: self.ordered, part: true, ..SeriesBuilder::default() }
+    }
+
+    /// Adds `part` (from `part`), whose requests came after all of this builder's: the same
+    /// rows as adding each of its requests here. A request in `part` that ended in a second
+    /// this builder had closed (or would have, by its latest end) keeps its counts without its
+    /// latencies, as `add` would have it.
+    pub fn append(&mut self, part: SeriesBuilder) {
+        let open_from = self.open_from();
+        if part.seconds.len() > self.seconds.len() {
+            self.seconds.resize_with(part.seconds.len(), Second::default);
+        }
+        for (i, (s, p)) in self.seconds.iter_mut().zip(part.seconds).enumerate() {
+            s.started += p.started;
+            s.ok += p.ok;
+            s.failed += p.failed;
+            s.cancelled += p.cancelled;
+            s.output_tokens += p.output_tokens;
+            if i >= open_from
+                && let (Latencies::Open(mine), Latencies::Open(theirs)) = (&mut s.latencies, &p.latencies)
+            {
+                for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+                    *m += t;
+                }
+            }
+        }
+        self.last_end_us = self.last_end_us.max(part.last_end_us);
+        self.close();
+    }
+
+    /// The first second still open for latencies: with input in about end order, the seconds
+    /// more than `OPEN_SECONDS` behind the latest end are closed (a part only drops them).
+    fn open_from(&self) -> usize {
+        match self.ordered {
+            true => (self.last_end_us / SECOND_US).saturating_sub(OPEN_SECONDS) as usize,
+            false => 0,
+        }
+    }
+
+    /// Reduces the seconds before `open_from` to their percentiles.
+    fn close(&mut self) {
+        if self.part {
+            return;
+        }
+        let keep_from = self.open_from();
+        while self.closed < keep_from.min(self.seconds.len()) {
+            let s = &mut self.seconds[self.closed];
+            s.latencies = Latencies::Closed(s.latencies.quantiles());
+            self.closed += 1;
+        }
+    }
+
     fn second(&mut self, at_us: u64) -> &mut Second {
         let i = (at_us / SECOND_US) as usize;
         if i >= self.seconds.len() {
@@ -150,6 +212,8 @@ impl SeriesBuilder {
         let end_us = start_us + us(m.e2e());
         self.second(start_us).started += 1;
         let (tokens, _) = m.output_tokens();
+        // A request that ends in a closed second keeps its counts; its latencies are too late.
+        let late = ((end_us / SECOND_US) as usize) < self.open_from();
         let s = self.second(end_us);
         match &m.outcome {
             Outcome::Ok => {
@@ -159,8 +223,7 @@ impl SeriesBuilder {
             Outcome::Failed { .. } => s.failed += 1,
             Outcome::Cancelled => s.cancelled += 1,
         }
-        // A request that reaches a closed second keeps its counts; its latencies are too late.
-        if let Latencies::Open(h) = &mut s.latencies {
+        if !late && let Latencies::Open(h) = &mut s.latencies {
             for &lag in &m.read_lags_us {
                 h[2].record(u64::from(lag));
             }
@@ -174,14 +237,7 @@ impl SeriesBuilder {
             }
         }
         self.last_end_us = self.last_end_us.max(end_us);
-        if self.ordered {
-            let keep_from = (self.last_end_us / SECOND_US).saturating_sub(OPEN_SECONDS) as usize;
-            while self.closed < keep_from.min(self.seconds.len()) {
-                let s = &mut self.seconds[self.closed];
-                s.latencies = Latencies::Closed(s.latencies.quantiles());
-                self.closed += 1;
-            }
-        }
+        self.close();
     }
 
     /// The rows, one a second from the run's start to the last request's end.
@@ -306,5 +362,38 @@ mod tests {
         let after = &ordered.rows()[0];
         assert_eq!((after.finished, after.ok, after.started), (2, 2, 2));
         assert_eq!((after.ttft_p50_ms, after.ttft_p99_ms), (before.ttft_p50_ms, before.ttft_p99_ms));
+    }
+
+    #[test]
+    fn parts_appended_in_order_give_one_builders_rows() {
+        let base = Instant::now();
+        // In about end order, but every 7th request 12–30 s late: one builder has closed the
+        // second it ended in, or has not, depending on everything before it.
+        let requests: Vec<Measurement> = (0..120u64)
+            .map(|i| {
+                let late = if i % 7 == 3 { 12_000 + 1_000 * (i % 19) } else { 0 };
+                request(base, (500 * i).saturating_sub(late), 40 + i % 9, 1 + i % 4)
+            })
+            .collect();
+        for ordered in [true, false] {
+            let mut one = SeriesBuilder::new(ordered);
+            requests.iter().for_each(|m| one.add(m, base));
+            for cut in [1, 2, 5, 17, 40, 119] {
+                let mut merged = SeriesBuilder::new(ordered);
+                for stretch in requests.chunks(cut) {
+                    let mut part = merged.part();
+                    stretch.iter().for_each(|m| part.add(m, base));
+                    merged.append(part);
+                }
+                assert_eq!(merged.rows(), one.rows(), "ordered {ordered}, parts of {cut}");
+                assert_eq!(merged.closed, one.closed);
+            }
+        }
+        // The late requests did lose their latencies in one builder: the test tests something.
+        let mut kept = SeriesBuilder::new(false);
+        requests.iter().for_each(|m| kept.add(m, base));
+        let mut one = SeriesBuilder::new(true);
+        requests.iter().for_each(|m| one.add(m, base));
+        assert_ne!(one.rows(), kept.rows());
     }
 }
