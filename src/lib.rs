@@ -4,9 +4,10 @@
 //! # The map
 //!
 //! ```text
-//! cli (argh) ─► config (validated; files opened) ─► engine ─┬─ timer thread: deadline → cut (stop signal + agent shutdown)
-//!                                                           ├─ worker threads × N: prompt/key (round-robin)
-//!                                                           │    → client (ureq) → sse → protocol → Measurement
+//! cli (argh) ─► config (validated; files opened) ─► engine ─┬─ timer thread: deadline → cut (stop signal + every socket's read side)
+//!                                                           ├─ closed loop: worker threads × N, one request after another
+//!                                                           ├─ open loop: dispatcher thread (--rate schedule) → worker pool ≤ M
+//!                                                           │    each: prompt/key (round-robin) → client (ureq) → sse → protocol → Measurement
 //!                                                           └─ reporter thread: owns RunStats, per-second table,
 //!                                                                --records lines ─► Summary ─► output / export
 //! ```

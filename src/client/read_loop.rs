@@ -56,8 +56,8 @@ impl Client {
         let mut buf = vec![0u8; READ_CHUNK];
         // Once the run cuts in-flight requests (the deadline, or the end of an interrupt's grace
         // period), nothing more is read into the measurement: the request is cancelled even if
-        // the socket still holds its end. The timer also shuts the agent down then, which wakes
-        // a blocked read at once.
+        // the socket still holds its end. The client's cut then shuts every socket's read side,
+        // which wakes a blocked read at once.
         let read_error = loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break None,
