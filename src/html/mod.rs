@@ -306,7 +306,7 @@ fn verdict(s: &Summary, l: Lang) -> String {
     if !c.reasons.is_empty() {
         o += "<ul>";
         for r in &c.reasons {
-            let _ = write!(o, "<li>{}</li>", escape(r));
+            let _ = write!(o, "<li>{}</li>", escape(r.get(l)));
         }
         o += "</ul>";
     }

@@ -223,7 +223,7 @@ fn verdict(c: &ClientUsage, l: Lang) -> String {
     let colon = l.pick(": ", "：");
     let mut o = format!("{}{word}{colon}{meaning}\n", label(l, ("verdict", "判定")));
     for reason in &c.reasons {
-        let _ = writeln!(o, "    - {reason}");
+        let _ = writeln!(o, "    - {}", reason.get(l));
     }
     o
 }
@@ -398,7 +398,7 @@ mod tests {
             send_lag_ms: None,
             start_lag_ms: None,
             verdict,
-            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            reasons: reasons.iter().map(|&r| r.into()).collect(),
         };
         assert_eq!(verdict(&client(Some(Verdict::Ok), &[]), Lang::En), "");
         assert_eq!(verdict(&client(None, &[]), Lang::En), "");

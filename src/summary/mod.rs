@@ -351,7 +351,7 @@ pub struct ClientUsage {
     /// `client-bound`; `null` when not judged (a rebuilt summary).
     pub verdict: Option<Verdict>,
     /// Why, the worst first, each naming its cause and what to do; empty when `ok`.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Text>,
 }
 
 impl ClientUsage {

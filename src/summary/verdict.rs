@@ -5,6 +5,7 @@
 //! the result (`client.verdict`, `client.reasons`), `output` prints it. The thresholds, and why
 //! they are where they are, are in docs/metrics.md ("Is the client the bottleneck?").
 
+use crate::lang::Text;
 use crate::sys::cgroup::Throttling;
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -53,6 +54,7 @@ const THROTTLED_SHARE_CLIENT_BOUND: f64 = 0.01;
 
 /// What every reason offers to do about it.
 const WHAT_TO_DO: &str = "lower -c, give the client more cores, or split the load across machines";
+const WHAT_TO_DO_ZH: &str = "请调低 -c、给客户端更多 CPU 核，或把负载分到多台机器上";
 
 /// The numbers the verdict reads, each `None` where it is unknown (it is then not judged).
 #[derive(Debug, Clone, Default)]
@@ -80,12 +82,13 @@ pub struct Inputs {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
     pub verdict: Verdict,
-    pub reasons: Vec<String>,
+    /// In both languages; the JSON has the English.
+    pub reasons: Vec<Text>,
 }
 
 /// The verdict on a run: the worst of its findings (`ok` with no reasons when there are none).
 pub fn judge(i: &Inputs) -> Judgement {
-    let mut found: Vec<(Verdict, String)> =
+    let mut found: Vec<(Verdict, Text)> =
         [cpu(i), throttling(i), read_lag(i), start_lag(i)].into_iter().flatten().collect();
     found.sort_by_key(|&(v, _)| Reverse(v)); // stable: equal verdicts keep their order
     Judgement {
@@ -94,75 +97,111 @@ pub fn judge(i: &Inputs) -> Judgement {
     }
 }
 
-fn cpu(i: &Inputs) -> Option<(Verdict, String)> {
+fn cpu(i: &Inputs) -> Option<(Verdict, Text)> {
     let cpu_s = i.cpu_s.filter(|_| i.wall_s > 0.0)?;
-    let (cores, whose) = match i.quota_cores {
-        Some(q) if q < i.cpus as f64 => (q, "its cgroup CPU quota allows"),
-        _ => (i.cpus as f64, "it may run on"),
+    let (cores, whose, whose_zh) = match i.quota_cores {
+        Some(q) if q < i.cpus as f64 => (q, "its cgroup CPU quota allows", "其 cgroup CPU 配额允许的"),
+        _ => (i.cpus as f64, "it may run on", "可用的"),
     };
     let used = cpu_s / i.wall_s;
     let share = used / cores;
     finding(
         CPU_SHARE.of(share),
-        format!(
-            "the client used {used:.2} of the {} {whose} ({:.0}%) during the run: its threads waited for a core, and that wait is in the latencies; {WHAT_TO_DO}",
-            cores_text(cores),
-            100.0 * share
-        ),
+        Text {
+            en: format!(
+                "the client used {used:.2} of the {} {whose} ({:.0}%) during the run: its threads waited for a core, and that wait is in the latencies; {WHAT_TO_DO}",
+                cores_text(cores),
+                100.0 * share
+            ),
+            zh: format!(
+                "运行期间客户端用了{whose_zh} {} 个核中的 {used:.2} 个（{:.0}%）：其线程在等待 CPU，这段等待计入了延迟；{WHAT_TO_DO_ZH}",
+                trimmed(cores),
+                100.0 * share
+            ),
+        },
     )
 }
 
-fn throttling(i: &Inputs) -> Option<(Verdict, String)> {
+fn throttling(i: &Inputs) -> Option<(Verdict, Text)> {
     let t = i.throttling.filter(|t| t.throttled > 0)?;
     let share = t.throttled as f64 / t.periods.max(t.throttled) as f64;
     let verdict = if share > THROTTLED_SHARE_CLIENT_BOUND { Verdict::ClientBound } else { Verdict::Degraded };
     let quota = i.quota_cores.map_or(String::new(), |q| format!(" ({})", cores_text(q)));
+    let quota_zh = i.quota_cores.map_or(String::new(), |q| format!("（{} 核）", trimmed(q)));
     finding(
         verdict,
-        format!(
-            "the client's cgroup CPU quota{quota} throttled it in {} of {} periods ({:.1}%) during the run, stopping its threads for {:.2} s in all: reads and sends waited for the next period; {WHAT_TO_DO} (raise the cgroup's CPU quota or the container's CPU limit)",
-            t.throttled,
-            t.periods,
-            100.0 * share,
-            t.throttled_s
-        ),
+        Text {
+            en: format!(
+                "the client's cgroup CPU quota{quota} throttled it in {} of {} periods ({:.1}%) during the run, stopping its threads for {:.2} s in all: reads and sends waited for the next period; {WHAT_TO_DO} (raise the cgroup's CPU quota or the container's CPU limit)",
+                t.throttled,
+                t.periods,
+                100.0 * share,
+                t.throttled_s
+            ),
+            zh: format!(
+                "运行期间客户端的 cgroup CPU 配额{quota_zh}在 {} 个周期中的 {} 个（{:.1}%）限流了它，共暂停其线程 {:.2} 秒：读和发送都要等下一个周期；{WHAT_TO_DO_ZH}（调高 cgroup 的 CPU 配额或容器的 CPU 限制）",
+                t.periods,
+                t.throttled,
+                100.0 * share,
+                t.throttled_s
+            ),
+        },
     )
 }
 
-fn read_lag(i: &Inputs) -> Option<(Verdict, String)> {
+fn read_lag(i: &Inputs) -> Option<(Verdict, Text)> {
     let p99 = i.read_lag_p99_ms?;
     finding(
         READ_LAG_MS.of(p99),
-        format!(
-            "the client read events {p99:.1} ms (p99) after they reached the machine: that lag is in TTFT and ITL; {WHAT_TO_DO}"
-        ),
+        Text {
+            en: format!(
+                "the client read events {p99:.1} ms (p99) after they reached the machine: that lag is in TTFT and ITL; {WHAT_TO_DO}"
+            ),
+            zh: format!(
+                "客户端在事件到达本机 {p99:.1} ms（p99）后才读到它们：这段滞后计入了 TTFT 和 ITL；{WHAT_TO_DO_ZH}"
+            ),
+        },
     )
 }
 
-fn start_lag(i: &Inputs) -> Option<(Verdict, String)> {
+fn start_lag(i: &Inputs) -> Option<(Verdict, Text)> {
     let p99 = i.start_lag_p99_ms?;
     finding(
         START_LAG_MS.of(p99),
-        format!(
-            "requests were sent {p99:.1} ms (p99) after their intended start: the client did not keep its schedule, so the server got less load than asked; {WHAT_TO_DO}"
-        ),
+        Text {
+            en: format!(
+                "requests were sent {p99:.1} ms (p99) after their intended start: the client did not keep its schedule, so the server got less load than asked; {WHAT_TO_DO}"
+            ),
+            zh: format!(
+                "请求在计划开始后 {p99:.1} ms（p99）才发出：客户端没能按计划执行，服务器收到的负载低于设定；{WHAT_TO_DO_ZH}"
+            ),
+        },
     )
 }
 
-fn finding(verdict: Verdict, reason: String) -> Option<(Verdict, String)> {
+fn finding(verdict: Verdict, reason: Text) -> Option<(Verdict, Text)> {
     (verdict != Verdict::Ok).then_some((verdict, reason))
 }
 
 /// Cores as people write them: `1 core`, `2 cores`, `0.1 cores`, `1.5 cores`.
 fn cores_text(cores: f64) -> String {
-    let n = format!("{cores:.2}");
-    let n = n.trim_end_matches('0').trim_end_matches('.');
+    let n = trimmed(cores);
     if n == "1" { "1 core".into() } else { format!("{n} cores") }
+}
+
+/// A core count without trailing zeros: `2`, `0.1`, `1.5`.
+fn trimmed(cores: f64) -> String {
+    let n = format!("{cores:.2}");
+    n.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn english(j: &Judgement) -> Vec<&str> {
+        j.reasons.iter().map(|r| r.en.as_str()).collect()
+    }
 
     /// A light run: 10 % of 4 cores over 10 s, nothing throttled, no lag.
     fn light() -> Inputs {
@@ -217,7 +256,7 @@ mod tests {
         // A quota below the CPUs is what the client may use: 0.9 of 1 core is degraded.
         let quota = Inputs { cpu_s: Some(9.0), quota_cores: Some(1.0), ..light() };
         assert_eq!(
-            judge(&quota).reasons,
+            english(&judge(&quota)),
             [
                 "the client used 0.90 of the 1 core its cgroup CPU quota allows (90%) during the run: its threads waited for a core, and that wait is in the latencies; lower -c, give the client more cores, or split the load across machines"
             ]
@@ -225,7 +264,9 @@ mod tests {
         // A quota above the CPUs allows no more than the CPUs.
         let loose = Inputs { cpu_s: Some(39.0), quota_cores: Some(8.0), ..light() };
         assert!(
-            judge(&loose).reasons[0].starts_with("the client used 3.90 of the 4 cores it may run on (98%)")
+            judge(&loose).reasons[0]
+                .en
+                .starts_with("the client used 3.90 of the 4 cores it may run on (98%)")
         );
         // No wall time, no share.
         assert_eq!(verdict(Inputs { cpu_s: Some(1.0), wall_s: 0.0, ..light() }), Verdict::Ok);
@@ -239,7 +280,7 @@ mod tests {
         };
         assert_eq!([at(1, 100).verdict, at(1, 99).verdict], [Verdict::Degraded, Verdict::ClientBound]);
         assert_eq!(
-            at(1, 200).reasons,
+            english(&at(1, 200)),
             [
                 "the client's cgroup CPU quota (2 cores) throttled it in 1 of 200 periods (0.5%) during the run, stopping its threads for 0.05 s in all: reads and sends waited for the next period; lower -c, give the client more cores, or split the load across machines (raise the cgroup's CPU quota or the container's CPU limit)"
             ]
@@ -253,9 +294,9 @@ mod tests {
         let j = judge(&both);
         assert_eq!(j.verdict, Verdict::ClientBound);
         assert_eq!(j.reasons.len(), 2);
-        assert!(j.reasons[0].starts_with("requests were sent 150.0 ms (p99) after their intended start"));
+        assert!(j.reasons[0].en.starts_with("requests were sent 150.0 ms (p99) after their intended start"));
         assert!(
-            j.reasons[1].starts_with("the client read events 2.0 ms (p99) after they reached the machine")
+            j.reasons[1].en.starts_with("the client read events 2.0 ms (p99) after they reached the machine")
         );
         let all = Inputs {
             read_lag_p99_ms: Some(3.0),
@@ -266,7 +307,11 @@ mod tests {
         };
         let j = judge(&all);
         assert_eq!((j.verdict, j.reasons.len()), (Verdict::Degraded, 4));
-        assert!(j.reasons.iter().all(|r| r.contains(WHAT_TO_DO)), "{:?}", j.reasons);
+        assert!(
+            j.reasons.iter().all(|r| r.en.contains(WHAT_TO_DO) && r.zh.contains(WHAT_TO_DO_ZH)),
+            "{:?}",
+            j.reasons
+        );
     }
 
     #[test]
