@@ -42,16 +42,9 @@ mod tests {
         stats.add(&failed);
         stats.worker_up(Duration::from_micros(1_500));
         let run = RunOutput {
-            stats,
             wall: Duration::from_millis(3_250),
-            window: Duration::from_secs(3),
-            started_at: chrono::Local::now(),
             warnings: vec!["a warning".into()],
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
-            series: Vec::new(),
-            breakdown: Default::default(),
+            ..RunOutput::of(stats, 3.0)
         };
         let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));

@@ -160,18 +160,7 @@ mod tests {
             m.usage_input_tokens = Some(5);
             stats.add(&m);
         }
-        let run = RunOutput {
-            stats,
-            wall: Duration::from_secs(4),
-            window: Duration::from_secs(4),
-            started_at: chrono::Local::now(),
-            warnings: vec![],
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
-            series: Vec::new(),
-            breakdown: Default::default(),
-        };
+        let run = RunOutput::of(stats, 4.0);
         let mut s = Summary::new(serde_json::json!({"model": "m", "concurrency": 2}), &run, None);
         s.started_at = "2024-05-01T12:00:00.000+02:00".into();
         let got = String::from_utf8(vllm_json(&s)).unwrap();
@@ -190,18 +179,7 @@ mod tests {
             stats.add(&m);
         }
         let window = Duration::from_secs(4);
-        let run = RunOutput {
-            stats,
-            wall: window,
-            window,
-            started_at: chrono::Local::now(),
-            warnings: vec![],
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
-            series: Vec::new(),
-            breakdown: Default::default(),
-        };
+        let run = RunOutput::of(stats, window.as_secs_f64());
         let s = Summary::new(serde_json::json!({}), &run, None);
         let v: serde_json::Value = serde_json::from_slice(&vllm_json(&s)).unwrap();
         assert_eq!(v["request_goodput"], 0.25);

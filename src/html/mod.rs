@@ -462,16 +462,10 @@ mod tests {
             breakdown.add(&m);
         }
         RunOutput {
-            stats,
-            wall: Duration::from_secs(seconds),
-            window: Duration::from_secs(seconds),
-            started_at: chrono::Local::now(),
             warnings: vec!["a warning with <b>markup</b> & 中文".into()],
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
             series: series.rows(),
             breakdown,
+            ..RunOutput::of(stats, seconds as f64)
         }
     }
 

@@ -10,7 +10,7 @@
 
 use super::{Section, charts, shell};
 use crate::lang::Lang;
-use crate::output::format::{ms, opt_ms, percent, rate};
+use crate::output::format::{ms, percent, rate};
 use crate::output::sweep::Row;
 use crate::search::{self, Capacity, Probe};
 use crate::slo::{Bound, Metric, Slo};
@@ -390,12 +390,7 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             Some(Judged::Failed) => " class=\"fail\"",
             _ => "",
         };
-        let verdict = match r.verdict {
-            None => "-",
-            Some(Verdict::Ok) => "ok",
-            Some(Verdict::Degraded) => "degraded",
-            Some(Verdict::ClientBound) => "client-bound",
-        };
+        let verdict = r.verdict.map_or("-", Verdict::name);
         let interval = x
             .summary
             .goodput
@@ -409,20 +404,7 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             escape(x.label)
         };
         let _ = write!(o, "<tr{class}><td>{level}</td>");
-        for cell in [
-            rate(r.req_s),
-            rate(r.tok_s),
-            opt_ms(r.ttft.0),
-            opt_ms(r.ttft.1),
-            opt_ms(r.tpot.0),
-            opt_ms(r.tpot.1),
-            opt_ms(r.e2e_p99),
-            percent(r.errors),
-            r.goodput.map_or_else(|| "-".into(), rate),
-            percent(r.attainment),
-            interval,
-            verdict.to_string(),
-        ] {
+        for cell in r.cells().into_iter().chain([interval, verdict.to_string()]) {
             let _ = write!(o, "<td>{}</td>", escape(&cell));
         }
         if capacity.is_some() {
@@ -461,16 +443,8 @@ mod tests {
             stats.add(&m);
         }
         let run = crate::summary::RunOutput {
-            stats,
             wall: Duration::from_secs(2),
-            window: Duration::from_secs_f64(2.0 / c as f64),
-            started_at: chrono::Local::now(),
-            warnings: Vec::new(),
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
-            series: Vec::new(),
-            breakdown: Default::default(),
+            ..crate::summary::RunOutput::of(stats, 2.0 / c as f64)
         };
         let config =
             serde_json::json!({"api": "openai-chat", "url": "http://127.0.0.1:9/<b>x</b>", "concurrency": c});

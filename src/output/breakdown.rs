@@ -78,21 +78,9 @@ fn table(header: [&str; 6], left: usize, rows: &[[String; 6]]) -> String {
 mod tests {
     use super::*;
     use crate::summary::{KeyRow, PromptRow, RunOutput};
-    use std::time::Duration;
 
     fn summary() -> Summary {
-        let run = RunOutput {
-            stats: Default::default(),
-            wall: Duration::from_secs(1),
-            window: Duration::from_secs(1),
-            started_at: chrono::Local::now(),
-            warnings: vec![],
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
-            series: vec![],
-            breakdown: Default::default(),
-        };
+        let run = RunOutput::of(Default::default(), 1.0);
         Summary::new(serde_json::Value::Null, &run, None)
     }
 

@@ -38,6 +38,23 @@ pub struct Row {
 }
 
 impl Row {
+    /// The level's numbers, as the table's cells from req/s to attainment (the terminal's and
+    /// the HTML page's).
+    pub fn cells(&self) -> [String; 10] {
+        [
+            rate(self.req_s),
+            rate(self.tok_s),
+            opt_ms(self.ttft.0),
+            opt_ms(self.ttft.1),
+            opt_ms(self.tpot.0),
+            opt_ms(self.tpot.1),
+            opt_ms(self.e2e_p99),
+            percent(self.errors),
+            self.goodput.map_or_else(|| "-".into(), rate),
+            percent(self.attainment),
+        ]
+    }
+
     pub fn of(level: &str, s: &Summary) -> Row {
         let m = &s.metrics;
         let p =
@@ -69,28 +86,10 @@ pub fn header() -> String {
 
 /// One level's line, its columns under the header's.
 pub fn row(r: &Row) -> String {
-    let verdict = match r.verdict {
-        None => "-",
-        Some(Verdict::Ok) => "ok",
-        Some(Verdict::Degraded) => "degraded",
-        Some(Verdict::ClientBound) => "client-bound",
-    };
-    let cells = [
-        rate(r.req_s),
-        rate(r.tok_s),
-        opt_ms(r.ttft.0),
-        opt_ms(r.ttft.1),
-        opt_ms(r.tpot.0),
-        opt_ms(r.tpot.1),
-        opt_ms(r.e2e_p99),
-        percent(r.errors),
-        r.goodput.map_or_else(|| "-".into(), rate),
-        percent(r.attainment),
-        verdict.to_string(),
-    ];
+    let verdict = r.verdict.map_or("-", Verdict::name);
     let mut line = pad_right(&r.level, LEVEL_WIDTH);
-    for c in cells {
-        line.push_str(&pad_left(&c, WIDTH));
+    for c in r.cells().iter().map(String::as_str).chain([verdict]) {
+        line.push_str(&pad_left(c, WIDTH));
     }
     line
 }

@@ -215,8 +215,7 @@ pub fn verdict_meaning(v: Option<Verdict>) -> (&'static str, &'static str) {
 /// which says what to do.
 fn verdict(c: &ClientUsage, l: Lang) -> String {
     let word = match c.verdict {
-        Some(Verdict::Degraded) => "degraded",
-        Some(Verdict::ClientBound) => "client-bound",
+        Some(v @ (Verdict::Degraded | Verdict::ClientBound)) => v.name(),
         Some(Verdict::Ok) | None => return String::new(),
     };
     let meaning = l.of(verdict_meaning(c.verdict));

@@ -240,16 +240,8 @@ mod tests {
     #[test]
     fn lost_statistics_are_not_read_as_nothing_sent() {
         let run = |stats_lost| crate::summary::RunOutput {
-            stats: Default::default(),
-            wall: Duration::from_secs(3),
-            window: Duration::from_secs(3),
-            started_at: chrono::Local::now(),
-            warnings: vec![],
-            records_error: None,
-            interrupted: false,
             stats_lost,
-            series: vec![],
-            breakdown: Default::default(),
+            ..crate::summary::RunOutput::of(Default::default(), 3.0)
         };
         let after = |lost| after_run(&Summary::new(serde_json::Value::Null, &run(lost), None));
         assert_eq!(after(false), [Warning::NothingSent]);

@@ -44,6 +44,26 @@ pub struct RunOutput {
     pub breakdown: Breakdown,
 }
 
+/// Test helper: a run of `stats` whose wall time and window were `secs`, with nothing else to say.
+#[cfg(test)]
+impl RunOutput {
+    pub fn of(stats: RunStats, secs: f64) -> RunOutput {
+        let d = Duration::from_secs_f64(secs);
+        RunOutput {
+            stats,
+            wall: d,
+            window: d,
+            started_at: chrono::Local::now(),
+            warnings: Vec::new(),
+            records_error: None,
+            interrupted: false,
+            stats_lost: false,
+            series: Vec::new(),
+            breakdown: Breakdown::default(),
+        }
+    }
+}
+
 /// The JSON summary (`--json`), top-level keys in this order.
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -547,18 +567,7 @@ mod tests {
             m.outcome = Outcome::Failed { kind, message: message.into() };
             stats.add(&m);
         }
-        let run = RunOutput {
-            stats,
-            wall: Duration::from_secs(2),
-            window: Duration::from_secs(2),
-            started_at: chrono::Local::now(),
-            warnings: vec![],
-            records_error: None,
-            interrupted: false,
-            stats_lost: false,
-            series: Vec::new(),
-            breakdown: Default::default(),
-        };
+        let run = RunOutput::of(stats, 2.0);
         let s = Summary::new(Value::Null, &run, None);
         assert_eq!(
             s.errors_by_count(),

@@ -19,6 +19,17 @@ pub enum Verdict {
     ClientBound,
 }
 
+impl Verdict {
+    /// The verdict's word, as the JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Degraded => "degraded",
+            Verdict::ClientBound => "client-bound",
+        }
+    }
+}
+
 /// The two thresholds of one measure: above `degraded` the run is degraded, above
 /// `client_bound` client-bound (both strict: a value on a threshold is the milder verdict).
 struct Thresholds {
