@@ -2,7 +2,10 @@
 # The load models' targets, against `llmload mock` on 127.0.0.1 (benches/README.md records the
 # results): a constant and a Poisson rate (requests counted by the mock, gaps from the records),
 # the dispatcher's lag up to its ceiling, a server stall while --max-concurrency binds, and the
-# capacity search against a server with 8 slots. About 4 minutes. Usage: bash benches/load_models.sh
+# capacity search against a server with 8 slots. Each block ends with the instrument's own
+# lateness: its TTFT and ITL p99 (from /mock/stats) minus the configured ones; with --slots or a
+# stall, its TTFT includes the wait by design, so read its ITL. About 4 minutes.
+# Usage: bash benches/load_models.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -20,6 +23,10 @@ mock() { # mock ARGS…: starts a mock on a fresh port at nice −10 where allow
     MOCK=$!
     sleep 0.5
 }
+# late TTFT_MS ITL_MS: the running mock's p99 TTFT and ITL over the configured ones.
+late() {
+    python3 -c "import json,urllib.request; s=json.load(urllib.request.urlopen('$(url)/mock/stats')); print('instrument late: TTFT p99 %+.1f ms, ITL p99 %+.1f ms' % (s['ttft_ms']['p99']-$1, s['itl_ms']['p99']-$2))"
+}
 stop() { kill "$MOCK" 2>/dev/null; wait "$MOCK" 2>/dev/null || true; }
 url() { echo "http://127.0.0.1:$port"; }
 
@@ -29,6 +36,7 @@ for arrival in constant poisson; do
     "$B" run --url "$(url)" --api openai-chat --rate 50 --arrival "$arrival" -d 20s --no-preflight --quiet \
         --json "$out/$arrival.json" --records "$out/$arrival.jsonl" >/dev/null
     sent=$(python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$(url)/mock/stats'))['requests'])")
+    late 50 10
     stop
     python3 - "$out/$arrival.jsonl" "$out/$arrival.json" "$arrival" "$sent" <<'PY'
 import json, statistics, sys
@@ -47,6 +55,7 @@ for rate in 100 500 1000 2000 4000; do
     mock --ttft 10ms --itl 2ms --tokens 5
     "$B" run --url "$(url)" --api openai-chat --rate "$rate" --arrival constant -d 10s --no-preflight --quiet \
         --json "$out/r$rate.json" >/dev/null
+    late 10 2
     stop
     python3 - "$out/r$rate.json" "$rate" <<'PY'
 import json, sys
@@ -60,6 +69,7 @@ echo "== a 2 s server stall while --max-concurrency 8 binds (--rate 20, -d 8s; s
 mock --ttft 50ms --itl 10ms --tokens 10 --stall-at 3s --stall-for 2s
 "$B" run --url "$(url)" --api openai-chat --rate 20 --arrival constant --max-concurrency 8 -d 8s --no-preflight \
     --quiet --json "$out/stall.json" --records "$out/stall.jsonl" >/dev/null || true
+late 50 10
 stop
 python3 - "$out/stall.jsonl" <<'PY'
 import json, sys
@@ -78,6 +88,7 @@ echo "== --find concurrency against 8 slots (TTFT 100 ms, 50 tokens at 10 ms), t
 mock --ttft 100ms --itl 10ms --tokens 50 --slots 8
 "$B" sweep --url "$(url)" --api openai-chat --find concurrency --concurrency 4 --slo 'ttft<=150ms' \
     --slo-target 0.95 -d 10s --max-level-time 40s --no-preflight --json "$out/find.json"
+late 100 10
 stop
 python3 -c "import json; c=json.load(open('$out/find.json'))['capacity']; print('capacity', c['value'], c['stop_reason'], [(p['level'], p['attainment'], p['decided']) for p in c['probes']])"
 echo "(files in $out)"
