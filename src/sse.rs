@@ -36,8 +36,9 @@ pub struct Event {
     pub event: String,
     /// The `data:` lines joined with `'\n'`.
     pub data: String,
-    /// The last valid `id:` of this event only; unlike a browser, the id does not carry over.
-    pub id: Option<String>,
+    /// The WHATWG last event ID: the value of the latest valid `id:` field in the stream so far,
+    /// set even by a block without data (which dispatches nothing), `""` before any.
+    pub id: String,
 }
 
 /// Why a stream was rejected.
@@ -76,7 +77,6 @@ pub struct Parser {
     after_cr: bool,
     event_type: String,
     data: String,
-    id: Option<String>,
     /// A field line arrived since the last blank line, so an end of body here cuts an event.
     in_event: bool,
     invalid_utf8: bool,
@@ -93,10 +93,9 @@ impl Parser {
             after_cr: false,
             event_type: String::new(),
             data: String::new(),
-            id: None,
             in_event: false,
             invalid_utf8: false,
-            out: Event { event: String::new(), data: String::new(), id: None },
+            out: Event { event: String::new(), data: String::new(), id: String::new() },
         }
     }
 
@@ -166,7 +165,6 @@ impl Parser {
         self.after_cr = false;
         self.event_type.clear();
         self.data.clear();
-        self.id = None;
         self.in_event = false;
         truncated
     }
@@ -226,7 +224,11 @@ impl Parser {
                 self.data.push_str(value);
                 self.data.push('\n');
             }
-            "id" if !value.contains('\0') => self.id = Some(value.to_owned()),
+            // The last event ID buffer lives in the event handed out: it persists across events.
+            "id" if !value.contains('\0') => {
+                self.out.id.clear();
+                self.out.id.push_str(value);
+            }
             // `retry:` sets a reconnection delay; a load tester never reconnects a stream.
             _ => {}
         }
@@ -236,7 +238,6 @@ impl Parser {
     /// Handles a blank line: emits the event if it has data, and starts a new one either way.
     fn dispatch(&mut self, on_event: &mut dyn FnMut(&Event)) {
         self.in_event = false;
-        let id = self.id.take();
         if self.data.is_empty() {
             self.event_type.clear();
             return;
@@ -246,7 +247,6 @@ impl Parser {
         // Swap the buffers into the event handed out and back, so a steady stream allocates nothing.
         std::mem::swap(&mut self.out.data, &mut self.data);
         std::mem::swap(&mut self.out.event, &mut self.event_type);
-        self.out.id = id;
         on_event(&self.out);
         self.data.clear();
         self.event_type.clear();
@@ -266,12 +266,12 @@ mod tests {
 
     type RunResult = Result<(Vec<Event>, Ended), SseError>;
 
-    fn ev(event: &str, data: &str, id: Option<&str>) -> Event {
-        Event { event: event.to_owned(), data: data.to_owned(), id: id.map(str::to_owned) }
+    fn ev(event: &str, data: &str, id: &str) -> Event {
+        Event { event: event.to_owned(), data: data.to_owned(), id: id.to_owned() }
     }
 
     fn data(data: &str) -> Event {
-        ev("", data, None)
+        ev("", data, "")
     }
 
     fn run(limits: Limits, chunks: &[&[u8]]) -> RunResult {
@@ -429,10 +429,11 @@ mod tests {
         check(
             b"id: 1\nretry: 1500\ndata: a\n\ndata: b\n\nid\ndata: c\n\nid: 2\nid: x\0y\ndata: d\n\n\
               retry: 12a\nretry: -5\nretry:\nretry: 99999999999999999999999\ndata: e\n\n",
-            &[ev("", "a", Some("1")), data("b"), ev("", "c", Some("")), ev("", "d", Some("2")), data("e")],
+            &[ev("", "a", "1"), ev("", "b", "1"), data("c"), ev("", "d", "2"), ev("", "e", "2")],
         );
-        // An id in a block without data does not leak into the next event.
-        check(b"id: 7\n\ndata: a\n\n", &[data("a")]);
+        // A block with only an id dispatches nothing but sets the last event ID the next event carries.
+        check(b"id: 7\n\ndata: a\n\n", &[ev("", "a", "7")]);
+        check(b"data: a\n\nid: 7\n\n", &[data("a")]);
     }
 
     #[test]
@@ -479,10 +480,10 @@ mod tests {
         check(
             input,
             &[
-                ev("message_start", "{\"type\":\"message_start\"}", None),
-                ev("ping", "{\"type\": \"ping\"}", None),
-                ev("content_block_delta", "{\"delta\":{\"text\":\"Hi\"}}", None),
-                ev("message_stop", "{\"type\":\"message_stop\"}", None),
+                ev("message_start", "{\"type\":\"message_start\"}", ""),
+                ev("ping", "{\"type\": \"ping\"}", ""),
+                ev("content_block_delta", "{\"delta\":{\"text\":\"Hi\"}}", ""),
+                ev("message_stop", "{\"type\":\"message_stop\"}", ""),
             ],
         );
     }

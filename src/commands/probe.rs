@@ -1,8 +1,7 @@
 //! `llmload probe`: one request (or a recorded body, `--file`) read through the client's own read
 //! loop, every SSE event printed as it arrives with what the adapter read from it, then a verdict
-//! with the likely fix. It tracks the WHATWG last event ID, which carries over between events (the
-//! parser's `Event.id` is the event's own), and, when `--api` recognises none of the events, which
-//! other adapter does. Rendering is `output::probe`'s.
+//! with the likely fix (each event shows the WHATWG last event ID the parser dispatched it with),
+//! and, when `--api` recognises none of the events, which other adapter does. Rendering is `output::probe`'s.
 
 use super::{print_out, say};
 use crate::cli::{ProbeArgs, RunArgs};
@@ -87,14 +86,8 @@ pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
             say(&format!("llmload probe → {api} {}", config.client.url));
         }
     }
-    let mut watch = Watch {
-        json: a.json,
-        api,
-        protocol: protocol.as_ref(),
-        last_id: LastEventId::default(),
-        tally: Tally::default(),
-        kept: Vec::new(),
-    };
+    let mut watch =
+        Watch { json: a.json, api, protocol: protocol.as_ref(), tally: Tally::default(), kept: Vec::new() };
     let m = match &recorded {
         Some(body) => client.read_recorded(&body[..], &mut |ev, _| watch.on_event(ev, None)),
         None => {
@@ -140,7 +133,6 @@ struct Watch<'a> {
     json: bool,
     api: &'a str,
     protocol: &'a dyn Protocol,
-    last_id: LastEventId,
     tally: Tally,
     kept: Vec<Event>,
 }
@@ -155,28 +147,13 @@ impl Watch<'_> {
             offset,
             event: if ev.event.is_empty() { "message".into() } else { ev.event.clone() },
             data: ev.data.clone(),
-            id: self.last_id.dispatch(ev).to_string(),
+            id: ev.id.clone(),
             reading,
         };
         if self.kept.len() < KEPT_EVENTS {
             self.kept.push(ev.clone());
         }
         print_out(&if self.json { view::json_line(&seen) } else { view::text(&seen, self.api) });
-    }
-}
-
-/// The WHATWG last event ID: set by each event's `id:` field and kept until the next one sets it
-/// (an empty `id:` resets it to `""`); the parser's `Event.id` is the event's own field only.
-#[derive(Debug, Default)]
-struct LastEventId(String);
-
-impl LastEventId {
-    /// The last event ID `ev` is dispatched with.
-    fn dispatch(&mut self, ev: &Event) -> &str {
-        if let Some(id) = &ev.id {
-            self.0.clone_from(id);
-        }
-        &self.0
     }
 }
 
@@ -232,35 +209,24 @@ fn best_adapter(body: &[u8]) -> Api {
 mod tests {
     use super::*;
 
-    fn ev(event: &str, data: &str, id: Option<&str>) -> Event {
-        Event { event: event.into(), data: data.into(), id: id.map(String::from) }
-    }
-
-    #[test]
-    fn the_last_event_id_carries_over_until_an_id_field_changes_it() {
-        let mut last = LastEventId::default();
-        assert_eq!(last.dispatch(&ev("", "a", None)), "");
-        assert_eq!(last.dispatch(&ev("", "b", Some("1"))), "1");
-        assert_eq!(last.dispatch(&ev("", "c", None)), "1", "carried over");
-        assert_eq!(last.dispatch(&ev("", "d", Some(""))), "", "an empty id resets it");
-        assert_eq!(last.dispatch(&ev("", "e", None)), "");
+    fn ev(event: &str, data: &str) -> Event {
+        Event { event: event.into(), data: data.into(), id: String::new() }
     }
 
     #[test]
     fn another_api_that_reads_the_events_is_suggested() {
         let openai = [
-            ev("", r#"{"choices":[{"delta":{"role":"assistant"}}]}"#, None),
-            ev("", r#"{"choices":[{"delta":{"content":"hi"}}]}"#, None),
-            ev("", "[DONE]", None),
+            ev("", r#"{"choices":[{"delta":{"role":"assistant"}}]}"#),
+            ev("", r#"{"choices":[{"delta":{"content":"hi"}}]}"#),
+            ev("", "[DONE]"),
         ];
         assert_eq!(suggest(Api::DifyChat, &openai), Some(Api::OpenAiChat));
         let anthropic = [ev(
             "content_block_delta",
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#,
-            None,
         )];
         assert_eq!(suggest(Api::OpenAiChat, &anthropic), Some(Api::Anthropic));
-        assert_eq!(suggest(Api::OpenAiChat, &[ev("", "plain words", None)]), None);
+        assert_eq!(suggest(Api::OpenAiChat, &[ev("", "plain words")]), None);
         let body =
             b"data: {\"event\":\"message\",\"answer\":\"hi\"}\n\ndata: {\"event\":\"message_end\"}\n\n";
         assert_eq!(best_adapter(body), Api::DifyChat);

@@ -1,7 +1,7 @@
 //! What `llmload probe` prints: each SSE event as a person reads it (its arrival, type, last
 //! event ID, data, and what the adapter read from it) or as one JSON object, and the one-line
-//! verdict with the likely fix. Pure: events and counts in, text out; sending the request and
-//! tracking the last event ID are the command's.
+//! verdict with the likely fix. Pure: events and counts in, text out; sending the request is the
+//! command's, and the last event ID is the SSE parser's.
 
 use crate::decimals::three;
 use crate::measure::{ErrorKind, Outcome};

@@ -179,7 +179,7 @@ fn mutated_event_data_never_panics_an_adapter() {
         let event = crate::sse::Event {
             event: EVENT_NAMES[below(&mut rng, EVENT_NAMES.len())].into(),
             data: String::from_utf8_lossy(&data).into_owned(),
-            id: None,
+            id: String::new(),
         };
         for p in &protocols {
             let _ = p.interpret(&event);

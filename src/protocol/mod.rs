@@ -135,7 +135,7 @@ pub fn json_text(v: Option<&serde_json::Value>) -> String {
 /// Test helper: interprets `data` as one event named `event` and detaches the result from it.
 #[cfg(test)]
 pub fn interpret_named(p: &dyn Protocol, event: &str, data: &str) -> Result<Delta<'static>, String> {
-    let event = Event { event: event.into(), data: data.into(), id: None };
+    let event = Event { event: event.into(), data: data.into(), id: String::new() };
     p.interpret(&event).map(|d| Delta {
         answer: Cow::Owned(d.answer.into_owned()),
         reasoning: Cow::Owned(d.reasoning.into_owned()),
@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn text_borrows_from_the_event_unless_it_has_escapes() {
-        let ev = |data: &str| Event { event: String::new(), data: data.into(), id: None };
+        let ev = |data: &str| Event { event: String::new(), data: data.into(), id: String::new() };
         let plain = ev(r#"{"choices":[{"delta":{"content":"你好"}}]}"#);
         let escaped = ev(r#"{"choices":[{"delta":{"content":"a\nb"}}]}"#);
         let (p, a, d): (&dyn Protocol, &dyn Protocol, &dyn Protocol) =
@@ -188,7 +188,8 @@ mod tests {
 
     #[test]
     fn events_are_described_by_name_or_the_start_of_their_data() {
-        let ev = |event: &str, data: &str| Event { event: event.into(), data: data.into(), id: None };
+        let ev =
+            |event: &str, data: &str| Event { event: event.into(), data: data.into(), id: String::new() };
         assert_eq!(describe(&ev("message_start", "{}")), "event: message_start");
         assert_eq!(describe(&ev("", r#"{"event":"workflow_started","data":{}}"#)), "event: workflow_started");
         assert_eq!(describe(&ev("", "[DONE]")), "[DONE]");

@@ -69,7 +69,8 @@ fn a_recorded_body_reads_as_whatwg_events_with_the_last_event_id() {
                 r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}"#,
                 ""
             ),
-            ("message_stop", r#"{"type":"message_stop"}"#, ""),
+            // A block with only `id: 9` dispatched nothing but set the last event ID.
+            ("message_stop", r#"{"type":"message_stop"}"#, "9"),
         ],
         "{}",
         out.context()
