@@ -4,7 +4,7 @@
 //! and `rng`, every file opens with a `//!` paragraph, and one module-file style (`mod.rs`) is
 //! used. Test code (a file's trailing `#[cfg(test)] mod tests`) is not checked for layers. And no
 //! code, test, bench or CI script names a path outside the repository, so a bare clone tests
-//! itself.
+//! itself, and the README stays a first screen (the reference lives in docs/).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -267,6 +267,20 @@ fn nothing_refers_outside_the_repository() {
         found.is_empty(),
         "paths outside the repository (copy the file in instead):\n  {}",
         found.join("\n  ")
+    );
+}
+
+/// The README is the first screen, not the reference: past this the reference belongs in docs/.
+const README_MAX_CHARS: usize = 15_000;
+
+#[test]
+fn the_readme_stays_short() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let text = std::fs::read_to_string(&path).expect("README.md is readable");
+    let chars = text.chars().count();
+    assert!(
+        chars <= README_MAX_CHARS,
+        "README.md has {chars} characters, over {README_MAX_CHARS}: move reference text to docs/ and link it"
     );
 }
 
