@@ -496,6 +496,9 @@ pub struct MockArgs {
     /// how long the --stall-at pause lasts
     #[argh(option)]
     pub stall_for: Option<String>,
+    /// close each connection after one response, as llama.cpp's server does, while the response says keep-alive; the close comes when the next request arrives, which gets no answer
+    #[argh(switch)]
+    pub close_after_response: bool,
 }
 
 /// A TCP port, with a message that says what a port is (argh's own would be "number too large

@@ -161,6 +161,10 @@ pub struct Measurement {
     pub warnings: Vec<String>,
     /// Attempts made (1 without retries); latencies count from the first one's `t0`.
     pub attempts: u32,
+    /// Times the request was sent again, over all its attempts, because the pooled connection
+    /// it went out on had been closed by the server before any byte of a response (a
+    /// reconnect: neither a failure nor an attempt).
+    pub reconnects: u32,
     /// The server's `x-request-id`, to find the request in its logs.
     pub request_id: Option<String>,
     /// The client's own lag on each timed read (the response head's, and each that completed
@@ -215,6 +219,7 @@ impl Measurement {
             outcome: Outcome::Ok,
             warnings: Vec::new(),
             attempts: 1,
+            reconnects: 0,
             request_id: None,
             read_lags_us: Vec::new(),
             user_reads: 0,

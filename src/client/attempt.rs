@@ -1,7 +1,10 @@
 //! One request from start to end: the attempts `--retries` allows (waiting on the stop signal,
 //! so a deadline or Ctrl-C cuts a backoff short), and one attempt's request, headers and status,
-//! with when its last byte went out and when its head arrived (the transport's clocks). When to
-//! retry is `retry`'s; reading the stream is `read_loop`'s.
+//! with when its last byte went out and when its head arrived (the transport's clocks). An
+//! attempt whose pooled connection turns out closed before any byte of a response (the server
+//! closed it while it sat idle, and its close crossed the request) is sent again at once on a
+//! fresh connection: a reconnect, counted, not a failure and not a retry. When to retry is
+//! `retry`'s; reading the stream is `read_loop`'s.
 
 use super::failure::{failure, http_error, one_line, read_snippet};
 use super::{Client, MAX_REQUEST_ID, Request, retry, transport};
@@ -30,10 +33,12 @@ impl Client {
     ) -> Measurement {
         let t0 = Instant::now();
         let mut jitter = SplitMix64::new(job.worker as u64 ^ (job.prompt_index as u64) << 32 ^ nanos());
-        let (mut attempts, mut started) = (1, t0);
+        let (mut attempts, mut started, mut reconnects) = (1, t0, 0);
         loop {
             let (mut m, retry_after) = self.attempt(job, stop, t0, started, observe);
             m.attempts = attempts;
+            reconnects += m.reconnects;
+            m.reconnects = reconnects;
             self.mask(job, &mut m);
             if attempts > self.settings.retries || !retry::retryable(&m.outcome) {
                 return m;
@@ -79,22 +84,18 @@ impl Client {
             ignore_eos: self.settings.ignore_eos,
         };
         let body = self.settings.protocol.body(&spec);
-        let mut req = self
-            .agent(job.worker)
-            .post(&self.settings.url)
-            .header("Content-Type", "application/json")
-            .header("Accept", "text/event-stream");
-        for (k, v) in self.settings.protocol.headers(job.key.map(|k| k.1)) {
-            req = req.header(k, v);
-        }
-        for (k, v) in &self.settings.headers {
-            req = req.header(k, v);
-        }
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.turn = job.turn;
         m.prompt_counted = job.prompt.counted_tokens;
         transport::forget();
-        let response = req.send(&body[..]);
+        let mut response = self.request(job).send(&body[..]);
+        if response.as_ref().is_err_and(closed_unanswered) && !stop.is_cut() {
+            // Nothing of this request reached the server's application: a fresh connection
+            // carries it, from the same start (what the stale one cost shows in the latencies).
+            m.reconnects += 1;
+            transport::forget();
+            response = self.request(job).send(&body[..]);
+        }
         let now = Instant::now();
         m.end_at = now;
         m.send_lag = transport::written().map(|w| w.saturating_duration_since(started));
@@ -153,6 +154,39 @@ impl Client {
         self.stream(reader, &mut m, stop, observe);
         (m, None)
     }
+
+    /// The request `job` as the worker's agent will send it, without its body.
+    fn request(&self, job: &Request) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        let mut req = self
+            .agent(job.worker)
+            .post(&self.settings.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "text/event-stream");
+        for (k, v) in self.settings.protocol.headers(job.key.map(|k| k.1)) {
+            req = req.header(k, v);
+        }
+        for (k, v) in &self.settings.headers {
+            req = req.header(k, v);
+        }
+        req
+    }
+}
+
+/// Whether a send that failed with `e` went out on a pooled connection that the server had
+/// already closed: the connection came from the pool, not a byte of a response came back, and
+/// it ended in a close (EOF, which ureq reports as "Peer disconnected") or a reset, or a write
+/// found it broken. Each worker's agent pools at most one idle connection and this one has
+/// left the pool, so the next send opens a fresh connection.
+fn closed_unanswered(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind as K;
+    let closed = matches!(
+        e,
+        ureq::Error::Io(io) if matches!(
+            io.kind(),
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+        )
+    );
+    closed && transport::pooled_without_reply()
 }
 
 /// Seeds jitter differently per process and request.

@@ -1,7 +1,8 @@
 //! Sends one request and measures it. The client owns the transport and the read loop only:
 //! `agent` sets up ureq's agents once per run, `transport` is the socket under it (whose reads the kernel
-//! stamps with their bytes' arrival), `attempt` sends a request and makes the attempts
-//! `--retries` allows, `read_loop` feeds the streamed bytes to the SSE parser and the events to
+//! stamps with their bytes' arrival, and which notes whether a request's connection was
+//! pooled), `attempt` sends a request, makes the attempts `--retries` allows and sends one again
+//! on a fresh connection when its pooled connection turns out closed (a reconnect), `read_loop` feeds the streamed bytes to the SSE parser and the events to
 //! the protocol, and `failure` maps every failure to an `Outcome`, with any key a server echoed
 //! masked; `preflight` checks the target with one request before the load. It never prints and
 //! never panics on what a server sends. Its settings come from `config` as a `ClientSettings`;

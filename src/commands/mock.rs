@@ -69,6 +69,7 @@ pub fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
             n => n,
         },
         stall: stall(a)?,
+        close_after_response: a.close_after_response,
     };
     let addr: SocketAddr = format!("{}:{}", a.host, a.port)
         .parse()

@@ -38,7 +38,7 @@ mod tests {
         stats.add(&ok);
         let mut failed = Measurement::new(1, 0, None, t0);
         failed.outcome = Outcome::Failed { kind: ErrorKind::Http(500), message: "HTTP 500: boom".into() };
-        failed.read_lags_us = vec![7];
+        (failed.read_lags_us, failed.reconnects) = (vec![7], 1);
         stats.add(&failed);
         stats.worker_up(Duration::from_micros(1_500));
         let run = RunOutput {
@@ -273,6 +273,7 @@ mod tests {
       "p99": 1.5,
       "max": 1.5
     },
+    "reconnects": 1,
     "verdict": "degraded",
     "reasons": [
       "a reason"

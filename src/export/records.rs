@@ -37,6 +37,10 @@ pub struct Record {
     /// Attempts made; more than 1 only with `--retries`.
     #[serde(default = "one")]
     pub attempts: u32,
+    /// Times the request was sent again on a fresh connection because the pooled one it went
+    /// out on had been closed by the server before any byte of a response (not an attempt).
+    #[serde(default)]
+    pub reconnects: u32,
     /// The server's `x-request-id` header, when it sent one.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -160,6 +164,7 @@ impl Record {
             start_ms: 0.0,
             start_unix_ms: None,
             attempts: 1,
+            reconnects: 0,
             request_id: None,
             status: None,
             outcome: String::new(),
@@ -204,6 +209,7 @@ impl Record {
             start_ms: us_ms(start),
             start_unix_ms: None,
             attempts: m.attempts,
+            reconnects: m.reconnects,
             request_id: m.request_id.clone(),
             status: m.status,
             outcome: m.outcome.name(),
@@ -286,6 +292,7 @@ impl Record {
         m.warmup = self.warmup;
         m.warnings = self.warnings.clone();
         m.attempts = self.attempts;
+        m.reconnects = self.reconnects;
         m.request_id = self.request_id.clone();
         // Only the largest lag is recorded: it stands for the request's reads. A request with a
         // head but no lag had a read on the user clock.
@@ -320,6 +327,7 @@ mod tests {
             start_ms: 12.5,
             start_unix_ms: Some(1_748_779_200_012.5),
             attempts: 1,
+            reconnects: 0,
             request_id: Some("req-7".into()),
             status: Some(200),
             outcome: "ok".into(),
@@ -356,7 +364,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}\n"
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}\n"
         );
         let back: Record = serde_json::from_str(&got).unwrap();
         assert_eq!(back, sample());

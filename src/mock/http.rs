@@ -49,14 +49,18 @@ impl From<io::Error> for ReadError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Next {
     KeepAlive,
+    /// A whole response whose head said `Connection: close`: close, as announced.
+    CloseAnnounced,
+    /// Close now: the response broke off, or the client is gone.
     Close,
     /// Close with a TCP reset (the `reset` fault).
     Reset,
 }
 
 impl Next {
+    /// After a whole response; `close`: its head said `Connection: close`.
     pub(super) fn after(close: bool) -> Next {
-        if close { Next::Close } else { Next::KeepAlive }
+        if close { Next::CloseAnnounced } else { Next::KeepAlive }
     }
 }
 

@@ -101,6 +101,11 @@ pub struct MockConfig {
     /// `(at, for)`: from `at` after the mock started, for `for`, no stream sends an event
     /// (`--stall-at`, `--stall-for`); what falls due meanwhile goes out when it ends.
     pub stall: Option<(Duration, Duration)>,
+    /// Each connection carries one response, and says otherwise (`--close-after-response`):
+    /// API responses advertise `Connection: keep-alive`, and the connection closes, unanswered,
+    /// when the next request arrives on it (a server that closes after each response, as
+    /// llama.cpp's does, with its close always late: it crosses the client's next request).
+    pub close_after_response: bool,
 }
 
 impl Default for MockConfig {
@@ -117,6 +122,7 @@ impl Default for MockConfig {
             replay: None,
             slots: None,
             stall: None,
+            close_after_response: false,
         }
     }
 }
@@ -273,6 +279,7 @@ fn spawn_connection(stream: TcpStream, shared: &Arc<Shared>) {
 /// Answers requests on one connection until either side closes it. The socket is shared only
 /// with the pacer sending a stream, while this thread waits for it.
 fn serve(conn: &Arc<TcpStream>, shared: &Shared) {
+    shared.lock_truth().connections += 1;
     let stream = &**conn;
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream);
@@ -291,8 +298,11 @@ fn serve(conn: &Arc<TcpStream>, shared: &Shared) {
             }
         };
         match next {
+            Next::KeepAlive | Next::CloseAnnounced if shared.config.close_after_response => {
+                return shared.close_late(stream, &mut reader);
+            }
             Next::KeepAlive => {}
-            Next::Close => return close_gracefully(stream),
+            Next::CloseAnnounced | Next::Close => return close_gracefully(stream),
             Next::Reset => return os::reset_on_close(stream),
         }
     }
@@ -309,6 +319,17 @@ fn close_gracefully(stream: &TcpStream) {
 impl Shared {
     fn lock_truth(&self) -> MutexGuard<'_, Truth> {
         self.truth.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `--close-after-response`, once a connection's response is out: it stays open until the
+    /// client's next request has arrived on it (or the client closes it), then closes without a
+    /// byte of an answer (not even a `100 Continue`). The request is counted as unanswered; it
+    /// gets no sequence number, so faults fall on answered requests only.
+    fn close_late(&self, stream: &TcpStream, reader: &mut BufReader<&TcpStream>) {
+        if let Ok(Some(_)) | Err(http::ReadError::Bad(..)) = http::read_request(reader, &mut io::sink()) {
+            self.lock_truth().unanswered += 1;
+        }
+        close_gracefully(stream);
     }
 
     /// `received`: the instant the whole request (head and body) had been read.
@@ -392,6 +413,7 @@ mod tests {
             replay: None,
             slots: None,
             stall: None,
+            close_after_response: false,
         }
     }
 
@@ -632,9 +654,10 @@ mod tests {
         assert!(t.faults.is_empty());
         let stats = c.call("GET", "/mock/stats", &Value::Null);
         let (got, want) = (stats.json(), t.to_json());
-        for key in ["requests", "completed", "text_events", "faults"] {
+        for key in ["requests", "completed", "text_events", "faults", "connections", "unanswered"] {
             assert_eq!(got[key], want[key], "{key}");
         }
+        assert_eq!((t.connections, t.unanswered), (1, 0));
         for key in ["ttft_ms", "itl_ms", "e2e_ms"] {
             assert_eq!(got[key]["count"], want[key]["count"], "{key}");
         }
@@ -758,6 +781,38 @@ mod tests {
         assert!(c.closed());
         let t = h.truth_when_idle(Duration::from_secs(2));
         assert_eq!((t.completed, t.faults["close"]), (1, 1));
+    }
+
+    #[test]
+    fn close_after_response_says_keep_alive_then_closes_on_the_next_request_unanswered() {
+        let h = server(MockConfig { close_after_response: true, ..config(3, &["close:0.5"]) });
+        let mut c = Client::connect(&h);
+        let r = c.call("POST", OPENAI_PATH, &openai(json!({})));
+        assert_eq!((r.status, r.complete, text_events(&r.data())), (200, true, 3));
+        assert_eq!(
+            (r.header("connection"), r.header("keep-alive")),
+            (Some("keep-alive"), Some("timeout=5, max=100"))
+        );
+        assert!(still_open(&mut c), "the close waits for the next request");
+        c.send_raw(format!("POST {OPENAI_PATH} HTTP/1.1\r\nContent-Length: 2\r\n\r\n{{}}").as_bytes());
+        assert!(c.closed(), "closed, not a byte of an answer");
+        // Request 1 gets the `close` fault: its head says so, and the connection still waits.
+        let mut c = Client::connect(&h);
+        let r = c.call("POST", OPENAI_PATH, &openai(json!({})));
+        assert_eq!((r.header("connection"), r.header("keep-alive"), r.complete), (Some("close"), None, true));
+        assert!(still_open(&mut c), "a client that ignores the header would be caught reusing it");
+        drop(c);
+        let t = h.truth_when_idle(Duration::from_secs(2));
+        assert_eq!((t.requests, t.completed, t.unanswered, t.connections), (2, 2, 1, 2));
+        assert_eq!(t.faults["close"], 1);
+    }
+
+    /// Nothing arrives on `c` for 50 ms: the server has not closed it.
+    fn still_open(c: &mut Client) -> bool {
+        c.reader.get_ref().set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let open = matches!(c.reader.read(&mut [0; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut);
+        c.reader.get_ref().set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        open
     }
 
     #[test]

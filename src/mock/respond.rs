@@ -104,6 +104,11 @@ impl<'a, W: Write> Reply<'a, W> {
             self.rec.fault(f.to_string());
             self.close |= f == Fault::Close;
         }
+        if self.config.close_after_response && !self.close {
+            // What llama.cpp's server says before it closes anyway.
+            self.headers
+                .extend([("connection", "keep-alive".into()), ("keep-alive", "timeout=5, max=100".into())]);
+        }
         let plan = Plan::new(&ask, self.config.tokens);
         if fault == Some(Fault::SlowHeaders) {
             script::sleep_until(Instant::now() + self.config.fault_delay);

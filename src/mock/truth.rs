@@ -21,6 +21,11 @@ pub struct Truth {
     pub text_events: u64,
     /// Fault kind name → times injected.
     pub faults: BTreeMap<String, u64>,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Requests the mock closed their connection on without answering
+    /// (`--close-after-response`); not in `requests`.
+    pub unanswered: u64,
     /// Request fully read → first text event written, µs.
     pub ttft_us: Histogram,
     /// Every gap between consecutive text events of a response, µs.
@@ -30,7 +35,8 @@ pub struct Truth {
 }
 
 impl Truth {
-    /// `{"requests","completed","text_events","faults":{..},"ttft_ms","itl_ms","e2e_ms"}`.
+    /// `{"requests","completed","text_events","faults":{..},"connections","unanswered","ttft_ms",
+    /// "itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
@@ -38,6 +44,8 @@ impl Truth {
             "completed": self.completed,
             "text_events": self.text_events,
             "faults": self.faults,
+            "connections": self.connections,
+            "unanswered": self.unanswered,
             "ttft_ms": ms(&self.ttft_us),
             "itl_ms": ms(&self.itl_us),
             "e2e_ms": ms(&self.e2e_us),
@@ -53,6 +61,8 @@ impl AddAssign<&Truth> for Truth {
         for (kind, n) in &other.faults {
             *self.faults.entry(kind.clone()).or_default() += n;
         }
+        self.connections += other.connections;
+        self.unanswered += other.unanswered;
         self.ttft_us += &other.ttft_us;
         self.itl_us += &other.itl_us;
         self.e2e_us += &other.e2e_us;

@@ -70,6 +70,20 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             )
         );
     }
+    if s.client.reconnects > 0 {
+        let n = count(s.client.reconnects);
+        let _ = writeln!(
+            o,
+            "{}{}",
+            label(l, ("reconnects", "重连")),
+            l.pick(
+                format!(
+                    "{n} sent again on a fresh connection: the server had closed the pooled one before answering (not failures, not retries)"
+                ),
+                format!("{n} 次在新连接上重发：服务器在应答前已关闭了复用的连接（不算失败，也不算重试）"),
+            )
+        );
+    }
     let (req_s, tok_s) = (rate(s.throughput.requests_per_s), rate(s.throughput.output_tokens_per_s));
     let _ = writeln!(
         o,
@@ -396,6 +410,7 @@ mod tests {
             read_lag_ms: None,
             send_lag_ms: None,
             start_lag_ms: None,
+            reconnects: 0,
             verdict,
             reasons: reasons.iter().map(|&r| r.into()).collect(),
         };

@@ -29,6 +29,8 @@ pub struct RunStats {
     pub retried: u64,
     /// Attempts of every request, retries included.
     pub attempts: u64,
+    /// Sends again on a fresh connection after a pooled one turned out closed (`Measurement::reconnects`).
+    pub reconnects: u64,
     pub errors: BTreeMap<String, ErrorTally>,
     /// Output tokens of successful requests.
     pub output_tokens: u64,
@@ -151,6 +153,7 @@ impl RunStats {
         }
         self.user_reads += u64::from(m.user_reads);
         self.attempts += u64::from(m.attempts);
+        self.reconnects += u64::from(m.reconnects);
         if m.attempts > 1 {
             self.retried += 1;
         }
@@ -228,6 +231,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.cancelled += o.cancelled;
         self.retried += o.retried;
         self.attempts += o.attempts;
+        self.reconnects += o.reconnects;
         for (kind, t) in &o.errors {
             self.errors
                 .entry(kind.clone())
@@ -308,8 +312,9 @@ mod tests {
         assert_eq!((s.retried, s.attempts), (0, 5));
         let mut retried = failed(ErrorKind::Http(503), "busy");
         retried.attempts = 3;
+        retried.reconnects = 2;
         s.add(&retried);
-        assert_eq!((s.retried, s.attempts), (1, 8));
+        assert_eq!((s.retried, s.attempts, s.reconnects), (1, 8, 2));
         assert_eq!(s.errors["http_429"], ErrorTally { count: 2, first_message: "first".into() });
         assert_eq!((s.output_tokens, s.tokens_from_usage, s.tokens_estimated), (8, 2, 0));
         assert_eq!(s.ttft.count(), 2);

@@ -367,6 +367,9 @@ pub struct ClientUsage {
     /// Each worker's scheduled start (the run's start plus its ramp-up offset) → its actual
     /// start, ms, over the workers that started.
     pub start_lag_ms: Option<Distribution>,
+    /// Requests sent again on a fresh connection because the pooled one they went out on had
+    /// been closed by the server before any byte of a response (not failures, not retries).
+    pub reconnects: u64,
     /// Whether the client itself limited the run (`verdict::judge`): `ok`, `degraded` or
     /// `client-bound`; `null` when not judged (a rebuilt summary).
     pub verdict: Option<Verdict>,
@@ -444,6 +447,7 @@ impl Summary {
                 read_lag_ms: s.read_lag.distribution(0.001),
                 send_lag_ms: s.send_lag.distribution(0.001),
                 start_lag_ms: s.start_lag.distribution(0.001),
+                reconnects: s.reconnects,
                 verdict: None,
                 reasons: Vec::new(),
             },

@@ -265,6 +265,7 @@ mod wire {
         pub read_lag_ms: Option<Stat>,
         pub send_lag_ms: Option<Stat>,
         pub start_lag_ms: Option<Stat>,
+        pub reconnects: u64,
         pub verdict: Option<String>,
         pub reasons: Vec<String>,
     }
@@ -280,6 +281,7 @@ mod wire {
         pub start_ms: f64,
         pub start_unix_ms: f64,
         pub attempts: u32,
+        pub reconnects: u32,
         pub request_id: Option<String>,
         pub status: Option<u16>,
         pub outcome: String,

@@ -89,9 +89,21 @@ fn assert_half_failed(fault: &str, api: &str, extra: &[&str], kind: &str, messag
     );
 }
 
+/// Every request is reset, so none leaves a connection in the pool: each goes out on a fresh
+/// one and fails (a reset on a pooled connection is sent again: `reconnects`).
 #[test]
 fn a_reset_before_the_headers_is_a_transport_error() {
-    assert_half_failed("reset", "dify-chat", &[], "transport", "reset");
+    let (out, j, recs) = run_with("reset", "dify-chat");
+    out.expect_code(1);
+    assert_eq!(
+        (&j["errors"]["transport"], &j["client"]["reconnects"]),
+        (&8.into(), &0.into()),
+        "{}",
+        out.context()
+    );
+    let msg = j["error_messages"]["transport"].as_str().unwrap_or_default();
+    assert!(msg.contains("reset"), "{msg:?}{}", out.context());
+    assert!(recs.iter().all(|r| r["outcome"] == "transport" && r["reconnects"] == 0), "{}", out.context());
 }
 
 #[test]

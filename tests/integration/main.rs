@@ -16,6 +16,7 @@ mod load_models;
 mod preflight;
 mod probe;
 mod prompts;
+mod reconnects;
 mod replay;
 mod report;
 mod retries;

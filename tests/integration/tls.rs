@@ -356,3 +356,41 @@ fn ca_cert_problems_are_usage_errors() {
     out.expect_code(2);
     assert!(out.stderr.contains("give --ca-cert or --insecure, not both"), "{}", out.context());
 }
+
+/// A server behind TLS that closes after each response (the front passes the close on as a
+/// `close_notify`): with our TLS step (`--ca-cert`) and ureq's (`--insecure`), each request
+/// after the first finds its pooled connection closed and goes again on a fresh one; a
+/// `close_notify` is no response.
+#[test]
+fn a_tls_server_that_closes_after_each_response_costs_reconnects_not_failures() {
+    let pki = pki();
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(5),
+        itl: std::time::Duration::from_millis(1),
+        tokens: 4,
+        close_after_response: true,
+        ..llmload::mock::MockConfig::default()
+    };
+    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
+    let front = tls_front(&pki, mock.addr());
+    let dir = tempdir("tls-reconnects");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let u = format!("https://127.0.0.1:{}", front.port());
+    for (i, tls) in [vec!["--ca-cert", ca.to_str().unwrap()], vec!["--insecure"]].into_iter().enumerate() {
+        let json_path = dir.join(format!("out-{i}.json"));
+        let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", "4", "--quiet", "--no-preflight"];
+        args.extend_from_slice(&tls);
+        args.extend_from_slice(&["--json", json_path.to_str().unwrap()]);
+        let out = llmload(&args);
+        out.expect_code(0);
+        let j = read_json(&json_path, &out);
+        assert_eq!(
+            (&j["requests"]["ok"], &j["client"]["reconnects"]),
+            (&4.into(), &3.into()),
+            "{}",
+            out.context()
+        );
+    }
+    assert_eq!(truth(&mock).unanswered, 6);
+}

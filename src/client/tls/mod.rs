@@ -9,7 +9,7 @@
 mod pinned;
 
 use super::Tls;
-use super::transport::{StampedTcpConnector, time_left};
+use super::transport::{StampedTcpConnector, Tracked, time_left};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::fmt;
@@ -73,19 +73,20 @@ fn shared<C: Connector>(config: ureq::config::Config, chain: Arc<C>, count: usiz
         .collect()
 }
 
-/// A connector chain that several agents use.
+/// A connector chain that several agents use; its connections are `Tracked`, so that a request
+/// knows whether it had a new one.
 #[derive(Debug)]
 struct Shared<C>(Arc<C>);
 
 impl<In: Transport, C: Connector<In>> Connector<In> for Shared<C> {
-    type Out = C::Out;
+    type Out = Tracked<C::Out>;
 
     fn connect(
         &self,
         details: &ConnectionDetails,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        self.0.connect(details, chained)
+        Ok(self.0.connect(details, chained)?.map(Tracked::new))
     }
 }
 

@@ -9,22 +9,26 @@
 //! per read.
 //!
 //! Everything else is what ureq's step does: the connect budget shared over the resolved
-//! addresses and no-delay (`connect`), reads retried after EINTR and the agent's buffer sizes.
-//! The run's cut wakes every blocked read through the watchdog's table of sockets
-//! (`cut_all`), not ureq's shutdown handles. CONNECT proxies and
-//! TLS are the steps around it in the chain (`tls`). It does not decide what a stamp means for
-//! a metric (`measure` does).
+//! addresses and no-delay (`connect`), reads retried after EINTR and the agent's buffer sizes,
+//! and the probe that keeps a closed connection out of the pool (`is_open`). The run's cut wakes
+//! every blocked read through the watchdog's table of sockets (`cut_all`), not ureq's shutdown
+//! handles. CONNECT proxies and TLS are the steps around it in the chain (`tls`), and the chain's
+//! outermost step notes whether a request's connection was pooled and answered (`reuse`). It
+//! does not decide what a stamp means for a metric (`measure` does), nor when a request is sent
+//! again (`attempt` does).
 
 mod connect;
 mod recv;
+mod reuse;
 mod watchdog;
 
 pub(super) use connect::time_left;
+pub(super) use reuse::{Tracked, pooled_without_reply};
 pub(super) use watchdog::cut_all;
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,11 +44,13 @@ thread_local! {
     static WRITTEN: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// Forgets this thread's last read and write, so that what `arrived` and `written` say next
-/// belongs to the request about to be sent.
+/// Forgets this thread's last read and write and what its connection was, so that what
+/// `arrived`, `written` and `pooled_without_reply` say next belongs to the request about to be
+/// sent.
 pub(super) fn forget() {
     ARRIVED.set(None);
     WRITTEN.set(None);
+    reuse::forget();
 }
 
 /// The kernel's receive time, on the `Instant` clock, of the bytes this thread's last socket
@@ -183,8 +189,34 @@ fn limit(timeout: NextTimeout) -> Option<std::time::Duration> {
 }
 
 /// Whether a pooled connection can carry another request: nothing to read yet (bytes the
-/// server sent unasked, or a close, make it unusable).
+/// server sent unasked, or a close, make it unusable). ureq asks as a response ends and as the
+/// connection leaves the pool, so a server's close that has arrived by then (a FIN after
+/// `Connection: keep-alive`, or a reset) keeps the connection from the next request; one that
+/// arrives after the request went out is `attempt`'s to handle. On Unix one non-blocking peek,
+/// which leaves the socket as it was.
+#[cfg(unix)]
+fn probe(stream: &TcpStream) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut byte = 0u8;
+    // SAFETY: recv writes at most the one byte it is given, into a live local.
+    let n = unsafe {
+        libc::recv(stream.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+    };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock => Ok(true),
+            io::ErrorKind::Interrupted => probe(stream),
+            _ => Err(e),
+        };
+    }
+    // 0: the server closed; 1: it sent bytes nobody asked for.
+    Ok(false)
+}
+
+#[cfg(not(unix))]
 fn probe(mut stream: &TcpStream) -> io::Result<bool> {
+    use std::io::Read;
     stream.set_nonblocking(true)?;
     match stream.read(&mut [0]) {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -197,6 +229,7 @@ fn probe(mut stream: &TcpStream) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::net::TcpListener;
     use ureq::Timeout;
 
@@ -250,5 +283,29 @@ mod tests {
         assert!(t.await_input(NextTimeout { per_read: generous, ..NextTimeout::default() }).unwrap());
         assert_eq!(t.buffers().input(), b"data");
         assert!(!t.stream.deadline.disarm(), "the read disarmed its deadline");
+    }
+
+    #[test]
+    fn a_connection_the_server_closed_or_wrote_to_unasked_is_not_pooled() {
+        let (mut t, server) = pair();
+        assert!(t.is_open() && t.is_open(), "asking changes nothing");
+        drop(server);
+        assert!(wait_until(|| !t.is_open()), "a close (FIN) is seen before the next request");
+        let (mut t, mut server) = pair();
+        server.write_all(b"HTTP/1.1 408").unwrap();
+        assert!(wait_until(|| !t.is_open()), "bytes nobody asked for");
+        assert!(t.await_input(NextTimeout::default()).unwrap(), "the probe only peeked");
+        assert_eq!(t.buffers().input(), b"HTTP/1.1 408");
+    }
+
+    /// Whether `done` holds within 200 tries 5 ms apart (loopback delivers in microseconds).
+    fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+        for _ in 0..200 {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        false
     }
 }
