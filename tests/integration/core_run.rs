@@ -53,7 +53,10 @@ fn dify_run_counts_every_request_and_token() {
     let workers = count_by(&recs, "worker");
     assert_eq!(workers.values().sum::<usize>(), 20);
     let truth = truth(&mock);
-    assert_eq!((truth.requests, truth.completed, truth.text_events), (21, 21, 252));
+    // The preflight read only to its first text and closed: its response did not complete, and
+    // the mock wrote between 1 and all 12 of its text events before it saw the close.
+    assert_eq!((truth.requests, truth.completed), (21, 20), "{}", out.context());
+    assert!((241..=252).contains(&truth.text_events), "{}{}", truth.text_events, out.context());
     assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled"), "{}", out.context());
 }
 
@@ -112,7 +115,9 @@ fn openai_run_honours_max_tokens_and_reads_usage() {
     // The role-only first chunk arrives before any text: TTFE counts it, TTFT does not (the
     // two are equal when one read brought both, arriving at one kernel time).
     assert!(j["metrics"]["ttfe_ms"]["p50"].as_f64() <= j["metrics"]["ttft_ms"]["p50"].as_f64());
-    assert_eq!(truth(&mock).text_events, 35, "6 requests and the preflight, 5 tokens each");
+    // 6 requests of 5 tokens, and the preflight's first (of 5) or more before it closed.
+    let sent = truth(&mock).text_events;
+    assert!((31..=35).contains(&sent), "{sent} text events");
 }
 
 #[test]
