@@ -41,7 +41,8 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         // On a terminal, what the wait is for (a slow first token would otherwise look like a hang).
         let status = !config.quiet && crate::sys::stderr_is_terminal();
         if status {
-            let _ = write!(std::io::stderr(), "preflight: one request to {url}, waiting for its first token…");
+            let _ =
+                write!(std::io::stderr(), "preflight: one request to {url}, waiting for its first token…");
         }
         let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
         let found = Client::preflight(&config.client, &config.prompts.items()[0], key, &interrupts);

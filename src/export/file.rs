@@ -40,7 +40,11 @@ impl OutputFile {
     /// writing begins), or takes stdout for `-`; the error names both and what to check.
     pub fn create(flag: &'static str, path: &str) -> Result<OutputFile, Error> {
         let failed = |e: io::Error| {
-            Error::file(flag, path, format!("cannot create it ({e}): check the folder exists and is writable"))
+            Error::file(
+                flag,
+                path,
+                format!("cannot create it ({e}): check the folder exists and is writable"),
+            )
         };
         let sink = if path == "-" {
             Sink::Stdout
@@ -75,10 +79,13 @@ impl OutputFile {
     /// of a sweep); the writing begins now, so no handle empties what another wrote.
     pub fn try_clone(&mut self) -> Result<OutputFile, Error> {
         let (flag, path) = (self.flag, self.path.clone());
-        let again = move |e: io::Error| Error::file(flag, path.clone(), format!("cannot write it again ({e})"));
+        let again =
+            move |e: io::Error| Error::file(flag, path.clone(), format!("cannot write it again ({e})"));
         self.begin().map_err(&again)?;
         let sink = match &self.sink {
-            Sink::File { file, .. } => Sink::File { file: file.try_clone().map_err(&again)?, state: State::Begun },
+            Sink::File { file, .. } => {
+                Sink::File { file: file.try_clone().map_err(&again)?, state: State::Begun }
+            }
             Sink::Stdout => Sink::Stdout,
         };
         Ok(OutputFile { flag: self.flag, path: self.path.clone(), sink })
@@ -146,7 +153,10 @@ mod tests {
         let path = |p: &PathBuf| p.to_str().unwrap().to_string();
         std::fs::write(&old, "earlier run").unwrap();
         // Opened and dropped unbegun: the new one is gone, the old one untouched.
-        drop((OutputFile::create("--json", &path(&new)).unwrap(), OutputFile::create("--json", &path(&old)).unwrap()));
+        drop((
+            OutputFile::create("--json", &path(&new)).unwrap(),
+            OutputFile::create("--json", &path(&old)).unwrap(),
+        ));
         assert!(!new.exists());
         assert_eq!(std::fs::read_to_string(&old).unwrap(), "earlier run");
         // Begun with nothing written: both stay, empty.

@@ -140,7 +140,9 @@ pub mod signals {
     pub fn ignored(signal: libc::c_int) -> bool {
         // SAFETY: sigaction with no new action only reads the current one into `old`.
         let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-        unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN }
+        unsafe {
+            libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+        }
     }
 
     /// Listens for SIGINT/SIGTERM until it is closed (or dropped), which gives each signal back

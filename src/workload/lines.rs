@@ -17,7 +17,11 @@ pub fn read_lines(flag: &'static str, path: &str, what: &str) -> Result<Vec<Stri
 
 /// `read_lines`, each line with its 1-based line number in the file (blank lines counted), for
 /// messages about one line.
-pub fn read_numbered_lines(flag: &'static str, path: &str, what: &str) -> Result<Vec<(usize, String)>, Error> {
+pub fn read_numbered_lines(
+    flag: &'static str,
+    path: &str,
+    what: &str,
+) -> Result<Vec<(usize, String)>, Error> {
     let file = files::open(flag, path, cap::LINES)?;
     parse_lines(BufReader::new(file), what).map_err(|p| Error::file(flag, path, p))
 }

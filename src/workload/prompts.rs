@@ -163,7 +163,10 @@ mod tests {
         let err = from_lines(lines(&[r#"{"prompt": "x""#, r#"{"prompt": "y"}"#])).unwrap_err();
         assert!(err.starts_with("JSONL line 1 is not valid JSON ("), "{err}");
         let err = from_lines(lines(&[r#"{"prompt": "x"}"#, "plain text"])).unwrap_err();
-        assert!(err.starts_with("JSONL line 2 is not valid JSON (expected value at line 1 column 1)"), "{err}");
+        assert!(
+            err.starts_with("JSONL line 2 is not valid JSON (expected value at line 1 column 1)"),
+            "{err}"
+        );
         let err = from_lines(lines(&[r#"{"prompt": "x"}"#, "[1]"])).unwrap_err();
         assert!(err.starts_with("JSONL line 2 is an array, not a JSON object: "), "{err}");
     }

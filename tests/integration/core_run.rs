@@ -13,7 +13,7 @@ fn dify_run_counts_every_request_and_token() {
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
-        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "retried": 0, "attempts": 20, "warmup": 0}),
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "stalled": 0, "retried": 0, "attempts": 20, "warmup": 0}),
         "{}",
         out.context()
     );
@@ -142,8 +142,7 @@ fn seed_flags_without_subcommand_send_one_request_per_worker() {
 
 #[test]
 fn duration_cuts_in_flight_requests_as_cancelled() {
-    // Each response takes about 5 s, so a 1 s run ends with every request in flight (and a
-    // preflight would take those 5 s before the run).
+    // Each response takes about 5 s, so a 1 s run ends with every request in flight.
     let mock = paced_mock(10, 50, 100);
     let dir = tempdir("cancel");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
@@ -168,12 +167,14 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     let j = read_json(&json_path, &out);
     assert_eq!(
         j["requests"],
-        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "retried": 0, "attempts": 3, "warmup": 0}),
+        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "stalled": 0, "retried": 0, "attempts": 3, "warmup": 0}),
         "{}",
         out.context()
     );
     assert!(j["success_rate"].is_null());
-    assert!(j["metrics"]["ttft_ms"].is_null());
+    // Their first tokens came before the cut and count; their ends never came.
+    assert_eq!(j["metrics"]["ttft_ms"]["count"], 3, "{}", out.context());
+    assert!(j["metrics"]["e2e_ms"].is_null(), "{}", out.context());
     let recs = read_records(&rec_path, &out);
     assert_eq!(count_by(&recs, "outcome")["cancelled"], 3);
     assert!(out.stdout.contains("cancelled at the deadline before they ended"), "{}", out.context());

@@ -36,7 +36,12 @@ fn assert_stopped(out: &Output, json: &Option<String>, records: &Option<String>,
         out.context()
     );
     assert!(out.stdout.is_empty(), "no summary{}", out.context());
-    assert_eq!((json, records), (&None, &None), "the files it would have written are not left{}", out.context());
+    assert_eq!(
+        (json, records),
+        (&None, &None),
+        "the files it would have written are not left{}",
+        out.context()
+    );
 }
 
 #[test]
@@ -84,7 +89,9 @@ fn a_refused_key_or_path_stops_the_run_after_one_request() {
 #[test]
 fn a_failing_server_is_noted_once_and_measured() {
     // Each fails before any text (a stream error after the first text is the load's to measure).
-    for (fault, kind) in [("http-503", "http_503"), ("http-429", "http_429"), ("pings-only", "truncated_stream")] {
+    for (fault, kind) in
+        [("http-503", "http_503"), ("http-429", "http_429"), ("pings-only", "truncated_stream")]
+    {
         let mock = fast_mock(4, &[fault]);
         let u = url(&mock);
         let (out, j, recs) =
@@ -148,7 +155,8 @@ fn the_preflight_reads_a_long_answer_only_to_its_first_token() {
     // 2,000 tokens 5 ms apart: 10 s to read whole, which the run's one-second load never does.
     let mock = paced_mock(5, 5, 2000);
     let u = url(&mock);
-    let (out, j, recs) = run_logged("preflight-long", &["run", "--url", &u, "-c", "1", "-d", "1s", "--quiet"]);
+    let (out, j, recs) =
+        run_logged("preflight-long", &["run", "--url", &u, "-c", "1", "-d", "1s", "--quiet"]);
     out.expect_code(1); // the run's one request is cut at the deadline: all cancelled
     assert_eq!((j["requests"]["total"].as_u64(), recs.len()), (Some(1), 1), "{}", out.context());
     let t = truth(&mock);
@@ -162,7 +170,17 @@ fn an_interrupt_during_the_preflight_exits_130_with_nothing_measured_and_no_file
     let u = url(&mock);
     let dir = tempdir("preflight-interrupted");
     let (json, records) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let args = ["run", "--url", &u, "-d", "5s", "--json", json.to_str().unwrap(), "--records", records.to_str().unwrap()];
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-d",
+        "5s",
+        "--json",
+        json.to_str().unwrap(),
+        "--records",
+        records.to_str().unwrap(),
+    ];
     let child = spawn_llmload(&args, Sigint::Default);
     // The request reached the mock, so the preflight is under way and its handler in place.
     assert!(wait_for(|| mock.in_flight() == 1), "the preflight never reached the mock");
