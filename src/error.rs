@@ -20,6 +20,9 @@ pub enum Error {
     Preflight { url: String, problem: String },
     /// Writing an output failed after the run (the summary was still printed).
     Output { flag: &'static str, path: PathBuf, problem: String },
+    /// Ctrl-C or SIGTERM came before the load started (during the preflight request to `url`):
+    /// nothing was measured. Exit 130, not 2.
+    Interrupted { url: String },
 }
 
 impl fmt::Display for Error {
@@ -37,6 +40,10 @@ impl fmt::Display for Error {
             Error::Output { flag, path, problem } => {
                 write!(f, "could not write {flag} {}: {problem}", path.display())
             }
+            Error::Interrupted { url } => write!(
+                f,
+                "interrupted during the preflight request to {url}: nothing was measured and no output file was written"
+            ),
         }
     }
 }

@@ -180,6 +180,7 @@ impl Reporter {
         if self.table {
             self.say(&table::header(self.lang));
         }
+        self.begin();
         self.write(|sink| sink.csv.then(csv::header));
         let ticker = tick(Duration::from_secs(1));
         let redraw = if self.progress.is_some() { tick(PROGRESS_EVERY) } else { never() };
@@ -263,6 +264,21 @@ impl Reporter {
             stamp.apply(&mut r, start);
         }
         self.write(|sink| Some(if sink.csv { csv::row(&r) } else { records::line(&r) }));
+    }
+
+    /// Begins each records file as the run starts (an existing one is emptied), so that a run
+    /// that ends with no request still leaves its own, empty file; a sink that fails is dropped
+    /// as in `write`.
+    fn begin(&mut self) {
+        let errors = &mut self.records_error;
+        self.sinks.retain_mut(|sink| match sink.out.get_mut().begin() {
+            Ok(()) => true,
+            Err(e) => {
+                let e = format!("{}: {e}", sink.name);
+                *errors = Some(errors.take().map_or(e.clone(), |first| format!("{first}; {e}")));
+                false
+            }
+        });
     }
 
     /// Writes what `bytes` gives each sink and flushes it; a sink that fails is dropped (the run

@@ -1,29 +1,43 @@
 //! The preflight: one ordinary request, sent before any worker starts, that tells a target the
 //! load test cannot measure (nothing listening, a wrong host, TLS that fails, a key or path the
 //! server refuses) from one it can (even one that answers 5xx, 429 or a broken stream: those are
-//! what the load test is for). It only judges; `commands` decides what to print or stop.
+//! what the load test is for). It reads only to the first text event, which proves the target
+//! reachable, the key accepted and the protocol right, then closes the connection: a long answer
+//! costs its time to first token, not its whole length. An interrupt ends it at once. It only
+//! judges; `commands` decides what to print or stop.
 
 use super::{Client, ClientSettings, Request};
 use crate::measure::{ErrorKind, Outcome};
 use crate::stop::StopSignal;
 use crate::workload::Prompt;
+use crossbeam_channel::{Receiver, select};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the preflight request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preflight {
-    /// The request succeeded.
+    /// The request carried text.
     Passed,
     /// It failed in a way the load test should measure; the message says how.
     Noted(String),
     /// Every request would fail this way, so the load would measure nothing: stop, with the fix.
     Refused(String),
+    /// An interrupt came before it ended: nothing was measured.
+    Interrupted,
 }
 
 impl Client {
-    /// Sends one request with `prompt` and `key`, as a worker would but with no retries, and
-    /// judges the target by it. It goes through its own agent, so no connection it leaves open
-    /// is counted in the run.
-    pub fn preflight(settings: &ClientSettings, prompt: &Prompt, key: Option<&str>) -> Preflight {
+    /// Sends one request with `prompt` and `key`, as a worker would but with no retries, reads
+    /// it to its first text event (or its end, or its failure), and judges the target by it. A
+    /// message on `interrupts` cuts it at once. It goes through its own agent, so no connection
+    /// it leaves open is counted in the run; it runs before any other connection is open (its
+    /// cut reaches every socket of the process).
+    pub fn preflight(
+        settings: &ClientSettings,
+        prompt: &Prompt,
+        key: Option<&str>,
+        interrupts: &Receiver<()>,
+    ) -> Preflight {
         let client = Client::new(ClientSettings { retries: 0, workers: 1, ..settings.clone() });
         let request = Request {
             worker: 0,
@@ -34,7 +48,38 @@ impl Client {
             conversation_id: None,
             turn: 1,
         };
-        verdict(client.execute(&request, &StopSignal::default()).outcome)
+        let (stop, interrupted) = (StopSignal::default(), AtomicBool::new(false));
+        let (done, finished) = crossbeam_channel::bounded::<()>(0);
+        let outcome = std::thread::scope(|scope| {
+            let watch = std::thread::Builder::new().name("preflight".into()).stack_size(64 * 1024);
+            // Without the thread, an interrupt waits for the request's own end.
+            let _ = watch.spawn_scoped(scope, || {
+                select! {
+                    recv(interrupts) -> msg => if msg.is_ok() {
+                        interrupted.store(true, Ordering::SeqCst);
+                        stop.cut();
+                        client.cut();
+                    },
+                    recv(finished) -> _ => {}
+                }
+            });
+            let protocol = client.settings.protocol.clone();
+            let mut text = false;
+            let m = client.execute_observed(&request, &stop, &mut |event, _| {
+                let carries_text = || {
+                    protocol.interpret(event).is_ok_and(|d| !d.answer.is_empty() || !d.reasoning.is_empty())
+                };
+                if !text && carries_text() {
+                    // Proven: stop reading, and wake the read that would wait for the next event.
+                    text = true;
+                    stop.cut();
+                    client.cut();
+                }
+            });
+            drop(done);
+            m.outcome
+        });
+        if interrupted.load(Ordering::SeqCst) { Preflight::Interrupted } else { verdict(outcome) }
     }
 }
 
@@ -42,7 +87,7 @@ impl Client {
 /// fails every request the same way; anything else the load test measures.
 fn verdict(outcome: Outcome) -> Preflight {
     match outcome {
-        // Nothing trips its stop signal, so it is never cancelled.
+        // Cancelled: cut at its first text event (an interrupt is told apart before this).
         Outcome::Ok | Outcome::Cancelled => Preflight::Passed,
         Outcome::Failed {
             kind: ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Http(401 | 403 | 404),

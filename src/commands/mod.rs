@@ -43,10 +43,7 @@ pub fn main(args: &[String]) -> u8 {
     }
     // `sweep` takes every `run` flag beside its own, which argh cannot say: it splits them.
     if args.first() == Some(&"sweep") {
-        return sweep::sweep(&args[1..]).unwrap_or_else(|e| {
-            say(&format!("error: {e}"));
-            EXIT_USAGE
-        });
+        return sweep::sweep(&args[1..]).unwrap_or_else(failed);
     }
     // The seed tool had no subcommands: `llmload --host H --threads 10` means `llmload run …`.
     if args.first().is_some_and(|a| a.starts_with('-') && !matches!(*a, "--help" | "help")) {
@@ -75,10 +72,22 @@ pub fn main(args: &[String]) -> u8 {
         Command::Compare(a) => compare::compare(a),
         Command::Probe(a) => probe::probe(a),
     };
-    result.unwrap_or_else(|e| {
-        say(&format!("error: {e}"));
-        EXIT_USAGE
-    })
+    result.unwrap_or_else(failed)
+}
+
+/// Says why a command stopped, and its exit code: 130 for an interrupt before anything was
+/// measured, else 2.
+fn failed(e: Error) -> u8 {
+    match e {
+        Error::Interrupted { .. } => {
+            say(&e.to_string());
+            EXIT_INTERRUPTED
+        }
+        e => {
+            say(&format!("error: {e}"));
+            EXIT_USAGE
+        }
+    }
 }
 
 /// Writes to stdout, ignoring a closed pipe (`| head` is not an error).

@@ -13,6 +13,7 @@ use crate::summary::verdict::{Inputs, Judgement, judge};
 use crate::summary::{RunOutput, Summary};
 use crate::sys::cgroup::{CpuCgroup, Throttling};
 use crate::workload::mask_key;
+use std::io::Write;
 use std::sync::Arc;
 
 /// `llmload run`: one load test, its summary and its files.
@@ -31,18 +32,32 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     for w in &early {
         warn(w);
     }
+    // From here Ctrl-C and SIGTERM are the run's: during the preflight they end it with nothing
+    // measured; after it, with a summary.
+    let signals = crate::sys::signals::Listener::install();
+    let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     if config.preflight {
+        let url = &config.client.url;
+        // On a terminal, what the wait is for (a slow first token would otherwise look like a hang).
+        let status = !config.quiet && crate::sys::stderr_is_terminal();
+        if status {
+            let _ =
+                write!(std::io::stderr(), "preflight: one request to {url}, waiting for its first token…");
+        }
         let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
-        match Client::preflight(&config.client, &config.prompts.items()[0], key) {
+        let found = Client::preflight(&config.client, &config.prompts.items()[0], key, &interrupts);
+        if status {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+        match found {
             Preflight::Passed => {}
             Preflight::Noted(what) => {
                 let w = Warning::PreflightNoted { what };
                 warn(&w);
                 early.push(w);
             }
-            Preflight::Refused(problem) => {
-                return Err(Error::Preflight { url: config.client.url.clone(), problem });
-            }
+            Preflight::Refused(problem) => return Err(Error::Preflight { url: url.clone(), problem }),
+            Preflight::Interrupted => return Err(Error::Interrupted { url: url.clone() }),
         }
     }
     let ends = Ends {
@@ -55,8 +70,6 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     };
     let to_stderr = ends.holds_stdout()
         || [&outputs.records, &outputs.csv].iter().any(|o| o.as_ref().is_some_and(OutputFile::is_stdout));
-    let signals = crate::sys::signals::Listener::install();
-    let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     let (start, unknown) = Start::now();
     if let Some(w) = unknown {
         warn(&w);

@@ -407,15 +407,17 @@ impl Sweep {
         let config = Arc::new(config);
         if config.preflight {
             let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
-            if let Preflight::Refused(problem) =
-                Client::preflight(&config.client, &config.prompts.items()[0], key)
-            {
-                return Err(Error::Preflight { url: config.client.url.clone(), problem });
+            match Client::preflight(&config.client, &config.prompts.items()[0], key, &self.interrupts) {
+                Preflight::Refused(problem) => {
+                    return Err(Error::Preflight { url: config.client.url.clone(), problem });
+                }
+                Preflight::Interrupted => return Err(Error::Interrupted { url: config.client.url.clone() }),
+                Preflight::Passed | Preflight::Noted(_) => {}
             }
             self.preflight_done = true;
         }
         let records = RecordFiles {
-            jsonl: self.records.as_ref().map(OutputFile::try_clone).transpose()?,
+            jsonl: self.records.as_mut().map(OutputFile::try_clone).transpose()?,
             csv: None,
             slo: config.slo.clone(),
         };

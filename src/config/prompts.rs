@@ -30,7 +30,7 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
     }
     let (mut prompts, source) = match (&a.param_file, &a.prompt, &a.prompt_tokens) {
         (Some(path), _, _) => {
-            let lines = lines::read_lines("--param-file", path, "prompt")?;
+            let lines = lines::read_numbered_lines("--param-file", path, "prompt")?;
             let prompts = formats::from_lines(lines).map_err(|p| Error::file("--param-file", path, p))?;
             (prompts, format!("--param-file {path}"))
         }

@@ -78,6 +78,7 @@ mod tests {
     "ok": 1,
     "failed": 1,
     "cancelled": 0,
+    "stalled": 0,
     "retried": 0,
     "attempts": 2,
     "warmup": 0
@@ -133,6 +134,7 @@ mod tests {
     "from_usage": 1,
     "estimated": 0,
     "from_tokenizer": 0,
+    "from_cancelled": 0,
     "usage_vs_counted": {
       "compared": 1,
       "differ": 1,

@@ -68,6 +68,11 @@ pub struct Record {
     /// Every gap between text events, ms, so ITL percentiles rebuild exactly.
     #[serde(default, serialize_with = "three")]
     pub itl_ms: Vec<f64>,
+    /// A cancelled request's silence when it was cut, ms: since its last text event, or since
+    /// its start when no text came (`e2e_ms` and the text times give it back); `null` for a
+    /// request that ended. The summary's `requests.stalled` counts the long ones.
+    #[serde(default, serialize_with = "three")]
+    pub silence_ms: Option<f64>,
     /// Output tokens: usage when the server sent it, else `counted_tokens`.
     pub output_tokens: u64,
     /// Where `output_tokens` came from: `usage`, `estimate` or `tokenizer`.
@@ -176,6 +181,7 @@ impl Record {
             tpot_ms: None,
             e2e_ms: 0.0,
             itl_ms: Vec::new(),
+            silence_ms: None,
             output_tokens: 0,
             token_source: TokenSource::Estimate,
             counted_tokens: 0,
@@ -224,6 +230,9 @@ impl Record {
             tpot_ms: ms(m.tpot()),
             e2e_ms: us_ms(m.e2e()),
             itl_ms: m.itls().map(us_ms).collect(),
+            silence_ms: (m.outcome == Outcome::Cancelled).then(|| {
+                us_ms(m.end_at.saturating_duration_since(m.text_at.last().copied().unwrap_or(m.t0)))
+            }),
             output_tokens,
             token_source,
             counted_tokens: m.counted_tokens,
@@ -339,6 +348,7 @@ mod tests {
             tpot_ms: Some(10.0),
             e2e_ms: 200.0,
             itl_ms: vec![10.0, 9.875],
+            silence_ms: None,
             output_tokens: 11,
             token_source: TokenSource::Usage,
             counted_tokens: 10,
@@ -364,7 +374,8 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}\n"
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
+"
         );
         let back: Record = serde_json::from_str(&got).unwrap();
         assert_eq!(back, sample());
@@ -426,6 +437,14 @@ mod tests {
             (m.ttfb(), m.ttft(), m.ttfa(), m.e2e())
         );
         assert_eq!(back.itls().collect::<Vec<_>>(), m.itls().collect::<Vec<_>>());
+        assert_eq!(r.silence_ms, None, "it ended");
+        // Cut 500 ms after its last text: its silence, which the times give back.
+        m.outcome = Outcome::Cancelled;
+        m.end_at = at(630);
+        let cut = Record::from_measurement(&m, Duration::ZERO, "openai-chat", "http://h/v1");
+        assert_eq!(cut.silence_ms, Some(500.0));
+        let back = cut.to_measurement(base).unwrap();
+        assert_eq!(back.end_at.duration_since(*back.text_at.last().unwrap()), Duration::from_millis(500));
         assert_eq!((back.output_tokens(), back.input_tokens()), ((5, TokenSource::Usage), 12));
         assert_eq!(back.server_latency(), Some(Duration::from_millis(250)));
         assert_eq!((back.read_lags_us.clone(), back.read_lag_max()), (vec![1_250], m.read_lag_max()));

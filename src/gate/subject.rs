@@ -59,6 +59,7 @@ const SUBJECTS: &[Row] = &[
     Row { name: "output_tok_s", kind: Kind::Number, source: Source::Run(output_tok_s) },
     Row { name: "goodput", kind: Kind::Number, source: Source::Run(goodput) },
     Row { name: "attainment", kind: Kind::Share, source: Source::Run(attainment) },
+    Row { name: "stalled", kind: Kind::Number, source: Source::Run(stalled) },
 ];
 
 fn success_rate(s: &Value) -> Option<f64> {
@@ -77,6 +78,11 @@ fn req_s(s: &Value) -> Option<f64> {
 
 fn output_tok_s(s: &Value) -> Option<f64> {
     s["throughput"]["output_tokens_per_s"].as_f64()
+}
+
+/// Requests the server had left silent when the run cut them.
+fn stalled(s: &Value) -> Option<f64> {
+    s["requests"]["stalled"].as_f64()
 }
 
 /// Good requests per second (`--slo`).
@@ -230,7 +236,8 @@ mod tests {
             e("ttfx.p95")
         );
         assert!(
-            e("ttfx.p95").ends_with("or success_rate, error_rate, req_s, output_tok_s, goodput, attainment")
+            e("ttfx.p95")
+                .ends_with("or success_rate, error_rate, req_s, output_tok_s, goodput, attainment, stalled")
         );
         assert_eq!(
             e("ttft.p999"),

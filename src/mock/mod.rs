@@ -156,6 +156,12 @@ impl MockHandle {
         self.addr
     }
 
+    /// API requests read and not yet answered to their end (or their client's close): a test
+    /// knows by it that a request reached the mock.
+    pub fn in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
     /// A snapshot of the truth so far. A response is merged just after its last write, so a
     /// client that has just read a stream's end may be a moment ahead of this.
     pub fn truth(&self) -> Truth {

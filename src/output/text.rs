@@ -46,13 +46,17 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         if s.interrupted { "by the interrupt" } else { "at the deadline" },
         if s.interrupted { "（因中断）" } else { "（截止时）" },
     );
+    let stalled = match s.requests.stalled {
+        0 => String::new(),
+        n => l.pick(format!(" ({} stalled)", count(n)), format!("（其中停滞 {}）", count(n))),
+    };
     let _ = writeln!(
         o,
         "{}{}",
         label(l, ("requests", "请求")),
         l.pick(
-            format!("{total} total · {ok} ok · {failed} failed · {cancelled} cancelled {by}"),
-            format!("共 {total} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}"),
+            format!("{total} total · {ok} ok · {failed} failed · {cancelled} cancelled {by}{stalled}"),
+            format!("共 {total} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}{stalled}"),
         )
     );
     let _ = writeln!(o, "{}{}", label(l, ("success", "成功率")), percent(s.success_rate));
@@ -100,6 +104,13 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         0 => String::new(),
         n => l.pick(format!(" ({} reasoning)", count(n)), format!("（其中推理 {}）", count(n))),
     };
+    let cancelled = match t.from_cancelled {
+        0 => String::new(),
+        n => l.pick(
+            format!(", {} cancelled, counted to the cut", count(n)),
+            format!("，{} 个已取消、计至切断时", count(n)),
+        ),
+    };
     let (out, input, usage, tokenizer, estimated) = (
         count(t.output_total),
         count(t.input_total),
@@ -112,8 +123,8 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         "{}{}",
         label(l, ("tokens", "token")),
         l.pick(
-            format!("{out} output{reasoning} · {input} input (token counts: {usage} requests from usage, {tokenizer} from the tokenizer, {estimated} estimated)"),
-            format!("输出 {out}{reasoning} · 输入 {input}（token 计数：{usage} 个请求来自 usage，{tokenizer} 个来自分词器，{estimated} 个为估算）"),
+            format!("{out} output{reasoning} · {input} input (token counts: {usage} requests from usage, {tokenizer} from the tokenizer, {estimated} estimated{cancelled})"),
+            format!("输出 {out}{reasoning} · 输入 {input}（token 计数：{usage} 个请求来自 usage，{tokenizer} 个来自分词器，{estimated} 个为估算{cancelled}）"),
         )
     );
     if let Some(c) = &t.usage_vs_counted {

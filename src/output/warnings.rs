@@ -42,6 +42,8 @@ pub enum Warning {
     SomeFailed { failed: u64, finished: u64, top: Vec<(String, u64)> },
     /// Every request was cut before it ended.
     AllCancelled { cancelled: u64, interrupted: bool },
+    /// Requests the server had left silent when the run cut them (`RunStats::stalls`).
+    Stalled { count: u64, longest_ms: u64, interrupted: bool },
     /// The run ended before any request was sent.
     NothingSent,
     /// Requests without usage, whose tokens were estimated.
@@ -140,6 +142,17 @@ impl Warning {
                 format!("all {cancelled} requests were cancelled at the deadline before they ended: raise --duration"),
                 format!("全部 {cancelled} 个请求都在结束前到达截止时间而被取消：请调大 --duration"),
             ),
+            Warning::Stalled { count, longest_ms, interrupted } => {
+                let longest = *longest_ms as f64 / 1000.0;
+                let by = l.pick(
+                    if *interrupted { "the interrupt" } else { "the deadline" },
+                    if *interrupted { "中断" } else { "截止时间" },
+                );
+                l.pick(
+                    format!("{count} requests were stalled when {by} cut them: no text from the server for at least 10 × the run's ITL p99 (TTFT p99 before any text) and 1s, the longest {longest:.1}s; they count as cancelled, not failed, and the success rate leaves them out: set --idle-timeout below the stall to fail them, or gate with --threshold 'stalled<1'"),
+                    format!("{count} 个请求在被{by}切断时已停滞：服务器至少 10 × 本次 ITL p99（尚无文本时为 TTFT p99）且不少于 1s 没有发来文本，最长 {longest:.1}s；它们计为已取消而非失败，成功率不含它们：把 --idle-timeout 设得低于停滞时长可让其失败，或用 --threshold 'stalled<1' 设门槛"),
+                )
+            }
             Warning::NothingSent => l.pick(
                 "no request was sent: raise --duration or lower --ramp-up".into(),
                 "没有发送任何请求：请调大 --duration 或调小 --ramp-up".into(),
@@ -214,6 +227,13 @@ pub fn after_run(s: &Summary) -> Vec<Warning> {
         w.push(Warning::AllCancelled { cancelled: r.cancelled, interrupted: s.interrupted });
     } else if r.total == 0 {
         w.push(Warning::NothingSent);
+    }
+    if r.stalled > 0 {
+        w.push(Warning::Stalled {
+            count: r.stalled,
+            longest_ms: s.stalled_longest_ms,
+            interrupted: s.interrupted,
+        });
     }
     if s.tokens.estimated > 0 {
         w.push(Warning::TokensEstimated { requests: s.tokens.estimated });
@@ -305,6 +325,8 @@ mod tests {
             Warning::AllCancelled { cancelled: 3, interrupted: true },
             Warning::AllCancelled { cancelled: 3, interrupted: false },
             Warning::NothingSent,
+            Warning::Stalled { count: 4, longest_ms: 5250, interrupted: false },
+            Warning::Stalled { count: 1, longest_ms: 1000, interrupted: true },
             Warning::TokensEstimated { requests: 42 },
             Warning::StreamProblems { requests: 2 },
             Warning::CgroupUnknown { problem: "no cpu.max".into() },
@@ -327,6 +349,7 @@ mod tests {
                 | Warning::AllFailed { .. }
                 | Warning::SomeFailed { .. }
                 | Warning::AllCancelled { .. }
+                | Warning::Stalled { .. }
                 | Warning::NothingSent
                 | Warning::TokensEstimated { .. }
                 | Warning::StreamProblems { .. }

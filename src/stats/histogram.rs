@@ -131,6 +131,17 @@ impl Histogram {
         (self.count > 0).then_some(self.min)
     }
 
+    /// The largest value, or `None` when empty.
+    pub fn max(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    /// How many values are at least `v`, to the bucket: a value in `v`'s own bucket counts
+    /// (exact below 1024; above, it may be up to 0.2 % below `v`).
+    pub fn count_at_least(&self, v: u64) -> u64 {
+        self.counts.iter().skip(bucket_of(v)).sum()
+    }
+
     /// Every bucket that holds values: its smallest and largest value and its count, in order
     /// (for drawing the distribution; the bucket bounds are the recorded values' resolution).
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
@@ -234,6 +245,21 @@ mod tests {
         let b: Vec<_> = h.buckets().collect();
         assert_eq!(b, [(3, 3, 2), (7, 7, 1), (5000, 5001, 2)]);
         assert_eq!((h.min(), Histogram::new().min(), Histogram::new().buckets().count()), (Some(3), None, 0));
+    }
+
+    #[test]
+    fn values_at_least_one_are_counted_to_the_bucket() {
+        let mut h = Histogram::new();
+        for v in [3, 999, 1000, 1001, 5000, 5004, 5008] {
+            h.record(v);
+        }
+        assert_eq!((h.count_at_least(0), h.count_at_least(1000), h.count_at_least(1002)), (7, 5, 3));
+        // 5000..=5007 share a bucket: 5004 counts as at least 5006, 5008 does not share it.
+        assert_eq!((h.count_at_least(5006), h.count_at_least(5008), h.count_at_least(6000)), (3, 1, 0));
+        assert_eq!(
+            (h.max(), Histogram::new().max(), Histogram::new().count_at_least(1)),
+            (Some(5008), None, 0)
+        );
     }
 
     #[test]

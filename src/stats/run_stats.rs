@@ -32,10 +32,15 @@ pub struct RunStats {
     /// Sends again on a fresh connection after a pooled one turned out closed (`Measurement::reconnects`).
     pub reconnects: u64,
     pub errors: BTreeMap<String, ErrorTally>,
-    /// Output tokens of successful requests.
+    /// Output tokens of successful requests, and of cancelled ones the text they received
+    /// before the cut.
     pub output_tokens: u64,
-    /// Usage's prompt tokens, else our count of the prompt, of successful requests.
+    /// Usage's prompt tokens, else our count of the prompt, of successful requests and of
+    /// cancelled ones that received text (the server had read their prompt).
     pub input_tokens: u64,
+    /// Cancelled requests that received text, whose tokens are in `output_tokens` and
+    /// `input_tokens` (counted by our own counter, as usage comes only at a stream's end).
+    pub tokens_cancelled: u64,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: u64,
     /// Successful requests whose token count came from usage / the estimate / `--tokenizer`.
@@ -83,6 +88,26 @@ pub struct RunStats {
     pub start_lag: Histogram,
     /// Each request judged against `--slo`; `None` without one.
     pub slo: Option<SloTally>,
+    /// Each cancelled request's silence when it was cut, ms: since its last text event, for
+    /// those that had received text…
+    pub cut_silence_streaming: Histogram,
+    /// …and since its start, for those that had not. `stalls` judges them against the run's ITL
+    /// and TTFT.
+    pub cut_silence_waiting: Histogram,
+}
+
+/// A cut request is stalled when it had been silent for at least `STALL_FACTOR` times the p99
+/// of the wait it was in (ITL once it had text, TTFT before), and never less than
+/// `STALL_FLOOR_MS`.
+pub const STALL_FACTOR: u64 = 10;
+pub const STALL_FLOOR_MS: u64 = 1000;
+
+/// The cancelled requests that were stalled when the run cut them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stalls {
+    pub count: u64,
+    /// The longest silence among them, ms; 0 when there is none.
+    pub longest_ms: u64,
 }
 
 /// Usage against our own count (estimate or tokenizer): how users catch a wrong tokenizer.
@@ -131,8 +156,31 @@ impl RunStats {
         self.start_lag.record(us(lag));
     }
 
-    /// Adds one finished request. Latency metrics come from successful requests only, so a
-    /// fast 429 never makes the server look quick.
+    /// The stall threshold for a silence in a wait whose p99 was `p99_us` (none: the floor), ms.
+    pub fn stall_threshold_ms(p99_us: Option<u64>) -> u64 {
+        STALL_FLOOR_MS.max(p99_us.map_or(0, |us| (us * STALL_FACTOR).div_ceil(1000)))
+    }
+
+    /// The cancelled requests that were stalled at the cut: silent since their last text event
+    /// for at least `stall_threshold_ms` of the run's ITL p99, or, with no text yet, since their
+    /// start for at least that of its TTFT p99.
+    pub fn stalls(&self) -> Stalls {
+        let (mut count, mut longest_ms) = (0, 0);
+        for (silences, p99) in [
+            (&self.cut_silence_streaming, self.itl.quantile(0.99)),
+            (&self.cut_silence_waiting, self.ttft.quantile(0.99)),
+        ] {
+            let n = silences.count_at_least(Self::stall_threshold_ms(p99));
+            if n > 0 {
+                count += n;
+                longest_ms = longest_ms.max(silences.max().unwrap_or(0));
+            }
+        }
+        Stalls { count, longest_ms }
+    }
+
+    /// Adds one finished request. Latency metrics come from successful requests, so a fast 429
+    /// never makes the server look quick, and from cancelled ones as far as they got (`add_cut`).
     pub fn add(&mut self, m: &Measurement) {
         if m.warmup {
             self.warmup += 1;
@@ -158,7 +206,7 @@ impl RunStats {
             self.retried += 1;
         }
         match &m.outcome {
-            Outcome::Cancelled => self.cancelled += 1,
+            Outcome::Cancelled => self.add_cut(m),
             Outcome::Failed { kind, message } => {
                 self.failed += 1;
                 self.errors
@@ -167,6 +215,40 @@ impl RunStats {
                     .or_insert_with(|| ErrorTally { count: 1, first_message: message.clone() });
             }
             Outcome::Ok => self.add_ok(m),
+        }
+    }
+
+    /// A request the run cut (the deadline, or an interrupt's end): what it received before the
+    /// cut is as measured as a finished request's. Its times to the first header, event, text
+    /// and answer that came, every ITL gap between text events that came, and the tokens of its
+    /// text (with its prompt's, once text came) count; E2E, TPOT, decode speed and tokens per
+    /// request, which the cut would shorten, do not. Its silence at the cut is kept for `stalls`.
+    fn add_cut(&mut self, m: &Measurement) {
+        self.cancelled += 1;
+        let firsts = [
+            (&mut self.ttfb, m.ttfb()),
+            (&mut self.ttfe, m.ttfe()),
+            (&mut self.ttft, m.ttft()),
+            (&mut self.ttfa, m.ttfa()),
+            (&mut self.ttft_sched, m.ttft_sched()),
+        ];
+        for (h, d) in firsts {
+            if let Some(d) = d {
+                h.record(us(d));
+            }
+        }
+        for gap in m.itls() {
+            self.itl.record(us(gap));
+        }
+        let ms = |d: Duration| d.as_millis().min(u128::from(u64::MAX)) as u64;
+        match m.text_at.last() {
+            Some(&last) => {
+                self.tokens_cancelled += 1;
+                self.output_tokens += m.output_tokens().0;
+                self.input_tokens += m.input_tokens();
+                self.cut_silence_streaming.record(ms(m.end_at.saturating_duration_since(last)));
+            }
+            None => self.cut_silence_waiting.record(ms(m.e2e())),
         }
     }
 
@@ -240,6 +322,7 @@ impl AddAssign<&RunStats> for RunStats {
         }
         self.output_tokens += o.output_tokens;
         self.input_tokens += o.input_tokens;
+        self.tokens_cancelled += o.tokens_cancelled;
         self.reasoning_tokens += o.reasoning_tokens;
         self.tokens_from_usage += o.tokens_from_usage;
         self.tokens_estimated += o.tokens_estimated;
@@ -266,6 +349,8 @@ impl AddAssign<&RunStats> for RunStats {
         self.send_lag += &o.send_lag;
         self.user_reads += o.user_reads;
         self.start_lag += &o.start_lag;
+        self.cut_silence_streaming += &o.cut_silence_streaming;
+        self.cut_silence_waiting += &o.cut_silence_waiting;
         match (&mut self.slo, &o.slo) {
             (Some(mine), Some(theirs)) => *mine += theirs,
             (None, Some(theirs)) => self.slo = Some(theirs.clone()),
@@ -333,6 +418,69 @@ mod tests {
         s.add(&user);
         assert_eq!((s.user_reads, s.kernel_clock()), (1, false));
         assert!(!RunStats::default().kernel_clock(), "no read, no kernel clock");
+    }
+
+    /// A request cut `cut_ms` after its start, having received text at `text_ms` (its first
+    /// header 1 ms in) and `counted` tokens by our own count.
+    fn cut(t0: Instant, text_ms: &[u64], cut_ms: u64, counted: u64) -> Measurement {
+        let mut m = Measurement::new(0, 0, None, t0);
+        m.outcome = Outcome::Cancelled;
+        m.headers_at = Some(t0 + Duration::from_millis(1));
+        m.first_event_at = text_ms.first().map(|&ms| t0 + Duration::from_millis(ms));
+        m.first_answer_at = m.first_event_at;
+        m.text_at = text_ms.iter().map(|&ms| t0 + Duration::from_millis(ms)).collect();
+        m.end_at = t0 + Duration::from_millis(cut_ms);
+        m.counted_tokens = counted;
+        m.prompt_counted = 2;
+        m
+    }
+
+    #[test]
+    fn a_cut_request_counts_what_it_received_and_nothing_the_cut_shortened() {
+        let t0 = Instant::now();
+        let mut s = RunStats::default();
+        s.add(&ok(t0, 100, 5)); // TTFT 100 ms, four 10 ms gaps, 5 tokens from usage
+        s.add(&cut(t0, &[200, 210, 220], 230, 3)); // streaming when cut
+        s.add(&cut(t0, &[], 500, 0)); // waiting for its first text
+        assert_eq!((s.ok, s.cancelled, s.total()), (1, 2, 3));
+        // Times to the first X: every request that got X (both cut ones had headers, the one
+        // with text its first event and answer too; `ok` sets neither).
+        assert_eq!((s.ttfb.count(), s.ttfe.count(), s.ttft.count(), s.ttfa.count()), (3, 1, 2, 1));
+        assert_eq!((s.ttft.min(), s.ttft.max(), s.ttft_sched.count()), (Some(100_000), Some(200_000), 2));
+        // Gaps between text that came: 4 + 2.
+        assert_eq!(s.itl.count(), 6);
+        // Tokens: 5 from usage, 3 counted before the cut; the prompt (2) of the cut one with text
+        // (`ok` counts none).
+        assert_eq!((s.output_tokens, s.input_tokens, s.tokens_cancelled), (8, 2, 1));
+        assert_eq!((s.tokens_from_usage, s.tokens_estimated), (1, 0), "sources count finished requests");
+        // What the cut shortens: the ok request's only.
+        let shortened = [&s.e2e, &s.e2e_sched, &s.tpot, &s.tokens_per_request, &s.decode_mtps];
+        assert_eq!(shortened.map(Histogram::count), [1; 5]);
+        assert_eq!((s.cut_silence_streaming.max(), s.cut_silence_waiting.max()), (Some(10), Some(500)));
+    }
+
+    #[test]
+    fn a_request_cut_after_a_silence_of_ten_p99s_and_at_least_a_second_is_stalled() {
+        assert_eq!(RunStats::stall_threshold_ms(None), 1000);
+        assert_eq!(RunStats::stall_threshold_ms(Some(10_000)), 1000, "10 × 10 ms is under the floor");
+        assert_eq!(RunStats::stall_threshold_ms(Some(250_001)), 2501);
+        let t0 = Instant::now();
+        let mut s = RunStats::default();
+        // ITL p99 10 ms (gaps of 10 ms): 1 s is the threshold once text came; TTFT p99 is 300 ms
+        // (the cut ones' 300 ms first text included; to the histogram's 0.1 %): 3 s before.
+        s.add(&ok(t0, 100, 50));
+        s.add(&cut(t0, &[300, 310], 1309, 2)); // 999 ms of silence: not stalled
+        s.add(&cut(t0, &[300, 310], 1310, 2)); // 1 s: stalled
+        s.add(&cut(t0, &[300], 6300, 1)); // 6 s: stalled
+        s.add(&cut(t0, &[], 2900, 0)); // no text, under 3 s: not stalled
+        s.add(&cut(t0, &[], 3100, 0)); // stalled
+        assert_eq!(s.stalls(), Stalls { count: 3, longest_ms: 6000 });
+        // A run whose every request stalled before any text: the floor alone judges.
+        let mut none = RunStats::default();
+        none.add(&cut(t0, &[], 2000, 0));
+        none.add(&cut(t0, &[], 999, 0));
+        assert_eq!(none.stalls(), Stalls { count: 1, longest_ms: 2000 });
+        assert_eq!(RunStats::default().stalls(), Stalls::default());
     }
 
     #[test]

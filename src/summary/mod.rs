@@ -119,6 +119,9 @@ pub struct Summary {
     /// The counts are empty because the statistics were lost, not because nothing was sent.
     #[serde(skip)]
     pub stats_lost: bool,
+    /// The longest silence of a stalled request, ms (0 without one): for its warning.
+    #[serde(skip)]
+    pub stalled_longest_ms: u64,
 }
 
 /// Prompts `by_prompt` lists.
@@ -179,6 +182,10 @@ pub struct Requests {
     pub failed: u64,
     /// Cut by the deadline (or an interrupt) before they ended: neither ok nor failed.
     pub cancelled: u64,
+    /// Of `cancelled`, those the server had left silent when they were cut: for at least 10 ×
+    /// the run's ITL p99 since their last text (TTFT p99 since their start, before any text),
+    /// and at least 1 s (docs/metrics.md).
+    pub stalled: u64,
     /// Requests that needed more than one attempt (`--retries`).
     pub retried: u64,
     /// Attempts of every request, retries included.
@@ -193,7 +200,7 @@ pub struct Throughput {
     /// Successful requests per second.
     #[serde(serialize_with = "three")]
     pub requests_per_s: f64,
-    /// Output tokens of successful requests per second.
+    /// Output tokens per second: of successful requests, and what cancelled ones received.
     #[serde(serialize_with = "three")]
     pub output_tokens_per_s: f64,
 }
@@ -265,7 +272,8 @@ impl Goodput {
     }
 }
 
-/// Token totals of successful requests, and where their counts came from.
+/// Token totals of successful requests and of what cancelled ones received before the cut, and
+/// where their counts came from.
 #[derive(Debug, Serialize)]
 pub struct Tokens {
     /// Output tokens, reasoning included.
@@ -280,6 +288,9 @@ pub struct Tokens {
     pub estimated: u64,
     /// Requests whose output count came from `--tokenizer`.
     pub from_tokenizer: u64,
+    /// Cancelled requests that received text: the tokens of that text (by our own count: usage
+    /// comes only at a stream's end) and of their prompt are in the totals.
+    pub from_cancelled: u64,
     /// Our own count against the server's usage; `null` when no request had both.
     pub usage_vs_counted: Option<UsageVsCounted>,
 }
@@ -401,6 +412,7 @@ impl Summary {
         let window_s = run.window.as_secs_f64();
         let per_s = |n: u64| if window_s > 0.0 { n as f64 / window_s } else { 0.0 };
         let finished = s.ok + s.failed;
+        let stalls = s.stalls();
         Summary {
             version: SCHEMA_VERSION,
             tool: Tool { name: "llmload", version: env!("CARGO_PKG_VERSION") },
@@ -413,6 +425,7 @@ impl Summary {
                 ok: s.ok,
                 failed: s.failed,
                 cancelled: s.cancelled,
+                stalled: stalls.count,
                 retried: s.retried,
                 attempts: s.attempts,
                 warmup: s.warmup,
@@ -432,6 +445,7 @@ impl Summary {
                 from_usage: s.tokens_from_usage,
                 estimated: s.tokens_estimated,
                 from_tokenizer: s.tokens_from_tokenizer,
+                from_cancelled: s.tokens_cancelled,
                 usage_vs_counted: s.usage_check.abs_diff_bp.distribution(0.01).map(|d| UsageVsCounted {
                     compared: s.usage_check.compared,
                     differ: s.usage_check.differ,
@@ -490,6 +504,7 @@ impl Summary {
             with_warnings: s.with_warnings,
             interrupted: run.interrupted,
             stats_lost: run.stats_lost,
+            stalled_longest_ms: stalls.longest_ms,
         }
     }
 

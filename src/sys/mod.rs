@@ -105,6 +105,9 @@ pub fn cpus() -> usize {
 /// byte (async-signal-safe); a named thread reads it. The first signal starts the graceful stop
 /// and the second cuts its grace period (both still end in a summary); a third exits at once
 /// with 130, for a run that is stuck (every finished request is already flushed to `--records`).
+/// A signal the process was started with ignored stays ignored, as shells and most tools leave
+/// it: a script's background job (`llmload run … &`) ignores SIGINT so that Ctrl-C at the
+/// terminal reaches only the job in the foreground; SIGTERM (`kill %1`) still stops it.
 pub mod signals {
     use crossbeam_channel::{Receiver, unbounded};
     use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -114,6 +117,8 @@ pub mod signals {
     static SIGNALS: AtomicU32 = AtomicU32::new(0);
     const INTERRUPT: u8 = b'i';
     const QUIT: u8 = b'q';
+    /// The signals that stop a run.
+    const STOPS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
 
     extern "C" fn on_signal(_: libc::c_int) {
         if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 2 {
@@ -131,15 +136,27 @@ pub mod signals {
         }
     }
 
-    /// Listens for SIGINT/SIGTERM until `Listener::close`.
+    /// Whether `signal` is ignored now (as the process may have been started).
+    pub fn ignored(signal: libc::c_int) -> bool {
+        // SAFETY: sigaction with no new action only reads the current one into `old`.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        unsafe {
+            libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+        }
+    }
+
+    /// Listens for SIGINT/SIGTERM until it is closed (or dropped), which gives each signal back
+    /// the action it had.
     pub struct Listener {
         pub interrupts: Receiver<()>,
         thread: Option<JoinHandle<()>>,
+        /// The signals it handles (those not ignored when it was installed).
+        handled: Vec<libc::c_int>,
     }
 
     impl Listener {
-        /// Installs the handlers. `None` if the pipe cannot be made (then signals keep their
-        /// default action, which still keeps every flushed record).
+        /// Installs the handlers, for each stop signal not ignored. `None` if the pipe cannot be
+        /// made (then signals keep their action, which still keeps every flushed record).
         pub fn install() -> Option<Listener> {
             let mut fds = [0; 2];
             // SAFETY: pipe fills the two-int array we pass.
@@ -162,20 +179,25 @@ pub mod signals {
                 })
                 .ok()?;
             let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            // SAFETY: installing a handler that only touches atomics and write(2).
-            unsafe {
-                libc::signal(libc::SIGINT, handler);
-                libc::signal(libc::SIGTERM, handler);
+            let handled: Vec<libc::c_int> = STOPS.into_iter().filter(|&s| !ignored(s)).collect();
+            for &signal in &handled {
+                // SAFETY: installing a handler that only touches atomics and write(2).
+                unsafe { libc::signal(signal, handler) };
             }
-            Some(Listener { interrupts: rx, thread: Some(thread) })
+            Some(Listener { interrupts: rx, thread: Some(thread), handled })
         }
 
         /// Restores the default handlers and joins the listening thread.
-        pub fn close(mut self) {
-            // SAFETY: restoring default dispositions.
-            unsafe {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        pub fn close(self) {
+            drop(self);
+        }
+    }
+
+    impl Drop for Listener {
+        fn drop(&mut self) {
+            for &signal in &self.handled {
+                // SAFETY: restoring the default action of a signal that was not ignored.
+                unsafe { libc::signal(signal, libc::SIG_DFL) };
             }
             write_byte(QUIT);
             if let Some(t) = self.thread.take() {

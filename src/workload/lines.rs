@@ -12,12 +12,23 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// skipped. `what` names an item in messages ("prompt", "API key"). The file is streamed with
 /// bounded line and total sizes, so a huge or endless input fails fast instead of filling memory.
 pub fn read_lines(flag: &'static str, path: &str, what: &str) -> Result<Vec<String>, Error> {
+    Ok(read_numbered_lines(flag, path, what)?.into_iter().map(|(_, line)| line).collect())
+}
+
+/// `read_lines`, each line with its 1-based line number in the file (blank lines counted), for
+/// messages about one line.
+pub fn read_numbered_lines(
+    flag: &'static str,
+    path: &str,
+    what: &str,
+) -> Result<Vec<(usize, String)>, Error> {
     let file = files::open(flag, path, cap::LINES)?;
     parse_lines(BufReader::new(file), what).map_err(|p| Error::file(flag, path, p))
 }
 
-/// The checks of `read_lines` on a reader, which is read at most to `cap::LINES` + 1.
-pub fn parse_lines(mut r: impl BufRead, what: &str) -> Result<Vec<String>, String> {
+/// The checks of `read_lines` on a reader, which is read at most to `cap::LINES` + 1: the
+/// non-empty lines with their line numbers.
+pub fn parse_lines(mut r: impl BufRead, what: &str) -> Result<Vec<(usize, String)>, String> {
     let head = r.fill_buf().map_err(|e| e.to_string())?;
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return Err("is UTF-16 text: save it as UTF-8".into());
@@ -51,7 +62,7 @@ pub fn parse_lines(mut r: impl BufRead, what: &str) -> Result<Vec<String>, Strin
         let text = std::str::from_utf8(body)
             .map_err(|_| format!("line {n} is not UTF-8 text: save the file as UTF-8"))?;
         if !text.trim().is_empty() {
-            out.push(text.to_string());
+            out.push((n, text.to_string()));
         }
     }
     if out.is_empty() {
@@ -67,7 +78,7 @@ mod tests {
     #[test]
     fn crlf_bom_and_blank_lines() {
         let got = parse_lines("\u{feff}你好\r\n\r\nhello world\n  \n".as_bytes(), "prompt").unwrap();
-        assert_eq!(got, ["你好", "hello world"]);
+        assert_eq!(got, [(1, "你好".to_string()), (3, "hello world".to_string())]);
     }
 
     #[test]

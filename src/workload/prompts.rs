@@ -1,7 +1,8 @@
 //! What a request says: the `Prompt` type and `--param-file`'s two formats — one prompt a line
 //! (the seed's), or JSONL (`{"prompt":…}`, `{"messages":[…]}`, `{"query":…, "inputs":{…}}`, each
-//! with an optional `max_tokens`), detected when every non-empty line is a JSON object. It does
-//! not read files (`lines`) or build synthetic prompts (`synthetic`).
+//! with an optional `max_tokens`), detected when the first non-empty line begins with `{` and
+//! some line is a JSON object; a JSONL file's broken line is an error with its line number, never
+//! a prompt of raw JSON. It does not read files (`lines`) or build synthetic prompts (`synthetic`).
 
 use crate::tokens;
 use serde_json::{Map, Value};
@@ -38,23 +39,43 @@ impl Prompt {
     }
 }
 
-/// The prompts of a file's non-empty lines: JSONL when every line is a JSON object, else one
-/// prompt a line. The error names the line and what to write.
-pub fn from_lines(lines: Vec<String>) -> Result<Vec<Prompt>, String> {
-    let objects: Option<Vec<Map<String, Value>>> = lines
-        .iter()
-        .map(|l| match serde_json::from_str(l) {
-            Ok(Value::Object(o)) => Some(o),
-            _ => None,
+/// The prompts of a file's non-empty lines, each with its line number: JSONL when the first
+/// line begins with `{` and some line is a JSON object, else one prompt a line. In a JSONL file
+/// every line must be a JSON object: a broken one is an error, never a prompt of raw JSON. The
+/// error names the line, what is wrong with it and what to write.
+pub fn from_lines(lines: Vec<(usize, String)>) -> Result<Vec<Prompt>, String> {
+    let object = |l: &str| match serde_json::from_str(l) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(other) => Err(format!("is {}, not a JSON object", kind(&other))),
+        Err(e) => Err(format!("is not valid JSON ({e})")),
+    };
+    let jsonl = lines.first().is_some_and(|(_, l)| l.trim_start().starts_with('{'))
+        && lines.iter().any(|(_, l)| object(l).is_ok());
+    if !jsonl {
+        return Ok(lines.into_iter().map(|(_, l)| Prompt::text(l)).collect());
+    }
+    lines
+        .into_iter()
+        .map(|(n, l)| {
+            let o = object(&l).map_err(|e| {
+                format!(
+                    "JSONL line {n} {e}: the file is read as JSONL (its first line begins with `{{` and it holds JSON objects), so every line must be one object such as {{\"prompt\": \"Hello\"}}: fix the line, or give a plain-text file of one prompt a line"
+                )
+            })?;
+            from_object(o).map_err(|e| format!("JSONL line {n}: {e}"))
         })
-        .collect();
-    match objects {
-        None => Ok(lines.into_iter().map(Prompt::text).collect()),
-        Some(objects) => objects
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| from_object(o).map_err(|e| format!("JSONL line {}: {e}", i + 1)))
-            .collect(),
+        .collect()
+}
+
+/// What a JSON value is, for a message.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -116,8 +137,9 @@ fn content_text(message: &Value) -> String {
 mod tests {
     use super::*;
 
-    fn lines(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    /// Non-empty lines numbered as a file without blank lines would number them.
+    fn lines(v: &[&str]) -> Vec<(usize, String)> {
+        v.iter().enumerate().map(|(i, s)| (i + 1, s.to_string())).collect()
     }
 
     #[test]
@@ -125,6 +147,28 @@ mod tests {
         let got = from_lines(lines(&["你好", "{\"prompt\":\"x\"}"])).unwrap();
         assert_eq!(got[0], Prompt::text("你好"));
         assert_eq!(got[1].text, "{\"prompt\":\"x\"}");
+        // A first line that only looks like JSON, in a file with no JSON object, is a prompt.
+        let got = from_lines(lines(&["{name} says hi", "{not json"])).unwrap();
+        assert_eq!(got[1], Prompt::text("{not json"));
+    }
+
+    #[test]
+    fn a_broken_line_in_a_jsonl_file_is_an_error_with_its_line_number() {
+        let numbered = vec![(1, r#"{"prompt": "ok"}"#.to_string()), (3, r#"{"prompt": "broken"#.to_string())];
+        assert_eq!(
+            from_lines(numbered).unwrap_err(),
+            "JSONL line 3 is not valid JSON (EOF while parsing a string at line 1 column 18): the file is read as JSONL (its first line begins with `{` and it holds JSON objects), so every line must be one object such as {\"prompt\": \"Hello\"}: fix the line, or give a plain-text file of one prompt a line"
+        );
+        // The first line broken, a later one whole: still JSONL, still an error.
+        let err = from_lines(lines(&[r#"{"prompt": "x""#, r#"{"prompt": "y"}"#])).unwrap_err();
+        assert!(err.starts_with("JSONL line 1 is not valid JSON ("), "{err}");
+        let err = from_lines(lines(&[r#"{"prompt": "x"}"#, "plain text"])).unwrap_err();
+        assert!(
+            err.starts_with("JSONL line 2 is not valid JSON (expected value at line 1 column 1)"),
+            "{err}"
+        );
+        let err = from_lines(lines(&[r#"{"prompt": "x"}"#, "[1]"])).unwrap_err();
+        assert!(err.starts_with("JSONL line 2 is an array, not a JSON object: "), "{err}");
     }
 
     #[test]

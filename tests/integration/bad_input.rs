@@ -136,6 +136,28 @@ fn bad_templates_and_jsonl_name_the_file_the_line_and_the_fix() {
 }
 
 #[test]
+fn a_broken_line_in_a_jsonl_file_stops_the_run_with_its_line_number() {
+    let dir = tempdir("broken-jsonl");
+    let jsonl = dir.join("p.jsonl");
+    // A blank line before the broken one: the number is the file's line, not the prompt's.
+    std::fs::write(&jsonl, "{\"prompt\": \"ok\"}\n\n{\"prompt\": \"broken\n").unwrap();
+    assert_usage_error(
+        &["--param-file", jsonl.to_str().unwrap()],
+        &format!(
+            "error: --param-file {}: JSONL line 3 is not valid JSON (EOF while parsing a string at line 1 column 18): the file is read as JSONL",
+            jsonl.display()
+        ),
+    );
+    // A plain-text file whose lines only look like JSON keeps working.
+    let plain = dir.join("plain.txt");
+    std::fs::write(&plain, "{name} says hi\n{\"prompt\": \"broken\n").unwrap();
+    let mock = fast_mock(2, &[]);
+    let u = url(&mock);
+    let out = llmload(&["run", "--url", &u, "-n", "2", "--quiet", "--param-file", plain.to_str().unwrap()]);
+    out.expect_code(0);
+}
+
+#[test]
 fn an_unknown_tokenizer_says_what_to_give() {
     assert_usage_error(
         &["--tokenizer", "gpt-9"],

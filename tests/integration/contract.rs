@@ -166,6 +166,7 @@ mod wire {
         pub ok: u64,
         pub failed: u64,
         pub cancelled: u64,
+        pub stalled: u64,
         pub retried: u64,
         pub attempts: u64,
         pub warmup: u64,
@@ -210,6 +211,7 @@ mod wire {
         pub from_usage: u64,
         pub estimated: u64,
         pub from_tokenizer: u64,
+        pub from_cancelled: u64,
         pub usage_vs_counted: Option<UsageVsCounted>,
     }
 
@@ -293,6 +295,7 @@ mod wire {
         pub tpot_ms: Option<f64>,
         pub e2e_ms: f64,
         pub itl_ms: Vec<f64>,
+        pub silence_ms: Option<f64>,
         pub output_tokens: u64,
         pub token_source: String,
         pub counted_tokens: u64,
@@ -367,8 +370,16 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     // The JSON, pinned by type: the live run and the rebuilt one.
     let l: Summary = decode(&live, "the live summary");
     let r: Summary = decode(&rebuilt, "the rebuilt summary");
-    let requests =
-        Requests { total: 10, ok: 7, failed: 3, cancelled: 0, retried: 0, attempts: 10, warmup: 0 };
+    let requests = Requests {
+        total: 10,
+        ok: 7,
+        failed: 3,
+        cancelled: 0,
+        stalled: 0,
+        retried: 0,
+        attempts: 10,
+        warmup: 0,
+    };
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));

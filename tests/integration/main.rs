@@ -24,6 +24,7 @@ mod secrets;
 mod series_html;
 mod shards;
 mod slo;
+mod stalls;
 mod terminal;
 mod tls;
 mod util;

@@ -1,28 +1,29 @@
 //! The one request that checks the target before the load: a target no request can reach, or
-//! one that refuses the key or the path, stops the run at once (exit 2, nothing written, one
-//! request sent); any other failure is noted and measured; the check is in no count or record.
-//! And during a run, workers that cannot connect back off instead of spinning.
+//! one that refuses the key or the path, stops the run at once (exit 2, no file left, one
+//! request sent); any other failure before the first text is noted and measured; the check
+//! reads only to the first text event, is in no count or record, and an interrupt during it
+//! exits 130 with nothing measured and no file left. And during a run, workers that cannot
+//! connect back off instead of spinning.
 
 use crate::util::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Runs with `--json` and `--records` into `name`'s directory; returns the output and the two
-/// files' contents, which a stopped run leaves empty.
-fn run_files(name: &str, args: &[&str]) -> (Output, String, String) {
+/// files' contents, `None` for a file the run did not leave.
+fn run_files(name: &str, args: &[&str]) -> (Output, Option<String>, Option<String>) {
     let dir = tempdir(name);
     let (json, records): (PathBuf, PathBuf) = (dir.join("out.json"), dir.join("rec.jsonl"));
     let mut full = args.to_vec();
     full.extend_from_slice(&["--json", json.to_str().unwrap(), "--records", records.to_str().unwrap()]);
     let out = llmload(&full);
-    let read =
-        |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p:?}: {e}{}", out.context()));
+    let read = |p: &Path| std::fs::read_to_string(p).ok();
     let (json, records) = (read(&json), read(&records));
     (out, json, records)
 }
 
-/// The run stopped at the preflight with `problem` in its one error line.
-fn assert_stopped(out: &Output, json: &str, records: &str, url: &str, problem: &str) {
+/// The run stopped at the preflight with `problem` in its one error line, and left no file.
+fn assert_stopped(out: &Output, json: &Option<String>, records: &Option<String>, url: &str, problem: &str) {
     out.expect_code(2);
     let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
     assert_eq!(errors.len(), 1, "{}", out.context());
@@ -35,7 +36,12 @@ fn assert_stopped(out: &Output, json: &str, records: &str, url: &str, problem: &
         out.context()
     );
     assert!(out.stdout.is_empty(), "no summary{}", out.context());
-    assert_eq!((json, records), ("", ""), "the opened files stay empty{}", out.context());
+    assert_eq!(
+        (json, records),
+        (&None, &None),
+        "the files it would have written are not left{}",
+        out.context()
+    );
 }
 
 #[test]
@@ -82,8 +88,9 @@ fn a_refused_key_or_path_stops_the_run_after_one_request() {
 
 #[test]
 fn a_failing_server_is_noted_once_and_measured() {
+    // Each fails before any text (a stream error after the first text is the load's to measure).
     for (fault, kind) in
-        [("http-503", "http_503"), ("http-429", "http_429"), ("stream-error", "stream_error")]
+        [("http-503", "http_503"), ("http-429", "http_429"), ("pings-only", "truncated_stream")]
     {
         let mock = fast_mock(4, &[fault]);
         let u = url(&mock);
@@ -141,4 +148,95 @@ fn workers_that_cannot_connect_back_off_until_the_deadline() {
     assert_eq!(recs.len() as u64, total, "{}", out.context());
     assert!(recs.iter().all(|r| r["outcome"] == "connect"), "{}", out.context());
     assert!(took < Duration::from_secs(4), "the deadline did not cut the backoff: {took:?}");
+}
+
+#[test]
+fn the_preflight_reads_a_long_answer_only_to_its_first_token() {
+    // 2,000 tokens 5 ms apart: 10 s to read whole, which the run's one-second load never does.
+    let mock = paced_mock(5, 5, 2000);
+    let u = url(&mock);
+    let (out, j, recs) =
+        run_logged("preflight-long", &["run", "--url", &u, "-c", "1", "-d", "1s", "--quiet"]);
+    out.expect_code(1); // the run's one request is cut at the deadline: all cancelled
+    assert_eq!((j["requests"]["total"].as_u64(), recs.len()), (Some(1), 1), "{}", out.context());
+    let t = truth(&mock);
+    // The preflight closed its connection after its first text, so neither response ended.
+    assert_eq!((t.requests, t.completed), (2, 0), "{t:?}{}", out.context());
+}
+
+#[test]
+fn an_interrupt_during_the_preflight_exits_130_with_nothing_measured_and_no_file() {
+    let mock = paced_mock(60_000, 1, 4); // the first token would come after a minute
+    let u = url(&mock);
+    let dir = tempdir("preflight-interrupted");
+    let (json, records) = (dir.join("out.json"), dir.join("rec.jsonl"));
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-d",
+        "5s",
+        "--json",
+        json.to_str().unwrap(),
+        "--records",
+        records.to_str().unwrap(),
+    ];
+    let child = spawn_llmload(&args, Sigint::Default);
+    // The request reached the mock, so the preflight is under way and its handler in place.
+    assert!(wait_for(|| mock.in_flight() == 1), "the preflight never reached the mock");
+    signal(&child, libc::SIGINT);
+    let out = finish(child, &args);
+    out.expect_code(130);
+    let url = format!("{u}/v1/chat-messages");
+    let line = format!(
+        "interrupted during the preflight request to {url}: nothing was measured and no output file was written"
+    );
+    assert_eq!(out.stderr.lines().filter(|l| *l == line).count(), 1, "{}", out.context());
+    assert!(!out.stderr.contains("error"), "{}", out.context());
+    assert!(out.stdout.is_empty(), "no summary{}", out.context());
+    assert!(!json.exists() && !records.exists(), "files left behind{}", out.context());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{}", out.context());
+}
+
+#[test]
+fn an_interrupt_the_process_was_started_to_ignore_stays_ignored() {
+    // A script's background job starts with SIGINT ignored, so that Ctrl-C at the terminal
+    // reaches only the foreground job: llmload keeps it so, as shells and other tools do.
+    let mock = paced_mock(1000, 1, 4);
+    let u = url(&mock);
+    let args = ["run", "--url", &u, "-n", "1", "--quiet"];
+    let child = spawn_llmload(&args, Sigint::Ignored);
+    assert!(wait_for(|| mock.in_flight() == 1), "the preflight never reached the mock");
+    signal(&child, libc::SIGINT);
+    let out = finish(child, &args);
+    out.expect_code(0);
+    assert!(out.stdout.contains("1 total · 1 ok"), "{}", out.context());
+    assert!(!out.stderr.contains("interrupted"), "{}", out.context());
+}
+
+#[test]
+fn a_run_that_fails_its_checks_leaves_none_of_its_files() {
+    let dir = tempdir("checks-fail");
+    let (json, earlier) = (dir.join("out.json"), dir.join("earlier.csv"));
+    std::fs::write(&earlier, "an earlier run's rows\n").unwrap();
+    let bad = dir.join("no-such-folder").join("rec.jsonl");
+    let mock = fast_mock(2, &[]);
+    let u = url(&mock);
+    let out = llmload(&[
+        "run",
+        "--url",
+        &u,
+        "--json",
+        json.to_str().unwrap(),
+        "--csv",
+        earlier.to_str().unwrap(),
+        "--records",
+        bad.to_str().unwrap(),
+    ]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("--records"), "{}", out.context());
+    assert!(!json.exists(), "an empty --json was left{}", out.context());
+    let kept = std::fs::read_to_string(&earlier).unwrap();
+    assert_eq!(kept, "an earlier run's rows\n", "an existing file was emptied{}", out.context());
+    assert_eq!(truth(&mock).requests, 0, "{}", out.context());
 }

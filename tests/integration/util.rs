@@ -120,6 +120,63 @@ pub fn signalled(args: &[&str], after: Duration, signals: &[&str], pause: Durati
     (out, started.elapsed())
 }
 
+/// How a spawned llmload starts with SIGINT: as the test runs it, or ignored (a script's
+/// background job).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sigint {
+    Default,
+    Ignored,
+}
+
+/// Starts `llmload` with `args`, stdout and stderr piped, SIGINT set as `sigint` says (whatever
+/// the test process itself inherited).
+pub fn spawn_llmload(args: &[&str], sigint: Sigint) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmload"));
+    cmd.args(args).env_remove("API_KEY").env_remove("LC_ALL").env_remove("LC_MESSAGES").env_remove("LANG");
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let action = if sigint == Sigint::Ignored { libc::SIG_IGN } else { libc::SIG_DFL };
+    // SAFETY: between fork and exec the child only sets one signal's action, which is
+    // async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGINT, action);
+            Ok(())
+        });
+    }
+    cmd.spawn().expect("run llmload")
+}
+
+/// Sends `signal` to `child`.
+pub fn signal(child: &std::process::Child, signal: libc::c_int) {
+    // SAFETY: kill(2) on our own child's pid, which we have not yet waited for.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    assert_eq!(sent, 0, "kill({}, {signal})", child.id());
+}
+
+/// Waits for `child` to exit and returns its output, with `args` as its command.
+pub fn finish(child: std::process::Child, args: &[&str]) -> Output {
+    let out = child.wait_with_output().expect("wait for llmload");
+    Output {
+        cmd: format!("llmload {}", args.join(" ")),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Checks `done` every 10 ms, up to 30 s: whether it came true. Bounded, so a broken
+/// precondition fails the test instead of hanging it.
+pub fn wait_for(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..3000 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
 /// A fresh temporary directory for one test's files.
 pub fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("llmload-test-{}-{name}", std::process::id()));
