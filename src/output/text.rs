@@ -244,7 +244,7 @@ pub fn busy_machine(c: &ClientUsage, l: Lang) -> Option<String> {
     let mut en =
         format!("busy with other work, which used {others:.2} of the {cores} {core_s} the client may run on");
     let mut zh = format!("忙于其他工作：占用了客户端可用的 {cores} 个核中的 {others:.2} 个");
-    if m.steal > 0.0 {
+    if m.steal >= 0.01 {
         let steal = percent(Some(m.steal));
         let _ = write!(en, " · steal {steal}");
         let _ = write!(zh, " · 被虚拟机监控程序占用 {steal}");
