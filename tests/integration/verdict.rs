@@ -20,11 +20,12 @@ fn reasons(client: &Value) -> Vec<&str> {
 
 #[test]
 fn a_light_run_is_ok_with_no_reasons() {
-    // Answers 20 ms apart: a read would have to be 20 ms late (p99) to merge two events.
+    // Events 20 ms apart: a read would have to be 20 ms late (p99) to merge two of them; and
+    // over 2 s, workers would have to start 100 ms late to miss 5 % of the run.
     let mock = paced_mock(5, 20, 6);
     let u = url(&mock);
     let (out, j, _) =
-        run_logged("verdict-light", &["run", "--url", &u, "--api", "openai-chat", "-c", "2", "-n", "4"]);
+        run_logged("verdict-light", &["run", "--url", &u, "--api", "openai-chat", "-c", "2", "-d", "2s"]);
     out.expect_code(0);
     let client = &j["client"];
     let itl =
