@@ -9,9 +9,10 @@ use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
 use crate::lang::Text;
 use crate::output::warnings::{Warning, human};
-use crate::summary::verdict::{Inputs, Judgement, judge};
-use crate::summary::{RunOutput, Summary};
+use crate::summary::verdict::{Inputs, Judgement, Model, judge};
+use crate::summary::{Clock, RunOutput, Summary};
 use crate::sys::cgroup::{CpuCgroup, Throttling};
+use crate::sys::machine::Snapshot;
 use crate::workload::mask_key;
 use std::io::Write;
 use std::sync::Arc;
@@ -108,16 +109,19 @@ pub(super) fn measure(
         |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| mask_key(k)),
         |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),
     );
-    summary.client.judged(start.verdict(&summary));
+    summary.client.judged(start.verdict(&summary, config));
     Ok((summary, run))
 }
 
-/// The client's own use of the machine when the run starts, for the verdict on it.
+/// The client's own use of the machine, and the machine's, when the run starts, for the verdict
+/// on it.
 pub(super) struct Start {
     /// CPU seconds the process had used.
     cpu_s: f64,
     /// Its CPU cgroup and that cgroup's throttle counts; `None` when they cannot be read.
     cgroup: Option<(CpuCgroup, Throttling)>,
+    /// The CPUs it may run on, and their CPU time; `None` where `/proc/stat` cannot be read.
+    machine: Option<(Vec<usize>, Snapshot)>,
 }
 
 impl Start {
@@ -125,25 +129,46 @@ impl Start {
     pub(super) fn now() -> (Start, Option<Warning>) {
         let cgroup = CpuCgroup::read().and_then(|c| c.throttling().map(|t| (c, t)));
         let cpu_s = crate::sys::process_usage().0;
+        let cpu_set = crate::sys::cpu_set();
+        let machine = Snapshot::now(&cpu_set, cpu_s).map(|s| (cpu_set, s));
         match cgroup {
-            Ok(cgroup) => (Start { cpu_s, cgroup: Some(cgroup) }, None),
-            Err(problem) => (Start { cpu_s, cgroup: None }, Some(Warning::CgroupUnknown { problem })),
+            Ok(cgroup) => (Start { cpu_s, cgroup: Some(cgroup), machine }, None),
+            Err(problem) => {
+                (Start { cpu_s, cgroup: None, machine }, Some(Warning::CgroupUnknown { problem }))
+            }
         }
     }
 
-    /// The verdict on the run `s` sums up: its read and start lags, the CPU it used since the
-    /// start, the cores it may use, and how often its cgroup throttled it.
-    fn verdict(&self, s: &Summary) -> Judgement {
+    /// The verdict on the run `s` sums up, of `config`'s load model: its read and start lags
+    /// against the gaps they distort, the CPU it used since the start, the cores it may use,
+    /// how often its cgroup throttled it, and how busy other work kept the machine.
+    fn verdict(&self, s: &Summary, config: &Config) -> Judgement {
         let quota_cores = self.cgroup.as_ref().and_then(|(c, _)| c.quota_cores);
         let throttling = self.cgroup.as_ref().and_then(|(c, at)| Some(c.throttling().ok()?.since(*at)));
+        let machine = self.machine.as_ref().and_then(|(cpus, at)| {
+            let now = Snapshot::now(cpus, crate::sys::process_usage().0)?;
+            now.since(at, s.wall_s)
+        });
+        let model = match config.pacing.open {
+            Some(open) => Model::Open { rate: open.rate },
+            None => Model::Closed,
+        };
+        let c = &s.client;
         judge(&Inputs {
-            read_lag_p99_ms: s.client.read_lag_ms.as_ref().map(|d| d.p99),
-            start_lag_p99_ms: s.client.start_lag_ms.as_ref().map(|d| d.p99),
-            cpu_s: s.client.cpu_s,
+            model,
+            kernel_clock: c.clock == Clock::Kernel,
+            read_lag_p99_ms: c.read_lag_ms.as_ref().map(|d| d.p99),
+            itl_p50_ms: s.metrics.itl_ms.as_ref().map(|d| d.p50),
+            ttft_p50_ms: s.metrics.ttft_ms.as_ref().map(|d| d.p50),
+            start_lag_mean_ms: c.start_lag_ms.as_ref().map(|d| d.mean),
+            start_lag_p99_ms: c.start_lag_ms.as_ref().map(|d| d.p99),
+            cpu_s: c.cpu_s,
             wall_s: s.wall_s,
+            window_s: s.window_s,
             cpus: crate::sys::cpus(),
             quota_cores,
             throttling,
+            machine,
         })
     }
 }

@@ -17,7 +17,7 @@ mod tests {
     use crate::measure::{ErrorKind, Measurement, Outcome};
     use crate::stats::RunStats;
     use crate::summary::RunOutput;
-    use crate::summary::verdict::{Judgement, Verdict};
+    use crate::summary::verdict::{Cause, Judgement, Machine, Verdict};
     use std::time::{Duration, Instant};
 
     #[test]
@@ -48,7 +48,18 @@ mod tests {
         };
         let config = serde_json::json!({"api": "dify-chat", "concurrency": 2});
         let mut s = Summary::new(config, &run, Some((0.1 + 0.2, 3 << 20)));
-        s.client.judged(Judgement { verdict: Verdict::Degraded, reasons: vec!["a reason".into()] });
+        s.client.judged(Judgement {
+            verdict: Verdict::Degraded,
+            cause: Some(Cause::Machine),
+            reasons: vec!["a reason".into()],
+            machine: Some(Machine {
+                cpus: 2,
+                others_cores: 1.9,
+                steal: 0.0,
+                load_1m: Some(4.25),
+                busy: true,
+            }),
+        });
         (s.started_at, s.tool.version) = ("2024-05-01T12:00:00.000+02:00".into(), "9.9.9");
         let thresholds = ["ttft.p95<100ms", "error_rate <= 50%", "attainment>=50%"]
             .map(|t| crate::gate::Threshold::parse(t).unwrap());
@@ -277,9 +288,17 @@ mod tests {
     },
     "reconnects": 1,
     "verdict": "degraded",
+    "cause": "machine",
     "reasons": [
       "a reason"
-    ]
+    ],
+    "machine": {
+      "cpus": 2,
+      "others_cores": 1.9,
+      "steal": 0.0,
+      "load_1m": 4.25,
+      "busy": true
+    }
   },
   "warnings": [
     "a warning"

@@ -21,7 +21,7 @@ pub mod sweep;
 
 use crate::lang::Lang;
 use crate::output::format::{count, ms, number, percent, rate};
-use crate::output::text::{beyond_noise, verdict_meaning};
+use crate::output::text::{beyond_noise, busy_machine, verdict_meaning};
 use crate::stats::{Distribution, RunStats, SeriesRow};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
@@ -324,6 +324,9 @@ fn verdict(s: &Summary, l: Lang) -> String {
     };
     let (clock_w, lag_w) = (l.pick("clock", "时钟"), l.pick("read lag p99", "读取滞后 p99"));
     let _ = write!(o, "<p>{} · {clock_w} {clock} · {lag_w} {}</p>", escape(&cpu), escape(&lag));
+    if let Some(machine) = busy_machine(c, l) {
+        let _ = write!(o, "<p>{}{}</p>", l.pick("Machine: ", "本机："), escape(&machine));
+    }
     o
 }
 

@@ -143,6 +143,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     }
     let _ = writeln!(o, "{}{}", label(l, ("client", "客户端")), client(s, l));
     o.push_str(&verdict(&s.client, l));
+    o.push_str(&machine(&s.client, l));
     let errors = s.errors_by_count();
     if !errors.is_empty() {
         let _ = writeln!(o, "  {}", l.pick("errors", "错误"));
@@ -250,6 +251,34 @@ fn verdict(c: &ClientUsage, l: Lang) -> String {
         let _ = writeln!(o, "    - {}", reason.get(l));
     }
     o
+}
+
+/// A line on the machine when other work kept it busy during the run (whatever the verdict: a
+/// server on the same machine shares those cores too).
+fn machine(c: &ClientUsage, l: Lang) -> String {
+    busy_machine(c, l).map_or(String::new(), |text| format!("{}{text}\n", label(l, ("machine", "本机"))))
+}
+
+/// What a busy machine's line says, in `l`; `None` when the machine was not busy or is not
+/// known. The HTML report says the same.
+pub fn busy_machine(c: &ClientUsage, l: Lang) -> Option<String> {
+    let m = c.machine.filter(|m| m.busy)?;
+    let cores = m.cpus;
+    let others = m.others_cores;
+    let core_s = if cores == 1 { "core" } else { "cores" };
+    let mut en =
+        format!("busy with other work, which used {others:.2} of the {cores} {core_s} the client may run on");
+    let mut zh = format!("忙于其他工作：占用了客户端可用的 {cores} 个核中的 {others:.2} 个");
+    if m.steal >= 0.01 {
+        let steal = percent(Some(m.steal));
+        let _ = write!(en, " · steal {steal}");
+        let _ = write!(zh, " · 被虚拟机监控程序占用 {steal}");
+    }
+    if let Some(load) = m.load_1m {
+        let _ = write!(en, " · load average {load:.1}");
+        let _ = write!(zh, " · 平均负载 {load:.1}");
+    }
+    Some(l.pick(en, zh))
 }
 
 /// The metric table's rows: label and unit in both languages, the distribution, and whether
@@ -423,7 +452,9 @@ mod tests {
             start_lag_ms: None,
             reconnects: 0,
             verdict,
+            cause: None,
             reasons: reasons.iter().map(|&r| r.into()).collect(),
+            machine: None,
         };
         assert_eq!(verdict(&client(Some(Verdict::Ok), &[]), Lang::En), "");
         assert_eq!(verdict(&client(None, &[]), Lang::En), "");
@@ -438,6 +469,53 @@ mod tests {
             verdict(&client(Some(Verdict::Degraded), &["r"]), Lang::En)
                 .starts_with("  verdict     degraded: ")
         );
+    }
+
+    #[test]
+    fn a_busy_machine_is_said_whatever_the_verdict() {
+        use crate::summary::verdict::Machine;
+        let mut c = ClientUsage {
+            cpu_s: Some(0.1),
+            peak_rss_mb: Some(8.0),
+            clock: crate::summary::Clock::Kernel,
+            read_lag_ms: None,
+            send_lag_ms: None,
+            start_lag_ms: None,
+            reconnects: 0,
+            verdict: Some(Verdict::Ok),
+            cause: None,
+            reasons: vec![],
+            machine: Some(Machine {
+                cpus: 2,
+                others_cores: 1.934,
+                steal: 0.0,
+                load_1m: Some(4.24),
+                busy: true,
+            }),
+        };
+        assert_eq!(
+            machine(&c, Lang::En),
+            "  machine     busy with other work, which used 1.93 of the 2 cores the client may run on · load average 4.2\n"
+        );
+        assert_eq!(
+            machine(&c, Lang::Zh),
+            "  本机        忙于其他工作：占用了客户端可用的 2 个核中的 1.93 个 · 平均负载 4.2\n"
+        );
+        c.machine = Some(Machine { cpus: 1, others_cores: 0.9, steal: 0.0, load_1m: None, busy: true });
+        assert_eq!(
+            machine(&c, Lang::En),
+            "  machine     busy with other work, which used 0.90 of the 1 core the client may run on\n"
+        );
+        c.machine = Some(Machine { cpus: 4, others_cores: 0.5, steal: 0.2, load_1m: None, busy: true });
+        assert_eq!(
+            machine(&c, Lang::En),
+            "  machine     busy with other work, which used 0.50 of the 4 cores the client may run on · steal 20.0%\n"
+        );
+        // A quiet machine, or one not known, is not mentioned.
+        c.machine = Some(Machine { cpus: 4, others_cores: 0.5, steal: 0.0, load_1m: None, busy: false });
+        assert_eq!(machine(&c, Lang::En), "");
+        c.machine = None;
+        assert_eq!(machine(&c, Lang::En), "");
     }
 
     #[test]

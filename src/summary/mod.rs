@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use verdict::{Judgement, Verdict};
+use verdict::{Cause, Judgement, Machine, Verdict};
 
 /// Bumped whenever a JSON field is renamed or changes meaning (DESIGN §6).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -384,14 +384,21 @@ pub struct ClientUsage {
     /// Whether the client itself limited the run (`verdict::judge`): `ok`, `degraded` or
     /// `client-bound`; `null` when not judged (a rebuilt summary).
     pub verdict: Option<Verdict>,
+    /// The worst finding's cause: `client` (its own work) or `machine` (other work on a busy
+    /// machine); `null` when `ok` or not judged.
+    pub cause: Option<Cause>,
     /// Why, the worst first, each naming its cause and what to do; empty when `ok`.
     pub reasons: Vec<Text>,
+    /// How busy the machine was with other work during the run; `null` where it could not be
+    /// read, and for a rebuilt summary.
+    pub machine: Option<Machine>,
 }
 
 impl ClientUsage {
     /// Puts the verdict on the run into the summary.
     pub fn judged(&mut self, j: Judgement) {
-        (self.verdict, self.reasons) = (Some(j.verdict), j.reasons);
+        (self.verdict, self.cause, self.reasons, self.machine) =
+            (Some(j.verdict), j.cause, j.reasons, j.machine);
     }
 }
 
@@ -463,7 +470,9 @@ impl Summary {
                 start_lag_ms: s.start_lag.distribution(0.001),
                 reconnects: s.reconnects,
                 verdict: None,
+                cause: None,
                 reasons: Vec::new(),
+                machine: None,
             },
             warnings: run.warnings.clone(),
             thresholds: Vec::new(),

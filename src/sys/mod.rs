@@ -1,9 +1,11 @@
 //! The few facts about the process that std does not expose: the open-file limit, CPU time and
-//! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), a
-//! thread's own scheduling priority, and signals. Linux and other Unix only, through libc. It
-//! reads; judging what the numbers mean is the verdict's (`summary::verdict`).
+//! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), how
+//! busy the machine is with other work (`machine`), a thread's own scheduling priority, and
+//! signals. Linux and other Unix only, through libc. It reads; judging what the numbers mean is
+//! the verdict's (`summary::verdict`).
 
 pub mod cgroup;
+pub mod machine;
 
 /// Whether stderr is a terminal: the one place llmload asks. Only a terminal gets what is
 /// redrawn in place (the `-n` progress line, `\r`); nothing llmload prints is coloured, so
@@ -80,6 +82,22 @@ pub fn process_usage() -> (f64, u64) {
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64 * 1024)
+}
+
+/// The numbers of the CPUs this process may run on (its affinity mask) on Linux; empty (every
+/// CPU) elsewhere or when unknown.
+pub fn cpu_set() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: as in `cpus`; CPU_ISSET only reads the set, for numbers below its size.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0 {
+            return (0..libc::CPU_SETSIZE as usize)
+                .filter(|&n| unsafe { libc::CPU_ISSET(n, &set) })
+                .collect();
+        }
+    }
+    Vec::new()
 }
 
 /// The CPUs this process may run on: its affinity mask on Linux (std's count also rounds a
@@ -215,6 +233,12 @@ mod tests {
         // fewer.
         let std_count = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert!(super::cpus() >= std_count, "{} < {std_count}", super::cpus());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_cpu_set_is_the_cpus_counted() {
+        assert_eq!(super::cpu_set().len(), super::cpus());
     }
 
     #[cfg(target_os = "linux")]

@@ -42,7 +42,6 @@ fn two_slots_make_the_third_and_fourth_streams_wait_one_stream() {
     assert!(ttft[1] < ttft[2], "{ttft:?}");
     assert!(ttft[2] - ttft[1] >= 100.0, "the 3rd waited about one stream: {ttft:?}");
     assert!(ttfb[2] >= 100.0 && ttfb[0] < ttfb[2], "the head waits too: {ttfb:?}");
-    assert!(ttft[3] < 10_000.0, "{ttft:?}");
     // The mock's own record says the same: its TTFT counts from the request's arrival.
     let truth = mock.truth_when_idle(Duration::from_secs(5));
     assert_eq!((truth.requests, truth.completed), (4, 4));

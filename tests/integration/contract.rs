@@ -269,7 +269,19 @@ mod wire {
         pub start_lag_ms: Option<Stat>,
         pub reconnects: u64,
         pub verdict: Option<String>,
+        pub cause: Option<String>,
         pub reasons: Vec<String>,
+        pub machine: Option<Machine>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Machine {
+        pub cpus: usize,
+        pub others_cores: f64,
+        pub steal: f64,
+        pub load_1m: Option<f64>,
+        pub busy: bool,
     }
 
     #[derive(Debug, Deserialize)]
@@ -399,6 +411,15 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         "not recorded"
     );
     assert!(r.client.reasons.is_empty() && r.client.send_lag_ms.is_none(), "not recorded: {:?}", r.client);
+    assert!(r.client.cause.is_none() && r.client.machine.is_none(), "not recorded: {:?}", r.client);
+    // A live run's cause is set exactly when its verdict is not ok; on Linux it reads the
+    // machine's load over the CPUs it may run on.
+    assert_eq!(l.client.cause.is_some(), l.client.verdict.as_deref() != Some("ok"), "{:?}", l.client);
+    if cfg!(target_os = "linux") {
+        let m = l.client.machine.as_ref().unwrap_or_else(|| panic!("the machine is read: {:?}", l.client));
+        assert!(m.cpus >= 1 && (0.0..=m.cpus as f64).contains(&m.others_cores), "{m:?}");
+        assert!((0.0..=1.0).contains(&m.steal), "{m:?}");
+    }
     assert_eq!(l.client.start_lag_ms.as_ref().map(|s| s.count), Some(2), "{:?}", l.client);
     assert!(r.client.start_lag_ms.is_none(), "not recorded: {:?}", r.client);
     assert!(l.window_s <= l.wall_s && r.window_s == r.wall_s, "{} {}", l.window_s, l.wall_s);

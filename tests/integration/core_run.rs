@@ -146,7 +146,6 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     let mock = paced_mock(10, 50, 100);
     let dir = tempdir("cancel");
     let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let started = std::time::Instant::now();
     let out = llmload(&[
         "run",
         "--url",
@@ -162,7 +161,6 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
         "--records",
         rec_path.to_str().unwrap(),
     ]);
-    assert!(started.elapsed() < std::time::Duration::from_secs(4), "the deadline did not cut the streams");
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
     let j = read_json(&json_path, &out);
     assert_eq!(
@@ -176,7 +174,10 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     assert_eq!(j["metrics"]["ttft_ms"]["count"], 3, "{}", out.context());
     assert!(j["metrics"]["e2e_ms"].is_null(), "{}", out.context());
     let recs = read_records(&rec_path, &out);
+    // The deadline cut the streams: each record stopped short of the mock's 100 tokens (how soon
+    // after the deadline is a time: benches/stops.sh measures it).
     assert_eq!(count_by(&recs, "outcome")["cancelled"], 3);
+    assert!(recs.iter().all(|r| r["output_tokens"].as_u64().is_some_and(|n| n < 100)), "{recs:?}");
     assert!(out.stdout.contains("cancelled at the deadline before they ended"), "{}", out.context());
 }
 
@@ -336,9 +337,8 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
         "--records",
         r,
     ];
-    let (out, took) = signalled(&args, Duration::from_millis(1500), &["INT"], Duration::ZERO);
+    let (out, _) = signalled(&args, Duration::from_millis(1500), &["INT"], Duration::ZERO);
     out.expect_code(130);
-    assert!(took < Duration::from_secs(5), "in-flight requests end within the grace period");
     let j = read_json(&json_path, &out);
     let recs = read_records(&rec_path, &out);
     assert_eq!(j["requests"]["total"].as_u64().unwrap() as usize, recs.len(), "{}", out.context());
@@ -352,9 +352,9 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
 }
 
 /// Two workers on responses of about 5 s, interrupted after 1 s by `signals` (300 ms apart),
-/// with `--grace`; returns the output, its JSON and how long it took from the first signal. No
-/// preflight: it would still be reading its 5 s response at the interrupt.
-fn interrupt_slow_run(name: &str, grace: &str, signals: &[&str]) -> (Output, serde_json::Value, Duration) {
+/// with `--grace`; returns the output and its JSON. No preflight: it would still be reading its
+/// 5 s response at the interrupt.
+fn interrupt_slow_run(name: &str, grace: &str, signals: &[&str]) -> (Output, serde_json::Value) {
     let mock = paced_mock(10, 50, 100);
     let json_path = tempdir(name).join("out.json");
     let (u, j) = (url(&mock), json_path.to_str().unwrap());
@@ -373,17 +373,18 @@ fn interrupt_slow_run(name: &str, grace: &str, signals: &[&str]) -> (Output, ser
         "--json",
         j,
     ];
-    let (out, took) = signalled(&args, Duration::from_millis(1000), signals, Duration::from_millis(300));
+    let (out, _) = signalled(&args, Duration::from_millis(1000), signals, Duration::from_millis(300));
     out.expect_code(130);
     let j = read_json(&json_path, &out);
-    (out, j, took)
+    (out, j)
 }
 
 #[test]
 fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
     // The grace period is 30 s: only the second interrupt ends the run soon.
-    let (out, j, took) = interrupt_slow_run("sigint-twice", "30s", &["INT", "INT"]);
-    assert!(took < Duration::from_secs(4), "the second interrupt cut the grace period");
+    // Without the second interrupt both requests would end within the 30 s grace, as `ok`:
+    // that both are cancelled shows it cut the grace period.
+    let (out, j) = interrupt_slow_run("sigint-twice", "30s", &["INT", "INT"]);
     assert_eq!(
         (j["requests"]["total"].as_u64(), j["requests"]["cancelled"].as_u64()),
         (Some(2), Some(2)),
@@ -438,8 +439,10 @@ fn token_counts_are_checked_against_usage() {
 #[test]
 fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
     // With --grace 200ms, the two requests in flight at the interrupt are cut.
-    let (out, j, took) = interrupt_slow_run("grace", "200ms", &["TERM"]);
-    assert!(took < Duration::from_secs(3), "the grace period was not 200 ms");
+    // The default 5 s grace would let both end (about 4 s of each is left): cut, they are not.
+    let (out, j) = interrupt_slow_run("grace", "200ms", &["TERM"]);
+    let stopping = "stopping: waiting up to 200ms for 2 in-flight requests (Ctrl-C again to stop now)";
+    assert!(out.stderr.contains(stopping), "{}", out.context());
     assert_eq!(j["requests"]["cancelled"], 2, "{}", out.context());
     assert_eq!(j["requests"]["total"], 2, "{}", out.context());
 }

@@ -7,7 +7,6 @@
 
 use crate::util::*;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Runs with `--json` and `--records` into `name`'s directory; returns the output and the two
 /// files' contents, `None` for a file the run did not leave.
@@ -47,10 +46,9 @@ fn assert_stopped(out: &Output, json: &Option<String>, records: &Option<String>,
 #[test]
 fn a_refused_connection_stops_the_run_before_any_worker() {
     let base = format!("http://127.0.0.1:{}", dead_port());
-    let started = Instant::now();
     let (out, json, records) =
         run_files("preflight-refused", &["run", "--url", &base, "-c", "4", "-d", "3s", "--quiet"]);
-    assert!(started.elapsed() < Duration::from_secs(3), "the load ran{}", out.context());
+    // No load ran: exit 2 with one error, no summary and empty files (`assert_stopped`).
     let url = format!("{base}/v1/chat-messages");
     assert_stopped(&out, &json, &records, &url, "(is the server running? check --url/--host/--port)");
 }
@@ -135,10 +133,8 @@ fn a_passing_preflight_is_silent_and_no_preflight_sends_nothing_extra() {
 #[test]
 fn workers_that_cannot_connect_back_off_until_the_deadline() {
     let u = format!("http://127.0.0.1:{}", dead_port());
-    let started = Instant::now();
     let (out, j, recs) =
         run_logged("backoff", &["run", "--url", &u, "-c", "4", "-d", "2s", "--quiet", "--no-preflight"]);
-    let took = started.elapsed();
     out.expect_code(1);
     // Each worker waits 25-50 ms, then twice as long each time up to 0.5-1 s: at most 8 requests
     // each in 2 s. Without the backoff, tens of thousands.
@@ -147,7 +143,7 @@ fn workers_that_cannot_connect_back_off_until_the_deadline() {
     assert_eq!(j["errors"]["connect"].as_u64(), Some(total), "{}", out.context());
     assert_eq!(recs.len() as u64, total, "{}", out.context());
     assert!(recs.iter().all(|r| r["outcome"] == "connect"), "{}", out.context());
-    assert!(took < Duration::from_secs(4), "the deadline did not cut the backoff: {took:?}");
+    // How soon the deadline cuts a backoff is a time: benches/stops.sh measures it.
 }
 
 #[test]

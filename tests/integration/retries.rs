@@ -3,7 +3,6 @@
 
 use crate::util::*;
 use serde_json::json;
-use std::time::{Duration, Instant};
 
 /// No preflight: the faults fall on the requests of the run and the mock counts only theirs.
 fn run(fault: &str, n: &str, extra: &[&str]) -> (Output, serde_json::Value, Vec<serde_json::Value>, u64) {
@@ -60,14 +59,13 @@ fn a_429_without_retry_after_is_retried_after_a_backoff() {
 #[test]
 fn retry_after_is_honoured_and_exhausted_retries_fail() {
     // Every response is a 429 with `Retry-After: 1`: one retry waits a whole second.
-    let started = Instant::now();
     let (out, j, recs, sent) = run("http-429", "1", &["--retries", "1"]);
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was not waited for");
     out.expect_code(1);
     assert_eq!(sent, 2);
     assert_eq!(j["requests"]["retried"], 1);
     assert_eq!(j["errors"]["http_429"], 1);
     assert_eq!(recs[0]["attempts"], 2);
+    // The request's own clock holds the wait: Retry-After: 1 was waited for.
     assert!(recs[0]["e2e_ms"].as_f64().unwrap() >= 1000.0, "{}", recs[0]);
 }
 
@@ -77,7 +75,6 @@ fn the_deadline_cuts_a_retry_wait_short() {
     let mock = fast_mock(4, &["http-429"]);
     let dir = tempdir("retry-deadline");
     let rec_path = dir.join("rec.jsonl");
-    let started = Instant::now();
     let u = url(&mock);
     let out = llmload(&[
         "run",
@@ -91,11 +88,12 @@ fn the_deadline_cuts_a_retry_wait_short() {
         "--records",
         rec_path.to_str().unwrap(),
     ]);
-    assert!(started.elapsed() < Duration::from_secs(3), "the backoff outlived the run");
     out.expect_code(1);
     let recs = read_records(&rec_path, &out);
     assert_eq!(recs.len(), 1, "{}", out.context());
-    // The server did refuse it: the last attempt's failure stands, with the attempts made.
+    // The server did refuse it: the last attempt's failure stands, with the attempts made. One
+    // attempt of eleven allowed: the deadline ended the 1 s wait (a wait that outlived it would
+    // have sent a second; how soon it ends is a time, measured in benches/stops.sh).
     assert_eq!((recs[0]["outcome"].as_str(), recs[0]["attempts"].as_u64()), (Some("http_429"), Some(1)));
 }
 

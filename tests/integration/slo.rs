@@ -149,7 +149,7 @@ fn an_attainment_threshold_fails_with_exit_1() {
 #[test]
 fn vllm_request_goodput_is_the_goodput() {
     let mock = paced_mock(5, 1, 3);
-    let vllm = std::env::temp_dir().join(format!("llmload-test-{}-slo-vllm.json", std::process::id()));
+    let vllm = tempdir("slo-vllm").join("vllm.json");
     let (out, j, _) = run_slo("slo-vllm", &mock, "e2e<=10s", &["--vllm-json", vllm.to_str().unwrap()]);
     out.expect_code(0);
     let v = read_json(&vllm, &out);
