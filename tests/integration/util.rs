@@ -23,6 +23,16 @@ impl Output {
         )
     }
 
+    /// The output of a finished process, with `cmd` as the command it shows on failure.
+    pub fn of(cmd: String, out: std::process::Output) -> Output {
+        Output {
+            cmd,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     pub fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "unexpected exit code{}", self.context());
         self
@@ -72,32 +82,28 @@ pub fn llmload(args: &[&str]) -> Output {
     llmload_env(args, &[])
 }
 
-pub fn llmload_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmload"));
+/// `program args…` with the test process's key, proxy and locale removed from its environment:
+/// English output (unless a test asks for a locale) and nothing the machine set leaks in.
+pub fn clean_command(program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
     cmd.args(args).env_remove("API_KEY").env_remove("HTTP_PROXY").env_remove("http_proxy");
-    // English unless a test asks for a locale: the output's language follows it.
     cmd.env_remove("LC_ALL").env_remove("LC_MESSAGES").env_remove("LANG");
+    cmd
+}
+
+pub fn llmload_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_llmload"), args);
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run llmload");
-    Output {
-        cmd: format!("llmload {}", args.join(" ")),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::of(format!("llmload {}", args.join(" ")), out)
 }
 
 /// Runs `llmload` with `args`, waits `after`, then sends each signal (`"INT"`, `"TERM"`) with a
 /// pause between them; returns the output and how long the process took from the first signal.
 pub fn signalled(args: &[&str], after: Duration, signals: &[&str], pause: Duration) -> (Output, Duration) {
-    let child = Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args(args)
-        .env_remove("API_KEY")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .env_remove("LANG")
+    let child = clean_command(env!("CARGO_BIN_EXE_llmload"), args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -112,12 +118,7 @@ pub fn signalled(args: &[&str], after: Duration, signals: &[&str], pause: Durati
         assert!(sent.is_ok_and(|s| s.success()), "kill -{sig}");
     }
     let out = child.wait_with_output().expect("wait for llmload");
-    let out = Output {
-        cmd: format!("llmload {} (then SIG{})", args.join(" "), signals.join(", SIG")),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let out = Output::of(format!("llmload {} (then SIG{})", args.join(" "), signals.join(", SIG")), out);
     (out, started.elapsed())
 }
 
@@ -133,8 +134,7 @@ pub enum Sigint {
 /// the test process itself inherited).
 pub fn spawn_llmload(args: &[&str], sigint: Sigint) -> std::process::Child {
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmload"));
-    cmd.args(args).env_remove("API_KEY").env_remove("LC_ALL").env_remove("LC_MESSAGES").env_remove("LANG");
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_llmload"), args);
     cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let action = if sigint == Sigint::Ignored { libc::SIG_IGN } else { libc::SIG_DFL };
     // SAFETY: between fork and exec the child only sets one signal's action, which is
@@ -158,12 +158,7 @@ pub fn signal(child: &std::process::Child, signal: libc::c_int) {
 /// Waits for `child` to exit and returns its output, with `args` as its command.
 pub fn finish(child: std::process::Child, args: &[&str]) -> Output {
     let out = child.wait_with_output().expect("wait for llmload");
-    Output {
-        cmd: format!("llmload {}", args.join(" ")),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Output::of(format!("llmload {}", args.join(" ")), out)
 }
 
 /// Checks `done` every 10 ms, up to 30 s: whether it came true. Bounded, so a broken

@@ -9,7 +9,6 @@ use crate::util::*;
 use serde_json::{Value, json};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -109,8 +108,7 @@ fn other_work_on_the_clients_only_cpu_is_the_machines_not_the_clients() {
         "--json",
         json_path.to_str().unwrap(),
     ];
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmload"));
-    cmd.args(args).env_remove("API_KEY").env_remove("LC_ALL").env_remove("LC_MESSAGES").env_remove("LANG");
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_llmload"), &args);
     // SAFETY: between fork and exec the child only calls sched_setaffinity, which is
     // async-signal-safe; `pin_to` allocates nothing.
     unsafe {
@@ -121,12 +119,7 @@ fn other_work_on_the_clients_only_cpu_is_the_machines_not_the_clients() {
     if !hog.join().expect("the busy loop ends") {
         return skip(TEST, "the busy loop could not be pinned to the client's CPU");
     }
-    let out = Output {
-        cmd: format!("llmload {} (pinned to CPU {cpu} beside a busy loop)", args.join(" ")),
-        code: run.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
-    };
+    let out = Output::of(format!("llmload {} (pinned to CPU {cpu} beside a busy loop)", args.join(" ")), run);
     out.expect_code(0);
     let j = read_json(&json_path, &out);
     let client = &j["client"];
@@ -227,21 +220,11 @@ fn a_run_capped_at_a_tenth_of_a_core_is_not_ok() {
     // The shell joins the cgroup, then becomes llmload: every thread it starts is capped.
     let procs = capped.dir.join("cgroup.procs");
     let script = format!("echo $$ > '{}' && exec \"$0\" \"$@\"", procs.display());
-    let run = Command::new("sh")
-        .args(["-c", &script, env!("CARGO_BIN_EXE_llmload")])
+    let run = clean_command("sh", &["-c", &script, env!("CARGO_BIN_EXE_llmload")])
         .args(args)
-        .env_remove("API_KEY")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .env_remove("LANG")
         .output()
         .expect("run sh");
-    let out = Output {
-        cmd: format!("sh -c {script:?} llmload {}", args.join(" ")),
-        code: run.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
-    };
+    let out = Output::of(format!("sh -c {script:?} llmload {}", args.join(" ")), run);
     out.expect_code(0);
     let j = read_json(&json_path, &out);
     let client = &j["client"];
