@@ -6,7 +6,8 @@
 //! requests a pass needs when every one is good (`needed`), and while it stays undecided it is
 //! measured again with the requests its attainment so far says a decision needs, the counts of
 //! every measurement pooled, until the level's time (`Plan::level_time`) is spent; a level still
-//! undecided then ends the search with what is known. A level the client itself could not drive
+//! undecided then ends the search with what is known. A measurement may be capped in time
+//! (`Plan::cap`): a level cut short is measured again, its counts pooled. A level the client itself could not drive
 //! (`client-bound`) is measured once more; if the client is the limit again, its result is used
 //! and the answer says so. A level whose every request failed is an error, never a bound.
 //! Pure: running a level is the caller's closure; what the answer means is `Answer`.
@@ -114,7 +115,7 @@ pub struct Try {
     pub level: f64,
     /// Requests to send.
     pub requests: u64,
-    /// The longest it may last: what is left of the level's time.
+    /// The longest it may last: `Plan::cap`, within what is left of the level's time.
     pub cap: Duration,
     /// Why it runs.
     pub why: Why,
@@ -229,6 +230,8 @@ pub struct Plan {
     pub target: f64,
     /// The longest one level may be measured, all its measurements together.
     pub level_time: Duration,
+    /// The longest one measurement may last; a level cut short is measured again.
+    pub cap: Option<Duration>,
     /// Levels above this are not tried (the tool's limit).
     pub max_level: f64,
 }
@@ -300,7 +303,8 @@ fn probe(
     let (mut good, mut n, mut elapsed) = (0u64, 0u64, Duration::ZERO);
     let (mut requests, mut why, mut reran) = (first, Why::First, false);
     loop {
-        let cap = plan.level_time.saturating_sub(elapsed);
+        let left = plan.level_time.saturating_sub(elapsed);
+        let cap = plan.cap.map_or(left, |c| c.min(left));
         let t = Try { level, requests, cap, why, so_far: (good, n) };
         let Some(measured) = run(&t) else {
             return Err(format!("stopped during level {}", show(level)));
@@ -376,7 +380,14 @@ mod tests {
     use super::*;
 
     fn plan(variable: Variable, start: f64) -> Plan {
-        Plan { variable, start, target: 0.95, level_time: Duration::from_secs(600), max_level: 10_000.0 }
+        Plan {
+            variable,
+            start,
+            target: 0.95,
+            level_time: Duration::from_secs(600),
+            cap: None,
+            max_level: 10_000.0,
+        }
     }
 
     fn measured(good: u64, n: u64) -> Measured {
@@ -473,6 +484,24 @@ mod tests {
         assert_eq!((u.level, u.level_elapsed), (10.0, Duration::from_secs(120)));
         let caps: Vec<u64> = c.probes.iter().filter(|p| p.level == 10.0).map(|p| p.cap.as_secs()).collect();
         assert_eq!(caps, [120, 90, 60, 30], "each measurement gets what is left of the level's time");
+    }
+
+    #[test]
+    fn a_level_cut_short_by_the_measurement_cap_is_measured_again_and_pooled() {
+        // 8 s measurements of 13 requests each (one every 0.6 s), every one good: c1 passes once
+        // 73 are pooled, as the scenario of a slow first level with -d 8s.
+        let mut calls = Vec::new();
+        let mut run = |t: &Try| {
+            calls.push((t.requests, t.cap.as_secs()));
+            let done = t.requests.min(13);
+            Some(Measured { elapsed: Duration::from_secs(8), ..measured(done, done) })
+        };
+        let p = Plan { cap: Some(Duration::from_secs(8)), max_level: 1.0, ..plan(Variable::Concurrency, 1.0) };
+        let c = search(&p, &mut run);
+        assert_eq!(c.passing, Some(1.0), "{c:?}");
+        assert_eq!(calls.len(), 6, "{calls:?}"); // 6 × 13 = 78 ≥ 73
+        assert!(calls.iter().all(|&(_, cap)| cap == 8), "{calls:?}");
+        assert_eq!(calls[1].0, 60, "the rest of the 73 a pass needs");
     }
 
     #[test]

@@ -32,6 +32,7 @@ const OWN: &[&str] = &[
     "--rate",
     "--find",
     "--slo-target",
+    "--max-level-time",
     "--levels",
     "--json",
     "--records",
@@ -43,18 +44,13 @@ const SATURATED: usize = 256;
 const AUTO_LEVELS: usize = 5;
 /// The largest concurrency a search tries.
 const MAX_FIND_CONCURRENCY: f64 = 10_000.0;
-/// The longest a `--find` level may take without `-d`.
+/// The longest a `--find` level may take without `--max-level-time`.
 const FIND_LEVEL_TIME: Duration = Duration::from_secs(600);
 /// `--find`'s exit code when it bracketed the capacity without finding it.
 pub const EXIT_BRACKET: u8 = 3;
 
 /// `llmload sweep ARGS…`: its own flags parsed by argh, the rest as `run`'s.
 pub fn sweep(args: &[&str]) -> Result<u8, Error> {
-    if args.contains(&"--max-level-time") {
-        return Err(Error::Usage(
-            "--max-level-time is gone: --find sizes each level by requests, and -d is the longest one level may take".into(),
-        ));
-    }
     let (own, rest) = split(args);
     let s = match SweepArgs::from_args(&["llmload sweep"], &own) {
         Ok(s) => s,
@@ -103,6 +99,8 @@ enum Levels {
         target: f64,
         /// The longest one level may take, all its measurements together.
         level_time: Duration,
+        /// The longest one measurement may take (`-d`).
+        cap: Option<Duration>,
     },
 }
 
@@ -151,12 +149,13 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
         }
         if base.requests.is_some() {
             return Err(Error::Usage(
-                "--find sizes each level by the requests its decision needs: leave -n out (-d caps a level's time)"
+                "--find sizes each level by the requests its decision needs: leave -n out (-d caps one measurement, --max-level-time a level)"
                     .into(),
             ));
         }
-        let level_time = match base.duration.as_deref() {
-            Some(d) => duration("--duration", d)?,
+        let cap = base.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
+        let level_time = match s.max_level_time.as_deref() {
+            Some(t) => duration("--max-level-time", t)?,
             None => FIND_LEVEL_TIME,
         };
         // The level to double from: 1, or a single --concurrency / --rate.
@@ -182,10 +181,12 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
                 ));
             }
         };
-        return Ok(Levels::Find { variable, start, target, level_time });
+        return Ok(Levels::Find { variable, start, target, level_time, cap });
     }
-    if s.slo_target.is_some() {
-        return Err(Error::Usage("--slo-target shapes --find: add --find, or leave it out".into()));
+    if s.slo_target.is_some() || s.max_level_time.is_some() {
+        return Err(Error::Usage(
+            "--slo-target and --max-level-time shape --find: add --find, or leave them out".into(),
+        ));
     }
     if let Some(list) = &s.concurrency {
         let levels = increasing("--concurrency", list)?;
@@ -295,8 +296,9 @@ impl Sweep {
                 self.auto(saturated, between)?;
                 None
             }
-            Levels::Find { variable, start, target, level_time } => {
-                Some(self.find(variable, start, target, level_time)?)
+            Levels::Find { variable, start, target, level_time, cap } => {
+                let plan = Plan { variable, start, target, level_time, cap, max_level: max_level(variable) };
+                Some(self.find(&plan)?)
             }
         };
         if let Some(c) = &capacity {
@@ -351,22 +353,12 @@ impl Sweep {
 
     /// `--find`: the capacity search, each measurement a level of the sweep: its requests, and
     /// at most what is left of the level's time.
-    fn find(
-        &mut self,
-        variable: Variable,
-        start: f64,
-        target: f64,
-        level_time: Duration,
-    ) -> Result<Capacity, Error> {
-        let max_level = match variable {
-            Variable::Concurrency => MAX_FIND_CONCURRENCY,
-            Variable::Rate => 100_000.0,
-        };
-        let plan = Plan { variable, start, target, level_time, max_level };
+    fn find(&mut self, plan: &Plan) -> Result<Capacity, Error> {
+        let (variable, target) = (plan.variable, plan.target);
         let mut failure = None;
         // The last level measured and its req/s: the estimate of the next one's.
         let mut pace: Option<(f64, f64)> = None;
-        let capacity = search::search(&plan, &mut |t: &Try| {
+        let capacity = search::search(plan, &mut |t: &Try| {
             let rate = match (variable, pace) {
                 (Variable::Rate, _) => Some(t.level),
                 (Variable::Concurrency, Some((level, req_s))) => Some(req_s * t.level / level),
@@ -483,6 +475,14 @@ impl Sweep {
     }
 }
 
+/// The largest level `--find` tries.
+fn max_level(variable: Variable) -> f64 {
+    match variable {
+        Variable::Concurrency => MAX_FIND_CONCURRENCY,
+        Variable::Rate => 100_000.0,
+    }
+}
+
 /// A level's summary as the search reads it.
 fn measured(s: &Summary) -> Measured {
     let g = s.goodput.as_ref();
@@ -561,11 +561,15 @@ mod tests {
                 variable: Variable::Concurrency,
                 start: 1.0,
                 target: 0.95,
-                level_time: Duration::from_secs(5)
+                level_time: FIND_LEVEL_TIME,
+                cap: Some(Duration::from_secs(5))
             }
         );
-        let find = levels(&["--find", "concurrency", "--slo", "ttft<=1s"]).unwrap();
-        assert!(matches!(find, Levels::Find { level_time, .. } if level_time == FIND_LEVEL_TIME), "{find:?}");
+        let find = levels(&["--find", "concurrency", "--slo", "ttft<=1s", "--max-level-time", "2m"]).unwrap();
+        assert!(
+            matches!(find, Levels::Find { level_time, cap: None, .. } if level_time == Duration::from_secs(120)),
+            "{find:?}"
+        );
         let find = levels(&[
             "--find",
             "rate",
