@@ -66,7 +66,7 @@ impl Variable {
 /// How close `--find rate` brackets the capacity: the failing rate within 5 % of the passing.
 pub const RATE_TOLERANCE: f64 = 0.05;
 /// A rate level's first measurement lasts at least this many seconds of its arrivals.
-const RATE_SECONDS: f64 = 5.0;
+const RATE_SECONDS: f64 = 2.0;
 
 /// The fewest requests whose attainment can pass `target` at all: with every one good, the
 /// Wilson interval's low end is n / (n + z²), so n ≥ z²·t / (1 − t) (73 for 0.95, 381 for 0.99).
@@ -418,7 +418,7 @@ mod tests {
         }
         assert_eq!(Variable::Concurrency.first_requests(8.0, 0.95), 73);
         assert_eq!(Variable::Concurrency.first_requests(100.0, 0.95), 200);
-        assert_eq!(Variable::Rate.first_requests(40.0, 0.95), 200);
+        assert_eq!(Variable::Rate.first_requests(40.0, 0.95), 80);
         // All good so far: what is left of the pass's count; a near miss: many more, at most 2n.
         assert_eq!(more_requests(100, 100, 0.99, 381), 281);
         assert_eq!(more_requests(95, 100, 0.95, 73), 200);
@@ -476,7 +476,10 @@ mod tests {
             };
             Some(Measured { elapsed: Duration::from_secs(30), ..measured(good, t.requests) })
         };
-        let c = search(&Plan { level_time: Duration::from_secs(120), ..plan(Variable::Concurrency, 1.0) }, &mut run);
+        let c = search(
+            &Plan { level_time: Duration::from_secs(120), ..plan(Variable::Concurrency, 1.0) },
+            &mut run,
+        );
         assert_eq!((c.passing, c.failing, c.value), (Some(8.0), Some(12.0), None), "{c:?}");
         assert_eq!(c.answer(), Answer::Bracket);
         assert!(c.stop_reason.starts_with("level 10 stayed undecided after 2m00s"), "{}", c.stop_reason);
@@ -496,7 +499,8 @@ mod tests {
             let done = t.requests.min(13);
             Some(Measured { elapsed: Duration::from_secs(8), ..measured(done, done) })
         };
-        let p = Plan { cap: Some(Duration::from_secs(8)), max_level: 1.0, ..plan(Variable::Concurrency, 1.0) };
+        let p =
+            Plan { cap: Some(Duration::from_secs(8)), max_level: 1.0, ..plan(Variable::Concurrency, 1.0) };
         let c = search(&p, &mut run);
         assert_eq!(c.passing, Some(1.0), "{c:?}");
         assert_eq!(calls.len(), 6, "{calls:?}"); // 6 × 13 = 78 ≥ 73
@@ -539,7 +543,10 @@ mod tests {
         let c = search(&plan(Variable::Concurrency, 2.0), &mut server(1.0));
         assert_eq!((c.stop_reason.as_str(), c.answer()), ("the first level, 2, failed", Answer::Nothing));
         let c = search(&Plan { max_level: 4.0, ..plan(Variable::Concurrency, 1.0) }, &mut server(100.0));
-        assert_eq!((c.stop_reason.as_str(), c.answer()), ("every level up to the limit 4 passed", Answer::Bracket));
+        assert_eq!(
+            (c.stop_reason.as_str(), c.answer()),
+            ("every level up to the limit 4 passed", Answer::Bracket)
+        );
         let mut stopped = |_: &Try| None;
         assert_eq!(search(&plan(Variable::Rate, 2.0), &mut stopped).stop_reason, "stopped during level 2");
     }

@@ -69,7 +69,17 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     }
     let (mut summary, run, crew) = measured?;
     let mode = std::env::var("LLMLOAD_END").unwrap_or_default();
-    let behind = if mode == "behind" { Some(std::thread::spawn(move || { crate::sys::lower_thread_priority(); crew.dismiss() })) } else if mode == "sync" { None } else { std::mem::forget(crew); None };
+    let behind = if mode == "behind" {
+        Some(std::thread::spawn(move || {
+            crate::sys::lower_thread_priority();
+            crew.dismiss()
+        }))
+    } else if mode == "sync" {
+        None
+    } else {
+        std::mem::forget(crew);
+        None
+    };
     let code = finish(&mut summary, &run, ends, to_stderr)?;
     let _ = behind;
     Ok((summary, code))

@@ -165,14 +165,18 @@ fn capacity_section(c: &Capacity, levels: &[Level], l: Lang) -> String {
                     format!("Capacity: {name} between {} and {} (not found exactly)", show(p), show(f)),
                     format!("容量：{name} 介于 {} 与 {} 之间（未精确找到）", show(p), show(f)),
                 ),
-                (Some(p), None) => {
-                    (format!("Capacity: {name} at least {}", show(p)), format!("容量：{name} 至少 {}", show(p)))
-                }
+                (Some(p), None) => (
+                    format!("Capacity: {name} at least {}", show(p)),
+                    format!("容量：{name} 至少 {}", show(p)),
+                ),
                 (None, Some(f)) => (
                     format!("No capacity: {name} {} already failed", show(f)),
                     format!("无容量：{name} {} 已未通过", show(f)),
                 ),
-                (None, None) => ("No capacity found: no level was decided".to_string(), "未找到容量：没有级别得出结论".to_string()),
+                (None, None) => (
+                    "No capacity found: no level was decided".to_string(),
+                    "未找到容量：没有级别得出结论".to_string(),
+                ),
             };
             ("bound", l.pick(en, zh))
         }
@@ -426,7 +430,9 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         }
         if capacity.is_some() {
             let word = judged.map_or("-".to_string(), |j| {
-                let secs = capacity.and_then(|c| c.probes.get(i)).map_or(0.0, |p| (p.measured.elapsed.as_secs_f64() * 10.0).round() / 10.0);
+                let secs = capacity
+                    .and_then(|c| c.probes.get(i))
+                    .map_or(0.0, |p| (p.measured.elapsed.as_secs_f64() * 10.0).round() / 10.0);
                 format!("{} · {secs}s", j.word(l))
             });
             let _ = write!(o, "<td class=\"result\">{}</td>", escape(&word));

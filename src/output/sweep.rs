@@ -109,14 +109,10 @@ pub fn find_try(variable: search::Variable, t: &Try, target: f64, rate: Option<f
         }
         Why::ClientBound => "again: the client was the limit".to_string(),
     };
-    let eta = rate
-        .filter(|r| *r > 0.0)
-        .map_or("time unknown".into(), |r| format!("about {}", search::human(std::time::Duration::from_secs_f64(t.requests as f64 / r))));
-    format!(
-        "find: {label}: {} requests ({why}), {eta}, at most {}",
-        t.requests,
-        search::human(t.cap)
-    )
+    let eta = rate.filter(|r| *r > 0.0).map_or("time unknown".into(), |r| {
+        format!("about {}", search::human(std::time::Duration::from_secs_f64(t.requests as f64 / r)))
+    });
+    format!("find: {label}: {} requests ({why}), {eta}, at most {}", t.requests, search::human(t.cap))
 }
 
 /// The answer of `--find` in one line: the capacity, or the bounds known, with each bounding
