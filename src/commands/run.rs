@@ -68,20 +68,8 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         l.close();
     }
     let (mut summary, run, crew) = measured?;
-    let mode = std::env::var("LLMLOAD_END").unwrap_or_default();
-    let behind = if mode == "behind" {
-        Some(std::thread::spawn(move || {
-            crate::sys::lower_thread_priority();
-            crew.dismiss()
-        }))
-    } else if mode == "sync" {
-        None
-    } else {
-        std::mem::forget(crew);
-        None
-    };
+    crew.leave(); // the process ends next: its exit ends the threads and connections at once
     let code = finish(&mut summary, &run, ends, to_stderr)?;
-    let _ = behind;
     Ok((summary, code))
 }
 
