@@ -26,9 +26,9 @@ pub struct Cli {
 #[argh(
     example = "llmload sweep --url http://127.0.0.1:8000 --api openai-chat --model m --concurrency 1,2,4,8,16 -d 60s --slo 'ttft<=500ms' --json sweep.json",
     example = "llmload sweep ... --rate auto -d 60s                 # synchronous and saturated first, then rates between",
-    example = "llmload sweep ... --find concurrency --slo 'ttft<=300ms,e2e<=10s' --slo-target 0.99 -d 60s",
-    example = "llmload sweep ... --find rate --rate 2 --slo 'ttft<=300ms' -d 60s   # doubling from 2 req/s",
-    note = "Every other flag is `llmload run`'s and applies to every level (-d or -n is each level's length). A level passes --find when its attainment's 95% interval lies wholly above --slo-target and fails when wholly below; an undecided level runs again for twice as long, up to --max-level-time. Records of every level go to one --records file; each record's run_id ends with its level (c8, r12.5). Exit codes: 0 done (and, with --find, a capacity found), 1 a --threshold failed at some level, no level succeeded, or --find found none, 2 bad usage, 130 interrupted (what finished is still written)."
+    example = "llmload sweep ... --find concurrency --slo 'ttft<=300ms,e2e<=10s' --slo-target 0.99",
+    example = "llmload sweep ... --find rate --rate 2 --slo 'ttft<=300ms' --max-level-time 5m   # doubling from 2 req/s",
+    note = "Every other flag is `llmload run`'s and applies to every level (-d or -n is each level's length). --find sizes each level by the requests a decision needs at --slo-target (73 at 0.95, 381 at 0.99, more while undecided); -d, if given, caps one measurement (a level cut short is measured again, its counts pooled) and --max-level-time caps a level. A level passes when its attainment's 95% interval lies wholly above --slo-target and fails when wholly below. Records of every level go to one --records file; each record's run_id ends with its level (c8, r12.5). Exit codes: 0 done (with --find, the capacity found), 1 a --threshold failed at some level (not with --find), no level succeeded, or no --find level passed, 2 bad usage, 3 --find bracketed the capacity without finding it, 130 interrupted (what finished is still written)."
 )]
 pub struct SweepArgs {
     /// the levels: concurrencies, e.g. 1,2,4,8; with --find concurrency, the one to start from
@@ -43,7 +43,7 @@ pub struct SweepArgs {
     /// the share of requests that must meet --slo for a level to pass --find (default 0.95)
     #[argh(option)]
     pub slo_target: Option<f64>,
-    /// the longest an undecided --find level is measured (default 4 × -d)
+    /// the longest one --find level may take, all its measurements together (default 10m)
     #[argh(option)]
     pub max_level_time: Option<String>,
     /// with --rate auto: how many rates between the synchronous and the saturated level (default 5)

@@ -4,7 +4,7 @@ use super::{Ends, finish, say};
 use crate::cli::RunArgs;
 use crate::client::{Client, Preflight, Tls};
 use crate::config::Config;
-use crate::engine;
+use crate::engine::{self, Crew};
 use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
 use crate::lang::Text;
@@ -81,22 +81,23 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     if let Some(l) = signals {
         l.close();
     }
-    let (mut summary, run) = measured?;
+    let (mut summary, run, crew) = measured?;
+    crew.leave(); // the process ends next: its exit ends the threads and connections at once
     let code = finish(&mut summary, &run, ends, to_stderr)?;
     Ok((summary, code))
 }
 
 /// One load test on `config` and its summary: the engine's run, the warnings said before it
 /// (`early`) and during it, the client's own use of the machine since `start`, and the verdict on
-/// it. Shared by `run` and every level of `sweep`.
+/// it; the run's resting threads come back with it. Shared by `run` and every level of `sweep`.
 pub(super) fn measure(
     config: &Arc<Config>,
     records: RecordFiles,
     interrupts: crossbeam_channel::Receiver<()>,
     early: &[Warning],
     start: &Start,
-) -> Result<(Summary, RunOutput), Error> {
-    let mut run = engine::run(config.clone(), records, interrupts)?;
+) -> Result<(Summary, RunOutput, Crew), Error> {
+    let (mut run, crew) = engine::run(config.clone(), records, interrupts)?;
     let (cpu_s, peak_rss) = crate::sys::process_usage();
     let mut warnings: Vec<Text> = early.iter().map(Warning::both).collect();
     warnings.append(&mut run.warnings);
@@ -110,7 +111,7 @@ pub(super) fn measure(
         |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),
     );
     summary.client.judged(start.verdict(&summary, config));
-    Ok((summary, run))
+    Ok((summary, run, crew))
 }
 
 /// The client's own use of the machine, and the machine's, when the run starts, for the verdict

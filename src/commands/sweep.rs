@@ -1,10 +1,12 @@
 //! `llmload sweep`: one load test per level against the same target, with the same `run` flags:
 //! a list of concurrencies or rates, `--rate auto` (a synchronous run and a saturated one
 //! first, then rates evenly between them), or `--find concurrency|rate`, the capacity search
-//! of `search` under `--slo`. A row per level as each ends, one JSON with every level's full
-//! summary, every level's records in one file (each record's `run_id` ends with its level), one
-//! HTML page of every level (`html::sweep`).
-//! Ctrl-C ends the level running and the sweep, and everything finished is still written.
+//! of `search` under `--slo`, each level sized by the requests its decision needs and capped by
+//! `-d`. A row per level as each ends, one JSON with every level's full summary, every level's
+//! records in one file (each record's `run_id` ends with its level), one HTML page of every
+//! level (`html::sweep`). Each level's threads end and its connections close before the next
+//! level starts. Ctrl-C ends the level running and the sweep, and everything finished is still
+//! written.
 
 use super::run::{Start, measure};
 use super::{EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK, print_out, say};
@@ -13,8 +15,8 @@ use crate::client::{Client, Preflight};
 use crate::config::{Config, duration};
 use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
-use crate::output::sweep::{Row, header, row};
-use crate::search::{self, Capacity, Measured, Plan, Variable};
+use crate::output::sweep::{Row, find_answer, find_try, header, row};
+use crate::search::{self, Answer, Capacity, Measured, Plan, Try, Variable};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
 use argh::FromArgs;
@@ -42,6 +44,10 @@ const SATURATED: usize = 256;
 const AUTO_LEVELS: usize = 5;
 /// The largest concurrency a search tries.
 const MAX_FIND_CONCURRENCY: f64 = 10_000.0;
+/// The longest a `--find` level may take without `--max-level-time`.
+const FIND_LEVEL_TIME: Duration = Duration::from_secs(600);
+/// `--find`'s exit code when it bracketed the capacity without finding it.
+pub const EXIT_BRACKET: u8 = 3;
 
 /// `llmload sweep ARGS…`: its own flags parsed by argh, the rest as `run`'s.
 pub fn sweep(args: &[&str]) -> Result<u8, Error> {
@@ -91,7 +97,10 @@ enum Levels {
         variable: Variable,
         start: f64,
         target: f64,
-        max_time: Duration,
+        /// The longest one level may take, all its measurements together.
+        level_time: Duration,
+        /// The longest one measurement may take (`-d`).
+        cap: Option<Duration>,
     },
 }
 
@@ -109,7 +118,7 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
             )));
         }
     }
-    if base.duration.is_none() && base.requests.is_none() {
+    if base.duration.is_none() && base.requests.is_none() && s.find.is_none() {
         return Err(Error::Usage("each sweep level needs an end: give -d (e.g. -d 60s) or -n".into()));
     }
     let chosen =
@@ -138,23 +147,17 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
                 "must be between 0 and 1 (e.g. 0.95)",
             ));
         }
-        let Some(run_for) = base.duration.as_deref() else {
+        if base.requests.is_some() {
             return Err(Error::Usage(
-                "--find measures each level for a time: give -d (e.g. -d 60s), not -n".into(),
+                "--find sizes each level by the requests its decision needs: leave -n out (-d caps one measurement, --max-level-time a level)"
+                    .into(),
             ));
-        };
-        let run_for = duration("--duration", run_for)?;
-        let max_time = match s.max_level_time.as_deref() {
-            Some(t) => duration("--max-level-time", t)?,
-            None => run_for * 4,
-        };
-        if max_time < run_for {
-            return Err(Error::Usage(format!(
-                "--max-level-time {} is shorter than -d {}: give at least -d",
-                s.max_level_time.as_deref().unwrap_or(""),
-                base.duration.as_deref().unwrap_or("")
-            )));
         }
+        let cap = base.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
+        let level_time = match s.max_level_time.as_deref() {
+            Some(t) => duration("--max-level-time", t)?,
+            None => FIND_LEVEL_TIME,
+        };
         // The level to double from: 1, or a single --concurrency / --rate.
         let start = match (variable, s.concurrency.as_deref(), s.rate.as_deref()) {
             (Variable::Rate, None, Some(r)) => positive("--rate", r)?,
@@ -178,7 +181,7 @@ fn plan(s: &SweepArgs, base: &RunArgs) -> Result<Levels, Error> {
                 ));
             }
         };
-        return Ok(Levels::Find { variable, start, target, max_time });
+        return Ok(Levels::Find { variable, start, target, level_time, cap });
     }
     if s.slo_target.is_some() || s.max_level_time.is_some() {
         return Err(Error::Usage(
@@ -227,6 +230,8 @@ struct Level {
     label: String,
     value: f64,
     summary: Summary,
+    /// llmload's threads alive when its load started (`engine::Crew::threads`).
+    threads: usize,
 }
 
 /// A sweep under way: the run flags every level shares, the shared outputs, what has run.
@@ -291,18 +296,13 @@ impl Sweep {
                 self.auto(saturated, between)?;
                 None
             }
-            Levels::Find { variable, start, target, max_time } => {
-                Some(self.find(variable, start, target, max_time)?)
+            Levels::Find { variable, start, target, level_time, cap } => {
+                let plan = Plan { variable, start, target, level_time, cap, max_level: max_level(variable) };
+                Some(self.find(&plan)?)
             }
         };
         if let Some(c) = &capacity {
-            let value = c
-                .value
-                .map_or("none found".to_string(), |v| format!("{} {}", c.variable.name(), search::show(v)));
-            print_out(&format!(
-                "capacity: {value} ({}; target {} of requests within --slo)\n",
-                c.stop_reason, c.target
-            ));
+            print_out(&format!("{}\n", find_answer(c)));
         }
         if let Some(l) = self.signals.take() {
             l.close();
@@ -312,13 +312,13 @@ impl Sweep {
         self.write_html(capacity.as_ref())?;
         written?;
         let gate_failed = self.done.iter().any(|l| l.summary.thresholds.iter().any(|t| !t.pass));
-        let found = capacity.as_ref().is_none_or(|c| c.value.is_some());
-        Ok(if interrupted {
-            EXIT_INTERRUPTED
-        } else if gate_failed || !found || self.done.iter().all(|l| l.summary.requests.ok == 0) {
-            EXIT_GATE
-        } else {
-            EXIT_OK
+        Ok(match capacity.map(|c| c.answer()) {
+            _ if interrupted => EXIT_INTERRUPTED,
+            Some(Answer::Found) => EXIT_OK,
+            Some(Answer::Bracket) => EXIT_BRACKET,
+            Some(Answer::Nothing) => EXIT_GATE,
+            None if gate_failed || self.done.iter().all(|l| l.summary.requests.ok == 0) => EXIT_GATE,
+            None => EXIT_OK,
         })
     }
 
@@ -351,25 +351,28 @@ impl Sweep {
         Ok(())
     }
 
-    /// `--find`: the capacity search, each probe a level.
-    fn find(
-        &mut self,
-        variable: Variable,
-        start: f64,
-        target: f64,
-        max_time: Duration,
-    ) -> Result<Capacity, Error> {
-        let run_for = duration("--duration", self.base.duration.as_deref().unwrap_or("60s"))?;
-        let max_level = match variable {
-            Variable::Concurrency => MAX_FIND_CONCURRENCY,
-            Variable::Rate => 100_000.0,
-        };
-        let plan = Plan { variable, start, target, duration: run_for, max_duration: max_time, max_level };
+    /// `--find`: the capacity search, each measurement a level of the sweep: its requests, and
+    /// at most what is left of the level's time.
+    fn find(&mut self, plan: &Plan) -> Result<Capacity, Error> {
+        let (variable, target) = (plan.variable, plan.target);
         let mut failure = None;
-        let capacity = search::search(&plan, &mut |level, d| {
-            let saved = self.base.duration.replace(format!("{}s", d.as_secs_f64()));
-            let ran = self.level(variable, level, None).map(|s| s.map(measured));
-            self.base.duration = saved;
+        // The last level measured and its req/s: the estimate of the next one's.
+        let mut pace: Option<(f64, f64)> = None;
+        let capacity = search::search(plan, &mut |t: &Try| {
+            let rate = match (variable, pace) {
+                (Variable::Rate, _) => Some(t.level),
+                (Variable::Concurrency, Some((level, req_s))) => Some(req_s * t.level / level),
+                (Variable::Concurrency, None) => None,
+            };
+            print_out(&format!("{}\n", find_try(variable, t, target, rate)));
+            let saved = (self.base.duration.take(), self.base.requests.take());
+            self.base.duration = Some(format!("{}s", t.cap.as_secs_f64().max(0.001)));
+            self.base.requests = Some(t.requests);
+            let ran = self.level(variable, t.level, None).map(|s| s.map(measured));
+            (self.base.duration, self.base.requests) = saved;
+            if let Ok(Some(m)) = &ran {
+                pace = Some((t.level, m.requests_per_s));
+            }
             ran.unwrap_or_else(|e| {
                 failure = Some(e);
                 None
@@ -422,11 +425,13 @@ impl Sweep {
             slo: config.slo.clone(),
         };
         let (start, _) = Start::now();
-        let (mut summary, _run) = measure(&config, records, self.interrupts.clone(), &[], &start)?;
+        let (mut summary, _run, crew) = measure(&config, records, self.interrupts.clone(), &[], &start)?;
         summary.check(&outputs.thresholds);
         print_out(&format!("{}\n", row(&Row::of(name.as_deref().unwrap_or(&label), &summary))));
+        let threads = crew.threads();
+        crew.dismiss(); // the next level starts with none of this one's threads or connections
         let interrupted = summary.interrupted;
-        self.done.push(Level { label, value, summary });
+        self.done.push(Level { label, value, summary, threads });
         Ok(self.done.last().map(|l| &l.summary).filter(|_| !interrupted))
     }
 
@@ -436,7 +441,7 @@ impl Sweep {
         let levels: Vec<Value> = self
             .done
             .iter()
-            .map(|l| json!({ "level": l.value, "label": l.label, "summary": serde_json::to_value(&l.summary).unwrap_or(Value::Null) }))
+            .map(|l| json!({ "level": l.value, "label": l.label, "threads": l.threads, "summary": serde_json::to_value(&l.summary).unwrap_or(Value::Null) }))
             .collect();
         let doc = json!({
             "version": 1,
@@ -472,16 +477,24 @@ impl Sweep {
     }
 }
 
+/// The largest level `--find` tries.
+fn max_level(variable: Variable) -> f64 {
+    match variable {
+        Variable::Concurrency => MAX_FIND_CONCURRENCY,
+        Variable::Rate => 100_000.0,
+    }
+}
+
 /// A level's summary as the search reads it.
 fn measured(s: &Summary) -> Measured {
     let g = s.goodput.as_ref();
     Measured {
-        attainment: g.and_then(|g| g.attainment),
-        attainment_ci: g
-            .and_then(|g| g.attainment_ci.as_ref())
-            .and_then(|ci| Some((*ci.first()?, *ci.get(1)?))),
+        good: g.map_or(0, |g| g.conforming),
+        determined: g.map_or(0, |g| g.determined),
         client_bound: s.client.verdict == Some(Verdict::ClientBound),
         all_failed: s.requests.ok == 0 && s.requests.failed > 0,
+        elapsed: Duration::from_secs_f64(s.wall_s.max(0.0)),
+        requests_per_s: s.throughput.requests_per_s,
     }
 }
 
@@ -492,15 +505,29 @@ fn capacity_json(c: &Capacity) -> Value {
         .map(|p| {
             json!({
                 "level": p.level,
-                "attainment": p.measured.attainment,
-                "attainment_ci": p.measured.attainment_ci.map(|(lo, hi)| [lo, hi]),
+                "requests": p.requests,
+                "good": p.measured.good,
+                "determined": p.measured.determined,
+                "counted": p.counted,
+                "client_bound": p.measured.client_bound,
+                "elapsed_s": p.measured.elapsed.as_secs_f64(),
+                "cap_s": p.cap.as_secs_f64(),
+                "level_good": p.good,
+                "level_determined": p.determined,
+                "attainment": p.attainment,
+                "attainment_ci": p.attainment_ci.map(|(lo, hi)| [lo, hi]),
                 "decided": p.decided.map(|d| if d { "pass" } else { "fail" }),
-                "duration_s": p.duration.as_secs_f64(),
             })
         })
         .collect();
+    let answer = match c.answer() {
+        Answer::Found => "found",
+        Answer::Bracket => "bracket",
+        Answer::Nothing => "nothing",
+    };
     json!({
         "variable": c.variable.name(),
+        "answer": answer,
         "value": c.value,
         "passing": c.passing,
         "failing": c.failing,
@@ -536,8 +563,14 @@ mod tests {
                 variable: Variable::Concurrency,
                 start: 1.0,
                 target: 0.95,
-                max_time: Duration::from_secs(20)
+                level_time: FIND_LEVEL_TIME,
+                cap: Some(Duration::from_secs(5))
             }
+        );
+        let find = levels(&["--find", "concurrency", "--slo", "ttft<=1s", "--max-level-time", "2m"]).unwrap();
+        assert!(
+            matches!(find, Levels::Find { level_time, cap: None, .. } if level_time == Duration::from_secs(120)),
+            "{find:?}"
         );
         let find = levels(&[
             "--find",
@@ -570,7 +603,7 @@ mod tests {
             err(&["--find", "rate", "--slo", "ttft<=1s", "--slo-target", "1.5", "-d", "5s"])
                 .contains("between 0 and 1")
         );
-        assert!(err(&["--find", "rate", "--slo", "ttft<=1s", "-n", "5"]).contains("not -n"));
+        assert!(err(&["--find", "rate", "--slo", "ttft<=1s", "-n", "5"]).contains("leave -n out"));
         assert!(err(&["--concurrency", "1", "--slo-target", "0.9", "-d", "5s"]).contains("add --find"));
         assert!(
             err(&["--concurrency", "1", "--series", "s.jsonl", "-d", "5s"])

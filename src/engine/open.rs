@@ -6,7 +6,7 @@
 //! intended start → sent, when a worker was free) is the client's own lateness.
 
 use super::seat::Seat;
-use super::{Pass, WORKER_STACK, rest, spawn};
+use super::{Pass, WORKER_STACK, Workers, rest, spawn};
 use crate::client::Client;
 use crate::config::Config;
 use crate::lang::Text;
@@ -53,7 +53,9 @@ impl Pool {
 }
 
 /// The dispatcher and the first workers, spawned before the gate opens (the dispatcher waits
-/// at it). The dispatcher's handle gives back its warnings; `pool` tells the run what was left.
+/// at it); every worker's handle goes to `crew`. The dispatcher's handle gives back its
+/// warnings; `pool` tells the run what was left.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn start(
     load: OpenLoop,
     config: &Arc<Config>,
@@ -62,6 +64,7 @@ pub(super) fn start(
     tx: &Outbox,
     alive: &Sender<()>,
     pass: Pass,
+    crew: &Workers,
 ) -> std::io::Result<(std::thread::JoinHandle<Vec<Text>>, Arc<Pool>)> {
     let (jobs_tx, jobs) = crossbeam_channel::unbounded();
     let pool = Arc::new(Pool {
@@ -75,16 +78,16 @@ pub(super) fn start(
     let mut warnings: Vec<Text> = Vec::new();
     let mut spawned = 0;
     while spawned < first_workers(&load, max) {
-        if let Err(e) = spawn_worker(&pool, spawned, tx, alive) {
+        if let Err(e) = spawn_worker(&pool, spawned, tx, alive, crew) {
             warnings
                 .push(Warning::WorkersShort { started: spawned, workers: max, error: e.to_string() }.into());
             break;
         }
         spawned += 1;
     }
-    let (p, tx, alive) = (pool.clone(), tx.clone(), alive.clone());
+    let (p, tx, alive, crew) = (pool.clone(), tx.clone(), alive.clone(), crew.clone());
     let dispatcher = spawn("dispatcher", 256 * 1024, move || {
-        dispatch(&p, load, jobs_tx, &pass, spawned, &tx, &alive, warnings)
+        dispatch(&p, load, jobs_tx, &pass, spawned, &tx, &alive, &crew, warnings)
     })?;
     Ok((dispatcher, pool))
 }
@@ -100,6 +103,7 @@ fn dispatch(
     mut spawned: usize,
     tx: &Outbox,
     alive: &Sender<()>,
+    crew: &Workers,
     mut warnings: Vec<Text>,
 ) -> Vec<Text> {
     let _guard = PanicGuard(pool.stop.clone());
@@ -118,7 +122,7 @@ fn dispatch(
             break;
         }
         if pool.idle.load(Ordering::Acquire) == 0 && spawned < max {
-            match spawn_worker(pool, spawned, tx, alive) {
+            match spawn_worker(pool, spawned, tx, alive, crew) {
                 Ok(()) => spawned += 1,
                 Err(e) => {
                     warnings.push(
@@ -138,19 +142,32 @@ fn dispatch(
     warnings
 }
 
-/// Starts pool worker `i`: it counts as free until it takes a request.
-fn spawn_worker(pool: &Arc<Pool>, i: usize, tx: &Outbox, alive: &Sender<()>) -> std::io::Result<()> {
-    let (p, tx, alive) = (pool.clone(), tx.clone(), alive.clone());
+/// Starts pool worker `i`: it counts as free until it takes a request. Once the queue closes it
+/// lets go of the pool (and the client in it) and rests until `crew` is dismissed.
+fn spawn_worker(
+    pool: &Arc<Pool>,
+    i: usize,
+    tx: &Outbox,
+    alive: &Sender<()>,
+    crew: &Workers,
+) -> std::io::Result<()> {
+    let (p, tx, alive, dismissed) = (pool.clone(), tx.clone(), alive.clone(), crew.dismissed());
     pool.idle.fetch_add(1, Ordering::AcqRel);
     let spawned = spawn(&format!("worker-{i}"), WORKER_STACK, move || {
         serve(i, &p, &tx);
-        drop((tx, alive));
-        rest()
+        drop((p, tx, alive));
+        rest(&dismissed);
     });
-    if spawned.is_err() {
-        pool.idle.fetch_sub(1, Ordering::AcqRel);
+    match spawned {
+        Ok(h) => {
+            crew.add(h);
+            Ok(())
+        }
+        Err(e) => {
+            pool.idle.fetch_sub(1, Ordering::AcqRel);
+            Err(e)
+        }
     }
-    spawned.map(drop)
 }
 
 /// A pool worker: sends each request it takes, until the queue closes or the run stops.

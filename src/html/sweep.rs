@@ -71,7 +71,7 @@ impl Judged {
 fn judged(capacity: Option<&Capacity>, i: usize, level: &Level) -> Option<Judged> {
     let p: &Probe = capacity?.probes.get(i).filter(|p| p.level == level.value)?;
     Some(match p.decided {
-        _ if p.measured.client_bound || p.measured.all_failed => Judged::Unused,
+        _ if !p.counted || p.measured.all_failed => Judged::Unused,
         Some(true) => Judged::Passed,
         Some(false) => Judged::Failed,
         None => Judged::Undecided,
@@ -158,7 +158,28 @@ fn capacity_section(c: &Capacity, levels: &[Level], l: Lang) -> String {
             let v = search::show(v);
             ("ok", l.pick(format!("Capacity: {name} {v}{extra}"), format!("容量：{name} {v}{extra}")))
         }
-        None => ("bound", l.pick("No capacity found".to_string(), "未找到容量".to_string())),
+        None => {
+            let show = search::show;
+            let (en, zh) = match (c.passing, c.failing) {
+                (Some(p), Some(f)) => (
+                    format!("Capacity: {name} between {} and {} (not found exactly)", show(p), show(f)),
+                    format!("容量：{name} 介于 {} 与 {} 之间（未精确找到）", show(p), show(f)),
+                ),
+                (Some(p), None) => (
+                    format!("Capacity: {name} at least {}", show(p)),
+                    format!("容量：{name} 至少 {}", show(p)),
+                ),
+                (None, Some(f)) => (
+                    format!("No capacity: {name} {} already failed", show(f)),
+                    format!("无容量：{name} {} 已未通过", show(f)),
+                ),
+                (None, None) => (
+                    "No capacity found: no level was decided".to_string(),
+                    "未找到容量：没有级别得出结论".to_string(),
+                ),
+            };
+            ("bound", l.pick(en, zh))
+        }
     };
     let target = percent(Some(c.target));
     let slo = levels.first().and_then(|f| f.summary.goodput.as_ref()).map_or("", |g| g.slo.as_str());
@@ -409,7 +430,9 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         }
         if capacity.is_some() {
             let word = judged.map_or("-".to_string(), |j| {
-                let secs = capacity.and_then(|c| c.probes.get(i)).map_or(0.0, |p| p.duration.as_secs_f64());
+                let secs = capacity
+                    .and_then(|c| c.probes.get(i))
+                    .map_or(0.0, |p| (p.measured.elapsed.as_secs_f64() * 10.0).round() / 10.0);
                 format!("{} · {secs}s", j.word(l))
             });
             let _ = write!(o, "<td class=\"result\">{}</td>", escape(&word));
@@ -452,9 +475,27 @@ mod tests {
     }
 
     fn probe(level: f64, decided: Option<bool>) -> Probe {
-        let measured =
-            Measured { attainment: None, attainment_ci: None, client_bound: false, all_failed: false };
-        Probe { level, measured, decided, duration: std::time::Duration::from_secs(1) }
+        let measured = Measured {
+            good: 0,
+            determined: 0,
+            client_bound: false,
+            all_failed: false,
+            elapsed: std::time::Duration::from_secs(1),
+            requests_per_s: 1.0,
+        };
+        Probe {
+            level,
+            requests: 73,
+            measured,
+            counted: true,
+            good: 0,
+            determined: 0,
+            attainment: None,
+            attainment_ci: None,
+            decided,
+            cap: std::time::Duration::from_secs(600),
+            level_elapsed: std::time::Duration::from_secs(1),
+        }
     }
 
     fn sweep(lang: Lang, find: bool) -> String {
@@ -519,7 +560,10 @@ mod tests {
         assert!(html.contains(">capacity c2</text>") && html.contains("class=\"cap\""));
         assert!(html.contains(">target 90%</text>"));
         let none = page(&[], Some(&Capacity { value: None, ..dummy() }), Lang::En);
-        assert!(none.contains("<strong>No capacity found</strong>"), "{none}");
+        assert!(none.contains("<strong>No capacity: rate 1 already failed</strong>"), "{none}");
+        let bracket = Capacity { passing: Some(8.0), failing: Some(12.0), ..dummy() };
+        let bracket = page(&[], Some(&bracket), Lang::En);
+        assert!(bracket.contains("<strong>Capacity: rate between 8 and 12 (not found exactly)</strong>"));
     }
 
     fn dummy() -> Capacity {

@@ -1,7 +1,9 @@
 //! `llmload sweep`'s table: one row per level as it ends, the same columns for every kind of
-//! sweep.
+//! sweep; and `--find`'s lines: what each level is about to measure, and the answer with what
+//! is known of the levels that bound it.
 
 use super::format::{opt_ms, pad_left, pad_right, percent, rate};
+use crate::search::{self, Answer, Capacity, Probe, Try, Why};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
 
@@ -92,6 +94,68 @@ pub fn row(r: &Row) -> String {
         line.push_str(&pad_left(c, WIDTH));
     }
     line
+}
+
+/// The line before a `--find` measurement: the level, its requests and why, and the time they
+/// should take at `rate` req/s (estimated from the level before; `None` for the first).
+pub fn find_try(variable: search::Variable, t: &Try, target: f64, rate: Option<f64>) -> String {
+    let label = variable.label(t.level);
+    let why = match t.why {
+        Why::First => format!("a pass at {target} needs at least {}", search::needed(target)),
+        Why::Undecided => {
+            let (good, n) = t.so_far;
+            let ci = search::wilson(good, n).map_or("-".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"));
+            format!("undecided: {good} of {n} good, interval {ci}")
+        }
+        Why::ClientBound => "again: the client was the limit".to_string(),
+    };
+    let eta = rate.filter(|r| *r > 0.0).map_or("time unknown".into(), |r| {
+        format!("about {}", search::human(std::time::Duration::from_secs_f64(t.requests as f64 / r)))
+    });
+    format!("find: {label}: {} requests ({why}), {eta}, at most {}", t.requests, search::human(t.cap))
+}
+
+/// The answer of `--find` in one line: the capacity, or the bounds known, with each bounding
+/// level's attainment, interval and requests.
+pub fn find_answer(c: &Capacity) -> String {
+    let name = c.variable.name();
+    let level = |v: f64| {
+        let Some(p) = c.last_of(v) else { return c.variable.label(v) };
+        let word = match p.decided {
+            Some(true) => "passed",
+            Some(false) => "failed",
+            None => "undecided",
+        };
+        let bound = if c.client_bound(v) { ", client-bound: the client may have set it" } else { "" };
+        format!("{} {word} ({}{bound})", c.variable.label(v), counts(p))
+    };
+    let show = search::show;
+    let head = match (c.answer(), c.passing, c.failing) {
+        (Answer::Found, Some(p), _) => format!("{name} {}", show(p)),
+        (_, Some(p), Some(f)) => format!("{name} between {} and {}", show(p), show(f)),
+        (_, Some(p), None) => format!("{name} at least {}", show(p)),
+        (_, None, Some(f)) => format!("none: below {name} {}", show(f)),
+        (_, None, None) => "unknown: no level was decided".to_string(),
+    };
+    let mut known: Vec<String> = [c.passing, c.failing].into_iter().flatten().map(level).collect();
+    if let Some(u) = c.undecided() {
+        known.push(format!(
+            "{} undecided after {} ({})",
+            c.variable.label(u.level),
+            search::human(u.level_elapsed),
+            counts(u)
+        ));
+    }
+    let known = if known.is_empty() { String::new() } else { format!(": {}", known.join(", ")) };
+    format!("capacity: {head} ({}; target {} of requests within --slo){known}", c.stop_reason, c.target)
+}
+
+/// A level's attainment, its interval and the requests behind them.
+fn counts(p: &Probe) -> String {
+    match (p.attainment, p.attainment_ci) {
+        (Some(a), Some((lo, hi))) => format!("{a:.3}, {lo:.3}–{hi:.3}, {} requests", p.determined),
+        _ => "no request judged".to_string(),
+    }
 }
 
 #[cfg(test)]

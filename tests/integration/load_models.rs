@@ -253,6 +253,123 @@ fn a_capacity_search_finds_the_servers_slots() {
     assert!(out.stdout.contains("capacity: concurrency 1 (converged"), "{}", out.context());
 }
 
+/// A mock whose `slots` responses generate at once, each 10 ms to its first token and 4 ms a
+/// token after: a stream that waits for a slot waits a whole response (≈ 90 ms) first.
+fn slotted_mock(slots: usize) -> llmload::mock::MockHandle {
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(10),
+        itl: std::time::Duration::from_millis(4),
+        tokens: 20,
+        slots: Some(slots),
+        ..llmload::mock::MockConfig::default()
+    };
+    llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
+}
+
+#[test]
+fn the_readmes_capacity_search_converges_on_the_servers_slots() {
+    // The README's `--find concurrency --slo-target 0.99` with no -d, with smaller numbers: a
+    // target of 0.9 (35 requests a pass) and a server of 4 slots. Every level is sized by the
+    // requests its decision needs, and the search ends on the slots.
+    let mock = slotted_mock(4);
+    let u = url(&mock);
+    let dir = tempdir("find-readme");
+    let json = dir.join("find.json");
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--find",
+        "concurrency",
+        "--slo",
+        "ttft<=60ms",
+        "--slo-target",
+        "0.9",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let c = &read_json(&json, &out)["capacity"];
+    assert_eq!(
+        (c["answer"].as_str(), c["value"].as_f64(), c["failing"].as_f64(), c["stop_reason"].as_str()),
+        (Some("found"), Some(4.0), Some(5.0), Some("converged")),
+        "{c:#}"
+    );
+    let first = &c["probes"][0];
+    assert_eq!((first["level"].as_f64(), first["requests"].as_u64()), (Some(1.0), Some(35)), "{first:#}");
+    assert!(
+        out.stdout.contains("find: c1: 35 requests (a pass at 0.9 needs at least 35)"),
+        "{}",
+        out.context()
+    );
+    assert!(
+        out.stdout.contains(
+            "capacity: concurrency 4 (converged; target 0.9 of requests within --slo): c4 passed ("
+        ),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn a_rate_search_brackets_the_capacity_to_five_percent() {
+    // 2 slots of ≈ 90 ms responses serve about 22 req/s; above that the queue, and the TTFT
+    // counted from each request's schedule, grow for as long as the level lasts. A target of
+    // 0.5 keeps each level to about two seconds of arrivals.
+    let mock = slotted_mock(2);
+    let u = url(&mock);
+    let dir = tempdir("find-rate");
+    let json = dir.join("find.json");
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--find",
+        "rate",
+        "--rate",
+        "8",
+        "--slo",
+        "ttft<=60ms",
+        "--slo-target",
+        "0.5",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let c = &read_json(&json, &out)["capacity"];
+    let (pass, fail) = (c["passing"].as_f64(), c["failing"].as_f64());
+    let (Some(pass), Some(fail)) = (pass, fail) else { panic!("no bracket: {c:#}\n{}", out.context()) };
+    assert!(fail > pass && (fail - pass) / pass <= 0.05, "{pass} .. {fail}: {c:#}");
+    assert!(pass < 2.0 / 0.086, "{pass} req/s passed, more than 2 slots of 86 ms serve: {c:#}");
+    assert_eq!((c["answer"].as_str(), c["value"].as_f64()), (Some("found"), Some(pass)), "{c:#}");
+    out.expect_code(0);
+}
+
+#[test]
+fn each_sweep_level_ends_its_threads_before_the_next_starts() {
+    // The threads llmload's runs had alive when each level's load started: that level's workers,
+    // its timer and its reporter, none left from the levels before.
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let dir = tempdir("sweep-threads");
+    let json = dir.join("sweep.json");
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--concurrency",
+        "10,20,30",
+        "-n",
+        "60",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let doc = read_json(&json, &out);
+    let threads: Vec<u64> =
+        doc["levels"].as_array().unwrap().iter().map(|l| l["threads"].as_u64().unwrap()).collect();
+    assert_eq!(threads, [12, 22, 32], "{}", out.context());
+}
+
 #[test]
 fn sweep_mistakes_are_refused_before_any_request() {
     let mock = fast_mock(3, &[]);
