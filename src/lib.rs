@@ -24,7 +24,8 @@
 //!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`lang`] the language people
 //!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of;
 //!   [`shard`] the exact split of a run over N processes; [`launch`] the wait for `--start-at`
-//!   before the start gate; [`search`] the capacity search of `sweep --find`.
+//!   before the start gate; then [`search`] the capacity search of `sweep --find`, over `slo`'s
+//!   interval.
 //! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
 //!   per API family; [`client`] one request, streamed and measured (its own settings; never
 //!   `config`).

@@ -10,12 +10,10 @@
 //! (`Plan::cap`): a level cut short is measured again, its counts pooled. A level the client itself could not drive
 //! (`client-bound`) is measured once more; if the client is the limit again, its result is used
 //! and the answer says so. A level whose every request failed is an error, never a bound.
-//! Pure: running a level is the caller's closure; what the answer means is `Answer`.
+//! Pure (the interval is `slo`'s): running a level is the caller's closure; what the answer means is `Answer`.
 
+use crate::slo::{self, Z_95 as Z};
 use std::time::Duration;
-
-/// The normal quantile of the two-sided 95 % interval (as `slo::Z_95`).
-const Z: f64 = 1.959_963_984_540_054;
 
 /// What the search looks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,18 +76,9 @@ pub fn needed(target: f64) -> u64 {
     n
 }
 
-/// The Wilson 95 % interval of `good` of `n` (as `slo::wilson`).
+/// The Wilson 95 % interval of `good` of `n`.
 pub fn wilson(good: u64, n: u64) -> Option<(f64, f64)> {
-    if n == 0 {
-        return None;
-    }
-    let (k, n) = (good.min(n) as f64, n as f64);
-    let p = k / n;
-    let z2 = Z * Z;
-    let denom = 1.0 + z2 / n;
-    let centre = (p + z2 / (2.0 * n)) / denom;
-    let half = Z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    slo::wilson(good, n, slo::Z_95)
 }
 
 /// The requests to add to `good` of `n` for a decision at `target`: where the attainment so far

@@ -12,10 +12,11 @@ use std::path::Path;
 /// The layers, lowest first. A module may import only from layers before its own; modules in
 /// one layer are independent of each other.
 const LAYERS: &[&[&str]] = &[
-    &["error", "cli", "rng", "sys", "sse", "stop", "decimals", "svg", "lang", "shard", "launch", "search"],
+    &["error", "cli", "rng", "sys", "sse", "stop", "decimals", "svg", "lang", "shard", "launch"],
     &["files", "gate"],
     &["measure", "tokens"],
     &["slo"],
+    &["search"],
     &["stats"],
     &["workload"],
     &["protocol"],
