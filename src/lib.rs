@@ -40,7 +40,7 @@
 //! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and `rng`,
 //!   so the instrument never shares the client's reading of a protocol.
 //!
-//! # Invariants (DESIGN §3)
+//! # Invariants
 //!
 //! 1. Workers never print; only the reporter thread and `commands` write to the terminal.
 //! 2. Time is measured with `Instant` only; `chrono` is for wall-clock labels.

@@ -1,5 +1,5 @@
 //! One request's raw observations (`Measurement`) and the metrics derived from them, exactly as
-//! DESIGN §4 defines them; when a read's bytes arrived (`arrival`: the kernel's stamp where there
+//! docs/metrics.md defines them; when a read's bytes arrived (`arrival`: the kernel's stamp where there
 //! is one) and the client's own lag that it shows; the error taxonomy (`Outcome`, `ErrorKind`);
 //! where a token count came from (`TokenSource`).
 //!

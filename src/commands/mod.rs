@@ -24,7 +24,7 @@ use crate::summary::{RunOutput, Summary};
 use argh::FromArgs;
 use std::io::Write;
 
-/// Exit codes (DESIGN §6).
+/// Exit codes (docs/flags.md#exit-codes).
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_GATE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;

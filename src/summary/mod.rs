@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use verdict::{Cause, Judgement, Machine, Verdict};
 
-/// Bumped whenever a JSON field is renamed or changes meaning (DESIGN §6).
+/// Bumped whenever a JSON field is renamed or changes meaning (docs/json.md).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A finished run: the statistics and what the run itself noticed.
@@ -309,7 +309,7 @@ pub struct UsageVsCounted {
     pub max_abs_diff_pct: f64,
 }
 
-/// One distribution per metric (DESIGN §4) over successful requests; `null` when empty.
+/// One distribution per metric (defined in docs/metrics.md) over successful requests; `null` when empty.
 #[derive(Debug, Serialize)]
 pub struct Metrics {
     /// Request sent → response headers, ms.
@@ -402,7 +402,7 @@ impl ClientUsage {
     }
 }
 
-/// The clock an arrival time is read from (DESIGN §4).
+/// The clock an arrival time is read from (docs/metrics.md, "The clock and the client's own lag").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Clock {

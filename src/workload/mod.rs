@@ -14,7 +14,7 @@ pub use prompts::Prompt;
 pub use round_robin::RoundRobin;
 pub use schedule::{Arrival, OpenLoop, Schedule};
 
-/// Shows a key as `sk-a…9f3c` so reports identify it without leaking it (DESIGN invariant 5).
+/// Shows a key as `sk-a…9f3c` so reports identify it without leaking it (invariant 5 of the crate doc).
 pub fn mask_key(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     if chars.len() < 12 {

@@ -22,7 +22,7 @@ use ureq::unversioned::transport::{
     RustlsConnector, Transport, TransportAdapter,
 };
 
-/// ureq's TLS settings for `tls`. rustls always; never OpenSSL (DESIGN §7). With `--ca-cert`
+/// ureq's TLS settings for `tls`. rustls always; never OpenSSL, so a static build links no system TLS library. With `--ca-cert`
 /// the agent's own TLS step verifies instead (see `agent`); the roots here then go unused.
 pub fn config(tls: &Tls) -> TlsConfig {
     let builder = TlsConfig::builder();
