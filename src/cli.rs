@@ -1,9 +1,10 @@
 //! The command line as argh structs: names, defaults shown in help, examples. No logic here;
-//! `config.rs` turns these strings into a validated `Config`.
+//! `config/` turns these strings into a validated `Config`, and words argh's refusals from the
+//! flags these structs list (`ArgsInfo`).
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 /// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible, Anthropic, any SSE API) and measure TTFT, ITL and tokens/s.
 #[argh(
     example = "llmload demo                                   # mock server + 10 s test, nothing to set up",
@@ -21,9 +22,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(FromArgs, Debug, Default)]
+#[derive(FromArgs, ArgsInfo, Debug, Default)]
 /// run one load test per level against the same target, with the same `llmload run` flags: a table of levels, or the largest level that meets an SLO.
 #[argh(
+    subcommand,
+    name = "sweep",
     example = "llmload sweep --url http://127.0.0.1:8000 --api openai-chat --model m --concurrency 1,2,4,8,16 -d 60s --slo 'ttft<=500ms' --json sweep.json",
     example = "llmload sweep ... --rate auto -d 60s                 # synchronous and saturated first, then rates between",
     example = "llmload sweep ... --find concurrency --slo 'ttft<=300ms,e2e<=10s' --slo-target 0.99",
@@ -60,11 +63,14 @@ pub struct SweepArgs {
     pub html: Option<String>,
 }
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 #[argh(subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process; boxing would only add noise
 pub enum Command {
     Run(RunArgs),
+    /// Listed here for `llmload --help`; `commands` gives `sweep` its arguments before argh
+    /// parses them, as it takes every `run` flag beside its own.
+    Sweep(SweepArgs),
     Demo(DemoArgs),
     Mock(MockArgs),
     Report(ReportArgs),
@@ -72,7 +78,7 @@ pub enum Command {
     Probe(ProbeArgs),
 }
 
-#[derive(FromArgs, Debug, Default)]
+#[derive(FromArgs, ArgsInfo, Debug, Default)]
 /// send one request (or read a recorded stream) and show every SSE event and what llmload read from it.
 #[argh(
     subcommand,
@@ -160,7 +166,7 @@ pub struct ProbeArgs {
     pub json: bool,
 }
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 /// rebuild a run's summary from its --records files (e.g. after the run was killed).
 #[argh(
     subcommand,
@@ -200,7 +206,7 @@ pub struct ReportArgs {
     pub slo: Option<String>,
 }
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 /// compare two JSON summaries side by side, and gate on the change.
 #[argh(
     subcommand,
@@ -224,7 +230,7 @@ pub struct CompareArgs {
     pub lang: Option<String>,
 }
 
-#[derive(FromArgs, Debug, Default, Clone)]
+#[derive(FromArgs, ArgsInfo, Debug, Default, Clone)]
 /// run a load test against a server.
 #[argh(
     subcommand,
@@ -407,7 +413,7 @@ pub struct RunArgs {
     pub lang: Option<String>,
 }
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 /// run a short load test against the embedded mock server (no server needed).
 #[argh(subcommand, name = "demo")]
 pub struct DemoArgs {
@@ -443,7 +449,7 @@ pub struct DemoArgs {
     pub lang: Option<String>,
 }
 
-#[derive(FromArgs, Debug)]
+#[derive(FromArgs, ArgsInfo, Debug)]
 /// serve the embedded mock LLM server (Dify, OpenAI and Anthropic paths) for other tools.
 #[argh(
     subcommand,

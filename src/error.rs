@@ -2,6 +2,7 @@
 //!
 //! Each message names the input that was wrong and how to fix it. Per-request failures are not
 //! here: a server's misbehaviour is data (`measure::Outcome`), never an `Err` that ends a run.
+//! `nearest` finds the name a mistyped one meant (an API, a flag), for every "did you mean".
 
 use std::fmt;
 use std::path::PathBuf;
@@ -57,5 +58,57 @@ impl Error {
 
     pub fn file(flag: &'static str, path: impl Into<PathBuf>, problem: impl fmt::Display) -> Self {
         Error::File { flag, path: path.into(), problem: problem.to_string() }
+    }
+}
+
+/// The name in `names` within two edits of `given`, the closest first (of equals, the first in
+/// alphabetical order): what a "did you mean" suggests. The edits may change at most half of
+/// `given`, so a short stranger (`foo`) is not taken for a short name (`slo`).
+pub fn nearest<'a>(given: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let most = 2.min(given.chars().count() / 2);
+    names.into_iter().map(|n| (edit_distance(given, n), n)).filter(|(d, _)| *d <= most).min().map(|(_, n)| n)
+}
+
+/// Levenshtein distance in characters: the fewest insertions, deletions and substitutions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(
+            (edit_distance("", "ab"), edit_distance("kitten", "sitting"), edit_distance("好", "好")),
+            (2, 3, 0)
+        );
+    }
+
+    #[test]
+    fn nearest_takes_the_closest_within_two_edits() {
+        let flags = ["concurrency", "rate", "requests", "records", "slo", "port", "url"];
+        assert_eq!(nearest("concurency", flags), Some("concurrency"));
+        assert_eq!(nearest("record", flags), Some("records"));
+        assert_eq!(nearest("rat", flags), Some("rate"));
+        assert_eq!(nearest("prot", flags), Some("port"));
+        assert_eq!(nearest("ur", flags), Some("url"));
+        // Two edits of three letters is another word.
+        assert_eq!(nearest("foo", flags), None);
+        assert_eq!(nearest("u", flags), None);
+        // Two at the same distance: the first in alphabetical order, whatever the list's order.
+        assert_eq!(nearest("abc", ["abx", "aba"]), Some("aba"));
     }
 }

@@ -1,4 +1,4 @@
-//! The commands (`run`, `demo`, `mock`, `report`, `compare`, `probe`) from parsed flags to an exit code:
+//! The commands (`run`, `sweep`, `demo`, `mock`, `report`, `compare`, `probe`) from parsed flags to an exit code:
 //! validate, run, print, write. The only place that writes to the terminal before and after a run; one exit
 //! code policy for all of them.
 
@@ -56,16 +56,15 @@ pub fn main(args: &[String]) -> u8 {
                 print_out(&exit.output);
                 EXIT_OK
             } else {
-                say(&format!(
-                    "error: {}\nRun `llmload --help` (or `llmload run --help`) for the flags.",
-                    exit.output.trim_end()
-                ));
+                say(&format!("error: {}", crate::config::refused(args.first().copied(), &exit.output)));
                 EXIT_USAGE
             };
         }
     };
     let result = match &cli.command {
         Command::Run(a) => run::run(a).map(|(_, code)| code),
+        // Reached only if the sweep's arguments were not split off above.
+        Command::Sweep(_) => sweep::sweep(&args[1..]),
         Command::Demo(a) => demo::demo(a),
         Command::Mock(a) => mock::serve_mock(a),
         Command::Report(a) => report::report(a),

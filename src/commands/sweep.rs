@@ -58,12 +58,21 @@ pub fn sweep(args: &[&str]) -> Result<u8, Error> {
             print_out(&exit.output);
             return Ok(EXIT_OK);
         }
-        Err(exit) => return Err(Error::Usage(exit.output.trim_end().to_string())),
+        Err(exit) => return Err(refused(&exit.output)),
     };
-    let base = RunArgs::from_args(&["llmload sweep"], &rest)
-        .map_err(|exit| Error::Usage(format!("{} (a `run` flag given to sweep)", exit.output.trim_end())))?;
+    let base = match RunArgs::from_args(&["llmload sweep"], &rest) {
+        Ok(base) => base,
+        // `help` among `run`'s flags (`llmload sweep help`): the sweep's help, which names them.
+        Err(exit) if exit.status.is_ok() => return sweep(&["--help"]),
+        Err(exit) => return Err(refused(&exit.output)),
+    };
     let plan = plan(&s, &base)?;
     Sweep::new(&s, base)?.go(plan)
+}
+
+/// argh's refusal of the sweep's arguments, its own or `run`'s, worded as every command's is.
+fn refused(argh: &str) -> Error {
+    Error::Usage(crate::config::refused(Some("sweep"), argh))
 }
 
 /// Splits the arguments into the sweep's own flags (each with its value) and `run`'s.

@@ -1,12 +1,13 @@
 //! `Config::from_args`: every check a user can fail, done before any thread starts. Durations,
 //! URLs, flag conflicts, prompt and key files, and output files (opened here, so a typo fails in
 //! the first millisecond, not after a ten-minute run). The API flags live in `config/api.rs`,
-//! the prompt sources in `config/prompts.rs`.
+//! the prompt sources in `config/prompts.rs`, the words of argh's refusals in `config/usage.rs`.
 
 mod api;
 mod load;
 mod prompts;
 mod scale;
+mod usage;
 
 use crate::cli::RunArgs;
 use crate::client::{self, ClientSettings, Timeouts, Tls};
@@ -24,6 +25,7 @@ use serde_json::{Value, json};
 pub use scale::Scale;
 use std::sync::Arc;
 use std::time::Duration;
+pub use usage::refused;
 
 /// More workers than this is a typo, not a test: each one is a thread and a connection.
 pub const MAX_CONCURRENCY: usize = 100_000;

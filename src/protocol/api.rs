@@ -109,23 +109,7 @@ impl FromStr for Api {
 /// The valid name within two edits of `s`, the closest first.
 fn nearest(s: &str) -> Option<&'static str> {
     let names = Api::ALL.into_iter().map(|a| a.name()).chain(Api::ALIASES.map(|(n, _)| n));
-    names.chain(["auto"]).map(|n| (edit_distance(s, n), n)).filter(|(d, _)| *d <= 2).min().map(|(_, n)| n)
-}
-
-/// Levenshtein distance in characters: the fewest insertions, deletions and substitutions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
+    crate::error::nearest(s, names.chain(["auto"]))
 }
 
 /// The URL for `base` and `path` (the API's, or `--path`): the path is appended unless `base`
@@ -188,10 +172,6 @@ mod tests {
                 "unknown API: use one of {} (vllm, sglang, ollama, llama.cpp, llamacpp, lmdeploy, deepseek, qwen mean openai-chat)",
                 Api::NAMES
             )
-        );
-        assert_eq!(
-            (edit_distance("", "ab"), edit_distance("kitten", "sitting"), edit_distance("好", "好")),
-            (2, 3, 0)
         );
     }
 

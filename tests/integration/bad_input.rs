@@ -33,7 +33,63 @@ fn bad_flags_name_themselves() {
     assert_usage_error(&["--header", "oops"], "--header \"oops\" is invalid: write it as 'Name: value'");
     assert_usage_error(&["--port", "1"], "give either --url or --host/--port, not both");
     assert_usage_error(&["--concurrency", "x"], "--concurrency");
-    assert_usage_error(&["--bogus"], "Unrecognized argument: --bogus");
+    assert_usage_error(&["--bogus"], "error: unknown flag --bogus\n");
+}
+
+/// An unknown flag, for every command and for the seed-style line without one: exit 2 and
+/// exactly two lines, the flag with the nearest real one, and that command's own `--help`. argh
+/// refuses these before a command starts, so nothing is listened on or sent.
+#[test]
+fn an_unknown_flag_names_the_nearest_and_its_commands_help() {
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &["run", "--concurency", "4"],
+            "unknown flag --concurency; did you mean --concurrency?\nRun `llmload run --help`",
+        ),
+        (&["--threds", "10"], "unknown flag --threds; did you mean --threads?\nRun `llmload run --help`"),
+        (
+            &["sweep", "--concurency", "1,2"],
+            "unknown flag --concurency; did you mean --concurrency?\nRun `llmload sweep --help`",
+        ),
+        (
+            &["sweep", "-c", "1", "--duraton", "5s"],
+            "unknown flag --duraton; did you mean --duration?\nRun `llmload sweep --help`",
+        ),
+        (&["sweep", "--foo", "-c", "1"], "unknown flag --foo\nRun `llmload sweep --help`"),
+        (&["mock", "--prot", "8080"], "unknown flag --prot; did you mean --port?\nRun `llmload mock --help`"),
+        (
+            &["demo", "--duratio", "3s"],
+            "unknown flag --duratio; did you mean --duration?\nRun `llmload demo --help`",
+        ),
+        (
+            &["report", "r.jsonl", "--jsn", "o.json"],
+            "unknown flag --jsn; did you mean --json?\nRun `llmload report --help`",
+        ),
+        (
+            &["compare", "a.json", "b.json", "--fail-iff", "x"],
+            "unknown flag --fail-iff; did you mean --fail-if?\nRun `llmload compare --help`",
+        ),
+        (
+            &["probe", "--ur", "http://127.0.0.1:9"],
+            "unknown flag --ur; did you mean --url?\nRun `llmload probe --help`",
+        ),
+        (&["swep"], "unknown command swep; did you mean sweep?\nRun `llmload --help` for the commands."),
+    ];
+    for (args, expected) in cases {
+        let out = llmload(args);
+        out.expect_code(2);
+        let tail = if expected.ends_with('.') { "\n" } else { " for its flags.\n" };
+        assert_eq!(out.stderr, format!("error: {expected}{tail}"), "{}", out.context());
+        assert!(out.stdout.is_empty(), "{}", out.context());
+    }
+}
+
+#[test]
+fn sweep_is_a_listed_command() {
+    let out = llmload(&["--help"]);
+    out.expect_code(0);
+    let commands = out.stdout.split("Commands:").nth(1).unwrap_or_default();
+    assert!(commands.lines().any(|l| l.trim_start().starts_with("sweep ")), "{}", out.context());
 }
 
 #[test]
