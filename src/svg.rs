@@ -72,6 +72,15 @@ impl Scale {
     }
 }
 
+/// The decimals evenly spaced `ticks` need so that their labels differ: none for a step of 1 or
+/// more, one for 0.5 or 0.2, two for 0.05, …
+fn decimals_of(ticks: &[f64]) -> usize {
+    match ticks {
+        [a, b, ..] if b - a < 1.0 && b > a => (-(b - a).log10()).ceil().max(0.0) as usize,
+        _ => 0,
+    }
+}
+
 /// The round step (1, 2 or 5 × 10ⁿ) nearest above `raw`.
 fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
@@ -122,13 +131,15 @@ impl Plot {
         &mut self,
         x_title: &str,
         y_title: &str,
-        x_label: impl Fn(f64) -> String,
-        y_label: impl Fn(f64) -> String,
+        x_label: impl Fn(f64, usize) -> String,
+        y_label: impl Fn(f64, usize) -> String,
     ) {
         let (left, right) = (LEFT, self.width - RIGHT);
         let (top, bottom) = (TOP, self.height - BOTTOM);
         let b = &mut self.body;
-        for t in self.y.ticks(4) {
+        let y_ticks = self.y.ticks(4);
+        let y_decimals = decimals_of(&y_ticks);
+        for t in y_ticks {
             let y = num(self.y.at(t));
             let _ = write!(
                 b,
@@ -140,10 +151,12 @@ impl Plot {
                 b,
                 r#"<text class="tick" x="{}" y="{y}" dy="4" text-anchor="end">{}</text>"#,
                 num(left - 6.0),
-                escape(&y_label(t))
+                escape(&y_label(t, y_decimals))
             );
         }
-        for t in self.x.ticks(6) {
+        let x_ticks = self.x.ticks(6);
+        let x_decimals = decimals_of(&x_ticks);
+        for t in x_ticks {
             let x = num(self.x.at(t));
             let _ = write!(
                 b,
@@ -155,7 +168,7 @@ impl Plot {
                 b,
                 r#"<text class="tick" x="{x}" y="{}" text-anchor="middle">{}</text>"#,
                 num(bottom + 16.0),
-                escape(&x_label(t))
+                escape(&x_label(t, x_decimals))
             );
         }
         let _ = write!(
@@ -343,7 +356,7 @@ mod tests {
         assert_eq!(escape(r#"<b>"x" & 'y'</b>"#), "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;");
         assert_eq!(escape("你好 <3"), "你好 &lt;3");
         let mut p = Plot::new(300.0, 200.0, (0.0, 10.0), (0.0, 1.0));
-        p.axes("t <s>", "a & b", |v| format!("{v}<"), |v| format!("{v}"));
+        p.axes("t <s>", "a & b", |v, _| format!("{v}<"), |v, _| format!("{v}"));
         p.line("p50 <x>", "s1", &[(0.0, Some(0.5))]);
         let svg = p.finish("TTFT \"p50\" <script>");
         assert!(svg.contains("<title>TTFT &quot;p50&quot; &lt;script&gt;</title>"), "{svg}");

@@ -38,9 +38,15 @@ pub fn short(v: f64) -> String {
     }
 }
 
-/// Elapsed seconds as an axis label.
-fn secs(v: f64) -> String {
-    format!("{}s", short(v))
+/// An axis tick's label: `short`, or, where the ticks are closer than 1 apart, with the
+/// `decimals` that keep neighbouring labels apart (730.5, not 731 beside 731).
+pub fn tick(v: f64, decimals: usize) -> String {
+    if decimals == 0 || v.abs() >= 1e4 { short(v) } else { format!("{v:.decimals$}") }
+}
+
+/// Elapsed seconds as an axis tick's label.
+fn secs(v: f64, decimals: usize) -> String {
+    format!("{}s", tick(v, decimals))
 }
 
 /// A line of a time-series chart: its legend label, CSS class, and value at a point.
@@ -51,7 +57,7 @@ fn series_chart(l: Lang, title: &str, unit: &str, pts: &[Point], lines: &[Line])
     let t_max = pts.last().map_or(1.0, |p| p.t);
     let y_max = pts.iter().flat_map(|p| lines.iter().filter_map(|l| (l.2)(p))).fold(0.0, f64::max);
     let mut plot = Plot::new(W, H, (0.0, t_max), (0.0, if y_max > 0.0 { y_max } else { 1.0 }));
-    plot.axes(l.pick("elapsed", "已运行"), unit, secs, short);
+    plot.axes(l.pick("elapsed", "已运行"), unit, secs, tick);
     for (label, class, value) in lines {
         let points: Vec<(f64, Option<f64>)> = pts.iter().map(|p| (p.t, value(p))).collect();
         plot.line(label, class, &points);
@@ -153,7 +159,7 @@ pub fn distribution(
     }
     let top = b.counts.iter().copied().max().unwrap_or(1) as f64;
     let mut hist = Plot::new(W, H, (lo, hi), (0.0, top));
-    hist.axes(unit, l.pick("requests", "请求"), short, short);
+    hist.axes(unit, l.pick("requests", "请求"), tick, tick);
     let bars: Vec<(f64, f64, f64)> = b
         .counts
         .iter()
@@ -167,7 +173,7 @@ pub fn distribution(
         None => (lo, hi),
     };
     let mut cdf = Plot::new(W, H, (cdf_lo, cdf_hi), (0.0, 1.0));
-    cdf.axes(unit, l.pick("share ≤ x", "占比 ≤ x"), short, short);
+    cdf.axes(unit, l.pick("share ≤ x", "占比 ≤ x"), tick, tick);
     let line = |b: &Bins| -> Vec<(f64, Option<f64>)> { b.cdf.iter().map(|&(x, f)| (x, Some(f))).collect() };
     match &also {
         Some((label, a)) => {
@@ -283,7 +289,20 @@ mod tests {
         let got: Vec<String> =
             [0.0, 0.25, 1.5, 12.0, 250.0, 9999.0, 15_000.0, 2_000_000.0].map(short).to_vec();
         assert_eq!(got, ["0", "0.25", "1.5", "12", "250", "9999", "15k", "2M"]);
-        assert_eq!(secs(30.0), "30s");
+        assert_eq!(secs(30.0, 0), "30s");
+    }
+
+    #[test]
+    fn ticks_closer_than_one_keep_the_decimals_that_tell_them_apart() {
+        let labels = |ticks: &[f64], d| ticks.iter().map(|&v| tick(v, d)).collect::<Vec<_>>();
+        // A narrow E2E axis: 730 to 732 in steps of 0.5 read "730, 731, 731, 732, 732" before.
+        assert_eq!(
+            labels(&[730.0, 730.5, 731.0, 731.5, 732.0], 1),
+            ["730.0", "730.5", "731.0", "731.5", "732.0"]
+        );
+        assert_eq!(labels(&[0.05, 0.1, 0.15], 2), ["0.05", "0.10", "0.15"]);
+        assert_eq!(labels(&[0.0, 500.0, 1000.0], 0), ["0", "500", "1000"]);
+        assert_eq!(secs(2.5, 1), "2.5s");
     }
 
     #[test]

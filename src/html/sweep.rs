@@ -254,7 +254,7 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         (0.0, if x_max > 0.0 { x_max * 1.12 } else { 1.0 }),
         (0.0, if y_max > 0.0 { y_max * 1.1 } else { 1.0 }),
     );
-    plot.axes(l.pick("requests/s", "请求/秒"), "TTFT ms", charts::short, charts::short);
+    plot.axes(l.pick("requests/s", "请求/秒"), "TTFT ms", charts::tick, charts::tick);
     if let Some((b, limit)) = bound {
         let sign = if b == Bound::Le { "≤" } else { "<" };
         plot.hline("slo", limit, &format!("SLO TTFT {sign} {}", ms(limit)));
@@ -339,13 +339,14 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
     let x_max = pts.iter().map(|p| p.1).fold(0.0, f64::max);
     let mut plot =
         Plot::new(W, H * 0.8, (0.0, if x_max > 0.0 { x_max * 1.12 } else { 1.0 }), (y_lo.max(0.0), 1.0));
-    let pct = |v: f64| format!("{}%", charts::short(v * 100.0));
-    plot.axes(l.pick("requests/s", "请求/秒"), l.pick("attainment", "达成率"), charts::short, pct);
+    // A share's ticks are a hundredth of its percentages': two decimals fewer.
+    let pct = |v: f64, d: usize| format!("{}%", charts::tick(v * 100.0, d.saturating_sub(2)));
+    plot.axes(l.pick("requests/s", "请求/秒"), l.pick("attainment", "达成率"), charts::tick, pct);
     if let Some(c) = capacity {
         plot.hline(
             "slo",
             c.target,
-            &l.pick(format!("target {}", pct(c.target)), format!("目标 {}", pct(c.target))),
+            &l.pick(format!("target {}", pct(c.target, 0)), format!("目标 {}", pct(c.target, 0))),
         );
     }
     let line: Vec<(f64, Option<f64>)> = pts.iter().map(|p| (p.1, Some(p.2))).collect();
