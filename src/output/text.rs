@@ -138,7 +138,9 @@ fn totals(s: &Summary, l: Lang) -> String {
     let warmed = r.warmup > 0 || !s.config["warmup_s"].is_null() || !s.config["warmup_requests"].is_null();
     let warmup = match warmed {
         false => String::new(),
-        true => l.pick(format!(" (+{} warm-up)", count(r.warmup)), format!("（另有预热 {}）", count(r.warmup))),
+        true => {
+            l.pick(format!(" (+{} warm-up)", count(r.warmup)), format!("（另有预热 {}）", count(r.warmup)))
+        }
     };
     let by = if s.interrupted {
         l.pick(" by the interrupt", "（因中断）")
@@ -336,10 +338,13 @@ pub fn beyond_noise<'a>(
     (later(s.p50, t.p50) || later(s.p99, t.p99)).then_some(s)
 }
 
+/// A text in English and Chinese.
+type Pair = (&'static str, &'static str);
+
 /// The rows that fold into their neighbour above when both hold the same distribution, and the
 /// label of the folded row: an API without reasoning sends its first answer with its first text
 /// (TTFA = TTFT), and one whose first event comes with the headers has TTFE = TTFB.
-const FOLDS: [((&str, &str), (&str, &str)); 2] = [
+const FOLDS: [(Pair, Pair); 2] = [
     (("TTFE (ms)", "TTFE (ms)"), ("TTFB = TTFE (ms)", "TTFB = TTFE (ms)")),
     (("TTFA (ms)", "TTFA 首答 (ms)"), ("TTFT = TTFA (ms)", "TTFT = TTFA (ms)")),
 ];
@@ -501,7 +506,8 @@ mod tests {
         assert_eq!(row(&zh, "  TTFT"), "TTFT = TTFA (ms)|20");
         assert_eq!(row(&zh, "  TTFA"), "");
         // One statistic apart (a reasoning model answers after it thinks), each keeps its row.
-        let apart = Metrics { ttfa_ms: dist(20, 101.0).map(|d| Distribution { max: 405.0, ..d }), ..metrics() };
+        let apart =
+            Metrics { ttfa_ms: dist(20, 101.0).map(|d| Distribution { max: 405.0, ..d }), ..metrics() };
         let (en, zh) = (metric_table(&apart, Lang::En), metric_table(&apart, Lang::Zh));
         assert_eq!(row(&en, "  TTFT"), "TTFT (ms)|20");
         assert_eq!(row(&en, "  TTFA"), "TTFA (ms)|20");
@@ -524,19 +530,29 @@ mod tests {
     fn the_totals_name_the_warm_up_and_what_cut_the_cancelled() {
         let mut s = summary(json!({"duration_s": 20.0, "requests": null, "warmup_requests": 4}));
         (s.requests.total, s.requests.ok, s.requests.warmup, s.requests.cancelled) = (16, 14, 4, 2);
-        assert_eq!(totals(&s, Lang::En), "16 total (+4 warm-up) · 14 ok · 0 failed · 2 cancelled at the deadline");
+        assert_eq!(
+            totals(&s, Lang::En),
+            "16 total (+4 warm-up) · 14 ok · 0 failed · 2 cancelled at the deadline"
+        );
         assert_eq!(totals(&s, Lang::Zh), "共 16（另有预热 4） · 成功 14 · 失败 0 · 取消 2（截止时）");
         // A -n run has no deadline; an interrupt is named when it cut them.
-        let mut s = summary(json!({"duration_s": null, "requests": 16, "warmup_s": null, "warmup_requests": null}));
+        let mut s =
+            summary(json!({"duration_s": null, "requests": 16, "warmup_s": null, "warmup_requests": null}));
         (s.requests.total, s.requests.ok) = (16, 16);
         assert_eq!(totals(&s, Lang::En), "16 total · 16 ok · 0 failed · 0 cancelled");
         assert_eq!(totals(&s, Lang::Zh), "共 16 · 成功 16 · 失败 0 · 取消 0");
         (s.interrupted, s.requests.ok, s.requests.cancelled, s.requests.stalled) = (true, 13, 3, 1);
-        assert_eq!(totals(&s, Lang::En), "16 total · 13 ok · 0 failed · 3 cancelled by the interrupt (1 stalled)");
+        assert_eq!(
+            totals(&s, Lang::En),
+            "16 total · 13 ok · 0 failed · 3 cancelled by the interrupt (1 stalled)"
+        );
         assert_eq!(totals(&s, Lang::Zh), "共 16 · 成功 13 · 失败 0 · 取消 3（因中断）（其中停滞 1）");
         // A warm-up given as a time that finished no request still says so.
         let s = summary(json!({"duration_s": 10.0, "warmup_s": 2.0, "warmup_requests": null}));
-        assert_eq!(totals(&s, Lang::En), "0 total (+0 warm-up) · 0 ok · 0 failed · 0 cancelled at the deadline");
+        assert_eq!(
+            totals(&s, Lang::En),
+            "0 total (+0 warm-up) · 0 ok · 0 failed · 0 cancelled at the deadline"
+        );
     }
 
     #[test]
@@ -547,7 +563,10 @@ mod tests {
             throughput(&s, Lang::En),
             "offered 10.0 req/s · achieved 9.8 req/s · 590.4 output tok/s · wall 10.25s"
         );
-        assert_eq!(throughput(&s, Lang::Zh), "目标 10.0 req/s · 实际 9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s");
+        assert_eq!(
+            throughput(&s, Lang::Zh),
+            "目标 10.0 req/s · 实际 9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s"
+        );
         s.config = json!({"rate": null, "concurrency": 4});
         assert_eq!(throughput(&s, Lang::En), "9.8 req/s · 590.4 output tok/s · wall 10.25s");
         assert_eq!(throughput(&s, Lang::Zh), "9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s");

@@ -88,7 +88,11 @@ fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
     assert_eq!(j["requests"]["warmup"], 2);
     assert_eq!(j["metrics"]["ttft_ms"]["count"], 4);
     assert_eq!(j["config"]["warmup_requests"], 2);
-    assert!(out.stdout.contains("  requests    4 total (+2 warm-up) · 4 ok · 0 failed · 0 cancelled\n"), "{}", out.context());
+    assert!(
+        out.stdout.contains("  requests    4 total (+2 warm-up) · 4 ok · 0 failed · 0 cancelled\n"),
+        "{}",
+        out.context()
+    );
     // Rebuilt from the records, the same.
     let dir = tempdir("warmup-report");
     let rec = dir.join("rec.jsonl");
