@@ -109,6 +109,8 @@ pub struct Reporter {
     table: bool,
     lang: Lang,
     progress: Option<Progress>,
+    /// The window being ended is the part of a second after the last tick.
+    last_row: bool,
     total_workers: usize,
     active_workers: usize,
     started: Instant,
@@ -149,6 +151,7 @@ impl Reporter {
             table: screen.table,
             lang: screen.lang,
             progress: screen.progress.map(|total| Progress { total, drawn: 0 }),
+            last_row: false,
             total_workers,
             active_workers: 0,
             started,
@@ -199,6 +202,7 @@ impl Reporter {
         }
         self.take_later(&inbox.later);
         if self.window.total() > 0 {
+            self.last_row = true;
             self.end_window();
         }
         self.clear_progress();
@@ -312,7 +316,8 @@ impl Reporter {
         let finished = w.ok + w.failed;
         let row = Row {
             clock: chrono::Local::now().format("%H:%M:%S").to_string(),
-            elapsed_s: elapsed.as_secs_f64().round() as u64,
+            elapsed_s: if self.last_row { elapsed.as_secs_f64() } else { elapsed.as_secs_f64().round() },
+            last: self.last_row,
             active_workers: self.active_workers,
             total_workers: self.total_workers,
             done: w.total(),
@@ -324,7 +329,7 @@ impl Reporter {
             errors: w.failed,
             lag_p99_ms: w.read_lag.quantile(0.99).map(|v| v as f64 / 1000.0),
         };
-        self.say(&table::row(&row));
+        self.say(&table::row(&row, self.lang));
     }
 
     /// Writes a line to stderr, over the progress line if one is drawn, which is drawn again

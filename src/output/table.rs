@@ -1,5 +1,6 @@
-//! The per-second table: one row a second on stderr while the run goes on. Pure formatting of
-//! plain numbers; the reporter thread decides what goes in a row.
+//! The per-second table: one row a second on stderr while the run goes on, and a last row for
+//! the part of a second between the last tick and the run's end. Pure formatting of plain
+//! numbers; the reporter thread decides what goes in a row.
 
 use super::format::{count, opt_ms, pad_left, pad_right, percent, rate};
 use crate::lang::Lang;
@@ -9,7 +10,11 @@ use crate::lang::Lang;
 pub struct Row {
     /// Local wall-clock time, `HH:MM:SS`.
     pub clock: String,
-    pub elapsed_s: u64,
+    /// Seconds since the run started: whole seconds on a tick's row, tenths on the last one.
+    pub elapsed_s: f64,
+    /// The last row, for the part of a second after the last tick: it says `end` in place of
+    /// the clock (which would repeat the row above) and its elapsed time to a tenth.
+    pub last: bool,
     pub active_workers: usize,
     pub total_workers: usize,
     pub done: u64,
@@ -45,10 +50,14 @@ pub fn header(lang: Lang) -> String {
     line(TITLES.map(|t| lang.of(t).to_string()))
 }
 
-pub fn row(r: &Row) -> String {
+pub fn row(r: &Row, lang: Lang) -> String {
+    let (clock, elapsed) = match r.last {
+        false => (r.clock.clone(), format!("{:.0}s", r.elapsed_s)),
+        true => (lang.pick("end", "结束").to_string(), format!("{:.1}s", r.elapsed_s)),
+    };
     line([
-        r.clock.clone(),
-        format!("{}s", r.elapsed_s),
+        clock,
+        elapsed,
         format!("{}/{}", r.active_workers, r.total_workers),
         count(r.done),
         count(r.done_total),
@@ -77,7 +86,8 @@ mod tests {
     fn sample() -> Row {
         Row {
             clock: "12:00:01".into(),
-            elapsed_s: 1,
+            elapsed_s: 1.0,
+            last: false,
             active_workers: 8,
             total_workers: 10,
             done: 12,
@@ -99,14 +109,14 @@ mod tests {
             "time      elapsed        workers    done     total       ok       tok/s    TTFT p50    ITL p50  errors   lag p99"
         );
         assert_eq!(
-            row(&r),
+            row(&r, Lang::En),
             "12:00:01       1s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
         );
-        assert_eq!(header(Lang::En).len(), row(&r).len());
+        assert_eq!(header(Lang::En).len(), row(&r, Lang::En).len());
         let slow = Row { lag_p99_ms: Some(1234.5), ..r.clone() };
-        assert!(row(&slow).ends_with("       0     1.23s"), "{}", row(&slow));
+        assert!(row(&slow, Lang::En).ends_with("       0     1.23s"), "{}", row(&slow, Lang::En));
         let unstamped = Row { lag_p99_ms: None, ..r };
-        assert!(row(&unstamped).ends_with("       0         -"), "{}", row(&unstamped));
+        assert!(row(&unstamped, Lang::En).ends_with("       0         -"), "{}", row(&unstamped, Lang::En));
     }
 
     /// Where each column ends, in terminal columns: the right edge of every cell but the first
@@ -134,13 +144,31 @@ mod tests {
             "时间       已运行       工作线程    完成      累计   成功率       tok/s    TTFT p50    ITL p50    错误  滞后 p99"
         );
         let width = crate::output::format::display_width;
-        assert_eq!(width(&head), width(&row(&r)));
+        assert_eq!(width(&head), width(&row(&r, Lang::En)));
         assert!(head.len() > width(&head), "the header holds wide characters");
         // Every right-aligned column ends where its row's cell ends (the clock's is left-aligned,
         // and "TTFT p50" holds a space, so compare the ends of the last words of each cell).
-        let (h, v) = (right_edges(&head), right_edges(&row(&r)));
+        let (h, v) = (right_edges(&head), right_edges(&row(&r, Lang::En)));
         for edge in &v[1..] {
             assert!(h.contains(edge), "a cell ends at column {edge}, no title does: {h:?} vs {v:?}");
         }
+    }
+
+    #[test]
+    fn the_last_row_says_end_and_its_elapsed_time_to_a_tenth() {
+        let r = Row { clock: "12:00:20".into(), elapsed_s: 20.43, last: true, ..sample() };
+        assert_eq!(
+            row(&r, Lang::En),
+            "end         20.4s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
+        );
+        assert_eq!(
+            row(&r, Lang::Zh),
+            "结束        20.4s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
+        );
+        let width = crate::output::format::display_width;
+        assert_eq!(width(&row(&r, Lang::Zh)), width(&header(Lang::Zh)));
+        // A tick's row rounds to whole seconds and shows the clock.
+        let tick = Row { elapsed_s: 19.96, ..sample() };
+        assert!(row(&tick, Lang::Zh).starts_with("12:00:01      20s "), "{}", row(&tick, Lang::Zh));
     }
 }

@@ -36,29 +36,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     let l = lang;
     let mut o = String::new();
     let _ = writeln!(o, "\n{}", title(&s.config, l));
-    let (total, ok, failed, cancelled) = (
-        count(s.requests.total),
-        count(s.requests.ok),
-        count(s.requests.failed),
-        count(s.requests.cancelled),
-    );
-    let by = l.pick(
-        if s.interrupted { "by the interrupt" } else { "at the deadline" },
-        if s.interrupted { "（因中断）" } else { "（截止时）" },
-    );
-    let stalled = match s.requests.stalled {
-        0 => String::new(),
-        n => l.pick(format!(" ({} stalled)", count(n)), format!("（其中停滞 {}）", count(n))),
-    };
-    let _ = writeln!(
-        o,
-        "{}{}",
-        label(l, ("requests", "请求")),
-        l.pick(
-            format!("{total} total · {ok} ok · {failed} failed · {cancelled} cancelled {by}{stalled}"),
-            format!("共 {total} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}{stalled}"),
-        )
-    );
+    let _ = writeln!(o, "{}{}", label(l, ("requests", "请求")), totals(s, l));
     let _ = writeln!(o, "{}{}", label(l, ("success", "成功率")), percent(s.success_rate));
     if s.requests.retried > 0 {
         let (retried, attempts) = (count(s.requests.retried), count(s.requests.attempts));
@@ -88,16 +66,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             )
         );
     }
-    let (req_s, tok_s) = (rate(s.throughput.requests_per_s), rate(s.throughput.output_tokens_per_s));
-    let _ = writeln!(
-        o,
-        "{}{}",
-        label(l, ("throughput", "吞吐")),
-        l.pick(
-            format!("{req_s} req/s · {tok_s} output tok/s · wall {:.2}s", s.wall_s),
-            format!("{req_s} req/s · 输出 {tok_s} tok/s · 总耗时 {:.2}s", s.wall_s),
-        )
-    );
+    let _ = writeln!(o, "{}{}", label(l, ("throughput", "吞吐")), throughput(s, l));
     o.push_str(&goodput(s));
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
@@ -158,6 +127,57 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         let _ = writeln!(o, "\n{}{}", l.pick("warning: ", "警告："), w.get(l));
     }
     o
+}
+
+/// The totals line: every measured request by its end, the `--warmup` requests beside them
+/// when there was a warm-up, and what cut the cancelled ones: the interrupt, the `--duration`
+/// deadline, or nothing named when the run had no deadline (a `-n` run, a rebuilt summary).
+fn totals(s: &Summary, l: Lang) -> String {
+    let r = &s.requests;
+    let (total, ok, failed, cancelled) = (count(r.total), count(r.ok), count(r.failed), count(r.cancelled));
+    let warmed = r.warmup > 0 || !s.config["warmup_s"].is_null() || !s.config["warmup_requests"].is_null();
+    let warmup = match warmed {
+        false => String::new(),
+        true => {
+            l.pick(format!(" (+{} warm-up)", count(r.warmup)), format!("（另有预热 {}）", count(r.warmup)))
+        }
+    };
+    let by = if s.interrupted {
+        l.pick(" by the interrupt", "（因中断）")
+    } else if s.config["duration_s"].is_number() {
+        l.pick(" at the deadline", "（截止时）")
+    } else {
+        ""
+    };
+    let stalled = match r.stalled {
+        0 => String::new(),
+        n => l.pick(format!(" ({} stalled)", count(n)), format!("（其中停滞 {}）", count(n))),
+    };
+    l.pick(
+        format!("{total} total{warmup} · {ok} ok · {failed} failed · {cancelled} cancelled{by}{stalled}"),
+        format!("共 {total}{warmup} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}{stalled}"),
+    )
+}
+
+/// The throughput line; an open loop (`--rate`) puts the rate it offered beside the rate it
+/// achieved (successful requests a second), so a server that fell behind shows at once.
+fn throughput(s: &Summary, l: Lang) -> String {
+    let (req_s, tok_s) = (rate(s.throughput.requests_per_s), rate(s.throughput.output_tokens_per_s));
+    let requests = match s.config["rate"].as_f64() {
+        Some(offered) => {
+            let offered = rate(offered);
+            l.pick(
+                format!("offered {offered} req/s · achieved {req_s} req/s"),
+                format!("目标 {offered} req/s · 实际 {req_s} req/s"),
+            )
+        }
+        None => format!("{req_s} req/s"),
+    };
+    let wall = s.wall_s;
+    l.pick(
+        format!("{requests} · {tok_s} output tok/s · wall {wall:.2}s"),
+        format!("{requests} · 输出 {tok_s} tok/s · 总耗时 {wall:.2}s"),
+    )
 }
 
 /// The goodput lines against `--slo` (none without it): good requests per second, the
@@ -318,11 +338,38 @@ pub fn beyond_noise<'a>(
     (later(s.p50, t.p50) || later(s.p99, t.p99)).then_some(s)
 }
 
-/// The percentile table: the label column fits the longest label of any row (shown or not),
-/// so every row lines up with the header, by display width.
+/// A text in English and Chinese.
+type Pair = (&'static str, &'static str);
+
+/// The rows that fold into their neighbour above when both hold the same distribution, and the
+/// label of the folded row: an API without reasoning sends its first answer with its first text
+/// (TTFA = TTFT), and one whose first event comes with the headers has TTFE = TTFB.
+const FOLDS: [(Pair, Pair); 2] = [
+    (("TTFE (ms)", "TTFE (ms)"), ("TTFB = TTFE (ms)", "TTFB = TTFE (ms)")),
+    (("TTFA (ms)", "TTFA 首答 (ms)"), ("TTFT = TTFA (ms)", "TTFT = TTFA (ms)")),
+];
+
+/// The metric rows with identical neighbours folded into one (`FOLDS`): equal in every
+/// statistic, count included, the two rows would print the same numbers twice.
+fn folded(m: &Metrics) -> Vec<MetricRow<'_>> {
+    let mut out: Vec<MetricRow<'_>> = Vec::new();
+    for row in metric_rows(m) {
+        let fold = FOLDS.iter().find(|(label, _)| *label == row.0).map(|(_, both)| *both);
+        match (fold, out.last_mut()) {
+            (Some(both), Some(above)) if above.1.is_some() && above.1 == row.1 => above.0 = both,
+            _ => out.push(row),
+        }
+    }
+    out
+}
+
+/// The percentile table: the label column fits the longest label of any row (shown, folded or
+/// not), so every row lines up with the header, by display width.
 fn metric_table(m: &Metrics, l: Lang) -> String {
-    let rows = metric_rows(m);
-    let label_width = 2 + rows.iter().map(|(label, ..)| display_width(l.of(*label))).max().unwrap_or(0);
+    let all = metric_rows(m);
+    let labels = all.iter().map(|(label, ..)| *label).chain(FOLDS.iter().map(|(_, both)| *both));
+    let label_width = 2 + labels.map(|label| display_width(l.of(label))).max().unwrap_or(0);
+    let rows = folded(m);
     let mut head = pad_right(&format!("  {}", l.pick("metric", "指标")), label_width);
     for c in STAT_COLUMNS {
         head.push_str(&pad_left(l.of(c), STAT_WIDTH));
@@ -396,8 +443,7 @@ mod tests {
                 "  metric                  count      mean       min       p50       p90       p95       p99       max",
                 "  TTFB (ms)                  20      1.88      1.25      1.75      2.50      3.12      3.75      5.00",
                 "  TTFE (ms)                  20      3.75      2.50      3.50      5.00      6.25      7.50     10.00",
-                "  TTFT (ms)                  20     151.5     101.0     141.4     202.0     252.5     303.0     404.0",
-                "  TTFA (ms)                  20     151.5     101.0     141.4     202.0     252.5     303.0     404.0",
+                "  TTFT = TTFA (ms)           20     151.5     101.0     141.4     202.0     252.5     303.0     404.0",
                 "  ITL (ms)                1,180     15.06     10.04     14.06     20.08     25.10     30.12     40.16",
                 "  TPOT (ms)                  20     15.00     10.00     14.00     20.00     25.00     30.00     40.00",
                 "  E2E (ms)                   20    1050.0     700.0     980.0    1400.0    1750.0    2100.0    2800.0",
@@ -431,7 +477,7 @@ mod tests {
         );
         assert_eq!(
             lines[3],
-            "  TTFT 首字 (ms)           20     151.5     101.0     141.4     202.0     252.5     303.0     404.0"
+            "  TTFT = TTFA (ms)         20     151.5     101.0     141.4     202.0     252.5     303.0     404.0"
         );
         // Full rows are as wide as the header on a terminal, and hold the English table's numbers.
         for (z, e) in lines.iter().zip(en.lines()).skip(1).filter(|(z, _)| z.split_whitespace().count() > 8) {
@@ -439,6 +485,91 @@ mod tests {
             let numbers = |l: &str| l.split_whitespace().rev().take(8).map(String::from).collect::<Vec<_>>();
             assert_eq!(numbers(z), numbers(e));
         }
+    }
+
+    #[test]
+    fn identical_rows_fold_into_one_in_both_languages() {
+        // The label and the count of the row that starts with `start`; "" when there is none.
+        let row = |table: &str, start: &str| {
+            let line = table.lines().find(|l| l.starts_with(start)).unwrap_or_default();
+            line.split("  ").map(str::trim).filter(|c| !c.is_empty()).take(2).collect::<Vec<_>>().join("|")
+        };
+        // TTFE = TTFB and TTFA = TTFT: two rows, each named for both.
+        let same = Metrics { ttfe_ms: dist(20, 1.25), ..metrics() };
+        let (en, zh) = (metric_table(&same, Lang::En), metric_table(&same, Lang::Zh));
+        assert_eq!(en.lines().count(), 11, "{en}");
+        assert_eq!(row(&en, "  TTFB"), "TTFB = TTFE (ms)|20");
+        assert_eq!(row(&en, "  TTFT"), "TTFT = TTFA (ms)|20");
+        assert_eq!(row(&en, "  TTFE"), "");
+        assert_eq!(row(&en, "  TTFA"), "");
+        assert_eq!(row(&zh, "  TTFB"), "TTFB = TTFE (ms)|20");
+        assert_eq!(row(&zh, "  TTFT"), "TTFT = TTFA (ms)|20");
+        assert_eq!(row(&zh, "  TTFA"), "");
+        // One statistic apart (a reasoning model answers after it thinks), each keeps its row.
+        let apart =
+            Metrics { ttfa_ms: dist(20, 101.0).map(|d| Distribution { max: 405.0, ..d }), ..metrics() };
+        let (en, zh) = (metric_table(&apart, Lang::En), metric_table(&apart, Lang::Zh));
+        assert_eq!(row(&en, "  TTFT"), "TTFT (ms)|20");
+        assert_eq!(row(&en, "  TTFA"), "TTFA (ms)|20");
+        assert_eq!(row(&zh, "  TTFT"), "TTFT 首字 (ms)|20");
+        assert_eq!(row(&zh, "  TTFA"), "TTFA 首答 (ms)|20");
+        // Two empty rows stay two: nothing was measured, so nothing is said to be equal.
+        let empty = Metrics { ttft_ms: None, ttfa_ms: None, ..metrics() };
+        let en = metric_table(&empty, Lang::En);
+        assert_eq!(row(&en, "  TTFT"), "TTFT (ms)|0");
+        assert_eq!(row(&en, "  TTFA"), "TTFA (ms)|0");
+    }
+
+    /// A live run's summary with `config` as its config.
+    fn summary(config: Value) -> Summary {
+        let run = crate::summary::RunOutput::of(Default::default(), 2.0);
+        Summary::new(config, &run, None)
+    }
+
+    #[test]
+    fn the_totals_name_the_warm_up_and_what_cut_the_cancelled() {
+        let mut s = summary(json!({"duration_s": 20.0, "requests": null, "warmup_requests": 4}));
+        (s.requests.total, s.requests.ok, s.requests.warmup, s.requests.cancelled) = (16, 14, 4, 2);
+        assert_eq!(
+            totals(&s, Lang::En),
+            "16 total (+4 warm-up) · 14 ok · 0 failed · 2 cancelled at the deadline"
+        );
+        assert_eq!(totals(&s, Lang::Zh), "共 16（另有预热 4） · 成功 14 · 失败 0 · 取消 2（截止时）");
+        // A -n run has no deadline; an interrupt is named when it cut them.
+        let mut s =
+            summary(json!({"duration_s": null, "requests": 16, "warmup_s": null, "warmup_requests": null}));
+        (s.requests.total, s.requests.ok) = (16, 16);
+        assert_eq!(totals(&s, Lang::En), "16 total · 16 ok · 0 failed · 0 cancelled");
+        assert_eq!(totals(&s, Lang::Zh), "共 16 · 成功 16 · 失败 0 · 取消 0");
+        (s.interrupted, s.requests.ok, s.requests.cancelled, s.requests.stalled) = (true, 13, 3, 1);
+        assert_eq!(
+            totals(&s, Lang::En),
+            "16 total · 13 ok · 0 failed · 3 cancelled by the interrupt (1 stalled)"
+        );
+        assert_eq!(totals(&s, Lang::Zh), "共 16 · 成功 13 · 失败 0 · 取消 3（因中断）（其中停滞 1）");
+        // A warm-up given as a time that finished no request still says so.
+        let s = summary(json!({"duration_s": 10.0, "warmup_s": 2.0, "warmup_requests": null}));
+        assert_eq!(
+            totals(&s, Lang::En),
+            "0 total (+0 warm-up) · 0 ok · 0 failed · 0 cancelled at the deadline"
+        );
+    }
+
+    #[test]
+    fn an_open_loop_shows_the_rate_it_offered_beside_the_rate_it_achieved() {
+        let mut s = summary(json!({"rate": 10.0}));
+        (s.throughput.requests_per_s, s.throughput.output_tokens_per_s, s.wall_s) = (9.84, 590.4, 10.25);
+        assert_eq!(
+            throughput(&s, Lang::En),
+            "offered 10.0 req/s · achieved 9.8 req/s · 590.4 output tok/s · wall 10.25s"
+        );
+        assert_eq!(
+            throughput(&s, Lang::Zh),
+            "目标 10.0 req/s · 实际 9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s"
+        );
+        s.config = json!({"rate": null, "concurrency": 4});
+        assert_eq!(throughput(&s, Lang::En), "9.8 req/s · 590.4 output tok/s · wall 10.25s");
+        assert_eq!(throughput(&s, Lang::Zh), "9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s");
     }
 
     #[test]

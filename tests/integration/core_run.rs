@@ -57,7 +57,38 @@ fn dify_run_counts_every_request_and_token() {
     // the mock wrote between 1 and all 12 of its text events before it saw the close.
     assert_eq!((truth.requests, truth.completed), (21, 20), "{}", out.context());
     assert!((241..=252).contains(&truth.text_events), "{}{}", truth.text_events, out.context());
-    assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled"), "{}", out.context());
+    // A -n run has no deadline: its cancelled requests are not said to be cut at one.
+    assert!(out.stdout.contains("20 total · 20 ok · 0 failed · 0 cancelled\n"), "{}", out.context());
+    // The mock's first answer is its first text: TTFT and TTFA fold into one row.
+    assert!(out.stdout.contains("\n  TTFT = TTFA (ms)    "), "{}", out.context());
+    assert!(!out.stdout.contains("\n  TTFA (ms)"), "{}", out.context());
+}
+
+#[test]
+fn the_table_ends_with_one_row_marked_end_with_its_elapsed_time_to_a_tenth() {
+    let mock = fast_mock(4, &[]);
+    let out = llmload(&["run", "--url", &url(&mock), "-c", "2", "-d", "1500ms"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains(" cancelled at the deadline"), "{}", out.context());
+    let rows: Vec<&str> = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("time      elapsed"))
+        .skip(1)
+        .filter(|l| l.starts_with("end ") || l.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    let (last, ticks) = rows.split_last().expect("a table row");
+    let cells: Vec<&str> = last.split_whitespace().collect();
+    assert_eq!(cells[0], "end", "{}", out.context());
+    let tenths = cells[1].strip_suffix('s').and_then(|e| e.split_once('.')).map(|(_, d)| d.len());
+    assert_eq!(tenths, Some(1), "{}", out.context());
+    // Every other row is a tick's: its own clock time and whole seconds.
+    let clocks: std::collections::BTreeSet<&str> = ticks.iter().map(|r| &r[..8]).collect();
+    assert_eq!(clocks.len(), ticks.len(), "{}", out.context());
+    for r in ticks {
+        let elapsed = r.split_whitespace().nth(1).unwrap_or_default();
+        assert!(r.as_bytes()[2] == b':' && !elapsed.contains('.'), "{r:?}{}", out.context());
+    }
 }
 
 /// On Linux every read is stamped by the kernel: the run says so, its own lags are measured

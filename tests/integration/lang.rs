@@ -27,6 +27,11 @@ fn chinese_output_has_chinese_labels_and_the_english_numbers() {
     assert!(live.stderr.contains("时间") && live.stderr.contains("工作线程"), "{}", live.context());
     assert!(live.stdout.contains("\nllmload 汇总 · dify-chat · "), "{}", live.context());
     assert!(live.stdout.contains("  成功率      100.0%\n"), "{}", live.context());
+    // A -n run names no deadline; the table's last row says 结束 (end), not a clock time again.
+    assert!(live.stdout.contains("  请求        共 6 · 成功 6 · 失败 0 · 取消 0\n"), "{}", live.context());
+    assert!(live.stdout.contains("\n  TTFT = TTFA (ms)  "), "{}", live.context());
+    let last = live.stderr.lines().rfind(|l| l.starts_with("结束 ")).unwrap_or_default();
+    assert!(last.split_whitespace().nth(1).is_some_and(|e| e.contains('.')), "{}", live.context());
 
     let report = |lang: &str, json: &str, html: &str| {
         let (json, html) = (dir.join(json), dir.join(html));

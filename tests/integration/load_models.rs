@@ -36,6 +36,7 @@ fn a_constant_rate_starts_requests_on_schedule() {
         assert!(r["start_ms"].as_f64().unwrap() >= r["scheduled_ms"].as_f64().unwrap());
     }
     assert_eq!(j["client"]["start_lag_ms"]["count"], 20, "each request's dispatch lag");
+    assert!(out.stdout.contains("  throughput  offered 40.0 req/s · achieved "), "{}", out.context());
 }
 
 #[test]
@@ -87,6 +88,11 @@ fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
     assert_eq!(j["requests"]["warmup"], 2);
     assert_eq!(j["metrics"]["ttft_ms"]["count"], 4);
     assert_eq!(j["config"]["warmup_requests"], 2);
+    assert!(
+        out.stdout.contains("  requests    4 total (+2 warm-up) · 4 ok · 0 failed · 0 cancelled\n"),
+        "{}",
+        out.context()
+    );
     // Rebuilt from the records, the same.
     let dir = tempdir("warmup-report");
     let rec = dir.join("rec.jsonl");
@@ -99,6 +105,7 @@ fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
         (rebuilt["requests"]["total"].as_u64(), rebuilt["requests"]["warmup"].as_u64()),
         (Some(4), Some(2))
     );
+    assert!(out.stdout.contains("4 total (+2 warm-up) · 4 ok"), "{}", out.context());
 }
 
 #[test]
