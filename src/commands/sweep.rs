@@ -285,21 +285,27 @@ impl Sweep {
     fn go(mut self, levels: Levels) -> Result<u8, Error> {
         let shape = shape(&levels);
         self.count = shape.count();
-        // The first level's flags, checked before anything is printed, name the target.
-        let (first, _) = match &shape {
-            Shape::List(variable, values) => self.config(*variable, values[0])?,
-            Shape::Auto { .. } => self.config(Variable::Concurrency, 1.0)?,
-            Shape::Find { variable, start, .. } => self.config(*variable, *start)?,
+        // The first level's flags, checked before anything is printed, name the target; a
+        // search's level ends by its own time and requests, here its longest.
+        let (first, _) = match &levels {
+            Levels::Concurrency(cs) => self.config(Variable::Concurrency, cs[0] as f64)?,
+            Levels::Rate(rs) => self.config(Variable::Rate, rs[0])?,
+            Levels::AutoRate { .. } => self.config(Variable::Concurrency, 1.0)?,
+            Levels::Find { variable, start, level_time, cap, .. } => {
+                let saved = self.base.duration.take();
+                self.base.duration = Some(format!("{}s", cap.unwrap_or(*level_time).as_secs_f64()));
+                let first = self.config(*variable, *start);
+                self.base.duration = saved;
+                first?
+            }
         };
         if !self.base.quiet {
-            let p = &first.pacing;
-            let b = Banner {
-                api: first.api.name(),
-                url: &first.client.url,
-                shape: &shape,
-                duration: p.duration,
-                requests: p.requests,
+            let (duration, requests) = match &levels {
+                Levels::Find { cap, .. } => (*cap, None),
+                _ => (first.pacing.duration, first.pacing.requests),
             };
+            let b =
+                Banner { api: first.api.name(), url: &first.client.url, shape: &shape, duration, requests };
             say(&banner(&b, first.lang));
         }
         print_out(&format!("{}\n", header(first.lang)));
