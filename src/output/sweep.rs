@@ -138,7 +138,10 @@ pub fn banner(b: &Banner, lang: Lang) -> String {
             lang.pick(format!("rate {} req/s", list(l)), format!("速率 {} req/s", list(l)))
         }
         Shape::Auto { saturated, between } => lang.pick(
-            format!("rate auto: c1, c{saturated}, then {between} rates between"),
+            format!(
+                "rate auto: c1, c{saturated}, then {between} rate{} between",
+                if *between == 1 { "" } else { "s" }
+            ),
             format!("速率 auto：c1、c{saturated}，再取其间 {between} 个速率"),
         ),
         Shape::Find { variable, start, target, level_time } => {
