@@ -2,8 +2,8 @@
 //! send it (one per worker start and stop, one per finished request) and the two channels they
 //! go by, writes each finished request to `--records` and `--csv` at once (flushed) and judges it
 //! against `--slo`, prints a table row every second, and keeps the run second by second when
-//! `--series` or `--html` asks for it; with a request budget on a terminal, it redraws a progress
-//! line under the table. It never blocks a worker (the channels are unbounded), and a terminal
+//! `--series` or `--html` asks for it; when its caller asks (a request budget on a terminal, or a
+//! sweep's level), it redraws a live line under the table. It never blocks a worker (the channels are unbounded), and a terminal
 //! that went away ends only the table.
 
 use crate::export::{OutputFile, RecordFiles, csv, records, records::Record, records::Stamp};
@@ -76,16 +76,13 @@ pub struct Screen {
     /// The per-second table (off: `--quiet`).
     pub table: bool,
     pub lang: Lang,
-    /// The request budget whose progress line is redrawn in place, when stderr is a terminal.
-    pub progress: Option<u64>,
+    /// The line redrawn in place (`output::progress`), when stderr is a terminal.
+    pub progress: Option<progress::Live>,
 }
-
-/// How often the progress line is redrawn.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The progress line as last drawn.
 struct Progress {
-    total: u64,
+    live: progress::Live,
     /// The terminal columns the line took, to blank them before the next line.
     drawn: usize,
 }
@@ -150,7 +147,7 @@ impl Reporter {
             url: url.into(),
             table: screen.table,
             lang: screen.lang,
-            progress: screen.progress.map(|total| Progress { total, drawn: 0 }),
+            progress: screen.progress.map(|live| Progress { live, drawn: 0 }),
             last_row: false,
             total_workers,
             active_workers: 0,
@@ -186,7 +183,7 @@ impl Reporter {
         self.begin();
         self.write(|sink| sink.csv.then(csv::header));
         let ticker = tick(Duration::from_secs(1));
-        let redraw = if self.progress.is_some() { tick(PROGRESS_EVERY) } else { never() };
+        let redraw = self.progress.as_ref().map_or_else(never, |p| tick(p.live.every()));
         loop {
             select! {
                 recv(inbox.now) -> msg => match msg {
@@ -358,7 +355,7 @@ impl Reporter {
     fn draw_progress(&mut self) {
         let Some(p) = &mut self.progress else { return };
         let done = self.total.total() + self.window.total();
-        let line = progress::line(done, p.total, self.started.elapsed(), self.lang);
+        let line = p.live.line(done, self.started.elapsed(), self.lang);
         let width = crate::output::format::display_width(&line);
         let shown = crate::output::format::pad_right(&line, p.drawn);
         p.drawn = width;

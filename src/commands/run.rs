@@ -8,6 +8,7 @@ use crate::engine::{self, Crew};
 use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
 use crate::lang::Text;
+use crate::output::progress::Live;
 use crate::output::warnings::{Warning, human};
 use crate::summary::verdict::{Inputs, Judgement, Model, judge};
 use crate::summary::{Clock, RunOutput, Summary};
@@ -77,7 +78,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         early.push(w);
     }
     let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv, slo: config.slo.clone() };
-    let measured = measure(&config, records, interrupts, &early, &start);
+    let measured = measure(&config, records, interrupts, &early, &start, None);
     if let Some(l) = signals {
         l.close();
     }
@@ -89,15 +90,17 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
 
 /// One load test on `config` and its summary: the engine's run, the warnings said before it
 /// (`early`) and during it, the client's own use of the machine since `start`, and the verdict on
-/// it; the run's resting threads come back with it. Shared by `run` and every level of `sweep`.
+/// it; the run's resting threads come back with it. Shared by `run` and every level of `sweep`
+/// (whose live line is `live`).
 pub(super) fn measure(
     config: &Arc<Config>,
     records: RecordFiles,
     interrupts: crossbeam_channel::Receiver<()>,
     early: &[Warning],
     start: &Start,
+    live: Option<Live>,
 ) -> Result<(Summary, RunOutput, Crew), Error> {
-    let (mut run, crew) = engine::run(config.clone(), records, interrupts)?;
+    let (mut run, crew) = engine::run(config.clone(), records, interrupts, live)?;
     let (cpu_s, peak_rss) = crate::sys::process_usage();
     let mut warnings: Vec<Text> = early.iter().map(Warning::both).collect();
     warnings.append(&mut run.warnings);

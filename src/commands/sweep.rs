@@ -6,7 +6,8 @@
 //! records in one file (each record's `run_id` ends with its level), one HTML page of every
 //! level (`html::sweep`). Each level's threads end and its connections close before the next
 //! level starts. Ctrl-C ends the level running and the sweep, and everything finished is still
-//! written.
+//! written. On stderr, unless `-q`: a banner before the first level (the target, the levels, the
+//! time they should take) and, on a terminal only, a live line under each level running.
 
 use super::run::{Start, measure};
 use super::{EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK, print_out, say};
@@ -15,7 +16,8 @@ use crate::client::{Client, Preflight};
 use crate::config::{Config, duration};
 use crate::error::Error;
 use crate::export::{OutputFile, RecordFiles};
-use crate::output::sweep::{Row, find_answer, find_try, header, row};
+use crate::output::progress::{self, Live};
+use crate::output::sweep::{Banner, Row, Shape, banner, find_answer, find_try, header, row};
 use crate::search::{self, Answer, Capacity, Measured, Plan, Try, Variable};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
@@ -254,6 +256,10 @@ struct Sweep {
     interrupts: crossbeam_channel::Receiver<()>,
     signals: Option<crate::sys::signals::Listener>,
     preflight_done: bool,
+    /// Redraw a live line under each level: stderr is a terminal and no `-q`.
+    live: bool,
+    /// How many levels the sweep runs, when known before it ends.
+    count: Option<usize>,
 }
 
 impl Sweep {
@@ -269,6 +275,7 @@ impl Sweep {
             .unwrap_or_else(|| format!("sweep-{:012x}", nanos.as_micros() & 0xffff_ffff_ffff));
         let signals = crate::sys::signals::Listener::install();
         let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
+        let live = !base.quiet && crate::sys::stderr_is_terminal();
         Ok(Sweep {
             base,
             json,
@@ -279,11 +286,38 @@ impl Sweep {
             interrupts,
             signals,
             preflight_done: false,
+            live,
+            count: None,
         })
     }
 
     fn go(mut self, levels: Levels) -> Result<u8, Error> {
-        print_out(&format!("{}\n", header()));
+        let shape = shape(&levels);
+        self.count = shape.count();
+        // The first level's flags, checked before anything is printed, name the target; a
+        // search's level ends by its own time and requests, here its longest.
+        let (first, _) = match &levels {
+            Levels::Concurrency(cs) => self.config(Variable::Concurrency, cs[0] as f64)?,
+            Levels::Rate(rs) => self.config(Variable::Rate, rs[0])?,
+            Levels::AutoRate { .. } => self.config(Variable::Concurrency, 1.0)?,
+            Levels::Find { variable, start, level_time, cap, .. } => {
+                let saved = self.base.duration.take();
+                self.base.duration = Some(format!("{}s", cap.unwrap_or(*level_time).as_secs_f64()));
+                let first = self.config(*variable, *start);
+                self.base.duration = saved;
+                first?
+            }
+        };
+        if !self.base.quiet {
+            let (duration, requests) = match &levels {
+                Levels::Find { cap, .. } => (*cap, None),
+                _ => (first.pacing.duration, first.pacing.requests),
+            };
+            let b =
+                Banner { api: first.api.name(), url: &first.client.url, shape: &shape, duration, requests };
+            say(&banner(&b, first.lang));
+        }
+        print_out(&format!("{}\n", header(first.lang)));
         let capacity = match levels {
             Levels::Concurrency(cs) => {
                 for c in cs {
@@ -401,21 +435,19 @@ impl Sweep {
         value: f64,
         name: Option<String>,
     ) -> Result<Option<&Summary>, Error> {
-        let mut a = self.base.clone();
-        let label = match variable {
-            Variable::Concurrency => {
-                (a.concurrency, a.max_concurrency) = (Some(value as usize), None);
-                format!("c{}", search::show(value))
-            }
-            Variable::Rate => {
-                a.rate = Some(value);
-                format!("r{}", search::show(value))
-            }
-        };
-        a.run_id = Some(format!("{}:{label}", self.run_id));
-        a.quiet = true;
-        a.no_preflight = a.no_preflight || self.preflight_done;
-        let (config, outputs) = Config::from_args(&a)?;
+        let label = variable.label(value);
+        let (mut config, outputs) = self.config(variable, value)?;
+        // The level's own line replaces the request budget's, and `-q` has none.
+        config.progress = false;
+        let live = self.live.then(|| {
+            Live::Level(progress::Level {
+                index: self.done.len() + 1,
+                of: self.count,
+                label: name.clone().unwrap_or_else(|| label.clone()),
+                duration: config.pacing.duration,
+                requests: config.pacing.requests,
+            })
+        });
         let config = Arc::new(config);
         if config.preflight {
             let key = config.keys.as_ref().map(|k| k.items()[0].as_str());
@@ -434,7 +466,8 @@ impl Sweep {
             slo: config.slo.clone(),
         };
         let (start, _) = Start::now();
-        let (mut summary, _run, crew) = measure(&config, records, self.interrupts.clone(), &[], &start)?;
+        let (mut summary, _run, crew) =
+            measure(&config, records, self.interrupts.clone(), &[], &start, live)?;
         summary.check(&outputs.thresholds);
         print_out(&format!("{}\n", row(&Row::of(name.as_deref().unwrap_or(&label), &summary))));
         let threads = crew.threads();
@@ -442,6 +475,20 @@ impl Sweep {
         let interrupted = summary.interrupted;
         self.done.push(Level { label, value, summary, threads });
         Ok(self.done.last().map(|l| &l.summary).filter(|_| !interrupted))
+    }
+
+    /// A level's validated flags: the shared ones with its concurrency or rate, its run id, no
+    /// per-second table, and no second preflight.
+    fn config(&self, variable: Variable, value: f64) -> Result<(Config, crate::config::Outputs), Error> {
+        let mut a = self.base.clone();
+        match variable {
+            Variable::Concurrency => (a.concurrency, a.max_concurrency) = (Some(value as usize), None),
+            Variable::Rate => a.rate = Some(value),
+        }
+        a.run_id = Some(format!("{}:{}", self.run_id, variable.label(value)));
+        a.quiet = true;
+        a.no_preflight = a.no_preflight || self.preflight_done;
+        Config::from_args(&a)
     }
 
     /// The sweep's JSON: every level's summary, and the capacity found.
@@ -483,6 +530,18 @@ impl Sweep {
             path: out.path.clone(),
             problem: e.to_string(),
         })
+    }
+}
+
+/// The levels as the banner names them.
+fn shape(levels: &Levels) -> Shape {
+    match levels {
+        Levels::Concurrency(cs) => Shape::List(Variable::Concurrency, cs.iter().map(|&c| c as f64).collect()),
+        Levels::Rate(rs) => Shape::List(Variable::Rate, rs.clone()),
+        &Levels::AutoRate { saturated, between } => Shape::Auto { saturated, between },
+        &Levels::Find { variable, start, target, level_time, .. } => {
+            Shape::Find { variable, start, target, level_time }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
 use crate::launch::Held;
+use crate::output::progress::Live;
 use crate::output::warnings::Warning;
 use crate::reporter::{self, Msg, Outbox, Report, Reporter, Screen};
 use crate::stop::StopSignal;
@@ -32,11 +33,13 @@ const WORKER_STACK: usize = 256 * 1024;
 /// Runs the load test to its end (budget, deadline, or an interrupt on `interrupts`). Every
 /// thread is spawned before the run's clock starts, so starting 10,000 workers takes nothing
 /// from the run. Fails only when the OS refuses the run's own threads. The workers are left
-/// resting in the `Crew`, with the run's connections.
+/// resting in the `Crew`, with the run's connections. `live` is the line the reporter redraws
+/// under the run in place of the request budget's (a sweep's level), on a terminal only.
 pub fn run(
     config: Arc<Config>,
     records: RecordFiles,
     interrupts: Receiver<()>,
+    live: Option<Live>,
 ) -> Result<(RunOutput, Crew), Error> {
     let stop = StopSignal::default();
     let mut crew = Crew::default();
@@ -51,8 +54,8 @@ pub fn run(
         spawn("reporter", 1 << 20, move || {
             let started = pass.wait()?;
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
-            let screen =
-                Screen { table: !c.quiet, lang: c.lang, progress: c.pacing.requests.filter(|_| c.progress) };
+            let budget = c.pacing.requests.filter(|_| c.progress).map(Live::Budget);
+            let screen = Screen { table: !c.quiet, lang: c.lang, progress: live.or(budget) };
             let reporter = Reporter::new(records, api, url, screen, workers, started, c.series)
                 .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()));
             Some(reporter.run(inbox))

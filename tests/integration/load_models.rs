@@ -177,6 +177,43 @@ fn a_sweep_runs_each_level_and_writes_them_all() {
 }
 
 #[test]
+fn a_sweep_says_what_it_will_run_and_draws_no_live_line_off_a_terminal() {
+    let mock = fast_mock(3, &[]);
+    let u = url(&mock);
+    let args = ["sweep", "--url", &u, "--concurrency", "1,2", "-n", "4"];
+    let out = llmload(&args);
+    out.expect_code(0);
+    let banner = format!(
+        "llmload sweep → dify-chat {u}/v1/chat-messages · concurrency 1, 2 · 4 requests a level · total time unknown: each level ends with its requests"
+    );
+    assert_eq!(out.stderr, format!("{banner}\n"), "the banner and nothing else{}", out.context());
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains("level 1 of 2"),
+        "no live line{}",
+        out.context()
+    );
+    assert_eq!(out.stdout.lines().count(), 3, "the header and a row per level{}", out.context());
+    assert_eq!(truth(&mock).requests, 1 + 4 + 4, "one preflight and each level's requests");
+
+    let timed = llmload(&["sweep", "--url", &u, "--rate", "5,10", "-d", "1s", "--lang", "zh"]);
+    timed.expect_code(0);
+    assert_eq!(
+        timed.stderr,
+        format!("llmload sweep → dify-chat {u}/v1/chat-messages · 速率 5, 10 req/s · 每级 1s · 总计约 2s\n"),
+        "{}",
+        timed.context()
+    );
+    assert!(timed.stdout.starts_with("级别 ") && timed.stdout.contains("有效吞吐"), "{}", timed.context());
+
+    let before = truth(&mock).requests;
+    let quiet = llmload(&[&args[..], &["-q"]].concat());
+    quiet.expect_code(0);
+    assert_eq!(quiet.stderr, "", "-q: neither banner nor live line{}", quiet.context());
+    assert_eq!(quiet.stdout.lines().count(), 3, "the table stays{}", quiet.context());
+    assert_eq!(truth(&mock).requests - before, 1 + 4 + 4, "-q changes only what is said");
+}
+
+#[test]
 fn a_sweep_writes_one_page_of_every_level() {
     let mock = fast_mock(3, &[]);
     let u = url(&mock);
