@@ -331,7 +331,7 @@ fn verdict(s: &Summary, l: Lang) -> String {
 }
 
 /// The distributions; TTFT's cumulative share has a second line from the intended start when
-/// the summary table shows that row.
+/// the summary table shows that row; an empty one says so.
 fn distributions(s: &Summary, stats: &RunStats, l: Lang) -> String {
     let sched = beyond_noise(&s.metrics.ttft_sched_ms, &s.metrics.ttft_ms).map(|_| charts::Also {
         label: l.pick("from the intended start", "从计划开始起"),
@@ -343,7 +343,8 @@ fn distributions(s: &Summary, stats: &RunStats, l: Lang) -> String {
         ("E2E", "ms", &stats.e2e, 0.001, false, None),
         (l.pick("Output tokens", "输出 token"), "tokens", &stats.tokens_per_request, 1.0, true, None),
     ];
-    let none = l.pick("No successful request: nothing to draw.", "没有成功的请求：没有可画的图。");
+    // Empty when no request measured it: none succeeded, or (ITL) every answer was one event.
+    let none = l.pick("No data: no request measured this.", "无数据：没有请求测到这一项。");
     let mut o = String::new();
     for (name, unit, h, scale, whole, also) in all {
         let _ = write!(o, "<h3>{}</h3>", escape(name));
@@ -493,6 +494,28 @@ mod tests {
             extra: Vec::new(),
             lang: Lang::En,
         })
+    }
+
+    #[test]
+    fn an_empty_distribution_says_no_data() {
+        // Every answer is one event: TTFT has values, ITL has none.
+        let (base, mut stats) = (Instant::now(), RunStats::default());
+        for i in 0..5 {
+            let t0 = base + Duration::from_millis(10 * i);
+            let mut m = Measurement::new(0, 0, None, t0);
+            m.text_at = vec![t0 + Duration::from_millis(3)];
+            m.end_at = t0 + Duration::from_millis(4);
+            m.usage_output_tokens = Some(1);
+            stats.add(&m);
+        }
+        let html = render(&RunOutput::of(stats, 1.0));
+        let itl = &html[html.find("<h3>ITL</h3>").expect("an ITL heading")..];
+        assert!(
+            itl.starts_with("<h3>ITL</h3><p class=\"none\">No data: no request measured this.</p>"),
+            "{itl:.200}"
+        );
+        let ttft = &html[html.find("<h3>TTFT</h3>").expect("a TTFT heading")..];
+        assert!(!ttft.starts_with("<h3>TTFT</h3><p class=\"none\">"), "{ttft:.200}");
     }
 
     #[test]
