@@ -225,21 +225,7 @@ impl RunStats {
     /// request, which the cut would shorten, do not. Its silence at the cut is kept for `stalls`.
     fn add_cut(&mut self, m: &Measurement) {
         self.cancelled += 1;
-        let firsts = [
-            (&mut self.ttfb, m.ttfb()),
-            (&mut self.ttfe, m.ttfe()),
-            (&mut self.ttft, m.ttft()),
-            (&mut self.ttfa, m.ttfa()),
-            (&mut self.ttft_sched, m.ttft_sched()),
-        ];
-        for (h, d) in firsts {
-            if let Some(d) = d {
-                h.record(us(d));
-            }
-        }
-        for gap in m.itls() {
-            self.itl.record(us(gap));
-        }
+        self.add_received(m);
         let ms = |d: Duration| d.as_millis().min(u128::from(u64::MAX)) as u64;
         match m.text_at.last() {
             Some(&last) => {
@@ -249,6 +235,22 @@ impl RunStats {
                 self.cut_silence_streaming.record(ms(m.end_at.saturating_duration_since(last)));
             }
             None => self.cut_silence_waiting.record(ms(m.e2e())),
+        }
+    }
+
+    /// What any request measured as far as it got, finished or cut: its times to the first
+    /// header, event, text and answer that came, and every ITL gap between text events.
+    fn add_received(&mut self, m: &Measurement) {
+        let firsts = [
+            (&mut self.ttfb, m.ttfb()),
+            (&mut self.ttfe, m.ttfe()),
+            (&mut self.ttft, m.ttft()),
+            (&mut self.ttfa, m.ttfa()),
+            (&mut self.ttft_sched, m.ttft_sched()),
+        ];
+        record_each(firsts);
+        for gap in m.itls() {
+            self.itl.record(us(gap));
         }
     }
 
@@ -279,28 +281,26 @@ impl RunStats {
             }
         }
         self.tokens_per_request.record(tokens);
-        let pairs = [
-            (&mut self.ttfb, m.ttfb()),
-            (&mut self.ttfe, m.ttfe()),
-            (&mut self.ttft, m.ttft()),
-            (&mut self.ttfa, m.ttfa()),
+        self.add_received(m);
+        let whole = [
             (&mut self.tpot, m.tpot()),
             (&mut self.e2e, Some(m.e2e())),
-            (&mut self.ttft_sched, m.ttft_sched()),
             (&mut self.e2e_sched, Some(m.e2e_sched())),
             (&mut self.server_latency, m.server_latency()),
             (&mut self.server_ttft, m.server_ttft()),
         ];
-        for (h, d) in pairs {
-            if let Some(d) = d {
-                h.record(us(d));
-            }
-        }
-        for gap in m.itls() {
-            self.itl.record(us(gap));
-        }
+        record_each(whole);
         if let Some(tps) = m.decode_tokens_per_s() {
             self.decode_mtps.record((tps * 1000.0).round() as u64);
+        }
+    }
+}
+
+/// Records each duration that is there into its histogram.
+fn record_each<const N: usize>(pairs: [(&mut Histogram, Option<Duration>); N]) {
+    for (h, d) in pairs {
+        if let Some(d) = d {
+            h.record(us(d));
         }
     }
 }

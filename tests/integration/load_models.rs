@@ -269,32 +269,31 @@ fn a_capacity_search_finds_the_servers_slots() {
         ..llmload::mock::MockConfig::default()
     };
     let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
-    let u = url(&mock);
-    let dir = tempdir("find");
-    let json = dir.join("find.json");
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--find",
-        "concurrency",
-        "--slo",
-        "ttft<=100ms",
-        "--slo-target",
-        "0.5",
-        "-d",
-        "1s",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (out, doc) = sweep_json(
+        "find",
+        &mock,
+        &["--find", "concurrency", "--slo", "ttft<=100ms", "--slo-target", "0.5", "-d", "1s"],
+    );
     out.expect_code(0);
-    let c = &read_json(&json, &out)["capacity"];
+    let c = &doc["capacity"];
     assert_eq!(
         (c["value"].as_f64(), c["failing"].as_f64(), c["stop_reason"].as_str()),
         (Some(1.0), Some(2.0), Some("converged")),
         "{c:#}"
     );
     assert!(out.stdout.contains("capacity: concurrency 1 (converged"), "{}", out.context());
+}
+
+/// `llmload sweep --url MOCK ARGS --json FILE` in `name`'s directory: its output and the JSON.
+fn sweep_json(name: &str, mock: &llmload::mock::MockHandle, args: &[&str]) -> (Output, serde_json::Value) {
+    let json = tempdir(name).join("sweep.json");
+    let u = url(mock);
+    let mut all = vec!["sweep", "--url", &u];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--json", json.to_str().unwrap()]);
+    let out = llmload(&all);
+    let doc = read_json(&json, &out);
+    (out, doc)
 }
 
 /// A mock whose `slots` responses generate at once, each 10 ms to its first token and 4 ms a
@@ -316,24 +315,13 @@ fn the_readmes_capacity_search_converges_on_the_servers_slots() {
     // target of 0.9 (35 requests a pass) and a server of 4 slots. Every level is sized by the
     // requests its decision needs, and the search ends on the slots.
     let mock = slotted_mock(4);
-    let u = url(&mock);
-    let dir = tempdir("find-readme");
-    let json = dir.join("find.json");
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--find",
-        "concurrency",
-        "--slo",
-        "ttft<=60ms",
-        "--slo-target",
-        "0.9",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (out, doc) = sweep_json(
+        "find-readme",
+        &mock,
+        &["--find", "concurrency", "--slo", "ttft<=60ms", "--slo-target", "0.9"],
+    );
     out.expect_code(0);
-    let c = &read_json(&json, &out)["capacity"];
+    let c = &doc["capacity"];
     assert_eq!(
         (c["answer"].as_str(), c["value"].as_f64(), c["failing"].as_f64(), c["stop_reason"].as_str()),
         (Some("found"), Some(4.0), Some(5.0), Some("converged")),
@@ -361,25 +349,12 @@ fn a_rate_search_brackets_the_capacity_to_five_percent() {
     // counted from each request's schedule, grow for as long as the level lasts. A target of
     // 0.5 keeps each level to about two seconds of arrivals.
     let mock = slotted_mock(2);
-    let u = url(&mock);
-    let dir = tempdir("find-rate");
-    let json = dir.join("find.json");
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--find",
-        "rate",
-        "--rate",
-        "8",
-        "--slo",
-        "ttft<=60ms",
-        "--slo-target",
-        "0.5",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    let c = &read_json(&json, &out)["capacity"];
+    let (out, doc) = sweep_json(
+        "find-rate",
+        &mock,
+        &["--find", "rate", "--rate", "8", "--slo", "ttft<=60ms", "--slo-target", "0.5"],
+    );
+    let c = &doc["capacity"];
     let (pass, fail) = (c["passing"].as_f64(), c["failing"].as_f64());
     let (Some(pass), Some(fail)) = (pass, fail) else { panic!("no bracket: {c:#}\n{}", out.context()) };
     assert!(fail > pass && (fail - pass) / pass <= 0.05, "{pass} .. {fail}: {c:#}");
@@ -393,22 +368,8 @@ fn each_sweep_level_ends_its_threads_before_the_next_starts() {
     // The threads llmload's runs had alive when each level's load started: that level's workers,
     // its timer and its reporter, none left from the levels before.
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
-    let dir = tempdir("sweep-threads");
-    let json = dir.join("sweep.json");
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--concurrency",
-        "10,20,30",
-        "-n",
-        "60",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (out, doc) = sweep_json("sweep-threads", &mock, &["--concurrency", "10,20,30", "-n", "60"]);
     out.expect_code(0);
-    let doc = read_json(&json, &out);
     let threads: Vec<u64> =
         doc["levels"].as_array().unwrap().iter().map(|l| l["threads"].as_u64().unwrap()).collect();
     assert_eq!(threads, [12, 22, 32], "{}", out.context());
