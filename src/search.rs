@@ -330,7 +330,7 @@ fn probe(
         }
         if elapsed >= plan.level_time {
             return Err(format!(
-                "level {} stayed undecided after {}: its attainment's interval holds the target {}; give it more time with -d",
+                "level {} stayed undecided after {}: its attainment's interval holds the target {}; give it more time with --max-level-time",
                 show(level),
                 human(elapsed),
                 plan.target

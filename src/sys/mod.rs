@@ -104,19 +104,10 @@ pub fn cpu_set() -> Vec<usize> {
 /// cgroup quota down to whole cores, which would turn a quota of 1.5 cores into 1; the quota
 /// itself is `cgroup::CpuCgroup::quota_cores`), std's count elsewhere; 1 when unknown.
 pub fn cpus() -> usize {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: sched_getaffinity fills the zeroed set we pass, of the size we give; CPU_COUNT
-        // only reads it.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0 {
-            let n = unsafe { libc::CPU_COUNT(&set) };
-            if n > 0 {
-                return n as usize;
-            }
-        }
+    match cpu_set().len() {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     }
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Ctrl-C and SIGTERM, turned into channel messages by a self-pipe: the handler only writes a
