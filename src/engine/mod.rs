@@ -101,7 +101,7 @@ pub fn run(
             tx.clone(),
             alive.clone(),
         );
-        let dismissed = crew.workers.dismissed.clone();
+        let dismissed = crew.workers.dismissed();
         match spawn(&format!("worker-{i}"), WORKER_STACK, move || {
             closed::worker(i, &cfg, &client, &budget, &stop, &pass, &tx);
             drop((cfg, client, budget, stop, pass, tx, alive));
