@@ -4,6 +4,116 @@
 
 use argh::{ArgsInfo, FromArgs};
 
+/// The flags that name the target and what is sent to it, shared by `run` (so `sweep` too) and
+/// `probe`. argh has no flatten, so they are written once, here: `target_flags! { STRUCT }` pastes
+/// them at the top of a command's argument struct and gives it `target()` and `set_target()`;
+/// `target_flags!(group)` defines `TargetArgs`, the group on its own. A new target flag is one
+/// entry in the list below. Types are written as `Name` or `Name<Arg>`: argh reads a field's
+/// type by its spelling, which a macro's `ty` fragment would hide.
+macro_rules! target_flags {
+    (@with [group] $($(#[$fa:meta])* $f:ident: $t:ident $(<$g:ident>)?,)*) => {
+        /// The target flags on their own, as `run` and `probe` both check them.
+        #[derive(Debug, Default, Clone)]
+        pub struct TargetArgs {
+            $(pub $f: $t $(<$g>)?,)*
+        }
+    };
+    (@with [$(#[$m:meta])* pub struct $name:ident { $($own:tt)* }] $($(#[$fa:meta])* $f:ident: $t:ident $(<$g:ident>)?,)*) => {
+        $(#[$m])*
+        pub struct $name {
+            $($(#[$fa])* pub $f: $t $(<$g>)?,)*
+            $($own)*
+        }
+
+        impl $name {
+            /// The target flags given.
+            pub fn target(&self) -> TargetArgs {
+                TargetArgs { $($f: self.$f.clone(),)* }
+            }
+
+            /// Sets every target flag to `t`'s.
+            pub fn set_target(&mut self, t: TargetArgs) {
+                $(self.$f = t.$f;)*
+            }
+        }
+    };
+    ($($item:tt)*) => {
+        target_flags!(@with [$($item)*]
+            /// base URL of the server (http://host:8000 or https://host/prefix); the API's path is appended unless the URL already ends with it
+            #[argh(option)]
+            url: Option<String>,
+            /// server host when --url is not given (default localhost)
+            #[argh(option)]
+            host: Option<String>,
+            /// server port when --url is not given (default 8080)
+            #[argh(option, from_str_fn(port))]
+            port: Option<u16>,
+            /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom; openai, vllm, sglang, ollama, llama.cpp, llamacpp, lmdeploy, deepseek and qwen mean openai-chat, dify and dify-agent dify-chat
+            #[argh(option)]
+            api: Option<String>,
+            /// URL path to use instead of the API's own (with --api custom, --url is used as is unless --path is given)
+            #[argh(option)]
+            path: Option<String>,
+            /// app variables for the Dify APIs as a JSON object (default {})
+            #[argh(option)]
+            inputs: Option<String>,
+            /// custom API: JSON body file with {{prompt}}, {{model}}, {{max_tokens}}, {{user}} placeholders
+            #[argh(option)]
+            body_template: Option<String>,
+            /// custom API: JSON pointer to each event's text, e.g. /choices/0/delta/content
+            #[argh(option)]
+            text_path: Option<String>,
+            /// custom API: JSON pointer to the output token count in an event, e.g. /usage/completion_tokens
+            #[argh(option)]
+            usage_path: Option<String>,
+            /// custom API: event data that ends the stream (default `[DONE]`; "" = the end of the body)
+            #[argh(option)]
+            done_marker: Option<String>,
+            /// model name sent in the request (the OpenAI APIs and anthropic)
+            #[argh(option)]
+            model: Option<String>,
+            /// cap on output tokens sent in the request (anthropic, which requires one, gets 1024 unless this or the prompt sets it)
+            #[argh(option)]
+            max_tokens: Option<u32>,
+            /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
+            #[argh(option)]
+            api_key: Option<String>,
+            /// file with one API key a line, used round-robin (probe: the first)
+            #[argh(option)]
+            api_key_file: Option<String>,
+            /// file with one prompt a line, or JSONL ({"prompt"|"messages"|"query", "inputs", "max_tokens"}), used round-robin (probe: the first)
+            #[argh(option)]
+            param_file: Option<String>,
+            /// the prompt when no --param-file is given (default 你好)
+            #[argh(option)]
+            prompt: Option<String>,
+            /// limit for one whole request, retries included (default 300s)
+            #[argh(option)]
+            timeout: Option<String>,
+            /// limit for resolving and connecting, TLS included (default 10s)
+            #[argh(option)]
+            connect_timeout: Option<String>,
+            /// limit from sending the request to its response headers (default 60s)
+            #[argh(option)]
+            ttfb_timeout: Option<String>,
+            /// longest silence between two reads of a response, headers included (default 60s)
+            #[argh(option)]
+            idle_timeout: Option<String>,
+            /// PEM file of CA certificates to trust instead of the bundled web roots (private CAs)
+            #[argh(option)]
+            ca_cert: Option<String>,
+            /// skip TLS certificate verification (testing only; every run that uses it warns)
+            #[argh(switch)]
+            insecure: bool,
+            /// extra request header 'Name: value' (repeatable)
+            #[argh(option)]
+            header: Vec<String>,
+        );
+    };
+}
+
+target_flags!(group);
+
 #[derive(FromArgs, ArgsInfo, Debug)]
 /// llmload: load-test LLM streaming APIs (Dify, OpenAI-compatible, Anthropic, any SSE API) and measure TTFT, ITL and tokens/s.
 #[argh(
@@ -78,92 +188,25 @@ pub enum Command {
     Probe(ProbeArgs),
 }
 
-#[derive(FromArgs, ArgsInfo, Debug, Default)]
-/// send one request (or read a recorded stream) and show every SSE event and what llmload read from it.
-#[argh(
-    subcommand,
-    name = "probe",
-    example = "llmload probe --url http://127.0.0.1:8000 --api openai-chat --model qwen",
-    example = "llmload probe --url https://dify.example/v1 --api-key app-xxx --prompt hello",
-    example = "llmload probe --file capture.sse --api anthropic --json    # one JSON object per event",
-    note = "Each event is shown with its arrival (ms since the request started), its type, data and last event ID, and what the --api adapter read from it; a verdict line follows. With --file and no --api, the adapter that recognises the most events is used. Exit codes: 0 the stream was read and recognised, with text and its terminal event; 1 it was read but gave no text, no terminal event, an error event, or events --api does not recognise (the verdict says why and the likely fix); 2 bad usage, or no stream (connection, TLS, HTTP error status)."
-)]
-pub struct ProbeArgs {
-    /// base URL of the server, as for `llmload run`
-    #[argh(option)]
-    pub url: Option<String>,
-    /// server host when --url is not given (default localhost)
-    #[argh(option)]
-    pub host: Option<String>,
-    /// server port when --url is not given (default 8080)
-    #[argh(option, from_str_fn(port))]
-    pub port: Option<u16>,
-    /// read this recorded response body (e.g. a curl -N capture) instead of sending a request
-    #[argh(option)]
-    pub file: Option<String>,
-    /// API protocol, as for `llmload run` (default auto: from the URL path; with --file, the adapter that recognises most events)
-    #[argh(option)]
-    pub api: Option<String>,
-    /// URL path to use instead of the API's own
-    #[argh(option)]
-    pub path: Option<String>,
-    /// app variables for the Dify APIs as a JSON object (default {})
-    #[argh(option)]
-    pub inputs: Option<String>,
-    /// custom API: JSON body file with {{prompt}}, {{model}}, {{max_tokens}}, {{user}} placeholders
-    #[argh(option)]
-    pub body_template: Option<String>,
-    /// custom API: JSON pointer to each event's text
-    #[argh(option)]
-    pub text_path: Option<String>,
-    /// custom API: JSON pointer to the output token count in an event
-    #[argh(option)]
-    pub usage_path: Option<String>,
-    /// custom API: event data that ends the stream (default `[DONE]`; "" = the end of the body)
-    #[argh(option)]
-    pub done_marker: Option<String>,
-    /// model name sent in the request
-    #[argh(option)]
-    pub model: Option<String>,
-    /// cap on output tokens sent in the request
-    #[argh(option)]
-    pub max_tokens: Option<u32>,
-    /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
-    #[argh(option)]
-    pub api_key: Option<String>,
-    /// file with one API key a line: the first is used
-    #[argh(option)]
-    pub api_key_file: Option<String>,
-    /// the prompt (default 你好)
-    #[argh(option)]
-    pub prompt: Option<String>,
-    /// file of prompts as for `llmload run`: the first is sent
-    #[argh(option)]
-    pub param_file: Option<String>,
-    /// limit for the whole request (default 300s)
-    #[argh(option)]
-    pub timeout: Option<String>,
-    /// limit for resolving and connecting, TLS included (default 10s)
-    #[argh(option)]
-    pub connect_timeout: Option<String>,
-    /// limit from sending the request to its response headers (default 60s)
-    #[argh(option)]
-    pub ttfb_timeout: Option<String>,
-    /// longest silence between two reads of the response (default 60s)
-    #[argh(option)]
-    pub idle_timeout: Option<String>,
-    /// PEM file of CA certificates to trust instead of the bundled web roots
-    #[argh(option)]
-    pub ca_cert: Option<String>,
-    /// skip TLS certificate verification (testing only)
-    #[argh(switch)]
-    pub insecure: bool,
-    /// extra request header 'Name: value' (repeatable)
-    #[argh(option)]
-    pub header: Vec<String>,
-    /// one JSON object per event on stdout (event, data, id, offset_ms and the adapter's reading); the verdict goes to stderr
-    #[argh(switch)]
-    pub json: bool,
+target_flags! {
+    #[derive(FromArgs, ArgsInfo, Debug, Default)]
+    /// send one request (or read a recorded stream) and show every SSE event and what llmload read from it.
+    #[argh(
+        subcommand,
+        name = "probe",
+        example = "llmload probe --url http://127.0.0.1:8000 --api openai-chat --model qwen",
+        example = "llmload probe --url https://dify.example/v1 --api-key app-xxx --prompt hello",
+        example = "llmload probe --file capture.sse --api anthropic --json    # one JSON object per event",
+        note = "The target flags are `llmload run`'s: probe sends the first prompt with the first key, once, with no retries. Each event is shown with its arrival (ms since the request started), its type, data and last event ID, and what the --api adapter read from it; a verdict line follows. With --file and no --api, the adapter that recognises the most events is used. Exit codes: 0 the stream was read and recognised, with text and its terminal event; 1 it was read but gave no text, no terminal event, an error event, or events --api does not recognise (the verdict says why and the likely fix); 2 bad usage, or no stream (connection, TLS, HTTP error status)."
+    )]
+    pub struct ProbeArgs {
+        /// read this recorded response body (e.g. a curl -N capture) instead of sending a request
+        #[argh(option)]
+        pub file: Option<String>,
+        /// one JSON object per event on stdout (event, data, id, offset_ms and the adapter's reading); the verdict goes to stderr
+        #[argh(switch)]
+        pub json: bool,
+    }
 }
 
 #[derive(FromArgs, ArgsInfo, Debug)]
@@ -230,187 +273,120 @@ pub struct CompareArgs {
     pub lang: Option<String>,
 }
 
-#[derive(FromArgs, ArgsInfo, Debug, Default, Clone)]
-/// run a load test against a server.
-#[argh(
-    subcommand,
-    name = "run",
-    example = "Dify app (the seed's flags; Dify is the default API):\n  llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
-    example = "vLLM / SGLang / llama.cpp / Ollama (OpenAI-compatible):\n  llmload run --url http://127.0.0.1:8000 --api openai-chat --model qwen -c 64 -d 60s --json out.json",
-    example = "many keys and prompts, round-robin, one per line:\n  llmload run --url https://dify.example/v1 --api-key-file keys.txt --param-file prompts.txt -c 32 -n 500",
-    example = "Anthropic, with synthetic 1,000-token prompts and 200-token answers:\n  llmload run --url https://api.anthropic.com/v1/messages --model claude-sonnet-4-5 --api-key sk-ant-xxx --prompt-tokens 1000 --output-tokens 200 -c 8 -n 100",
-    example = "any SSE API, from a body template:\n  llmload run --url http://127.0.0.1:8080/generate_stream --api custom --body-template body.json --text-path /token/text --done-marker \"\"",
-    note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed or a --threshold failed, 2 bad usage, 130 interrupted."
-)]
-pub struct RunArgs {
-    /// base URL of the server (http://host:8000 or https://host/prefix); the API's path is appended unless the URL already ends with it
-    #[argh(option)]
-    pub url: Option<String>,
-    /// server host when --url is not given (default localhost)
-    #[argh(option)]
-    pub host: Option<String>,
-    /// server port when --url is not given (default 8080)
-    #[argh(option, from_str_fn(port))]
-    pub port: Option<u16>,
-    /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom
-    #[argh(option)]
-    pub api: Option<String>,
-    /// URL path to use instead of the API's own (with --api custom, --url is used as is unless --path is given)
-    #[argh(option)]
-    pub path: Option<String>,
-    /// app variables for the Dify APIs as a JSON object (default {})
-    #[argh(option)]
-    pub inputs: Option<String>,
-    /// requests per Dify conversation: each worker keeps conversation_id for N turns (default 1)
-    #[argh(option)]
-    pub turns: Option<u32>,
-    /// custom API: JSON body file with {{prompt}}, {{model}}, {{max_tokens}}, {{user}} placeholders
-    #[argh(option)]
-    pub body_template: Option<String>,
-    /// custom API: JSON pointer to each event's text, e.g. /choices/0/delta/content
-    #[argh(option)]
-    pub text_path: Option<String>,
-    /// custom API: JSON pointer to the output token count in an event, e.g. /usage/completion_tokens
-    #[argh(option)]
-    pub usage_path: Option<String>,
-    /// custom API: event data that ends the stream (default `[DONE]`; "" = the end of the body)
-    #[argh(option)]
-    pub done_marker: Option<String>,
-    /// model name sent in the request (OpenAI-compatible APIs)
-    #[argh(option)]
-    pub model: Option<String>,
-    /// cap on output tokens sent in the request
-    #[argh(option)]
-    pub max_tokens: Option<u32>,
-    /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path
-    #[argh(option)]
-    pub tokenizer: Option<String>,
-    /// API key (Authorization: Bearer; x-api-key for anthropic); env API_KEY is the fallback
-    #[argh(option)]
-    pub api_key: Option<String>,
-    /// file with one API key a line, used round-robin
-    #[argh(option)]
-    pub api_key_file: Option<String>,
-    /// file with one prompt a line, or JSONL ({"prompt"|"messages"|"query", "inputs", "max_tokens"}), used round-robin
-    #[argh(option)]
-    pub param_file: Option<String>,
-    /// synthetic prompts of about N tokens (estimated), optionally N,stddev
-    #[argh(option)]
-    pub prompt_tokens: Option<String>,
-    /// language of synthetic prompts: en, zh or mixed (default mixed)
-    #[argh(option)]
-    pub prompt_lang: Option<String>,
-    /// ask for N output tokens (N or N,stddev) via max_tokens, with ignore_eos for OpenAI APIs
-    #[argh(option)]
-    pub output_tokens: Option<String>,
-    /// the prompt when no --param-file is given (default 你好)
-    #[argh(option)]
-    pub prompt: Option<String>,
-    /// number of concurrent workers (default 1)
-    #[argh(option, short = 'c')]
-    pub concurrency: Option<usize>,
-    /// alias of --concurrency (the seed's name)
-    #[argh(option)]
-    pub threads: Option<usize>,
-    /// time over which worker starts are spread evenly (default 0)
-    #[argh(option)]
-    pub ramp_up: Option<String>,
-    /// how long to run; in-flight requests are cut at the end and counted as cancelled
-    #[argh(option, short = 'd')]
-    pub duration: Option<String>,
-    /// total number of requests across all workers
-    #[argh(option, short = 'n')]
-    pub requests: Option<u64>,
-    /// open loop: start this many requests a second in all, on schedule whatever the server does (instead of -c)
-    #[argh(option)]
-    pub rate: Option<f64>,
-    /// how --rate spaces requests: poisson (default), constant or gamma
-    #[argh(option)]
-    pub arrival: Option<String>,
-    /// the shape of --arrival gamma: 1 is Poisson, below 1 burstier, above 1 more even
-    #[argh(option)]
-    pub burstiness: Option<f64>,
-    /// seed of the --rate schedule, for the same arrivals run after run (default 1)
-    #[argh(option)]
-    pub seed: Option<u64>,
-    /// with --rate: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)
-    #[argh(option)]
-    pub max_concurrency: Option<usize>,
-    /// send and record the first D (e.g. 30s) or N (a bare count) requests, but keep them out of every statistic
-    #[argh(option)]
-    pub warmup: Option<String>,
-    /// run as shard INDEX/COUNT of a run split over COUNT processes (0-based, e.g. 0/4): -c and -n are the whole run's, split exactly
-    #[argh(option)]
-    pub shard: Option<String>,
-    /// run as one of COUNT shards, the index from env JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)
-    #[argh(option)]
-    pub shards: Option<u32>,
-    /// start the run's clock at this wall-clock instant (RFC 3339, e.g. 2025-06-01T12:00:00Z) or +DURATION from now, once every thread exists
-    #[argh(option)]
-    pub start_at: Option<String>,
-    /// the run id written into every record (default: from --start-at and the shard count, else random)
-    #[argh(option)]
-    pub run_id: Option<String>,
-    /// limit for one whole request, retries included (default 300s)
-    #[argh(option)]
-    pub timeout: Option<String>,
-    /// limit for resolving and connecting, TLS included (default 10s)
-    #[argh(option)]
-    pub connect_timeout: Option<String>,
-    /// limit from sending the request to its response headers (default 60s)
-    #[argh(option)]
-    pub ttfb_timeout: Option<String>,
-    /// longest silence between two reads of a response, headers included (default 60s)
-    #[argh(option)]
-    pub idle_timeout: Option<String>,
-    /// retry a request up to N times on connect errors, HTTP 429 and 5xx (default 0: failures stay visible)
-    #[argh(option)]
-    pub retries: Option<u32>,
-    /// after Ctrl-C or SIGTERM, how long in-flight requests may finish before they are cut (default 5s)
-    #[argh(option)]
-    pub grace: Option<String>,
-    /// PEM file of CA certificates to trust instead of the bundled web roots (private CAs)
-    #[argh(option)]
-    pub ca_cert: Option<String>,
-    /// skip TLS certificate verification (testing only; every run that uses it warns)
-    #[argh(switch)]
-    pub insecure: bool,
-    /// skip the one request that checks the target before the load starts (a refused connection, TLS failure or HTTP 401/403/404 there stops the run)
-    #[argh(switch)]
-    pub no_preflight: bool,
-    /// extra request header 'Name: value' (repeatable)
-    #[argh(option)]
-    pub header: Vec<String>,
-    /// write the summary as JSON to this path
-    #[argh(option)]
-    pub json: Option<String>,
-    /// write one JSON line per finished request to this path, as each finishes
-    #[argh(option)]
-    pub records: Option<String>,
-    /// write one CSV row per finished request to this path (after a header row), as each finishes
-    #[argh(option)]
-    pub csv: Option<String>,
-    /// write the summary in the keys of vLLM's `bench serve` results to this path
-    #[argh(option)]
-    pub vllm_json: Option<String>,
-    /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
-    #[argh(option)]
-    pub threshold: Vec<String>,
-    /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms,e2e<=10s,itl<=200ms' (<= or <): a request is good when it succeeded and met all; reports goodput and attainment
-    #[argh(option)]
-    pub slo: Option<String>,
-    /// write the run second by second (the per-second table's columns, p99s, in flight) as JSON lines to this path
-    #[argh(option)]
-    pub series: Option<String>,
-    /// write a self-contained HTML report (config, verdict, charts, distributions, errors) to this path
-    #[argh(option)]
-    pub html: Option<String>,
-    /// no per-second table; the summary is still printed (with -n on a terminal, a progress line is)
-    #[argh(switch, short = 'q')]
-    pub quiet: bool,
-    /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
-    #[argh(option)]
-    pub lang: Option<String>,
+target_flags! {
+    #[derive(FromArgs, ArgsInfo, Debug, Default, Clone)]
+    /// run a load test against a server.
+    #[argh(
+        subcommand,
+        name = "run",
+        example = "Dify app (the seed's flags; Dify is the default API):\n  llmload run --host 127.0.0.1 --port 80 --api-key app-xxx --threads 10 --ramp-up 10 --duration 60",
+        example = "vLLM / SGLang / llama.cpp / Ollama (OpenAI-compatible):\n  llmload run --url http://127.0.0.1:8000 --api openai-chat --model qwen -c 64 -d 60s --json out.json",
+        example = "many keys and prompts, round-robin, one per line:\n  llmload run --url https://dify.example/v1 --api-key-file keys.txt --param-file prompts.txt -c 32 -n 500",
+        example = "Anthropic, with synthetic 1,000-token prompts and 200-token answers:\n  llmload run --url https://api.anthropic.com/v1/messages --model claude-sonnet-4-5 --api-key sk-ant-xxx --prompt-tokens 1000 --output-tokens 200 -c 8 -n 100",
+        example = "any SSE API, from a body template:\n  llmload run --url http://127.0.0.1:8080/generate_stream --api custom --body-template body.json --text-path /token/text --done-marker \"\"",
+        note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed or a --threshold failed, 2 bad usage, 130 interrupted."
+    )]
+    pub struct RunArgs {
+        /// requests per Dify conversation: each worker keeps conversation_id for N turns (default 1)
+        #[argh(option)]
+        pub turns: Option<u32>,
+        /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path
+        #[argh(option)]
+        pub tokenizer: Option<String>,
+        /// synthetic prompts of about N tokens (estimated), optionally N,stddev
+        #[argh(option)]
+        pub prompt_tokens: Option<String>,
+        /// language of synthetic prompts: en, zh or mixed (default mixed)
+        #[argh(option)]
+        pub prompt_lang: Option<String>,
+        /// ask for N output tokens (N or N,stddev) via max_tokens, with ignore_eos for OpenAI APIs
+        #[argh(option)]
+        pub output_tokens: Option<String>,
+        /// number of concurrent workers (default 1)
+        #[argh(option, short = 'c')]
+        pub concurrency: Option<usize>,
+        /// alias of --concurrency (the seed's name)
+        #[argh(option)]
+        pub threads: Option<usize>,
+        /// time over which worker starts are spread evenly (default 0)
+        #[argh(option)]
+        pub ramp_up: Option<String>,
+        /// how long to run; in-flight requests are cut at the end and counted as cancelled
+        #[argh(option, short = 'd')]
+        pub duration: Option<String>,
+        /// total number of requests across all workers
+        #[argh(option, short = 'n')]
+        pub requests: Option<u64>,
+        /// open loop: start this many requests a second in all, on schedule whatever the server does (instead of -c)
+        #[argh(option)]
+        pub rate: Option<f64>,
+        /// how --rate spaces requests: poisson (default), constant or gamma
+        #[argh(option)]
+        pub arrival: Option<String>,
+        /// the shape of --arrival gamma: 1 is Poisson, below 1 burstier, above 1 more even
+        #[argh(option)]
+        pub burstiness: Option<f64>,
+        /// seed of the --rate schedule, for the same arrivals run after run (default 1)
+        #[argh(option)]
+        pub seed: Option<u64>,
+        /// with --rate: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)
+        #[argh(option)]
+        pub max_concurrency: Option<usize>,
+        /// send and record the first D (e.g. 30s) or N (a bare count) requests, but keep them out of every statistic
+        #[argh(option)]
+        pub warmup: Option<String>,
+        /// run as shard INDEX/COUNT of a run split over COUNT processes (0-based, e.g. 0/4): -c and -n are the whole run's, split exactly
+        #[argh(option)]
+        pub shard: Option<String>,
+        /// run as one of COUNT shards, the index from env JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)
+        #[argh(option)]
+        pub shards: Option<u32>,
+        /// start the run's clock at this wall-clock instant (RFC 3339, e.g. 2025-06-01T12:00:00Z) or +DURATION from now, once every thread exists
+        #[argh(option)]
+        pub start_at: Option<String>,
+        /// the run id written into every record (default: from --start-at and the shard count, else random)
+        #[argh(option)]
+        pub run_id: Option<String>,
+        /// retry a request up to N times on connect errors, HTTP 429 and 5xx (default 0: failures stay visible)
+        #[argh(option)]
+        pub retries: Option<u32>,
+        /// after Ctrl-C or SIGTERM, how long in-flight requests may finish before they are cut (default 5s)
+        #[argh(option)]
+        pub grace: Option<String>,
+        /// skip the one request that checks the target before the load starts (a refused connection, TLS failure or HTTP 401/403/404 there stops the run)
+        #[argh(switch)]
+        pub no_preflight: bool,
+        /// write the summary as JSON to this path
+        #[argh(option)]
+        pub json: Option<String>,
+        /// write one JSON line per finished request to this path, as each finishes
+        #[argh(option)]
+        pub records: Option<String>,
+        /// write one CSV row per finished request to this path (after a header row), as each finishes
+        #[argh(option)]
+        pub csv: Option<String>,
+        /// write the summary in the keys of vLLM's `bench serve` results to this path
+        #[argh(option)]
+        pub vllm_json: Option<String>,
+        /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
+        #[argh(option)]
+        pub threshold: Vec<String>,
+        /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms,e2e<=10s,itl<=200ms' (<= or <): a request is good when it succeeded and met all; reports goodput and attainment
+        #[argh(option)]
+        pub slo: Option<String>,
+        /// write the run second by second (the per-second table's columns, p99s, in flight) as JSON lines to this path
+        #[argh(option)]
+        pub series: Option<String>,
+        /// write a self-contained HTML report (config, verdict, charts, distributions, errors) to this path
+        #[argh(option)]
+        pub html: Option<String>,
+        /// no per-second table; the summary is still printed (with -n on a terminal, a progress line is)
+        #[argh(switch, short = 'q')]
+        pub quiet: bool,
+        /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
+        #[argh(option)]
+        pub lang: Option<String>,
+    }
 }
 
 #[derive(FromArgs, ArgsInfo, Debug)]

@@ -7,6 +7,7 @@ mod api;
 mod load;
 mod prompts;
 mod scale;
+mod sweep;
 mod usage;
 
 use crate::cli::RunArgs;
@@ -17,15 +18,25 @@ use crate::files::{self, cap};
 use crate::gate::Threshold;
 use crate::lang::Lang;
 use crate::protocol::Api;
+use crate::search::Variable;
 use crate::slo::Slo;
 use crate::tokens::Tokenizer;
-use crate::workload::{OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key};
+use crate::workload::{
+    Arrival, OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key,
+};
 use serde_json::{Value, json};
 
 pub use scale::Scale;
 use std::sync::Arc;
 use std::time::Duration;
+pub use sweep::{Levels, SweepPlan, max_level};
 pub use usage::refused;
+
+/// A command's arguments: a plan to run, or the help text asked for.
+pub enum Parsed<T> {
+    Plan(T),
+    Help(String),
+}
 
 /// More workers than this is a typo, not a test: each one is a thread and a connection.
 pub const MAX_CONCURRENCY: usize = 100_000;
@@ -37,7 +48,8 @@ const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 /// More retries than this is a typo: each one multiplies the load a failing server gets.
 const MAX_RETRIES: u32 = 100;
 
-/// A validated run.
+/// A validated run. A sweep level is a copy with another load (`Config::at`).
+#[derive(Clone)]
 pub struct Config {
     pub api: Api,
     /// How `--api auto` chose the API, for the banner.
@@ -83,6 +95,12 @@ pub struct Outputs {
 
 impl Config {
     pub fn from_args(a: &RunArgs) -> Result<(Config, Outputs), Error> {
+        Config::build(a, false)
+    }
+
+    /// Every check of `run`'s flags; `measured_by_sweep`: each run's length is a sweep's to set
+    /// (`--find` sizes its measurements), so an open loop needs neither -d nor -n.
+    fn build(a: &RunArgs, measured_by_sweep: bool) -> Result<(Config, Outputs), Error> {
         let base = base_url(a)?;
         let api = api::setup(a, &base)?;
         let open = load::open_loop(a)?;
@@ -99,7 +117,7 @@ impl Config {
             None => o,
         });
         let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
-        if open.is_some() && run_for.is_none() && a.requests.is_none() {
+        if open.is_some() && run_for.is_none() && a.requests.is_none() && !measured_by_sweep {
             return Err(Error::Usage(
                 "--rate starts requests until the run ends: give -d (a duration) or -n (a request count)"
                     .into(),
@@ -191,6 +209,38 @@ impl Config {
         request_head_fits(&config)?;
         let outputs = outputs(a)?;
         Ok((config, outputs))
+    }
+
+    /// This run at another load, as a sweep level: `value` workers or requests a second (split
+    /// like the flags when this process is a shard), `budget` the length of one `--find`
+    /// measurement, `run_id` the level's own. No table and no progress line: the sweep draws
+    /// its own. An open loop keeps this run's arrivals, seed and `--max-concurrency`.
+    pub fn at(
+        &self,
+        variable: Variable,
+        value: f64,
+        budget: Option<(Duration, u64)>,
+        run_id: String,
+    ) -> Config {
+        let mut c = self.clone();
+        match variable {
+            Variable::Concurrency => {
+                let workers = c.scale.part(value as u64) as usize;
+                (c.pacing.concurrency, c.pacing.open) = (workers, None);
+            }
+            Variable::Rate => {
+                let rate = c.scale.shard.map_or(value, |s| s.rate_part(value));
+                let open = self.pacing.open.unwrap_or(OpenLoop { rate, arrival: Arrival::Poisson, seed: 1 });
+                c.pacing.open = Some(OpenLoop { rate, ..open });
+            }
+        }
+        c.client.workers = c.pacing.concurrency;
+        if let Some((duration, requests)) = budget {
+            (c.pacing.duration, c.pacing.requests) = (Some(duration), Some(c.scale.part(requests)));
+        }
+        c.scale.run_id = run_id;
+        (c.quiet, c.progress) = (true, false);
+        c
     }
 
     /// The configuration as reported in summaries, with every secret masked.

@@ -8,6 +8,13 @@ pub struct RoundRobin<T> {
     cursor: Mutex<usize>,
 }
 
+/// A copy hands out from where the original stands now, on its own cursor.
+impl<T: Clone> Clone for RoundRobin<T> {
+    fn clone(&self) -> Self {
+        Self { items: self.items.clone(), cursor: Mutex::new(*self.cursor.lock()) }
+    }
+}
+
 impl<T> RoundRobin<T> {
     /// `items` must not be empty; `Config` checks that before a run starts.
     pub fn new(items: Vec<T>) -> Self {
