@@ -3,37 +3,20 @@
 
 use super::run::run;
 use super::{print_out, say};
-use crate::cli::{DemoArgs, RunArgs};
-use crate::config::duration;
+use crate::cli::DemoArgs;
+use crate::config::DemoPlan;
 use crate::error::Error;
-use crate::mock::{self, MockConfig};
+use crate::mock;
 use crate::output::format;
-use crate::protocol::Api;
 use std::net::SocketAddr;
 
 /// `llmload demo`: the embedded mock, a short test against it, and how the numbers compare
 /// with what the mock measured it sent.
 pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
-    let l = crate::config::lang(a.lang.as_deref())?;
-    let api: Api = match &a.api {
-        None => Api::DifyChat,
-        Some(s) => s.parse().map_err(|fix| Error::flag("--api", s, fix))?,
-    };
-    if api == Api::Custom {
-        return Err(Error::flag(
-            "--api",
-            "custom",
-            "demo speaks every API but custom, which needs your body template: run `llmload mock` and point `llmload run --api custom --body-template …` at it",
-        ));
-    }
-    let mock_config = MockConfig {
-        ttft: duration("--ttft", &a.ttft)?,
-        itl: duration("--itl", &a.itl)?,
-        tokens: a.tokens,
-        ..MockConfig::default()
-    };
+    let plan = DemoPlan::from_args(a)?;
+    let (l, api) = (plan.lang, plan.api);
     let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-    let server = mock::start(addr, mock_config)
+    let server = mock::start(addr, plan.mock.clone())
         .map_err(|e| Error::Mock(format!("the demo's mock server could not start: {e}")))?;
     let url = format!("http://{}", server.addr());
     let (ttft, itl, tokens) = (&a.ttft, &a.itl, a.tokens);
@@ -43,22 +26,7 @@ pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
         ),
         format!("demo：内置模拟 LLM 服务器位于 {url}（TTFT {ttft}，ITL {itl}，每个响应 {tokens} 个 token）"),
     ));
-    let args = RunArgs {
-        url: Some(url),
-        api: Some(api.name().into()),
-        model: Some("mock".into()),
-        concurrency: Some(a.concurrency),
-        ramp_up: Some("2s".into()),
-        duration: Some(a.duration.clone()),
-        json: a.json.clone(),
-        records: a.records.clone(),
-        quiet: a.quiet,
-        lang: a.lang.clone(),
-        // The mock is ours and up; its record must hold only the run's requests to compare.
-        no_preflight: true,
-        ..RunArgs::default()
-    };
-    let (summary, code) = run(&args)?;
+    let (summary, code) = run(&plan.run_args(url))?;
     let truth = server.truth_when_idle(std::time::Duration::from_secs(5));
     server.shutdown();
     let cmp = |name: &str, ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {

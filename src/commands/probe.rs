@@ -4,11 +4,10 @@
 //! and, when `--api` recognises none of the events, which other adapter does. Rendering is `output::probe`'s.
 
 use super::{print_out, say};
-use crate::cli::{ProbeArgs, RunArgs};
+use crate::cli::ProbeArgs;
 use crate::client::{Client, Request};
-use crate::config::Config;
+use crate::config::ProbePlan;
 use crate::error::Error;
-use crate::files::{self, cap};
 use crate::output::probe::{self as view, Found, Reading, Seen, Tally};
 use crate::protocol::{Anthropic, Api, Dify, OpenAi, Protocol};
 use crate::sse::{self, Event};
@@ -25,60 +24,16 @@ const OTHERS: [Api; 5] =
 
 /// `llmload probe`: its exit code (0 recognised, 1 read but no tokens, 2 usage or no stream).
 pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
-    if a.file.is_some() && (a.url.is_some() || a.host.is_some() || a.port.is_some()) {
-        return Err(Error::Usage(
-            "give --file (a recorded body) or --url/--host/--port (a live request), not both".into(),
-        ));
-    }
-    let recorded = match &a.file {
-        Some(path) => Some(files::read("--file", path, cap::REPLAY)?),
-        None => None,
-    };
-    let guessed = match (&recorded, a.api.as_deref()) {
-        (Some(body), None | Some("auto")) => Some(best_adapter(body)),
-        _ => None,
-    };
-    let run_args = RunArgs {
-        url: a.url.clone(),
-        host: a.host.clone(),
-        port: a.port,
-        api: guessed.map(|api| api.name().to_string()).or(a.api.clone()),
-        path: a.path.clone(),
-        inputs: a.inputs.clone(),
-        body_template: a.body_template.clone(),
-        text_path: a.text_path.clone(),
-        usage_path: a.usage_path.clone(),
-        done_marker: a.done_marker.clone(),
-        model: a.model.clone(),
-        max_tokens: a.max_tokens,
-        api_key: a.api_key.clone(),
-        api_key_file: a.api_key_file.clone(),
-        prompt: a.prompt.clone(),
-        param_file: a.param_file.clone(),
-        timeout: a.timeout.clone(),
-        connect_timeout: a.connect_timeout.clone(),
-        ttfb_timeout: a.ttfb_timeout.clone(),
-        idle_timeout: a.idle_timeout.clone(),
-        ca_cert: a.ca_cert.clone(),
-        insecure: a.insecure,
-        header: a.header.clone(),
-        no_preflight: true,
-        quiet: true,
-        ..RunArgs::default()
-    };
-    let (config, _) = Config::from_args(&run_args)?;
-    let mut settings = config.client.clone();
-    settings.retries = 0;
-    settings.workers = 1;
+    let ProbePlan { config, recorded, guessed, json } = ProbePlan::from_args(a, &best_adapter)?;
+    let settings = config.client.clone();
     let api = config.api.name();
     let protocol = settings.protocol.clone();
     let client = Client::new(settings);
     match (&recorded, guessed) {
-        (Some(_), Some(api)) => say(&format!(
-            "--file {}: read as {api} (the adapter that recognises the most events; give --api to choose)",
-            a.file.as_deref().unwrap_or("")
+        (Some((file, _)), true) => say(&format!(
+            "--file {file}: read as {api} (the adapter that recognises the most events; give --api to choose)"
         )),
-        (Some(_), None) => {}
+        (Some(_), false) => {}
         (None, _) => {
             if let Some(note) = &config.api_note {
                 say(note);
@@ -87,9 +42,9 @@ pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
         }
     }
     let mut watch =
-        Watch { json: a.json, api, protocol: protocol.as_ref(), tally: Tally::default(), kept: Vec::new() };
+        Watch { json, api, protocol: protocol.as_ref(), tally: Tally::default(), kept: Vec::new() };
     let m = match &recorded {
-        Some(body) => client.read_recorded(&body[..], &mut |ev, _| watch.on_event(ev, None)),
+        Some((_, body)) => client.read_recorded(&body[..], &mut |ev, _| watch.on_event(ev, None)),
         None => {
             let key = config.keys.as_ref().map(|k| (0, k.items()[0].as_str()));
             let request = Request {
@@ -120,7 +75,7 @@ pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
         say(&format!("warning: {w}"));
     }
     let (line, code) = view::verdict(&found);
-    if a.json {
+    if json {
         say(&line);
     } else {
         print_out(&format!("{line}\n"));

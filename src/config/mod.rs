@@ -5,6 +5,8 @@
 
 mod api;
 mod load;
+mod mock;
+mod probe;
 mod prompts;
 mod scale;
 mod sweep;
@@ -26,6 +28,8 @@ use crate::workload::{
 };
 use serde_json::{Value, json};
 
+pub use mock::{DemoPlan, MockPlan};
+pub use probe::ProbePlan;
 pub use scale::Scale;
 use std::sync::Arc;
 use std::time::Duration;
