@@ -171,6 +171,9 @@ pub struct SweepArgs {
     /// write one self-contained HTML page of the sweep (each level, latency against throughput, the capacity found) to this path
     #[argh(option)]
     pub html: Option<String>,
+    /// write every output under default names in this folder (made if missing): sweep.json, records.jsonl, sweep.html; a flag that names a path for one output wins
+    #[argh(option)]
+    pub out_dir: Option<String>,
 }
 
 #[derive(FromArgs, ArgsInfo, Debug)]
@@ -380,6 +383,9 @@ target_flags! {
         /// write a self-contained HTML report (config, verdict, charts, distributions, errors) to this path
         #[argh(option)]
         pub html: Option<String>,
+        /// write every output under default names in this folder (made if missing): summary.json, records.jsonl, records.csv, series.jsonl, report.html, vllm.json; a flag that names a path for one output wins
+        #[argh(option)]
+        pub out_dir: Option<String>,
         /// no per-second table; the summary is still printed (with -n on a terminal, a progress line is)
         #[argh(switch, short = 'q')]
         pub quiet: bool,
@@ -391,7 +397,13 @@ target_flags! {
 
 #[derive(FromArgs, ArgsInfo, Debug)]
 /// run a short load test against the embedded mock server (no server needed).
-#[argh(subcommand, name = "demo")]
+#[argh(
+    subcommand,
+    name = "demo",
+    example = "llmload demo                          # 10 s against the embedded mock",
+    example = "llmload demo --html demo.html         # and the HTML report, to open in a browser",
+    example = "llmload demo --api openai-chat -c 64 --out-dir demo/   # every output in demo/"
+)]
 pub struct DemoArgs {
     /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions or anthropic
     #[argh(option)]
@@ -417,6 +429,12 @@ pub struct DemoArgs {
     /// write per-request JSON lines to this path
     #[argh(option)]
     pub records: Option<String>,
+    /// write the HTML report of the demo run (charts, distributions) to this path
+    #[argh(option)]
+    pub html: Option<String>,
+    /// write every output of the demo run under default names in this folder, as `llmload run --out-dir` does
+    #[argh(option)]
+    pub out_dir: Option<String>,
     /// no per-second table
     #[argh(switch, short = 'q')]
     pub quiet: bool,

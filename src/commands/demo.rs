@@ -55,6 +55,12 @@ pub fn demo(a: &DemoArgs) -> Result<u8, Error> {
         a.concurrency,
         a.duration
     );
+    if let Some(html) = &a.html {
+        text += &l.pick(
+            format!("\nThe HTML report: {html} (open it in a browser)\n"),
+            format!("\nHTML 报告：{html}（用浏览器打开）\n"),
+        );
+    }
     print_out(&text);
     Ok(code)
 }

@@ -100,6 +100,17 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
+/// After a run or sweep with `--out-dir`, names the folder and the outputs written there.
+fn name_out_dir(dir: Option<&str>, lang: Lang) {
+    let Some(dir) = dir else { return };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.sort();
+    let listed = if names.is_empty() { lang.pick("nothing", "无").to_string() } else { names.join(", ") };
+    say(&lang.pick(format!("outputs in {dir}: {listed}"), format!("输出文件（{dir}）：{listed}")));
+}
+
 /// What a finished summary goes to, opened before the run started: the files written at the
 /// end, and the thresholds it must meet.
 #[derive(Default)]

@@ -1,6 +1,6 @@
 //! `llmload run`: one load test, from flags to its summary and files.
 
-use super::{Ends, finish, say};
+use super::{Ends, finish, name_out_dir, say};
 use crate::cli::RunArgs;
 use crate::client::{Client, Preflight, Tls};
 use crate::config::Config;
@@ -85,6 +85,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     let (mut summary, run, crew) = measured?;
     crew.leave(); // the process ends next: its exit ends the threads and connections at once
     let code = finish(&mut summary, &run, ends, to_stderr)?;
+    name_out_dir(outputs.out_dir.as_deref(), lang);
     Ok((summary, code))
 }
 

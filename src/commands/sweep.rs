@@ -10,7 +10,7 @@
 //! time they should take) and, on a terminal only, a live line under each level running.
 
 use super::run::{Start, measure};
-use super::{EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK, print_out, say};
+use super::{EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK, name_out_dir, print_out, say};
 use crate::client::{Client, Preflight};
 use crate::config::{Levels, Parsed, SweepPlan, max_level};
 use crate::error::Error;
@@ -119,6 +119,7 @@ impl Sweep {
         let written = self.write_json(capacity.as_ref());
         self.write_html(capacity.as_ref())?;
         written?;
+        name_out_dir(self.plan.out_dir.as_deref(), self.plan.base.lang);
         let gate_failed = self.done.iter().any(|l| l.summary.thresholds.iter().any(|t| !t.pass));
         Ok(match capacity.map(|c| c.answer()) {
             _ if interrupted => EXIT_INTERRUPTED,

@@ -128,6 +128,8 @@ impl DemoPlan {
             duration: Some(a.duration.clone()),
             json: a.json.clone(),
             records: a.records.clone(),
+            html: a.html.clone(),
+            out_dir: a.out_dir.clone(),
             quiet: a.quiet,
             lang: a.lang.clone(),
             // The mock is ours and up; its record must hold only the run's requests to compare.

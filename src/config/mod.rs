@@ -95,6 +95,40 @@ pub struct Outputs {
     pub series: Option<OutputFile>,
     pub html: Option<OutputFile>,
     pub thresholds: Vec<Threshold>,
+    /// `--out-dir`, to name after the run with what went there.
+    pub out_dir: Option<String>,
+}
+
+/// `--out-dir DIR`: every output of a command under its default name in DIR, unless the
+/// output's own flag names a path.
+struct OutDir(Option<String>);
+
+impl OutDir {
+    /// Makes the folder (and its parents) now, so a bad path fails before any request.
+    fn create(given: &Option<String>) -> Result<OutDir, Error> {
+        if let Some(dir) = given {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::file(
+                    "--out-dir",
+                    dir,
+                    format!("cannot make the folder ({e}): check the path and its permissions"),
+                )
+            })?;
+        }
+        Ok(OutDir(given.clone()))
+    }
+
+    /// `own` when given, else `name` in the folder.
+    fn pick(&self, own: &Option<String>, name: &str) -> Option<String> {
+        own.clone().or_else(|| {
+            self.0.as_ref().map(|d| std::path::Path::new(d).join(name).to_string_lossy().into_owned())
+        })
+    }
+
+    /// The folder, when one was given.
+    fn written(&self) -> Option<String> {
+        self.0.clone()
+    }
 }
 
 impl Config {
@@ -105,6 +139,16 @@ impl Config {
     /// Every check of `run`'s flags; `measured_by_sweep`: each run's length is a sweep's to set
     /// (`--find` sizes its measurements), so an open loop needs neither -d nor -n.
     fn build(a: &RunArgs, measured_by_sweep: bool) -> Result<(Config, Outputs), Error> {
+        let dir = OutDir::create(&a.out_dir)?;
+        let a = &RunArgs {
+            json: dir.pick(&a.json, "summary.json"),
+            records: dir.pick(&a.records, "records.jsonl"),
+            csv: dir.pick(&a.csv, "records.csv"),
+            vllm_json: dir.pick(&a.vllm_json, "vllm.json"),
+            series: dir.pick(&a.series, "series.jsonl"),
+            html: dir.pick(&a.html, "report.html"),
+            ..a.clone()
+        };
         let base = base_url(a)?;
         let api = api::setup(a, &base)?;
         let open = load::open_loop(a)?;
@@ -211,7 +255,8 @@ impl Config {
             scale,
         };
         request_head_fits(&config)?;
-        let outputs = outputs(a)?;
+        let mut outputs = outputs(a)?;
+        outputs.out_dir = dir.written();
         Ok((config, outputs))
     }
 
@@ -449,6 +494,7 @@ fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
         series: open("--series", &a.series)?,
         html: open("--html", &a.html)?,
         thresholds,
+        out_dir: None,
     })
 }
 

@@ -2,7 +2,7 @@
 //! rates, `--rate auto`, or `--find`), the run every level varies, checked once at the first
 //! level's load (`Config::at` makes each level from it), and its three outputs, opened.
 
-use super::{Config, Parsed, distinct, duration, open};
+use super::{Config, OutDir, Parsed, distinct, duration, open};
 use crate::cli::{RunArgs, SweepArgs};
 use crate::error::Error;
 use crate::export::OutputFile;
@@ -23,6 +23,7 @@ const OWN: &[&str] = &[
     "--json",
     "--records",
     "--html",
+    "--out-dir",
 ];
 /// The saturated level of `--rate auto` without `--max-concurrency`.
 const SATURATED: usize = 256;
@@ -45,6 +46,8 @@ pub struct SweepPlan {
     pub html: Option<OutputFile>,
     /// The sweep's run id; each level's is this with its label (`sweep-…:c8`).
     pub run_id: String,
+    /// `--out-dir`, named after the sweep with what went there.
+    pub out_dir: Option<String>,
 }
 
 impl SweepPlan {
@@ -63,6 +66,10 @@ impl SweepPlan {
             Err(exit) => return Err(refused(&exit.output)),
         };
         let levels = levels(&s, &base)?;
+        let dir = OutDir::create(&s.out_dir)?;
+        let json = dir.pick(&s.json, "sweep.json");
+        let records = dir.pick(&s.records, "records.jsonl");
+        let html = dir.pick(&s.html, "sweep.html");
         // The first level's load, so that every flag is checked as that run's.
         let mut first = base.clone();
         match &levels {
@@ -76,7 +83,7 @@ impl SweepPlan {
             Levels::Find { variable: Variable::Rate, start, .. } => first.rate = Some(*start),
         }
         let (config, outputs) = Config::build(&first, matches!(levels, Levels::Find { .. }))?;
-        distinct(&[("--json", &s.json), ("--records", &s.records), ("--html", &s.html)])?;
+        distinct(&[("--json", &json), ("--records", &records), ("--html", &html)])?;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let run_id = base
             .run_id
@@ -86,10 +93,11 @@ impl SweepPlan {
             levels,
             base: config,
             thresholds: outputs.thresholds,
-            json: open("--json", &s.json)?,
-            records: open("--records", &s.records)?,
-            html: open("--html", &s.html)?,
+            json: open("--json", &json)?,
+            records: open("--records", &records)?,
+            html: open("--html", &html)?,
             run_id,
+            out_dir: dir.written(),
         }))
     }
 }
