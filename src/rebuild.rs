@@ -9,7 +9,6 @@
 
 use crate::error::Error;
 use crate::export::records::Record;
-use crate::files::{self, cap};
 use crate::measure::Measurement;
 use crate::output::warnings::Warning;
 use crate::shard::Shard;
@@ -17,6 +16,7 @@ use crate::slo::Slo;
 use crate::stats::breakdown::Ended;
 use crate::stats::{Breakdown, RunStats, SeriesBuilder};
 use crate::summary::RunOutput;
+use crate::util::files::{self, cap};
 use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant, SystemTime};
 

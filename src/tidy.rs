@@ -9,31 +9,73 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The layers, lowest first. A module may import only from layers before its own; modules in
-/// one layer are independent of each other.
-const LAYERS: &[&[&str]] = &[
-    &["error", "cli", "rng", "sys", "sse", "stop", "decimals", "svg", "lang", "shard", "launch"],
-    &["files", "gate"],
-    &["measure", "tokens"],
-    &["slo"],
-    &["search"],
-    &["stats"],
-    &["workload"],
-    &["protocol"],
-    &["client"],
-    &["summary"],
-    &["export", "output"],
-    &["html"],
-    &["config"],
-    &["reporter"],
-    &["engine"],
-    &["rebuild"],
-    &["commands"],
+/// The one list of the layers: five tiers, lowest first, each module with what it owns. A module
+/// may import from the tiers below its own and from its own tier, never in a cycle; the named
+/// rules below add what tiers cannot say. The crate doc and docs/architecture.md list the same
+/// modules in the same order, a line each (`the_docs_list_the_layers`).
+const TIERS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "leaves: the pure pieces and the batteries",
+        &[
+            ("error", "fatal errors, each naming the input and the fix"),
+            ("cli", "the argh structs: flag names, defaults in help, examples; no logic"),
+            (
+                "util",
+                "batteries: the seeded generator, JSON decimals, the bounded file opener, the process and machine facts std lacks",
+            ),
+            ("sse", "the pure incremental WHATWG event-stream parser"),
+            ("stop", "the stop signal and the panic guard that sets it"),
+            ("lang", "the language people read, and the English-Chinese pairs"),
+            ("shard", "the exact split of a run over N processes"),
+            ("gate", "threshold and compare expressions, checked against a JSON summary"),
+            ("measure", "raw instants, the metric definitions, outcomes and error kinds"),
+            ("tokens", "the token estimate and --tokenizer"),
+            ("slo", "--slo objectives, each request judged, the attainment's interval"),
+            ("search", "the capacity search of sweep --find"),
+            ("stats", "mergeable histograms, the run second by second, by key and prompt"),
+            ("svg", "the SVG writer of the report's charts"),
+        ],
+    ),
+    (
+        "the request",
+        &[
+            ("workload", "prompts, keys and pacing"),
+            ("protocol", "API names and paths, one pure adapter per API family"),
+            ("client", "one request, streamed and measured, on its own settings"),
+        ],
+    ),
+    (
+        "the result",
+        &[
+            ("summary", "the plain-number result and the verdict on the client"),
+            ("export", "what programs read: one file and one derived type per format"),
+            ("output", "what people read: the table, the summary, warnings"),
+            ("html", "the self-contained HTML reports of a run and of a sweep"),
+        ],
+    ),
+    (
+        "the run",
+        &[
+            ("config", "the one front end: every flag checked, a plan per command"),
+            ("reporter", "the thread that owns the statistics"),
+            ("engine", "threads, the start gate, the load models and the end of a run"),
+        ],
+    ),
+    (
+        "the commands",
+        &[
+            ("rebuild", "records back into statistics (llmload report)"),
+            ("commands", "run, sweep, demo, mock, report, compare, probe: plans run, exit codes"),
+        ],
+    ),
 ];
+
+/// Apart from the tiers, on purpose: the embedded mock, the instrument.
+const APART: (&str, &str) = ("mock", "the embedded mock LLM server, the instrument");
 
 /// The instrument stays apart: an instrument that shared the client's reading of a protocol
 /// would share its bugs.
-const MOCK_MAY_IMPORT: &[&str] = &["stats", "rng"];
+const MOCK_MAY_IMPORT: &[&str] = &["stats", "util::rng"];
 
 /// Words that mean I/O or timing, refused in the pure layers.
 const IO_WORDS: &[&str] = &[
@@ -119,6 +161,20 @@ fn imports(code: &str) -> BTreeSet<String> {
     found
 }
 
+/// What `code` names of the batteries' folder one level down (`util::rng`), or `module` itself
+/// for any other module.
+fn within(code: &str, module: &str) -> Vec<String> {
+    if module != "util" {
+        return vec![module.to_string()];
+    }
+    let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+    let found: BTreeSet<String> = code
+        .match_indices("crate::util::")
+        .map(|(i, m)| format!("util::{}", ident(&code[i + m.len()..])))
+        .collect();
+    found.into_iter().collect()
+}
+
 /// Whether `word` occurs in `code` as a whole word (or path, for words with `::`).
 fn has_word(code: &str, word: &str) -> bool {
     code.match_indices(word).any(|(i, _)| {
@@ -142,7 +198,7 @@ fn names_our_config(code: &str) -> bool {
 /// Every rule broken by `files`, as sentences that name the file and the fix.
 fn problems(files: &[Source], dirs: &BTreeSet<String>) -> Vec<String> {
     let rank: BTreeMap<&str, usize> =
-        LAYERS.iter().enumerate().flat_map(|(r, layer)| layer.iter().map(move |m| (*m, r))).collect();
+        TIERS.iter().enumerate().flat_map(|(r, (_, tier))| tier.iter().map(move |(m, _)| (*m, r))).collect();
     let mut out = Vec::new();
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in files {
@@ -157,31 +213,32 @@ fn problems(files: &[Source], dirs: &BTreeSet<String>) -> Vec<String> {
         let used: BTreeSet<String> = imports(code).into_iter().filter(|m| m != module).collect();
         graph.entry(module.to_string()).or_default().extend(used.iter().cloned());
         if module == "mock" {
-            for m in used.iter().filter(|m| !MOCK_MAY_IMPORT.contains(&m.as_str())) {
+            for m in
+                used.iter().flat_map(|m| within(code, m)).filter(|m| !MOCK_MAY_IMPORT.contains(&m.as_str()))
+            {
                 out.push(format!(
-                    "{}: the mock imports crate::{m}; it may import only stats and rng (it is the instrument)",
+                    "{}: the mock imports crate::{m}; it may import only stats and util::rng (it is the instrument)",
                     f.path
                 ));
             }
             continue;
         }
         let Some(&mine) = rank.get(module) else {
-            out.push(format!("{}: module `{module}` is in no layer: add it to tidy::LAYERS", f.path));
+            out.push(format!("{}: module `{module}` is in no tier: add it to tidy::TIERS", f.path));
             continue;
         };
         for m in &used {
             match rank.get(m.as_str()) {
-                Some(&theirs) if theirs < mine => {}
-                Some(_) => out.push(format!(
-                    "{}: `{module}` imports crate::{m}, which is not in a layer below it",
-                    f.path
-                )),
+                Some(&theirs) if theirs <= mine => {}
+                Some(_) => {
+                    out.push(format!("{}: `{module}` imports crate::{m}, which is in a higher tier", f.path))
+                }
                 None if m == "mock" => {
                     if !matches!(module, "config" | "commands") {
                         out.push(format!("{}: only config (its plan) and commands may use the mock", f.path));
                     }
                 }
-                None => out.push(format!("{}: `{module}` imports crate::{m}, which is in no layer", f.path)),
+                None => out.push(format!("{}: `{module}` imports crate::{m}, which is in no tier", f.path)),
             }
         }
         if module == "client" && (has_word(code, "crate::config") || names_our_config(code)) {
@@ -328,20 +385,27 @@ mod tests {
             src("sse.rs", "fn f() { eprintln!(\"x\"); }"),
             src("mock/a.rs", "use crate::measure::M;"),
             src("workload.rs", "//"),
-            Source { path: "rng.rs".into(), code: "fn f() {}".into() },
+            src("mock/b.rs", "use crate::util::rng::R; use crate::util::sys::S;"),
+            src("output/a.rs", "use crate::export::E;"),
+            src("export/a.rs", "use crate::output::O;"),
+            Source { path: "util/rng.rs".into(), code: "fn f() {}".into() },
         ];
         let dirs = ["stats", "client", "protocol", "mock", "workload"].map(String::from).into();
         let found = problems(&files, &dirs).join("\n");
         for expected in [
-            "stats/mod.rs: `stats` imports crate::engine, which is not in a layer below it",
+            "stats/mod.rs: `stats` imports crate::engine, which is in a higher tier",
             "import cycle: engine → stats → engine",
             "client/mod.rs: the client names config",
             "!client/ok.rs",
             "protocol/x.rs: `protocol` must stay pure but uses std::fs",
             "sse.rs: `sse` must stay pure but uses eprintln!",
             "mock/a.rs: the mock imports crate::measure",
+            "mock/b.rs: the mock imports crate::util::sys",
+            "!mock/b.rs: the mock imports crate::util::rng",
+            "!output/a.rs: `output` imports",
+            "import cycle: export → output → export",
             "workload.rs: a module with a folder lives in workload/mod.rs",
-            "rng.rs: open the file with a `//!` paragraph",
+            "util/rng.rs: open the file with a `//!` paragraph",
         ] {
             match expected.strip_prefix('!') {
                 Some(clean) => assert!(!found.contains(clean), "{clean} is fine, yet:\n{found}"),

@@ -10,9 +10,9 @@ use super::failure::{failure, http_error, one_line, read_snippet};
 use super::{Client, MAX_REQUEST_ID, Request, retry, transport};
 use crate::measure::{ErrorKind, Measurement, Outcome, arrival};
 use crate::protocol::RequestSpec;
-use crate::rng::SplitMix64;
 use crate::sse;
 use crate::stop::StopSignal;
+use crate::util::rng::SplitMix64;
 use crate::workload::mask_secrets;
 use std::time::{Duration, Instant, SystemTime};
 

@@ -6,9 +6,9 @@
 use super::{EXIT_GATE, EXIT_OK, print_out, say};
 use crate::cli::CompareArgs;
 use crate::error::Error;
-use crate::files::{self, cap};
 use crate::gate::{FailIf, Subject};
 use crate::output::gates::{self, Row};
+use crate::util::files::{self, cap};
 use serde_json::Value;
 
 /// The rows every comparison shows, before the gated subjects it does not already show.

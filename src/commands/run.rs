@@ -12,8 +12,8 @@ use crate::output::progress::Live;
 use crate::output::warnings::{Warning, human};
 use crate::summary::verdict::{Inputs, Judgement, Model, judge};
 use crate::summary::{Clock, RunOutput, Summary};
-use crate::sys::cgroup::{CpuCgroup, Throttling};
-use crate::sys::machine::Snapshot;
+use crate::util::sys::cgroup::{CpuCgroup, Throttling};
+use crate::util::sys::machine::Snapshot;
 use crate::workload::mask_key;
 use std::io::Write;
 use std::sync::Arc;
@@ -36,12 +36,12 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     }
     // From here Ctrl-C and SIGTERM are the run's: during the preflight they end it with nothing
     // measured; after it, with a summary.
-    let signals = crate::sys::signals::Listener::install();
+    let signals = crate::util::sys::signals::Listener::install();
     let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
     if config.preflight {
         let url = &config.client.url;
         // On a terminal, what the wait is for (a slow first token would otherwise look like a hang).
-        let status = !config.quiet && crate::sys::stderr_is_terminal();
+        let status = !config.quiet && crate::util::sys::stderr_is_terminal();
         if status {
             let _ =
                 write!(std::io::stderr(), "preflight: one request to {url}, waiting for its first token…");
@@ -102,7 +102,7 @@ pub(super) fn measure(
     live: Option<Live>,
 ) -> Result<(Summary, RunOutput, Crew), Error> {
     let (mut run, crew) = engine::run(config.clone(), records, interrupts, live)?;
-    let (cpu_s, peak_rss) = crate::sys::process_usage();
+    let (cpu_s, peak_rss) = crate::util::sys::process_usage();
     let mut warnings: Vec<Text> = early.iter().map(Warning::both).collect();
     warnings.append(&mut run.warnings);
     if let Some(error) = run.records_error.take() {
@@ -133,8 +133,8 @@ impl Start {
     /// Now, and a warning (said once; the run goes on) when the cgroup cannot be read.
     pub(super) fn now() -> (Start, Option<Warning>) {
         let cgroup = CpuCgroup::read().and_then(|c| c.throttling().map(|t| (c, t)));
-        let cpu_s = crate::sys::process_usage().0;
-        let cpu_set = crate::sys::cpu_set();
+        let cpu_s = crate::util::sys::process_usage().0;
+        let cpu_set = crate::util::sys::cpu_set();
         let machine = Snapshot::now(&cpu_set, cpu_s).map(|s| (cpu_set, s));
         match cgroup {
             Ok(cgroup) => (Start { cpu_s, cgroup: Some(cgroup), machine }, None),
@@ -151,7 +151,7 @@ impl Start {
         let quota_cores = self.cgroup.as_ref().and_then(|(c, _)| c.quota_cores);
         let throttling = self.cgroup.as_ref().and_then(|(c, at)| Some(c.throttling().ok()?.since(*at)));
         let machine = self.machine.as_ref().and_then(|(cpus, at)| {
-            let now = Snapshot::now(cpus, crate::sys::process_usage().0)?;
+            let now = Snapshot::now(cpus, crate::util::sys::process_usage().0)?;
             now.since(at, s.wall_s)
         });
         let model = match config.pacing.open {
@@ -170,7 +170,7 @@ impl Start {
             cpu_s: c.cpu_s,
             wall_s: s.wall_s,
             window_s: s.window_s,
-            cpus: crate::sys::cpus(),
+            cpus: crate::util::sys::cpus(),
             quota_cores,
             throttling,
             machine,
@@ -190,7 +190,7 @@ fn warnings_before(c: &Config) -> Vec<Warning> {
         let starting = (0..p.concurrency).filter(|&i| p.start_offset(i) < duration).count();
         w.push(Warning::RampUpTooLong { ramp_up: p.ramp_up, duration, starting, workers: p.concurrency });
     }
-    if let Some((limit, need)) = crate::sys::raise_open_file_limit(p.concurrency) {
+    if let Some((limit, need)) = crate::util::sys::raise_open_file_limit(p.concurrency) {
         w.push(Warning::FileLimit { limit, need, workers: p.concurrency });
     }
     w

@@ -53,7 +53,7 @@ struct Sweep {
     plan: SweepPlan,
     done: Vec<Level>,
     interrupts: crossbeam_channel::Receiver<()>,
-    signals: Option<crate::sys::signals::Listener>,
+    signals: Option<crate::util::sys::signals::Listener>,
     preflight_done: bool,
     /// Redraw a live line under each level: stderr is a terminal and no `-q`.
     live: bool,
@@ -63,9 +63,9 @@ struct Sweep {
 
 impl Sweep {
     fn new(plan: SweepPlan) -> Sweep {
-        let signals = crate::sys::signals::Listener::install();
+        let signals = crate::util::sys::signals::Listener::install();
         let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
-        let live = !plan.base.quiet && crate::sys::stderr_is_terminal();
+        let live = !plan.base.quiet && crate::util::sys::stderr_is_terminal();
         Sweep { plan, done: Vec::new(), interrupts, signals, preflight_done: false, live, count: None }
     }
 

@@ -4,8 +4,8 @@
 
 use crate::cli::RunArgs;
 use crate::error::Error;
-use crate::files::{self, cap};
 use crate::protocol::{self, Anthropic, Api, Custom, Dify, OpenAi, Protocol};
+use crate::util::files::{self, cap};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 

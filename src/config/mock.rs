@@ -4,10 +4,10 @@
 use super::{duration, lang};
 use crate::cli::{DemoArgs, MockArgs, RunArgs};
 use crate::error::Error;
-use crate::files::{self, cap};
 use crate::lang::Lang;
 use crate::mock::{self, MockConfig};
 use crate::protocol::Api;
+use crate::util::files::{self, cap};
 use std::net::SocketAddr;
 
 /// A validated `llmload mock`.

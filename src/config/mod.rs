@@ -16,13 +16,13 @@ use crate::cli::RunArgs;
 use crate::client::{self, ClientSettings, Timeouts, Tls};
 use crate::error::Error;
 use crate::export::OutputFile;
-use crate::files::{self, cap};
 use crate::gate::Threshold;
 use crate::lang::Lang;
 use crate::protocol::Api;
 use crate::search::Variable;
 use crate::slo::Slo;
 use crate::tokens::Tokenizer;
+use crate::util::files::{self, cap};
 use crate::workload::{
     Arrival, OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key,
 };
@@ -250,7 +250,7 @@ impl Config {
             preflight: !a.no_preflight,
             series: a.series.is_some() || a.html.is_some(),
             lang: lang(a.lang.as_deref())?,
-            progress: a.requests.is_some() && crate::sys::stderr_is_terminal(),
+            progress: a.requests.is_some() && crate::util::sys::stderr_is_terminal(),
             slo: slo(&a.slo)?,
             scale,
         };
@@ -294,7 +294,7 @@ impl Config {
 
     /// The configuration as reported in summaries, with every secret masked.
     pub fn describe(&self) -> Value {
-        let secs = |d: Duration| crate::decimals::round(d.as_secs_f64(), 6);
+        let secs = |d: Duration| crate::util::decimals::round(d.as_secs_f64(), 6);
         let c = &self.client;
         json!({
             "api": self.api.name(),

@@ -5,8 +5,8 @@
 use super::Config;
 use crate::cli::{ProbeArgs, RunArgs};
 use crate::error::Error;
-use crate::files::{self, cap};
 use crate::protocol::Api;
+use crate::util::files::{self, cap};
 
 /// A validated probe.
 pub struct ProbePlan {

@@ -9,8 +9,8 @@
 use super::duration;
 use crate::cli::RunArgs;
 use crate::error::Error;
-use crate::rng::SplitMix64;
 use crate::shard::Shard;
+use crate::util::rng::SplitMix64;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::time::{Duration, SystemTime};
 

@@ -23,7 +23,7 @@ pub(super) fn worker(
     tx: &Outbox,
 ) {
     let _guard = PanicGuard(stop.clone());
-    crate::sys::lower_thread_priority();
+    crate::util::sys::lower_thread_priority();
     let Some(started) = pass.wait() else { return };
     let mut free_at = started + config.pacing.start_offset(i);
     if stop.wait(free_at.saturating_duration_since(Instant::now())) {

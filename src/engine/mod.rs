@@ -11,19 +11,20 @@ use crate::client::Client;
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::RecordFiles;
-use crate::launch::Held;
 use crate::output::progress::Live;
 use crate::output::warnings::Warning;
 use crate::reporter::{self, Msg, Outbox, Report, Reporter, Screen};
 use crate::stop::StopSignal;
 use crate::summary::RunOutput;
 use crossbeam_channel::{Receiver, after, at, select};
+use launch::Held;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod closed;
+mod launch;
 mod open;
 mod seat;
 
@@ -119,7 +120,7 @@ pub fn run(
         }
     }
     drop((tx, alive));
-    let held = crate::launch::hold(config.scale.start_at_system(), &early_interrupts, !config.quiet);
+    let held = launch::hold(config.scale.start_at_system(), &early_interrupts, !config.quiet);
     if held == Held::Interrupted {
         stop.trip(); // interrupted before the start: the gate opens on a run that sends nothing
     }

@@ -107,7 +107,7 @@ fn dispatch(
     mut warnings: Vec<Text>,
 ) -> Vec<Text> {
     let _guard = PanicGuard(pool.stop.clone());
-    crate::sys::tight_timer_slack();
+    crate::util::sys::tight_timer_slack();
     let Some(started) = pass.wait() else { return warnings };
     let pacing = &pool.config.pacing;
     let deadline = pacing.duration.and_then(|d| started.checked_add(d));
@@ -173,7 +173,7 @@ fn spawn_worker(
 /// A pool worker: sends each request it takes, until the queue closes or the run stops.
 fn serve(i: usize, pool: &Pool, tx: &Outbox) {
     let _guard = PanicGuard(pool.stop.clone());
-    crate::sys::lower_thread_priority();
+    crate::util::sys::lower_thread_priority();
     let _ = tx.later.send(Msg::WorkerUp { start_lag: None });
     let mut seat = Seat::new(i, &pool.config, &pool.client, &pool.stop);
     while let Ok(job) = pool.jobs.recv() {

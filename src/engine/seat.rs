@@ -5,8 +5,8 @@
 use crate::client::{self, Client, Request};
 use crate::config::Config;
 use crate::measure::Measurement;
-use crate::rng::SplitMix64;
 use crate::stop::StopSignal;
+use crate::util::rng::SplitMix64;
 use std::time::{Duration, Instant};
 
 /// A worker's state across its requests.

@@ -5,8 +5,8 @@
 //! durations (the reporter measures the start from its own clock); only reading places a record
 //! back on a timeline, for the same `RunStats::add` a live run uses. Files are `rebuild`'s.
 
-use crate::decimals::three;
 use crate::measure::{ErrorKind, Measurement, Outcome, TokenSource};
+use crate::util::decimals::three;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 

@@ -6,9 +6,9 @@
 //! is `null` (vLLM writes 0); `request_goodput` is `goodput.requests_per_s` (`null` without `--slo`), `request_rate` is
 //! `"inf"` for a closed-loop run, as vLLM writes it.
 
-use crate::decimals::{six, three};
 use crate::stats::Distribution;
 use crate::summary::Summary;
+use crate::util::decimals::{six, three};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ impl Name for E2el {
 impl<N: Name> Serialize for Stats<N> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let round = |v: Option<f64>| v.map(|v| crate::decimals::round(v, 3));
+        let round = |v: Option<f64>| v.map(|v| crate::util::decimals::round(v, 3));
         let mut m = s.serialize_map(Some(4))?;
         for (stat, v) in [("mean", self.mean), ("median", self.median), ("std", self.std), ("p99", self.p99)]
         {

@@ -3,7 +3,7 @@
 //! kept in the JSON's units: milliseconds for times, a fraction for rates.
 
 use super::{Kind, Op, Subject, ms_per, number_and_unit, split};
-use crate::decimals::six;
+use crate::util::decimals::six;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -70,7 +70,7 @@ pub(super) fn text(lang: Lang, n: u64) -> String {
 }
 
 /// Seeded per response: jitter and ids are reproducible.
-pub(super) use crate::rng::SplitMix64;
+pub(super) use crate::util::rng::SplitMix64;
 
 /// The text-event deadlines of one response.
 pub(super) struct Schedule {

@@ -3,9 +3,9 @@
 //! verdict with the likely fix. Pure: events and counts in, text out; sending the request is the
 //! command's, and the last event ID is the SSE parser's.
 
-use crate::decimals::three;
 use crate::measure::{ErrorKind, Outcome};
 use crate::protocol::Delta;
+use crate::util::decimals::three;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;

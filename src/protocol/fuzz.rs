@@ -8,8 +8,8 @@ use super::anthropic::Anthropic;
 use super::custom::Custom;
 use super::dify::Dify;
 use super::openai::OpenAi;
-use crate::rng::SplitMix64;
 use crate::sse::{Limits, Parser};
+use crate::util::rng::SplitMix64;
 
 /// Cases per run by default: a few seconds in a debug build on a small machine.
 const DEFAULT_CASES: u64 = 100_000;

@@ -4,7 +4,7 @@
 //! bucket midpoint, exact below 1024), so per-event data never needs an unbounded sample vector.
 //! It does not know units: callers record integers and scale when they summarise.
 
-use crate::decimals::three;
+use crate::util::decimals::three;
 use std::ops::AddAssign;
 
 /// Mantissa bits: values below 2^P are stored exactly; above, each power of two has 2^(P-1) buckets.

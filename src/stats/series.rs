@@ -10,8 +10,8 @@
 //! write (`export::series` does).
 
 use super::Histogram;
-use crate::decimals::{six, three};
 use crate::measure::{Measurement, Outcome};
+use crate::util::decimals::{six, three};
 use std::time::{Duration, Instant};
 
 /// How far behind the latest end a second's histograms stay open: a request's end reaches the

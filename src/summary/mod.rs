@@ -6,11 +6,11 @@
 
 pub mod verdict;
 
-use crate::decimals::{six, three};
 use crate::gate::{Checked, Threshold};
 use crate::lang::Text;
 use crate::slo::SloTally;
 use crate::stats::{Breakdown, Distribution, Histogram, RunStats, SeriesRow};
+use crate::util::decimals::{six, three};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

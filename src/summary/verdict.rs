@@ -11,8 +11,8 @@
 //! bottleneck?").
 
 use crate::lang::Text;
-use crate::sys::cgroup::Throttling;
-use crate::sys::machine::Load;
+use crate::util::sys::cgroup::Throttling;
+use crate::util::sys::machine::Load;
 use serde::Serialize;
 use std::cmp::Reverse;
 
@@ -63,13 +63,13 @@ pub struct Machine {
     /// The CPUs the client may run on, over which the others' use is counted.
     pub cpus: usize,
     /// CPU the machine's other work used on those CPUs during the run, in cores.
-    #[serde(serialize_with = "crate::decimals::three")]
+    #[serde(serialize_with = "crate::util::decimals::three")]
     pub others_cores: f64,
     /// The share of those CPUs' time a hypervisor gave to other guests, 0 to 1.
-    #[serde(serialize_with = "crate::decimals::six")]
+    #[serde(serialize_with = "crate::util::decimals::six")]
     pub steal: f64,
     /// The 1-minute load average at the run's end (the whole machine, llmload included).
-    #[serde(serialize_with = "crate::decimals::three")]
+    #[serde(serialize_with = "crate::util::decimals::three")]
     pub load_1m: Option<f64>,
     /// Whether other work kept the machine busy (`BUSY_OTHERS_SHARE`, `BUSY_STEAL`).
     pub busy: bool,

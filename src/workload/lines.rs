@@ -2,7 +2,7 @@
 //! file can be wrong. It does not interpret the lines.
 
 use crate::error::Error;
-use crate::files::{self, cap, too_big};
+use crate::util::files::{self, cap, too_big};
 use std::io::{BufRead, BufReader, Read};
 
 /// One prompt or key longer than this is a wrong file, not a prompt; the reader never buffers more.

@@ -5,7 +5,7 @@
 //! its full value over the ramp: arrival k is at the instant by which k arrivals are expected.
 //! Pure and reproducible from the seed.
 
-use crate::rng::SplitMix64;
+use crate::util::rng::SplitMix64;
 use std::time::Duration;
 
 /// How gaps between arrivals are drawn.

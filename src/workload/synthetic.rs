@@ -5,8 +5,8 @@
 //! (`tokens`), not a model's tokenizer.
 
 use super::Prompt;
-use crate::rng::SplitMix64;
 use crate::tokens::{Estimator, Tokenizer};
+use crate::util::rng::SplitMix64;
 use std::str::FromStr;
 
 /// How many distinct prompts a synthetic source builds (handed out round-robin).
