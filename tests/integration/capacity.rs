@@ -53,9 +53,8 @@ fn a_stall_holds_every_event_until_it_ends() {
         ..MockConfig::default()
     };
     let mock = mock_with(config);
-    let u = url(&mock);
     let (out, _, records) =
-        run_logged("stall", &["run", "--url", &u, "--api", "openai-chat", "-n", "1", "--no-preflight"]);
+        Llmload::run(&mock).args("--api openai-chat -n 1 --no-preflight").logged(&Dir::new("stall"));
     out.expect_code(0);
     let r = &records[0];
     let longest_gap = r["itl_ms"].as_array().unwrap().iter().filter_map(Value::as_f64).fold(0.0, f64::max);

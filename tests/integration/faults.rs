@@ -15,8 +15,7 @@ fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
 fn run_with_args(fault: &str, api: &str, extra: &[&str]) -> (Output, Value, Vec<Value>) {
     let mock = slow_fault_mock(6, &[fault], Duration::from_secs(3));
     let (out, j, recs) = Llmload::run(&mock)
-        .args("--api")
-        .arg(api)
+        .opt("--api", api)
         .args("-c 1 -n 8 --quiet --no-preflight")
         .arg_list(extra)
         .logged(&Dir::new(&format!("fault-{}-{api}", fault.replace(':', "_"))));

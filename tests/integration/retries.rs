@@ -8,8 +8,8 @@ use serde_json::json;
 fn run(fault: &str, n: &str, extra: &[&str]) -> (Output, serde_json::Value, Vec<serde_json::Value>, u64) {
     let mock = fast_mock(4, &[fault]);
     let (out, j, recs) = Llmload::run(&mock)
-        .args("-c 1 -n")
-        .arg(n)
+        .args("-c 1")
+        .opt("-n", n)
         .args("--quiet --no-preflight")
         .arg_list(extra)
         .logged(&Dir::new(&format!("retries-{}", fault.replace(':', "_"))));
