@@ -16,9 +16,10 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
         ("anthropic", 12), // message_start, content_block_start, ping, 6 deltas, block stop, message_delta, message_stop
     ];
     for (i, (api, events)) in cases.into_iter().enumerate() {
-        let u = url(&mock);
-        let args = ["run", "--url", &u, "--api", api, "--model", "m", "-c", "2", "-n", "4", "--quiet"];
-        let (out, j, recs) = run_logged(&format!("api-{api}"), &args);
+        let (out, j, recs) = Llmload::run(&mock)
+            .opt("--api", api)
+            .args("--model m -c 2 -n 4 --quiet")
+            .logged(&Dir::new(&format!("api-{api}")));
         out.expect_code(0);
         assert_eq!(j["requests"]["ok"], 4, "{api}{}", out.context());
         assert_eq!(j["config"]["api"], api);
@@ -47,7 +48,7 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
 fn stream_errors_of_every_api_fail_the_request() {
     let mock = fast_mock(6, &["stream-error"]);
     for api in ["dify-chat", "dify-workflow", "openai-completions", "anthropic"] {
-        let out = llmload(&["run", "--url", &url(&mock), "--api", api, "-n", "2", "--quiet"]);
+        let out = Llmload::run(&mock).opt("--api", api).args("-n 2 --quiet").output();
         out.expect_code(1);
         assert!(out.stdout.contains("stream_error"), "{api}{}", out.context());
     }
@@ -57,10 +58,9 @@ fn stream_errors_of_every_api_fail_the_request() {
 fn another_apis_stream_asks_whether_api_is_right() {
     // The mock answers Dify's path in Dify's shape, whatever the client asked for.
     let mock = fast_mock(6, &[]);
-    let u = url(&mock);
-    let args =
-        ["run", "--url", &u, "--api", "openai-chat", "--path", "/v1/chat-messages", "-n", "2", "--quiet"];
-    let (out, j, recs) = run_logged("api-mismatch", &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("--api openai-chat --path /v1/chat-messages -n 2 --quiet")
+        .logged(&Dir::new("api-mismatch"));
     out.expect_code(1);
     let hint = "the stream closed between events before its terminal event: 7 events, none recognised as \
                 openai-chat (first: `event: message`): is --api right?";
@@ -79,12 +79,11 @@ fn another_apis_stream_asks_whether_api_is_right() {
 #[test]
 fn openai_compatible_server_names_pick_openai_chat() {
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
     for name in ["vllm", "llama.cpp"] {
-        let (out, j, _) = run_logged(
-            &format!("api-alias-{name}"),
-            &["run", "--url", &u, "--api", name, "-n", "1", "--quiet"],
-        );
+        let (out, j, _) = Llmload::run(&mock)
+            .opt("--api", name)
+            .args("-n 1 --quiet")
+            .logged(&Dir::new(&format!("api-alias-{name}")));
         out.expect_code(0);
         assert_eq!(
             (j["config"]["api"].as_str(), j["requests"]["ok"].as_u64()),

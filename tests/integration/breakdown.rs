@@ -26,28 +26,12 @@ fn rows(v: &Value, index: &str, label: &str) -> (Vec<(u64, Value, u64, u64)>, bo
 #[test]
 fn two_keys_and_three_prompts_are_broken_down_exactly() {
     let mock = fast_mock(3, &[]);
-    let dir = tempdir("breakdown-files");
-    let (keys, prompts) = (dir.join("keys.txt"), dir.join("prompts.txt"));
-    std::fs::write(&keys, "sk-first-key-00000001\nsk-second-key-0000002\n").unwrap();
-    std::fs::write(&prompts, "first prompt\n第二个提示词，稍微长一点点\nthird\n").unwrap();
-    let (k, p, u) = (keys.to_str().unwrap(), prompts.to_str().unwrap(), url(&mock));
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "--api",
-        "openai-chat",
-        "-c",
-        "1",
-        "-n",
-        "12",
-        "--quiet",
-        "--api-key-file",
-        k,
-        "--param-file",
-        p,
-    ];
-    let (out, json, records) = run_logged("breakdown", &args);
+    let dir = Dir::new("breakdown-files");
+    let (out, json, records) = Llmload::run(&mock)
+        .args("--api openai-chat -c 1 -n 12 --quiet")
+        .opt("--api-key-file", dir.create("keys.txt", "sk-first-key-00000001\nsk-second-key-0000002\n"))
+        .opt("--param-file", dir.create("prompts.txt", "first prompt\n第二个提示词，稍微长一点点\nthird\n"))
+        .logged(&Dir::new("breakdown"));
     out.expect_code(0);
     let (by_key, timed) = rows(&json["by_key"], "key_index", "key");
     assert_eq!(by_key, [(0, json!("sk-f…0001"), 6, 6), (1, json!("sk-s…0002"), 6, 6)], "{}", out.context());
@@ -95,20 +79,9 @@ fn two_keys_and_three_prompts_are_broken_down_exactly() {
 #[test]
 fn one_key_and_one_prompt_print_no_breakdown_tables() {
     let mock = fast_mock(2, &[]);
-    let u = url(&mock);
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "--api",
-        "openai-chat",
-        "-n",
-        "2",
-        "--quiet",
-        "--api-key",
-        "sk-only-key-000000001",
-    ];
-    let (out, json, _) = run_logged("breakdown-one", &args);
+    let (out, json, _) = Llmload::run(&mock)
+        .args("--api openai-chat -n 2 --quiet --api-key sk-only-key-000000001")
+        .logged(&Dir::new("breakdown-one"));
     out.expect_code(0);
     assert_eq!(json["by_key"].as_array().map(Vec::len), Some(1));
     assert_eq!(json["by_prompt"].as_array().map(Vec::len), Some(1));

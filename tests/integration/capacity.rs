@@ -4,13 +4,9 @@
 //! only: the order and the counts are exact, the times generous.
 
 use crate::util::*;
-use llmload::mock::{self, MockConfig};
+use llmload::mock::MockConfig;
 use serde_json::Value;
 use std::time::Duration;
-
-fn mock_with(config: MockConfig) -> mock::MockHandle {
-    mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
-}
 
 fn ms(r: &Value, key: &str) -> f64 {
     r[key].as_f64().unwrap_or_else(|| panic!("{key} in {r}"))
@@ -27,11 +23,8 @@ fn two_slots_make_the_third_and_fourth_streams_wait_one_stream() {
         ..MockConfig::default()
     };
     let mock = mock_with(config);
-    let u = url(&mock);
-    let (out, _, records) = run_logged(
-        "slots",
-        &["run", "--url", &u, "--api", "openai-chat", "-c", "4", "-n", "4", "--no-preflight"],
-    );
+    let (out, _, records) =
+        Llmload::run(&mock).args("--api openai-chat -c 4 -n 4 --no-preflight").logged(&Dir::new("slots"));
     out.expect_code(0);
     assert_eq!(records.len(), 4, "{}", out.context());
     let mut ttft: Vec<f64> = records.iter().map(|r| ms(r, "ttft_ms")).collect();
@@ -60,9 +53,8 @@ fn a_stall_holds_every_event_until_it_ends() {
         ..MockConfig::default()
     };
     let mock = mock_with(config);
-    let u = url(&mock);
     let (out, _, records) =
-        run_logged("stall", &["run", "--url", &u, "--api", "openai-chat", "-n", "1", "--no-preflight"]);
+        Llmload::run(&mock).args("--api openai-chat -n 1 --no-preflight").logged(&Dir::new("stall"));
     out.expect_code(0);
     let r = &records[0];
     let longest_gap = r["itl_ms"].as_array().unwrap().iter().filter_map(Value::as_f64).fold(0.0, f64::max);

@@ -7,8 +7,7 @@ use std::time::Duration;
 #[test]
 fn dify_run_counts_every_request_and_token() {
     let mock = fast_mock(12, &[]);
-    let u = url(&mock);
-    let (out, j, recs) = run_logged("dify", &["run", "--url", &u, "-c", "4", "-n", "20", "--quiet"]);
+    let (out, j, recs) = Llmload::run(&mock).args("-c 4 -n 20 --quiet").logged(&Dir::new("dify"));
     out.expect_code(0);
     assert_eq!(j["version"], 1);
     assert_eq!(
@@ -67,7 +66,7 @@ fn dify_run_counts_every_request_and_token() {
 #[test]
 fn the_table_ends_with_one_row_marked_end_with_its_elapsed_time_to_a_tenth() {
     let mock = fast_mock(4, &[]);
-    let out = llmload(&["run", "--url", &url(&mock), "-c", "2", "-d", "1500ms"]);
+    let out = Llmload::run(&mock).args("-c 2 -d 1500ms").output();
     out.expect_code(0);
     assert!(out.stdout.contains(" cancelled at the deadline"), "{}", out.context());
     let rows: Vec<&str> = out
@@ -97,8 +96,7 @@ fn the_table_ends_with_one_row_marked_end_with_its_elapsed_time_to_a_tenth() {
 #[test]
 fn arrival_times_come_from_the_kernel_clock_and_the_lag_is_measured() {
     let mock = fast_mock(8, &[]);
-    let u = url(&mock);
-    let (out, j, recs) = run_logged("kernel-clock", &["run", "--url", &u, "-c", "2", "-n", "6", "--quiet"]);
+    let (out, j, recs) = Llmload::run(&mock).args("-c 2 -n 6 --quiet").logged(&Dir::new("kernel-clock"));
     out.expect_code(0);
     let client = &j["client"];
     assert_eq!(client["clock"], "kernel", "{}", out.context());
@@ -117,28 +115,10 @@ fn arrival_times_come_from_the_kernel_clock_and_the_lag_is_measured() {
 #[test]
 fn openai_run_honours_max_tokens_and_reads_usage() {
     let mock = fast_mock(30, &[]);
-    let dir = tempdir("openai");
-    let json_path = dir.join("out.json");
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        "openai-chat",
-        "--model",
-        "m",
-        "--max-tokens",
-        "5",
-        "-c",
-        "2",
-        "-n",
-        "6",
-        "--quiet",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let (out, j) = Llmload::run(&mock)
+        .args("--api openai-chat --model m --max-tokens 5 -c 2 -n 6 --quiet")
+        .json(&Dir::new("openai"));
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["requests"]["ok"], 6, "{}", out.context());
     assert_eq!(j["tokens"]["output_total"], 30);
     assert_eq!(j["tokens"]["from_usage"], 6);
@@ -155,16 +135,10 @@ fn openai_run_honours_max_tokens_and_reads_usage() {
 fn seed_flags_without_subcommand_send_one_request_per_worker() {
     let mock = fast_mock(4, &[]);
     let port = mock.addr().port().to_string();
-    let out = llmload(&[
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--threads",
-        "3",
-        "--api-key",
-        "app-0123456789abcdef",
-    ]);
+    let out = Llmload::new("--host 127.0.0.1 --port")
+        .arg(port)
+        .args("--threads 3 --api-key app-0123456789abcdef")
+        .output();
     out.expect_code(0);
     assert!(out.stdout.contains("3 total · 3 ok"), "{}", out.context());
     assert!(out.stderr.contains("app-…cdef"), "banner shows the masked key{}", out.context());
@@ -175,25 +149,9 @@ fn seed_flags_without_subcommand_send_one_request_per_worker() {
 fn duration_cuts_in_flight_requests_as_cancelled() {
     // Each response takes about 5 s, so a 1 s run ends with every request in flight.
     let mock = paced_mock(10, 50, 100);
-    let dir = tempdir("cancel");
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-c",
-        "3",
-        "-d",
-        "1s",
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let (out, j, recs) =
+        Llmload::run(&mock).args("-c 3 -d 1s --quiet --no-preflight").logged(&Dir::new("cancel"));
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
-    let j = read_json(&json_path, &out);
     assert_eq!(
         j["requests"],
         json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "stalled": 0, "retried": 0, "attempts": 3, "warmup": 0}),
@@ -204,7 +162,6 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     // Their first tokens came before the cut and count; their ends never came.
     assert_eq!(j["metrics"]["ttft_ms"]["count"], 3, "{}", out.context());
     assert!(j["metrics"]["e2e_ms"].is_null(), "{}", out.context());
-    let recs = read_records(&rec_path, &out);
     // The deadline cut the streams: each record stopped short of the mock's 100 tokens (how soon
     // after the deadline is a time: benches/stops.sh measures it).
     assert_eq!(count_by(&recs, "outcome")["cancelled"], 3);
@@ -218,9 +175,9 @@ fn every_worker_starts_at_once_and_nothing_ok_ends_after_the_deadline() {
     // one ends before the 2 s deadline and its second would end after it, so every worker has
     // a request in flight at the deadline.
     let mock = paced_mock(300, 100, 10);
-    let u = url(&mock);
-    let args = ["run", "--url", &u, "-c", "200", "--ramp-up", "0", "-d", "2s", "--quiet", "--no-preflight"];
-    let (out, j, recs) = run_logged("on-time", &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("-c 200 --ramp-up 0 -d 2s --quiet --no-preflight")
+        .logged(&Dir::new("on-time"));
     out.expect_code(0);
     let lag = &j["client"]["start_lag_ms"];
     assert_eq!(lag["count"], 200, "every worker started{}", out.context());
@@ -242,31 +199,16 @@ fn every_worker_starts_at_once_and_nothing_ok_ends_after_the_deadline() {
 #[test]
 fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
     let mock = fast_mock(3, &[]);
-    let dir = tempdir("keys");
-    let keys = dir.join("keys.txt");
-    let prompts = dir.join("prompts.txt");
-    std::fs::write(&keys, "sk-secret-key-number-one-AAAA\r\nsk-secret-key-number-two-BBBB\r\n").unwrap();
-    std::fs::write(&prompts, "你好\n\n请介绍一下你自己\n讲个笑话\n").unwrap();
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-c",
-        "1",
-        "-n",
-        "6",
-        "--api-key-file",
-        keys.to_str().unwrap(),
-        "--param-file",
-        prompts.to_str().unwrap(),
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("keys");
+    let (out, _, recs) = Llmload::run(&mock)
+        .args("-c 1 -n 6")
+        .opt(
+            "--api-key-file",
+            dir.create("keys.txt", "sk-secret-key-number-one-AAAA\r\nsk-secret-key-number-two-BBBB\r\n"),
+        )
+        .opt("--param-file", dir.create("prompts.txt", "你好\n\n请介绍一下你自己\n讲个笑话\n"))
+        .logged(&dir);
     out.expect_code(0);
-    let recs = read_records(&rec_path, &out);
     let keys_used: Vec<i64> = recs.iter().map(|r| r["key_index"].as_i64().unwrap()).collect();
     let prompts_used: Vec<i64> = recs.iter().map(|r| r["prompt_index"].as_i64().unwrap()).collect();
     assert_eq!(keys_used, [0, 1, 0, 1, 0, 1]);
@@ -275,8 +217,8 @@ fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
         "{}{}{}{}",
         out.stdout,
         out.stderr,
-        std::fs::read_to_string(&json_path).unwrap(),
-        std::fs::read_to_string(&rec_path).unwrap()
+        std::fs::read_to_string(dir.path(Dir::JSON)).unwrap(),
+        std::fs::read_to_string(dir.path(Dir::RECORDS)).unwrap()
     );
     for secret in
         ["sk-secret-key-number-one-AAAA", "sk-secret-key-number-two-BBBB", "number-one", "number-two"]
@@ -289,7 +231,7 @@ fn keys_and_prompts_go_round_robin_and_keys_never_leak() {
 #[test]
 fn api_key_env_fallback_is_sent_and_masked() {
     let mock = fast_mock(2, &[]);
-    let out = llmload_env(&["run", "--url", &url(&mock), "-n", "1"], &[("API_KEY", "app-envkey-1234567890")]);
+    let out = Llmload::run(&mock).args("-n 1").env("API_KEY", "app-envkey-1234567890").output();
     out.expect_code(0);
     assert!(out.stderr.contains("app-…7890"), "{}", out.context());
     assert!(!out.stderr.contains("envkey") && !out.stdout.contains("envkey"));
@@ -298,12 +240,12 @@ fn api_key_env_fallback_is_sent_and_masked() {
 #[test]
 fn table_goes_to_stderr_and_summary_to_stdout() {
     let mock = fast_mock(3, &[]);
-    let out = llmload(&["run", "--url", &url(&mock), "-c", "2", "-d", "1500ms"]);
+    let out = Llmload::run(&mock).args("-c 2 -d 1500ms").output();
     out.expect_code(0);
     assert!(out.stderr.contains("TTFT p50"), "table header on stderr{}", out.context());
     assert!(!out.stdout.contains("TTFT p50"), "no table on stdout{}", out.context());
     assert!(out.stdout.contains("llmload summary"), "{}", out.context());
-    let quiet = llmload(&["run", "--url", &url(&mock), "-n", "2", "--quiet"]);
+    let quiet = Llmload::run(&mock).args("-n 2 --quiet").output();
     assert!(!quiet.stderr.contains("TTFT p50"), "--quiet hides the table{}", quiet.context());
 }
 
@@ -349,29 +291,14 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
     // Responses take about 0.5 s; the run would last 60 s without the interrupt. No preflight:
     // the interrupt must find the run under way.
     let mock = paced_mock(20, 10, 50);
-    let dir = tempdir("sigint");
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let (j, r) = (json_path.to_str().unwrap(), rec_path.to_str().unwrap());
-    let u = url(&mock);
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "-c",
-        "4",
-        "-d",
-        "60s",
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        j,
-        "--records",
-        r,
-    ];
-    let (out, _) = signalled(&args, Duration::from_millis(1500), &["INT"], Duration::ZERO);
+    let dir = Dir::new("sigint");
+    let (out, _) = Llmload::run(&mock)
+        .args("-c 4 -d 60s --quiet --no-preflight")
+        .json_in(&dir)
+        .records_in(&dir)
+        .signalled(Duration::from_millis(1500), &["INT"], Duration::ZERO);
     out.expect_code(130);
-    let j = read_json(&json_path, &out);
-    let recs = read_records(&rec_path, &out);
+    let (j, recs) = (dir.json(&out), dir.records(&out));
     assert_eq!(j["requests"]["total"].as_u64().unwrap() as usize, recs.len(), "{}", out.context());
     assert!(j["requests"]["ok"].as_u64().unwrap() >= 8, "{}", out.context());
     // The in-flight requests finished within the grace period rather than being cut.
@@ -387,26 +314,15 @@ fn ctrl_c_stops_gracefully_with_summary_and_exit_130() {
 /// 5 s response at the interrupt.
 fn interrupt_slow_run(name: &str, grace: &str, signals: &[&str]) -> (Output, serde_json::Value) {
     let mock = paced_mock(10, 50, 100);
-    let json_path = tempdir(name).join("out.json");
-    let (u, j) = (url(&mock), json_path.to_str().unwrap());
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "-c",
-        "2",
-        "-d",
-        "60s",
-        "--grace",
-        grace,
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        j,
-    ];
-    let (out, _) = signalled(&args, Duration::from_millis(1000), signals, Duration::from_millis(300));
+    let dir = Dir::new(name);
+    let (out, _) = Llmload::run(&mock)
+        .args("-c 2 -d 60s --grace")
+        .arg(grace)
+        .args("--quiet --no-preflight")
+        .json_in(&dir)
+        .signalled(Duration::from_millis(1000), signals, Duration::from_millis(300));
     out.expect_code(130);
-    let j = read_json(&json_path, &out);
+    let j = dir.json(&out);
     (out, j)
 }
 
@@ -436,12 +352,8 @@ fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
 fn token_counts_are_checked_against_usage() {
     // The mock's Chinese text is one character per token, so the estimate agrees with usage.
     let mock = fast_mock(10, &[]);
-    let dir = tempdir("tokenizer");
-    let json_path = dir.join("out.json");
-    let out =
-        llmload(&["run", "--url", &url(&mock), "-n", "4", "--quiet", "--json", json_path.to_str().unwrap()]);
+    let (out, j) = Llmload::run(&mock).args("-n 4 --quiet").json(&Dir::new("tokenizer"));
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["config"]["tokenizer"], "estimate");
     let check = &j["tokens"]["usage_vs_counted"];
     assert_eq!(
@@ -453,9 +365,8 @@ fn token_counts_are_checked_against_usage() {
     assert_eq!(j["metrics"]["tokens_per_event"]["p50"], 1.0);
     assert_eq!(j["metrics"]["itl_per_token_ms"]["count"], 4 * 9);
 
-    let u = url(&mock);
     let (out, j, recs) =
-        run_logged("tokenizer-cl100k", &["run", "--url", &u, "-n", "2", "--quiet", "--tokenizer", "cl100k"]);
+        Llmload::run(&mock).args("-n 2 --quiet --tokenizer cl100k").logged(&Dir::new("tokenizer-cl100k"));
     out.expect_code(0);
     assert_eq!(j["config"]["tokenizer"], "cl100k");
     assert_eq!(j["tokens"]["from_usage"], 2, "usage still wins when present");

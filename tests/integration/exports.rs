@@ -61,24 +61,11 @@ fn assert_rows_are_records(csv: &str, records: &[Value], what: &str) {
 fn csv_rows_are_the_records_live_and_rebuilt() {
     // Lists of gaps (commas), warnings (quotes) and failures (empty cells) in one file.
     let mock = fast_mock(5, &["http-500:0.25", "malformed:0.25"]);
-    let dir = tempdir("csv");
-    let (csv, rec_path) = (dir.join("run.csv"), dir.join("rec.jsonl"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-c",
-        "2",
-        "-n",
-        "12",
-        "--quiet",
-        "--csv",
-        csv.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("csv");
+    let (csv, rec_path) = (dir.path("run.csv"), dir.path(Dir::RECORDS));
+    let out = Llmload::run(&mock).args("-c 2 -n 12 --quiet --csv").arg(&csv).records_in(&dir).output();
     out.expect_code(0);
-    let records = read_records(&rec_path, &out);
+    let records = dir.records(&out);
     assert_eq!(records.len(), 12, "{}", out.context());
     assert!(records.iter().any(|r| r["warnings"].as_array().is_some_and(|w| !w.is_empty())), "a quoted list");
     assert!(records.iter().any(|r| r["error"].is_string()), "an error message");
@@ -99,11 +86,10 @@ fn csv_rows_are_the_records_live_and_rebuilt() {
 #[test]
 fn an_unwritable_csv_path_is_refused_before_the_run() {
     let mock = fast_mock(3, &[]);
-    let out = llmload(&["run", "--url", &url(&mock), "-n", "2", "--csv", "/nonexistent-dir/x.csv"]);
+    let out = Llmload::run(&mock).args("-n 2 --csv /nonexistent-dir/x.csv").output();
     out.expect_code(2);
     assert!(out.stderr.contains("--csv /nonexistent-dir/x.csv: cannot create it"), "{}", out.context());
-    let out =
-        llmload(&["run", "--url", &url(&mock), "-n", "2", "--csv", "same.out", "--vllm-json", "same.out"]);
+    let out = Llmload::run(&mock).args("-n 2 --csv same.out --vllm-json same.out").output();
     out.expect_code(2);
     assert!(out.stderr.contains("--csv and --vllm-json name the same file (same.out)"), "{}", out.context());
     assert_eq!(truth(&mock).requests, 0);
@@ -112,28 +98,14 @@ fn an_unwritable_csv_path_is_refused_before_the_run() {
 #[test]
 fn vllm_keys_hold_the_summarys_numbers() {
     let mock = fast_mock(6, &["http-500:0.2"]);
-    let dir = tempdir("vllm");
-    let (json, vllm) = (dir.join("out.json"), dir.join("vllm.json"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        "openai-chat",
-        "--model",
-        "m",
-        "-c",
-        "2",
-        "-n",
-        "10",
-        "--quiet",
-        "--json",
-        json.to_str().unwrap(),
-        "--vllm-json",
-        vllm.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("vllm");
+    let vllm = dir.path("vllm.json");
+    let (out, s) = Llmload::run(&mock)
+        .args("--api openai-chat --model m -c 2 -n 10 --quiet --vllm-json")
+        .arg(&vllm)
+        .json(&dir);
     out.expect_code(0);
-    let (s, v) = (read_json(&json, &out), read_json(&vllm, &out));
+    let v = read_json(&vllm, &out);
     let same = [
         ("completed", &s["requests"]["ok"]),
         ("failed", &s["requests"]["failed"]),

@@ -14,11 +14,11 @@ fn run_with(fault: &str, api: &str) -> (Output, Value, Vec<Value>) {
 /// No preflight: the faults fall on the requests of the run, and some would stop it first.
 fn run_with_args(fault: &str, api: &str, extra: &[&str]) -> (Output, Value, Vec<Value>) {
     let mock = slow_fault_mock(6, &[fault], Duration::from_secs(3));
-    let u = url(&mock);
-    let mut args =
-        vec!["run", "--url", u.as_str(), "--api", api, "-c", "1", "-n", "8", "--quiet", "--no-preflight"];
-    args.extend_from_slice(extra);
-    let (out, j, recs) = run_logged(&format!("fault-{}-{api}", fault.replace(':', "_")), &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .opt("--api", api)
+        .args("-c 1 -n 8 --quiet --no-preflight")
+        .arg_list(extra)
+        .logged(&Dir::new(&format!("fault-{}-{api}", fault.replace(':', "_"))));
     assert_eq!(recs.len(), 8, "every request has a record{}", out.context());
     assert_eq!(truth(&mock).requests, 8, "{}", out.context());
     (out, j, recs)
@@ -139,23 +139,9 @@ fn a_stream_longer_than_the_whole_request_limit_is_timeout_total() {
     // Bytes keep coming (every 300 ms, within the per-read limit), but the whole stream takes
     // 3 s: the between-reads check ends it at --timeout 1s. No preflight: it would wait 1 s too.
     let mock = paced_mock(5, 300, 10);
-    let dir = tempdir("timeout-total");
-    let json_path = dir.join("out.json");
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-n",
-        "2",
-        "--timeout",
-        "1s",
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let (out, j) =
+        Llmload::run(&mock).args("-n 2 --timeout 1s --quiet --no-preflight").json(&Dir::new("timeout-total"));
     out.expect_code(1);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["errors"]["timeout_total"], 2, "{}", out.context());
     assert!(j["error_messages"]["timeout_total"].as_str().unwrap().contains("longer than --timeout 1s"));
 }
@@ -237,21 +223,11 @@ fn connection_close_after_each_response_still_works() {
 
 #[test]
 fn an_unreachable_server_is_a_connect_error() {
-    let dir = tempdir("unreachable");
-    let json_path = dir.join("out.json");
-    let out = llmload(&[
-        "run",
-        "--url",
-        &format!("http://127.0.0.1:{}", dead_port()),
-        "-n",
-        "3",
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let (out, j) = Llmload::new("run --url")
+        .arg(format!("http://127.0.0.1:{}", dead_port()))
+        .args("-n 3 --quiet --no-preflight")
+        .json(&Dir::new("unreachable"));
     out.expect_code(1);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["errors"]["connect"], 3, "{}", out.context());
     assert!(out.stdout.contains("is the server running?"), "{}", out.context());
 }

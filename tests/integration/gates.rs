@@ -9,16 +9,8 @@ use serde_json::Value;
 /// output and the JSON it wrote.
 fn run_with(name: &str, thresholds: &[&str]) -> (Output, Value) {
     let mock = fast_mock(4, &["http-500:0.34"]);
-    let u = url(&mock);
-    let json = tempdir(name).join("out.json");
-    let mut args = vec!["run", "--url", &u, "--api", "openai-chat", "-c", "1", "-n", "6", "--quiet"];
-    for t in thresholds {
-        args.extend(["--threshold", t]);
-    }
-    args.extend(["--json", json.to_str().unwrap()]);
-    let out = llmload(&args);
-    let j = read_json(&json, &out);
-    (out, j)
+    let cmd = Llmload::run(&mock).args("--api openai-chat -c 1 -n 6 --quiet");
+    thresholds.iter().fold(cmd, |cmd, t| cmd.arg("--threshold").arg(t)).json(&Dir::new(name))
 }
 
 #[test]
@@ -55,22 +47,10 @@ fn a_failed_threshold_exits_1_and_names_itself_on_stderr() {
 #[test]
 fn a_metric_without_data_fails_with_actual_null() {
     let mock = fast_mock(4, &["http-500"]);
-    let json = tempdir("th-nodata").join("out.json");
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "-n",
-        "2",
-        "--quiet",
-        "--no-preflight",
-        "--threshold",
-        "ttft.p99<1s",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (out, j) = Llmload::run(&mock)
+        .args("-n 2 --quiet --no-preflight --threshold ttft.p99<1s")
+        .json(&Dir::new("th-nodata"));
     out.expect_code(1);
-    let j = read_json(&json, &out);
     assert_eq!(j["thresholds"][0], serde_json::json!({"expr": "ttft.p99<1s", "actual": null, "pass": false}));
     assert!(
         out.stderr.contains("threshold failed: ttft.p99<1s: no data: no successful request measured ttft"),
@@ -82,8 +62,8 @@ fn a_metric_without_data_fails_with_actual_null() {
 #[test]
 fn a_malformed_threshold_exits_2_before_any_request() {
     let mock = fast_mock(4, &[]);
-    let dir = tempdir("th-bad");
-    let json = dir.join("out.json");
+    let dir = Dir::new("th-bad");
+    let json = dir.path(Dir::JSON);
     for (expr, says) in [
         (
             "ttft.p95<500",
@@ -92,17 +72,7 @@ fn a_malformed_threshold_exits_2_before_any_request() {
         ("ttfx.p95<5ms", "unknown metric \"ttfx\": use one of ttfb"),
         ("success_rate>99", "99 is more than 1: success_rate is a fraction, so write 0.99 or 99%"),
     ] {
-        let out = llmload(&[
-            "run",
-            "--url",
-            &url(&mock),
-            "-n",
-            "3",
-            "--threshold",
-            expr,
-            "--json",
-            json.to_str().unwrap(),
-        ]);
+        let out = Llmload::run(&mock).args("-n 3 --threshold").arg(expr).json_in(&dir).output();
         out.expect_code(2);
         assert!(out.stderr.contains(says), "{expr}{}", out.context());
     }
@@ -113,11 +83,9 @@ fn a_malformed_threshold_exits_2_before_any_request() {
 #[test]
 fn a_rebuilt_summary_is_checked_too() {
     let mock = fast_mock(4, &[]);
-    let dir = tempdir("th-report");
-    let rec = dir.join("rec.jsonl");
-    let out =
-        llmload(&["run", "--url", &url(&mock), "-n", "3", "--quiet", "--records", rec.to_str().unwrap()]);
-    out.expect_code(0);
+    let dir = Dir::new("th-report");
+    Llmload::run(&mock).args("-n 3 --quiet").records_in(&dir).output().expect_code(0);
+    let rec = dir.path(Dir::RECORDS);
     let rec = rec.to_str().unwrap();
     llmload(&["report", rec, "--threshold", "e2e.max<1m"]).expect_code(0);
     let failed = llmload(&["report", rec, "--threshold", "req_s>1000000"]);
@@ -144,7 +112,7 @@ fn summary_file(dir: &std::path::Path, name: &str, version: u64, ttft_p95: f64, 
 
 #[test]
 fn compare_shows_the_change_and_gates_on_it() {
-    let dir = tempdir("compare");
+    let dir = Dir::new("compare");
     let base = summary_file(&dir, "base.json", 1, 100.0, 1.0);
     let new = summary_file(&dir, "new.json", 1, 112.0, 0.99);
     let out = llmload(&["compare", &base, &new]);
@@ -197,7 +165,7 @@ fn compare_shows_the_change_and_gates_on_it() {
 
 #[test]
 fn compare_refuses_other_versions_and_other_files() {
-    let dir = tempdir("compare-bad");
+    let dir = Dir::new("compare-bad");
     let v1 = summary_file(&dir, "v1.json", 1, 100.0, 1.0);
     let v2 = summary_file(&dir, "v2.json", 2, 100.0, 1.0);
     let out = llmload(&["compare", &v1, &v2]);

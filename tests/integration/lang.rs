@@ -18,11 +18,10 @@ fn numbers(text: &str) -> Vec<String> {
 #[test]
 fn chinese_output_has_chinese_labels_and_the_english_numbers() {
     let mock = fast_mock(5, &[]);
-    let dir = tempdir("lang-zh");
-    let rec = dir.join("rec.jsonl");
+    let dir = Dir::new("lang-zh");
+    let live = Llmload::run(&mock).args("-c 2 -n 6").records_in(&dir).args("--lang zh").output();
+    let rec = dir.path(Dir::RECORDS);
     let rec = rec.to_str().unwrap();
-    let live =
-        llmload(&["run", "--url", &url(&mock), "-c", "2", "-n", "6", "--records", rec, "--lang", "zh"]);
     live.expect_code(0);
     assert!(live.stderr.contains("时间") && live.stderr.contains("工作线程"), "{}", live.context());
     assert!(live.stdout.contains("\nllmload 汇总 · dify-chat · "), "{}", live.context());
@@ -64,10 +63,10 @@ fn chinese_output_has_chinese_labels_and_the_english_numbers() {
 #[test]
 fn the_locale_picks_the_language_when_no_flag_does() {
     let mock = fast_mock(3, &[]);
-    let dir = tempdir("lang-env");
-    let rec = dir.join("rec.jsonl");
+    let dir = Dir::new("lang-env");
+    Llmload::run(&mock).args("-n 2 --quiet").records_in(&dir).output().expect_code(0);
+    let rec = dir.path(Dir::RECORDS);
     let rec = rec.to_str().unwrap();
-    llmload(&["run", "--url", &url(&mock), "-n", "2", "--quiet", "--records", rec]).expect_code(0);
     let title = |env: &[(&str, &str)], args: &[&str]| {
         let out = llmload_env(&[&["report", rec][..], args].concat(), env);
         out.expect_code(0);

@@ -5,21 +5,9 @@ use crate::util::*;
 #[test]
 fn a_constant_rate_starts_requests_on_schedule() {
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "--rate",
-        "40",
-        "--arrival",
-        "constant",
-        "-n",
-        "20",
-        "--quiet",
-        "--no-preflight",
-    ];
-    let (out, j, recs) = run_logged("rate", &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("--rate 40 --arrival constant -n 20 --quiet --no-preflight")
+        .logged(&Dir::new("rate"));
     out.expect_code(0);
     assert_eq!(j["requests"]["total"], 20);
     assert_eq!(truth(&mock).requests, 20);
@@ -43,22 +31,9 @@ fn a_constant_rate_starts_requests_on_schedule() {
 fn a_full_pool_shows_in_the_latency_from_schedule_only() {
     // One worker, a request every 50 ms, each taking over 150 ms: they queue.
     let mock = paced_mock(150, 1, 2);
-    let u = url(&mock);
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "--rate",
-        "20",
-        "--arrival",
-        "constant",
-        "-n",
-        "5",
-        "--max-concurrency",
-        "1",
-        "--quiet",
-    ];
-    let (out, j, recs) = run_logged("full-pool", &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("--rate 20 --arrival constant -n 5 --max-concurrency 1 --quiet")
+        .logged(&Dir::new("full-pool"));
     out.expect_code(0);
     assert_eq!(j["requests"]["ok"], 5);
     let m = &j["metrics"];
@@ -78,9 +53,7 @@ fn a_full_pool_shows_in_the_latency_from_schedule_only() {
 #[test]
 fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
-    let (out, j, recs) =
-        run_logged("warmup", &["run", "--url", &u, "-c", "1", "-n", "6", "--warmup", "2", "--quiet"]);
+    let (out, j, recs) = Llmload::run(&mock).args("-c 1 -n 6 --warmup 2 --quiet").logged(&Dir::new("warmup"));
     out.expect_code(0);
     assert_eq!(recs.len(), 6);
     assert_eq!(recs.iter().filter(|r| r["warmup"] == true).count(), 2);
@@ -94,13 +67,10 @@ fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
         out.context()
     );
     // Rebuilt from the records, the same.
-    let dir = tempdir("warmup-report");
-    let rec = dir.join("rec.jsonl");
-    std::fs::write(&rec, recs.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
-    let json = dir.join("rebuilt.json");
-    let out = llmload(&["report", rec.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let dir = Dir::new("warmup-report");
+    let rec = dir.create("rec.jsonl", recs.iter().map(|r| format!("{r}\n")).collect::<String>());
+    let (out, rebuilt) = Llmload::new("report").arg(rec).json(&dir);
     out.expect_code(0);
-    let rebuilt = read_json(&json, &out);
     assert_eq!(
         (rebuilt["requests"]["total"].as_u64(), rebuilt["requests"]["warmup"].as_u64()),
         (Some(4), Some(2))
@@ -111,7 +81,6 @@ fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
 #[test]
 fn load_model_mistakes_are_refused_before_any_request() {
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
     let cases: &[(&[&str], &str)] = &[
         (&["--rate", "0", "-n", "3"], "--rate \"0\" is invalid: must be above 0"),
         (&["--rate", "-2", "-n", "3"], "must be above 0"),
@@ -124,9 +93,7 @@ fn load_model_mistakes_are_refused_before_any_request() {
         (&["-d", "2s", "--warmup", "5s"], "would cover the whole --duration"),
     ];
     for (extra, message) in cases {
-        let mut args = vec!["run", "--url", &u, "--quiet"];
-        args.extend_from_slice(extra);
-        let out = llmload(&args);
+        let out = Llmload::run(&mock).args("--quiet").arg_list(extra).output();
         out.expect_code(2);
         assert!(out.stderr.contains(message), "{extra:?}: {}", out.context());
     }
@@ -136,26 +103,11 @@ fn load_model_mistakes_are_refused_before_any_request() {
 #[test]
 fn a_sweep_runs_each_level_and_writes_them_all() {
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
-    let dir = tempdir("sweep");
-    let (json, rec) = (dir.join("sweep.json"), dir.join("rec.jsonl"));
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--concurrency",
-        "1,3",
-        "-n",
-        "6",
-        "--slo",
-        "ttft<=10s",
-        "--json",
-        json.to_str().unwrap(),
-        "--records",
-        rec.to_str().unwrap(),
-    ]);
+    let (out, j, recs) = Llmload::new("sweep")
+        .url(&mock)
+        .args("--concurrency 1,3 -n 6 --slo ttft<=10s")
+        .logged(&Dir::new("sweep"));
     out.expect_code(0);
-    let j = read_json(&json, &out);
     let labels: Vec<&str> =
         j["levels"].as_array().unwrap().iter().map(|l| l["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["c1", "c3"]);
@@ -164,7 +116,6 @@ fn a_sweep_runs_each_level_and_writes_them_all() {
         assert_eq!(l["summary"]["goodput"]["attainment"], 1.0);
     }
     assert_eq!(j["levels"][1]["summary"]["config"]["concurrency"], 3);
-    let recs = read_records(&rec, &out);
     let tagged =
         |suffix: &str| recs.iter().filter(|r| r["run_id"].as_str().unwrap().ends_with(suffix)).count();
     assert_eq!((recs.len(), tagged(":c1"), tagged(":c3")), (12, 6, 6));
@@ -217,23 +168,13 @@ fn a_sweep_says_what_it_will_run_and_draws_no_live_line_off_a_terminal() {
 fn a_sweep_writes_one_page_of_every_level() {
     let mock = fast_mock(3, &[]);
     let u = url(&mock);
-    let dir = tempdir("sweep-html");
-    let html = dir.join("sweep.html");
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--concurrency",
-        "1,2",
-        "-n",
-        "4",
-        "--slo",
-        "ttft<=10s",
-        "--lang",
-        "en",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("sweep-html");
+    let html = dir.path("sweep.html");
+    let out = Llmload::new("sweep")
+        .url(&mock)
+        .args("--concurrency 1,2 -n 4 --slo ttft<=10s --lang en --html")
+        .arg(&html)
+        .output();
     out.expect_code(0);
     let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
     for id in ["latency", "attainment", "levels", "config"] {
@@ -261,19 +202,10 @@ fn a_sweep_writes_one_page_of_every_level() {
 #[test]
 fn a_capacity_search_finds_the_servers_slots() {
     // One slot: a second stream waits a whole response (≈170 ms) for its first token.
-    let config = llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(20),
-        itl: std::time::Duration::from_millis(10),
-        tokens: 15,
-        slots: Some(1),
-        ..llmload::mock::MockConfig::default()
-    };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
-    let (out, doc) = sweep_json(
-        "find",
-        &mock,
-        &["--find", "concurrency", "--slo", "ttft<=100ms", "--slo-target", "0.5", "-d", "1s"],
-    );
+    let mock = slotted_mock(20, 10, 15, 1);
+    let (out, doc) = sweep(&mock)
+        .args("--find concurrency --slo ttft<=100ms --slo-target 0.5 -d 1s")
+        .json(&Dir::new("find"));
     out.expect_code(0);
     let c = &doc["capacity"];
     assert_eq!(
@@ -284,29 +216,22 @@ fn a_capacity_search_finds_the_servers_slots() {
     assert!(out.stdout.contains("capacity: concurrency 1 (converged"), "{}", out.context());
 }
 
-/// `llmload sweep --url MOCK ARGS --json FILE` in `name`'s directory: its output and the JSON.
-fn sweep_json(name: &str, mock: &llmload::mock::MockHandle, args: &[&str]) -> (Output, serde_json::Value) {
-    let json = tempdir(name).join("sweep.json");
-    let u = url(mock);
-    let mut all = vec!["sweep", "--url", &u];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--json", json.to_str().unwrap()]);
-    let out = llmload(&all);
-    let doc = read_json(&json, &out);
-    (out, doc)
+/// `llmload sweep --url <mock>`.
+fn sweep(mock: &llmload::mock::MockHandle) -> Llmload {
+    Llmload::new("sweep").url(mock)
 }
 
-/// A mock whose `slots` responses generate at once, each 10 ms to its first token and 4 ms a
-/// token after: a stream that waits for a slot waits a whole response (≈ 90 ms) first.
-fn slotted_mock(slots: usize) -> llmload::mock::MockHandle {
+/// A mock whose `slots` responses generate at once, each `ttft_ms` to its first of `tokens` and
+/// `itl_ms` a token after: a stream that waits for a slot waits a whole response first.
+fn slotted_mock(ttft_ms: u64, itl_ms: u64, tokens: u32, slots: usize) -> llmload::mock::MockHandle {
     let config = llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(10),
-        itl: std::time::Duration::from_millis(4),
-        tokens: 20,
+        ttft: std::time::Duration::from_millis(ttft_ms),
+        itl: std::time::Duration::from_millis(itl_ms),
+        tokens,
         slots: Some(slots),
         ..llmload::mock::MockConfig::default()
     };
-    llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
+    mock_with(config)
 }
 
 #[test]
@@ -314,12 +239,11 @@ fn the_readmes_capacity_search_converges_on_the_servers_slots() {
     // The README's `--find concurrency --slo-target 0.99` with no -d, with smaller numbers: a
     // target of 0.9 (35 requests a pass) and a server of 4 slots. Every level is sized by the
     // requests its decision needs, and the search ends on the slots.
-    let mock = slotted_mock(4);
-    let (out, doc) = sweep_json(
-        "find-readme",
-        &mock,
-        &["--find", "concurrency", "--slo", "ttft<=60ms", "--slo-target", "0.9"],
-    );
+    // A stream that waits for a slot waits a whole response (≈ 90 ms) first.
+    let mock = slotted_mock(10, 4, 20, 4);
+    let (out, doc) = sweep(&mock)
+        .args("--find concurrency --slo ttft<=60ms --slo-target 0.9")
+        .json(&Dir::new("find-readme"));
     out.expect_code(0);
     let c = &doc["capacity"];
     assert_eq!(
@@ -348,12 +272,10 @@ fn a_rate_search_brackets_the_capacity_to_five_percent() {
     // 2 slots of ≈ 90 ms responses serve about 22 req/s; above that the queue, and the TTFT
     // counted from each request's schedule, grow for as long as the level lasts. A target of
     // 0.5 keeps each level to about two seconds of arrivals.
-    let mock = slotted_mock(2);
-    let (out, doc) = sweep_json(
-        "find-rate",
-        &mock,
-        &["--find", "rate", "--rate", "8", "--slo", "ttft<=60ms", "--slo-target", "0.5"],
-    );
+    let mock = slotted_mock(10, 4, 20, 2);
+    let (out, doc) = sweep(&mock)
+        .args("--find rate --rate 8 --slo ttft<=60ms --slo-target 0.5")
+        .json(&Dir::new("find-rate"));
     let c = &doc["capacity"];
     let (pass, fail) = (c["passing"].as_f64(), c["failing"].as_f64());
     let (Some(pass), Some(fail)) = (pass, fail) else { panic!("no bracket: {c:#}\n{}", out.context()) };
@@ -368,7 +290,7 @@ fn each_sweep_level_ends_its_threads_before_the_next_starts() {
     // The threads llmload's runs had alive when each level's load started: that level's workers,
     // its timer and its reporter, none left from the levels before.
     let mock = fast_mock(3, &[]);
-    let (out, doc) = sweep_json("sweep-threads", &mock, &["--concurrency", "10,20,30", "-n", "60"]);
+    let (out, doc) = sweep(&mock).args("--concurrency 10,20,30 -n 60").json(&Dir::new("sweep-threads"));
     out.expect_code(0);
     let threads: Vec<u64> =
         doc["levels"].as_array().unwrap().iter().map(|l| l["threads"].as_u64().unwrap()).collect();

@@ -6,18 +6,14 @@
 //! connect back off instead of spinning.
 
 use crate::util::*;
-use std::path::{Path, PathBuf};
 
-/// Runs with `--json` and `--records` into `name`'s directory; returns the output and the two
-/// files' contents, `None` for a file the run did not leave.
-fn run_files(name: &str, args: &[&str]) -> (Output, Option<String>, Option<String>) {
-    let dir = tempdir(name);
-    let (json, records): (PathBuf, PathBuf) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let mut full = args.to_vec();
-    full.extend_from_slice(&["--json", json.to_str().unwrap(), "--records", records.to_str().unwrap()]);
-    let out = llmload(&full);
-    let read = |p: &Path| std::fs::read_to_string(p).ok();
-    let (json, records) = (read(&json), read(&records));
+/// Runs `cmd` with `--json` and `--records` into `name`'s directory; returns the output and the
+/// two files' contents, `None` for a file the run did not leave.
+fn run_files(name: &str, cmd: Llmload) -> (Output, Option<String>, Option<String>) {
+    let dir = Dir::new(name);
+    let out = cmd.json_in(&dir).records_in(&dir).output();
+    let read = |file: &str| std::fs::read_to_string(dir.path(file)).ok();
+    let (json, records) = (read(Dir::JSON), read(Dir::RECORDS));
     (out, json, records)
 }
 
@@ -47,7 +43,7 @@ fn assert_stopped(out: &Output, json: &Option<String>, records: &Option<String>,
 fn a_refused_connection_stops_the_run_before_any_worker() {
     let base = format!("http://127.0.0.1:{}", dead_port());
     let (out, json, records) =
-        run_files("preflight-refused", &["run", "--url", &base, "-c", "4", "-d", "3s", "--quiet"]);
+        run_files("preflight-refused", Llmload::new("run --url").arg(&base).args("-c 4 -d 3s --quiet"));
     // No load ran: exit 2 with one error, no summary and empty files (`assert_stopped`).
     let url = format!("{base}/v1/chat-messages");
     assert_stopped(&out, &json, &records, &url, "(is the server running? check --url/--host/--port)");
@@ -64,19 +60,7 @@ fn a_refused_key_or_path_stops_the_run_after_one_request() {
         let u = url(&mock);
         let (out, json, records) = run_files(
             &format!("preflight-{fault}"),
-            &[
-                "run",
-                "--url",
-                &u,
-                "--api",
-                "openai-chat",
-                "-c",
-                "4",
-                "-n",
-                "20",
-                "--api-key",
-                "sk-preflight-key-1234",
-            ],
+            Llmload::run(&mock).args("--api openai-chat -c 4 -n 20 --api-key sk-preflight-key-1234"),
         );
         assert_stopped(&out, &json, &records, &format!("{u}/v1/chat/completions"), &format!("{status}: "));
         assert!(out.stderr.contains(hint), "{hint}{}", out.context());
@@ -91,9 +75,8 @@ fn a_failing_server_is_noted_once_and_measured() {
         [("http-503", "http_503"), ("http-429", "http_429"), ("pings-only", "truncated_stream")]
     {
         let mock = fast_mock(4, &[fault]);
-        let u = url(&mock);
         let (out, j, recs) =
-            run_logged(&format!("preflight-noted-{fault}"), &["run", "--url", &u, "-n", "3", "--quiet"]);
+            Llmload::run(&mock).args("-n 3 --quiet").logged(&Dir::new(&format!("preflight-noted-{fault}")));
         out.expect_code(1);
         let notes: Vec<&str> =
             out.stderr.lines().filter_map(|l| l.strip_prefix("warning: preflight: ")).collect();
@@ -118,23 +101,23 @@ fn a_failing_server_is_noted_once_and_measured() {
 #[test]
 fn a_passing_preflight_is_silent_and_no_preflight_sends_nothing_extra() {
     let mock = fast_mock(4, &[]);
-    let u = url(&mock);
-    let (out, j, recs) = run_logged("preflight-passed", &["run", "--url", &u, "-n", "3", "--quiet"]);
+    let (out, j, recs) = Llmload::run(&mock).args("-n 3 --quiet").logged(&Dir::new("preflight-passed"));
     out.expect_code(0);
     assert!(!out.stderr.contains("preflight"), "{}", out.context());
     assert_eq!((j["requests"]["total"].as_u64(), recs.len()), (Some(3), 3), "{}", out.context());
     assert_eq!(truth(&mock).requests, 4, "{}", out.context());
     let (out, _, _) =
-        run_logged("preflight-off", &["run", "--url", &u, "-n", "3", "--quiet", "--no-preflight"]);
+        Llmload::run(&mock).args("-n 3 --quiet --no-preflight").logged(&Dir::new("preflight-off"));
     out.expect_code(0);
     assert_eq!(truth(&mock).requests, 7, "3 more, and no preflight{}", out.context());
 }
 
 #[test]
 fn workers_that_cannot_connect_back_off_until_the_deadline() {
-    let u = format!("http://127.0.0.1:{}", dead_port());
-    let (out, j, recs) =
-        run_logged("backoff", &["run", "--url", &u, "-c", "4", "-d", "2s", "--quiet", "--no-preflight"]);
+    let (out, j, recs) = Llmload::new("run --url")
+        .arg(format!("http://127.0.0.1:{}", dead_port()))
+        .args("-c 4 -d 2s --quiet --no-preflight")
+        .logged(&Dir::new("backoff"));
     out.expect_code(1);
     // Each worker waits 25-50 ms, then twice as long each time up to 0.5-1 s: at most 8 requests
     // each in 2 s. Without the backoff, tens of thousands.
@@ -150,9 +133,7 @@ fn workers_that_cannot_connect_back_off_until_the_deadline() {
 fn the_preflight_reads_a_long_answer_only_to_its_first_token() {
     // 2,000 tokens 5 ms apart: 10 s to read whole, which the run's one-second load never does.
     let mock = paced_mock(5, 5, 2000);
-    let u = url(&mock);
-    let (out, j, recs) =
-        run_logged("preflight-long", &["run", "--url", &u, "-c", "1", "-d", "1s", "--quiet"]);
+    let (out, j, recs) = Llmload::run(&mock).args("-c 1 -d 1s --quiet").logged(&Dir::new("preflight-long"));
     out.expect_code(1); // the run's one request is cut at the deadline: all cancelled
     assert_eq!((j["requests"]["total"].as_u64(), recs.len()), (Some(1), 1), "{}", out.context());
     let t = truth(&mock);
@@ -164,19 +145,10 @@ fn the_preflight_reads_a_long_answer_only_to_its_first_token() {
 fn an_interrupt_during_the_preflight_exits_130_with_nothing_measured_and_no_file() {
     let mock = paced_mock(60_000, 1, 4); // the first token would come after a minute
     let u = url(&mock);
-    let dir = tempdir("preflight-interrupted");
-    let (json, records) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "-d",
-        "5s",
-        "--json",
-        json.to_str().unwrap(),
-        "--records",
-        records.to_str().unwrap(),
-    ];
+    let dir = Dir::new("preflight-interrupted");
+    let (json, records) = (dir.path(Dir::JSON), dir.path(Dir::RECORDS));
+    let cmd = Llmload::run(&mock).args("-d 5s").json_in(&dir).records_in(&dir);
+    let args = cmd.argv();
     let child = spawn_llmload(&args, Sigint::Default);
     // The request reached the mock, so the preflight is under way and its handler in place.
     assert!(wait_for(|| mock.in_flight() == 1), "the preflight never reached the mock");
@@ -199,8 +171,8 @@ fn an_interrupt_the_process_was_started_to_ignore_stays_ignored() {
     // A script's background job starts with SIGINT ignored, so that Ctrl-C at the terminal
     // reaches only the foreground job: llmload keeps it so, as shells and other tools do.
     let mock = paced_mock(1000, 1, 4);
-    let u = url(&mock);
-    let args = ["run", "--url", &u, "-n", "1", "--quiet"];
+    let cmd = Llmload::run(&mock).args("-n 1 --quiet");
+    let args = cmd.argv();
     let child = spawn_llmload(&args, Sigint::Ignored);
     assert!(wait_for(|| mock.in_flight() == 1), "the preflight never reached the mock");
     signal(&child, libc::SIGINT);
@@ -212,23 +184,11 @@ fn an_interrupt_the_process_was_started_to_ignore_stays_ignored() {
 
 #[test]
 fn a_run_that_fails_its_checks_leaves_none_of_its_files() {
-    let dir = tempdir("checks-fail");
-    let (json, earlier) = (dir.join("out.json"), dir.join("earlier.csv"));
-    std::fs::write(&earlier, "an earlier run's rows\n").unwrap();
+    let dir = Dir::new("checks-fail");
+    let (json, earlier) = (dir.path(Dir::JSON), dir.create("earlier.csv", "an earlier run's rows\n"));
     let bad = dir.join("no-such-folder").join("rec.jsonl");
     let mock = fast_mock(2, &[]);
-    let u = url(&mock);
-    let out = llmload(&[
-        "run",
-        "--url",
-        &u,
-        "--json",
-        json.to_str().unwrap(),
-        "--csv",
-        earlier.to_str().unwrap(),
-        "--records",
-        bad.to_str().unwrap(),
-    ]);
+    let out = Llmload::run(&mock).json_in(&dir).arg("--csv").arg(&earlier).arg("--records").arg(bad).output();
     out.expect_code(2);
     assert!(out.stderr.contains("--records"), "{}", out.context());
     assert!(!json.exists(), "an empty --json was left{}", out.context());

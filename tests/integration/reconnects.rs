@@ -32,28 +32,9 @@ fn reconnects(r: &Value) -> u64 {
 #[test]
 fn a_server_that_closes_after_each_response_costs_reconnects_not_failures() {
     let mock = closing_mock(&[]);
-    let u = url(&mock);
-    let dir = tempdir("reconnects-close-after-response");
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let (json_arg, rec_arg) = (json_path.to_str().unwrap(), rec_path.to_str().unwrap());
-    let out = llmload(&[
-        "run",
-        "--url",
-        &u,
-        "--api",
-        "openai-chat",
-        "-c",
-        "8",
-        "-n",
-        "200",
-        "--quiet",
-        "--json",
-        json_arg,
-        "--records",
-        rec_arg,
-    ]);
+    let dir = Dir::new("reconnects-close-after-response");
+    let (out, j, recs) = Llmload::run(&mock).args("--api openai-chat -c 8 -n 200 --quiet").logged(&dir);
     out.expect_code(0);
-    let (j, recs) = (read_json(&json_path, &out), read_records(&rec_path, &out));
     let requests = &j["requests"];
     assert_eq!(
         [&requests["ok"], &requests["failed"], &requests["retried"], &requests["attempts"]],
@@ -84,7 +65,7 @@ fn a_server_that_closes_after_each_response_costs_reconnects_not_failures() {
     assert!(out.stdout.contains(&line), "the summary names them{}", out.context());
     // A summary rebuilt from the records counts the same.
     let rebuilt_path = dir.join("rebuilt.json");
-    let out = llmload(&["report", rec_arg, "--json", rebuilt_path.to_str().unwrap()]);
+    let out = Llmload::new("report").arg(dir.path(Dir::RECORDS)).arg("--json").arg(&rebuilt_path).output();
     out.expect_code(0);
     assert_eq!(read_json(&rebuilt_path, &out)["client"]["reconnects"], total, "{}", out.context());
 }
@@ -94,9 +75,9 @@ fn a_response_that_says_connection_close_is_not_reused() {
     // Every response says `Connection: close`; the mock keeps the connection open anyway, until
     // a next request would arrive: a client that reused it would meet a closed connection.
     let mock = closing_mock(&["close"]);
-    let u = url(&mock);
-    let args = ["run", "--url", u.as_str(), "--api", "openai-chat", "-c", "4", "-n", "40", "--quiet"];
-    let (out, j, recs) = run_logged("reconnects-connection-close", &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("--api openai-chat -c 4 -n 40 --quiet")
+        .logged(&Dir::new("reconnects-connection-close"));
     out.expect_code(0);
     assert_eq!((&j["requests"]["ok"], &j["client"]["reconnects"]), (&Value::from(40), &Value::from(0)));
     assert!(recs.iter().all(|r| reconnects(r) == 0), "{}", out.context());
@@ -110,10 +91,9 @@ fn reconnects_are_not_attempts_and_add_up_over_retries() {
     // Every odd answered request is a 503. Each request after the first goes out on a pooled
     // connection the mock closes unanswered; the retry of a 503 does too.
     let mock = closing_mock(&["http-503:0.5"]);
-    let u = url(&mock);
-    let args =
-        ["run", "--url", u.as_str(), "-c", "1", "-n", "4", "--retries", "2", "--quiet", "--no-preflight"];
-    let (out, j, recs) = run_logged("reconnects-retries", &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("-c 1 -n 4 --retries 2 --quiet --no-preflight")
+        .logged(&Dir::new("reconnects-retries"));
     out.expect_code(0);
     let per = |key: &str| recs.iter().map(|r| r[key].as_u64().unwrap()).collect::<Vec<_>>();
     assert_eq!(
@@ -133,9 +113,8 @@ fn a_reset_on_a_pooled_connection_before_any_byte_is_sent_again_once() {
     // request before left in the pool, so it goes again on a fresh one (the next, even, request
     // number), and succeeds; the run meets no failure.
     let mock = fast_mock(4, &["reset:0.5"]);
-    let u = url(&mock);
-    let args = ["run", "--url", u.as_str(), "-c", "1", "-n", "8", "--quiet", "--no-preflight"];
-    let (out, j, recs) = run_logged("reconnects-reset", &args);
+    let (out, j, recs) =
+        Llmload::run(&mock).args("-c 1 -n 8 --quiet --no-preflight").logged(&Dir::new("reconnects-reset"));
     out.expect_code(0);
     assert_eq!((&j["requests"]["ok"], &j["client"]["reconnects"]), (&Value::from(8), &Value::from(7)));
     assert_eq!(recs.iter().map(reconnects).collect::<Vec<_>>(), [0, 1, 1, 1, 1, 1, 1, 1]);

@@ -12,34 +12,22 @@ fn live_run(dir: &std::path::Path, faults: &[&str]) -> (Value, std::path::PathBu
 fn live_run_of(dir: &std::path::Path, api: &str, faults: &[&str]) -> (Value, std::path::PathBuf) {
     let mock = fast_mock(8, faults);
     let (json_path, rec_path) = (dir.join(format!("live-{api}.json")), dir.join(format!("rec-{api}.jsonl")));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        api,
-        "-c",
-        "3",
-        "-n",
-        "24",
-        "--quiet",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let out = Llmload::run(&mock)
+        .opt("--api", api)
+        .args("-c 3 -n 24 --quiet")
+        .opt("--json", &json_path)
+        .opt("--records", &rec_path)
+        .output();
     out.expect_code(0);
     (read_json(&json_path, &out), rec_path)
 }
 
 #[test]
 fn records_rebuild_the_live_summary() {
-    let dir = tempdir("report-same");
+    let dir = Dir::new("report-same");
     let (live, rec) = live_run(&dir, &["http-500:0.125", "malformed:0.25"]);
-    let json_path = dir.join("rebuilt.json");
-    let out = llmload(&["report", rec.to_str().unwrap(), "--json", json_path.to_str().unwrap()]);
+    let (out, rebuilt) = Llmload::new("report").arg(&rec).json(&dir);
     out.expect_code(0);
-    let rebuilt = read_json(&json_path, &out);
     assert_eq!(rebuilt["version"], live["version"]);
     for key in ["requests", "success_rate", "errors", "error_messages", "tokens"] {
         assert_eq!(rebuilt[key], live[key], "{key}{}", out.context());
@@ -89,11 +77,11 @@ fn records_rebuild_the_live_summary() {
 
 #[test]
 fn records_of_different_runs_say_so_and_keep_the_first() {
-    let dir = tempdir("report-disagree");
+    let dir = Dir::new("report-disagree");
     let (openai, openai_rec) = live_run_of(&dir, "openai-chat", &[]);
     let (_, dify_rec) = live_run_of(&dir, "dify-chat", &[]);
     // Two runs' records, each with its own run id, are refused outright.
-    let refused = llmload(&["report", openai_rec.to_str().unwrap(), dify_rec.to_str().unwrap()]);
+    let refused = Llmload::new("report").arg(&openai_rec).arg(&dify_rec).output();
     refused.expect_code(2);
     assert!(refused.stderr.contains("the records come from different runs: "), "{}", refused.context());
     // Records written before they carried a run id can only be told apart by API and URL.
@@ -109,16 +97,8 @@ fn records_of_different_runs_say_so_and_keep_the_first() {
             .collect();
         std::fs::write(rec, old).unwrap();
     }
-    let json_path = dir.join("rebuilt.json");
-    let out = llmload(&[
-        "report",
-        openai_rec.to_str().unwrap(),
-        dify_rec.to_str().unwrap(),
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let (out, j) = Llmload::new("report").arg(&openai_rec).arg(&dify_rec).json(&dir);
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     assert_eq!(
         (&j["config"]["api"], &j["config"]["url"]),
         (&openai["config"]["api"], &openai["config"]["url"])
@@ -145,18 +125,10 @@ fn records_of_different_runs_say_so_and_keep_the_first() {
 
 #[test]
 fn several_files_merge_into_one_summary() {
-    let dir = tempdir("report-merge");
+    let dir = Dir::new("report-merge");
     let (live, rec) = live_run(&dir, &["http-500:0.125"]);
-    let json_path = dir.join("merged.json");
-    let out = llmload(&[
-        "report",
-        rec.to_str().unwrap(),
-        rec.to_str().unwrap(),
-        "--json",
-        json_path.to_str().unwrap(),
-    ]);
+    let (out, merged) = Llmload::new("report").arg(&rec).arg(&rec).json(&dir);
     out.expect_code(0);
-    let merged = read_json(&json_path, &out);
     assert_eq!(merged["requests"]["total"], 48);
     assert_eq!(merged["errors"]["http_500"], 2 * live["errors"]["http_500"].as_u64().unwrap());
     assert_eq!(
@@ -168,22 +140,20 @@ fn several_files_merge_into_one_summary() {
 
 #[test]
 fn report_input_errors_name_the_file() {
-    let dir = tempdir("report-bad");
+    let dir = Dir::new("report-bad");
     let out = llmload(&["report"]);
     out.expect_code(2);
     assert!(out.stderr.contains("report needs at least one records file"), "{}", out.context());
     let missing = dir.join("missing.jsonl");
-    let out = llmload(&["report", missing.to_str().unwrap()]);
+    let out = Llmload::new("report").arg(missing).output();
     out.expect_code(2);
     assert!(out.stderr.contains("missing.jsonl: file not found"), "{}", out.context());
-    let bad = dir.join("bad.jsonl");
-    std::fs::write(&bad, "{\"hello\":1}\n").unwrap();
-    let out = llmload(&["report", bad.to_str().unwrap()]);
+    let bad = dir.create("bad.jsonl", "{\"hello\":1}\n");
+    let out = Llmload::new("report").arg(bad).output();
     out.expect_code(2);
     assert!(out.stderr.contains("bad.jsonl: line 1 is not an llmload record"), "{}", out.context());
-    let empty = dir.join("empty.jsonl");
-    std::fs::write(&empty, "").unwrap();
-    let out = llmload(&["report", empty.to_str().unwrap()]);
+    let empty = dir.create("empty.jsonl", "");
+    let out = Llmload::new("report").arg(empty).output();
     out.expect_code(2);
     assert!(out.stderr.contains("hold no records"), "{}", out.context());
 }
@@ -191,21 +161,11 @@ fn report_input_errors_name_the_file() {
 #[test]
 fn a_run_killed_with_sigkill_keeps_its_records_and_report_rebuilds_them() {
     let mock = paced_mock(5, 5, 10);
-    let dir = tempdir("sigkill");
-    let rec = dir.join("rec.jsonl");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llmload"))
-        .args([
-            "run",
-            "--url",
-            &url(&mock),
-            "-c",
-            "4",
-            "-d",
-            "60s",
-            "--quiet",
-            "--records",
-            rec.to_str().unwrap(),
-        ])
+    let dir = Dir::new("sigkill");
+    let mut child = Llmload::run(&mock)
+        .args("-c 4 -d 60s --quiet")
+        .records_in(&dir)
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -214,10 +174,8 @@ fn a_run_killed_with_sigkill_keeps_its_records_and_report_rebuilds_them() {
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
     let completed = truth(&mock).completed;
-    let json_path = dir.join("rebuilt.json");
-    let out = llmload(&["report", rec.to_str().unwrap(), "--json", json_path.to_str().unwrap()]);
+    let (out, j) = Llmload::new("report").arg(dir.path(Dir::RECORDS)).json(&dir);
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     // Every stream the mock finished was read to its end by llmload, so at most the 4
     // in flight at the kill are missing (those the client read but had not yet written).
     let ok = j["requests"]["ok"].as_u64().unwrap();

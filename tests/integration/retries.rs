@@ -7,10 +7,12 @@ use serde_json::json;
 /// No preflight: the faults fall on the requests of the run and the mock counts only theirs.
 fn run(fault: &str, n: &str, extra: &[&str]) -> (Output, serde_json::Value, Vec<serde_json::Value>, u64) {
     let mock = fast_mock(4, &[fault]);
-    let u = url(&mock);
-    let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", n, "--quiet", "--no-preflight"];
-    args.extend_from_slice(extra);
-    let (out, j, recs) = run_logged(&format!("retries-{}", fault.replace(':', "_")), &args);
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("-c 1")
+        .opt("-n", n)
+        .args("--quiet --no-preflight")
+        .arg_list(extra)
+        .logged(&Dir::new(&format!("retries-{}", fault.replace(':', "_"))));
     (out, j, recs, truth(&mock).requests)
 }
 
@@ -73,23 +75,10 @@ fn retry_after_is_honoured_and_exhausted_retries_fail() {
 fn the_deadline_cuts_a_retry_wait_short() {
     // Every response is a 429 asking for a 1 s wait; the run ends after 300 ms, in that wait.
     let mock = fast_mock(4, &["http-429"]);
-    let dir = tempdir("retry-deadline");
-    let rec_path = dir.join("rec.jsonl");
-    let u = url(&mock);
-    let out = llmload(&[
-        "run",
-        "--url",
-        &u,
-        "-d",
-        "300ms",
-        "--retries",
-        "10",
-        "--quiet",
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("retry-deadline");
+    let out = Llmload::run(&mock).args("-d 300ms --retries 10 --quiet").records_in(&dir).output();
     out.expect_code(1);
-    let recs = read_records(&rec_path, &out);
+    let recs = dir.records(&out);
     assert_eq!(recs.len(), 1, "{}", out.context());
     // The server did refuse it: the last attempt's failure stands, with the attempts made. One
     // attempt of eleven allowed: the deadline ended the 1 s wait (a wait that outlived it would
@@ -99,24 +88,14 @@ fn the_deadline_cuts_a_retry_wait_short() {
 
 #[test]
 fn connect_errors_are_retried() {
-    let dir = tempdir("retry-connect");
-    let rec_path = dir.join("rec.jsonl");
-    let u = format!("http://127.0.0.1:{}", dead_port());
-    let out = llmload(&[
-        "run",
-        "--url",
-        &u,
-        "-n",
-        "2",
-        "--retries",
-        "2",
-        "--quiet",
-        "--no-preflight",
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("retry-connect");
+    let out = Llmload::new("run --url")
+        .arg(format!("http://127.0.0.1:{}", dead_port()))
+        .args("-n 2 --retries 2 --quiet --no-preflight")
+        .records_in(&dir)
+        .output();
     out.expect_code(1);
-    let recs = read_records(&rec_path, &out);
+    let recs = dir.records(&out);
     assert!(recs.iter().all(|r| r["attempts"] == 3 && r["outcome"] == "connect"), "{}", out.context());
     assert!(out.stdout.contains("2 requests retried · 6 attempts in all"), "{}", out.context());
 }

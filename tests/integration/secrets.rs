@@ -54,30 +54,21 @@ fn assert_no_secret(outputs: &[(&str, String)]) {
 #[test]
 fn a_key_echoed_by_the_server_is_masked_in_every_output() {
     let addr = echo_server();
-    let dir = tempdir("secrets");
+    let dir = Dir::new("secrets");
     let (json_path, rec_path, rebuilt) =
-        (dir.join("out.json"), dir.join("rec.jsonl"), dir.join("rebuilt.json"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &format!("http://{addr}"),
-        "-n",
-        "3",
-        "--api-key",
-        KEY,
-        "--header",
-        &format!("X-Api-Key: {HEADER_KEY}"),
-        "--no-preflight",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--records",
-        rec_path.to_str().unwrap(),
-    ]);
+        (dir.path(Dir::JSON), dir.path(Dir::RECORDS), dir.path("rebuilt.json"));
+    let (out, j) = Llmload::new("run --url")
+        .arg(format!("http://{addr}"))
+        .args("-n 3 --api-key")
+        .arg(KEY)
+        .opt("--header", format!("X-Api-Key: {HEADER_KEY}"))
+        .args("--no-preflight")
+        .records_in(&dir)
+        .json(&dir);
     out.expect_code(1);
-    let j = read_json(&json_path, &out);
     let msg = j["error_messages"]["http_401"].as_str().unwrap();
     assert!(msg.contains("sk-l…2b4d") && msg.contains("hk-9…1c0d"), "the echo is there, masked: {msg}");
-    let report = llmload(&["report", rec_path.to_str().unwrap(), "--json", rebuilt.to_str().unwrap()]);
+    let report = Llmload::new("report").arg(&rec_path).opt("--json", &rebuilt).output();
     report.expect_code(1);
     let mut outputs = vec![
         ("stdout", out.stdout.clone()),
@@ -123,15 +114,11 @@ fn usage_errors_never_quote_a_key() {
 #[test]
 fn a_key_echoed_to_the_preflight_is_masked_in_its_error() {
     let addr = echo_server();
-    let out = llmload(&[
-        "run",
-        "--url",
-        &format!("http://{addr}"),
-        "--api-key",
-        KEY,
-        "--header",
-        &format!("X-Api-Key: {HEADER_KEY}"),
-    ]);
+    let out = Llmload::new("run --url")
+        .arg(format!("http://{addr}"))
+        .opt("--api-key", KEY)
+        .opt("--header", format!("X-Api-Key: {HEADER_KEY}"))
+        .output();
     out.expect_code(2);
     assert!(out.stderr.contains("error: preflight request to"), "{}", out.context());
     assert!(out.stderr.contains("sk-l…2b4d") && out.stderr.contains("hk-9…1c0d"), "{}", out.context());

@@ -50,35 +50,19 @@ fn sum(lines: &[Value], key: &str) -> u64 {
 /// A run of 24 requests (1 in 8 failing) with every output; its directory, summary and output.
 fn live(name: &str) -> (PathBuf, Value, Output) {
     let mock = fast_mock(8, &["http-500:0.125"]);
-    let dir = tempdir(name);
-    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        "openai-chat",
-        "--api-key",
-        "sk-abcdefghijklmnop9f3c",
-        "--prompt",
-        "<b>你好</b> & hi",
-        "-c",
-        "3",
-        "-n",
-        "24",
-        "--quiet",
-        "--json",
-        &p("live.json"),
-        "--records",
-        &p("rec.jsonl"),
-        "--series",
-        &p("live-series.jsonl"),
-        "--html",
-        &p("live.html"),
-    ]);
+    let dir = Dir::new(name);
+    let out = Llmload::run(&mock)
+        .args("--api openai-chat --api-key sk-abcdefghijklmnop9f3c")
+        .opt("--prompt", "<b>你好</b> & hi")
+        .args("-c 3 -n 24 --quiet")
+        .opt("--json", dir.path("live.json"))
+        .opt("--records", dir.path("rec.jsonl"))
+        .opt("--series", dir.path("live-series.jsonl"))
+        .opt("--html", dir.path("live.html"))
+        .output();
     out.expect_code(0);
     let json = read_json(&dir.join("live.json"), &out);
-    (dir, json, out)
+    (dir.to_path_buf(), json, out)
 }
 
 /// A run held to `--slo` and three `--threshold`s (one fails: 1 in 8 requests is an HTTP 500),
@@ -86,46 +70,19 @@ fn live(name: &str) -> (PathBuf, Value, Output) {
 /// with (so requests wait past their intended start); its directory, summary and output.
 fn judged(name: &str) -> (PathBuf, Value, Output) {
     let mock = fast_mock(8, &["http-500:0.125"]);
-    let dir = tempdir(name);
-    let (keys, prompts) = (dir.join("keys.txt"), dir.join("prompts.txt"));
-    std::fs::write(&keys, "sk-first-key-00000001\nsk-second-key-0000002\n").unwrap();
-    std::fs::write(&prompts, "<b>first</b> & prompt\n第二个提示词\nthird\n").unwrap();
-    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        "openai-chat",
-        "--api-key-file",
-        keys.to_str().unwrap(),
-        "--param-file",
-        prompts.to_str().unwrap(),
-        "--rate",
-        "400",
-        "--arrival",
-        "constant",
-        "--max-concurrency",
-        "1",
-        "-n",
-        "24",
-        "--slo",
-        "ttft<=10s,tpot<10s",
-        "--threshold",
-        "ttft.p99<1m",
-        "--threshold",
-        "success_rate>0.5",
-        "--threshold",
-        "error_rate<1%",
-        "--quiet",
-        "--json",
-        &p("judged.json"),
-        "--html",
-        &p("judged.html"),
-    ]);
+    let dir = Dir::new(name);
+    let out = Llmload::run(&mock)
+        .args("--api openai-chat")
+        .opt("--api-key-file", dir.create("keys.txt", "sk-first-key-00000001\nsk-second-key-0000002\n"))
+        .opt("--param-file", dir.create("prompts.txt", "<b>first</b> & prompt\n第二个提示词\nthird\n"))
+        .args("--rate 400 --arrival constant --max-concurrency 1 -n 24 --slo ttft<=10s,tpot<10s")
+        .args("--threshold ttft.p99<1m --threshold success_rate>0.5 --threshold error_rate<1% --quiet")
+        .opt("--json", dir.path("judged.json"))
+        .opt("--html", dir.path("judged.html"))
+        .output();
     out.expect_code(1);
     let json = read_json(&dir.join("judged.json"), &out);
-    (dir, json, out)
+    (dir.to_path_buf(), json, out)
 }
 
 /// The sections of the judged run's page, in the order the page has them.
@@ -211,14 +168,7 @@ fn the_series_adds_up_to_the_summary_and_report_rebuilds_it() {
     // keep each request's largest, and the wall clock, which records do not hold.
     let (series, html) = (dir.join("rebuilt-series.jsonl"), dir.join("rebuilt.html"));
     let rec = dir.join("rec.jsonl");
-    let report = llmload(&[
-        "report",
-        rec.to_str().unwrap(),
-        "--series",
-        series.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let report = Llmload::new("report").arg(rec).opt("--series", &series).opt("--html", &html).output();
     report.expect_code(0);
     let strip = |mut l: Value| {
         let o = l.as_object_mut().unwrap();
@@ -266,9 +216,8 @@ fn an_unwritable_series_or_html_path_fails_before_any_load() {
     let same = llmload(&["run", "--url", &url(&mock), "--series", "x", "--html", "x"]);
     same.expect_code(2);
     assert!(same.stderr.contains("--series and --html name the same file"), "{}", same.context());
-    let dir = tempdir("html-over-input");
-    let rec = dir.join("rec.jsonl");
-    std::fs::write(&rec, "keep me\n").unwrap();
+    let dir = Dir::new("html-over-input");
+    let rec = dir.create("rec.jsonl", "keep me\n");
     let over = llmload(&["report", rec.to_str().unwrap(), "--html", rec.to_str().unwrap()]);
     over.expect_code(2);
     assert!(over.stderr.contains("is one of the records files being read"), "{}", over.context());

@@ -15,16 +15,14 @@ fn run_slo(
     slo: &str,
     extra: &[&str],
 ) -> (Output, Value, PathBuf) {
-    let u = url(mock);
-    let dir = tempdir(name);
-    let (json, rec) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let mut args =
-        vec!["run", "--url", &u, "--api", "openai-chat", "-c", "2", "-n", "6", "--quiet", "--slo", slo];
-    args.extend(extra);
-    args.extend(["--json", json.to_str().unwrap(), "--records", rec.to_str().unwrap()]);
-    let out = llmload(&args);
-    let j = read_json(&json, &out);
-    (out, j, rec)
+    let dir = Dir::new(name);
+    let (out, j) = Llmload::run(mock)
+        .args("--api openai-chat -c 2 -n 6 --quiet")
+        .opt("--slo", slo)
+        .arg_list(extra)
+        .records_in(&dir)
+        .json(&dir);
+    (out, j, dir.path(Dir::RECORDS))
 }
 
 #[test]
@@ -69,10 +67,8 @@ fn objectives_that_hold_give_attainment_1_and_report_agrees() {
     // The records judged again, by `report --slo`, give the same numbers over their own window.
     let rebuilt = rec.with_file_name("rebuilt.json");
     let slo = "ttft<=5s,tpot<=5s,itl<=5s";
-    let report =
-        llmload(&["report", rec.to_str().unwrap(), "--slo", slo, "--json", rebuilt.to_str().unwrap()]);
+    let (report, r) = Llmload::new("report").arg(&rec).opt("--slo", slo).json_at(&rebuilt);
     report.expect_code(0);
-    let r = read_json(&rebuilt, &report);
     let strip = |v: &Value| {
         let mut v = v.clone();
         v.as_object_mut().unwrap().remove("requests_per_s");
@@ -80,9 +76,9 @@ fn objectives_that_hold_give_attainment_1_and_report_agrees() {
     };
     assert_eq!(strip(&r["goodput"]), strip(g), "{}", report.context());
     // Without --slo a report has no goodput.
-    let plain = llmload(&["report", rec.to_str().unwrap(), "--json", rebuilt.to_str().unwrap()]);
+    let (plain, r) = Llmload::new("report").arg(&rec).json_at(&rebuilt);
     plain.expect_code(0);
-    assert_eq!(read_json(&rebuilt, &plain)["goodput"], Value::Null);
+    assert_eq!(r["goodput"], Value::Null);
 }
 
 #[test]
@@ -95,10 +91,8 @@ fn report_slo_judges_a_failing_run_as_the_live_run_did() {
     assert_eq!(j["goodput"]["failed"], failed);
     assert_eq!(j["goodput"]["judged"], 6);
     let rebuilt = rec.with_file_name("rebuilt.json");
-    let report =
-        llmload(&["report", rec.to_str().unwrap(), "--slo", slo, "--json", rebuilt.to_str().unwrap()]);
+    let (report, r) = Llmload::new("report").arg(&rec).opt("--slo", slo).json_at(&rebuilt);
     report.expect_code(0);
-    let r = read_json(&rebuilt, &report);
     for key in ["attainment", "attainment_ci", "judged", "determined", "conforming", "failed", "by_objective"]
     {
         assert_eq!(r["goodput"][key], j["goodput"][key], "{key}{}", report.context());
@@ -108,7 +102,6 @@ fn report_slo_judges_a_failing_run_as_the_live_run_did() {
 #[test]
 fn a_malformed_slo_exits_2_before_any_request() {
     let mock = fast_mock(3, &[]);
-    let u = url(&mock);
     for (slo, says) in [
         (
             "ttfx<=5ms",
@@ -117,7 +110,7 @@ fn a_malformed_slo_exits_2_before_any_request() {
         ("ttft<=500", "the time 500 in \"ttft<=500\" has no unit: write 500ms or 500s"),
         ("ttft<=5ms,tpot5ms", "\"tpot5ms\" has no comparison"),
     ] {
-        let out = llmload(&["run", "--url", &u, "--api", "openai-chat", "-n", "1", "--quiet", "--slo", slo]);
+        let out = Llmload::run(&mock).args("--api openai-chat -n 1 --quiet").opt("--slo", slo).output();
         out.expect_code(2);
         assert!(
             out.stderr.contains(&format!("error: --slo {slo:?} is invalid: {says}")),
@@ -149,7 +142,7 @@ fn an_attainment_threshold_fails_with_exit_1() {
 #[test]
 fn vllm_request_goodput_is_the_goodput() {
     let mock = paced_mock(5, 1, 3);
-    let vllm = tempdir("slo-vllm").join("vllm.json");
+    let vllm = Dir::new("slo-vllm").path("vllm.json");
     let (out, j, _) = run_slo("slo-vllm", &mock, "e2e<=10s", &["--vllm-json", vllm.to_str().unwrap()]);
     out.expect_code(0);
     let v = read_json(&vllm, &out);

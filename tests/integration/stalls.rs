@@ -14,24 +14,8 @@ fn total(records: &[Value], key: &str) -> u64 {
 fn a_deadline_run_of_long_answers_keeps_their_ttft_itl_and_tokens() {
     // 2,000 tokens 5 ms apart: every answer is still streaming at the 1 s deadline.
     let mock = paced_mock(5, 5, 2000);
-    let u = url(&mock);
-    let dir = tempdir("cut-long-answers");
-    let (json, records, rebuilt) = (dir.join("out.json"), dir.join("rec.jsonl"), dir.join("rebuilt.json"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &u,
-        "-c",
-        "2",
-        "-d",
-        "1s",
-        "--quiet",
-        "--json",
-        json.to_str().unwrap(),
-        "--records",
-        records.to_str().unwrap(),
-    ]);
-    let (j, recs) = (read_json(&json, &out), read_records(&records, &out));
+    let dir = Dir::new("cut-long-answers");
+    let (out, j, recs) = Llmload::run(&mock).args("-c 2 -d 1s --quiet").logged(&dir);
     out.expect_code(1); // nothing finished
     let r = &j["requests"];
     assert_eq!(
@@ -65,7 +49,8 @@ fn a_deadline_run_of_long_answers_keeps_their_ttft_itl_and_tokens() {
     assert!(out.stdout.contains("2 cancelled at the deadline\n"), "{}", out.context());
 
     // `llmload report` counts the records alike.
-    let report = llmload(&["report", records.to_str().unwrap(), "--json", rebuilt.to_str().unwrap()]);
+    let rebuilt = dir.path("rebuilt.json");
+    let report = Llmload::new("report").arg(dir.path(Dir::RECORDS)).opt("--json", &rebuilt).output();
     let b = read_json(&rebuilt, &report);
     for path in
         [["metrics", "ttft_ms", "count"], ["metrics", "itl_ms", "count"], ["tokens", "output_total", ""]]
@@ -80,9 +65,8 @@ fn a_deadline_run_of_long_answers_keeps_their_ttft_itl_and_tokens() {
 fn streams_the_server_left_silent_at_the_deadline_are_stalled_warned_and_gated() {
     // Every answer stops after 4 of its 8 tokens and would go on after a minute.
     let mock = slow_fault_mock(8, &["stall"], Duration::from_secs(60));
-    let u = url(&mock);
-    let args = ["run", "--url", &u, "-c", "2", "-d", "3s", "--quiet", "--threshold", "stalled<1"];
-    let (out, j, recs) = run_logged("stalled", &args);
+    let (out, j, recs) =
+        Llmload::run(&mock).args("-c 2 -d 3s --quiet --threshold stalled<1").logged(&Dir::new("stalled"));
     out.expect_code(1);
     let r = &j["requests"];
     let counts = ["total", "ok", "failed", "cancelled", "stalled"].map(|k| r[k].as_u64().unwrap());

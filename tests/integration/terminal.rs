@@ -38,14 +38,14 @@ fn a_closed_stderr_and_stdout_stop_only_that_output() {
 #[test]
 fn json_dash_writes_the_summary_json_to_stdout_and_the_text_to_stderr() {
     let mock = fast_mock(3, &[]);
-    let out = llmload(&["run", "--url", &url(&mock), "-n", "3", "--quiet", "--json", "-"]);
+    let out = Llmload::run(&mock).args("-n 3 --quiet --json -").output();
     out.expect_code(0);
     let j: serde_json::Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("stdout is JSON: {e}{}", out.context()));
     assert_eq!(j["requests"]["ok"], 3, "{}", out.context());
     assert!(out.stderr.contains("llmload summary"), "{}", out.context());
     assert!(!std::path::Path::new("-").exists(), "no file named -");
-    let both = llmload(&["run", "--url", &url(&mock), "--json", "-", "--records", "-"]);
+    let both = Llmload::run(&mock).args("--json - --records -").output();
     both.expect_code(2);
     assert!(both.stderr.contains("--json and --records name the same file"), "{}", both.context());
 }
@@ -53,7 +53,7 @@ fn json_dash_writes_the_summary_json_to_stdout_and_the_text_to_stderr() {
 #[test]
 fn the_banner_reads_as_english() {
     let mock = fast_mock(2, &[]);
-    let out = llmload(&["run", "--url", &url(&mock), "--api", "dify-chat", "-n", "1"]);
+    let out = Llmload::run(&mock).args("--api dify-chat -n 1").output();
     out.expect_code(0);
     let expected = format!(
         "llmload {} → dify-chat {}/v1/chat-messages · 1 worker · 1 requests · 1 prompt from default · no API key",
@@ -61,29 +61,15 @@ fn the_banner_reads_as_english() {
         url(&mock)
     );
     assert!(out.stderr.contains(&expected), "stderr lacks {expected:?}{}", out.context());
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        "dify-chat",
-        "-c",
-        "4",
-        "--ramp-up",
-        "200ms",
-        "-d",
-        "1.5s",
-    ]);
+    let out = Llmload::run(&mock).args("--api dify-chat -c 4 --ramp-up 200ms -d 1.5s").output();
     assert!(out.stderr.contains("· 4 workers (ramp-up 200ms) · for 1.5s ·"), "{}", out.context());
 }
 
 #[test]
 fn a_ramp_up_longer_than_the_run_warns_how_many_workers_start() {
     let mock = fast_mock(2, &[]);
-    let (out, j, _) = run_logged(
-        "ramp-warn",
-        &["run", "--url", &url(&mock), "-c", "4", "--ramp-up", "4s", "-d", "1s", "--quiet"],
-    );
+    let (out, j, _) =
+        Llmload::run(&mock).args("-c 4 --ramp-up 4s -d 1s --quiet").logged(&Dir::new("ramp-warn"));
     out.expect_code(0);
     let warning = "--ramp-up 4s is longer than --duration 1s: only 1 of 4 workers start before the end; shorten --ramp-up or lengthen --duration";
     assert!(out.stderr.contains(&format!("warning: {warning}")), "{}", out.context());
@@ -112,12 +98,9 @@ fn dash_h_is_help_and_a_port_out_of_range_says_what_a_port_is() {
 #[test]
 fn records_that_cannot_be_written_are_a_warning_in_the_summary_and_the_json() {
     let mock = fast_mock(3, &[]);
-    let dir = tempdir("records-full");
-    let json_path = dir.join("out.json");
-    let args = ["run", "--url", &url(&mock), "-n", "3", "--quiet", "--records", "/dev/full"];
-    let out = llmload(&[&args[..], &["--json", json_path.to_str().unwrap()]].concat());
+    let (out, j) =
+        Llmload::run(&mock).args("-n 3 --quiet --records /dev/full").json(&Dir::new("records-full"));
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
     assert_eq!(j["requests"]["ok"], 3, "the run went on{}", out.context());
     let warning = "writing records stopped: --records /dev/full: No space left on device (os error 28); the summary still counts every request, but that file lacks the later ones";
     assert!(j["warnings"].as_array().unwrap().iter().any(|w| w == warning), "{}", out.context());

@@ -188,17 +188,12 @@ fn run_https_with(
 ) -> (Output, serde_json::Value) {
     let mock = fast_mock(4, &[]);
     let front = tls_front(served, mock.addr());
-    let dir = tempdir(&format!("tls-{name}"));
-    let (ca, json_path) = (dir.join("ca.pem"), dir.join("out.json"));
-    std::fs::write(&ca, trusted).unwrap();
-    let u = format!("https://127.0.0.1:{}", front.port());
-    let mut args =
-        vec!["run", "--url", u.as_str(), "-n", "3", "--quiet", "--json", json_path.to_str().unwrap()];
+    let dir = Dir::new(&format!("tls-{name}"));
+    let ca = dir.create("ca.pem", trusted);
     let extra: Vec<&str> = extra.iter().map(|a| if *a == "CA" { ca.to_str().unwrap() } else { a }).collect();
-    args.extend_from_slice(&extra);
-    let out = llmload_env(&args, env);
-    let j = read_json(&json_path, &out);
-    (out, j)
+    let cmd =
+        Llmload::new("run --url").arg(format!("https://127.0.0.1:{}", front.port())).args("-n 3 --quiet");
+    env.iter().fold(cmd.arg_list(&extra), |cmd, (k, v)| cmd.env(k, v)).json(&dir)
 }
 
 #[test]
@@ -292,7 +287,7 @@ fn https_to_a_plain_http_port_says_to_use_http() {
     let u = format!("https://{}", mock.addr());
     let hint = "TLS: received corrupt message of type InvalidContentType (is this server plain http://? use an http:// URL)";
     let (out, j, recs) =
-        run_logged("tls-plain", &["run", "--url", &u, "-n", "2", "--quiet", "--no-preflight"]);
+        Llmload::new("run --url").arg(&u).args("-n 2 --quiet --no-preflight").logged(&Dir::new("tls-plain"));
     out.expect_code(1);
     assert_eq!(j["errors"]["tls"], 2, "{}", out.context());
     assert_eq!(j["error_messages"]["tls"], hint, "{}", out.context());
@@ -371,20 +366,18 @@ fn a_tls_server_that_closes_after_each_response_costs_reconnects_not_failures() 
         close_after_response: true,
         ..llmload::mock::MockConfig::default()
     };
-    let mock = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
+    let mock = mock_with(config);
     let front = tls_front(&pki, mock.addr());
-    let dir = tempdir("tls-reconnects");
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let dir = Dir::new("tls-reconnects");
+    let ca = dir.create("ca.pem", &pki.ca_pem);
     let u = format!("https://127.0.0.1:{}", front.port());
     for (i, tls) in [vec!["--ca-cert", ca.to_str().unwrap()], vec!["--insecure"]].into_iter().enumerate() {
-        let json_path = dir.join(format!("out-{i}.json"));
-        let mut args = vec!["run", "--url", u.as_str(), "-c", "1", "-n", "4", "--quiet", "--no-preflight"];
-        args.extend_from_slice(&tls);
-        args.extend_from_slice(&["--json", json_path.to_str().unwrap()]);
-        let out = llmload(&args);
+        let (out, j) = Llmload::new("run --url")
+            .arg(&u)
+            .args("-c 1 -n 4 --quiet --no-preflight")
+            .arg_list(&tls)
+            .json_at(&dir.path(&format!("out-{i}.json")));
         out.expect_code(0);
-        let j = read_json(&json_path, &out);
         assert_eq!(
             (&j["requests"]["ok"], &j["client"]["reconnects"]),
             (&4.into(), &3.into()),

@@ -3,7 +3,8 @@
 
 use llmload::mock::{self, FaultRule, MockConfig, MockHandle};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -39,6 +40,11 @@ impl Output {
     }
 }
 
+/// A mock of `config` on a free loopback port.
+pub fn mock_with(config: MockConfig) -> MockHandle {
+    mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
+}
+
 /// A fast mock: 5 ms to the first token, 1 ms between tokens.
 pub fn fast_mock(tokens: u32, faults: &[&str]) -> MockHandle {
     slow_fault_mock(tokens, faults, mock::DEFAULT_FAULT_DELAY)
@@ -54,7 +60,7 @@ pub fn slow_fault_mock(tokens: u32, faults: &[&str], fault_delay: Duration) -> M
         fault_delay,
         ..MockConfig::default()
     };
-    mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
+    mock_with(config)
 }
 
 /// A mock with its own pace and no faults, for tests about time (deadlines, signals, timeouts).
@@ -65,7 +71,7 @@ pub fn paced_mock(ttft_ms: u64, itl_ms: u64, tokens: u32) -> MockHandle {
         tokens,
         ..MockConfig::default()
     };
-    mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts")
+    mock_with(config)
 }
 
 /// A loopback port with nothing listening: bound, noted, and closed again.
@@ -187,6 +193,172 @@ pub fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
+/// A fresh temporary directory for one test's files, made by `tempdir` (so no two tests, nor one
+/// test asking twice, share one). It reads as the `Path` it is (`dir.join`, `&dir` for a `&Path`).
+pub struct Dir {
+    root: PathBuf,
+}
+
+impl Dir {
+    pub fn new(name: &str) -> Dir {
+        Dir { root: tempdir(name) }
+    }
+
+    /// The summary's name in `Llmload::json_in`.
+    pub const JSON: &str = "out.json";
+    /// The records' name in `Llmload::records_in`.
+    pub const RECORDS: &str = "rec.jsonl";
+
+    /// Where `file` is, or would be, in this directory.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.root.join(file)
+    }
+
+    /// Writes `contents` to `file` in this directory and returns its path.
+    pub fn create(&self, file: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(file);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
+    /// The summary `out` wrote by `Llmload::json_in`.
+    pub fn json(&self, out: &Output) -> Value {
+        read_json(&self.path(Dir::JSON), out)
+    }
+
+    /// The records `out` wrote by `Llmload::records_in`.
+    pub fn records(&self, out: &Output) -> Vec<Value> {
+        read_records(&self.path(Dir::RECORDS), out)
+    }
+}
+
+impl AsRef<Path> for Dir {
+    fn as_ref(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl std::ops::Deref for Dir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// One `llmload` command line, built up and then run, so that a test states only its own flags:
+/// `Llmload::run(&mock).args("-c 2 -n 6 --quiet").json(&dir)` runs `llmload run --url <mock> -c 2
+/// -n 6 --quiet --json <dir>/out.json` and returns the output and the summary it wrote. The
+/// process runs as `clean_command` makes it; the exit code is the caller's to check.
+#[derive(Clone, Default)]
+pub struct Llmload {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Llmload {
+    /// `llmload` with the words of `line` (split at white space: a value with a space, or an
+    /// empty one, goes in by `arg`).
+    pub fn new(line: &str) -> Llmload {
+        Llmload::default().args(line)
+    }
+
+    /// `llmload run --url <mock>`.
+    pub fn run(mock: &MockHandle) -> Llmload {
+        Llmload::new("run").url(mock)
+    }
+
+    /// Adds `--url <mock>`.
+    pub fn url(self, mock: &MockHandle) -> Llmload {
+        self.opt("--url", url(mock))
+    }
+
+    /// Adds the words of `line`, split at white space.
+    pub fn args(mut self, line: &str) -> Llmload {
+        self.args.extend(line.split_whitespace().map(String::from));
+        self
+    }
+
+    /// Adds one argument as it is: a path, or a value with spaces.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Llmload {
+        let arg = arg.as_ref();
+        self.args.push(arg.to_str().unwrap_or_else(|| panic!("{arg:?} is not UTF-8")).to_string());
+        self
+    }
+
+    /// Adds `flag` and its value as they are: `.opt("--csv", dir.path("run.csv"))`.
+    pub fn opt(self, flag: &str, value: impl AsRef<OsStr>) -> Llmload {
+        self.arg(flag).arg(value)
+    }
+
+    /// Adds each of `args` as it is.
+    pub fn arg_list(self, args: &[&str]) -> Llmload {
+        args.iter().fold(self, |cmd, a| cmd.arg(a))
+    }
+
+    /// Sets `key` to `value` in the process's environment.
+    pub fn env(mut self, key: &str, value: &str) -> Llmload {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The arguments, for `signalled`, `spawn_llmload` and `finish`.
+    pub fn argv(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+
+    /// The command line as a failure shows it.
+    pub fn shown(&self) -> String {
+        format!("llmload {}", self.args.join(" "))
+    }
+
+    /// The process, not yet started, for a test that sets more on it.
+    pub fn command(&self) -> Command {
+        let mut cmd = clean_command(env!("CARGO_BIN_EXE_llmload"), &self.argv());
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// Runs it.
+    pub fn output(&self) -> Output {
+        Output::of(self.shown(), self.command().output().expect("run llmload"))
+    }
+
+    /// Runs it, then sends each signal as `signalled` does.
+    pub fn signalled(&self, after: Duration, signals: &[&str], pause: Duration) -> (Output, Duration) {
+        signalled(&self.argv(), after, signals, pause)
+    }
+
+    /// Adds `--json <dir>/out.json` (read back by `Dir::json`).
+    pub fn json_in(self, dir: &Dir) -> Llmload {
+        self.opt("--json", dir.path(Dir::JSON))
+    }
+
+    /// Adds `--records <dir>/rec.jsonl` (read back by `Dir::records`).
+    pub fn records_in(self, dir: &Dir) -> Llmload {
+        self.opt("--records", dir.path(Dir::RECORDS))
+    }
+
+    /// Runs it with `--json <dir>/out.json`: the output and the summary.
+    pub fn json(self, dir: &Dir) -> (Output, Value) {
+        self.json_at(&dir.path(Dir::JSON))
+    }
+
+    /// Runs it with `--json <path>`: the output and the summary.
+    pub fn json_at(self, path: &Path) -> (Output, Value) {
+        let out = self.opt("--json", path).output();
+        let json = read_json(path, &out);
+        (out, json)
+    }
+
+    /// Runs it with `--json <dir>/out.json` and `--records <dir>/rec.jsonl`: the output, the
+    /// summary and the records.
+    pub fn logged(self, dir: &Dir) -> (Output, Value, Vec<Value>) {
+        let out = self.json_in(dir).records_in(dir).output();
+        let (json, records) = (dir.json(&out), dir.records(&out));
+        (out, json, records)
+    }
+}
+
 /// A test that cannot set up what it needs says why on stderr and passes, except under CI (the
 /// `CI` environment variable set), where it fails: there the precondition is the job's to give.
 pub fn skip(test: &str, why: &str) {
@@ -197,28 +369,22 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("{message}");
 }
 
-pub fn read_json(path: &PathBuf, out: &Output) -> Value {
+pub fn read_json(path: &Path, out: &Output) -> Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {path:?}: {e}{}", out.context()))
 }
 
-pub fn read_records(path: &PathBuf, out: &Output) -> Vec<Value> {
+pub fn read_records(path: &Path, out: &Output) -> Vec<Value> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}{}", out.context()));
     text.lines().map(|l| serde_json::from_str(l).expect("record line is JSON")).collect()
 }
 
-/// Runs `llmload` with `args` plus `--json` and `--records` into a fresh temp dir `name`, and
+/// Runs `llmload` with `args` plus `--json` and `--records` into a fresh `Dir` `name`, and
 /// returns the output with the summary and records it wrote (the exit code is the caller's check).
 pub fn run_logged(name: &str, args: &[&str]) -> (Output, Value, Vec<Value>) {
-    let dir = tempdir(name);
-    let (json_path, rec_path) = (dir.join("out.json"), dir.join("rec.jsonl"));
-    let mut full = args.to_vec();
-    full.extend_from_slice(&["--json", json_path.to_str().unwrap(), "--records", rec_path.to_str().unwrap()]);
-    let out = llmload(&full);
-    let (json, records) = (read_json(&json_path, &out), read_records(&rec_path, &out));
-    (out, json, records)
+    Llmload::default().arg_list(args).logged(&Dir::new(name))
 }
 
 /// How many records have each value of `field`.

@@ -22,9 +22,8 @@ fn a_light_run_is_ok_with_no_reasons() {
     // Events 20 ms apart: a read would have to be 20 ms late (p99) to merge two of them; and
     // over 2 s, workers would have to start 100 ms late to miss 5 % of the run.
     let mock = paced_mock(5, 20, 6);
-    let u = url(&mock);
     let (out, j, _) =
-        run_logged("verdict-light", &["run", "--url", &u, "--api", "openai-chat", "-c", "2", "-d", "2s"]);
+        Llmload::run(&mock).args("--api openai-chat -c 2 -d 2s").logged(&Dir::new("verdict-light"));
     out.expect_code(0);
     let client = &j["client"];
     let itl =
@@ -78,9 +77,7 @@ fn other_work_on_the_clients_only_cpu_is_the_machines_not_the_clients() {
         return skip(TEST, "this process's CPU affinity cannot be read");
     };
     let mock = fast_mock(20, &[]);
-    let u = url(&mock);
-    let dir = tempdir("verdict-busy");
-    let json_path = dir.join("out.json");
+    let dir = Dir::new("verdict-busy");
     // A busy loop on that CPU for as long as the run lasts: other work, to the client.
     let stop = Arc::new(AtomicBool::new(false));
     let spinning = stop.clone();
@@ -94,21 +91,8 @@ fn other_work_on_the_clients_only_cpu_is_the_machines_not_the_clients() {
         }
         true
     });
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "--api",
-        "openai-chat",
-        "-c",
-        "2",
-        "-d",
-        "2s",
-        "--no-preflight",
-        "--json",
-        json_path.to_str().unwrap(),
-    ];
-    let mut cmd = clean_command(env!("CARGO_BIN_EXE_llmload"), &args);
+    let llmload = Llmload::run(&mock).args("--api openai-chat -c 2 -d 2s --no-preflight").json_in(&dir);
+    let mut cmd = llmload.command();
     // SAFETY: between fork and exec the child only calls sched_setaffinity, which is
     // async-signal-safe; `pin_to` allocates nothing.
     unsafe {
@@ -119,9 +103,9 @@ fn other_work_on_the_clients_only_cpu_is_the_machines_not_the_clients() {
     if !hog.join().expect("the busy loop ends") {
         return skip(TEST, "the busy loop could not be pinned to the client's CPU");
     }
-    let out = Output::of(format!("llmload {} (pinned to CPU {cpu} beside a busy loop)", args.join(" ")), run);
+    let out = Output::of(format!("{} (pinned to CPU {cpu} beside a busy loop)", llmload.shown()), run);
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
+    let j = dir.json(&out);
     let client = &j["client"];
     let machine = &client["machine"];
     // The client may run on one CPU, and the loop kept it busy most of the run.
@@ -200,33 +184,19 @@ fn a_run_capped_at_a_tenth_of_a_core_is_not_ok() {
         }
     };
     let mock = fast_mock(6, &[]);
-    let u = url(&mock);
-    let json_path = tempdir("verdict-capped").join("out.json");
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "--api",
-        "openai-chat",
-        "-c",
-        "4",
-        "-d",
-        "1s",
-        "--no-preflight",
-        "--quiet",
-        "--json",
-        json_path.to_str().unwrap(),
-    ];
+    let dir = Dir::new("verdict-capped");
+    let llmload =
+        Llmload::run(&mock).args("--api openai-chat -c 4 -d 1s --no-preflight --quiet").json_in(&dir);
     // The shell joins the cgroup, then becomes llmload: every thread it starts is capped.
     let procs = capped.dir.join("cgroup.procs");
     let script = format!("echo $$ > '{}' && exec \"$0\" \"$@\"", procs.display());
     let run = clean_command("sh", &["-c", &script, env!("CARGO_BIN_EXE_llmload")])
-        .args(args)
+        .args(llmload.argv())
         .output()
         .expect("run sh");
-    let out = Output::of(format!("sh -c {script:?} llmload {}", args.join(" ")), run);
+    let out = Output::of(format!("sh -c {script:?} {}", llmload.shown()), run);
     out.expect_code(0);
-    let j = read_json(&json_path, &out);
+    let j = dir.json(&out);
     let client = &j["client"];
     eprintln!("capped at 0.1 cores in {}: {client:#}", capped.dir.display());
     assert!(
