@@ -18,24 +18,13 @@ fn listed(dir: &Path) -> Vec<String> {
 #[test]
 fn out_dir_keeps_every_output_of_a_run_and_a_named_one_wins() {
     let mock = fast_mock(5, &[]);
-    let dir = tempdir("out-dir-run");
-    let (out_dir, json) = (dir.join("made/here"), dir.join("elsewhere.json"));
-    let out = llmload(&[
-        "run",
-        "--url",
-        &url(&mock),
-        "--api",
-        "openai-chat",
-        "-c",
-        "2",
-        "-n",
-        "6",
-        "-q",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("out-dir-run");
+    let (out_dir, json) = (dir.path("made/here"), dir.path("elsewhere.json"));
+    let out = Llmload::run(&mock)
+        .args("--api openai-chat -c 2 -n 6 -q")
+        .opt("--out-dir", &out_dir)
+        .opt("--json", &json)
+        .output();
     out.expect_code(0);
     assert_eq!(
         listed(&out_dir),
@@ -64,21 +53,12 @@ fn out_dir_keeps_every_output_of_a_run_and_a_named_one_wins() {
 #[test]
 fn out_dir_keeps_a_sweeps_three_outputs() {
     let mock = fast_mock(3, &[]);
-    let dir = tempdir("out-dir-sweep");
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &url(&mock),
-        "--api",
-        "openai-chat",
-        "--concurrency",
-        "1,2",
-        "-n",
-        "4",
-        "-q",
-        "--out-dir",
-        dir.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("out-dir-sweep");
+    let out = Llmload::new("sweep")
+        .url(&mock)
+        .args("--api openai-chat --concurrency 1,2 -n 4 -q")
+        .opt("--out-dir", &*dir)
+        .output();
     out.expect_code(0);
     assert_eq!(listed(&dir), ["records.jsonl", "sweep.html", "sweep.json"], "{}", out.context());
     let sweep = read_json(&dir.join("sweep.json"), &out);
@@ -89,11 +69,9 @@ fn out_dir_keeps_a_sweeps_three_outputs() {
 #[test]
 fn an_out_dir_that_cannot_be_made_is_refused_before_any_request() {
     let mock = fast_mock(3, &[]);
-    let dir = tempdir("out-dir-bad");
-    let file = dir.join("a-file");
-    std::fs::write(&file, "x").unwrap();
-    let below = file.join("out");
-    let out = llmload(&["run", "--url", &url(&mock), "-n", "1", "--out-dir", below.to_str().unwrap()]);
+    let dir = Dir::new("out-dir-bad");
+    let below = dir.create("a-file", "x").join("out");
+    let out = Llmload::run(&mock).args("-n 1").opt("--out-dir", &below).output();
     out.expect_code(2);
     assert!(
         out.stderr.contains(&format!("--out-dir {}: cannot make the folder", below.display())),
@@ -105,22 +83,9 @@ fn an_out_dir_that_cannot_be_made_is_refused_before_any_request() {
 
 #[test]
 fn the_demo_writes_its_html_report() {
-    let dir = tempdir("demo-html");
-    let html = dir.join("demo.html");
-    let out = llmload(&[
-        "demo",
-        "-d",
-        "1s",
-        "-c",
-        "2",
-        "-q",
-        "--ttft",
-        "5ms",
-        "--itl",
-        "1ms",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("demo-html");
+    let html = dir.path("demo.html");
+    let out = Llmload::new("demo -d 1s -c 2 -q --ttft 5ms --itl 1ms").opt("--html", &html).output();
     out.expect_code(0);
     let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg"), "a report with charts");
