@@ -353,6 +353,37 @@ fn the_source_tree_keeps_its_layers() {
     assert!(found.is_empty(), "tidy:\n  {}", found.join("\n  "));
 }
 
+/// The modules a document lists, in order: its lines that open with `- [`name`]` or
+/// `- **`name`**` or `- `name`` (the crate doc with its `//! ` taken off), between the line that
+/// opens with `start` and the next line that opens with `end`.
+fn listed(doc: &str, start: &str, end: &str) -> Vec<String> {
+    let lines = doc.lines().map(|l| l.strip_prefix("//!").map_or(l, str::trim_start));
+    let section = lines.skip_while(|l| !l.starts_with(start)).skip(1).take_while(|l| !l.starts_with(end));
+    section
+        .filter_map(|l| {
+            l.strip_prefix("- ")?.trim_start_matches(['[', '*']).strip_prefix('`')?.split('`').next()
+        })
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_docs_list_the_layers() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut want: Vec<String> =
+        TIERS.iter().flat_map(|(_, t)| t.iter().map(|(m, _)| m.to_string())).collect();
+    want.push(APART.0.to_string());
+    for (file, start, end) in [("src/lib.rs", "# Layers", "# "), ("docs/architecture.md", "## Layers", "## ")]
+    {
+        let text = std::fs::read_to_string(repo.join(file)).expect("readable");
+        assert_eq!(
+            listed(&text, start, end),
+            want,
+            "{file} lists the layers otherwise than tidy::TIERS: a line `- `module`` each, in its order"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +396,12 @@ mod tests {
     fn a_path_out_of_the_repository_is_found() {
         let code = "let ok = \"tests/fixtures/a.sse\";\nlet dir = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../elsewhere/x\");\nread(\"../y\");";
         assert_eq!(climbs_out(code), [2, 3]);
+    }
+
+    #[test]
+    fn a_docs_list_of_modules_is_read_in_order() {
+        let doc = "//! # Layers\n//!\n//! - [`error`] errors, and [`cli`]\n//! text `x`\n//! - **`sse`** the parser\n//! - `mock` apart\n//! # Next\n//! - [`late`]";
+        assert_eq!(listed(doc, "# Layers", "# "), ["error", "sse", "mock"]);
     }
 
     #[test]
