@@ -1,7 +1,9 @@
 //! `llmload compare BASE.json NEW.json [--fail-if EXPR]…`: two JSON summaries side by side (the
 //! headline metrics with their absolute and relative change) and the gates on that change.
-//! Refuses a file that is not an llmload summary, or two summaries of different versions, naming
-//! the file. Exit 1 when a gate is breached, each listed on stderr.
+//! Either file may be a sweep's JSON: `--level c8` names the level of it to compare, and a sweep
+//! without one is refused with the levels the files have. Refuses a file that is neither an
+//! llmload summary nor a sweep's JSON, or two summaries of different versions, naming the file.
+//! Exit 1 when a gate is breached, each listed on stderr.
 
 use super::{EXIT_GATE, EXIT_OK, print_out, say};
 use crate::cli::CompareArgs;
@@ -149,8 +151,8 @@ fn pick(
         })
         .collect();
     let Some(level) = level else {
-        if sweeps.is_empty() {
-            return Ok((into_run(base), into_run(new), (a.base.clone(), a.new.clone())));
+        if let (Document::Run(base), Document::Run(new)) = (base, new) {
+            return Ok((base, new, (a.base.clone(), a.new.clone())));
         }
         let each: Vec<String> = sweeps.iter().map(|(p, l)| format!("{p} has {}", l.join(", "))).collect();
         let both: Vec<&String> =
@@ -204,11 +206,4 @@ fn pick(
     let (b, b_name) = side(&a.base, base)?;
     let (n, n_name) = side(&a.new, new)?;
     Ok((b, n, (b_name, n_name)))
-}
-
-/// A run's summary (only called where neither file is a sweep).
-fn into_run(d: Document) -> Value {
-    match d {
-        Document::Run(v) | Document::Sweep(v) => v,
-    }
 }
