@@ -220,7 +220,9 @@ target_flags! {
     example = "llmload report records.jsonl --json summary.json",
     example = "llmload report gen1.jsonl gen2.jsonl    # two load generators, one summary",
     example = "llmload report records.jsonl --html report.html --series series.jsonl",
-    note = "Prints the same summary and writes the same JSON as a live run; several files merge into one summary (taken as parts of one run that ran at the same time). The JSON config names the source files; client CPU and memory are 0 (not recorded)."
+    example = "llmload report sweep-records.jsonl --json sweep.json    # a sweep's records: a row per level",
+    example = "llmload report sweep-records.jsonl --level c8 --json c8.json",
+    note = "Prints the same summary and writes the same JSON as a live run; several files merge into one summary (taken as parts of one run that ran at the same time). A sweep's records give the sweep's table, --json its JSON and --html its page, or one level with --level. The JSON config names the source files; client CPU and memory are 0 (not recorded)."
 )]
 pub struct ReportArgs {
     /// records files written by `llmload run --records`
@@ -250,6 +252,9 @@ pub struct ReportArgs {
     /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms' (ttft, tpot, e2e, itl; <= or <): goodput and attainment, from the records
     #[argh(option)]
     pub slo: Option<String>,
+    /// of a sweep's records (every level in one file), report only this level, as a run: c8 (concurrency 8) or r12.5 (12.5 req/s); without it, a sweep table of every level
+    #[argh(option)]
+    pub level: Option<String>,
 }
 
 #[derive(FromArgs, ArgsInfo, Debug)]
@@ -259,7 +264,8 @@ pub struct ReportArgs {
     name = "compare",
     example = "llmload compare base.json new.json",
     example = "llmload compare base.json new.json --fail-if 'ttft.p95>+10%' --fail-if 'success_rate<-0.5pp'",
-    note = "Both files must be llmload --json summaries of the same version. A --fail-if change is relative with % (new − base) / base, or absolute in the metric's unit (+50ms; pp, percentage points, for rates; a plain number for req_s and output_tok_s). Exit codes: 0 no gate breached, 1 a gate breached (each listed on stderr), 2 a bad file or expression."
+    example = "llmload compare sweep-a.json sweep-b.json --level c8",
+    note = "Both files must be llmload --json summaries of the same version, or sweep JSONs (or one of each) with --level naming the level to compare. A --fail-if change is relative with % (new − base) / base, or absolute in the metric's unit (+50ms; pp, percentage points, for rates; a plain number for req_s and output_tok_s). Exit codes: 0 no gate breached, 1 a gate breached (each listed on stderr), 2 a bad file or expression."
 )]
 pub struct CompareArgs {
     /// the base summary (`llmload run --json`)
@@ -271,6 +277,9 @@ pub struct CompareArgs {
     /// exit 1 when the change 'METRIC.STAT OP CHANGE' holds, e.g. 'ttft.p95>+10%' (repeatable)
     #[argh(option)]
     pub fail_if: Vec<String>,
+    /// the level to compare where a file is a sweep's JSON (`llmload sweep --json`): c8 (concurrency 8) or r12.5 (12.5 req/s)
+    #[argh(option)]
+    pub level: Option<String>,
     /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
     #[argh(option)]
     pub lang: Option<String>,

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::export::records::Record;
 use crate::measure::Measurement;
 use crate::output::warnings::Warning;
+use crate::search::Variable;
 use crate::shard::Shard;
 use crate::slo::Slo;
 use crate::stats::breakdown::Ended;
@@ -59,12 +60,27 @@ pub fn rebuild(
     slo: Option<&Slo>,
     each: Option<&mut dyn FnMut(&Record)>,
 ) -> Result<Rebuilt, Error> {
-    rebuild_split(paths, series, slo, each, Split::machine())
+    rebuild_split(paths, None, series, slo, each, Split::machine())
 }
 
-/// `rebuild`, each file read in `split`'s chunks and threads.
+/// `rebuild` of the records of one run only, `run_id`: one level of a sweep, whose records file
+/// holds every level's (`sweep_levels`). The others are skipped as if they were not there: the
+/// run's timeline starts at its own first record's run start.
+pub fn rebuild_run(
+    paths: &[String],
+    run_id: &str,
+    series: bool,
+    slo: Option<&Slo>,
+    each: Option<&mut dyn FnMut(&Record)>,
+) -> Result<Rebuilt, Error> {
+    rebuild_split(paths, Some(run_id), series, slo, each, Split::machine())
+}
+
+/// `rebuild` of the records of `only` (every record when `None`), each file read in `split`'s
+/// chunks and threads.
 fn rebuild_split(
     paths: &[String],
+    only: Option<&str>,
     series: bool,
     slo: Option<&Slo>,
     mut each: Option<&mut dyn FnMut(&Record)>,
@@ -78,7 +94,7 @@ fn rebuild_split(
     let (mut wall, mut warnings, mut newest) = (Duration::ZERO, Vec::new(), None::<SystemTime>);
     // The first origin and the file that named it; the first file that named another.
     let (mut origin, mut other) = (None::<(Origin, &str)>, None::<(Origin, &str)>);
-    let runs = first_records(paths)?;
+    let runs = first_records(paths, only)?;
     let epoch = runs.epoch_ms;
     let (mut first, mut last, mut all_stamped) = (None::<Instant>, None::<Instant>, true);
     let mut shards = Shards::default();
@@ -91,6 +107,7 @@ fn rebuild_split(
             series: seconds.as_mut(),
             breakdown: &mut breakdown,
             each: each.as_deref_mut(),
+            only,
         };
         let part = read(file, timeline, sink, MAX_RECORD_BYTES, split)
             .map_err(|p| Error::file("report", path, p))?;
@@ -187,22 +204,14 @@ struct Runs {
     epoch_ms: Option<f64>,
 }
 
-/// Reads each file's first record: a run id that differs from the first file's is refused
-/// before anything else is read, and the earliest run start is the timeline's start.
-fn first_records(paths: &[String]) -> Result<Runs, Error> {
+/// Reads each file's first record (of run `only`, when given): a run id that differs from the
+/// first file's is refused before anything else is read, and the earliest run start is the
+/// timeline's start.
+fn first_records(paths: &[String], only: Option<&str>) -> Result<Runs, Error> {
     let mut runs = Runs { first: None, epoch_ms: None };
     for path in paths {
         let mut r = BufReader::new(files::open("report", path, cap::RECORDS)?);
-        let mut line = Vec::new();
-        // Blank lines are skipped; a first line that is no record is `read`'s error to report.
-        while line.iter().all(u8::is_ascii_whitespace) {
-            line.clear();
-            let n = r.by_ref().take(MAX_RECORD_BYTES).read_until(b'\n', &mut line);
-            if n.map_err(|e| Error::file("report", path, format!("cannot be read ({e})")))? == 0 {
-                break;
-            }
-        }
-        let Ok(rec) = serde_json::from_slice::<Record>(&line) else { continue };
+        let Some(rec) = first_record(&mut r, path, only)? else { continue };
         if let Some(id) = &rec.run_id {
             runs.check(path, std::slice::from_ref(id))?;
             if runs.first.is_none() {
@@ -216,6 +225,102 @@ fn first_records(paths: &[String]) -> Result<Runs, Error> {
         }
     }
     Ok(runs)
+}
+
+/// The first record in `r` (of run `only`, when given), if there is one. Blank lines are
+/// skipped; a first line that is no record is `read`'s error to report.
+fn first_record(r: &mut impl BufRead, path: &str, only: Option<&str>) -> Result<Option<Record>, Error> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r.by_ref().take(MAX_RECORD_BYTES).read_until(b'\n', &mut line);
+        if n.map_err(|e| Error::file("report", path, format!("cannot be read ({e})")))? == 0 {
+            return Ok(None);
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let Some(only) = only else { return Ok(serde_json::from_slice::<Record>(&line).ok()) };
+        // A record of another run is skipped without parsing the rest of it.
+        if serde_json::from_slice::<RunId>(&line).is_ok_and(|id| id.run_id.as_deref() == Some(only)) {
+            return Ok(serde_json::from_slice::<Record>(&line).ok());
+        }
+    }
+}
+
+/// A record's run id, and nothing else of it.
+#[derive(serde::Deserialize)]
+struct RunId {
+    #[serde(default)]
+    run_id: Option<String>,
+}
+
+/// The levels of a sweep, as its records name them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepLevels {
+    /// The sweep's run id: each level's is `<this>:<label>`.
+    pub run_id: String,
+    /// Each level once, in the order its first record was met (the order the sweep ran them).
+    pub levels: Vec<SweepLevel>,
+}
+
+/// One level of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepLevel {
+    /// The run id its records carry.
+    pub run_id: String,
+    /// `c8`, `r12.500`: as the sweep labelled it.
+    pub label: String,
+    pub variable: Variable,
+    pub value: f64,
+}
+
+/// The levels of the sweep whose records `paths` hold, or `None` when they are not a sweep's:
+/// a sweep's records each carry the run id `<sweep>:<label>`, the same sweep for all and a
+/// level label (`c8`, `r12.5`) each. Only a file whose first record's run id is a level's is
+/// read through (every line, its run id alone parsed); a line that is no record is skipped
+/// here, for `rebuild` to report.
+pub fn sweep_levels(paths: &[String]) -> Result<Option<SweepLevels>, Error> {
+    let mut sweep: Option<SweepLevels> = None;
+    for path in paths {
+        let mut r = BufReader::new(files::open("report", path, cap::RECORDS)?);
+        // Not a level's run id first: not a sweep, and no need to read on.
+        let Some(first) = first_record(&mut r, path, None)? else { continue };
+        let mut next = Some(first.run_id);
+        let mut line = Vec::new();
+        loop {
+            let run_id = match next.take() {
+                Some(id) => id,
+                None => {
+                    line.clear();
+                    let n = r.by_ref().take(MAX_RECORD_BYTES).read_until(b'\n', &mut line);
+                    if n.map_err(|e| Error::file("report", path, format!("cannot be read ({e})")))? == 0 {
+                        break;
+                    }
+                    let Ok(RunId { run_id }) = serde_json::from_slice::<RunId>(&line) else { continue };
+                    run_id
+                }
+            };
+            let Some((prefix, level)) = run_id.as_deref().and_then(level_of) else { return Ok(None) };
+            let s =
+                sweep.get_or_insert_with(|| SweepLevels { run_id: prefix.to_string(), levels: Vec::new() });
+            if s.run_id != prefix {
+                return Ok(None);
+            }
+            if !s.levels.iter().any(|l| Some(&l.run_id) == run_id.as_ref()) {
+                s.levels.push(level);
+            }
+        }
+    }
+    Ok(sweep)
+}
+
+/// The sweep's run id and the level a level's run id (`<sweep>:<label>`) names.
+fn level_of(run_id: &str) -> Option<(&str, SweepLevel)> {
+    let (prefix, label) = run_id.rsplit_once(':')?;
+    let (variable, value) = Variable::parse_label(label)?;
+    let level = SweepLevel { run_id: run_id.to_string(), label: label.to_string(), variable, value };
+    (!prefix.is_empty()).then_some((prefix, level))
 }
 
 impl Runs {
@@ -366,6 +471,8 @@ struct Sink<'a, 'f> {
     series: Option<&'a mut SeriesBuilder>,
     breakdown: &'a mut Breakdown,
     each: Option<&'a mut (dyn FnMut(&Record) + 'f)>,
+    /// Only the records of this run go anywhere; the others are skipped.
+    only: Option<&'a str>,
 }
 
 /// What every worker needs to parse a chunk.
@@ -377,6 +484,8 @@ struct Context {
     series: Option<SeriesBuilder>,
     /// Keep each record for `each`.
     keep: bool,
+    /// Skip every record of another run than this.
+    only: Option<String>,
 }
 
 /// What a worker made of one chunk of whole lines: its own statistics, series part and
@@ -424,6 +533,7 @@ fn read(
         stats: sink.stats.fresh(),
         series: sink.series.as_deref().map(SeriesBuilder::part),
         keep: sink.each.is_some(),
+        only: sink.only.map(str::to_string),
     };
     let threads = split.threads.max(1);
     let (work, todo) = crossbeam_channel::unbounded::<(u64, Vec<u8>)>();
@@ -609,6 +719,11 @@ fn parse(bytes: Vec<u8>, ctx: &Context) -> Chunk {
                 break;
             }
         };
+        if let Some(only) = &ctx.only
+            && rec.run_id.as_ref() != Some(only)
+        {
+            continue;
+        }
         // A warm-up request is in no statistic, the breakdown's neither.
         if !rec.warmup {
             c.ended.push((rec.prompt_index, rec.key_index, ended(&rec)));
@@ -685,7 +800,7 @@ mod tests {
         series: Option<&mut SeriesBuilder>,
         max_line: u64,
     ) -> Result<Part, String> {
-        let sink = Sink { stats, series, breakdown: &mut Breakdown::default(), each: None };
+        let sink = Sink { stats, series, breakdown: &mut Breakdown::default(), each: None, only: None };
         read(bytes, timeline, sink, max_line, Split::machine())
     }
 
@@ -838,6 +953,7 @@ mod tests {
             series: Some(&mut series),
             breakdown: &mut breakdown,
             each: Some(&mut each),
+            only: None,
         };
         let part = read(file, Timeline { base, epoch_ms: None }, sink, max_line, split);
         (part, stats, series.rows(), breakdown, seen)
@@ -928,7 +1044,7 @@ mod tests {
         let run = |split| {
             let mut seen = Vec::new();
             let mut each = |r: &Record| seen.push(r.clone());
-            let r = rebuild_split(&paths, true, None, Some(&mut each), split).unwrap().run;
+            let r = rebuild_split(&paths, None, true, None, Some(&mut each), split).unwrap().run;
             let warnings: Vec<String> = r.warnings.iter().map(|w| w.en.clone()).collect();
             (r.stats, r.series, r.breakdown, warnings, r.wall, r.started_at, seen)
         };
@@ -962,6 +1078,35 @@ mod tests {
     }
 
     /// The records line of `m`, stamped as shard `shard` of `run` whose start was `epoch_ms`.
+    #[test]
+    fn a_sweeps_records_give_its_levels_and_each_level_alone() {
+        let (b, epoch) = (Instant::now(), 1_748_779_200_000.0);
+        let level = |run: &str, n: u64, run_start: f64| -> Vec<u8> {
+            (0..n).flat_map(|i| stamped(&measurement(b, 100 * i, 4), b, run, "0/1", run_start)).collect()
+        };
+        let sweep = [level("s-1:c1", 3, epoch), level("s-1:r2.500", 2, epoch + 5_000.0)].concat();
+        let paths = files("sweep-levels", &[sweep]);
+        let found = sweep_levels(&paths).unwrap().unwrap();
+        let got: Vec<(&str, &str, Variable, f64)> =
+            found.levels.iter().map(|l| (l.run_id.as_str(), l.label.as_str(), l.variable, l.value)).collect();
+        assert_eq!(found.run_id, "s-1");
+        assert_eq!(
+            got,
+            [("s-1:c1", "c1", Variable::Concurrency, 1.0), ("s-1:r2.500", "r2.500", Variable::Rate, 2.5)]
+        );
+        // A level alone: its records only, on its own timeline (from its own run start).
+        let r = rebuild_run(&paths, "s-1:r2.500", false, None, None).unwrap().run;
+        assert_eq!(r.stats.total(), 2);
+        assert_eq!(r.started_at.timestamp_millis(), (epoch + 5_000.0) as i64);
+        assert_eq!(rebuild_run(&paths, "s-1:c1", false, None, None).unwrap().run.stats.total(), 3);
+        // Not a sweep's: a run's own id, or levels of two sweeps.
+        let plain = files("sweep-levels-plain", &[level("r", 2, epoch)]);
+        assert_eq!(sweep_levels(&plain).unwrap(), None);
+        let two =
+            files("sweep-levels-two", &[[level("s-1:c1", 2, epoch), level("t-2:c2", 2, epoch)].concat()]);
+        assert_eq!(sweep_levels(&two).unwrap(), None);
+    }
+
     fn stamped(m: &Measurement, base: Instant, run: &str, shard: &str, epoch_ms: f64) -> Vec<u8> {
         let start = m.t0.duration_since(base);
         let mut r = Record::from_measurement(m, start, "dify-chat", URL);

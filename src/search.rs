@@ -38,6 +38,16 @@ impl Variable {
         }
     }
 
+    /// The level a label names (`c8`, `r12.5`, `r12.500`): `label`'s inverse.
+    pub fn parse_label(label: &str) -> Option<(Variable, f64)> {
+        let number = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !s.is_empty();
+        if let Some(c) = label.strip_prefix('c').filter(|c| c.bytes().all(|b| b.is_ascii_digit())) {
+            return c.parse::<u32>().ok().filter(|&c| c >= 1).map(|c| (Variable::Concurrency, f64::from(c)));
+        }
+        let r = label.strip_prefix('r').filter(|r| number(r))?;
+        r.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0).map(|r| (Variable::Rate, r))
+    }
+
     /// The level halfway between `pass` and `fail`, or `None` once they are close enough.
     fn between(self, pass: f64, fail: f64) -> Option<f64> {
         match self {
@@ -395,6 +405,22 @@ mod tests {
         move |t| {
             let good = if t.level <= capacity { t.requests } else { t.requests / 2 };
             Some(measured(good, t.requests))
+        }
+    }
+
+    #[test]
+    fn a_label_names_its_level_back() {
+        for (v, level) in [
+            (Variable::Concurrency, 8.0),
+            (Variable::Rate, 12.5),
+            (Variable::Rate, 0.25),
+            (Variable::Rate, 40.0),
+        ] {
+            assert_eq!(Variable::parse_label(&v.label(level)), Some((v, level)), "{}", v.label(level));
+        }
+        assert_eq!(Variable::parse_label("r12.5"), Some((Variable::Rate, 12.5)));
+        for bad in ["c0", "c1.5", "c", "r", "r0", "rinf", "r-1", "8", "x8", "c 8", "r1e3"] {
+            assert_eq!(Variable::parse_label(bad), None, "{bad}");
         }
     }
 

@@ -1,27 +1,46 @@
 //! `llmload report`: the summary of a run rebuilt from its records files, with the API and URL
 //! the records name and no client usage (the records cannot know it); the records again as CSV
-//! (`--csv`), the goodput against `--slo` (judged again from the records), the vLLM result keys, the thresholds, the series and the HTML report, as a live run
-//! has them.
+//! (`--csv`), the goodput against `--slo` (judged again from the records), the vLLM result keys,
+//! the thresholds, the series and the HTML report, as a live run has them. A sweep's records
+//! (every level's in one file, each record's run id ending with its level) give one summary per
+//! level: the sweep's table, its JSON and its HTML page, as the live sweep writes them; or, with
+//! `--level c8`, that level alone, as a run. It does not rebuild `--find`'s capacity (the
+//! search's decisions are not in the records).
 
-use super::{Ends, finish};
+use super::sweep::{JsonLevel, sweep_json};
+use super::{EXIT_GATE, EXIT_OK, Ends, finish, print_out, say};
 use crate::cli::ReportArgs;
-use crate::config::{distinct, lang, open, slo, thresholds};
+use crate::config::{Level, distinct, lang, level, open, slo, thresholds};
 use crate::error::Error;
 use crate::export::csv;
+use crate::gate::Threshold;
+use crate::lang::Lang;
+use crate::output::gates;
+use crate::output::sweep::{Row, header, row};
+use crate::output::warnings::Warning;
+use crate::rebuild::{Rebuilt, SweepLevel, SweepLevels};
+use crate::slo::Slo;
 use crate::summary::Summary;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::io::{BufWriter, Write};
 
-/// `llmload report`: the summary of a run rebuilt from its records.
-pub fn report(a: &ReportArgs) -> Result<u8, Error> {
+/// `report`'s flags, checked: what it runs on. Opening the outputs waits until the records
+/// are known to allow them.
+struct Plan {
+    lang: Lang,
+    thresholds: Vec<Threshold>,
+    slo: Option<Slo>,
+    /// `--level`: the one level of a sweep's records to report.
+    level: Option<Level>,
+}
+
+/// Checks `report`'s flags, before any file is read or written.
+fn plan(a: &ReportArgs) -> Result<Plan, Error> {
     if a.records.is_empty() {
         return Err(Error::Usage(
             "report needs at least one records file: llmload report records.jsonl [--json out.json]".into(),
         ));
     }
-    let lang = lang(a.lang.as_deref())?;
-    let thresholds = thresholds(&a.threshold)?;
-    let slo = slo(&a.slo)?;
     let outputs = [
         ("--json", &a.json),
         ("--csv", &a.csv),
@@ -38,13 +57,72 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
             "{flag} {path} is one of the records files being read: give the output another path"
         )));
     }
+    Ok(Plan {
+        lang: lang(a.lang.as_deref())?,
+        thresholds: thresholds(&a.threshold)?,
+        slo: slo(&a.slo)?,
+        level: level(a.level.as_deref())?,
+    })
+}
+
+/// `llmload report`: the summary of a run rebuilt from its records, or of each level of a
+/// sweep's.
+pub fn report(a: &ReportArgs) -> Result<u8, Error> {
+    let plan = plan(a)?;
+    let files = a.records.join(", ");
+    match (crate::rebuild::sweep_levels(&a.records)?, &plan.level) {
+        (None, None) => one(a, plan, None),
+        (Some(sweep), None) => levels(a, &plan, &sweep),
+        (Some(sweep), Some(want)) => {
+            let Some(level) = sweep.levels.iter().find(|l| want.is(&l.label)) else {
+                return Err(Error::Usage(format!(
+                    "--level {} names no level of {files}: its levels are {} (give one of them)",
+                    want.text,
+                    labels(&sweep)
+                )));
+            };
+            let run_id = level.run_id.clone();
+            one(a, plan, Some(&run_id))
+        }
+        (None, Some(want)) => Err(Error::Usage(format!(
+            "--level {} picks a level of a sweep's records, and {files} hold no sweep's (their run ids do not end with a level, as sweep-…:c8 does): leave --level out",
+            want.text
+        ))),
+    }
+}
+
+/// The levels' labels, in order: `c1, c2, c4`.
+fn labels(sweep: &SweepLevels) -> String {
+    sweep.levels.iter().map(|l| l.label.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The first level's label, for a `--level` to suggest.
+fn first_label(sweep: &SweepLevels) -> &str {
+    sweep.levels.first().map_or("c1", |l| l.label.as_str())
+}
+
+/// The summary's `config`: the files read, the objectives, and the API and URL the records name.
+fn config(a: &ReportArgs, slo: Option<&Slo>, rebuilt: &Rebuilt) -> Value {
+    let mut config = json!({ "source": a.records });
+    if let Some(slo) = slo {
+        config["slo"] = json!(slo.to_string());
+    }
+    if let Some(o) = &rebuilt.origin {
+        config["api"] = json!(o.api);
+        config["url"] = json!(o.url);
+    }
+    config
+}
+
+/// One run's summary: every record of the files, or those of run `only` (a sweep's level).
+fn one(a: &ReportArgs, plan: Plan, only: Option<&str>) -> Result<u8, Error> {
     let ends = Ends {
         json: open("--json", &a.json)?,
         vllm_json: open("--vllm-json", &a.vllm_json)?,
         series: open("--series", &a.series)?,
         html: open("--html", &a.html)?,
-        thresholds,
-        lang,
+        thresholds: plan.thresholds,
+        lang: plan.lang,
     };
     let mut csv_out = open("--csv", &a.csv)?.map(|o| (o.flag, o.path.clone(), BufWriter::new(o)));
     let mut csv_error = None;
@@ -58,22 +136,112 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
         }
     };
     let each: Option<&mut dyn FnMut(&_)> = if a.csv.is_some() { Some(&mut row) } else { None };
-    let rebuilt = crate::rebuild::rebuild(&a.records, series, slo.as_ref(), each)?;
+    let slo = plan.slo.as_ref();
+    let rebuilt = match only {
+        Some(run_id) => crate::rebuild::rebuild_run(&a.records, run_id, series, slo, each)?,
+        None => crate::rebuild::rebuild(&a.records, series, slo, each)?,
+    };
     if let Some((flag, path, w)) = csv_out {
         let flushed = w.into_inner().map_err(|e| e.into_error()).and_then(|mut f| f.flush());
         if let Some(e) = csv_error.or(flushed.err()) {
             return Err(Error::Output { flag, path, problem: e.to_string() });
         }
     }
-    let mut config = json!({ "source": a.records });
-    if let Some(slo) = &slo {
-        config["slo"] = json!(slo.to_string());
-    }
-    if let Some(o) = rebuilt.origin {
-        config["api"] = json!(o.api);
-        config["url"] = json!(o.url);
-    }
-    let mut summary = Summary::new(config, &rebuilt.run, None);
+    let mut summary = Summary::new(config(a, slo, &rebuilt), &rebuilt.run, None);
     let to_stderr = ends.holds_stdout() || a.csv.as_deref() == Some("-");
     finish(&mut summary, &rebuilt.run, ends, to_stderr)
+}
+
+/// A sweep's records, every level: the sweep's table, `--json` the sweep's JSON and `--html`
+/// its page. Exit 1 when a `--threshold` fails at a level or no level had a request succeed,
+/// as the live sweep's.
+fn levels(a: &ReportArgs, plan: &Plan, sweep: &SweepLevels) -> Result<u8, Error> {
+    let one_run = [("--csv", &a.csv), ("--vllm-json", &a.vllm_json), ("--series", &a.series)];
+    if let Some((flag, _)) = one_run.iter().find(|(_, p)| p.is_some()) {
+        let first = first_label(sweep);
+        return Err(Error::Usage(format!(
+            "{flag} writes what one run has, and {} holds the levels {} of the sweep {}: add --level {first} (or another) to write one level's",
+            a.records.join(", "),
+            labels(sweep),
+            sweep.run_id
+        )));
+    }
+    let (mut json, mut html) = (open("--json", &a.json)?, open("--html", &a.html)?);
+    let to_stderr =
+        json.as_ref().is_some_and(|o| o.is_stdout()) || html.as_ref().is_some_and(|o| o.is_stdout());
+    let lang = plan.lang;
+    let show = |text: &str| {
+        if to_stderr {
+            say(text.trim_end_matches('\n'));
+        } else {
+            print_out(text);
+        }
+    };
+    let (files, n, first) = (a.records.join(", "), sweep.levels.len(), first_label(sweep));
+    say(&lang.pick(
+        format!(
+            "{files}: the sweep {}, {n} level{} ({}); --level {first} reports one as a run",
+            sweep.run_id,
+            if n == 1 { "" } else { "s" },
+            labels(sweep),
+        ),
+        format!(
+            "{files}：扫描 {}，{n} 个级别（{}）；--level {first} 把其中一级作为一次运行报告",
+            sweep.run_id,
+            labels(sweep)
+        ),
+    ));
+    show(&format!("{}\n", header(lang)));
+    let mut done: Vec<(&SweepLevel, Summary)> = Vec::new();
+    for level in &sweep.levels {
+        let rebuilt = crate::rebuild::rebuild_run(&a.records, &level.run_id, false, plan.slo.as_ref(), None)?;
+        let mut summary = Summary::new(config(a, plan.slo.as_ref(), &rebuilt), &rebuilt.run, None);
+        let noticed = crate::output::warnings::after_run(&summary);
+        summary.warnings.extend(noticed.iter().map(Warning::both));
+        summary.check(&plan.thresholds);
+        show(&format!("{}\n", row(&Row::of(&level.label, &summary))));
+        done.push((level, summary));
+    }
+    for (level, summary) in &done {
+        for w in &summary.warnings {
+            say(&format!("{}: {}", level.label, w.get(lang)));
+        }
+        for line in gates::threshold_failures(&summary.thresholds, lang) {
+            say(&format!("{}: {line}", level.label));
+        }
+    }
+    let mut failed = None;
+    if let Some(out) = &mut json {
+        let levels: Vec<JsonLevel> = done
+            .iter()
+            .map(|(l, s)| JsonLevel { value: l.value, label: &l.label, threads: None, summary: s })
+            .collect();
+        let bytes = sweep_json(&sweep.run_id, &levels, None);
+        if let Err(e) = out.write_all(&bytes).and_then(|_| out.flush()) {
+            failed.get_or_insert(Error::Output {
+                flag: out.flag,
+                path: out.path.clone(),
+                problem: e.to_string(),
+            });
+        }
+    }
+    if let Some(out) = &mut html {
+        let levels: Vec<crate::html::sweep::Level> = done
+            .iter()
+            .map(|(l, s)| crate::html::sweep::Level { label: &l.label, value: l.value, summary: s })
+            .collect();
+        let page = crate::html::sweep::page(&levels, None, lang);
+        if let Err(e) = out.write_all(page.as_bytes()).and_then(|_| out.flush()) {
+            failed.get_or_insert(Error::Output {
+                flag: out.flag,
+                path: out.path.clone(),
+                problem: e.to_string(),
+            });
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let gate_failed = done.iter().any(|(_, s)| s.thresholds.iter().any(|t| !t.pass));
+    Ok(if gate_failed || done.iter().all(|(_, s)| s.requests.ok == 0) { EXIT_GATE } else { EXIT_OK })
 }

@@ -248,20 +248,17 @@ impl Sweep {
     /// The sweep's JSON: every level's summary, and the capacity found.
     fn write_json(&mut self, capacity: Option<&Capacity>) -> Result<(), Error> {
         let Some(mut out) = self.plan.json.take() else { return Ok(()) };
-        let levels: Vec<Value> = self
+        let levels: Vec<JsonLevel> = self
             .done
             .iter()
-            .map(|l| json!({ "level": l.value, "label": l.label, "threads": l.threads, "summary": serde_json::to_value(&l.summary).unwrap_or(Value::Null) }))
+            .map(|l| JsonLevel {
+                value: l.value,
+                label: &l.label,
+                threads: Some(l.threads),
+                summary: &l.summary,
+            })
             .collect();
-        let doc = json!({
-            "version": 1,
-            "kind": "sweep",
-            "run_id": self.plan.run_id,
-            "levels": levels,
-            "capacity": capacity.map(capacity_json),
-        });
-        let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-        bytes.push(b'\n');
+        let bytes = sweep_json(&self.plan.run_id, &levels, capacity);
         out.write_all(&bytes).and_then(|_| out.flush()).map_err(|e| Error::Output {
             flag: out.flag,
             path: out.path.clone(),
@@ -284,6 +281,36 @@ impl Sweep {
             problem: e.to_string(),
         })
     }
+}
+
+/// One level as the sweep's JSON has it.
+pub(super) struct JsonLevel<'a> {
+    /// Its concurrency or rate.
+    pub value: f64,
+    pub label: &'a str,
+    /// llmload's run threads alive when its load started; `None` where that is not known (a
+    /// sweep rebuilt from its records).
+    pub threads: Option<usize>,
+    pub summary: &'a Summary,
+}
+
+/// The sweep's JSON (docs/sweep.md): every level's summary, and the capacity found; the same
+/// document for a live sweep and one rebuilt from its records (`llmload report`).
+pub(super) fn sweep_json(run_id: &str, levels: &[JsonLevel], capacity: Option<&Capacity>) -> Vec<u8> {
+    let levels: Vec<Value> = levels
+        .iter()
+        .map(|l| json!({ "level": l.value, "label": l.label, "threads": l.threads, "summary": serde_json::to_value(l.summary).unwrap_or(Value::Null) }))
+        .collect();
+    let doc = json!({
+        "version": 1,
+        "kind": "sweep",
+        "run_id": run_id,
+        "levels": levels,
+        "capacity": capacity.map(capacity_json),
+    });
+    let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// The levels as the banner names them.

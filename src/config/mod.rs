@@ -521,6 +521,35 @@ pub fn thresholds(exprs: &[String]) -> Result<Vec<Threshold>, Error> {
     exprs.iter().map(|e| Threshold::parse(e).map_err(|fix| Error::flag("--threshold", e, fix))).collect()
 }
 
+/// A sweep level `--level` names (`report`, `compare`): `c8` or `r12.5`, as the sweep labels it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    pub variable: Variable,
+    pub value: f64,
+    /// As given.
+    pub text: String,
+}
+
+impl Level {
+    /// Whether a sweep's level label (`c8`, `r12.500`) names this level.
+    pub fn is(&self, label: &str) -> bool {
+        Variable::parse_label(label) == Some((self.variable, self.value))
+    }
+}
+
+/// `--level`, parsed, when given.
+pub fn level(text: Option<&str>) -> Result<Option<Level>, Error> {
+    let Some(t) = text else { return Ok(None) };
+    match Variable::parse_label(t) {
+        Some((variable, value)) => Ok(Some(Level { variable, value, text: t.to_string() })),
+        None => Err(Error::flag(
+            "--level",
+            t,
+            "give a sweep level as its label: c8 (concurrency 8) or r12.5 (12.5 req/s)",
+        )),
+    }
+}
+
 /// Refuses two output flags that name one file (or both `-`): one would overwrite the other.
 pub fn distinct(outputs: &[(&str, &Option<String>)]) -> Result<(), Error> {
     for (i, (flag, path)) in outputs.iter().enumerate() {

@@ -182,3 +182,182 @@ fn a_run_killed_with_sigkill_keeps_its_records_and_report_rebuilds_them() {
     assert!(ok >= 8 && ok <= completed && completed - ok <= 4, "ok {ok}, mock completed {completed}");
     assert_eq!(j["requests"]["failed"], 0);
 }
+
+/// `llmload sweep --url MOCK ARGS -n 6 -q --json --records` in `dir`: its output, the sweep's
+/// JSON and the records file.
+fn recorded_sweep(
+    dir: &std::path::Path,
+    mock: &llmload::mock::MockHandle,
+    levels: &[&str],
+) -> (Output, Value, std::path::PathBuf) {
+    let (json, rec) = (dir.join("sweep.json"), dir.join("sweep.jsonl"));
+    let u = url(mock);
+    let mut args = vec!["sweep", "--url", &u, "--api", "openai-chat", "-n", "6", "-q"];
+    args.extend_from_slice(levels);
+    args.extend_from_slice(&["--json", json.to_str().unwrap(), "--records", rec.to_str().unwrap()]);
+    let out = llmload(&args);
+    out.expect_code(0);
+    let doc = read_json(&json, &out);
+    (out, doc, rec)
+}
+
+/// A sweep JSON's level labels, in order.
+fn labels(doc: &Value) -> Vec<&str> {
+    let levels = doc["levels"].as_array().unwrap_or_else(|| panic!("no levels: {doc:#}"));
+    levels.iter().map(|l| l["label"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn a_sweeps_records_give_a_summary_per_level_as_the_sweep_wrote() {
+    let mock = fast_mock(8, &[]);
+    let dir = tempdir("report-sweep");
+    let (_, live, rec) = recorded_sweep(&dir, &mock, &["--concurrency", "1,3"]);
+    let rebuilt_path = dir.join("rebuilt.json");
+    let out = llmload(&["report", rec.to_str().unwrap(), "--json", rebuilt_path.to_str().unwrap()]);
+    out.expect_code(0);
+    let rebuilt = read_json(&rebuilt_path, &out);
+    // The same document: the sweep's run id, its levels in order, no capacity (a list sweep has none).
+    assert_eq!(
+        (&rebuilt["version"], &rebuilt["kind"], &rebuilt["run_id"], &rebuilt["capacity"]),
+        (&live["version"], &live["kind"], &live["run_id"], &Value::Null),
+        "{}",
+        out.context()
+    );
+    assert_eq!(labels(&rebuilt), ["c1", "c3"], "{}", out.context());
+    let (l, r) = (live["levels"].as_array().unwrap(), rebuilt["levels"].as_array().unwrap());
+    for (l, r) in l.iter().zip(r) {
+        assert_eq!((&r["label"], &r["level"]), (&l["label"], &l["level"]));
+        // The records do not know the run's threads.
+        assert_eq!(r["threads"], Value::Null);
+        // Each level's requests exactly as the live sweep counted them, 6 a level.
+        assert_eq!(r["summary"]["requests"], l["summary"]["requests"], "{}", l["label"]);
+        assert_eq!(r["summary"]["requests"]["ok"], 6);
+        assert_eq!(r["summary"]["metrics"]["ttft_ms"]["count"], l["summary"]["metrics"]["ttft_ms"]["count"]);
+        assert_eq!(r["summary"]["tokens"], l["summary"]["tokens"], "{}", l["label"]);
+    }
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&rebuilt), keys(&live));
+    assert_eq!(keys(&r[0]), keys(&l[0]));
+    // The sweep's table: its header and a row per level, in order.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.context());
+    assert!(lines[0].starts_with("level") && lines[0].ends_with("verdict"), "{}", out.context());
+    assert!(lines[1].starts_with("c1 ") && lines[2].starts_with("c3 "), "{}", out.context());
+    assert!(
+        out.stderr.contains("the sweep sweep-") && out.stderr.contains("2 levels (c1, c3)"),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn report_level_rebuilds_one_level_as_a_run() {
+    let mock = fast_mock(8, &[]);
+    let dir = tempdir("report-sweep-level");
+    // 12.5 req/s is labelled r12.500; --level r12.5 names it.
+    let (_, live, rec) = recorded_sweep(&dir, &mock, &["--rate", "12.5,25"]);
+    assert_eq!(labels(&live), ["r12.500", "r25"]);
+    let (one, csv) = (dir.join("one.json"), dir.join("one.csv"));
+    let rec_s = rec.to_str().unwrap();
+    let out = llmload(&[
+        "report",
+        rec_s,
+        "--level",
+        "r12.5",
+        "--json",
+        one.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("llmload summary"), "{}", out.context());
+    let one = read_json(&one, &out);
+    let level = &live["levels"][0]["summary"];
+    assert_eq!(one["requests"], level["requests"], "{}", out.context());
+    assert_eq!(one["requests"]["total"], 6);
+    assert_eq!(one["metrics"]["e2e_ms"]["count"], level["metrics"]["e2e_ms"]["count"]);
+    assert_eq!(one["tokens"], level["tokens"]);
+    // That level's records alone: a header and 6 rows.
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 7);
+    // A level the file does not hold: the levels it does.
+    let out = llmload(&["report", rec_s, "--level", "c8"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("--level c8 names no level of")
+            && out.stderr.contains("its levels are r12.500, r25"),
+        "{}",
+        out.context()
+    );
+    let out = llmload(&["report", rec_s, "--level", "8"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("give a sweep level as its label: c8"), "{}", out.context());
+    // What only a run has needs a level.
+    let out = llmload(&["report", rec_s, "--vllm-json", dir.join("v.json").to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("add --level r12.500"), "{}", out.context());
+    assert!(!dir.join("v.json").exists(), "refused before anything is written");
+}
+
+#[test]
+fn report_level_of_a_runs_records_is_refused() {
+    let dir = tempdir("report-level-run");
+    let (_, rec) = live_run(&dir, &[]);
+    let out = llmload(&["report", rec.to_str().unwrap(), "--level", "c3"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("hold no sweep's") && out.stderr.contains("leave --level out"),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn compare_of_sweeps_names_the_level() {
+    let mock = fast_mock(8, &[]);
+    let dir = tempdir("compare-sweep");
+    let (_, _, rec) = recorded_sweep(&dir, &mock, &["--concurrency", "1,2"]);
+    let live = dir.join("sweep.json");
+    let (live_s, rec_s) = (live.to_str().unwrap(), rec.to_str().unwrap());
+    // The same sweep rebuilt, with a level fewer by name: c2 only.
+    let rebuilt = dir.join("rebuilt.json");
+    llmload(&["report", rec_s, "--json", rebuilt.to_str().unwrap()]).expect_code(0);
+    let c2 = dir.join("c2.json");
+    llmload(&["report", rec_s, "--level", "c2", "--json", c2.to_str().unwrap()]).expect_code(0);
+    let (rebuilt_s, c2_s) = (rebuilt.to_str().unwrap(), c2.to_str().unwrap());
+
+    let out = llmload(&["compare", live_s, rebuilt_s]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("both are sweeps")
+            && out.stderr.contains("--level c1 (in both: c1, c2)")
+            && out.stdout.is_empty(),
+        "{}",
+        out.context()
+    );
+    let out = llmload(&["compare", c2_s, live_s]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("one is a sweep") && out.stderr.contains("--level c1"), "{}", out.context());
+    let out = llmload(&["compare", live_s, rebuilt_s, "--level", "c4"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("has no level c4: its levels are c1, c2"), "{}", out.context());
+    let out = llmload(&["compare", c2_s, c2_s, "--level", "c2"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("are run summaries: leave --level out"), "{}", out.context());
+
+    // A level of each sweep; the gates judge that level: the same requests, so no change in req/s.
+    let out = llmload(&["compare", live_s, rebuilt_s, "--level", "c2", "--fail-if", "success_rate<-0.5pp"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("sweep.json c2 → ") && out.stdout.contains("rebuilt.json c2"),
+        "{}",
+        out.context()
+    );
+    // A gate that holds for any change is breached: exit 1.
+    let out = llmload(&["compare", live_s, rebuilt_s, "--level", "c1", "--fail-if", "ttft.p50>-100%"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("gate breached: ttft.p50>-100%"), "{}", out.context());
+    // A sweep's level against a run's summary: the run's is as it is.
+    let out = llmload(&["compare", c2_s, live_s, "--level", "c2", "--fail-if", "success_rate<-0.5pp"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("c2.json → ") && out.stdout.contains("sweep.json c2"), "{}", out.context());
+}
