@@ -7,10 +7,10 @@
 
 use super::{EXIT_GATE, EXIT_OK, print_out, say};
 use crate::cli::CompareArgs;
+use crate::config::ComparePlan;
 use crate::config::Level;
 use crate::error::Error;
-use crate::gate::{FailIf, Subject};
-use crate::lang::Lang;
+use crate::gate::Subject;
 use crate::output::gates::{self, Row};
 use crate::util::files::{self, cap};
 use serde_json::Value;
@@ -30,30 +30,8 @@ const HEADLINE: &[&str] = &[
     "e2e.p99",
 ];
 
-/// `compare`'s flags, checked: what it runs on.
-struct Plan {
-    lang: Lang,
-    gates: Vec<FailIf>,
-    /// `--level`: the level of a sweep's JSON to compare.
-    level: Option<Level>,
-}
-
-/// Checks `compare`'s flags, before any file is read.
-fn plan(a: &CompareArgs) -> Result<Plan, Error> {
-    let gates = a
-        .fail_if
-        .iter()
-        .map(|e| FailIf::parse(e).map_err(|fix| Error::flag("--fail-if", e, fix)))
-        .collect::<Result<_, _>>()?;
-    Ok(Plan {
-        lang: crate::config::lang(a.lang.as_deref())?,
-        gates,
-        level: crate::config::level(a.level.as_deref())?,
-    })
-}
-
 pub fn compare(a: &CompareArgs) -> Result<u8, Error> {
-    let Plan { lang, gates, level } = plan(a)?;
+    let ComparePlan { lang, gates, level } = ComparePlan::from_args(a)?;
     let (base, new) = (document(&a.base)?, document(&a.new)?);
     let (base, new, names) = pick(a, base, new, level.as_ref())?;
     let (base_name, new_name) = (&names.0, &names.1);

@@ -10,11 +10,9 @@
 use super::sweep::{JsonLevel, sweep_json};
 use super::{EXIT_GATE, EXIT_OK, Ends, finish, print_out, say};
 use crate::cli::ReportArgs;
-use crate::config::{Level, distinct, lang, level, open, slo, thresholds};
+use crate::config::{ReportPlan, open};
 use crate::error::Error;
 use crate::export::csv;
-use crate::gate::Threshold;
-use crate::lang::Lang;
 use crate::output::gates;
 use crate::output::sweep::{Row, header, row};
 use crate::output::warnings::Warning;
@@ -24,51 +22,10 @@ use crate::summary::Summary;
 use serde_json::{Value, json};
 use std::io::{BufWriter, Write};
 
-/// `report`'s flags, checked: what it runs on. Opening the outputs waits until the records
-/// are known to allow them.
-struct Plan {
-    lang: Lang,
-    thresholds: Vec<Threshold>,
-    slo: Option<Slo>,
-    /// `--level`: the one level of a sweep's records to report.
-    level: Option<Level>,
-}
-
-/// Checks `report`'s flags, before any file is read or written.
-fn plan(a: &ReportArgs) -> Result<Plan, Error> {
-    if a.records.is_empty() {
-        return Err(Error::Usage(
-            "report needs at least one records file: llmload report records.jsonl [--json out.json]".into(),
-        ));
-    }
-    let outputs = [
-        ("--json", &a.json),
-        ("--csv", &a.csv),
-        ("--vllm-json", &a.vllm_json),
-        ("--series", &a.series),
-        ("--html", &a.html),
-    ];
-    distinct(&outputs)?;
-    // Creating an output truncates it: one that names a records file would erase the input.
-    if let Some((flag, Some(path))) =
-        outputs.iter().find(|(_, p)| p.as_ref().is_some_and(|p| a.records.contains(p)))
-    {
-        return Err(Error::Usage(format!(
-            "{flag} {path} is one of the records files being read: give the output another path"
-        )));
-    }
-    Ok(Plan {
-        lang: lang(a.lang.as_deref())?,
-        thresholds: thresholds(&a.threshold)?,
-        slo: slo(&a.slo)?,
-        level: level(a.level.as_deref())?,
-    })
-}
-
 /// `llmload report`: the summary of a run rebuilt from its records, or of each level of a
 /// sweep's.
 pub fn report(a: &ReportArgs) -> Result<u8, Error> {
-    let plan = plan(a)?;
+    let plan = ReportPlan::from_args(a)?;
     let files = a.records.join(", ");
     match (crate::rebuild::sweep_levels(&a.records)?, &plan.level) {
         (None, None) => one(a, plan, None),
@@ -115,7 +72,7 @@ fn config(a: &ReportArgs, slo: Option<&Slo>, rebuilt: &Rebuilt) -> Value {
 }
 
 /// One run's summary: every record of the files, or those of run `only` (a sweep's level).
-fn one(a: &ReportArgs, plan: Plan, only: Option<&str>) -> Result<u8, Error> {
+fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error> {
     let ends = Ends {
         json: open("--json", &a.json)?,
         vllm_json: open("--vllm-json", &a.vllm_json)?,
@@ -155,7 +112,7 @@ fn one(a: &ReportArgs, plan: Plan, only: Option<&str>) -> Result<u8, Error> {
 /// A sweep's records, every level: the sweep's table, `--json` the sweep's JSON and `--html`
 /// its page. Exit 1 when a `--threshold` fails at a level or no level had a request succeed,
 /// as the live sweep's.
-fn levels(a: &ReportArgs, plan: &Plan, sweep: &SweepLevels) -> Result<u8, Error> {
+fn levels(a: &ReportArgs, plan: &ReportPlan, sweep: &SweepLevels) -> Result<u8, Error> {
     let one_run = [("--csv", &a.csv), ("--vllm-json", &a.vllm_json), ("--series", &a.series)];
     if let Some((flag, _)) = one_run.iter().find(|(_, p)| p.is_some()) {
         let first = first_label(sweep);

@@ -8,6 +8,7 @@ mod load;
 mod mock;
 mod probe;
 mod prompts;
+mod report;
 mod scale;
 mod sweep;
 mod usage;
@@ -30,6 +31,7 @@ use serde_json::{Value, json};
 
 pub use mock::{DemoPlan, MockPlan};
 pub use probe::ProbePlan;
+pub use report::{ComparePlan, ReportPlan};
 pub use scale::Scale;
 use std::sync::Arc;
 use std::time::Duration;
