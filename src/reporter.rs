@@ -233,10 +233,10 @@ impl Reporter {
             // Said even with --quiet: the person who pressed Ctrl-C is waiting for an answer.
             Msg::Stopping { grace } => {
                 self.take_later(later);
-                self.say(&format!(
-                    "stopping: waiting up to {} for {} in-flight requests (Ctrl-C again to stop now)",
-                    human(grace),
-                    self.active_workers
+                let (grace, n) = (human(grace), self.active_workers);
+                self.say(&self.lang.pick(
+                    format!("stopping: waiting up to {grace} for {n} in-flight requests (Ctrl-C again to stop now)"),
+                    format!("正在停止：最多等待 {grace}，让 {n} 个进行中的请求结束（再按 Ctrl-C 立即停止）"),
                 ));
             }
             Msg::Finished(m) => {

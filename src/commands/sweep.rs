@@ -260,6 +260,8 @@ struct Sweep {
     live: bool,
     /// How many levels the sweep runs, when known before it ends.
     count: Option<usize>,
+    /// The language of what the sweep prints.
+    lang: crate::lang::Lang,
 }
 
 impl Sweep {
@@ -276,7 +278,9 @@ impl Sweep {
         let signals = crate::sys::signals::Listener::install();
         let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
         let live = !base.quiet && crate::sys::stderr_is_terminal();
+        let lang = crate::config::lang(base.lang.as_deref())?;
         Ok(Sweep {
+            lang,
             base,
             json,
             records,
@@ -345,7 +349,7 @@ impl Sweep {
             }
         };
         if let Some(c) = &capacity {
-            print_out(&format!("{}\n", find_answer(c)));
+            print_out(&format!("{}\n", find_answer(c, self.lang)));
         }
         if let Some(l) = self.signals.take() {
             l.close();
@@ -368,19 +372,22 @@ impl Sweep {
     /// `--rate auto`: a synchronous level and a saturated one, then `between` rates evenly
     /// spaced from the first's throughput to the second's.
     fn auto(&mut self, saturated: usize, between: usize) -> Result<(), Error> {
-        let Some(sync) = self.level(Variable::Concurrency, 1.0, Some("synchronous".into()))? else {
+        let l = self.lang;
+        let Some(sync) =
+            self.level(Variable::Concurrency, 1.0, Some(l.pick("synchronous", "同步").into()))?
+        else {
             return Ok(());
         };
         let lo = sync.throughput.requests_per_s;
-        let Some(sat) =
-            self.level(Variable::Concurrency, saturated as f64, Some(format!("saturated c{saturated}")))?
-        else {
+        let name = l.pick(format!("saturated c{saturated}"), format!("饱和 c{saturated}"));
+        let Some(sat) = self.level(Variable::Concurrency, saturated as f64, Some(name))? else {
             return Ok(());
         };
         let hi = sat.throughput.requests_per_s;
         if !(hi > lo && lo > 0.0) {
-            say(&format!(
-                "sweep: the saturated level ({hi:.3} req/s) is no faster than the synchronous one ({lo:.3} req/s): no rates between to try"
+            say(&l.pick(
+                format!("sweep: the saturated level ({hi:.3} req/s) is no faster than the synchronous one ({lo:.3} req/s): no rates between to try"),
+                format!("sweep：饱和级别（{hi:.3} req/s）不比同步级别（{lo:.3} req/s）快：其间没有可测的速率"),
             ));
             return Ok(());
         }
@@ -407,7 +414,7 @@ impl Sweep {
                 (Variable::Concurrency, Some((level, req_s))) => Some(req_s * t.level / level),
                 (Variable::Concurrency, None) => None,
             };
-            print_out(&format!("{}\n", find_try(variable, t, target, rate)));
+            print_out(&format!("{}\n", find_try(variable, t, target, rate, self.lang)));
             let saved = (self.base.duration.take(), self.base.requests.take());
             self.base.duration = Some(format!("{}s", t.cap.as_secs_f64().max(0.001)));
             self.base.requests = Some(t.requests);

@@ -67,7 +67,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         );
     }
     let _ = writeln!(o, "{}{}", label(l, ("throughput", "吞吐")), throughput(s, l));
-    o.push_str(&goodput(s));
+    o.push_str(&goodput(s, l));
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
         0 => String::new(),
@@ -182,31 +182,38 @@ fn throughput(s: &Summary, l: Lang) -> String {
 
 /// The goodput lines against `--slo` (none without it): good requests per second, the
 /// attainment with its 95 % interval and the counts behind it, then each objective's counts.
-fn goodput(s: &Summary) -> String {
+/// The objectives are shown as given (`ttft<=1s`): they are the flag's words.
+fn goodput(s: &Summary, l: Lang) -> String {
     let Some(g) = &s.goodput else { return String::new() };
     let ci = match g.attainment_ci.as_deref() {
-        Some([lo, hi]) => format!(" (95% CI {}–{})", percent(Some(*lo)), percent(Some(*hi))),
+        Some([lo, hi]) => {
+            let (lo, hi) = (percent(Some(*lo)), percent(Some(*hi)));
+            l.pick(format!(" (95% CI {lo}–{hi})"), format!("（95% 置信区间 {lo}–{hi}）"))
+        }
         _ => String::new(),
     };
+    let (req_s, attainment) = (rate(g.requests_per_s), percent(g.attainment));
+    let (good, determined, failed) = (count(g.conforming), count(g.determined), count(g.failed));
+    let (undetermined, slo) = (count(g.judged - g.determined), &g.slo);
     let mut o = format!(
-        "  goodput     {} req/s · attainment {}{ci} · {} good of {} determined · {} failed · {} undetermined · slo {}\n",
-        rate(g.requests_per_s),
-        percent(g.attainment),
-        count(g.conforming),
-        count(g.determined),
-        count(g.failed),
-        count(g.judged - g.determined),
-        g.slo
+        "{}{}\n",
+        label(l, ("goodput", "有效吞吐")),
+        l.pick(
+            format!("{req_s} req/s · attainment {attainment}{ci} · {good} good of {determined} determined · {failed} failed · {undetermined} undetermined · slo {slo}"),
+            format!("{req_s} req/s · 达成率 {attainment}{ci} · 已判定 {determined} 个中达标 {good} 个 · 失败 {failed} · 无法判定 {undetermined} · slo {slo}"),
+        )
     );
     let width = g.by_objective.iter().map(|b| display_width(&b.objective)).max().unwrap_or(0);
     for b in &g.by_objective {
+        let (met, missed, undetermined) = (count(b.met), count(b.missed), count(b.undetermined));
         let _ = writeln!(
             o,
-            "    {}  {} met · {} missed · {} undetermined",
+            "    {}  {}",
             pad_right(&b.objective, width),
-            count(b.met),
-            count(b.missed),
-            count(b.undetermined)
+            l.pick(
+                format!("{met} met · {missed} missed · {undetermined} undetermined"),
+                format!("满足 {met} · 未满足 {missed} · 无法判定 {undetermined}"),
+            )
         );
     }
     o
@@ -570,6 +577,39 @@ mod tests {
         s.config = json!({"rate": null, "concurrency": 4});
         assert_eq!(throughput(&s, Lang::En), "9.8 req/s · 590.4 output tok/s · wall 10.25s");
         assert_eq!(throughput(&s, Lang::Zh), "9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s");
+    }
+
+    #[test]
+    fn the_goodput_lines_are_in_the_summarys_language() {
+        use crate::summary::{Goodput, ObjectiveGoodput};
+        let mut s = summary(json!({}));
+        let objective = |o: &str, met, missed, undetermined| ObjectiveGoodput {
+            objective: o.into(),
+            met,
+            missed,
+            undetermined,
+        };
+        s.goodput = Some(Goodput {
+            slo: "ttft<=1s,tpot<50ms".into(),
+            requests_per_s: 2.74,
+            attainment: Some(0.9),
+            attainment_ci: Some(vec![0.596, 0.982]),
+            judged: 11,
+            determined: 10,
+            conforming: 9,
+            failed: 1,
+            by_objective: vec![objective("ttft<=1s", 10, 0, 0), objective("tpot<50ms", 9, 0, 1)],
+        });
+        assert_eq!(
+            goodput(&s, Lang::En),
+            "  goodput     2.7 req/s · attainment 90.0% (95% CI 59.6%–98.2%) · 9 good of 10 determined · 1 failed · 1 undetermined · slo ttft<=1s,tpot<50ms\n    ttft<=1s   10 met · 0 missed · 0 undetermined\n    tpot<50ms  9 met · 0 missed · 1 undetermined\n"
+        );
+        assert_eq!(
+            goodput(&s, Lang::Zh),
+            "  有效吞吐    2.7 req/s · 达成率 90.0%（95% 置信区间 59.6%–98.2%） · 已判定 10 个中达标 9 个 · 失败 1 · 无法判定 1 · slo ttft<=1s,tpot<50ms\n    ttft<=1s   满足 10 · 未满足 0 · 无法判定 0\n    tpot<50ms  满足 9 · 未满足 0 · 无法判定 1\n"
+        );
+        s.goodput = None;
+        assert_eq!(goodput(&s, Lang::Zh), "");
     }
 
     #[test]
