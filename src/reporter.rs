@@ -198,7 +198,7 @@ impl Reporter {
             }
         }
         self.take_later(&inbox.later);
-        if self.window.total() > 0 {
+        if self.window.total() + self.window.warmup > 0 {
             self.last_row = true;
             self.end_window();
         }
@@ -319,6 +319,7 @@ impl Reporter {
             total_workers: self.total_workers,
             done: w.total(),
             done_total: self.total.total(),
+            warmup: w.warmup,
             success: (finished > 0).then(|| w.ok as f64 / finished as f64),
             tokens_per_s: w.output_tokens as f64 / window_s,
             ttft_p50_ms: w.ttft.quantile(0.5).map(|v| v as f64 / 1000.0),

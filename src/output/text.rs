@@ -173,11 +173,34 @@ fn throughput(s: &Summary, l: Lang) -> String {
         }
         None => format!("{req_s} req/s"),
     };
-    let wall = s.wall_s;
+    let time = elapsed(s, l);
     l.pick(
-        format!("{requests} · {tok_s} output tok/s · wall {wall:.2}s"),
-        format!("{requests} · 输出 {tok_s} tok/s · 总耗时 {wall:.2}s"),
+        format!("{requests} · {tok_s} output tok/s · {time}"),
+        format!("{requests} · 输出 {tok_s} tok/s · {time}"),
     )
+}
+
+/// The run's time, as the throughput line ends. An interrupted run counts to the interrupt, when
+/// the load stopped; the grace period in-flight requests had after it is named apart, and so is
+/// the span the rates divide by (the measured window, to the last request's end: the requests
+/// that ended in the grace period count, so the time they took counts too). A warm-up's time is
+/// in the wall time, not in the rates' span.
+fn elapsed(s: &Summary, l: Lang) -> String {
+    let (wall, window) = (s.wall_s, s.window_s);
+    if let Some(after) = s.interrupted_after_s {
+        let grace = (wall - after).max(0.0);
+        return l.pick(
+            format!("{after:.2}s to the interrupt (+{grace:.2}s grace for in-flight requests; rates over {window:.2}s, to the last one's end)"),
+            format!("至中断 {after:.2}s（另有 {grace:.2}s 宽限期等待进行中的请求；速率按至最后一个请求结束的 {window:.2}s 计）"),
+        );
+    }
+    if s.requests.warmup > 0 && (wall - window).abs() >= 0.005 {
+        return l.pick(
+            format!("wall {wall:.2}s (rates over the {window:.2}s after the warm-up)"),
+            format!("总耗时 {wall:.2}s（速率按预热后的 {window:.2}s 计）"),
+        );
+    }
+    l.pick(format!("wall {wall:.2}s"), format!("总耗时 {wall:.2}s"))
 }
 
 /// The goodput lines against `--slo` (none without it): good requests per second, the
@@ -577,6 +600,32 @@ mod tests {
         s.config = json!({"rate": null, "concurrency": 4});
         assert_eq!(throughput(&s, Lang::En), "9.8 req/s · 590.4 output tok/s · wall 10.25s");
         assert_eq!(throughput(&s, Lang::Zh), "9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s");
+    }
+
+    #[test]
+    fn an_interrupted_run_counts_its_time_to_the_interrupt_and_names_the_grace_apart() {
+        let mut s = summary(json!({"concurrency": 4}));
+        (s.throughput.requests_per_s, s.throughput.output_tokens_per_s) = (9.84, 590.4);
+        (s.wall_s, s.window_s, s.interrupted, s.interrupted_after_s) = (4.43, 4.41, true, Some(3.0));
+        assert_eq!(
+            throughput(&s, Lang::En),
+            "9.8 req/s · 590.4 output tok/s · 3.00s to the interrupt (+1.43s grace for in-flight requests; rates over 4.41s, to the last one's end)"
+        );
+        assert_eq!(
+            throughput(&s, Lang::Zh),
+            "9.8 req/s · 输出 590.4 tok/s · 至中断 3.00s（另有 1.43s 宽限期等待进行中的请求；速率按至最后一个请求结束的 4.41s 计）"
+        );
+        // A warm-up's time is the wall's, not the rates'.
+        (s.interrupted, s.interrupted_after_s, s.requests.warmup) = (false, None, 12);
+        (s.wall_s, s.window_s) = (5.0, 2.81);
+        assert_eq!(
+            throughput(&s, Lang::En),
+            "9.8 req/s · 590.4 output tok/s · wall 5.00s (rates over the 2.81s after the warm-up)"
+        );
+        assert_eq!(
+            throughput(&s, Lang::Zh),
+            "9.8 req/s · 输出 590.4 tok/s · 总耗时 5.00s（速率按预热后的 2.81s 计）"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Warning {
     /// when the run ended, so never sent.
     Unsent { count: u64, max_concurrency: usize },
     /// Ctrl-C or SIGTERM ended the run; `forced` when a second one cut the grace period.
-    Interrupted { wall_s: f64, forced: bool },
+    Interrupted { after_s: f64, forced: bool },
     /// Writing `--records` failed mid-run; the summary still counts every request.
     RecordsStopped { error: String },
     /// The reporter thread died, so the statistics are lost (the records on disk are not).
@@ -87,13 +87,13 @@ impl Warning {
                 format!("only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"),
                 format!("{workers} 个工作线程中只有 {started} 个能启动（{error}）：请调高 `ulimit -u` 或调低 --concurrency"),
             ),
-            Warning::Interrupted { wall_s, forced: false } => l.pick(
-                format!("interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"),
-                format!("运行 {wall_s:.1}s 后被中断（Ctrl-C 或 SIGTERM）：不再发送新请求，进行中的请求有宽限期，届时仍未结束的计为已取消"),
+            Warning::Interrupted { after_s, forced: false } => l.pick(
+                format!("interrupted (Ctrl-C or SIGTERM) after {after_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"),
+                format!("运行 {after_s:.1}s 后被中断（Ctrl-C 或 SIGTERM）：不再发送新请求，进行中的请求有宽限期，届时仍未结束的计为已取消"),
             ),
-            Warning::Interrupted { wall_s, forced: true } => l.pick(
-                format!("interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s and again during the grace period: in-flight requests were cut at once and are counted as cancelled"),
-                format!("运行 {wall_s:.1}s 后被中断，且在宽限期内再次中断：进行中的请求被立即切断，计为已取消"),
+            Warning::Interrupted { after_s, forced: true } => l.pick(
+                format!("interrupted (Ctrl-C or SIGTERM) after {after_s:.1}s and again during the grace period: in-flight requests were cut at once and are counted as cancelled"),
+                format!("运行 {after_s:.1}s 后被中断，且在宽限期内再次中断：进行中的请求被立即切断，计为已取消"),
             ),
             Warning::RecordsStopped { error } => l.pick(
                 format!("writing records stopped: {error}; the summary still counts every request, but that file lacks the later ones"),
@@ -306,8 +306,8 @@ mod tests {
             Warning::RampUpTooLong { ramp_up: s(10), duration: s(5), starting: 5, workers: 10 },
             Warning::PreflightNoted { what: "HTTP 503".into() },
             Warning::WorkersShort { started: 900, workers: 1000, error: "EAGAIN".into() },
-            Warning::Interrupted { wall_s: 3.25, forced: false },
-            Warning::Interrupted { wall_s: 3.25, forced: true },
+            Warning::Interrupted { after_s: 3.25, forced: false },
+            Warning::Interrupted { after_s: 3.25, forced: true },
             Warning::RecordsStopped { error: "disk full".into() },
             Warning::ReporterFailed,
             Warning::CutRecord { file: "r.jsonl".into() },
