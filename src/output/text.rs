@@ -2,7 +2,7 @@
 //! throughput, the client's cost and its verdict when that is not `ok`, and the percentile table
 //! of every metric.
 
-use super::format::{count, display_width, number, pad_left, pad_right, percent, rate};
+use super::format::{count, display_width, number, pad_left, pad_right, percent, rate, seconds};
 use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::verdict::Verdict;
@@ -186,21 +186,22 @@ fn throughput(s: &Summary, l: Lang) -> String {
 /// that ended in the grace period count, so the time they took counts too). A warm-up's time is
 /// in the wall time, not in the rates' span.
 fn elapsed(s: &Summary, l: Lang) -> String {
-    let (wall, window) = (s.wall_s, s.window_s);
+    let (wall, window) = (seconds(s.wall_s), seconds(s.window_s));
     if let Some(after) = s.interrupted_after_s {
-        let grace = (wall - after).max(0.0);
+        let grace = seconds((s.wall_s - after).max(0.0));
+        let after = seconds(after);
         return l.pick(
-            format!("{after:.2}s to the interrupt (+{grace:.2}s grace for in-flight requests; rates over {window:.2}s, to the last one's end)"),
-            format!("至中断 {after:.2}s（另有 {grace:.2}s 宽限期等待进行中的请求；速率按至最后一个请求结束的 {window:.2}s 计）"),
+            format!("{after} to the interrupt (+{grace} grace for in-flight requests; rates over {window}, to the last one's end)"),
+            format!("至中断 {after}（另有 {grace} 宽限期等待进行中的请求；速率按至最后一个请求结束的 {window} 计）"),
         );
     }
-    if s.requests.warmup > 0 && (wall - window).abs() >= 0.005 {
+    if s.requests.warmup > 0 && wall != window {
         return l.pick(
-            format!("wall {wall:.2}s (rates over the {window:.2}s after the warm-up)"),
-            format!("总耗时 {wall:.2}s（速率按预热后的 {window:.2}s 计）"),
+            format!("wall {wall} (rates over the {window} after the warm-up)"),
+            format!("总耗时 {wall}（速率按预热后的 {window} 计）"),
         );
     }
-    l.pick(format!("wall {wall:.2}s"), format!("总耗时 {wall:.2}s"))
+    l.pick(format!("wall {wall}"), format!("总耗时 {wall}"))
 }
 
 /// The goodput lines against `--slo` (none without it): good requests per second, the
@@ -472,16 +473,16 @@ mod tests {
             [
                 "  metric                  count      mean       min       p50       p90       p95       p99       max",
                 "  TTFB (ms)                  20      1.88      1.25      1.75      2.50      3.12      3.75      5.00",
-                "  TTFE (ms)                  20      3.75      2.50      3.50      5.00      6.25      7.50     10.00",
+                "  TTFE (ms)                  20      3.75      2.50      3.50      5.00      6.25      7.50      10.0",
                 "  TTFT = TTFA (ms)           20     151.5     101.0     141.4     202.0     252.5     303.0     404.0",
-                "  ITL (ms)                1,180     15.06     10.04     14.06     20.08     25.10     30.12     40.16",
-                "  TPOT (ms)                  20     15.00     10.00     14.00     20.00     25.00     30.00     40.00",
-                "  E2E (ms)                   20    1050.0     700.0     980.0    1400.0    1750.0    2100.0    2800.0",
-                "  output tokens              20     90.00     60.00     84.00     120.0     150.0     180.0     240.0",
-                "  decode tok/s               20     149.4     99.60     139.4     199.2     249.0     298.8     398.4",
+                "  ITL (ms)                1,180      15.1      10.0      14.1      20.1      25.1      30.1      40.2",
+                "  TPOT (ms)                  20      15.0      10.0      14.0      20.0      25.0      30.0      40.0",
+                "  E2E (ms)                   20   1,050.0     700.0     980.0   1,400.0   1,750.0   2,100.0   2,800.0",
+                "  output tokens              20      90.0      60.0      84.0     120.0     150.0     180.0     240.0",
+                "  decode tok/s               20     149.4      99.6     139.4     199.2     249.0     298.8     398.4",
                 "  tokens/event                0",
                 "  ITL per token (ms)          0",
-                "  server latency (ms)        20    4350.0    2900.0    4060.0    5800.0    7250.0    8700.0    11,600",
+                "  server latency (ms)        20   4,350.0   2,900.0   4,060.0   5,800.0   7,250.0   8,700.0    11,600",
             ]
         );
         // The label column is as wide as the longest label; after it every cell, header's
