@@ -163,6 +163,7 @@ fn rebuild_split(
         warnings,
         records_error: None,
         interrupted: false,
+        interrupted_after: None,
         stats_lost: false,
         series: seconds.map_or_else(Vec::new, |s| s.rows()),
         breakdown,

@@ -198,7 +198,7 @@ impl Reporter {
             }
         }
         self.take_later(&inbox.later);
-        if self.window.total() > 0 {
+        if self.window.total() + self.window.warmup > 0 {
             self.last_row = true;
             self.end_window();
         }
@@ -233,10 +233,10 @@ impl Reporter {
             // Said even with --quiet: the person who pressed Ctrl-C is waiting for an answer.
             Msg::Stopping { grace } => {
                 self.take_later(later);
-                self.say(&format!(
-                    "stopping: waiting up to {} for {} in-flight requests (Ctrl-C again to stop now)",
-                    human(grace),
-                    self.active_workers
+                let (grace, n) = (human(grace), self.active_workers);
+                self.say(&self.lang.pick(
+                    format!("stopping: waiting up to {grace} for {n} in-flight requests (Ctrl-C again to stop now)"),
+                    format!("正在停止：最多等待 {grace}，让 {n} 个进行中的请求结束（再按 Ctrl-C 立即停止）"),
                 ));
             }
             Msg::Finished(m) => {
@@ -319,6 +319,7 @@ impl Reporter {
             total_workers: self.total_workers,
             done: w.total(),
             done_total: self.total.total(),
+            warmup: w.warmup,
             success: (finished > 0).then(|| w.ok as f64 / finished as f64),
             tokens_per_s: w.output_tokens as f64 / window_s,
             ttft_p50_ms: w.ttft.quantile(0.5).map(|v| v as f64 / 1000.0),

@@ -12,6 +12,7 @@
 //! and the answer says so. A level whose every request failed is an error, never a bound.
 //! Pure (the interval is `slo`'s): running a level is the caller's closure; what the answer means is `Answer`.
 
+use crate::lang::Text;
 use crate::slo::{self, Z_95 as Z};
 use std::time::Duration;
 
@@ -182,7 +183,8 @@ pub struct Capacity {
     pub failing: Option<f64>,
     pub target: f64,
     pub probes: Vec<Probe>,
-    pub stop_reason: String,
+    /// Why the search stopped, in both languages (English in the JSON).
+    pub stop_reason: Text,
 }
 
 /// What kind of answer the search gave.
@@ -257,7 +259,7 @@ pub fn search(plan: &Plan, run: &mut dyn FnMut(&Try) -> Option<Measured>) -> Cap
         failing: None,
         target: plan.target,
         probes: Vec::new(),
-        stop_reason: String::new(),
+        stop_reason: say(String::new(), String::new()),
     };
     let mut level = plan.start;
     let stop = loop {
@@ -272,20 +274,27 @@ pub fn search(plan: &Plan, run: &mut dyn FnMut(&Try) -> Option<Measured>) -> Cap
         }
         let next = match (c.passing, c.failing) {
             (_, None) => Some(next_up(plan.variable, level)).filter(|&l| l <= plan.max_level),
-            (None, Some(_)) => break format!("the first level, {}, failed", show(level)),
+            (None, Some(_)) => {
+                let l = show(level);
+                break say(format!("the first level, {l}, failed"), format!("第一个级别 {l} 即未通过"));
+            }
             (Some(pass), Some(fail)) => plan.variable.between(pass, fail),
         };
         match next {
             Some(l) => level = l,
             None if c.failing.is_none() => {
-                break format!("every level up to the limit {} passed", show(plan.max_level));
+                let l = show(plan.max_level);
+                break say(
+                    format!("every level up to the limit {l} passed"),
+                    format!("直到上限 {l} 的每个级别都通过了"),
+                );
             }
-            None => break "converged".to_string(),
+            None => {
+                c.value = c.passing;
+                break say("converged".into(), "已收敛".into());
+            }
         }
     };
-    if stop == "converged" {
-        c.value = c.passing;
-    }
     c.stop_reason = stop;
     c
 }
@@ -297,7 +306,7 @@ fn probe(
     level: f64,
     probes: &mut Vec<Probe>,
     run: &mut dyn FnMut(&Try) -> Option<Measured>,
-) -> Result<bool, String> {
+) -> Result<bool, Text> {
     let first = plan.variable.first_requests(level, plan.target);
     let (mut good, mut n, mut elapsed) = (0u64, 0u64, Duration::ZERO);
     let (mut requests, mut why, mut reran) = (first, Why::First, false);
@@ -306,7 +315,8 @@ fn probe(
         let cap = plan.cap.map_or(left, |c| c.min(left));
         let t = Try { level, requests, cap, why, so_far: (good, n) };
         let Some(measured) = run(&t) else {
-            return Err(format!("stopped during level {}", show(level)));
+            let l = show(level);
+            return Err(say(format!("stopped during level {l}"), format!("在级别 {l} 期间停止")));
         };
         elapsed += measured.elapsed;
         let again = measured.client_bound && !reran;
@@ -330,20 +340,24 @@ fn probe(
             level_elapsed: elapsed,
         });
         if all_failed && good == 0 && !again {
-            return Err(format!(
-                "every request of level {} failed: that is an error, not capacity",
-                show(level)
+            let l = show(level);
+            return Err(say(
+                format!("every request of level {l} failed: that is an error, not capacity"),
+                format!("级别 {l} 的每个请求都失败了：这是错误，不是容量"),
             ));
         }
         if let Some(d) = decided {
             return Ok(d);
         }
         if elapsed >= plan.level_time {
-            return Err(format!(
-                "level {} stayed undecided after {}: its attainment's interval holds the target {}; give it more time with --max-level-time",
-                show(level),
-                human(elapsed),
-                plan.target
+            let (l, t, target) = (show(level), human(elapsed), plan.target);
+            return Err(say(
+                format!(
+                    "level {l} stayed undecided after {t}: its attainment's interval holds the target {target}; give it more time with --max-level-time"
+                ),
+                format!(
+                    "级别 {l} 在 {t} 后仍无法判定：其达成率区间包含目标 {target}；请用 --max-level-time 给它更多时间"
+                ),
             ));
         }
         if again {
@@ -361,6 +375,11 @@ fn next_up(variable: Variable, level: f64) -> f64 {
         Variable::Concurrency => (level * 2.0).max(level + 1.0),
         Variable::Rate => level * 2.0,
     }
+}
+
+/// A text in English and Chinese.
+fn say(en: String, zh: String) -> Text {
+    Text { en, zh }
 }
 
 /// A level as people read it: a whole number without decimals.
@@ -444,7 +463,7 @@ mod tests {
     fn concurrency_is_found_exactly_by_doubling_then_bisecting() {
         for capacity in [1.0, 8.0, 13.0, 100.0] {
             let c = search(&plan(Variable::Concurrency, 1.0), &mut server(capacity));
-            assert_eq!((c.value, c.stop_reason.as_str()), (Some(capacity), "converged"), "{c:?}");
+            assert_eq!((c.value, c.stop_reason.en.as_str()), (Some(capacity), "converged"), "{c:?}");
             assert_eq!(c.answer(), Answer::Found);
         }
         let c = search(&plan(Variable::Concurrency, 1.0), &mut server(8.0));
@@ -556,13 +575,13 @@ mod tests {
         assert!(c.stop_reason.contains("every request of level 1 failed"), "{}", c.stop_reason);
         assert_eq!(c.answer(), Answer::Nothing);
         let c = search(&plan(Variable::Concurrency, 2.0), &mut server(1.0));
-        assert_eq!((c.stop_reason.as_str(), c.answer()), ("the first level, 2, failed", Answer::Nothing));
+        assert_eq!((c.stop_reason.en.as_str(), c.answer()), ("the first level, 2, failed", Answer::Nothing));
         let c = search(&Plan { max_level: 4.0, ..plan(Variable::Concurrency, 1.0) }, &mut server(100.0));
         assert_eq!(
-            (c.stop_reason.as_str(), c.answer()),
+            (c.stop_reason.en.as_str(), c.answer()),
             ("every level up to the limit 4 passed", Answer::Bracket)
         );
         let mut stopped = |_: &Try| None;
-        assert_eq!(search(&plan(Variable::Rate, 2.0), &mut stopped).stop_reason, "stopped during level 2");
+        assert_eq!(search(&plan(Variable::Rate, 2.0), &mut stopped).stop_reason.en, "stopped during level 2");
     }
 }

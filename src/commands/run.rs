@@ -196,36 +196,53 @@ fn warnings_before(c: &Config) -> Vec<Warning> {
     w
 }
 
-/// The line that says what is about to happen, keys masked.
+/// The line that says what is about to happen, keys masked, in the run's language (the API,
+/// the URL, the arrival and the flags named as they are given).
 fn banner(c: &Config) -> String {
-    let p = &c.pacing;
+    let (p, l) = (&c.pacing, c.lang);
     let how_long = match (p.duration, p.requests) {
-        (Some(d), Some(n)) => format!("for {} or {n} requests", human(d)),
-        (Some(d), None) => format!("for {}", human(d)),
-        (None, Some(n)) => format!("{n} requests"),
-        (None, None) => "one request per worker".into(),
+        (Some(d), Some(n)) => {
+            let d = human(d);
+            l.pick(format!("for {d} or {n} requests"), format!("持续 {d} 或 {n} 个请求"))
+        }
+        (Some(d), None) => l.pick(format!("for {}", human(d)), format!("持续 {}", human(d))),
+        (None, Some(n)) => l.pick(format!("{n} requests"), format!("{n} 个请求")),
+        (None, None) => l.pick("one request per worker", "每个工作线程一个请求").into(),
     };
-    let ramp = if p.ramp_up.is_zero() { String::new() } else { format!(" (ramp-up {})", human(p.ramp_up)) };
+    let ramp = match p.ramp_up.is_zero() {
+        true => String::new(),
+        false => l.pick(format!(" (ramp-up {})", human(p.ramp_up)), format!("（爬坡 {}）", human(p.ramp_up))),
+    };
     let workers = match (p.open, p.concurrency) {
-        (Some(o), max) => format!("{} req/s {}{ramp}, at most {max} in flight", o.rate, o.arrival.name()),
-        (None, 1) => "1 worker".to_string(),
-        (None, n) => format!("{n} workers{ramp}"),
+        (Some(o), max) => {
+            let (rate, arrival) = (o.rate, o.arrival.name());
+            l.pick(
+                format!("{rate} req/s {arrival}{ramp}, at most {max} in flight"),
+                format!("{rate} req/s {arrival}{ramp}，至多 {max} 个同时进行"),
+            )
+        }
+        (None, 1) => l.pick("1 worker", "1 个工作线程").to_string(),
+        (None, n) => l.pick(format!("{n} workers{ramp}"), format!("{n} 个工作线程{ramp}")),
     };
     let keys = match &c.keys {
-        None => "no API key".to_string(),
-        Some(k) if k.len() == 1 => format!("key {}", mask_key(&k.items()[0])),
-        Some(k) => format!("{} keys round-robin", k.len()),
+        None => l.pick("no API key", "无 API key").to_string(),
+        Some(k) if k.len() == 1 => l.pick("key ", "密钥 ").to_string() + &mask_key(&k.items()[0]),
+        Some(k) => l.pick(format!("{} keys round-robin", k.len()), format!("{} 个密钥轮流使用", k.len())),
     };
-    let prompts = match c.prompts.len() {
-        1 => "1 prompt".to_string(),
-        n => format!("{n} prompts"),
+    let n = c.prompts.len();
+    let source = match c.prompt_source.as_str() {
+        "default" => l.pick("default", "默认"),
+        flag => flag,
+    };
+    let prompts = match n {
+        1 => l.pick(format!("1 prompt from {source}"), format!("1 个提示词（来源：{source}）")),
+        n => l.pick(format!("{n} prompts from {source}"), format!("{n} 个提示词（来源：{source}）")),
     };
     format!(
-        "llmload {} → {} {} · {workers} · {how_long} · {prompts} from {} · {keys}",
+        "llmload {} → {} {} · {workers} · {how_long} · {prompts} · {keys}",
         env!("CARGO_PKG_VERSION"),
         c.api,
         c.client.url,
-        c.prompt_source
     )
 }
 

@@ -59,6 +59,8 @@ struct Sweep {
     live: bool,
     /// How many levels the sweep runs, when known before it ends.
     count: Option<usize>,
+    /// The language of what the sweep prints.
+    lang: crate::lang::Lang,
 }
 
 impl Sweep {
@@ -66,7 +68,8 @@ impl Sweep {
         let signals = crate::util::sys::signals::Listener::install();
         let interrupts = signals.as_ref().map_or_else(crossbeam_channel::never, |l| l.interrupts.clone());
         let live = !plan.base.quiet && crate::util::sys::stderr_is_terminal();
-        Sweep { plan, done: Vec::new(), interrupts, signals, preflight_done: false, live, count: None }
+        let lang = plan.base.lang;
+        Sweep { plan, done: Vec::new(), interrupts, signals, preflight_done: false, live, count: None, lang }
     }
 
     fn go(mut self) -> Result<u8, Error> {
@@ -110,7 +113,7 @@ impl Sweep {
             }
         };
         if let Some(c) = &capacity {
-            print_out(&format!("{}\n", find_answer(c)));
+            print_out(&format!("{}\n", find_answer(c, self.lang)));
         }
         if let Some(l) = self.signals.take() {
             l.close();
@@ -134,23 +137,22 @@ impl Sweep {
     /// `--rate auto`: a synchronous level and a saturated one, then `between` rates evenly
     /// spaced from the first's throughput to the second's.
     fn auto(&mut self, saturated: usize, between: usize) -> Result<(), Error> {
-        let Some(sync) = self.level(Variable::Concurrency, 1.0, Some("synchronous".into()), None)? else {
+        let l = self.lang;
+        let Some(sync) =
+            self.level(Variable::Concurrency, 1.0, Some(l.pick("synchronous", "同步").into()), None)?
+        else {
             return Ok(());
         };
         let lo = sync.throughput.requests_per_s;
-        let Some(sat) = self.level(
-            Variable::Concurrency,
-            saturated as f64,
-            Some(format!("saturated c{saturated}")),
-            None,
-        )?
-        else {
+        let name = l.pick(format!("saturated c{saturated}"), format!("饱和 c{saturated}"));
+        let Some(sat) = self.level(Variable::Concurrency, saturated as f64, Some(name), None)? else {
             return Ok(());
         };
         let hi = sat.throughput.requests_per_s;
         if !(hi > lo && lo > 0.0) {
-            say(&format!(
-                "sweep: the saturated level ({hi:.3} req/s) is no faster than the synchronous one ({lo:.3} req/s): no rates between to try"
+            say(&l.pick(
+                format!("sweep: the saturated level ({hi:.3} req/s) is no faster than the synchronous one ({lo:.3} req/s): no rates between to try"),
+                format!("sweep：饱和级别（{hi:.3} req/s）不比同步级别（{lo:.3} req/s）快：其间没有可测的速率"),
             ));
             return Ok(());
         }
@@ -177,7 +179,7 @@ impl Sweep {
                 (Variable::Concurrency, Some((level, req_s))) => Some(req_s * t.level / level),
                 (Variable::Concurrency, None) => None,
             };
-            print_out(&format!("{}\n", find_try(variable, t, target, rate)));
+            print_out(&format!("{}\n", find_try(variable, t, target, rate, self.lang)));
             let budget = (t.cap.max(Duration::from_millis(1)), t.requests);
             let ran = self.level(variable, t.level, None, Some(budget)).map(|s| s.map(measured));
             if let Ok(Some(m)) = &ran {

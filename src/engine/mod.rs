@@ -141,8 +141,15 @@ pub fn run(
     crew.client = Some(client);
     let interrupt =
         if held == Held::Interrupted { Some(false) } else { ended.as_ref().and_then(|e| e.interrupt) };
-    if let Some(forced) = interrupt {
-        warnings.push(Warning::Interrupted { wall_s: wall.as_secs_f64(), forced }.into());
+    // The load stopped at the interrupt; the grace period after it is the wind-down.
+    let interrupted_after = interrupt.map(|_| {
+        ended
+            .as_ref()
+            .and_then(|e| e.interrupted_at)
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(started))
+    });
+    if let (Some(forced), Some(after)) = (interrupt, interrupted_after) {
+        warnings.push(Warning::Interrupted { after_s: after.as_secs_f64(), forced }.into());
     }
     let (report, stats_lost) = match reporter.join().ok().flatten() {
         Some(report) => (report, false),
@@ -168,6 +175,7 @@ pub fn run(
         warnings,
         records_error,
         interrupted,
+        interrupted_after,
         stats_lost,
         series,
         breakdown,
@@ -322,6 +330,8 @@ struct Ended {
     interrupt: Option<bool>,
     /// When in-flight requests were cut.
     cut_at: Instant,
+    /// When the interrupt came: no request started after it.
+    interrupted_at: Option<Instant>,
 }
 
 /// The timer thread: waits for the deadline, the workers' end or an interrupt, then stops new
@@ -344,6 +354,7 @@ fn timer(
         recv(all_done) -> _ => false,
     };
     stop.trip(); // no new requests
+    let interrupted_at = interrupted.then(Instant::now);
     let mut forced = false;
     if interrupted {
         let _ = tx.now.send(Msg::Stopping { grace });
@@ -356,7 +367,7 @@ fn timer(
     stop.cut();
     let cut_at = Instant::now();
     client.cut();
-    Ended { interrupt: interrupted.then_some(forced), cut_at }
+    Ended { interrupt: interrupted.then_some(forced), cut_at, interrupted_at }
 }
 
 /// The error for a thread the OS would not start.

@@ -210,7 +210,7 @@ mod tests {
         ];
         assert_eq!(
             compare("a.json", "b.json", &rows, Lang::En),
-            "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s              20.00       18.00       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n"
+            "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s               20.0        18.0       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n"
         );
         let base = json!({"metrics": {"ttft_ms": {"p95": 100.0}}, "success_rate": 1.0});
         let new = json!({"metrics": {"ttft_ms": {"p95": 112.0}}, "success_rate": 0.995});

@@ -209,63 +209,111 @@ pub fn row(r: &Row) -> String {
 
 /// The line before a `--find` measurement: the level, its requests and why, and the time they
 /// should take at `rate` req/s (estimated from the level before; `None` for the first).
-pub fn find_try(variable: search::Variable, t: &Try, target: f64, rate: Option<f64>) -> String {
+pub fn find_try(variable: search::Variable, t: &Try, target: f64, rate: Option<f64>, l: Lang) -> String {
     let label = variable.label(t.level);
     let why = match t.why {
-        Why::First => format!("a pass at {target} needs at least {}", search::needed(target)),
+        Why::First => {
+            let n = search::needed(target);
+            l.pick(
+                format!("a pass at {target} needs at least {n}"),
+                format!("目标 {target} 下通过至少需要 {n} 个"),
+            )
+        }
         Why::Undecided => {
             let (good, n) = t.so_far;
             let ci = search::wilson(good, n).map_or("-".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"));
-            format!("undecided: {good} of {n} good, interval {ci}")
+            l.pick(
+                format!("undecided: {good} of {n} good, interval {ci}"),
+                format!("无法判定：{n} 个中达标 {good} 个，区间 {ci}"),
+            )
         }
-        Why::ClientBound => "again: the client was the limit".to_string(),
+        Why::ClientBound => l.pick("again: the client was the limit", "重测：上次受限于客户端").to_string(),
     };
-    let eta = rate.filter(|r| *r > 0.0).map_or("time unknown".into(), |r| {
-        format!("about {}", search::human(std::time::Duration::from_secs_f64(t.requests as f64 / r)))
+    let eta = rate.filter(|r| *r > 0.0).map_or(l.pick("time unknown", "时间未知").into(), |r| {
+        let t = search::human(std::time::Duration::from_secs_f64(t.requests as f64 / r));
+        l.pick(format!("about {t}"), format!("约 {t}"))
     });
-    format!("find: {label}: {} requests ({why}), {eta}, at most {}", t.requests, search::human(t.cap))
+    let (requests, cap) = (t.requests, search::human(t.cap));
+    l.pick(
+        format!("find: {label}: {requests} requests ({why}), {eta}, at most {cap}"),
+        format!("搜索：{label}：{requests} 个请求（{why}），{eta}，至多 {cap}"),
+    )
 }
 
 /// The answer of `--find` in one line: the capacity, or the bounds known, with each bounding
 /// level's attainment, interval and requests.
-pub fn find_answer(c: &Capacity) -> String {
-    let name = c.variable.name();
+pub fn find_answer(c: &Capacity, l: Lang) -> String {
+    let name = match c.variable {
+        Variable::Concurrency => l.pick("concurrency", "并发"),
+        Variable::Rate => l.pick("rate", "速率"),
+    };
     let level = |v: f64| {
-        let Some(p) = c.last_of(v) else { return c.variable.label(v) };
+        let label = c.variable.label(v);
+        let Some(p) = c.last_of(v) else { return label };
         let word = match p.decided {
-            Some(true) => "passed",
-            Some(false) => "failed",
-            None => "undecided",
+            Some(true) => l.pick("passed", "通过"),
+            Some(false) => l.pick("failed", "未通过"),
+            None => l.pick("undecided", "无法判定"),
         };
-        let bound = if c.client_bound(v) { ", client-bound: the client may have set it" } else { "" };
-        format!("{} {word} ({}{bound})", c.variable.label(v), counts(p))
+        let bound = match c.client_bound(v) {
+            true => {
+                l.pick(", client-bound: the client may have set it", "，受限于客户端：结果可能由客户端决定")
+            }
+            false => "",
+        };
+        let counts = counts(p, l);
+        l.pick(format!("{label} {word} ({counts}{bound})"), format!("{label} {word}（{counts}{bound}）"))
     };
     let show = search::show;
     let head = match (c.answer(), c.passing, c.failing) {
         (Answer::Found, Some(p), _) => format!("{name} {}", show(p)),
-        (_, Some(p), Some(f)) => format!("{name} between {} and {}", show(p), show(f)),
-        (_, Some(p), None) => format!("{name} at least {}", show(p)),
-        (_, None, Some(f)) => format!("none: below {name} {}", show(f)),
-        (_, None, None) => "unknown: no level was decided".to_string(),
+        (_, Some(p), Some(f)) => {
+            let (p, f) = (show(p), show(f));
+            l.pick(format!("{name} between {p} and {f}"), format!("{name}介于 {p} 与 {f} 之间"))
+        }
+        (_, Some(p), None) => {
+            let p = show(p);
+            l.pick(format!("{name} at least {p}"), format!("{name}至少 {p}"))
+        }
+        (_, None, Some(f)) => {
+            let f = show(f);
+            l.pick(format!("none: below {name} {f}"), format!("无：低于{name} {f}"))
+        }
+        (_, None, None) => l.pick("unknown: no level was decided", "未知：没有级别得出判定").to_string(),
     };
     let mut known: Vec<String> = [c.passing, c.failing].into_iter().flatten().map(level).collect();
     if let Some(u) = c.undecided() {
-        known.push(format!(
-            "{} undecided after {} ({})",
-            c.variable.label(u.level),
-            search::human(u.level_elapsed),
-            counts(u)
+        let (label, t, counts) = (c.variable.label(u.level), search::human(u.level_elapsed), counts(u, l));
+        known.push(l.pick(
+            format!("{label} undecided after {t} ({counts})"),
+            format!("{label} 在 {t} 后仍无法判定（{counts}）"),
         ));
     }
-    let known = if known.is_empty() { String::new() } else { format!(": {}", known.join(", ")) };
-    format!("capacity: {head} ({}; target {} of requests within --slo){known}", c.stop_reason, c.target)
+    let (reason, target) = (c.stop_reason.get(l), c.target);
+    match (known.is_empty(), l) {
+        (true, Lang::En) => format!("capacity: {head} ({reason}; target {target} of requests within --slo)"),
+        (false, Lang::En) => format!(
+            "capacity: {head} ({reason}; target {target} of requests within --slo): {}",
+            known.join(", ")
+        ),
+        (true, Lang::Zh) => format!("容量：{head}（{reason}；目标：{target} 的请求满足 --slo）"),
+        (false, Lang::Zh) => {
+            format!("容量：{head}（{reason}；目标：{target} 的请求满足 --slo）：{}", known.join("，"))
+        }
+    }
 }
 
 /// A level's attainment, its interval and the requests behind them.
-fn counts(p: &Probe) -> String {
+fn counts(p: &Probe, l: Lang) -> String {
     match (p.attainment, p.attainment_ci) {
-        (Some(a), Some((lo, hi))) => format!("{a:.3}, {lo:.3}–{hi:.3}, {} requests", p.determined),
-        _ => "no request judged".to_string(),
+        (Some(a), Some((lo, hi))) => {
+            let n = p.determined;
+            l.pick(
+                format!("{a:.3}, {lo:.3}–{hi:.3}, {n} requests"),
+                format!("{a:.3}，{lo:.3}–{hi:.3}，{n} 个请求"),
+            )
+        }
+        _ => l.pick("no request judged", "没有已判定的请求").to_string(),
     }
 }
 
@@ -297,6 +345,72 @@ mod tests {
         let zh = header(Lang::Zh);
         assert!(zh.starts_with("级别") && zh.ends_with("    判定") && zh.contains("有效吞吐"), "{zh}");
         assert_eq!(super::super::format::display_width(&zh), h.len(), "the same columns in both languages");
+    }
+
+    #[test]
+    fn the_search_lines_are_in_the_sweeps_language() {
+        use crate::search::{Measured, Probe};
+        let t =
+            Try { level: 4.0, requests: 73, cap: Duration::from_secs(30), why: Why::First, so_far: (0, 0) };
+        let v = Variable::Concurrency;
+        assert_eq!(
+            find_try(v, &t, 0.95, Some(36.5), Lang::En),
+            "find: c4: 73 requests (a pass at 0.95 needs at least 73), about 2.0s, at most 30.0s"
+        );
+        assert_eq!(
+            find_try(v, &t, 0.95, Some(36.5), Lang::Zh),
+            "搜索：c4：73 个请求（目标 0.95 下通过至少需要 73 个），约 2.0s，至多 30.0s"
+        );
+        let again = Try { why: Why::Undecided, so_far: (40, 45), ..t };
+        assert_eq!(
+            find_try(v, &again, 0.95, None, Lang::Zh),
+            "搜索：c4：73 个请求（无法判定：45 个中达标 40 个，区间 0.765–0.952），时间未知，至多 30.0s"
+        );
+        let bound = Try { why: Why::ClientBound, ..t };
+        assert!(find_try(v, &bound, 0.95, None, Lang::Zh).contains("（重测：上次受限于客户端）"));
+        let probe = |level: f64, good: u64, decided| Probe {
+            level,
+            requests: 73,
+            measured: Measured {
+                good,
+                determined: 73,
+                client_bound: false,
+                all_failed: false,
+                elapsed: Duration::from_secs(2),
+                requests_per_s: 36.5,
+            },
+            counted: true,
+            good,
+            determined: 73,
+            attainment: Some(good as f64 / 73.0),
+            attainment_ci: search::wilson(good, 73),
+            decided,
+            cap: Duration::from_secs(30),
+            level_elapsed: Duration::from_secs(2),
+        };
+        let c = Capacity {
+            variable: v,
+            value: Some(4.0),
+            passing: Some(4.0),
+            failing: Some(5.0),
+            target: 0.95,
+            probes: vec![probe(4.0, 73, Some(true)), probe(5.0, 30, Some(false))],
+            stop_reason: crate::lang::Text { en: "converged".into(), zh: "已收敛".into() },
+        };
+        assert_eq!(
+            find_answer(&c, Lang::En),
+            "capacity: concurrency 4 (converged; target 0.95 of requests within --slo): c4 passed (1.000, 0.950–1.000, 73 requests), c5 failed (0.411, 0.305–0.526, 73 requests)"
+        );
+        assert_eq!(
+            find_answer(&c, Lang::Zh),
+            "容量：并发 4（已收敛；目标：0.95 的请求满足 --slo）：c4 通过（1.000，0.950–1.000，73 个请求），c5 未通过（0.411，0.305–0.526，73 个请求）"
+        );
+        let none = Capacity { value: None, passing: None, probes: vec![probe(5.0, 30, Some(false))], ..c };
+        assert!(
+            find_answer(&none, Lang::Zh).starts_with("容量：无：低于并发 5（已收敛；"),
+            "{}",
+            find_answer(&none, Lang::Zh)
+        );
     }
 
     const URL: &str = "http://127.0.0.1:8080/v1/chat/completions";

@@ -1,6 +1,8 @@
 //! The per-second table: one row a second on stderr while the run goes on, and a last row for
 //! the part of a second between the last tick and the run's end. Pure formatting of plain
-//! numbers; the reporter thread decides what goes in a row.
+//! numbers; the reporter thread decides what goes in a row. Its counts are the summary's:
+//! `--warmup` requests are in none of them, and a second whose requests were all warm-up says
+//! `warm-up` in the `ok` column.
 
 use super::format::{count, opt_ms, pad_left, pad_right, percent, rate};
 use crate::lang::Lang;
@@ -17,8 +19,11 @@ pub struct Row {
     pub last: bool,
     pub active_workers: usize,
     pub total_workers: usize,
+    /// Measured requests that ended this second, and so far (the summary's `total` at the end).
     pub done: u64,
     pub done_total: u64,
+    /// `--warmup` requests that ended this second (in no other number of the row).
+    pub warmup: u64,
     /// ok / (ok + failed) of this second's requests.
     pub success: Option<f64>,
     pub tokens_per_s: f64,
@@ -61,7 +66,10 @@ pub fn row(r: &Row, lang: Lang) -> String {
         format!("{}/{}", r.active_workers, r.total_workers),
         count(r.done),
         count(r.done_total),
-        percent(r.success),
+        match (r.done, r.warmup) {
+            (0, 1..) => lang.pick("warm-up", "预热").to_string(),
+            _ => percent(r.success),
+        },
         rate(r.tokens_per_s),
         opt_ms(r.ttft_p50_ms),
         opt_ms(r.itl_p50_ms),
@@ -92,6 +100,7 @@ mod tests {
             total_workers: 10,
             done: 12,
             done_total: 1234,
+            warmup: 0,
             success: Some(1.0),
             tokens_per_s: 2048.5,
             ttft_p50_ms: Some(101.25),
@@ -152,6 +161,26 @@ mod tests {
         for edge in &v[1..] {
             assert!(h.contains(edge), "a cell ends at column {edge}, no title does: {h:?} vs {v:?}");
         }
+    }
+
+    #[test]
+    fn a_second_of_warm_up_says_so_and_counts_nothing() {
+        let r = Row { done: 0, done_total: 0, warmup: 4, success: None, tokens_per_s: 0.0, ..sample() };
+        let r = Row { ttft_p50_ms: None, itl_p50_ms: None, lag_p99_ms: None, ..r };
+        assert_eq!(
+            row(&r, Lang::En),
+            "12:00:01       1s           8/10       0         0  warm-up         0.0           -          -       0         -"
+        );
+        assert_eq!(
+            row(&r, Lang::Zh),
+            "12:00:01       1s           8/10       0         0     预热         0.0           -          -       0         -"
+        );
+        let width = crate::output::format::display_width;
+        assert_eq!(width(&row(&r, Lang::Zh)), width(&header(Lang::Zh)));
+        assert_eq!(width(&row(&r, Lang::En)), width(&header(Lang::En)));
+        // A second with measured requests too shows their success, as any other.
+        let mixed = Row { done: 2, done_total: 2, success: Some(1.0), ..r };
+        assert!(row(&mixed, Lang::En).contains("       2         2   100.0% "), "{}", row(&mixed, Lang::En));
     }
 
     #[test]

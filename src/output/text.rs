@@ -2,7 +2,7 @@
 //! throughput, the client's cost and its verdict when that is not `ok`, and the percentile table
 //! of every metric.
 
-use super::format::{count, display_width, number, pad_left, pad_right, percent, rate};
+use super::format::{count, display_width, number, pad_left, pad_right, percent, rate, seconds};
 use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::verdict::Verdict;
@@ -67,7 +67,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         );
     }
     let _ = writeln!(o, "{}{}", label(l, ("throughput", "吞吐")), throughput(s, l));
-    o.push_str(&goodput(s));
+    o.push_str(&goodput(s, l));
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
         0 => String::new(),
@@ -173,40 +173,71 @@ fn throughput(s: &Summary, l: Lang) -> String {
         }
         None => format!("{req_s} req/s"),
     };
-    let wall = s.wall_s;
+    let time = elapsed(s, l);
     l.pick(
-        format!("{requests} · {tok_s} output tok/s · wall {wall:.2}s"),
-        format!("{requests} · 输出 {tok_s} tok/s · 总耗时 {wall:.2}s"),
+        format!("{requests} · {tok_s} output tok/s · {time}"),
+        format!("{requests} · 输出 {tok_s} tok/s · {time}"),
     )
+}
+
+/// The run's time, as the throughput line ends. An interrupted run counts to the interrupt, when
+/// the load stopped; the grace period in-flight requests had after it is named apart, and so is
+/// the span the rates divide by (the measured window, to the last request's end: the requests
+/// that ended in the grace period count, so the time they took counts too). A warm-up's time is
+/// in the wall time, not in the rates' span.
+fn elapsed(s: &Summary, l: Lang) -> String {
+    let (wall, window) = (seconds(s.wall_s), seconds(s.window_s));
+    if let Some(after) = s.interrupted_after_s {
+        let grace = seconds((s.wall_s - after).max(0.0));
+        let after = seconds(after);
+        return l.pick(
+            format!("{after} to the interrupt (+{grace} grace for in-flight requests; rates over {window}, to the last one's end)"),
+            format!("至中断 {after}（另有 {grace} 宽限期等待进行中的请求；速率按至最后一个请求结束的 {window} 计）"),
+        );
+    }
+    if s.requests.warmup > 0 && wall != window {
+        return l.pick(
+            format!("wall {wall} (rates over the {window} after the warm-up)"),
+            format!("总耗时 {wall}（速率按预热后的 {window} 计）"),
+        );
+    }
+    l.pick(format!("wall {wall}"), format!("总耗时 {wall}"))
 }
 
 /// The goodput lines against `--slo` (none without it): good requests per second, the
 /// attainment with its 95 % interval and the counts behind it, then each objective's counts.
-fn goodput(s: &Summary) -> String {
+/// The objectives are shown as given (`ttft<=1s`): they are the flag's words.
+fn goodput(s: &Summary, l: Lang) -> String {
     let Some(g) = &s.goodput else { return String::new() };
     let ci = match g.attainment_ci.as_deref() {
-        Some([lo, hi]) => format!(" (95% CI {}–{})", percent(Some(*lo)), percent(Some(*hi))),
+        Some([lo, hi]) => {
+            let (lo, hi) = (percent(Some(*lo)), percent(Some(*hi)));
+            l.pick(format!(" (95% CI {lo}–{hi})"), format!("（95% 置信区间 {lo}–{hi}）"))
+        }
         _ => String::new(),
     };
+    let (req_s, attainment) = (rate(g.requests_per_s), percent(g.attainment));
+    let (good, determined, failed) = (count(g.conforming), count(g.determined), count(g.failed));
+    let (undetermined, slo) = (count(g.judged - g.determined), &g.slo);
     let mut o = format!(
-        "  goodput     {} req/s · attainment {}{ci} · {} good of {} determined · {} failed · {} undetermined · slo {}\n",
-        rate(g.requests_per_s),
-        percent(g.attainment),
-        count(g.conforming),
-        count(g.determined),
-        count(g.failed),
-        count(g.judged - g.determined),
-        g.slo
+        "{}{}\n",
+        label(l, ("goodput", "有效吞吐")),
+        l.pick(
+            format!("{req_s} req/s · attainment {attainment}{ci} · {good} good of {determined} determined · {failed} failed · {undetermined} undetermined · slo {slo}"),
+            format!("{req_s} req/s · 达成率 {attainment}{ci} · 已判定 {determined} 个中达标 {good} 个 · 失败 {failed} · 无法判定 {undetermined} · slo {slo}"),
+        )
     );
     let width = g.by_objective.iter().map(|b| display_width(&b.objective)).max().unwrap_or(0);
     for b in &g.by_objective {
+        let (met, missed, undetermined) = (count(b.met), count(b.missed), count(b.undetermined));
         let _ = writeln!(
             o,
-            "    {}  {} met · {} missed · {} undetermined",
+            "    {}  {}",
             pad_right(&b.objective, width),
-            count(b.met),
-            count(b.missed),
-            count(b.undetermined)
+            l.pick(
+                format!("{met} met · {missed} missed · {undetermined} undetermined"),
+                format!("满足 {met} · 未满足 {missed} · 无法判定 {undetermined}"),
+            )
         );
     }
     o
@@ -442,16 +473,16 @@ mod tests {
             [
                 "  metric                  count      mean       min       p50       p90       p95       p99       max",
                 "  TTFB (ms)                  20      1.88      1.25      1.75      2.50      3.12      3.75      5.00",
-                "  TTFE (ms)                  20      3.75      2.50      3.50      5.00      6.25      7.50     10.00",
+                "  TTFE (ms)                  20      3.75      2.50      3.50      5.00      6.25      7.50      10.0",
                 "  TTFT = TTFA (ms)           20     151.5     101.0     141.4     202.0     252.5     303.0     404.0",
-                "  ITL (ms)                1,180     15.06     10.04     14.06     20.08     25.10     30.12     40.16",
-                "  TPOT (ms)                  20     15.00     10.00     14.00     20.00     25.00     30.00     40.00",
-                "  E2E (ms)                   20    1050.0     700.0     980.0    1400.0    1750.0    2100.0    2800.0",
-                "  output tokens              20     90.00     60.00     84.00     120.0     150.0     180.0     240.0",
-                "  decode tok/s               20     149.4     99.60     139.4     199.2     249.0     298.8     398.4",
+                "  ITL (ms)                1,180      15.1      10.0      14.1      20.1      25.1      30.1      40.2",
+                "  TPOT (ms)                  20      15.0      10.0      14.0      20.0      25.0      30.0      40.0",
+                "  E2E (ms)                   20   1,050.0     700.0     980.0   1,400.0   1,750.0   2,100.0   2,800.0",
+                "  output tokens              20      90.0      60.0      84.0     120.0     150.0     180.0     240.0",
+                "  decode tok/s               20     149.4      99.6     139.4     199.2     249.0     298.8     398.4",
                 "  tokens/event                0",
                 "  ITL per token (ms)          0",
-                "  server latency (ms)        20    4350.0    2900.0    4060.0    5800.0    7250.0    8700.0    11,600",
+                "  server latency (ms)        20   4,350.0   2,900.0   4,060.0   5,800.0   7,250.0   8,700.0    11,600",
             ]
         );
         // The label column is as wide as the longest label; after it every cell, header's
@@ -570,6 +601,65 @@ mod tests {
         s.config = json!({"rate": null, "concurrency": 4});
         assert_eq!(throughput(&s, Lang::En), "9.8 req/s · 590.4 output tok/s · wall 10.25s");
         assert_eq!(throughput(&s, Lang::Zh), "9.8 req/s · 输出 590.4 tok/s · 总耗时 10.25s");
+    }
+
+    #[test]
+    fn an_interrupted_run_counts_its_time_to_the_interrupt_and_names_the_grace_apart() {
+        let mut s = summary(json!({"concurrency": 4}));
+        (s.throughput.requests_per_s, s.throughput.output_tokens_per_s) = (9.84, 590.4);
+        (s.wall_s, s.window_s, s.interrupted, s.interrupted_after_s) = (4.43, 4.41, true, Some(3.0));
+        assert_eq!(
+            throughput(&s, Lang::En),
+            "9.8 req/s · 590.4 output tok/s · 3.00s to the interrupt (+1.43s grace for in-flight requests; rates over 4.41s, to the last one's end)"
+        );
+        assert_eq!(
+            throughput(&s, Lang::Zh),
+            "9.8 req/s · 输出 590.4 tok/s · 至中断 3.00s（另有 1.43s 宽限期等待进行中的请求；速率按至最后一个请求结束的 4.41s 计）"
+        );
+        // A warm-up's time is the wall's, not the rates'.
+        (s.interrupted, s.interrupted_after_s, s.requests.warmup) = (false, None, 12);
+        (s.wall_s, s.window_s) = (5.0, 2.81);
+        assert_eq!(
+            throughput(&s, Lang::En),
+            "9.8 req/s · 590.4 output tok/s · wall 5.00s (rates over the 2.81s after the warm-up)"
+        );
+        assert_eq!(
+            throughput(&s, Lang::Zh),
+            "9.8 req/s · 输出 590.4 tok/s · 总耗时 5.00s（速率按预热后的 2.81s 计）"
+        );
+    }
+
+    #[test]
+    fn the_goodput_lines_are_in_the_summarys_language() {
+        use crate::summary::{Goodput, ObjectiveGoodput};
+        let mut s = summary(json!({}));
+        let objective = |o: &str, met, missed, undetermined| ObjectiveGoodput {
+            objective: o.into(),
+            met,
+            missed,
+            undetermined,
+        };
+        s.goodput = Some(Goodput {
+            slo: "ttft<=1s,tpot<50ms".into(),
+            requests_per_s: 2.74,
+            attainment: Some(0.9),
+            attainment_ci: Some(vec![0.596, 0.982]),
+            judged: 11,
+            determined: 10,
+            conforming: 9,
+            failed: 1,
+            by_objective: vec![objective("ttft<=1s", 10, 0, 0), objective("tpot<50ms", 9, 0, 1)],
+        });
+        assert_eq!(
+            goodput(&s, Lang::En),
+            "  goodput     2.7 req/s · attainment 90.0% (95% CI 59.6%–98.2%) · 9 good of 10 determined · 1 failed · 1 undetermined · slo ttft<=1s,tpot<50ms\n    ttft<=1s   10 met · 0 missed · 0 undetermined\n    tpot<50ms  9 met · 0 missed · 1 undetermined\n"
+        );
+        assert_eq!(
+            goodput(&s, Lang::Zh),
+            "  有效吞吐    2.7 req/s · 达成率 90.0%（95% 置信区间 59.6%–98.2%） · 已判定 10 个中达标 9 个 · 失败 1 · 无法判定 1 · slo ttft<=1s,tpot<50ms\n    ttft<=1s   满足 10 · 未满足 0 · 无法判定 0\n    tpot<50ms  满足 9 · 未满足 0 · 无法判定 1\n"
+        );
+        s.goodput = None;
+        assert_eq!(goodput(&s, Lang::Zh), "");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Warning {
     /// when the run ended, so never sent.
     Unsent { count: u64, max_concurrency: usize },
     /// Ctrl-C or SIGTERM ended the run; `forced` when a second one cut the grace period.
-    Interrupted { wall_s: f64, forced: bool },
+    Interrupted { after_s: f64, forced: bool },
     /// Writing `--records` failed mid-run; the summary still counts every request.
     RecordsStopped { error: String },
     /// The reporter thread died, so the statistics are lost (the records on disk are not).
@@ -87,14 +87,19 @@ impl Warning {
                 format!("only {started} of {workers} workers could start ({error}): raise `ulimit -u` or lower --concurrency"),
                 format!("{workers} 个工作线程中只有 {started} 个能启动（{error}）：请调高 `ulimit -u` 或调低 --concurrency"),
             ),
-            Warning::Interrupted { wall_s, forced: false } => l.pick(
-                format!("interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"),
-                format!("运行 {wall_s:.1}s 后被中断（Ctrl-C 或 SIGTERM）：不再发送新请求，进行中的请求有宽限期，届时仍未结束的计为已取消"),
-            ),
-            Warning::Interrupted { wall_s, forced: true } => l.pick(
-                format!("interrupted (Ctrl-C or SIGTERM) after {wall_s:.1}s and again during the grace period: in-flight requests were cut at once and are counted as cancelled"),
-                format!("运行 {wall_s:.1}s 后被中断，且在宽限期内再次中断：进行中的请求被立即切断，计为已取消"),
-            ),
+            Warning::Interrupted { after_s, forced } => {
+                let after = super::format::seconds(*after_s);
+                match forced {
+                    false => l.pick(
+                        format!("interrupted (Ctrl-C or SIGTERM) after {after}: no new requests were sent, in-flight ones had the grace period, and those still running then are counted as cancelled"),
+                        format!("运行 {after} 后被中断（Ctrl-C 或 SIGTERM）：不再发送新请求，进行中的请求有宽限期，届时仍未结束的计为已取消"),
+                    ),
+                    true => l.pick(
+                        format!("interrupted (Ctrl-C or SIGTERM) after {after} and again during the grace period: in-flight requests were cut at once and are counted as cancelled"),
+                        format!("运行 {after} 后被中断，且在宽限期内再次中断：进行中的请求被立即切断，计为已取消"),
+                    ),
+                }
+            }
             Warning::RecordsStopped { error } => l.pick(
                 format!("writing records stopped: {error}; the summary still counts every request, but that file lacks the later ones"),
                 format!("记录写入已停止：{error}；汇总仍计入每个请求，但该文件缺少之后的请求"),
@@ -143,14 +148,14 @@ impl Warning {
                 format!("全部 {cancelled} 个请求都在结束前到达截止时间而被取消：请调大 --duration"),
             ),
             Warning::Stalled { count, longest_ms, interrupted } => {
-                let longest = *longest_ms as f64 / 1000.0;
+                let longest = super::format::ms(*longest_ms as f64);
                 let by = l.pick(
                     if *interrupted { "the interrupt" } else { "the deadline" },
                     if *interrupted { "中断" } else { "截止时间" },
                 );
                 l.pick(
-                    format!("{count} requests were stalled when {by} cut them: no text from the server for at least 10 × the run's ITL p99 (TTFT p99 before any text) and 1s, the longest {longest:.1}s; they count as cancelled, not failed, and the success rate leaves them out: set --idle-timeout below the stall to fail them, or gate with --threshold 'stalled<1'"),
-                    format!("{count} 个请求在被{by}切断时已停滞：服务器至少 10 × 本次 ITL p99（尚无文本时为 TTFT p99）且不少于 1s 没有发来文本，最长 {longest:.1}s；它们计为已取消而非失败，成功率不含它们：把 --idle-timeout 设得低于停滞时长可让其失败，或用 --threshold 'stalled<1' 设门槛"),
+                    format!("{count} requests were stalled when {by} cut them: no text from the server for at least 10 × the run's ITL p99 (TTFT p99 before any text) and 1s, the longest {longest}; they count as cancelled, not failed, and the success rate leaves them out: set --idle-timeout below the stall to fail them, or gate with --threshold 'stalled<1'"),
+                    format!("{count} 个请求在被{by}切断时已停滞：服务器至少 10 × 本次 ITL p99（尚无文本时为 TTFT p99）且不少于 1s 没有发来文本，最长 {longest}；它们计为已取消而非失败，成功率不含它们：把 --idle-timeout 设得低于停滞时长可让其失败，或用 --threshold 'stalled<1' 设门槛"),
                 )
             }
             Warning::NothingSent => l.pick(
@@ -306,8 +311,8 @@ mod tests {
             Warning::RampUpTooLong { ramp_up: s(10), duration: s(5), starting: 5, workers: 10 },
             Warning::PreflightNoted { what: "HTTP 503".into() },
             Warning::WorkersShort { started: 900, workers: 1000, error: "EAGAIN".into() },
-            Warning::Interrupted { wall_s: 3.25, forced: false },
-            Warning::Interrupted { wall_s: 3.25, forced: true },
+            Warning::Interrupted { after_s: 3.25, forced: false },
+            Warning::Interrupted { after_s: 3.25, forced: true },
             Warning::RecordsStopped { error: "disk full".into() },
             Warning::ReporterFailed,
             Warning::CutRecord { file: "r.jsonl".into() },

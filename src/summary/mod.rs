@@ -36,6 +36,9 @@ pub struct RunOutput {
     pub records_error: Option<String>,
     /// Ctrl-C or SIGTERM ended the run.
     pub interrupted: bool,
+    /// The run's start → the interrupt, when there was one: the load's own time, without the
+    /// grace period in-flight requests then had.
+    pub interrupted_after: Option<Duration>,
     /// The reporter thread failed, so `stats` is empty whatever was sent.
     pub stats_lost: bool,
     /// The run second by second (`--series`, `--html`); empty when not asked for.
@@ -57,6 +60,7 @@ impl RunOutput {
             warnings: Vec::new(),
             records_error: None,
             interrupted: false,
+            interrupted_after: None,
             stats_lost: false,
             series: Vec::new(),
             breakdown: Breakdown::default(),
@@ -116,6 +120,9 @@ pub struct Summary {
     /// Ctrl-C or SIGTERM, not the deadline, cut the requests still running.
     #[serde(skip)]
     pub interrupted: bool,
+    /// Seconds from the run's start to the interrupt (`wall_s` holds the grace period after it).
+    #[serde(skip)]
+    pub interrupted_after_s: Option<f64>,
     /// The counts are empty because the statistics were lost, not because nothing was sent.
     #[serde(skip)]
     pub stats_lost: bool,
@@ -512,6 +519,7 @@ impl Summary {
             },
             with_warnings: s.with_warnings,
             interrupted: run.interrupted,
+            interrupted_after_s: run.interrupted_after.map(|d| d.as_secs_f64()),
             stats_lost: run.stats_lost,
             stalled_longest_ms: stalls.longest_ms,
         }

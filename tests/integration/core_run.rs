@@ -327,6 +327,59 @@ fn interrupt_slow_run(name: &str, grace: &str, signals: &[&str]) -> (Output, ser
 }
 
 #[test]
+fn an_interrupted_runs_time_counts_to_the_interrupt_and_names_the_grace_apart() {
+    // Responses of about 1 s, interrupted after 1.5 s: each worker is mid-response, and both
+    // responses end within the 10 s grace period, after the interrupt.
+    let mock = paced_mock(10, 50, 20);
+    let json_path = tempdir("sigint-elapsed").join("out.json");
+    let (u, j) = (url(&mock), json_path.to_str().unwrap());
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-c",
+        "2",
+        "-d",
+        "60s",
+        "--grace",
+        "10s",
+        "--quiet",
+        "--no-preflight",
+        "--json",
+        j,
+    ];
+    let (out, _) = signalled(&args, Duration::from_millis(1500), &["INT"], Duration::ZERO);
+    out.expect_code(130);
+    let json = read_json(&json_path, &out);
+    assert_eq!(json["requests"]["cancelled"], 0, "both ended in the grace period{}", out.context());
+    // `… output tok/s · A s to the interrupt (+G s grace for in-flight requests; rates over W s, …)`
+    let line = out.stdout.lines().find(|l| l.starts_with("  throughput  ")).unwrap_or_default();
+    let seconds = |after: &str, before: &str| -> f64 {
+        let (_, rest) = line.split_once(after).unwrap_or_else(|| panic!("no {after:?} in {line:?}"));
+        let (n, _) = rest.split_once(before).unwrap_or_else(|| panic!("no {before:?} in {line:?}"));
+        n.trim().parse().unwrap_or_else(|e| panic!("{n:?}: {e} in {line:?}"))
+    };
+    let to_interrupt = seconds("output tok/s · ", "s to the interrupt");
+    let grace = seconds("s to the interrupt (+", "s grace for in-flight requests");
+    let window = seconds("; rates over ", "s, to the last one's end)");
+    let (wall_s, window_s) = (json["wall_s"].as_f64().unwrap(), json["window_s"].as_f64().unwrap());
+    // The time to the interrupt and the grace make the wall time; the rates' span is the window,
+    // which holds the requests that ended in the grace period.
+    assert!((to_interrupt + grace - wall_s).abs() <= 0.011, "{line} vs wall_s {wall_s}{}", out.context());
+    assert!(grace > 0.0 && window_s > to_interrupt, "{line}{}", out.context());
+    assert!((window - window_s).abs() <= 0.005, "{line} vs window_s {window_s}{}", out.context());
+    let rate = json["throughput"]["requests_per_s"].as_f64().unwrap();
+    let ok = json["requests"]["ok"].as_f64().unwrap();
+    assert!((rate - ok / window_s).abs() < 1e-3, "the rates divide by the window{}", out.context());
+    // The warning says when the interrupt came, not when the run ended.
+    let warning = "interrupted (Ctrl-C or SIGTERM) after ";
+    let said = out.stdout.split_once(warning).and_then(|(_, rest)| rest.split_once("s:")).map(|(n, _)| n);
+    let said: f64 =
+        said.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no warning{}", out.context()));
+    assert!((said - to_interrupt).abs() <= 0.051, "{said} vs {to_interrupt}{}", out.context());
+}
+
+#[test]
 fn a_second_ctrl_c_cuts_the_grace_period_and_still_writes_the_summary() {
     // The grace period is 30 s: only the second interrupt ends the run soon.
     // Without the second interrupt both requests would end within the 30 s grace, as `ok`:

@@ -128,7 +128,7 @@ fn compare_shows_the_change_and_gates_on_it() {
     };
     assert_eq!(row(&out, "ttft.p99"), "ttft.p99 100.0ms 112.0ms +12.0ms +12.0%", "{}", out.context());
     assert_eq!(row(&out, "success_rate"), "success_rate 100.00% 99.00% -1.00pp -1.0%", "{}", out.context());
-    assert_eq!(row(&out, "req_s"), "req_s 20.00 20.00 +0.00 +0.0%", "{}", out.context());
+    assert_eq!(row(&out, "req_s"), "req_s 20.0 20.0 +0.00 +0.0%", "{}", out.context());
 
     let held =
         llmload(&["compare", &base, &new, "--fail-if", "ttft.p95>+15%", "--fail-if", "success_rate<-2pp"]);

@@ -100,3 +100,114 @@ fn a_piped_stderr_gets_no_progress_line_and_no_escape_bytes() {
         }
     }
 }
+
+/// The words of ASCII letters in `text` that are not in `allowed`, URLs left out: what is
+/// still English in a Chinese output.
+fn english(text: &str, allowed: &[&str]) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| !w.contains("://"))
+        .flat_map(|w| w.split(|c: char| !c.is_ascii_alphabetic()))
+        .filter(|w| w.len() > 1 && !allowed.contains(w))
+        .map(String::from)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// What a Chinese output keeps in English: names, units, metric and flag names, the verdict
+/// (`ok`, `degraded`, `client-bound`: the JSON's words, as the HTML report shows them too).
+const KEPT: [&str; 30] = [
+    "llmload", "sweep", "dify", "openai", "chat", "req", "tok", "ms", "TTFB", "TTFE", "TTFT", "TTFA", "ITL",
+    "TPOT", "E2E", "ok", "slo", "ttft", "CI", "API", "token", "usage", "estimate", "CPU", "MiB", "Ctrl",
+    "key", "degraded", "client", "bound",
+];
+
+#[test]
+fn chinese_goodput_sweeps_and_searches_say_nothing_else_in_english() {
+    let mock = fast_mock(5, &[]);
+    // With --api given: `--api auto`'s note comes from the flags' checks, in English.
+    let u = url(&mock);
+    let run = llmload(&[
+        "run",
+        "--url",
+        &u,
+        "--api",
+        "dify-chat",
+        "-c",
+        "2",
+        "-n",
+        "6",
+        "--slo",
+        "ttft<=1s",
+        "--lang",
+        "zh",
+    ]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("\n  有效吞吐    "), "{}", run.context());
+    assert!(
+        run.stdout.contains(" · 无法判定 0 · slo ttft<=1s\n    ttft<=1s  满足 6 · 未满足 0 · 无法判定 0\n"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        run.stderr.starts_with("llmload ") && run.stderr.contains(" · 2 个工作线程 · 6 个请求 · "),
+        "{}",
+        run.context()
+    );
+    assert_eq!(
+        english(&format!("{}{}", run.stdout, run.stderr), &KEPT),
+        Vec::<String>::new(),
+        "{}",
+        run.context()
+    );
+
+    let sweep = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--api",
+        "dify-chat",
+        "--concurrency",
+        "1,2",
+        "-n",
+        "6",
+        "--slo",
+        "ttft<=1s",
+        "--lang",
+        "zh",
+    ]);
+    sweep.expect_code(0);
+    assert!(sweep.stderr.contains(" · 并发 1, 2 · 每级 6 个请求 · "), "{}", sweep.context());
+    assert!(sweep.stdout.starts_with("级别 ") && sweep.stdout.contains("有效吞吐"), "{}", sweep.context());
+    assert_eq!(sweep.stdout.lines().filter(|l| l.starts_with('c')).count(), 2, "{}", sweep.context());
+    let all = format!("{}{}", sweep.stdout, sweep.stderr);
+    assert_eq!(english(&all, &KEPT), Vec::<String>::new(), "{}", sweep.context());
+
+    // The search of load_models.rs's capacity test: one slot, so c2 fails and c1 is the answer.
+    let config = llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(20),
+        itl: std::time::Duration::from_millis(10),
+        tokens: 15,
+        slots: Some(1),
+        ..llmload::mock::MockConfig::default()
+    };
+    let slotted = llmload::mock::start(([127, 0, 0, 1], 0).into(), config).expect("mock starts");
+    let args = ["--find", "concurrency", "--slo", "ttft<=100ms", "--slo-target", "0.5", "-d", "1s"];
+    let u = url(&slotted);
+    let find = llmload(&[&["sweep", "--url", &u, "--api", "dify-chat", "--lang", "zh"][..], &args].concat());
+    find.expect_code(0);
+    assert!(
+        find.stdout.contains("搜索：c1：4 个请求（目标 0.5 下通过至少需要 4 个），时间未知，至多 1.0s\n"),
+        "{}",
+        find.context()
+    );
+    assert!(
+        find.stdout.contains("\n容量：并发 1（已收敛；目标：0.5 的请求满足 --slo）：c1 通过（"),
+        "{}",
+        find.context()
+    );
+    let all = format!("{}{}", find.stdout, find.stderr);
+    assert_eq!(english(&all, &KEPT), Vec::<String>::new(), "{}", find.context());
+}

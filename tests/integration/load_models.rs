@@ -51,6 +51,36 @@ fn a_full_pool_shows_in_the_latency_from_schedule_only() {
 }
 
 #[test]
+fn the_per_second_table_counts_what_the_summary_counts_and_marks_the_warm_up() {
+    // Responses of about 90 ms, the first 1.5 s of them warm-up: the first second's requests
+    // are all warm-up.
+    let mock = paced_mock(20, 10, 8);
+    let u = url(&mock);
+    let (out, j, recs) =
+        run_logged("warmup-table", &["run", "--url", &u, "-c", "2", "--warmup", "1500ms", "-d", "3s"]);
+    out.expect_code(0);
+    let (total, warmup) =
+        (j["requests"]["total"].as_u64().unwrap(), j["requests"]["warmup"].as_u64().unwrap());
+    assert!(warmup > 0 && total > 0, "{}", out.context());
+    assert_eq!(recs.len() as u64, total + warmup, "{}", out.context());
+    // time, elapsed, workers, done, total, ok… of every row, the last (`end`) included.
+    let rows: Vec<Vec<&str>> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("end ") || l.as_bytes().first().is_some_and(u8::is_ascii_digit))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(rows.last().is_some_and(|r| r[0] == "end"), "{}", out.context());
+    let done: u64 = rows.iter().map(|r| r[3].replace(',', "").parse::<u64>().unwrap()).sum();
+    assert_eq!(done, total, "the rows' requests are the summary's{}", out.context());
+    assert_eq!(rows.last().unwrap()[4].replace(',', ""), total.to_string(), "{}", out.context());
+    assert_eq!(rows[0][5], "warm-up", "the first second ended only warm-up requests{}", out.context());
+    let said = format!("  requests    {total} total (+{warmup} warm-up) · ");
+    assert!(out.stdout.contains(&said), "{said}{}", out.context());
+    assert!(out.stdout.contains("s after the warm-up)\n"), "{}", out.context());
+}
+
+#[test]
 fn warm_up_requests_are_recorded_and_counted_nowhere_else() {
     let mock = fast_mock(3, &[]);
     let (out, j, recs) = Llmload::run(&mock).args("-c 1 -n 6 --warmup 2 --quiet").logged(&Dir::new("warmup"));
