@@ -321,7 +321,8 @@ impl Reporter {
             done_total: self.total.total(),
             warmup: w.warmup,
             success: (finished > 0).then(|| w.ok as f64 / finished as f64),
-            tokens_per_s: w.output_tokens as f64 / window_s,
+            tokens_per_s: (!self.last_row || window_s >= table::SHORTEST_RATE_S)
+                .then(|| w.output_tokens as f64 / window_s),
             ttft_p50_ms: w.ttft.quantile(0.5).map(|v| v as f64 / 1000.0),
             itl_p50_ms: w.itl.quantile(0.5).map(|v| v as f64 / 1000.0),
             errors: w.failed,

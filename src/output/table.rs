@@ -26,7 +26,9 @@ pub struct Row {
     pub warmup: u64,
     /// ok / (ok + failed) of this second's requests.
     pub success: Option<f64>,
-    pub tokens_per_s: f64,
+    /// Output tokens of the requests that ended this second, a second; `None` for a last row
+    /// shorter than `SHORTEST_RATE_S`, where the requests cut at the end would read as a burst.
+    pub tokens_per_s: Option<f64>,
     pub ttft_p50_ms: Option<f64>,
     pub itl_p50_ms: Option<f64>,
     pub errors: u64,
@@ -34,6 +36,10 @@ pub struct Row {
     /// this second's requests; `None` without kernel stamps.
     pub lag_p99_ms: Option<f64>,
 }
+
+/// The shortest last row whose tok/s is shown: the tokens of every request cut at the end land
+/// in it, so over a few milliseconds they would read as hundreds of thousands a second.
+pub const SHORTEST_RATE_S: f64 = 0.5;
 
 const WIDTHS: [usize; 11] = [8, 7, 13, 6, 8, 7, 10, 10, 9, 6, 8];
 /// The column titles, English and Chinese; each fits its width in terminal columns.
@@ -70,7 +76,7 @@ pub fn row(r: &Row, lang: Lang) -> String {
             (0, 1..) => lang.pick("warm-up", "预热").to_string(),
             _ => percent(r.success),
         },
-        rate(r.tokens_per_s),
+        r.tokens_per_s.map_or_else(|| "-".into(), rate),
         opt_ms(r.ttft_p50_ms),
         opt_ms(r.itl_p50_ms),
         count(r.errors),
@@ -102,7 +108,7 @@ mod tests {
             done_total: 1234,
             warmup: 0,
             success: Some(1.0),
-            tokens_per_s: 2048.5,
+            tokens_per_s: Some(2048.5),
             ttft_p50_ms: Some(101.25),
             itl_p50_ms: Some(10.04),
             errors: 0,
@@ -165,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_second_of_warm_up_says_so_and_counts_nothing() {
-        let r = Row { done: 0, done_total: 0, warmup: 4, success: None, tokens_per_s: 0.0, ..sample() };
+        let r = Row { done: 0, done_total: 0, warmup: 4, success: None, tokens_per_s: Some(0.0), ..sample() };
         let r = Row { ttft_p50_ms: None, itl_p50_ms: None, lag_p99_ms: None, ..r };
         assert_eq!(
             row(&r, Lang::En),
@@ -199,5 +205,12 @@ mod tests {
         // A tick's row rounds to whole seconds and shows the clock.
         let tick = Row { elapsed_s: 19.96, ..sample() };
         assert!(row(&tick, Lang::Zh).starts_with("12:00:01      20s "), "{}", row(&tick, Lang::Zh));
+        // A last row too short for a rate says so.
+        let short = Row { tokens_per_s: None, ..r };
+        assert!(
+            row(&short, Lang::En).contains("100.0%           -     101.2ms"),
+            "{}",
+            row(&short, Lang::En)
+        );
     }
 }
