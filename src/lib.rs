@@ -12,33 +12,57 @@
 //!                                                                --records lines ─► Summary ─► output / export
 //! ```
 //!
-//! Layers, each importing only from the ones before it (`tidy` checks this in `cargo test`):
+//! # Layers
 //!
-//! - leaves: [`error`] fatal errors; [`cli`] argh structs only; [`rng`] the seeded generator;
-//!   [`sys`] file limits, CPU, the cgroup's CPU quota and throttling, signals, thread priority;
-//!   [`sse`] the pure event-stream parser; [`files`] the one bounded opener for every file a flag
-//!   names; [`gate`] threshold and compare expressions, checked against a JSON summary; [`measure`] raw instants and the metric definitions; [`stats`] mergeable histograms,
-//!   the run second by second and by key and prompt; [`slo`] `--slo` objectives, the judgement of
-//!   each request and the attainment's interval; [`tokens`] the estimate
-//!   and `--tokenizer`; [`stop`] the stop signal and panic guard; [`decimals`] how many decimals
-//!   JSON floats keep; [`svg`] the SVG writer of the report's charts; [`lang`] the language people
-//!   read (`--lang`, the locale) and the English–Chinese pairs every translated text is made of;
-//!   [`shard`] the exact split of a run over N processes; [`launch`] the wait for `--start-at`
-//!   before the start gate; then [`search`] the capacity search of `sweep --find`, over `slo`'s
-//!   interval.
-//! - [`workload`] prompts, keys and pacing; [`protocol`] API names and paths, and one pure adapter
-//!   per API family; [`client`] one request, streamed and measured (its own settings; never
-//!   `config`).
-//! - [`summary`] the plain-number result, in the JSON summary's shape, and the verdict on whether
-//!   the client itself was the bottleneck; [`export`] what programs read (one file and one
-//!   derived type per format); [`output`] what people read; [`html`] the self-contained HTML
-//!   report.
-//! - [`config`] every check a user can fail; [`reporter`] the thread that owns statistics;
-//!   [`engine`] threads, the start gate and the end of a run; [`rebuild`] records back into statistics (`llmload report`);
-//!   [`commands`] on top (`probe` included: one request through the client's read loop, every
-//!   event shown).
-//! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and `rng`,
-//!   so the instrument never shares the client's reading of a protocol.
+//! Five tiers, lowest first; a module imports from the tiers below its own and from its own
+//! tier, never in a cycle. `tidy::TIERS` is the list, and `cargo test` keeps this copy (and
+//! docs/architecture.md's) to its modules and order.
+//!
+//! Leaves, the pure pieces and the batteries:
+//! - [`error`] fatal errors, each naming the input and the fix
+//! - [`cli`] the argh structs only: flag names, defaults shown in help, examples; the target
+//!   flags that `run` and `probe` share are one definition (`target_flags!`)
+//! - [`util`] batteries: the seeded generator, how many decimals JSON floats keep, the one
+//!   bounded opener for every file a flag names, and the process and machine facts std lacks
+//!   (file limits, CPU, the cgroup's quota and throttling, signals, thread priority)
+//! - [`sse`] the pure incremental event-stream parser
+//! - [`stop`] the stop signal and the panic guard that sets it
+//! - [`lang`] the language people read (`--lang`, the locale) and the English–Chinese pairs
+//!   every translated text is made of
+//! - [`shard`] the exact split of a run over N processes
+//! - [`gate`] threshold and compare expressions, checked against a JSON summary
+//! - [`measure`] raw instants and the metric definitions
+//! - [`tokens`] the estimate and `--tokenizer`
+//! - [`slo`] `--slo` objectives, the judgement of each request and the attainment's interval
+//! - [`search`] the capacity search of `sweep --find`, over `slo`'s interval
+//! - [`stats`] mergeable histograms, the run second by second and by key and prompt
+//! - [`svg`] the SVG writer of the report's charts
+//!
+//! The request:
+//! - [`workload`] prompts, keys and pacing
+//! - [`protocol`] API names and paths, and one pure adapter per API family
+//! - [`client`] one request, streamed and measured (its own settings; never `config`)
+//!
+//! The result:
+//! - [`summary`] the plain-number result, in the JSON summary's shape, and the verdict on
+//!   whether the client itself was the bottleneck
+//! - [`export`] what programs read (one file and one derived type per format)
+//! - [`output`] what people read
+//! - [`html`] the self-contained HTML reports of a run and of a sweep
+//!
+//! The run:
+//! - [`config`] the one front end: every check a user can fail, a validated plan per command
+//!   (a sweep level is `Config::at`, a copy of one validated run at another load)
+//! - [`engine`] threads, the start gate (and the wait for `--start-at`), the two load models,
+//!   the reporter thread that owns the statistics, and the end of a run
+//!
+//! The commands:
+//! - [`commands`] each command runs its plan (`probe` included: one request through the
+//!   client's read loop, every event shown; `report`: records back into the statistics)
+//!
+//! Apart:
+//! - [`mock`] the embedded mock LLM server, apart on purpose: it imports only `stats` and
+//!   `util::rng`, so the instrument never shares the client's reading of a protocol.
 //!
 //! # Invariants
 //!
@@ -68,8 +92,6 @@ mod measure;
 pub mod mock;
 mod output;
 mod protocol;
-mod rebuild;
-mod reporter;
 mod search;
 mod shard;
 mod slo;

@@ -6,6 +6,7 @@ mod compare;
 mod demo;
 mod mock;
 mod probe;
+mod rebuild;
 mod report;
 mod run;
 mod sweep;

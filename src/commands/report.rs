@@ -7,6 +7,7 @@
 //! `--level c8`, that level alone, as a run. It does not rebuild `--find`'s capacity (the
 //! search's decisions are not in the records).
 
+use super::rebuild::{Rebuilt, SweepLevel, SweepLevels};
 use super::sweep::{JsonLevel, sweep_json};
 use super::{EXIT_GATE, EXIT_OK, Ends, finish, print_out, say};
 use crate::cli::ReportArgs;
@@ -16,7 +17,6 @@ use crate::export::csv;
 use crate::output::gates;
 use crate::output::sweep::{Row, header, row};
 use crate::output::warnings::Warning;
-use crate::rebuild::{Rebuilt, SweepLevel, SweepLevels};
 use crate::slo::Slo;
 use crate::summary::Summary;
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ use std::io::{BufWriter, Write};
 pub fn report(a: &ReportArgs) -> Result<u8, Error> {
     let plan = ReportPlan::from_args(a)?;
     let files = a.records.join(", ");
-    match (crate::rebuild::sweep_levels(&a.records)?, &plan.level) {
+    match (super::rebuild::sweep_levels(&a.records)?, &plan.level) {
         (None, None) => one(a, plan, None),
         (Some(sweep), None) => levels(a, &plan, &sweep),
         (Some(sweep), Some(want)) => {
@@ -95,8 +95,8 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error
     let each: Option<&mut dyn FnMut(&_)> = if a.csv.is_some() { Some(&mut row) } else { None };
     let slo = plan.slo.as_ref();
     let rebuilt = match only {
-        Some(run_id) => crate::rebuild::rebuild_run(&a.records, run_id, series, slo, each)?,
-        None => crate::rebuild::rebuild(&a.records, series, slo, each)?,
+        Some(run_id) => super::rebuild::rebuild_run(&a.records, run_id, series, slo, each)?,
+        None => super::rebuild::rebuild(&a.records, series, slo, each)?,
     };
     if let Some((flag, path, w)) = csv_out {
         let flushed = w.into_inner().map_err(|e| e.into_error()).and_then(|mut f| f.flush());
@@ -151,7 +151,7 @@ fn levels(a: &ReportArgs, plan: &ReportPlan, sweep: &SweepLevels) -> Result<u8, 
     show(&format!("{}\n", header(lang)));
     let mut done: Vec<(&SweepLevel, Summary)> = Vec::new();
     for level in &sweep.levels {
-        let rebuilt = crate::rebuild::rebuild_run(&a.records, &level.run_id, false, plan.slo.as_ref(), None)?;
+        let rebuilt = super::rebuild::rebuild_run(&a.records, &level.run_id, false, plan.slo.as_ref(), None)?;
         let mut summary = Summary::new(config(a, plan.slo.as_ref(), &rebuilt), &rebuilt.run, None);
         let noticed = crate::output::warnings::after_run(&summary);
         summary.warnings.extend(noticed.iter().map(Warning::both));

@@ -4,10 +4,10 @@
 //! worker was free to send it.
 
 use super::Pass;
+use super::reporter::{Msg, Outbox};
 use super::seat::Seat;
 use crate::client::Client;
 use crate::config::Config;
-use crate::reporter::{Msg, Outbox};
 use crate::stop::{PanicGuard, StopSignal};
 use crate::workload::RequestBudget;
 use std::time::Instant;

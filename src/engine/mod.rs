@@ -13,11 +13,11 @@ use crate::error::Error;
 use crate::export::RecordFiles;
 use crate::output::progress::Live;
 use crate::output::warnings::Warning;
-use crate::reporter::{self, Msg, Outbox, Report, Reporter, Screen};
 use crate::stop::StopSignal;
 use crate::summary::RunOutput;
 use crossbeam_channel::{Receiver, after, at, select};
 use launch::Held;
+use reporter::{Msg, Outbox, Report, Reporter, Screen};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 mod closed;
 mod launch;
 mod open;
+mod reporter;
 mod seat;
 
 /// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.

@@ -5,13 +5,13 @@
 //! hidden. The dispatcher sleeps with a tight timer slack, and each request's dispatch lag (its
 //! intended start → sent, when a worker was free) is the client's own lateness.
 
+use super::reporter::{Msg, Outbox};
 use super::seat::Seat;
 use super::{Pass, WORKER_STACK, Workers, rest, spawn};
 use crate::client::Client;
 use crate::config::Config;
 use crate::lang::Text;
 use crate::output::warnings::Warning;
-use crate::reporter::{Msg, Outbox};
 use crate::stop::{PanicGuard, StopSignal};
 use crate::workload::{OpenLoop, Schedule};
 use crossbeam_channel::{Receiver, Sender};

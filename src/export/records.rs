@@ -3,7 +3,7 @@
 //! `llmload report` reads the lines back into the `Measurement`s they came from. The field docs
 //! are the format's contract (docs/records.md); keys appear in field order. Writing takes plain
 //! durations (the reporter measures the start from its own clock); only reading places a record
-//! back on a timeline, for the same `RunStats::add` a live run uses. Files are `rebuild`'s.
+//! back on a timeline, for the same `RunStats::add` a live run uses. Files are `commands::rebuild`'s.
 
 use crate::measure::{ErrorKind, Measurement, Outcome, TokenSource};
 use crate::util::decimals::three;
