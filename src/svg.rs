@@ -100,6 +100,9 @@ fn nice_step(raw: f64) -> f64 {
     f * mag
 }
 
+/// How many lines below its first place a point's label may move before it tries the other side.
+const LABEL_LINES: usize = 3;
+
 /// Room around the plot area for tick labels and titles.
 const LEFT: f64 = 58.0;
 const RIGHT: f64 = 14.0;
@@ -207,6 +210,26 @@ impl Plot {
         }
     }
 
+    /// A step line through `points` (sorted by x) in CSS class `class`, as a cumulative share is
+    /// drawn: from each point level to the next one's x, then up (or down) to its y. Named
+    /// `label` in the legend.
+    pub fn steps(&mut self, label: &str, class: &str, points: &[(f64, f64)]) {
+        self.legend.push((label.to_string(), class.to_string()));
+        let mut run: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
+        for &(x, y) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
+            let (x, y) = (self.x.at(x), self.y.at(y));
+            if let Some(&(last, before)) = run.last()
+                && last != x
+            {
+                run.push((x, before));
+            }
+            if run.last() != Some(&(x, y)) {
+                run.push((x, y));
+            }
+        }
+        self.polyline(class, &run);
+    }
+
     fn polyline(&mut self, class: &str, run: &[(f64, f64)]) {
         match run {
             [] => {}
@@ -250,27 +273,47 @@ impl Plot {
         );
     }
 
-    /// `text` beside the point (`x`, `y`), above and to its right (below, at the top of the
-    /// plot), moved down a line at a time past the labels already placed that it would overlap.
-    pub fn label(&mut self, (x, y): (f64, f64), text: &str) {
-        let (left, width) = (self.x.at(x) + 7.0, text_width(text));
+    /// `text` beside the point (`x`, `y`): above and to its right (below, at the top of the plot),
+    /// else just below the labels in its way, at most two lines further down, else the same on
+    /// its left; the first place that lies inside the plot and overlaps no label placed before
+    /// wins. A label with no such place
+    /// is dropped (`false`): labels never cover each other, and the same points always drop the
+    /// same labels.
+    pub fn label(&mut self, (x, y): (f64, f64), text: &str) -> bool {
+        let (px, py, width) = (self.x.at(x), self.y.at(y), text_width(text));
         // Near the top, where the legend is, below the point instead.
-        let mut base = self.y.at(y) - 6.0;
-        if base < TOP + 4.0 {
-            base = self.y.at(y) + 14.0;
-        }
-        while self.labels.iter().any(|&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < 12.0)
-        {
-            base += 12.0;
-        }
+        let first = if py - 6.0 < TOP + 4.0 { py + 14.0 } else { py - 6.0 };
+        let (right_end, bottom) = (self.width - RIGHT, self.height - BOTTOM);
+        let inside = |left: f64, base: f64| {
+            left >= LEFT && left + width <= right_end && base - 10.0 >= TOP && base <= bottom - 2.0
+        };
+        // On each side, from the first line down, each time just below the labels in the way.
+        let place = [px + 7.0, px - 7.0 - width].into_iter().find_map(|left| {
+            let mut base = first;
+            while base < first + 12.0 * (LABEL_LINES as f64 - 0.5) && inside(left, base) {
+                let below = self
+                    .labels
+                    .iter()
+                    .filter(|&&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < 12.0)
+                    .map(|&(_, b, _)| b + 12.0)
+                    .reduce(f64::max);
+                match below {
+                    None => return Some((left, base)),
+                    Some(b) => base = b,
+                }
+            }
+            None
+        });
+        let Some((left, base)) = place else { return false };
         self.labels.push((left, base, width));
         let _ = write!(
             self.body,
-            r#"<text class="tick" x="{}" y="{}">{}</text>"#,
+            r#"<text class="label" x="{}" y="{}">{}</text>"#,
             num(left),
             num(base),
             escape(text)
         );
+        true
     }
 
     /// A horizontal line across the plot at `y` in CSS class `class`, `label` above its left end
@@ -376,6 +419,58 @@ mod tests {
         let svg = p.finish("t");
         assert!(svg.contains(r#"y="87">c2 ?<"#) && svg.contains(r#"y="99">c2 ✗<"#), "{svg}");
         assert!(svg.contains(r#"y="87">far<"#), "a label elsewhere stays beside its point: {svg}");
+    }
+
+    /// The placed point labels of `svg`: (left, baseline, text).
+    fn labels(svg: &str) -> Vec<(f64, f64, String)> {
+        svg.split(r#"<text class="label" x=""#)
+            .skip(1)
+            .map(|t| {
+                let (x, rest) = t.split_once(r#"" y=""#).unwrap();
+                let (y, rest) = rest.split_once(r#"">"#).unwrap();
+                (x.parse().unwrap(), y.parse().unwrap(), rest.split_once("</text>").unwrap().0.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn labels_of_points_on_top_of_each_other_never_overlap_and_drop_the_same_ones() {
+        let draw = || {
+            let mut p = Plot::new(300.0, 200.0, (0.0, 10.0), (0.0, 10.0));
+            let placed: Vec<bool> =
+                (0..10).map(|i| p.label((5.0 + i as f64 * 0.01, 5.0), &format!("c{}", 1 << i))).collect();
+            (placed, p.finish("t"))
+        };
+        let (placed, svg) = draw();
+        // Three lines right of the point, three left of it; the other four have no room.
+        assert_eq!(placed, [true, true, true, true, true, true, false, false, false, false]);
+        let got = labels(&svg);
+        assert_eq!(got.len(), 6, "{svg}");
+        for (i, a) in got.iter().enumerate() {
+            for b in &got[i + 1..] {
+                let (wa, wb) = (text_width(&a.2), text_width(&b.2));
+                let apart = a.0 + wa <= b.0 || b.0 + wb <= a.0 || (a.1 - b.1).abs() > 11.9;
+                assert!(apart, "{a:?} overlaps {b:?}: {svg}");
+            }
+        }
+        assert_eq!(draw().1, svg, "the same points place and drop the same labels");
+        // A label past the plot's right edge goes to the left of its point.
+        let mut p = Plot::new(300.0, 200.0, (0.0, 10.0), (0.0, 10.0));
+        assert!(p.label((10.0, 5.0), "r12.5"));
+        let edge = p.finish("t");
+        assert_eq!(labels(&edge), [(286.0 - 7.0 - 35.0, 87.0, "r12.5".to_string())], "{edge}");
+    }
+
+    #[test]
+    fn steps_go_across_then_up() {
+        let mut p = Plot::new(300.0, 200.0, (0.0, 4.0), (0.0, 1.0));
+        p.steps("cdf", "s2", &[(0.0, 0.0), (1.0, 0.5), (1.0, 0.75), (4.0, 1.0)]);
+        let svg = p.finish("t");
+        // x: 58 + 57 a unit; y: 160 at 0, 26 at 1.
+        assert!(
+            svg.contains(r#"<polyline class="s2" points="58,160 115,160 115,93 115,59.5 286,59.5 286,26"/>"#),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The report's charts, drawn with the `svg` writer: the per-second time series (requests/s,
 //! output tokens/s, in flight, TTFT and ITL p50/p99, errors/s) from the same rows as
-//! `--series`, each distribution's histogram and cumulative share (TTFT's with a second line
-//! from the intended start when that differs), a share with its interval on one bar (goodput's
+//! `--series`, each distribution's histogram and cumulative share (a step line, since the share
+//! rises only where values are; TTFT's with a second line from the intended start when that
+//! differs), a share with its interval on one bar (goodput's
 //! attainment), and the small stacked bar of counts in a table row. Labels and units live
 //! here; scales, ticks and escaping in `svg`.
 
@@ -174,13 +175,12 @@ pub fn distribution(
     };
     let mut cdf = Plot::new(W, H, (cdf_lo, cdf_hi), (0.0, 1.0));
     cdf.axes(unit, l.pick("share ≤ x", "占比 ≤ x"), tick, tick);
-    let line = |b: &Bins| -> Vec<(f64, Option<f64>)> { b.cdf.iter().map(|&(x, f)| (x, Some(f))).collect() };
     match &also {
         Some((label, a)) => {
-            cdf.line(l.pick("from the send", "从发送起"), "s2", &line(&b));
-            cdf.line(label, "s4", &line(a));
+            cdf.steps(l.pick("from the send", "从发送起"), "s2", &b.cdf);
+            cdf.steps(label, "s4", &a.cdf);
         }
-        None => cdf.line(l.pick("cumulative share", "累计占比"), "s2", &line(&b)),
+        None => cdf.steps(l.pick("cumulative share", "累计占比"), "s2", &b.cdf),
     }
     let above = if b.above > 0 {
         let (n, hi) = (b.above, short(b.hi()));
@@ -303,6 +303,32 @@ mod tests {
         assert_eq!(labels(&[0.05, 0.1, 0.15], 2), ["0.05", "0.10", "0.15"]);
         assert_eq!(labels(&[0.0, 500.0, 1000.0], 0), ["0", "500", "1000"]);
         assert_eq!(secs(2.5, 1), "2.5s");
+    }
+
+    #[test]
+    fn a_cumulative_share_is_drawn_in_steps() {
+        let mut h = Histogram::default();
+        for v in [1_000u64, 1_000, 2_000, 5_000, 5_000, 5_000, 9_000, 20_000] {
+            h.record(v);
+        }
+        let html = distribution(Lang::En, "TTFT", "ms", &h, 0.001, false, None).unwrap();
+        let cdf = html.split("<polyline class=\"s2\" points=\"").nth(1).unwrap().split('"').next().unwrap();
+        let pts: Vec<(f64, f64)> = cdf
+            .split(' ')
+            .map(|p| p.split_once(',').map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap())).unwrap())
+            .collect();
+        assert!(pts.len() >= 6, "{cdf}");
+        // Every segment is level or upright, never back or down the share, and they alternate:
+        // across to the next value, up by its share (the smallest value rises where it starts).
+        let mut level = Vec::new();
+        for (i, w) in pts.windows(2).enumerate() {
+            let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+            assert!(y0 == y1 || x0 == x1, "segment {i} of {cdf} is slanted");
+            assert!(x1 >= x0 && y1 <= y0, "segment {i} of {cdf} goes back or down the share");
+            level.push(y0 == y1);
+        }
+        assert!(level.windows(2).all(|w| w[0] != w[1]), "{cdf}: {level:?}");
+        assert_eq!(level.iter().filter(|&&l| !l).count(), 5, "a rise for each of the 5 values: {cdf}");
     }
 
     #[test]

@@ -117,18 +117,41 @@ pub fn page(p: &Page) -> String {
         wall = s.wall_s,
         window = s.window_s,
     );
+    let notice = if s.interrupted {
+        let wall = format!("{:.2}", s.wall_s);
+        notice(&l.pick(
+            format!("Interrupted (Ctrl-C or SIGTERM) after {wall} s: this report covers only what ran before the interrupt."),
+            format!("已中断（Ctrl-C 或 SIGTERM），运行 {wall} 秒后停止：本报告只涵盖中断前运行的部分。"),
+        ))
+    } else {
+        String::new()
+    };
     shell(
         l,
         &heading(l.pick("llmload report", "llmload 报告"), &s.config),
         &subtitle,
         s.tool.version,
+        &notice,
         &sections,
     )
 }
 
+/// A line at the top of the page that changes how all of it reads (an interrupted run), escaped.
+fn notice(text: &str) -> String {
+    format!("<p class=\"notice\" role=\"status\"><strong>{}</strong></p>\n", escape(text))
+}
+
 /// The page around `sections`: the head (style, the policy that forbids fetching), the header
-/// with `heading`, `subtitle` and a link to each section, and the footer. Every text escaped.
-fn shell(l: Lang, heading: &str, subtitle: &str, version: &str, sections: &[Section]) -> String {
+/// with `heading`, `subtitle` and a link to each section, `notice` (HTML, already escaped; may
+/// be empty) at the top of the main part, and the footer. Every text escaped.
+fn shell(
+    l: Lang,
+    heading: &str,
+    subtitle: &str,
+    version: &str,
+    notice: &str,
+    sections: &[Section],
+) -> String {
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
@@ -146,6 +169,7 @@ fn shell(l: Lang, heading: &str, subtitle: &str, version: &str, sections: &[Sect
         let _ = write!(o, "<a href=\"#{}\">{}</a>", x.id, escape(&x.title));
     }
     o.push_str("</nav></header>\n<main>\n");
+    o.push_str(notice);
     for x in sections {
         let _ = writeln!(o, "<section id=\"{}\"><h2>{}</h2>{}</section>", x.id, escape(&x.title), x.body);
     }
@@ -494,6 +518,28 @@ mod tests {
             extra: Vec::new(),
             lang: Lang::En,
         })
+    }
+
+    #[test]
+    fn an_interrupted_run_is_marked_at_the_top_in_both_languages() {
+        let run = RunOutput { interrupted: true, ..run(2) };
+        let summary = Summary::new(config(), &run, None);
+        let page_in = |lang| {
+            page(&Page { summary: &summary, series: &run.series, stats: &run.stats, extra: Vec::new(), lang })
+        };
+        let wall = format!("{:.2}", summary.wall_s);
+        let en = page_in(Lang::En);
+        let mark = format!(
+            "<main>\n<p class=\"notice\" role=\"status\"><strong>Interrupted (Ctrl-C or SIGTERM) after {wall} s: this report covers only what ran before the interrupt.</strong></p>\n<section id=\"summary\">"
+        );
+        assert!(en.contains(&mark), "first in the page: {}", &en[en.find("<main>").unwrap()..][..400]);
+        let zh = page_in(Lang::Zh);
+        assert!(
+            zh.contains(&format!("<strong>已中断（Ctrl-C 或 SIGTERM），运行 {wall} 秒后停止：本报告只涵盖中断前运行的部分。</strong>")),
+            "{}",
+            &zh[zh.find("<main>").unwrap()..][..400]
+        );
+        assert!(!render(&run_with(2, false)).contains("class=\"notice\""), "a finished run has no mark");
     }
 
     #[test]

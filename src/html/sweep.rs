@@ -111,6 +111,13 @@ pub fn page(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         title: title(("Latency against throughput", "延迟与吞吐")),
         body: latency(levels, capacity, l),
     });
+    if !levels.is_empty() {
+        sections.push(Section {
+            id: "by-level",
+            title: title(("Tokens, ITL and errors by level", "各级别的 token、ITL 与错误")),
+            body: by_level(levels, l),
+        });
+    }
     if levels.iter().any(|x| x.summary.goodput.is_some()) {
         sections.push(Section {
             id: "attainment",
@@ -138,7 +145,17 @@ pub fn page(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         l.pick(format!("started {started} · {n} levels"), format!("开始于 {started} · {n} 个级别"));
     let heading = super::heading(l.pick("llmload sweep", "llmload 扫描"), &config);
     let version = levels.first().map_or(env!("CARGO_PKG_VERSION"), |f| f.summary.tool.version);
-    shell(l, &heading, &subtitle, version, &sections)
+    let notice = match levels.last() {
+        Some(last) if last.summary.interrupted => {
+            let label = last.label;
+            super::notice(&l.pick(
+                format!("Interrupted (Ctrl-C or SIGTERM) during level {label}: that level covers only what ran before the interrupt, and no later level ran."),
+                format!("已中断（Ctrl-C 或 SIGTERM），发生在级别 {label}：该级别只涵盖中断前运行的部分，之后的级别没有运行。"),
+            ))
+        }
+        _ => String::new(),
+    };
+    shell(l, &heading, &subtitle, version, &notice, &sections)
 }
 
 /// The answer of `--find`, in words.
@@ -209,30 +226,55 @@ fn capacity_section(c: &Capacity, levels: &[Level], l: Lang) -> String {
     o
 }
 
-/// Levels `a` and `b` (index, requests/s) in the order a chart's line joins them: by level when
-/// every level is of one kind (a saturated server's levels share a throughput), else (`--rate
-/// auto`'s concurrencies and rates) by throughput.
-fn in_load_order(levels: &[Level], a: (usize, f64), b: (usize, f64)) -> std::cmp::Ordering {
+/// Whether every level is of one kind (all concurrencies or all rates), read off its label.
+fn one_kind(levels: &[Level]) -> bool {
     let kind = |l: &Level| l.label.chars().next();
-    if levels.iter().all(|l| kind(l) == levels.first().and_then(kind)) {
-        levels[a.0].value.total_cmp(&levels[b.0].value).then(a.1.total_cmp(&b.1))
-    } else {
-        a.1.total_cmp(&b.1)
-    }
+    levels.iter().all(|l| kind(l) == levels.first().and_then(kind))
 }
 
-/// The levels that have a TTFT, in load order: (index, requests/s, p50, p99).
+/// The levels' indices in level order, the order a chart's line joins them: by concurrency or
+/// rate, increasing (the order a list ran; `--find`'s probes sorted), ties in the order they ran.
+/// `--rate auto` mixes kinds: its synchronous level (`c1`) first, then its rates, then its
+/// saturated concurrency. Never by throughput: a saturated server's levels share one, and a
+/// line sorted by it would zig-zag between them.
+fn level_order(levels: &[Level]) -> Vec<usize> {
+    let one = one_kind(levels);
+    let rank = |l: &Level| match l.label.chars().next() {
+        _ if one => 0,
+        Some('c') if l.value <= 1.0 => 0,
+        Some('r') => 1,
+        _ => 2,
+    };
+    let mut order: Vec<usize> = (0..levels.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&levels[a], &levels[b]);
+        rank(x).cmp(&rank(y)).then(x.value.total_cmp(&y.value)).then(a.cmp(&b))
+    });
+    order
+}
+
+/// The levels that have a TTFT, in level order: (index, requests/s, p50, p99).
 fn ttft_points(levels: &[Level]) -> Vec<(usize, f64, f64, f64)> {
-    let mut pts: Vec<_> = levels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, x)| {
+    level_order(levels)
+        .into_iter()
+        .filter_map(|i| {
+            let x = &levels[i];
             let d = x.summary.metrics.ttft_ms.as_ref()?;
             Some((i, x.summary.throughput.requests_per_s, d.p50, d.p99))
         })
-        .collect();
-    pts.sort_by(|a, b| in_load_order(levels, (a.0, a.1), (b.0, b.1)));
-    pts
+        .collect()
+}
+
+/// A note under a chart when some of its points' labels had no room (the table names them).
+fn dropped_note(dropped: usize, l: Lang) -> String {
+    if dropped == 0 {
+        return String::new();
+    }
+    let note = l.pick(
+        format!("{dropped} point label(s) left off where points crowd: the table below lists every level."),
+        format!("点过于密集处省略了 {dropped} 个标签：下方的表格列出每个级别。"),
+    );
+    format!("<p class=\"note\">{note}</p>")
 }
 
 /// The chart of TTFT p50 and p99 against requests/s, one point per level.
@@ -271,7 +313,7 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         |f: fn(&(usize, f64, f64, f64)) -> f64| pts.iter().map(|p| (p.1, Some(f(p)))).collect::<Vec<_>>();
     plot.line("TTFT p50", "s1", &line(|p| p.2));
     plot.line("TTFT p99", "s2", &line(|p| p.3));
-    let mut marked = Vec::new();
+    let (mut marked, mut dropped) = (Vec::new(), 0);
     for &(i, x, p50, p99) in &pts {
         plot.dot("s1", (x, p50), 3.0);
         let judged = judged(capacity, i, &levels[i]);
@@ -280,7 +322,7 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             None => levels[i].label.to_string(),
         };
         plot.dot("s2", (x, p99), 3.0);
-        plot.label((x, p99), &label);
+        dropped += usize::from(!plot.label((x, p99), &label));
         if let Some(j) = judged {
             plot.dot(j.class(), (x, p99), 6.5);
             if !marked.contains(&j) {
@@ -302,6 +344,7 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         plot.finish(caption),
         escape(caption)
     );
+    o += &dropped_note(dropped, l);
     if pts.len() < levels.len() {
         let n = levels.len() - pts.len();
         let note = l.pick(
@@ -313,15 +356,136 @@ fn latency(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
     o
 }
 
+/// A line of a chart by level: its legend label, CSS class, and value for a level's summary.
+type ByLevel = (&'static str, &'static str, fn(&Summary) -> Option<f64>);
+
+/// Failed among a level's finished requests; `None` when none finished.
+fn error_share(s: &Summary) -> Option<f64> {
+    let finished = s.requests.ok + s.requests.failed;
+    (finished > 0).then(|| s.requests.failed as f64 / finished as f64)
+}
+
+/// One chart of `lines` against the levels, in level order: x is the concurrency or the rate
+/// when the levels are of one kind, else (`--rate auto`) the successful requests/s with each
+/// point labelled with its level. `y_label` writes the y ticks; `tag` adds a label to a point.
+fn by_level_chart(
+    levels: &[Level],
+    l: Lang,
+    (title, unit): (&str, &str),
+    lines: &[ByLevel],
+    y_label: impl Fn(f64, usize) -> String,
+    tag: impl Fn(&Summary) -> Option<String>,
+) -> String {
+    let one = one_kind(levels);
+    let x_of = |x: &Level| if one { x.value } else { x.summary.throughput.requests_per_s };
+    let x_title = match levels.first().and_then(|x| x.label.chars().next()) {
+        _ if !one => l.pick("requests/s", "请求/秒"),
+        Some('r') => l.pick("rate, req/s", "速率 req/s"),
+        _ => l.pick("concurrency", "并发"),
+    };
+    let order = level_order(levels);
+    let x_max = levels.iter().map(x_of).fold(0.0, f64::max);
+    let y_max = levels.iter().flat_map(|x| lines.iter().filter_map(|f| (f.2)(x.summary))).fold(0.0, f64::max);
+    let mut plot = Plot::new(
+        W * 0.74,
+        H * 0.75,
+        (0.0, if x_max > 0.0 { x_max * 1.08 } else { 1.0 }),
+        (0.0, if y_max > 0.0 { y_max * 1.1 } else { 1.0 }),
+    );
+    plot.axes(x_title, unit, charts::tick, y_label);
+    for &(label, class, value) in lines {
+        let points: Vec<(f64, Option<f64>)> =
+            order.iter().map(|&i| (x_of(&levels[i]), value(levels[i].summary))).collect();
+        plot.line(label, class, &points);
+        for &(x, y) in &points {
+            if let Some(y) = y {
+                plot.dot(class, (x, y), 2.5);
+            }
+        }
+    }
+    let mut dropped = 0;
+    for &i in &order {
+        let x = &levels[i];
+        let Some(y) = lines.first().and_then(|f| (f.2)(x.summary)) else { continue };
+        let text = match (one, tag(x.summary)) {
+            (true, None) => continue,
+            (true, Some(t)) => t,
+            (false, None) => x.label.to_string(),
+            (false, Some(t)) => format!("{} · {t}", x.label),
+        };
+        dropped += usize::from(!plot.label((x_of(x), y), &text));
+    }
+    format!(
+        "<figure>{}<figcaption>{}</figcaption>{}</figure>",
+        plot.finish(title),
+        escape(title),
+        dropped_note(dropped, l)
+    )
+}
+
+/// Output tokens/s, ITL p50 and p99, and the errors against the levels.
+fn by_level(levels: &[Level], l: Lang) -> String {
+    let mut o = String::from("<div class=\"grid\">");
+    o += &by_level_chart(
+        levels,
+        l,
+        (l.pick("Output tokens per second by level", "各级别的每秒输出 token"), "tok/s"),
+        &[("out tok/s", "s1", |s| Some(s.throughput.output_tokens_per_s))],
+        charts::tick,
+        |_| None,
+    );
+    o += &by_level_chart(
+        levels,
+        l,
+        (l.pick("ITL by level", "各级别的 ITL"), "ITL ms"),
+        &[
+            ("p50", "s1", |s| s.metrics.itl_ms.as_ref().map(|d| d.p50)),
+            ("p99", "s2", |s| s.metrics.itl_ms.as_ref().map(|d| d.p99)),
+        ],
+        charts::tick,
+        |_| None,
+    );
+    if levels.iter().any(|x| x.summary.requests.failed > 0) {
+        // A share's ticks are a hundredth of its percentages': two decimals fewer.
+        let pct = |v: f64, d: usize| format!("{}%", charts::tick(v * 100.0, d.saturating_sub(2)));
+        o += &by_level_chart(
+            levels,
+            l,
+            (
+                l.pick(
+                    "Errors by level: failed among finished requests",
+                    "各级别的错误：失败占已结束请求的比例",
+                ),
+                l.pick("error share", "错误率"),
+            ),
+            &[(l.pick("error share", "错误率"), "s3", error_share)],
+            pct,
+            |s| {
+                let n = s.requests.failed;
+                (n > 0).then(|| l.pick(format!("{n} failed"), format!("失败 {n}")))
+            },
+        );
+    }
+    o += "</div>";
+    if !levels.iter().any(|x| x.summary.requests.failed > 0) {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{}</p>",
+            l.pick("No request failed at any level.", "所有级别都没有失败的请求。")
+        );
+    }
+    o
+}
+
 /// A level's index, requests/s, attainment and attainment's interval.
 type Attained = (usize, f64, f64, Option<(f64, f64)>);
 
 /// Each level's attainment and its 95 % interval against requests/s, and `--find`'s target.
 fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
-    let mut pts: Vec<Attained> = levels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, x)| {
+    let pts: Vec<Attained> = level_order(levels)
+        .into_iter()
+        .filter_map(|i| {
+            let x = &levels[i];
             let g = x.summary.goodput.as_ref()?;
             let ci = g.attainment_ci.as_deref().and_then(|c| Some((*c.first()?, *c.get(1)?)));
             Some((i, x.summary.throughput.requests_per_s, g.attainment?, ci))
@@ -332,7 +496,6 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
             l.pick("No level had a request to judge against --slo.", "没有级别有可按 --slo 判定的请求。");
         return format!("<p class=\"none\">{none}</p>");
     }
-    pts.sort_by(|a, b| in_load_order(levels, (a.0, a.1), (b.0, b.1)));
     let low =
         pts.iter().map(|p| p.3.map_or(p.2, |c| c.0)).chain(capacity.map(|c| c.target)).fold(1.0, f64::min);
     let y_lo = if low >= 0.5 { ((low - 0.05) * 10.0).floor() / 10.0 } else { 0.0 };
@@ -351,6 +514,7 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
     }
     let line: Vec<(f64, Option<f64>)> = pts.iter().map(|p| (p.1, Some(p.2))).collect();
     plot.line(l.pick("attainment", "达成率"), "s1", &line);
+    let mut dropped = 0;
     for &(i, x, a, ci) in &pts {
         if let Some((lo, hi)) = ci {
             plot.segment("interval", (x, lo), (x, hi));
@@ -360,7 +524,7 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
             None => levels[i].label.to_string(),
         };
         plot.dot("s1", (x, a), 3.0);
-        plot.label((x, a), &label);
+        dropped += usize::from(!plot.label((x, a), &label));
     }
     plot.key(l.pick("95% interval", "95% 区间"), "interval");
     let caption = l.pick(
@@ -368,9 +532,10 @@ fn attainment(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String 
         "各级别的 SLO 达成率（点）及其 95% Wilson 区间（竖线）对成功请求/秒",
     );
     format!(
-        "<figure class=\"sweep\">{}<figcaption>{}</figcaption></figure>",
+        "<figure class=\"sweep\">{}<figcaption>{}</figcaption></figure>{}",
         plot.finish(caption),
-        escape(caption)
+        escape(caption),
+        dropped_note(dropped, l)
     )
 }
 
@@ -390,7 +555,8 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         "TPOT p50",
         "TPOT p99",
         "E2E p99",
-        l.pick("errors", "错误"),
+        l.pick("failed", "失败"),
+        l.pick("error share", "错误率"),
         l.pick("goodput", "有效吞吐"),
         l.pick("attainment", "达成率"),
         l.pick("95% interval", "95% 区间"),
@@ -420,13 +586,19 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             .and_then(|g| g.attainment_ci.as_deref())
             .and_then(|c| Some(format!("{}–{}", percent(Some(*c.first()?)), percent(Some(*c.get(1)?)))))
             .unwrap_or_else(|| "-".into());
-        let level = if cap == Some(i) {
+        let mut level = if cap == Some(i) {
             format!("<strong>{}</strong> {}", escape(x.label), l.pick("(capacity)", "（容量）"))
         } else {
             escape(x.label)
         };
+        if x.summary.interrupted {
+            level += l.pick(" (interrupted)", "（已中断）");
+        }
         let _ = write!(o, "<tr{class}><td>{level}</td>");
-        for cell in r.cells().into_iter().chain([interval, verdict.to_string()]) {
+        let mut cells = r.cells().to_vec();
+        // The failed requests beside their share (the terminal's `errors` column).
+        cells.insert(7, crate::output::format::count(x.summary.requests.failed));
+        for cell in cells.into_iter().chain([interval, verdict.to_string()]) {
             let _ = write!(o, "<td>{}</td>", escape(&cell));
         }
         if capacity.is_some() {
@@ -533,7 +705,10 @@ mod tests {
             assert!(html.contains(&format!(">{label}</text>")), "no point labelled {label}");
         }
         assert!(html.contains("SLO TTFT ≤ 100.0ms"), "the SLO's TTFT bound is drawn");
-        assert_eq!(html.matches("<svg").count(), 2);
+        // Latency, attainment, and tok/s and ITL by level (no level failed: no errors chart).
+        assert_eq!(html.matches("<svg").count(), 4);
+        assert!(html.contains("<p class=\"note\">No request failed at any level.</p>"));
+        assert!(!html.contains("class=\"notice\""), "nothing was interrupted");
         assert!(
             html.contains("<h1>llmload sweep · openai-chat · http://127.0.0.1:9/&lt;b&gt;x&lt;/b&gt;</h1>")
         );
@@ -565,6 +740,151 @@ mod tests {
         let bracket = Capacity { passing: Some(8.0), failing: Some(12.0), ..dummy() };
         let bracket = page(&[], Some(&bracket), Lang::En);
         assert!(bracket.contains("<strong>Capacity: rate between 8 and 12 (not found exactly)</strong>"));
+    }
+
+    /// Levels labelled `labels` (`c8`, `r2.5`) with summaries from `summary`, each changed by
+    /// `edit` (its index, its summary).
+    fn made(labels: &[&str], edit: impl Fn(usize, &mut Summary)) -> Vec<(String, f64, Summary)> {
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let value: f64 = label[1..].parse().unwrap();
+                let mut s = summary(value.ceil() as u64);
+                edit(i, &mut s);
+                (label.to_string(), value, s)
+            })
+            .collect()
+    }
+
+    fn levels(owned: &[(String, f64, Summary)]) -> Vec<Level<'_>> {
+        owned.iter().map(|(label, value, summary)| Level { label, value: *value, summary }).collect()
+    }
+
+    /// The x coordinates of the first polyline of class `class` after `from` in `html`.
+    fn polyline_xs(html: &str, from: &str, class: &str) -> Vec<f64> {
+        let at = &html[html.find(from).unwrap()..];
+        let pts = at.split(&format!("<polyline class=\"{class}\" points=\"")).nth(1).unwrap();
+        pts.split('"')
+            .next()
+            .unwrap()
+            .split(' ')
+            .map(|p| p.split_once(',').unwrap().0.parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn points_are_joined_in_level_order_not_by_throughput() {
+        // Run in --find's order (c1, c2, c4, c3), and c4 is slower than c3, which is slower
+        // than c2: the line goes c1, c2, c3, c4, back along the x axis.
+        let rps = [10.0, 30.0, 20.0, 25.0];
+        let owned = made(&["c1", "c2", "c4", "c3"], |i, s| s.throughput.requests_per_s = rps[i]);
+        let lv = levels(&owned);
+        assert_eq!(level_order(&lv), [0, 1, 3, 2]);
+        let html = page(&lv, None, Lang::En);
+        let xs = polyline_xs(&html, "<section id=\"latency\">", "s1");
+        assert_eq!(xs.len(), 4, "{xs:?}");
+        assert!(xs[0] < xs[1] && xs[1] > xs[2] && xs[2] > xs[3], "c1, c2, c3, c4 by requests/s: {xs:?}");
+        // The charts by level put the concurrency on x: there it rises.
+        let by = polyline_xs(&html, "<section id=\"by-level\">", "s1");
+        assert!(by.windows(2).all(|w| w[0] < w[1]), "{by:?}");
+        // --rate auto ran c1, c64, then its rates: c1 first, the rates, the saturated level last.
+        let auto = made(&["c1", "c64", "r5", "r2.5"], |_, _| {});
+        assert_eq!(level_order(&levels(&auto)), [0, 3, 2, 1]);
+        let html = page(&levels(&auto), None, Lang::En);
+        assert!(
+            html.contains(">requests/s</text>") && html.contains(">r2.5</text>"),
+            "mixed kinds: by requests/s"
+        );
+    }
+
+    /// The point labels of `svg`: (left, baseline, text).
+    fn point_labels(svg: &str) -> Vec<(f64, f64, String)> {
+        svg.split("<text class=\"label\" x=\"")
+            .skip(1)
+            .map(|t| {
+                let (x, rest) = t.split_once("\" y=\"").unwrap();
+                let (y, rest) = rest.split_once("\">").unwrap();
+                (x.parse().unwrap(), y.parse().unwrap(), rest.split_once("</text>").unwrap().0.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn labels_of_levels_whose_points_crowd_do_not_overlap() {
+        // A saturated server: eight levels at one throughput and almost one TTFT.
+        let names = ["c8", "c16", "c24", "c32", "c40", "c48", "c56", "c64"];
+        let owned = made(&names, |i, s| {
+            s.throughput.requests_per_s = 50.0 + i as f64 * 0.01;
+            let d = s.metrics.ttft_ms.as_mut().unwrap();
+            (d.p50, d.p99) = (400.0, 900.0 + i as f64);
+        });
+        let html = page(&levels(&owned), None, Lang::En);
+        let latency = &html
+            [html.find("<section id=\"latency\">").unwrap()..html.find("<section id=\"by-level\">").unwrap()];
+        let placed = point_labels(latency);
+        assert!(placed.len() >= 4, "{placed:?}");
+        for (i, a) in placed.iter().enumerate() {
+            // Coordinates are written to a tenth of a pixel.
+            for b in &placed[i + 1..] {
+                let w = |t: &str| t.chars().count() as f64 * 7.0;
+                let apart = a.0 + w(&a.2) <= b.0 || b.0 + w(&b.2) <= a.0 || (a.1 - b.1).abs() > 11.9;
+                assert!(apart, "{a:?} overlaps {b:?}");
+            }
+        }
+        let dropped = names.len() - placed.len();
+        assert_eq!(dropped, 2, "{placed:?}");
+        assert!(latency.contains("2 point label(s) left off where points crowd"), "{latency}");
+        assert_eq!(page(&levels(&owned), None, Lang::En), html, "the same levels drop the same labels");
+    }
+
+    #[test]
+    fn the_sweep_page_charts_tokens_itl_and_errors_by_level() {
+        let owned = made(&["c1", "c2", "c4"], |i, s| {
+            s.requests.failed = [0, 4, 10][i];
+            s.requests.total += s.requests.failed;
+        });
+        let html = page(&levels(&owned), None, Lang::En);
+        let by = &html[html.find("<section id=\"by-level\">").unwrap()
+            ..html.find("<section id=\"attainment\">").unwrap()];
+        for caption in [
+            "<figcaption>Output tokens per second by level</figcaption>",
+            "<figcaption>ITL by level</figcaption>",
+            "<figcaption>Errors by level: failed among finished requests</figcaption>",
+        ] {
+            assert!(by.contains(caption), "{caption}: {by}");
+        }
+        assert_eq!(by.matches("<svg").count(), 3);
+        assert_eq!(by.matches(">concurrency</text>").count(), 3, "each against the concurrency");
+        assert!(by.contains(">ITL ms</text>") && by.contains(">p50<") && by.contains(">p99<"));
+        // 40 ok each: 4 of 44 and 10 of 50 failed, labelled with the count.
+        assert!(by.contains(">4 failed</text>") && by.contains(">10 failed</text>"), "{by}");
+        assert!(!by.contains(">0 failed</text>"));
+        let table = &html[html.find("<section id=\"levels\">").unwrap()..];
+        assert!(table.contains("<th>failed</th><th>error share</th>"), "{table}");
+        assert!(table.contains("<td>10</td><td>20.0%</td>"), "{table}");
+        let zh = page(&levels(&owned), None, Lang::Zh);
+        for text in [
+            "各级别的每秒输出 token",
+            "各级别的 ITL",
+            "各级别的错误",
+            ">失败 10</text>",
+            "<th>失败</th><th>错误率</th>",
+            ">并发</text>",
+        ] {
+            assert!(zh.contains(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_sweep_whose_last_level_was_interrupted_says_so_at_the_top() {
+        let owned = made(&["c1", "c2"], |i, s| s.interrupted = i == 1);
+        let en = page(&levels(&owned), None, Lang::En);
+        assert!(en.contains("<main>\n<p class=\"notice\" role=\"status\"><strong>Interrupted (Ctrl-C or SIGTERM) during level c2: that level covers only what ran before the interrupt, and no later level ran.</strong></p>"), "{en}");
+        assert!(en.contains("<tr><td>c2 (interrupted)</td>"));
+        let zh = page(&levels(&owned), None, Lang::Zh);
+        assert!(zh.contains("<strong>已中断（Ctrl-C 或 SIGTERM），发生在级别 c2：该级别只涵盖中断前运行的部分，之后的级别没有运行。</strong>"));
+        assert!(zh.contains("<tr><td>c2（已中断）</td>"));
     }
 
     fn dummy() -> Capacity {
