@@ -36,7 +36,6 @@
 //! - [`slo`] `--slo` objectives, the judgement of each request and the attainment's interval
 //! - [`search`] the capacity search of `sweep --find`, over `slo`'s interval
 //! - [`stats`] mergeable histograms, the run second by second and by key and prompt
-//! - [`svg`] the SVG writer of the report's charts
 //!
 //! The request:
 //! - [`workload`] prompts, keys and pacing
@@ -48,7 +47,7 @@
 //!   whether the client itself was the bottleneck
 //! - [`export`] what programs read (one file and one derived type per format)
 //! - [`output`] what people read
-//! - [`html`] the self-contained HTML reports of a run and of a sweep
+//! - [`html`] the self-contained HTML reports of a run and of a sweep, with their SVG writer
 //!
 //! The run:
 //! - [`config`] the one front end: every check a user can fail, a validated plan per command
@@ -99,7 +98,6 @@ mod sse;
 mod stats;
 mod stop;
 mod summary;
-mod svg;
 #[cfg(test)]
 mod tidy;
 mod tokens;

@@ -34,7 +34,6 @@ const TIERS: &[(&str, &[(&str, &str)])] = &[
             ("slo", "--slo objectives, each request judged, the attainment's interval"),
             ("search", "the capacity search of sweep --find"),
             ("stats", "mergeable histograms, the run second by second, by key and prompt"),
-            ("svg", "the SVG writer of the report's charts"),
         ],
     ),
     (
@@ -51,7 +50,7 @@ const TIERS: &[(&str, &[(&str, &str)])] = &[
             ("summary", "the plain-number result and the verdict on the client"),
             ("export", "what programs read: one file and one derived type per format"),
             ("output", "what people read: the table, the summary, warnings"),
-            ("html", "the self-contained HTML reports of a run and of a sweep"),
+            ("html", "the self-contained HTML reports of a run and of a sweep, and their SVG writer"),
         ],
     ),
     (

@@ -3,10 +3,10 @@
 //! TTFT p99 (their snippets escaped). Each only when the run used more than one key or prompt,
 //! as the text summary does. Pure: the summary's rows in, HTML out; the ranking is `summary`'s.
 
+use super::svg::escape;
 use crate::lang::Lang;
 use crate::output::format::{count, opt_ms, percent};
 use crate::summary::{KeyRow, PromptRow, TOP_PROMPTS};
-use crate::svg::escape;
 use std::fmt::Write;
 
 /// Keys the table lists; the rest are counted in a note (a key file may hold thousands, and

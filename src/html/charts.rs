@@ -7,9 +7,9 @@
 //! here; scales, ticks and escaping in `svg`.
 
 use super::bins::{self, Bins, Point};
+use super::svg::{Plot, Scale, escape};
 use crate::lang::Lang;
 use crate::stats::{Histogram, SeriesRow};
-use crate::svg::{Plot, Scale, escape};
 use std::fmt::Write;
 
 /// A long run's seconds are merged so that a chart holds at most this many points.

@@ -6,13 +6,13 @@
 //! `goodput` and `thresholds` alone; the page shows them only when the run had them. It does not
 //! judge anything itself: `slo` and `gate` did.
 
+use super::svg::escape;
 use super::{Card, charts};
 use crate::gate::Checked;
 use crate::lang::Lang;
 use crate::output::format::{count, percent, rate};
 use crate::output::gates::value;
 use crate::summary::Goodput;
-use crate::svg::escape;
 use std::fmt::Write;
 
 /// `2 of 3 passed`, in `l`.

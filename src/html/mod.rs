@@ -17,6 +17,7 @@ mod bins;
 mod breakdown;
 mod charts;
 mod goals;
+mod svg;
 pub mod sweep;
 
 use crate::lang::Lang;
@@ -25,9 +26,9 @@ use crate::output::text::{beyond_noise, busy_machine, verdict_meaning};
 use crate::stats::{Distribution, RunStats, SeriesRow};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
-use crate::svg::escape;
 use serde_json::Value;
 use std::fmt::Write;
+use svg::escape;
 
 /// What the page shows: the summary, the run second by second, and the statistics whose
 /// histograms the distributions draw.

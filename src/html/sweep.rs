@@ -8,6 +8,7 @@
 //! target, the table of levels with the columns of the sweep's terminal table, and the first
 //! level's configuration. Pure: the levels' summaries in, the HTML out.
 
+use super::svg::{Plot, escape};
 use super::{Section, charts, shell};
 use crate::lang::Lang;
 use crate::output::format::{ms, percent, rate};
@@ -16,7 +17,6 @@ use crate::search::{self, Capacity, Probe};
 use crate::slo::{Bound, Metric, Slo};
 use crate::summary::Summary;
 use crate::summary::verdict::Verdict;
-use crate::svg::{Plot, escape};
 use std::fmt::Write;
 
 /// One level of the sweep: its label (`c4`, `r2.5`), its concurrency or rate, its summary.
