@@ -11,7 +11,7 @@ use super::rebuild::{Rebuilt, SweepLevel, SweepLevels};
 use super::sweep::{JsonLevel, sweep_json};
 use super::{EXIT_GATE, EXIT_OK, Ends, finish, print_out, say};
 use crate::cli::ReportArgs;
-use crate::config::{ReportPlan, open};
+use crate::config::ReportPlan;
 use crate::error::Error;
 use crate::export::csv;
 use crate::output::gates;
@@ -29,7 +29,7 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
     let files = a.records.join(", ");
     match (super::rebuild::sweep_levels(&a.records)?, &plan.level) {
         (None, None) => one(a, plan, None),
-        (Some(sweep), None) => levels(a, &plan, &sweep),
+        (Some(sweep), None) => levels(a, plan, &sweep),
         (Some(sweep), Some(want)) => {
             let Some(level) = sweep.levels.iter().find(|l| want.is(&l.label)) else {
                 return Err(Error::Usage(format!(
@@ -74,14 +74,14 @@ fn config(a: &ReportArgs, slo: Option<&Slo>, rebuilt: &Rebuilt) -> Value {
 /// One run's summary: every record of the files, or those of run `only` (a sweep's level).
 fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error> {
     let ends = Ends {
-        json: open("--json", &a.json)?,
-        vllm_json: open("--vllm-json", &a.vllm_json)?,
-        series: open("--series", &a.series)?,
-        html: open("--html", &a.html)?,
+        json: plan.json,
+        vllm_json: plan.vllm_json,
+        series: plan.series,
+        html: plan.html,
         thresholds: plan.thresholds,
         lang: plan.lang,
     };
-    let mut csv_out = open("--csv", &a.csv)?.map(|o| (o.flag, o.path.clone(), BufWriter::new(o)));
+    let mut csv_out = plan.csv.map(|o| (o.flag, o.path.clone(), BufWriter::new(o)));
     let mut csv_error = None;
     if let Some((_, _, w)) = &mut csv_out {
         csv_error = w.write_all(&csv::header()).err();
@@ -112,7 +112,7 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error
 /// A sweep's records, every level: the sweep's table, `--json` the sweep's JSON and `--html`
 /// its page. Exit 1 when a `--threshold` fails at a level or no level had a request succeed,
 /// as the live sweep's.
-fn levels(a: &ReportArgs, plan: &ReportPlan, sweep: &SweepLevels) -> Result<u8, Error> {
+fn levels(a: &ReportArgs, plan: ReportPlan, sweep: &SweepLevels) -> Result<u8, Error> {
     let one_run = [("--csv", &a.csv), ("--vllm-json", &a.vllm_json), ("--series", &a.series)];
     if let Some((flag, _)) = one_run.iter().find(|(_, p)| p.is_some()) {
         let first = first_label(sweep);
@@ -123,7 +123,7 @@ fn levels(a: &ReportArgs, plan: &ReportPlan, sweep: &SweepLevels) -> Result<u8, 
             sweep.run_id
         )));
     }
-    let (mut json, mut html) = (open("--json", &a.json)?, open("--html", &a.html)?);
+    let (mut json, mut html) = (plan.json, plan.html);
     let to_stderr =
         json.as_ref().is_some_and(|o| o.is_stdout()) || html.as_ref().is_some_and(|o| o.is_stdout());
     let lang = plan.lang;

@@ -1,16 +1,23 @@
 //! `report`'s and `compare`'s plans: the records or summaries they read, the objectives and
 //! gates, and `--level`, each checked before any file is read or written.
 
-use super::{Level, distinct, lang, level, slo, thresholds};
+use super::{Level, distinct, lang, level, open, slo, thresholds};
 use crate::cli::{CompareArgs, ReportArgs};
 use crate::error::Error;
+use crate::export::OutputFile;
 use crate::gate::{FailIf, Threshold};
 use crate::lang::Lang;
 use crate::slo::Slo;
 
-/// `report`'s flags, checked: what it runs on. Opening the outputs waits until the records
-/// are known to allow them.
+/// `report`'s flags, checked: what it runs on, and its outputs, opened before any records file is
+/// read (an output that is never written, as a sweep's records leave `--csv`, is removed when
+/// dropped: `OutputFile`).
 pub struct ReportPlan {
+    pub json: Option<OutputFile>,
+    pub csv: Option<OutputFile>,
+    pub vllm_json: Option<OutputFile>,
+    pub series: Option<OutputFile>,
+    pub html: Option<OutputFile>,
     pub lang: Lang,
     pub thresholds: Vec<Threshold>,
     pub slo: Option<Slo>,
@@ -18,8 +25,8 @@ pub struct ReportPlan {
     pub level: Option<Level>,
 }
 
-/// Checks `report`'s flags, before any file is read or written.
 impl ReportPlan {
+    /// Checks `report`'s flags, before any file is read or written.
     pub fn from_args(a: &ReportArgs) -> Result<ReportPlan, Error> {
         if a.records.is_empty() {
             return Err(Error::Usage(
@@ -43,11 +50,18 @@ impl ReportPlan {
                 "{flag} {path} is one of the records files being read: give the output another path"
             )));
         }
+        let (lang, thresholds, slo, level) =
+            (lang(a.lang.as_deref())?, thresholds(&a.threshold)?, slo(&a.slo)?, level(a.level.as_deref())?);
         Ok(ReportPlan {
-            lang: lang(a.lang.as_deref())?,
-            thresholds: thresholds(&a.threshold)?,
-            slo: slo(&a.slo)?,
-            level: level(a.level.as_deref())?,
+            json: open("--json", &a.json)?,
+            csv: open("--csv", &a.csv)?,
+            vllm_json: open("--vllm-json", &a.vllm_json)?,
+            series: open("--series", &a.series)?,
+            html: open("--html", &a.html)?,
+            lang,
+            thresholds,
+            slo,
+            level,
         })
     }
 }
