@@ -273,11 +273,16 @@ fn headline(s: &Summary, l: Lang) -> String {
     // beyond noise (the text summary's rule).
     let (ttft_sched, e2e_sched) =
         (beyond_noise(&m.ttft_sched_ms, &m.ttft_ms), beyond_noise(&m.e2e_sched_ms, &m.e2e_ms));
+    // TTFA equal to TTFT in every statistic (an API without reasoning) is one row, as in the
+    // text summary.
+    let ttfa_is_ttft = m.ttfa_ms.is_some() && m.ttfa_ms == m.ttft_ms;
+    let ttft_name =
+        if ttfa_is_ttft { ("TTFT = TTFA ms", "TTFT = TTFA ms") } else { ("TTFT ms", "TTFT 首字 ms") };
     let rows: [((&str, &str), Option<&Distribution>, bool); 11] = [
         (("TTFB ms", "TTFB ms"), m.ttfb_ms.as_ref(), true),
-        (("TTFT ms", "TTFT 首字 ms"), m.ttft_ms.as_ref(), true),
+        (ttft_name, m.ttft_ms.as_ref(), true),
         (("TTFT sched ms", "计划起 TTFT ms"), ttft_sched, ttft_sched.is_some()),
-        (("TTFA ms", "TTFA 首答 ms"), m.ttfa_ms.as_ref(), true),
+        (("TTFA ms", "TTFA 首答 ms"), m.ttfa_ms.as_ref(), !ttfa_is_ttft),
         (("ITL ms", "ITL 字间 ms"), m.itl_ms.as_ref(), true),
         (("TPOT ms", "TPOT ms"), m.tpot_ms.as_ref(), true),
         (("E2E ms", "E2E 端到端 ms"), m.e2e_ms.as_ref(), true),
@@ -477,6 +482,7 @@ mod tests {
                 .map(|k| t0 + ttft + Duration::from_micros(k * (500 + (i * k) % 40_000)))
                 .collect();
             m.end_at = *m.text_at.last().unwrap();
+            m.first_answer_at = m.text_at.first().copied();
             m.usage_output_tokens = Some(tokens);
             m.read_lags_us = vec![20, 30 + (i % 100) as u32];
             if i % 13 == 0 {
@@ -519,6 +525,13 @@ mod tests {
             extra: Vec::new(),
             lang: Lang::En,
         })
+    }
+
+    #[test]
+    fn ttfa_equal_to_ttft_is_one_row() {
+        let html = render(&run(2));
+        assert!(html.contains("<td>TTFT = TTFA ms</td>"), "folded");
+        assert!(!html.contains("<td>TTFA ms</td>") && !html.contains("<td>TTFT ms</td>"));
     }
 
     #[test]
