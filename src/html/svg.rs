@@ -102,6 +102,37 @@ fn nice_step(raw: f64) -> f64 {
 
 /// How many lines below its first place a point's label may move before it tries the other side.
 const LABEL_LINES: usize = 3;
+/// The height of a line of 11 px text, with room between lines.
+const LINE: f64 = 12.0;
+
+/// The baseline of a label `left`..`left + width` wide: from `first` down, each time just below
+/// the `placed` labels (left, baseline, width) in its way, at most `LABEL_LINES` lines; `None`
+/// when it leaves that room or the plot (`inside`). A label is in the way when less than a line
+/// (less a hair, so that moving below it always moves down) separates them; each can be in the
+/// way once.
+fn free_line(
+    placed: &[(f64, f64, f64)],
+    (left, width): (f64, f64),
+    first: f64,
+    inside: impl Fn(f64) -> bool,
+) -> Option<f64> {
+    let mut base = first;
+    for _ in 0..=placed.len() {
+        if base >= first + LINE * (LABEL_LINES as f64 - 0.5) || !inside(base) {
+            return None;
+        }
+        let below = placed
+            .iter()
+            .filter(|&&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < LINE - 0.01)
+            .map(|&(_, b, _)| b + LINE)
+            .reduce(f64::max);
+        match below {
+            None => return Some(base),
+            Some(b) => base = b,
+        }
+    }
+    None
+}
 
 /// Room around the plot area for tick labels and titles.
 const LEFT: f64 = 58.0;
@@ -287,22 +318,8 @@ impl Plot {
         let inside = |left: f64, base: f64| {
             left >= LEFT && left + width <= right_end && base - 10.0 >= TOP && base <= bottom - 2.0
         };
-        // On each side, from the first line down, each time just below the labels in the way.
         let place = [px + 7.0, px - 7.0 - width].into_iter().find_map(|left| {
-            let mut base = first;
-            while base < first + 12.0 * (LABEL_LINES as f64 - 0.5) && inside(left, base) {
-                let below = self
-                    .labels
-                    .iter()
-                    .filter(|&&(l, b, w)| left < l + w && l < left + width && (base - b).abs() < 12.0)
-                    .map(|&(_, b, _)| b + 12.0)
-                    .reduce(f64::max);
-                match below {
-                    None => return Some((left, base)),
-                    Some(b) => base = b,
-                }
-            }
-            None
+            Some((left, free_line(&self.labels, (left, width), first, |b| inside(left, b))?))
         });
         let Some((left, base)) = place else { return false };
         self.labels.push((left, base, width));
@@ -459,6 +476,22 @@ mod tests {
         assert!(p.label((10.0, 5.0), "r12.5"));
         let edge = p.finish("t");
         assert_eq!(labels(&edge), [(286.0 - 7.0 - 35.0, 87.0, "r12.5".to_string())], "{edge}");
+    }
+
+    #[test]
+    fn a_label_a_rounding_error_under_a_line_below_another_still_moves_on() {
+        // 73.17719982868147 − 61.17719982868147 is a hair under a line, yet the first plus a
+        // line is no more than the second: moving below the label in the way moved nowhere, and
+        // placing the label never ended.
+        let (b, base) = (61.17719982868147, 73.17719982868147);
+        assert!(base - b < LINE && b + LINE <= base, "the case this test is about");
+        let placed = [(100.0, b, 21.0)];
+        assert_eq!(free_line(&placed, (100.0, 21.0), base, |_| true), Some(base), "a line apart: free");
+        // In the way of the first place, each label is passed once, and the room runs out.
+        let stack: Vec<_> = (0..5).map(|k| (100.0, 50.0 + 12.0 * k as f64, 21.0)).collect();
+        assert_eq!(free_line(&stack, (100.0, 21.0), 50.0, |_| true), None);
+        assert_eq!(free_line(&stack[..2], (100.0, 21.0), 50.0, |_| true), Some(74.0));
+        assert_eq!(free_line(&stack[..2], (100.0, 21.0), 50.0, |b| b < 70.0), None, "out of the plot");
     }
 
     #[test]

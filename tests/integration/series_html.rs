@@ -10,6 +10,7 @@ use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A `--series` line as a reader would declare it: every key and nothing more.
 #[derive(Debug, serde::Deserialize)]
@@ -197,6 +198,112 @@ fn the_html_report_holds_its_sections_and_fetches_nothing() {
         assert!(!page.contains(banned), "{banned}");
     }
     assert_eq!(page.matches("<svg").count(), 14);
+}
+
+/// The points of the first step line (`polyline` of class `class`) in `page`.
+fn polyline(page: &str, class: &str) -> Vec<(f64, f64)> {
+    let pts = page.split(&format!("<polyline class=\"{class}\" points=\"")).nth(1).expect("a line");
+    pts.split('"')
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|p| p.split_once(',').map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap())).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_reports_cumulative_shares_are_steps() {
+    let (dir, _, out) = live("html-steps");
+    let page =
+        std::fs::read_to_string(dir.join("live.html")).unwrap_or_else(|e| panic!("{e}{}", out.context()));
+    let distributions = &page[page.find("<section id=\"distributions\">").expect("distributions")..];
+    let pts = polyline(distributions, "s2");
+    assert!(pts.len() > 4, "{pts:?}");
+    for w in pts.windows(2) {
+        assert!(w[0].0 == w[1].0 || w[0].1 == w[1].1, "a slanted segment {w:?} in {pts:?}");
+    }
+}
+
+#[test]
+fn an_interrupted_run_is_marked_at_the_top_of_its_report() {
+    let mock = paced_mock(10, 50, 100);
+    let dir = tempdir("html-interrupted");
+    let html = dir.join("r.html");
+    let (u, h) = (url(&mock), html.to_str().unwrap());
+    let args = [
+        "run",
+        "--url",
+        &u,
+        "-c",
+        "2",
+        "-d",
+        "60s",
+        "--grace",
+        "1s",
+        "-q",
+        "--no-preflight",
+        "--lang",
+        "zh",
+        "--html",
+        h,
+    ];
+    let (out, _) = signalled(&args, Duration::from_millis(1000), &["INT"], Duration::ZERO);
+    out.expect_code(130);
+    let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
+    let main = &page[page.find("<main>\n").expect("main") + 7..];
+    assert!(
+        main.starts_with("<p class=\"notice\" role=\"status\"><strong>已中断（Ctrl-C 或 SIGTERM），运行 "),
+        "{}{}",
+        &main[..300.min(main.len())],
+        out.context()
+    );
+}
+
+#[test]
+fn a_sweep_page_charts_each_level_in_level_order_with_its_errors() {
+    let mock = fast_mock(4, &["http-500:0.25"]);
+    let dir = tempdir("sweep-by-level");
+    let html = dir.join("s.html");
+    let u = url(&mock);
+    let out = llmload(&[
+        "sweep",
+        "--url",
+        &u,
+        "--api",
+        "openai-chat",
+        "--concurrency",
+        "1,2,4",
+        "-n",
+        "20",
+        "-q",
+        "--no-preflight",
+        "--lang",
+        "en",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    out.expect_code(0);
+    let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
+    let by = &page[page.find("<section id=\"by-level\">").expect("by level")
+        ..page.find("<section id=\"levels\">").unwrap()];
+    for caption in ["Output tokens per second by level", "ITL by level", "Errors by level"] {
+        assert!(by.contains(&format!("<figcaption>{caption}")), "{caption}{}", out.context());
+    }
+    // Against the concurrency, joined 1, 2, 4: x rises along every line.
+    let xs: Vec<f64> = polyline(by, "s1").iter().map(|p| p.0).collect();
+    assert_eq!(xs.len(), 3, "{xs:?}");
+    assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+    let failed = |level: &str| {
+        let row = &page[page.find(&format!("<tr><td>{level}</td>")).expect("a row")..];
+        let cells: Vec<&str> =
+            row.split("<td>").skip(1).take(10).map(|c| c.split('<').next().unwrap()).collect();
+        cells[8].parse::<u64>().unwrap()
+    };
+    let total: u64 = ["c1", "c2", "c4"].iter().map(|l| failed(l)).sum();
+    let faults: u64 = truth(&mock).faults.values().sum();
+    assert!(faults > 0, "1 in 4 of 60 requests failed{}", out.context());
+    assert_eq!(total, faults, "the failed column adds up to the mock's faults{}", out.context());
+    assert!(page.contains("<th>failed</th><th>error share</th>"));
 }
 
 #[test]
