@@ -141,7 +141,7 @@ pub struct Cli {
     example = "llmload sweep ... --rate auto -d 60s                 # synchronous and saturated first, then rates between",
     example = "llmload sweep ... --find concurrency --slo 'ttft<=300ms,e2e<=10s' --slo-target 0.99",
     example = "llmload sweep ... --find rate --rate 2 --slo 'ttft<=300ms' --max-level-time 5m   # doubling from 2 req/s",
-    note = "Every other flag is `llmload run`'s and applies to every level (-d or -n is each level's length). --find sizes each level by the requests a decision needs at --slo-target (73 at 0.95, 381 at 0.99, more while undecided); -d, if given, caps one measurement (a level cut short is measured again, its counts pooled) and --max-level-time caps a level. A level passes when its attainment's 95% interval lies wholly above --slo-target and fails when wholly below. Records of every level go to one --records file; each record's run_id ends with its level (c8, r12.5). Exit codes: 0 done (with --find, the capacity found), 1 a --threshold failed at some level (not with --find), no level succeeded, or no --find level passed, 2 bad usage, 3 --find bracketed the capacity without finding it, 130 interrupted (what finished is still written)."
+    note = "Every other flag is `llmload run`'s and applies to every level (-d or -n is each level's length). --rate auto runs a synchronous level (-c 1) and a saturated one (a closed loop of --max-concurrency workers, 256 without it: the most the server gives), then --levels rates evenly between their throughputs. --find sizes each level by the requests a decision needs at --slo-target (73 at 0.95, 381 at 0.99, more while undecided); -d, if given, caps one measurement (a level cut short is measured again, its counts pooled) and --max-level-time caps a level. A level passes when its attainment's 95% interval lies wholly above --slo-target and fails when wholly below. Records of every level go to one --records file; each record's run_id ends with its level (c8, r12.5). Exit codes: 0 done (with --find, the capacity found), 1 a --threshold failed at some level (not with --find), no level succeeded, or no --find level passed, 2 bad usage, 3 --find bracketed the capacity without finding it, 130 interrupted (what finished is still written)."
 )]
 pub struct SweepArgs {
     /// the levels: concurrencies, e.g. 1,2,4,8; with --find concurrency, the one to start from
@@ -280,7 +280,7 @@ pub struct CompareArgs {
     /// the level to compare where a file is a sweep's JSON (`llmload sweep --json`): c8 (concurrency 8) or r12.5 (12.5 req/s)
     #[argh(option)]
     pub level: Option<String>,
-    /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
+    /// language of the comparison and gate tables: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
     #[argh(option)]
     pub lang: Option<String>,
 }

@@ -92,6 +92,39 @@ fn sweep_is_a_listed_command() {
     assert!(commands.lines().any(|l| l.trim_start().starts_with("sweep ")), "{}", out.context());
 }
 
+/// Each command's help speaks of what that command does: an HTML report only where it writes
+/// one, `--api`'s aliases and Anthropic's default `max_tokens` where `--api` is taken, and what
+/// `--rate auto`'s saturated level is.
+#[test]
+fn each_commands_help_matches_the_command() {
+    let help = |cmd: &str| {
+        let out = llmload(&[cmd, "--help"]);
+        out.expect_code(0);
+        out.stdout.replace('\n', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    for cmd in ["compare", "mock", "probe"] {
+        assert!(!help(cmd).contains("HTML"), "{cmd} writes no HTML report: {}", help(cmd));
+    }
+    for cmd in ["run", "report", "demo", "sweep"] {
+        assert!(help(cmd).contains("HTML"), "{cmd} writes an HTML report");
+    }
+    for cmd in ["run", "probe"] {
+        let text = help(cmd);
+        assert!(
+            text.contains(
+                "vllm, sglang, ollama, llama.cpp, llamacpp, lmdeploy, deepseek and qwen mean openai-chat"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("anthropic, which requires one, gets 1024 unless this or the prompt sets it"),
+            "{text}"
+        );
+    }
+    let sweep = help("sweep");
+    assert!(sweep.contains("a saturated one (a closed loop of --max-concurrency workers, 256 without it"), "{sweep}");
+}
+
 #[test]
 fn bad_files_name_the_file_and_the_fix() {
     let dir = tempdir("files");
