@@ -104,14 +104,6 @@ impl fmt::Display for Text {
     }
 }
 
-/// A text reads as its English wherever a plain string is wanted (as in JSON and `Display`).
-impl std::ops::Deref for Text {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.en
-    }
-}
-
 impl Serialize for Text {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.en)

@@ -516,7 +516,7 @@ mod tests {
         );
         assert_eq!((c.passing, c.failing, c.value), (Some(8.0), Some(12.0), None), "{c:?}");
         assert_eq!(c.answer(), Answer::Bracket);
-        assert!(c.stop_reason.starts_with("level 10 stayed undecided after 2m00s"), "{}", c.stop_reason);
+        assert!(c.stop_reason.en.starts_with("level 10 stayed undecided after 2m00s"), "{}", c.stop_reason);
         let u = c.undecided().unwrap();
         assert_eq!((u.level, u.level_elapsed), (10.0, Duration::from_secs(120)));
         let caps: Vec<u64> = c.probes.iter().filter(|p| p.level == 10.0).map(|p| p.cap.as_secs()).collect();
@@ -572,7 +572,7 @@ mod tests {
     fn every_other_end_is_named() {
         let mut failing = |t: &Try| Some(Measured { all_failed: true, ..measured(0, t.requests) });
         let c = search(&plan(Variable::Concurrency, 1.0), &mut failing);
-        assert!(c.stop_reason.contains("every request of level 1 failed"), "{}", c.stop_reason);
+        assert!(c.stop_reason.en.contains("every request of level 1 failed"), "{}", c.stop_reason);
         assert_eq!(c.answer(), Answer::Nothing);
         let c = search(&plan(Variable::Concurrency, 2.0), &mut server(1.0));
         assert_eq!((c.stop_reason.en.as_str(), c.answer()), ("the first level, 2, failed", Answer::Nothing));

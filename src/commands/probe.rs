@@ -36,7 +36,7 @@ pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
         (Some(_), false) => {}
         (None, _) => {
             if let Some(note) = &config.api_note {
-                say(note);
+                say(note.get(config.lang));
             }
             say(&format!("llmload probe → {api} {}", config.client.url));
         }

@@ -26,7 +26,7 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         say(&banner(&config));
     }
     if let Some(note) = &config.api_note {
-        say(note);
+        say(note.get(config.lang));
     }
     let lang = config.lang;
     let warn = |w: &Warning| say(&format!("{}{}", lang.pick("warning: ", "警告："), w.text(lang)));

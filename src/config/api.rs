@@ -4,6 +4,7 @@
 
 use crate::cli::RunArgs;
 use crate::error::Error;
+use crate::lang::Text;
 use crate::protocol::{self, Anthropic, Api, Custom, Dify, OpenAi, Protocol};
 use crate::util::files::{self, cap};
 use serde_json::{Map, Value};
@@ -14,7 +15,7 @@ pub struct ApiSetup {
     pub api: Api,
     pub url: String,
     /// How `auto` chose, for the banner; `None` when `--api` named the API.
-    pub note: Option<String>,
+    pub note: Option<Text>,
     pub inputs: Map<String, Value>,
     pub turns: u32,
     pub protocol: Arc<dyn Protocol>,
@@ -79,7 +80,7 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
 
 /// `--api`, or `auto`: the API whose path the URL ends with, `custom` when a body template is
 /// given, else Dify chat (the seed's API).
-fn choose(a: &RunArgs, base: &str) -> Result<(Api, Option<String>), Error> {
+fn choose(a: &RunArgs, base: &str) -> Result<(Api, Option<Text>), Error> {
     match a.api.as_deref() {
         Some(s) if s != "auto" => {
             let api: Api = s.parse().map_err(|fix| Error::flag("--api", s, fix))?;
@@ -93,13 +94,26 @@ fn choose(a: &RunArgs, base: &str) -> Result<(Api, Option<String>), Error> {
             }
         }
         _ => Ok(match Api::from_url(base) {
-            Some(api) => (api, Some(format!("--api auto: {api} (from the URL path)"))),
-            None if a.body_template.is_some() => {
-                (Api::Custom, Some("--api auto: custom (--body-template given)".into()))
-            }
+            Some(api) => (
+                api,
+                Some(Text {
+                    en: format!("--api auto: {api} (from the URL path)"),
+                    zh: format!("--api auto：{api}（由 URL 路径判断）"),
+                }),
+            ),
+            None if a.body_template.is_some() => (
+                Api::Custom,
+                Some(Text {
+                    en: "--api auto: custom (--body-template given)".into(),
+                    zh: "--api auto：custom（给出了 --body-template）".into(),
+                }),
+            ),
             None => (
                 Api::DifyChat,
-                Some("--api auto: dify-chat (the URL path names no API; give --api to choose)".into()),
+                Some(Text {
+                    en: "--api auto: dify-chat (the URL path names no API; give --api to choose)".into(),
+                    zh: "--api auto：dify-chat（URL 路径未指明 API；用 --api 选择）".into(),
+                }),
             ),
         }),
     }
@@ -151,7 +165,7 @@ mod tests {
     fn auto_reads_the_url_path_and_says_how() {
         let s = setup_with("http://h/v1/messages", |_| {}).unwrap();
         assert_eq!((s.api, s.url.as_str()), (Api::Anthropic, "http://h/v1/messages"));
-        assert_eq!(s.note.as_deref(), Some("--api auto: anthropic (from the URL path)"));
+        assert_eq!(s.note.as_ref().map(|t| t.en.as_str()), Some("--api auto: anthropic (from the URL path)"));
         let s = setup_with("http://h/v1/workflows/run", |a| a.api = Some("auto".into())).unwrap();
         assert_eq!(s.api, Api::DifyWorkflow);
         let s = setup_with("http://h:8000", |a| a.api = Some("openai-completions".into())).unwrap();
@@ -181,7 +195,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!((s.api, s.url.as_str()), (Api::Custom, "http://h/generate?x=1"));
-        assert_eq!(s.note.as_deref(), Some("--api auto: custom (--body-template given)"));
+        assert_eq!(
+            s.note.as_ref().map(|t| t.en.as_str()),
+            Some("--api auto: custom (--body-template given)")
+        );
         let e = setup_with("http://h", |a| {
             a.api = Some("custom".into());
             a.body_template = Some(t.display().to_string());

@@ -18,7 +18,7 @@ use crate::client::{self, ClientSettings, Timeouts, Tls};
 use crate::error::Error;
 use crate::export::OutputFile;
 use crate::gate::Threshold;
-use crate::lang::Lang;
+use crate::lang::{Lang, Text};
 use crate::protocol::Api;
 use crate::search::Variable;
 use crate::slo::Slo;
@@ -59,7 +59,7 @@ const MAX_RETRIES: u32 = 100;
 pub struct Config {
     pub api: Api,
     /// How `--api auto` chose the API, for the banner.
-    pub api_note: Option<String>,
+    pub api_note: Option<Text>,
     /// What the client sends and enforces: endpoint, protocol, bodies, limits, TLS.
     pub client: ClientSettings,
     /// Requests per Dify conversation (`--turns`), 1 = a new conversation every time.
@@ -635,7 +635,7 @@ mod tests {
         assert_eq!(c.pacing.duration, Some(Duration::from_secs(60)));
         assert_eq!(c.prompts.items(), [Prompt::text("你好")]);
         assert_eq!(
-            c.api_note.as_deref(),
+            c.api_note.as_ref().map(|t| t.en.as_str()),
             Some("--api auto: dify-chat (the URL path names no API; give --api to choose)")
         );
         assert_eq!(c.describe()["api_keys"], json!(["app-…cdef"]));

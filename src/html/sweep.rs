@@ -217,7 +217,7 @@ fn capacity_section(c: &Capacity, levels: &[Level], l: Lang) -> String {
         o,
         "<p>{}: {} · {}: {} · {}: {}</p>",
         l.pick("stopped", "停止原因"),
-        escape(&c.stop_reason),
+        escape(c.stop_reason.get(l)),
         l.pick("last level passed", "最后通过的级别"),
         escape(&c.passing.map_or_else(none, label)),
         l.pick("first level failed", "首个未通过的级别"),

@@ -122,7 +122,10 @@ fn each_commands_help_matches_the_command() {
         );
     }
     let sweep = help("sweep");
-    assert!(sweep.contains("a saturated one (a closed loop of --max-concurrency workers, 256 without it"), "{sweep}");
+    assert!(
+        sweep.contains("a saturated one (a closed loop of --max-concurrency workers, 256 without it"),
+        "{sweep}"
+    );
 }
 
 #[test]

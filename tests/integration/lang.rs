@@ -118,33 +118,24 @@ fn english(text: &str, allowed: &[&str]) -> Vec<String> {
 
 /// What a Chinese output keeps in English: names, units, metric and flag names, the verdict
 /// (`ok`, `degraded`, `client-bound`: the JSON's words, as the HTML report shows them too).
-const KEPT: [&str; 30] = [
+const KEPT: [&str; 33] = [
     "llmload", "sweep", "dify", "openai", "chat", "req", "tok", "ms", "TTFB", "TTFE", "TTFT", "TTFA", "ITL",
     "TPOT", "E2E", "ok", "slo", "ttft", "CI", "API", "token", "usage", "estimate", "CPU", "MiB", "Ctrl",
-    "key", "degraded", "client", "bound",
+    "key", "degraded", "client", "bound", "api", "auto", "URL",
 ];
 
 #[test]
 fn chinese_goodput_sweeps_and_searches_say_nothing_else_in_english() {
     let mock = fast_mock(5, &[]);
-    // With --api given: `--api auto`'s note comes from the flags' checks, in English.
+    // No --api: `--api auto`'s note says what it chose, in Chinese too.
     let u = url(&mock);
-    let run = llmload(&[
-        "run",
-        "--url",
-        &u,
-        "--api",
-        "dify-chat",
-        "-c",
-        "2",
-        "-n",
-        "6",
-        "--slo",
-        "ttft<=1s",
-        "--lang",
-        "zh",
-    ]);
+    let run = llmload(&["run", "--url", &u, "-c", "2", "-n", "6", "--slo", "ttft<=1s", "--lang", "zh"]);
     run.expect_code(0);
+    assert!(
+        run.stderr.contains("--api auto：dify-chat（URL 路径未指明 API；用 --api 选择）\n"),
+        "{}",
+        run.context()
+    );
     assert!(run.stdout.contains("\n  有效吞吐    "), "{}", run.context());
     assert!(
         run.stdout.contains(" · 无法判定 0 · slo ttft<=1s\n    ttft<=1s  满足 6 · 未满足 0 · 无法判定 0\n"),
