@@ -109,7 +109,11 @@ impl OutDir {
     /// Makes the folder (and its parents) now, so a bad path fails before any request.
     fn create(given: &Option<String>) -> Result<OutDir, Error> {
         if let Some(dir) = given {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            let path = std::path::Path::new(dir);
+            if path.exists() && !path.is_dir() {
+                return Err(Error::file("--out-dir", dir, "is a file, not a folder: give a folder's path"));
+            }
+            std::fs::create_dir_all(path).map_err(|e| {
                 Error::file(
                     "--out-dir",
                     dir,

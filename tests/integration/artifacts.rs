@@ -78,6 +78,14 @@ fn an_out_dir_that_cannot_be_made_is_refused_before_any_request() {
         "{}",
         out.context()
     );
+    let file = dir.path("a-file");
+    let out = Llmload::run(&mock).args("-n 1").opt("--out-dir", &file).output();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains(&format!("--out-dir {}: is a file, not a folder", file.display())),
+        "{}",
+        out.context()
+    );
     assert_eq!(truth(&mock).requests, 0, "no request was sent");
 }
 
