@@ -331,26 +331,11 @@ fn an_interrupted_runs_time_counts_to_the_interrupt_and_names_the_grace_apart() 
     // Responses of about 1 s, interrupted after 1.5 s: each worker is mid-response, and both
     // responses end within the 10 s grace period, after the interrupt.
     let mock = paced_mock(10, 50, 20);
-    let json_path = tempdir("sigint-elapsed").join("out.json");
-    let (u, j) = (url(&mock), json_path.to_str().unwrap());
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "-c",
-        "2",
-        "-d",
-        "60s",
-        "--grace",
-        "10s",
-        "--quiet",
-        "--no-preflight",
-        "--json",
-        j,
-    ];
-    let (out, _) = signalled(&args, Duration::from_millis(1500), &["INT"], Duration::ZERO);
+    let dir = Dir::new("sigint-elapsed");
+    let run = Llmload::run(&mock).args("-c 2 -d 60s --grace 10s --quiet --no-preflight").json_in(&dir);
+    let (out, _) = run.signalled(Duration::from_millis(1500), &["INT"], Duration::ZERO);
     out.expect_code(130);
-    let json = read_json(&json_path, &out);
+    let json = dir.json(&out);
     assert_eq!(json["requests"]["cancelled"], 0, "both ended in the grace period{}", out.context());
     // `… output tok/s · A s to the interrupt (+G s grace for in-flight requests; rates over W s, …)`
     let line = out.stdout.lines().find(|l| l.starts_with("  throughput  ")).unwrap_or_default();

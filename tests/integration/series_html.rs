@@ -227,27 +227,11 @@ fn the_reports_cumulative_shares_are_steps() {
 #[test]
 fn an_interrupted_run_is_marked_at_the_top_of_its_report() {
     let mock = paced_mock(10, 50, 100);
-    let dir = tempdir("html-interrupted");
-    let html = dir.join("r.html");
-    let (u, h) = (url(&mock), html.to_str().unwrap());
-    let args = [
-        "run",
-        "--url",
-        &u,
-        "-c",
-        "2",
-        "-d",
-        "60s",
-        "--grace",
-        "1s",
-        "-q",
-        "--no-preflight",
-        "--lang",
-        "zh",
-        "--html",
-        h,
-    ];
-    let (out, _) = signalled(&args, Duration::from_millis(1000), &["INT"], Duration::ZERO);
+    let dir = Dir::new("html-interrupted");
+    let html = dir.path("r.html");
+    let run =
+        Llmload::run(&mock).args("-c 2 -d 60s --grace 1s -q --no-preflight --lang zh").opt("--html", &html);
+    let (out, _) = run.signalled(Duration::from_millis(1000), &["INT"], Duration::ZERO);
     out.expect_code(130);
     let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
     let main = &page[page.find("<main>\n").expect("main") + 7..];
@@ -262,26 +246,13 @@ fn an_interrupted_run_is_marked_at_the_top_of_its_report() {
 #[test]
 fn a_sweep_page_charts_each_level_in_level_order_with_its_errors() {
     let mock = fast_mock(4, &["http-500:0.25"]);
-    let dir = tempdir("sweep-by-level");
-    let html = dir.join("s.html");
-    let u = url(&mock);
-    let out = llmload(&[
-        "sweep",
-        "--url",
-        &u,
-        "--api",
-        "openai-chat",
-        "--concurrency",
-        "1,2,4",
-        "-n",
-        "20",
-        "-q",
-        "--no-preflight",
-        "--lang",
-        "en",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let dir = Dir::new("sweep-by-level");
+    let html = dir.path("s.html");
+    let out = Llmload::new("sweep")
+        .url(&mock)
+        .args("--api openai-chat --concurrency 1,2,4 -n 20 -q --no-preflight --lang en")
+        .opt("--html", &html)
+        .output();
     out.expect_code(0);
     let page = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}{}", out.context()));
     let by = &page[page.find("<section id=\"by-level\">").expect("by level")
