@@ -227,6 +227,16 @@ mod tests {
       "p99": 0.0,
       "max": 0.0
     },
+    "input_tokens": {
+      "count": 1,
+      "mean": 7.0,
+      "min": 7.0,
+      "p50": 7.0,
+      "p90": 7.0,
+      "p95": 7.0,
+      "p99": 7.0,
+      "max": 7.0
+    },
     "output_tokens": {
       "count": 1,
       "mean": 3.0,

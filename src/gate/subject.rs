@@ -47,6 +47,7 @@ const SUBJECTS: &[Row] = &[
     Row { name: "ttft_sched", kind: Kind::Time, source: Source::Metric("ttft_sched_ms") },
     Row { name: "e2e_sched", kind: Kind::Time, source: Source::Metric("e2e_sched_ms") },
     Row { name: "start_delay", kind: Kind::Time, source: Source::Metric("start_delay_ms") },
+    Row { name: "input_tokens", kind: Kind::Number, source: Source::Metric("input_tokens") },
     Row { name: "output_tokens", kind: Kind::Number, source: Source::Metric("output_tokens") },
     Row { name: "decode_tokens_per_s", kind: Kind::Number, source: Source::Metric("decode_tokens_per_s") },
     Row { name: "tokens_per_event", kind: Kind::Number, source: Source::Metric("tokens_per_event") },

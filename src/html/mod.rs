@@ -278,7 +278,7 @@ fn headline(s: &Summary, l: Lang) -> String {
     let ttfa_is_ttft = m.ttfa_ms.is_some() && m.ttfa_ms == m.ttft_ms;
     let ttft_name =
         if ttfa_is_ttft { ("TTFT = TTFA ms", "TTFT = TTFA ms") } else { ("TTFT ms", "TTFT 首字 ms") };
-    let rows: [((&str, &str), Option<&Distribution>, bool); 11] = [
+    let rows: [((&str, &str), Option<&Distribution>, bool); 12] = [
         (("TTFB ms", "TTFB ms"), m.ttfb_ms.as_ref(), true),
         (ttft_name, m.ttft_ms.as_ref(), true),
         (("TTFT sched ms", "计划起 TTFT ms"), ttft_sched, ttft_sched.is_some()),
@@ -287,6 +287,7 @@ fn headline(s: &Summary, l: Lang) -> String {
         (("TPOT ms", "TPOT ms"), m.tpot_ms.as_ref(), true),
         (("E2E ms", "E2E 端到端 ms"), m.e2e_ms.as_ref(), true),
         (("E2E sched ms", "计划起 E2E ms"), e2e_sched, e2e_sched.is_some()),
+        (("input tokens", "输入 token"), m.input_tokens.as_ref(), true),
         (("output tokens", "输出 token"), m.output_tokens.as_ref(), true),
         (("decode tok/s", "解码 tok/s"), m.decode_tokens_per_s.as_ref(), true),
         (("client read lag ms", "客户端读取滞后 ms"), s.client.read_lag_ms.as_ref(), true),
@@ -371,6 +372,7 @@ fn distributions(s: &Summary, stats: &RunStats, l: Lang) -> String {
         ("TTFT", "ms", &stats.ttft, 0.001, false, sched),
         ("ITL", "ms", &stats.itl, 0.001, false, None),
         ("E2E", "ms", &stats.e2e, 0.001, false, None),
+        (l.pick("Input tokens", "输入 token"), "tokens", &stats.input_per_request, 1.0, true, None),
         (l.pick("Output tokens", "输出 token"), "tokens", &stats.tokens_per_request, 1.0, true, None),
     ];
     // Empty when no request measured it: none succeeded, or (ITL) every answer was one event.
@@ -585,7 +587,7 @@ mod tests {
             assert!(html.contains(&format!("<section id=\"{id}\">")), "no {id} section");
             assert!(html.contains(&format!("<a href=\"#{id}\">")), "no link to {id}");
         }
-        assert_eq!(html.matches("<svg").count(), 6 + 4 * 2, "six series charts, two a distribution");
+        assert_eq!(html.matches("<svg").count(), 6 + 5 * 2, "six series charts, two a distribution");
         for h in ["<h3>TTFT</h3>", "<h3>ITL</h3>", "<h3>E2E</h3>", "<h3>Output tokens</h3>"] {
             assert!(html.contains(h), "{h}");
         }

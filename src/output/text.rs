@@ -336,7 +336,7 @@ pub fn busy_machine(c: &ClientUsage, l: Lang) -> Option<String> {
 /// an empty row is left out (only some APIs report the server's own numbers).
 type MetricRow<'a> = ((&'static str, &'static str), Option<&'a Distribution>, bool);
 
-fn metric_rows(m: &Metrics) -> [MetricRow<'_>; 15] {
+fn metric_rows(m: &Metrics) -> [MetricRow<'_>; 16] {
     [
         (("TTFB (ms)", "TTFB (ms)"), m.ttfb_ms.as_ref(), false),
         (("TTFE (ms)", "TTFE (ms)"), m.ttfe_ms.as_ref(), false),
@@ -345,6 +345,7 @@ fn metric_rows(m: &Metrics) -> [MetricRow<'_>; 15] {
         (("ITL (ms)", "ITL 字间 (ms)"), m.itl_ms.as_ref(), false),
         (("TPOT (ms)", "TPOT (ms)"), m.tpot_ms.as_ref(), false),
         (("E2E (ms)", "E2E 端到端 (ms)"), m.e2e_ms.as_ref(), false),
+        (("input tokens", "输入 token"), m.input_tokens.as_ref(), false),
         (("output tokens", "输出 token"), m.output_tokens.as_ref(), false),
         (("decode tok/s", "解码 tok/s"), m.decode_tokens_per_s.as_ref(), false),
         (("tokens/event", "token/事件"), m.tokens_per_event.as_ref(), false),
@@ -452,6 +453,7 @@ mod tests {
             itl_ms: dist(1_180, 10.04),
             tpot_ms: dist(20, 10.0),
             e2e_ms: dist(20, 700.0),
+            input_tokens: dist(20, 12.0),
             output_tokens: dist(20, 60.0),
             decode_tokens_per_s: dist(20, 99.6),
             tokens_per_event: None,
@@ -478,6 +480,7 @@ mod tests {
                 "  ITL (ms)                1,180      15.1      10.0      14.1      20.1      25.1      30.1      40.2",
                 "  TPOT (ms)                  20      15.0      10.0      14.0      20.0      25.0      30.0      40.0",
                 "  E2E (ms)                   20   1,050.0     700.0     980.0   1,400.0   1,750.0   2,100.0   2,800.0",
+                "  input tokens               20      18.0      12.0      16.8      24.0      30.0      36.0      48.0",
                 "  output tokens              20      90.0      60.0      84.0     120.0     150.0     180.0     240.0",
                 "  decode tok/s               20     149.4      99.6     139.4     199.2     249.0     298.8     398.4",
                 "  tokens/event                0",
@@ -528,7 +531,7 @@ mod tests {
         // TTFE = TTFB and TTFA = TTFT: two rows, each named for both.
         let same = Metrics { ttfe_ms: dist(20, 1.25), ..metrics() };
         let (en, zh) = (metric_table(&same, Lang::En), metric_table(&same, Lang::Zh));
-        assert_eq!(en.lines().count(), 11, "{en}");
+        assert_eq!(en.lines().count(), 12, "{en}");
         assert_eq!(row(&en, "  TTFB"), "TTFB = TTFE (ms)|20");
         assert_eq!(row(&en, "  TTFT"), "TTFT = TTFA (ms)|20");
         assert_eq!(row(&en, "  TTFE"), "");

@@ -64,6 +64,8 @@ pub struct RunStats {
     /// Each request's intended start → actual start, whatever its outcome.
     pub start_delay: Histogram,
     pub tokens_per_request: Histogram,
+    /// Input tokens per successful request: the server's usage, else our count of the prompt.
+    pub input_per_request: Histogram,
     /// Milli-tokens per second, so integer buckets keep three decimals.
     pub decode_mtps: Histogram,
     /// The server's own latency and TTFT (Dify), beside ours.
@@ -281,6 +283,7 @@ impl RunStats {
             }
         }
         self.tokens_per_request.record(tokens);
+        self.input_per_request.record(m.input_tokens());
         self.add_received(m);
         let whole = [
             (&mut self.tpot, m.tpot()),
@@ -340,6 +343,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.e2e_sched += &o.e2e_sched;
         self.start_delay += &o.start_delay;
         self.tokens_per_request += &o.tokens_per_request;
+        self.input_per_request += &o.input_per_request;
         self.decode_mtps += &o.decode_mtps;
         self.server_latency += &o.server_latency;
         self.server_ttft += &o.server_ttft;

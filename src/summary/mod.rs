@@ -341,6 +341,8 @@ pub struct Metrics {
     pub e2e_sched_ms: Option<Distribution>,
     /// Intended start → sent, every request whatever its outcome, ms.
     pub start_delay_ms: Option<Distribution>,
+    /// Input (prompt) tokens per successful request: the server's usage, else our count.
+    pub input_tokens: Option<Distribution>,
     /// Output tokens per request.
     pub output_tokens: Option<Distribution>,
     /// (output tokens − 1) / (last text − first text) per request, tokens per second.
@@ -575,6 +577,7 @@ fn metrics(s: &RunStats) -> Metrics {
         ttft_sched_ms: ms(&s.ttft_sched),
         e2e_sched_ms: ms(&s.e2e_sched),
         start_delay_ms: ms(&s.start_delay),
+        input_tokens: s.input_per_request.distribution(1.0),
         output_tokens: s.tokens_per_request.distribution(1.0),
         decode_tokens_per_s: s.decode_mtps.distribution(0.001),
         tokens_per_event: s.tokens_per_event_milli.distribution(0.001),

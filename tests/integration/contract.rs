@@ -237,6 +237,7 @@ mod wire {
         pub ttft_sched_ms: Option<Stat>,
         pub e2e_sched_ms: Option<Stat>,
         pub start_delay_ms: Option<Stat>,
+        pub input_tokens: Option<Stat>,
         pub output_tokens: Option<Stat>,
         pub decode_tokens_per_s: Option<Stat>,
         pub tokens_per_event: Option<Stat>,

@@ -126,8 +126,8 @@ fn check_judged(page: &str, json: &Value, context: &str) {
     assert!(page.contains("第二个提示词"), "{context}");
     // One worker for a request every 2.5 ms: requests waited, and the page says so.
     assert!(page.contains("<td>TTFT sched ms</td>") && page.contains("from the intended start"), "{context}");
-    // Six series charts, four distributions of two, the interval and two objectives' bars.
-    assert_eq!(page.matches("<svg").count(), 6 + 8 + 1 + 2, "{context}");
+    // Six series charts, five distributions of two, the interval and two objectives' bars.
+    assert_eq!(page.matches("<svg").count(), 6 + 10 + 1 + 2, "{context}");
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn the_html_report_holds_its_sections_and_fetches_nothing() {
     for banned in ["<script", "<link", "<img", " src=", "url(", "@import", "href=\"http"] {
         assert!(!page.contains(banned), "{banned}");
     }
-    assert_eq!(page.matches("<svg").count(), 14);
+    assert_eq!(page.matches("<svg").count(), 16);
 }
 
 /// The points of the first step line (`polyline` of class `class`) in `page`.
