@@ -481,9 +481,12 @@ pub struct MockArgs {
     /// inter-token latency (default 10ms)
     #[argh(option, default = "String::from(\"10ms\")")]
     pub itl: String,
-    /// tokens per response, capped by the request's max_tokens (default 64)
+    /// tokens per response, capped by the request's max_tokens; a request with ignore_eos gets exactly its max_tokens (default 64)
     #[argh(option, default = "64")]
     pub tokens: u32,
+    /// share of answers without ignore_eos that end early, after half their tokens with finish reason stop, 0 to 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub eos_share: f64,
     /// uniform timing jitter as a fraction of ttft/itl, 0 to 1 (default 0)
     #[argh(option, default = "0.0")]
     pub jitter: f64,
