@@ -2,6 +2,7 @@
 //! One test binary (so it builds once); each module covers one capability.
 
 mod apis;
+mod bodies;
 mod artifacts;
 mod bad_input;
 mod breakdown;
