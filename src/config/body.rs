@@ -57,7 +57,9 @@ pub fn prompt_extras(
                 return Err(Error::file(
                     "--param-file",
                     path,
-                    format!("JSONL line {n}: \"extra\" is {v}: give a JSON object of request fields, e.g. {{\"temperature\": 0}}"),
+                    format!(
+                        "JSONL line {n}: \"extra\" is {v}: give a JSON object of request fields, e.g. {{\"temperature\": 0}}"
+                    ),
                 ));
             }
         };
@@ -118,7 +120,10 @@ fn check(api: Api, fields: &Fields) -> Result<(), (String, String)> {
             );
         }
         (Api::Custom, Some(key)) => {
-            return refuse(key, "--api custom sends its --body-template as it is: put the field in the template");
+            return refuse(
+                key,
+                "--api custom sends its --body-template as it is: put the field in the template",
+            );
         }
         _ => {}
     }
@@ -247,9 +252,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, [None, Some(fields(r#"{"temperature": 0, "seed": 2, "top_k": 5}"#))]);
-        let none = prompt_extras("p.txt", &lines(&["say \"extra\" twice", "{x"]), Some(&run), Api::OpenAiChat);
+        let none =
+            prompt_extras("p.txt", &lines(&["say \"extra\" twice", "{x"]), Some(&run), Api::OpenAiChat);
         assert_eq!(none.unwrap(), [], "plain lines have no extra fields");
-        let e = prompt_extras("p.jsonl", &lines(&[r#"{"prompt": "a", "extra": [1]}"#]), None, Api::OpenAiChat);
+        let e =
+            prompt_extras("p.jsonl", &lines(&[r#"{"prompt": "a", "extra": [1]}"#]), None, Api::OpenAiChat);
         assert_eq!(
             e.unwrap_err().to_string(),
             "--param-file p.jsonl: JSONL line 1: \"extra\" is [1]: give a JSON object of request fields, e.g. {\"temperature\": 0}"
@@ -260,8 +267,13 @@ mod tests {
             None,
             Api::OpenAiChat,
         );
-        assert!(e.unwrap_err().to_string().starts_with("--param-file p.jsonl: JSONL line 2: \"extra\" key \"stream\": "));
-        let e = prompt_extras("p.jsonl", &lines(&[r#"{"query": "a", "extra": {"x": 1}}"#]), None, Api::DifyChat);
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .starts_with("--param-file p.jsonl: JSONL line 2: \"extra\" key \"stream\": ")
+        );
+        let e =
+            prompt_extras("p.jsonl", &lines(&[r#"{"query": "a", "extra": {"x": 1}}"#]), None, Api::DifyChat);
         assert!(e.unwrap_err().to_string().contains("key \"x\": the Dify APIs send a fixed body"));
     }
 

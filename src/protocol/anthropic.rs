@@ -151,7 +151,8 @@ mod tests {
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}"#;
         assert_eq!(interpret_named(&p, "message_delta", md).unwrap().output_tokens, Some(42));
         assert!(interpret_named(&p, "message_delta", md).unwrap().model_stopped);
-        let capped = r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}}"#;
+        let capped =
+            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}}"#;
         assert!(!interpret_named(&p, "message_delta", capped).unwrap().model_stopped);
         assert!(interpret_named(&p, "message_stop", r#"{"type":"message_stop"}"#).unwrap().done);
         assert_eq!(interpret_named(&p, "ping", r#"{"type":"ping"}"#).unwrap(), known());

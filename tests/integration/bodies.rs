@@ -48,7 +48,12 @@ fn extra_body_and_a_lines_extra_are_laid_over_the_adapters_body() {
         b.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
         b
     };
-    assert_eq!(bodies, [body("one two", 1, json!({})), body("三", 2, json!({"top_k": 5}))], "{}", out.context());
+    assert_eq!(
+        bodies,
+        [body("one two", 1, json!({})), body("三", 2, json!({"top_k": 5}))],
+        "{}",
+        out.context()
+    );
     assert_eq!(dir.json(&out)["requests"]["ok"], 2);
 }
 
@@ -72,13 +77,17 @@ fn extra_body_from_a_file_reaches_anthropic() {
 fn bodies_that_cannot_be_merged_are_refused_before_any_request() {
     let mock = recording_mock(4, 0.0);
     let dir = Dir::new("extra-body-refused");
-    let bad_line = dir.create("p.jsonl", "{\"prompt\": \"a\"}\n{\"prompt\": \"b\", \"extra\": {\"stream_options\": {}}}\n");
+    let bad_line = dir
+        .create("p.jsonl", "{\"prompt\": \"a\"}\n{\"prompt\": \"b\", \"extra\": {\"stream_options\": {}}}\n");
     let cases: [(&[&str], &str); 6] = [
         (
             &["--api", "openai-chat", "--extra-body", r#"{"stream": false}"#],
             "error: --extra-body key \"stream\": llmload measures streamed answers",
         ),
-        (&["--api", "openai-chat", "--extra-body", "[1]"], "error: --extra-body \"[1]\" is invalid: give a JSON object"),
+        (
+            &["--api", "openai-chat", "--extra-body", "[1]"],
+            "error: --extra-body \"[1]\" is invalid: give a JSON object",
+        ),
         (
             &["--api", "dify-chat", "--extra-body", r#"{"temperature": 0}"#],
             "error: --extra-body key \"temperature\": the Dify APIs send a fixed body",
@@ -87,8 +96,14 @@ fn bodies_that_cannot_be_merged_are_refused_before_any_request() {
             &["--api", "openai-completions", "--extra-body", r#"{"max_tokens": 9}"#],
             "error: --extra-body key \"max_tokens\": llmload must know the output cap",
         ),
-        (&["--api", "openai-chat", "--param-file", bad_line.to_str().unwrap()], "JSONL line 2: \"extra\" key \"stream_options\""),
-        (&["--api", "anthropic", "--ignore-eos", "--max-tokens", "8"], "error: --ignore-eos only applies to the OpenAI APIs"),
+        (
+            &["--api", "openai-chat", "--param-file", bad_line.to_str().unwrap()],
+            "JSONL line 2: \"extra\" key \"stream_options\"",
+        ),
+        (
+            &["--api", "anthropic", "--ignore-eos", "--max-tokens", "8"],
+            "error: --ignore-eos only applies to the OpenAI APIs",
+        ),
     ];
     for (args, want) in cases {
         let out = Llmload::run(&mock).args("-n 1 --quiet").arg_list(args).output();
@@ -108,7 +123,12 @@ fn ignore_eos_gets_every_answer_to_its_cap() {
     let out = run(&mock, &dir, "--api openai-chat --max-tokens 10 --ignore-eos -c 2 -n 6").output();
     out.expect_code(0);
     let j = dir.json(&out);
-    assert_eq!((&j["requests"]["ok"], &j["tokens"]["output_total"]), (&json!(6), &json!(60)), "{}", out.context());
+    assert_eq!(
+        (&j["requests"]["ok"], &j["tokens"]["output_total"]),
+        (&json!(6), &json!(60)),
+        "{}",
+        out.context()
+    );
     assert_eq!(j["requests"]["ended_early"], 0);
     assert!(mock.bodies().iter().all(|b| b["ignore_eos"] == true && b["max_tokens"] == 10));
     assert_eq!(mock.truth_when_idle(Duration::from_secs(5)).ended_early, 0);
@@ -146,7 +166,12 @@ fn answers_that_stop_before_their_cap_are_counted_as_ended_early() {
     assert_eq!(mock.truth_when_idle(Duration::from_secs(5)).ended_early, 4);
     assert!(out.stdout.contains("4 个回答在达到 max_tokens 前被模型结束"), "{}", out.context());
     // `llmload report` rebuilds the same count from the records.
-    let report = llmload(&["report", dir.path(Dir::RECORDS).to_str().unwrap(), "--json", dir.path("r.json").to_str().unwrap()]);
+    let report = llmload(&[
+        "report",
+        dir.path(Dir::RECORDS).to_str().unwrap(),
+        "--json",
+        dir.path("r.json").to_str().unwrap(),
+    ]);
     report.expect_code(0);
     assert_eq!(read_json(&dir.path("r.json"), &report)["requests"]["ended_early"], 4);
 }
@@ -162,7 +187,12 @@ fn the_mock_reports_the_prompt_tokens_it_received() {
     out.expect_code(0);
     let truth = mock.truth_when_idle(Duration::from_secs(5));
     let p = &truth.prompt_tokens;
-    assert_eq!((p.count(), p.min(), p.max(), truth.prompt_tokens_total), (4, Some(16), Some(16), 64), "{}", out.context());
+    assert_eq!(
+        (p.count(), p.min(), p.max(), truth.prompt_tokens_total),
+        (4, Some(16), Some(16), 64),
+        "{}",
+        out.context()
+    );
     let j = dir.json(&out);
     assert_eq!(j["tokens"]["input_total"], 64, "the usage llmload read is the mock's count");
 

@@ -2,9 +2,9 @@
 //! One test binary (so it builds once); each module covers one capability.
 
 mod apis;
-mod bodies;
 mod artifacts;
 mod bad_input;
+mod bodies;
 mod breakdown;
 mod capacity;
 mod contract;

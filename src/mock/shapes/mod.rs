@@ -297,7 +297,12 @@ impl Shape for Dify {
 fn openai_ask(body: &Value) -> Ask {
     let prompt_tokens =
         body["messages"].as_array().map_or(0, |messages| messages.iter().map(message_tokens).sum());
-    Ask { stream: body["stream"] == true, prompt_tokens, max_tokens: cap(body), ignore_eos: body["ignore_eos"] == true }
+    Ask {
+        stream: body["stream"] == true,
+        prompt_tokens,
+        max_tokens: cap(body),
+        ignore_eos: body["ignore_eos"] == true,
+    }
 }
 
 /// Tokens of a message's `content`: a string, or an array of parts with `text`.
@@ -562,7 +567,8 @@ mod tests {
 
     #[test]
     fn anthropic_events_have_event_lines_and_usage() {
-        let (shape, _) = read(Route::Anthropic, &json!({"messages": [{"role": "user", "content": "你好"}]}), 7);
+        let (shape, _) =
+            read(Route::Anthropic, &json!({"messages": [{"role": "user", "content": "你好"}]}), 7);
         let opening: Vec<(String, Value)> = shape.opening().iter().map(|e| named(e)).collect();
         assert_eq!(opening[0].0, "message_start");
         assert_eq!(opening[0].1["message"]["usage"]["input_tokens"], 2);
