@@ -72,6 +72,9 @@ macro_rules! target_flags {
             /// model name sent in the request (the OpenAI APIs and anthropic)
             #[argh(option)]
             model: Option<String>,
+            /// JSON object (or @FILE) merged into every request body of the OpenAI APIs and anthropic: sampling options, tools, response_format, chat_template_kwargs…; its keys replace llmload's
+            #[argh(option)]
+            extra_body: Option<String>,
             /// cap on output tokens sent in the request (anthropic, which requires one, gets 1024 unless this or the prompt sets it)
             #[argh(option)]
             max_tokens: Option<u32>,
@@ -314,6 +317,9 @@ target_flags! {
         /// ask for N output tokens (N or N,stddev) via max_tokens, with ignore_eos for OpenAI APIs
         #[argh(option)]
         pub output_tokens: Option<String>,
+        /// send ignore_eos: true (OpenAI APIs: vLLM, SGLang, llama.cpp), so answers run to max_tokens; needs --max-tokens or --output-tokens
+        #[argh(switch)]
+        pub ignore_eos: bool,
         /// number of concurrent workers (default 1)
         #[argh(option, short = 'c')]
         pub concurrency: Option<usize>,
@@ -475,9 +481,12 @@ pub struct MockArgs {
     /// inter-token latency (default 10ms)
     #[argh(option, default = "String::from(\"10ms\")")]
     pub itl: String,
-    /// tokens per response, capped by the request's max_tokens (default 64)
+    /// tokens per response, capped by the request's max_tokens; a request with ignore_eos gets exactly its max_tokens (default 64)
     #[argh(option, default = "64")]
     pub tokens: u32,
+    /// share of answers without ignore_eos that end early, after half their tokens with finish reason stop, 0 to 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub eos_share: f64,
     /// uniform timing jitter as a fraction of ttft/itl, 0 to 1 (default 0)
     #[argh(option, default = "0.0")]
     pub jitter: f64,

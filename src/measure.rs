@@ -146,6 +146,11 @@ pub struct Measurement {
     pub reasoning_tokens: Option<u64>,
     /// Our count of the prompt (estimate or `--tokenizer`), for input tokens when usage has none.
     pub prompt_counted: u64,
+    /// The output cap the request asked for (`max_tokens`), if any.
+    pub max_tokens: Option<u32>,
+    /// The server said the model ended the answer itself (`finish_reason: "stop"`,
+    /// `stop_reason: "end_turn"`), not a cap.
+    pub model_stopped: bool,
     /// The server's own latency and time to first token, in seconds (Dify reports them).
     pub server_latency_s: Option<f64>,
     pub server_ttft_s: Option<f64>,
@@ -210,6 +215,8 @@ impl Measurement {
             usage_input_tokens: None,
             reasoning_tokens: None,
             prompt_counted: 0,
+            max_tokens: None,
+            model_stopped: false,
             server_latency_s: None,
             server_ttft_s: None,
             conversation_id: None,
@@ -292,6 +299,14 @@ impl Measurement {
             Some(n) => (n, TokenSource::Usage),
             None => (self.counted_tokens, self.counter),
         }
+    }
+
+    /// A successful answer the model ended itself with fewer tokens than the request asked for
+    /// (`max_tokens`): the server did not honour the length (no `ignore_eos`, or it ignores it).
+    pub fn ended_early(&self) -> bool {
+        self.outcome == Outcome::Ok
+            && self.model_stopped
+            && self.max_tokens.is_some_and(|n| self.output_tokens().0 < u64::from(n))
     }
 
     /// Server-reported prompt tokens when present, else our count of the prompt.

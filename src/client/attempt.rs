@@ -82,9 +82,16 @@ impl Client {
             inputs: &self.settings.inputs,
             conversation_id: job.conversation_id,
             ignore_eos: self.settings.ignore_eos,
+            extra: self
+                .settings
+                .prompt_extra
+                .get(job.prompt_index)
+                .and_then(Option::as_ref)
+                .or(self.settings.extra.as_ref()),
         };
         let body = self.settings.protocol.body(&spec);
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
+        m.max_tokens = spec.max_tokens;
         m.turn = job.turn;
         m.prompt_counted = job.prompt.counted_tokens;
         transport::forget();

@@ -232,6 +232,7 @@ impl StreamState {
         if let Some(e) = d.error {
             self.error.get_or_insert(e);
         }
+        m.model_stopped |= d.model_stopped;
         if d.done {
             self.done = true;
             m.end_at = now;
@@ -277,6 +278,8 @@ mod tests {
             max_tokens: None,
             inputs: Default::default(),
             ignore_eos: false,
+            extra: None,
+            prompt_extra: Default::default(),
             tokenizer: Arc::new(crate::tokens::Tokenizer::Estimate),
             timeouts: Timeouts { total: t, connect: t, ttfb: t, idle: t },
             retries: 0,

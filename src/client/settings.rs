@@ -20,8 +20,14 @@ pub struct ClientSettings {
     pub max_tokens: Option<u32>,
     /// Dify app variables (`--inputs`).
     pub inputs: Map<String, Value>,
-    /// Ask for exactly `max_tokens` (`--output-tokens`).
+    /// Ask for exactly `max_tokens` (`--output-tokens`, `--ignore-eos`).
     pub ignore_eos: bool,
+    /// Fields laid over every request body (`--extra-body`).
+    pub extra: Option<Map<String, Value>>,
+    /// Per prompt (by its index), the fields laid over its bodies instead of `extra` when its
+    /// `--param-file` line has its own `extra`: `--extra-body`'s fields, then the line's. Empty
+    /// when no line has one.
+    pub prompt_extra: Arc<Vec<Option<Map<String, Value>>>>,
     /// Counts each request's text when the server sends no usage.
     pub tokenizer: Arc<Tokenizer>,
     /// The limits of one request; every default is finite, so no request can hang a run.

@@ -27,10 +27,19 @@ impl MockPlan {
                 "give a fraction from 0 to 1 (0.1 = ±10%)",
             ));
         }
+        if !(0.0..=1.0).contains(&a.eos_share) {
+            return Err(Error::flag(
+                "--eos-share",
+                a.eos_share.to_string(),
+                "give a fraction from 0 to 1 (0.25 = every 4th answer ends early)",
+            ));
+        }
         let mock = MockConfig {
             ttft: duration("--ttft", &a.ttft)?,
             itl: duration("--itl", &a.itl)?,
             tokens: a.tokens,
+            eos_share: a.eos_share,
+            keep_bodies: 0,
             jitter: a.jitter,
             lang: a.lang.parse().map_err(|fix: String| Error::flag("--lang", &a.lang, fix))?,
             faults: a

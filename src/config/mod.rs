@@ -4,6 +4,7 @@
 //! the prompt sources in `config/prompts.rs`, the words of argh's refusals in `config/usage.rs`.
 
 mod api;
+mod body;
 mod load;
 mod mock;
 mod probe;
@@ -216,6 +217,12 @@ impl Config {
             },
         };
         let prompts = prompts::setup(a, &tokenizer)?;
+        body::ignore_eos(a, api.api, &prompts.prompts)?;
+        let extra = body::extra_body(a, api.api)?;
+        let prompt_extra = match &a.param_file {
+            Some(path) => body::prompt_extras(path, &prompts.extra_lines, extra.as_ref(), api.api)?,
+            None => Vec::new(),
+        };
         let config = Config {
             api: api.api,
             api_note: api.note,
@@ -227,6 +234,8 @@ impl Config {
                 max_tokens: a.max_tokens,
                 inputs: api.inputs,
                 ignore_eos: prompts.ignore_eos,
+                extra,
+                prompt_extra: Arc::new(prompt_extra),
                 tokenizer: Arc::new(tokenizer),
                 timeouts,
                 retries,

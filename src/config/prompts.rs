@@ -15,6 +15,8 @@ pub struct PromptSetup {
     pub prompts: Vec<Prompt>,
     pub source: String,
     pub ignore_eos: bool,
+    /// `--param-file`'s numbered lines when any has an `"extra"` (for `body::prompt_extras`).
+    pub extra_lines: Vec<(usize, String)>,
 }
 
 /// `tokenizer` sizes synthetic prompts (the estimate unless `--tokenizer` names another).
@@ -28,9 +30,13 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
             "--prompt-lang only applies to --prompt-tokens: add --prompt-tokens N".into(),
         ));
     }
+    let mut extra_lines = Vec::new();
     let (mut prompts, source) = match (&a.param_file, &a.prompt, &a.prompt_tokens) {
         (Some(path), _, _) => {
             let lines = lines::read_numbered_lines("--param-file", path, "prompt")?;
+            if lines.iter().any(|(_, l)| l.contains("\"extra\"")) {
+                extra_lines.clone_from(&lines);
+            }
             let prompts = formats::from_lines(lines).map_err(|p| Error::file("--param-file", path, p))?;
             (prompts, format!("--param-file {path}"))
         }
@@ -60,7 +66,7 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
         }
     }
     let ignore_eos = match &a.output_tokens {
-        None => false,
+        None => a.ignore_eos,
         Some(_) if a.max_tokens.is_some() => {
             return Err(Error::Usage(
                 "--max-tokens and --output-tokens both set the output length: give one".into(),
@@ -75,5 +81,5 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
             true
         }
     };
-    Ok(PromptSetup { prompts, source, ignore_eos })
+    Ok(PromptSetup { prompts, source, ignore_eos, extra_lines })
 }

@@ -92,7 +92,8 @@ mod tests {
     "stalled": 0,
     "retried": 0,
     "attempts": 2,
-    "warmup": 0
+    "warmup": 0,
+    "ended_early": 0
   },
   "success_rate": 0.5,
   "errors": {

@@ -86,6 +86,13 @@ pub struct Record {
     /// The reasoning part of the output, where usage breaks it out.
     #[serde(default)]
     pub reasoning_tokens: Option<u64>,
+    /// The output cap the request asked for (`max_tokens`); `null` when it asked for none.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// The server said the model ended the answer itself (`finish_reason` `stop`, Anthropic
+    /// `end_turn`). With `output_tokens` below `max_tokens`, the answer ended early.
+    #[serde(default)]
+    pub model_stopped: bool,
     /// The server's own latency and time to first token (Dify), ms.
     #[serde(default, serialize_with = "three")]
     pub server_latency_ms: Option<f64>,
@@ -187,6 +194,8 @@ impl Record {
             counted_tokens: 0,
             input_tokens: 0,
             reasoning_tokens: None,
+            max_tokens: None,
+            model_stopped: false,
             server_latency_ms: None,
             server_ttft_ms: None,
             events: 0,
@@ -238,6 +247,8 @@ impl Record {
             counted_tokens: m.counted_tokens,
             input_tokens: m.input_tokens(),
             reasoning_tokens: m.reasoning_tokens,
+            max_tokens: m.max_tokens,
+            model_stopped: m.model_stopped,
             server_latency_ms: ms(m.server_latency()),
             server_ttft_ms: ms(m.server_ttft()),
             events: m.events,
@@ -284,6 +295,7 @@ impl Record {
         // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
         m.usage_input_tokens = Some(self.input_tokens);
         m.reasoning_tokens = self.reasoning_tokens;
+        (m.max_tokens, m.model_stopped) = (self.max_tokens, self.model_stopped);
         m.server_latency_s = self.server_latency_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.server_ttft_s = self.server_ttft_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.turn = self.turn;
@@ -354,6 +366,8 @@ mod tests {
             counted_tokens: 10,
             input_tokens: 7,
             reasoning_tokens: Some(4),
+            max_tokens: None,
+            model_stopped: false,
             server_latency_ms: Some(190.5),
             server_ttft_ms: None,
             events: 13,
@@ -374,7 +388,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
 "
         );
         let back: Record = serde_json::from_str(&got).unwrap();

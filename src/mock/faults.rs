@@ -137,7 +137,7 @@ pub(super) fn valid_share(share: f64) -> bool {
 /// Whether a rule with `share` hits request `n` (0-based): exactly when floor(n·share) steps up,
 /// so any window of requests gets its share to within one. The tiny epsilon keeps shares that
 /// are not binary fractions (0.1, 0.3) from losing a hit to rounding.
-fn hits(share: f64, n: u64) -> bool {
+pub(super) fn hits(share: f64, n: u64) -> bool {
     let steps = |k: u64| (k as f64 * share + 1e-9).floor();
     steps(n + 1) > steps(n)
 }

@@ -84,8 +84,15 @@ pub struct MockConfig {
     pub ttft: Duration,
     /// Between consecutive text events.
     pub itl: Duration,
-    /// Tokens per response, capped by the request's `max_tokens` / `max_completion_tokens`.
+    /// Tokens per response, capped by the request's `max_tokens` / `max_completion_tokens` /
+    /// `max_output_tokens`; a request with `ignore_eos: true` and a cap gets exactly the cap.
     pub tokens: u32,
+    /// The share (0..=1) of answers without `ignore_eos` that end early: after half their
+    /// tokens, with finish reason `stop` (`--eos-share`). Picked like a fault's share.
+    pub eos_share: f64,
+    /// Keep the first this many API request bodies, parsed, for `MockHandle::bodies` (tests
+    /// that check what a client sent). 0: none.
+    pub keep_bodies: usize,
     /// Uniform ± fraction (0.0..=1.0) applied to the TTFT and every ITL.
     pub jitter: f64,
     pub lang: Lang,
@@ -115,6 +122,8 @@ impl Default for MockConfig {
             ttft: Duration::from_millis(100),
             itl: Duration::from_millis(10),
             tokens: 64,
+            eos_share: 0.0,
+            keep_bodies: 0,
             jitter: 0.0,
             lang: Lang::Zh,
             faults: Vec::new(),
@@ -140,6 +149,8 @@ struct Shared {
     /// The next API request's sequence number.
     seq: AtomicU64,
     truth: Mutex<Truth>,
+    /// The first `keep_bodies` API request bodies (JSON; `null` for one that is not).
+    bodies: Mutex<Vec<serde_json::Value>>,
     /// API responses not yet merged into `truth`; changed under its lock when decremented.
     in_flight: AtomicU64,
     /// Signalled after each merge, for `truth_when_idle`.
@@ -166,6 +177,12 @@ impl MockHandle {
     /// client that has just read a stream's end may be a moment ahead of this.
     pub fn truth(&self) -> Truth {
         self.shared.lock_truth().clone()
+    }
+
+    /// The first `MockConfig::keep_bodies` API request bodies received, in arrival order, as
+    /// JSON (`null` for a body that is not).
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.shared.bodies.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The truth once no API response is in progress (or when `timeout` runs out): what a test
@@ -233,6 +250,7 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
         config,
         seq: AtomicU64::new(0),
         truth: Mutex::new(Truth::default()),
+        bodies: Mutex::new(Vec::new()),
         in_flight: AtomicU64::new(0),
         merged: Condvar::new(),
         stop: AtomicBool::new(false),
@@ -250,6 +268,9 @@ fn validate(config: &MockConfig) -> io::Result<()> {
     let invalid = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
     if !(0.0..=1.0).contains(&config.jitter) {
         return invalid(format!("mock jitter {} is outside 0..=1", config.jitter));
+    }
+    if !(0.0..=1.0).contains(&config.eos_share) {
+        return invalid(format!("mock eos share {} is outside 0..=1", config.eos_share));
     }
     if config.slots == Some(0) {
         return invalid("mock slots must be at least 1".into());
@@ -369,6 +390,12 @@ impl Shared {
     fn api(&self, api: Route, req: &Request, received: Instant, conn: &Arc<TcpStream>) -> Next {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.config.keep_bodies > 0 {
+            let mut kept = self.bodies.lock().unwrap_or_else(PoisonError::into_inner);
+            if kept.len() < self.config.keep_bodies {
+                kept.push(serde_json::from_slice(&req.body).unwrap_or_default());
+            }
+        }
         // The record starts when the request was read, so the wait for a slot shows in its
         // TTFT; the response's schedule starts when the slot is taken.
         let mut rec = Recorder::new(received);
@@ -420,6 +447,7 @@ mod tests {
             slots: None,
             stall: None,
             close_after_response: false,
+            ..MockConfig::default()
         }
     }
 

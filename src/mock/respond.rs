@@ -36,6 +36,10 @@ pub(super) struct Reply<'a, W: Write> {
     headers: Vec<(&'static str, String)>,
 }
 
+/// More tokens than this are not sent, whatever `max_tokens` with `ignore_eos` asks: one
+/// request cannot hold a connection for ever.
+pub(super) const MAX_TOKENS: u64 = 1 << 20;
+
 /// How many tokens to send and how the answer ends.
 pub(super) struct Plan {
     pub tokens: u64,
@@ -44,15 +48,25 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// The configured token count, capped by the request's `max_tokens`.
-    fn new(ask: &Ask, configured: u32) -> Self {
-        let want = u64::from(configured);
-        let tokens = ask.max_tokens.map_or(want, |cap| cap.min(want));
-        Plan {
-            tokens,
-            prompt_tokens: ask.prompt_tokens,
-            finish_reason: if tokens < want { "length" } else { "stop" },
-        }
+    /// With `ignore_eos` and a cap, exactly the cap (`length`). Otherwise the answer's natural
+    /// length, the configured count (half of it, at least 1, when `early`: the model "stopping"
+    /// on its own), capped by the request's `max_tokens` (`length`), else `stop`.
+    fn new(ask: &Ask, configured: u32, early: bool) -> Self {
+        let (tokens, finish_reason) = match ask.max_tokens {
+            Some(cap) if ask.ignore_eos => (cap.min(MAX_TOKENS), "length"),
+            cap => {
+                let natural = u64::from(configured);
+                let natural = if early { (natural / 2).max(1) } else { natural };
+                let tokens = cap.map_or(natural, |cap| cap.min(natural));
+                (tokens, if tokens < natural { "length" } else { "stop" })
+            }
+        };
+        Plan { tokens, prompt_tokens: ask.prompt_tokens, finish_reason }
+    }
+
+    /// The answer ended on its own below the request's cap: what a client counts as ended early.
+    fn ended_early(&self, ask: &Ask) -> bool {
+        self.finish_reason == "stop" && ask.max_tokens.is_some_and(|cap| self.tokens < cap)
     }
 
     pub(super) fn end(&self, latency: Duration) -> End {
@@ -109,7 +123,9 @@ impl<'a, W: Write> Reply<'a, W> {
             self.headers
                 .extend([("connection", "keep-alive".into()), ("keep-alive", "timeout=5, max=100".into())]);
         }
-        let plan = Plan::new(&ask, self.config.tokens);
+        let early = !ask.ignore_eos && faults::hits(self.config.eos_share, self.n);
+        let plan = Plan::new(&ask, self.config.tokens, early);
+        self.rec.asked(ask.prompt_tokens, plan.ended_early(&ask));
         if fault == Some(Fault::SlowHeaders) {
             script::sleep_until(Instant::now() + self.config.fault_delay);
         }
@@ -258,12 +274,32 @@ mod tests {
 
     #[test]
     fn plan_caps_tokens_and_says_length() {
-        let ask = |max_tokens| Ask { stream: true, prompt_tokens: 2, max_tokens };
-        let p = Plan::new(&ask(Some(3)), 8);
+        let ask = |max_tokens| Ask { stream: true, prompt_tokens: 2, max_tokens, ignore_eos: false };
+        let p = Plan::new(&ask(Some(3)), 8, false);
+        assert_eq!((p.tokens, p.finish_reason, p.ended_early(&ask(Some(3)))), (3, "length", false));
+        let p = Plan::new(&ask(Some(8)), 8, false);
+        assert_eq!((p.tokens, p.finish_reason, p.ended_early(&ask(Some(8)))), (8, "stop", false));
+        let p = Plan::new(&ask(None), 8, false);
+        assert_eq!((p.tokens, p.finish_reason, p.ended_early(&ask(None))), (8, "stop", false));
+        let p = Plan::new(&ask(Some(20)), 8, false);
+        assert_eq!((p.tokens, p.finish_reason, p.ended_early(&ask(Some(20)))), (8, "stop", true));
+    }
+
+    #[test]
+    fn ignore_eos_sends_the_cap_and_early_answers_stop_at_half() {
+        let exact = |cap| Ask { stream: true, prompt_tokens: 0, max_tokens: cap, ignore_eos: true };
+        let p = Plan::new(&exact(Some(100)), 8, true);
+        assert_eq!((p.tokens, p.finish_reason, p.ended_early(&exact(Some(100)))), (100, "length", false));
+        let p = Plan::new(&exact(Some(u64::MAX)), 8, false);
+        assert_eq!(p.tokens, MAX_TOKENS);
+        let p = Plan::new(&exact(None), 8, false);
+        assert_eq!((p.tokens, p.finish_reason), (8, "stop"), "no cap: the natural length");
+        let free = Ask { ignore_eos: false, ..exact(Some(6)) };
+        let p = Plan::new(&free, 8, true);
+        assert_eq!((p.tokens, p.finish_reason, p.ended_early(&free)), (4, "stop", true));
+        let p = Plan::new(&Ask { max_tokens: Some(3), ..free }, 8, true);
         assert_eq!((p.tokens, p.finish_reason), (3, "length"));
-        let p = Plan::new(&ask(Some(8)), 8);
-        assert_eq!((p.tokens, p.finish_reason), (8, "stop"));
-        let p = Plan::new(&ask(None), 8);
-        assert_eq!((p.tokens, p.finish_reason), (8, "stop"));
+        let p = Plan::new(&Ask { max_tokens: None, ..free }, 1, true);
+        assert_eq!(p.tokens, 1, "at least one token");
     }
 }

@@ -26,6 +26,12 @@ pub struct Truth {
     /// Requests the mock closed their connection on without answering
     /// (`--close-after-response`); not in `requests`.
     pub unanswered: u64,
+    /// Each API request's prompt, in the mock's own token count (docs/mock.md), with their sum.
+    pub prompt_tokens: Histogram,
+    pub prompt_tokens_total: u64,
+    /// Answers that ended on their own (`stop`, `end_turn`) below the request's `max_tokens`, as
+    /// planned (`--eos-share`, or a cap above `--tokens` without `ignore_eos`).
+    pub ended_early: u64,
     /// Request fully read → first text event written, µs.
     pub ttft_us: Histogram,
     /// Every gap between consecutive text events of a response, µs.
@@ -35,8 +41,8 @@ pub struct Truth {
 }
 
 impl Truth {
-    /// `{"requests","completed","text_events","faults":{..},"connections","unanswered","ttft_ms",
-    /// "itl_ms","e2e_ms"}`.
+    /// `{"requests","completed","text_events","faults":{..},"connections","unanswered",
+    /// "prompt_tokens","prompt_tokens_total","ended_early","ttft_ms","itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
@@ -46,6 +52,9 @@ impl Truth {
             "faults": self.faults,
             "connections": self.connections,
             "unanswered": self.unanswered,
+            "prompt_tokens": self.prompt_tokens.distribution(1.0),
+            "prompt_tokens_total": self.prompt_tokens_total,
+            "ended_early": self.ended_early,
             "ttft_ms": ms(&self.ttft_us),
             "itl_ms": ms(&self.itl_us),
             "e2e_ms": ms(&self.e2e_us),
@@ -63,6 +72,9 @@ impl AddAssign<&Truth> for Truth {
         }
         self.connections += other.connections;
         self.unanswered += other.unanswered;
+        self.prompt_tokens += &other.prompt_tokens;
+        self.prompt_tokens_total += other.prompt_tokens_total;
+        self.ended_early += other.ended_early;
         self.ttft_us += &other.ttft_us;
         self.itl_us += &other.itl_us;
         self.e2e_us += &other.e2e_us;
@@ -81,7 +93,7 @@ pub(super) struct Recorder {
     itl_us: Vec<u64>,
     /// Request read → terminal event, µs.
     e2e_us: Option<u64>,
-    /// The counts and faults; its histograms stay empty.
+    /// The counts, faults and prompt sizes; its timing histograms stay empty.
     counts: Truth,
 }
 
@@ -112,6 +124,13 @@ impl Recorder {
     pub(super) fn completed(&mut self, at: Instant) {
         self.e2e_us = Some(micros(at - self.received));
         self.counts.completed += 1;
+    }
+
+    /// The request's prompt tokens, and whether its answer is planned to end early.
+    pub(super) fn asked(&mut self, prompt_tokens: u64, ended_early: bool) {
+        self.counts.prompt_tokens.record(prompt_tokens);
+        self.counts.prompt_tokens_total += prompt_tokens;
+        self.counts.ended_early += u64::from(ended_early);
     }
 
     pub(super) fn fault(&mut self, kind: String) {

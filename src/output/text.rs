@@ -66,6 +66,20 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             )
         );
     }
+    if s.requests.ended_early > 0 {
+        let n = count(s.requests.ended_early);
+        let _ = writeln!(
+            o,
+            "{}{}",
+            label(l, ("ended early", "提前结束")),
+            l.pick(
+                format!(
+                    "{n} answers stopped by the model before their max_tokens (output lengths not enforced: --ignore-eos where the server honours it)"
+                ),
+                format!("{n} 个回答在达到 max_tokens 前被模型结束（输出长度未强制：服务器支持时用 --ignore-eos）"),
+            )
+        );
+    }
     let _ = writeln!(o, "{}{}", label(l, ("throughput", "吞吐")), throughput(s, l));
     o.push_str(&goodput(s, l));
     let t = &s.tokens;

@@ -36,6 +36,9 @@ struct EventDelta<'a> {
     /// A tool call's arguments, streamed as JSON text.
     #[serde(borrow, deserialize_with = "super::text", default)]
     partial_json: Option<Cow<'a, str>>,
+    /// `message_delta`'s reason the answer ended: `end_turn`, `max_tokens`, `tool_use`…
+    #[serde(borrow, deserialize_with = "super::text", default)]
+    stop_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +77,7 @@ impl Protocol for Anthropic {
                 body["system"] = text.join("\n").into();
             }
         }
+        super::merge_extra(&mut body, spec.extra);
         body.to_string().into_bytes()
     }
 
@@ -102,7 +106,10 @@ impl Protocol for Anthropic {
                     d.input_tokens = u.input_tokens.map(|n| n + cached);
                 }
             }
-            "message_delta" => d.output_tokens = ev.usage.and_then(|u| u.output_tokens),
+            "message_delta" => {
+                d.output_tokens = ev.usage.and_then(|u| u.output_tokens);
+                d.model_stopped = ev.delta.and_then(|x| x.stop_reason).as_deref() == Some("end_turn");
+            }
             "message_stop" => d.done = true,
             "error" => {
                 let err = ev.error.unwrap_or(Value::Null);
@@ -143,6 +150,10 @@ mod tests {
         let md =
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}"#;
         assert_eq!(interpret_named(&p, "message_delta", md).unwrap().output_tokens, Some(42));
+        assert!(interpret_named(&p, "message_delta", md).unwrap().model_stopped);
+        let capped =
+            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}}"#;
+        assert!(!interpret_named(&p, "message_delta", capped).unwrap().model_stopped);
         assert!(interpret_named(&p, "message_stop", r#"{"type":"message_stop"}"#).unwrap().done);
         assert_eq!(interpret_named(&p, "ping", r#"{"type":"ping"}"#).unwrap(), known());
         let err = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
@@ -180,6 +191,7 @@ mod tests {
             inputs: &inputs,
             conversation_id: None,
             ignore_eos: true,
+            extra: None,
         };
         let v: Value = serde_json::from_slice(&Anthropic.body(&spec)).unwrap();
         assert_eq!(
@@ -201,5 +213,9 @@ mod tests {
             (v["system"].as_str(), &v["messages"]),
             (Some("be brief"), &json!([{"role": "user", "content": "x"}]))
         );
+        let extra = serde_json::from_str(r#"{"temperature": 0.2, "system": "s"}"#).unwrap();
+        let v: Value =
+            serde_json::from_slice(&Anthropic.body(&RequestSpec { extra: Some(&extra), ..spec })).unwrap();
+        assert_eq!((&v["temperature"], &v["system"]), (&json!(0.2), &json!("s")));
     }
 }

@@ -251,6 +251,7 @@ mod tests {
             inputs: &inputs,
             conversation_id: Some("c9"),
             ignore_eos: false,
+            extra: None,
         };
         let body = |p: Dify| serde_json::from_slice::<Value>(&p.body(&spec)).unwrap();
         assert_eq!(

@@ -37,6 +37,19 @@ pub struct RequestSpec<'a> {
     pub conversation_id: Option<&'a str>,
     /// Ask the server to generate exactly `max_tokens` (`--output-tokens`; vLLM's `ignore_eos`).
     pub ignore_eos: bool,
+    /// Fields laid over the body the adapter built (`--extra-body`, then a JSONL line's
+    /// `extra`), already checked by `config` against what this API's adapter must own.
+    pub extra: Option<&'a Map<String, Value>>,
+}
+
+/// Lays `extra`'s fields over `body` (a JSON object): each key replaces the adapter's, whole.
+/// The adapters that send JSON call it last, before serialising.
+pub fn merge_extra(body: &mut Value, extra: Option<&Map<String, Value>>) {
+    if let (Value::Object(body), Some(extra)) = (body, extra) {
+        for (k, v) in extra {
+            body.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// What one event meant. Empty strings mean "no text in this event". Text borrows from the
@@ -57,6 +70,10 @@ pub struct Delta<'a> {
     pub conversation_id: Option<Cow<'a, str>>,
     /// The API's normal terminal event (`[DONE]`, `message_end`, `message_stop`).
     pub done: bool,
+    /// The server says the model ended the answer itself (OpenAI `finish_reason: "stop"`,
+    /// Anthropic `stop_reason: "end_turn"`), not a length cap: with fewer tokens than asked
+    /// for, the answer ended early.
+    pub model_stopped: bool,
     /// An error event inside a 2xx stream, with the server's message.
     pub error: Option<String>,
     /// The API knows this event as one of its own (text, usage, a control event, its terminal
@@ -146,6 +163,7 @@ pub fn interpret_named(p: &dyn Protocol, event: &str, data: &str) -> Result<Delt
         server_latency_s: d.server_latency_s,
         server_ttft_s: d.server_ttft_s,
         done: d.done,
+        model_stopped: d.model_stopped,
         error: d.error,
         recognised: d.recognised,
     })
@@ -166,6 +184,7 @@ pub fn interpret_owned(p: &dyn Protocol, data: &str) -> Result<Delta<'static>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn text_borrows_from_the_event_unless_it_has_escapes() {
@@ -184,6 +203,21 @@ mod tests {
             (delta.answer, delta.conversation_id),
             (Cow::Borrowed("hi"), Some(Cow::Borrowed("c1")))
         ));
+    }
+
+    #[test]
+    fn extra_fields_replace_the_adapters_whole_and_add_new_ones() {
+        let mut body = json!({"model": "m", "stream": true, "stop": ["a"], "n": {"x": 1}});
+        let extra: Map<String, Value> =
+            serde_json::from_str(r#"{"stop": ["b"], "n": {"y": 2}, "temperature": 0.5}"#).unwrap();
+        merge_extra(&mut body, Some(&extra));
+        assert_eq!(
+            body,
+            json!({"model": "m", "stream": true, "stop": ["b"], "n": {"y": 2}, "temperature": 0.5})
+        );
+        let before = body.clone();
+        merge_extra(&mut body, None);
+        assert_eq!(body, before);
     }
 
     #[test]

@@ -33,6 +33,9 @@ struct Choice<'a> {
     /// Completions put the text here.
     #[serde(borrow, deserialize_with = "super::text", default)]
     text: Option<Cow<'a, str>>,
+    /// `stop`, `length`, `tool_calls`… in the choice's last chunk.
+    #[serde(borrow, deserialize_with = "super::text", default)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +137,7 @@ impl Protocol for OpenAi {
         if spec.ignore_eos {
             body["ignore_eos"] = true.into();
         }
+        super::merge_extra(&mut body, spec.extra);
         body.to_string().into_bytes()
     }
 
@@ -152,6 +156,7 @@ impl Protocol for OpenAi {
             return Ok(d);
         }
         if let Some(choice) = chunk.choices {
+            d.model_stopped = choice.finish_reason.as_deref() == Some("stop");
             if let Some(text) = choice.text {
                 d.answer = text;
             }
@@ -264,6 +269,7 @@ mod tests {
             inputs: &inputs,
             conversation_id: None,
             ignore_eos: true,
+            extra: None,
         };
         let v: Value = serde_json::from_slice(&OpenAi::Chat.body(&spec)).unwrap();
         assert_eq!(
@@ -279,5 +285,23 @@ mod tests {
         let v: Value = serde_json::from_slice(&OpenAi::Chat.body(&spec)).unwrap();
         assert_eq!(v["messages"][0]["content"], "s");
         assert_eq!((v.get("ignore_eos"), v.get("max_tokens")), (None, None));
+        let extra = serde_json::from_str(r#"{"temperature": 0, "user": "x", "tools": []}"#).unwrap();
+        let v: Value =
+            serde_json::from_slice(&OpenAi::Chat.body(&RequestSpec { extra: Some(&extra), ..spec })).unwrap();
+        assert_eq!((&v["temperature"], &v["user"], &v["tools"]), (&json!(0), &json!("x"), &json!([])));
+        assert_eq!(v["stream"], true, "what is not in the extra fields stays the adapter's");
+    }
+
+    #[test]
+    fn a_stop_finish_reason_is_the_model_stopping() {
+        let p = OpenAi::Chat;
+        let stop = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+        assert!(interpret_owned(&p, stop).unwrap().model_stopped);
+        for other in ["\"length\"", "\"tool_calls\"", "null"] {
+            let data = format!(r#"{{"choices":[{{"index":0,"delta":{{}},"finish_reason":{other}}}]}}"#);
+            assert!(!interpret_owned(&p, &data).unwrap().model_stopped, "{data}");
+        }
+        let completion = r#"{"choices":[{"index":0,"text":"","finish_reason":"stop"}]}"#;
+        assert!(interpret_owned(&OpenAi::Completions, completion).unwrap().model_stopped);
     }
 }

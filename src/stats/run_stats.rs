@@ -51,6 +51,9 @@ pub struct RunStats {
     pub usage_check: UsageCheck,
     /// Requests that succeeded with warnings (malformed events, invalid UTF-8).
     pub with_warnings: u64,
+    /// Successful answers the model ended itself below the asked `max_tokens`
+    /// (`Measurement::ended_early`).
+    pub ended_early: u64,
     pub ttfb: Histogram,
     pub ttfe: Histogram,
     pub ttft: Histogram,
@@ -261,6 +264,7 @@ impl RunStats {
         if !m.warnings.is_empty() {
             self.with_warnings += 1;
         }
+        self.ended_early += u64::from(m.ended_early());
         let (tokens, source) = m.output_tokens();
         self.output_tokens += tokens;
         self.input_tokens += m.input_tokens();
@@ -317,6 +321,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.retried += o.retried;
         self.attempts += o.attempts;
         self.reconnects += o.reconnects;
+        self.ended_early += o.ended_early;
         for (kind, t) in &o.errors {
             self.errors
                 .entry(kind.clone())

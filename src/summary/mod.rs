@@ -199,6 +199,9 @@ pub struct Requests {
     pub attempts: u64,
     /// `--warmup` requests: sent and recorded, and counted in nothing else here.
     pub warmup: u64,
+    /// Of `ok`, the answers the model ended itself (finish reason `stop`, Anthropic `end_turn`)
+    /// with fewer output tokens than the request's `max_tokens` asked for.
+    pub ended_early: u64,
 }
 
 /// Per second of the measured window (`window_s`).
@@ -445,6 +448,7 @@ impl Summary {
                 retried: s.retried,
                 attempts: s.attempts,
                 warmup: s.warmup,
+                ended_early: s.ended_early,
             },
             success_rate: (finished > 0).then(|| s.ok as f64 / finished as f64),
             errors: s.errors.iter().map(|(k, t)| (k.clone(), t.count)).collect(),

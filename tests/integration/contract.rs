@@ -170,6 +170,7 @@ mod wire {
         pub retried: u64,
         pub attempts: u64,
         pub warmup: u64,
+        pub ended_early: u64,
     }
 
     #[derive(Debug, Deserialize)]
@@ -314,6 +315,8 @@ mod wire {
         pub counted_tokens: u64,
         pub input_tokens: u64,
         pub reasoning_tokens: Option<u64>,
+        pub max_tokens: Option<u32>,
+        pub model_stopped: bool,
         pub server_latency_ms: Option<f64>,
         pub server_ttft_ms: Option<f64>,
         pub events: usize,
@@ -392,6 +395,7 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         retried: 0,
         attempts: 10,
         warmup: 0,
+        ended_early: 0,
     };
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());

@@ -4,6 +4,7 @@
 mod apis;
 mod artifacts;
 mod bad_input;
+mod bodies;
 mod breakdown;
 mod capacity;
 mod contract;

@@ -4,14 +4,15 @@
 
 use serde_json::{Value, json};
 
-use super::{Ask, End, Shape, SplitMix64, message_chars, quote};
+use super::{Ask, End, Shape, SplitMix64, message_tokens, quote};
 
 pub(in crate::mock) fn ask(body: &Value) -> Ask {
-    let messages = body["messages"].as_array().map_or(0, |m| m.iter().map(message_chars).sum::<u64>());
+    let messages = body["messages"].as_array().map_or(0, |m| m.iter().map(message_tokens).sum::<u64>());
     Ask {
         stream: body["stream"] == true,
-        prompt_tokens: messages + super::chars(&body["system"]),
+        prompt_tokens: messages + super::tokens(&body["system"]),
         max_tokens: body["max_tokens"].as_u64(),
+        ignore_eos: false,
     }
 }
 

@@ -8,8 +8,9 @@ use super::{Ask, End, OpenAi, Shape, SplitMix64, data, quote, unix_now};
 pub(in crate::mock) fn ask(body: &Value) -> Ask {
     Ask {
         stream: body["stream"] == true,
-        prompt_tokens: super::chars(&body["prompt"]),
-        max_tokens: body["max_tokens"].as_u64(),
+        prompt_tokens: super::tokens(&body["prompt"]),
+        max_tokens: super::cap(body),
+        ignore_eos: body["ignore_eos"] == true,
     }
 }
 

@@ -32,13 +32,15 @@ pub(super) enum Route {
 }
 
 /// What the request asks of the response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Ask {
     pub stream: bool,
-    /// Characters of prompt text: an approximation of tokens that needs no tokenizer.
+    /// The prompt text's tokens by the mock's own count (`tokens`), which needs no tokenizer.
     pub prompt_tokens: u64,
     /// The request's cap on generated tokens, if any.
     pub max_tokens: Option<u64>,
+    /// `ignore_eos: true` (vLLM, SGLang, llama.cpp): generate to the cap, never end early.
+    pub ignore_eos: bool,
 }
 
 /// How a response ended, for usage blocks and finish reasons.
@@ -118,8 +120,29 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-fn chars(v: &Value) -> u64 {
-    v.as_str().map_or(0, |s| s.chars().count() as u64)
+/// The mock's own token count of a JSON string (0 for anything else): each CJK character
+/// (Han, kana, Hangul, CJK punctuation, full-width forms) is one token, each run of other letters
+/// or digits one, each other character but whitespace one. Written here, not shared with the
+/// client, and on the same rule as its default estimate, so a prompt llmload sized to N
+/// estimated tokens is reported back as N.
+fn tokens(v: &Value) -> u64 {
+    let Some(s) = v.as_str() else { return 0 };
+    let (mut n, mut in_word) = (0, false);
+    for c in s.chars() {
+        let cjk = matches!(c as u32,
+            0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF
+            | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF);
+        let word = !cjk && c.is_alphanumeric();
+        n += u64::from(cjk || (word && !in_word) || (!word && !c.is_whitespace()));
+        in_word = word;
+    }
+    n
+}
+
+/// The request's cap on output tokens: `max_completion_tokens`, `max_tokens` or (the Responses
+/// API's) `max_output_tokens`, the first given.
+fn cap(body: &Value) -> Option<u64> {
+    ["max_completion_tokens", "max_tokens", "max_output_tokens"].iter().find_map(|k| body[*k].as_u64())
 }
 
 fn unix_now() -> u64 {
@@ -159,8 +182,9 @@ fn dify_ask(body: &Value) -> Ask {
     Ask {
         stream: body["response_mode"] != "blocking",
         // A completion app may carry the prompt only in its inputs.
-        prompt_tokens: chars(&body["query"]).max(chars(&body["inputs"]["query"])),
+        prompt_tokens: tokens(&body["query"]).max(tokens(&body["inputs"]["query"])),
         max_tokens: None,
+        ignore_eos: false,
     }
 }
 
@@ -272,19 +296,20 @@ impl Shape for Dify {
 
 fn openai_ask(body: &Value) -> Ask {
     let prompt_tokens =
-        body["messages"].as_array().map_or(0, |messages| messages.iter().map(message_chars).sum());
+        body["messages"].as_array().map_or(0, |messages| messages.iter().map(message_tokens).sum());
     Ask {
         stream: body["stream"] == true,
         prompt_tokens,
-        max_tokens: body["max_completion_tokens"].as_u64().or_else(|| body["max_tokens"].as_u64()),
+        max_tokens: cap(body),
+        ignore_eos: body["ignore_eos"] == true,
     }
 }
 
-/// Characters of a message's `content`: a string, or an array of parts with `text`.
-fn message_chars(message: &Value) -> u64 {
+/// Tokens of a message's `content`: a string, or an array of parts with `text`.
+fn message_tokens(message: &Value) -> u64 {
     match &message["content"] {
-        Value::Array(parts) => parts.iter().map(|p| chars(&p["text"])).sum(),
-        content => chars(content),
+        Value::Array(parts) => parts.iter().map(|p| tokens(&p["text"])).sum(),
+        content => tokens(content),
     }
 }
 
@@ -415,7 +440,7 @@ mod tests {
     fn asks_are_read_from_each_protocols_request() {
         let dify = json!({"query": "你好 ab", "inputs": {}, "user": "u", "response_mode": "blocking"});
         let (_, ask) = read(Route::Dify, &dify, 1);
-        let want = Ask { stream: false, prompt_tokens: 5, max_tokens: None };
+        let want = Ask { stream: false, prompt_tokens: 3, ..Ask::default() };
         assert_eq!(ask, want);
         let openai = json!({
             "model": "m", "stream": true, "max_tokens": 9, "max_completion_tokens": 4,
@@ -423,9 +448,22 @@ mod tests {
                          {"role": "user", "content": [{"type": "text", "text": "汉字"}]}],
         });
         let (_, ask) = read(Route::OpenAi, &openai, 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(4) });
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 3, max_tokens: Some(4), ignore_eos: false });
         let (_, ask) = read(Route::OpenAi, &Value::Null, 1);
-        assert_eq!(ask, Ask { stream: false, prompt_tokens: 0, max_tokens: None });
+        assert_eq!(ask, Ask::default());
+        let exact = json!({"stream": true, "ignore_eos": true, "max_output_tokens": 7, "messages": []});
+        let (_, ask) = read(Route::OpenAi, &exact, 1);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 0, max_tokens: Some(7), ignore_eos: true });
+    }
+
+    #[test]
+    fn prompt_tokens_count_cjk_characters_words_and_symbols() {
+        let t = |s: &str| tokens(&json!(s));
+        assert_eq!(t("你好，世界"), 5);
+        assert_eq!(t("Hello, world!"), 4);
+        assert_eq!(t("GPU 利用率 is 95%"), 7);
+        assert_eq!(t("  \n\t"), 0);
+        assert_eq!(tokens(&json!(42)), 0);
     }
 
     #[test]
@@ -493,15 +531,15 @@ mod tests {
     fn completions_workflow_and_anthropic_asks() {
         let (_, ask) =
             read(Route::OpenAiCompletions, &json!({"prompt": "abc", "stream": true, "max_tokens": 4}), 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 3, max_tokens: Some(4) });
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 1, max_tokens: Some(4), ignore_eos: false });
         let (_, ask) =
             read(Route::DifyWorkflow, &json!({"inputs": {"query": "你好"}, "response_mode": "streaming"}), 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: None });
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, ..Ask::default() });
         let body = json!({"system": "ab", "messages": [{"role": "user", "content": "xyz"}], "max_tokens": 9, "stream": true});
         let (_, ask) = read(Route::Anthropic, &body, 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(9) });
-        let (_, ask) = read(Route::Dify, &json!({"inputs": {"query": "four"}}), 1);
-        assert_eq!(ask.prompt_tokens, 4, "a completion app's prompt may be only in inputs");
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: Some(9), ignore_eos: false });
+        let (_, ask) = read(Route::Dify, &json!({"inputs": {"query": "four 四"}}), 1);
+        assert_eq!(ask.prompt_tokens, 2, "a completion app's prompt may be only in inputs");
     }
 
     #[test]
@@ -529,7 +567,8 @@ mod tests {
 
     #[test]
     fn anthropic_events_have_event_lines_and_usage() {
-        let (shape, _) = read(Route::Anthropic, &json!({"messages": [{"role": "user", "content": "hi"}]}), 7);
+        let (shape, _) =
+            read(Route::Anthropic, &json!({"messages": [{"role": "user", "content": "你好"}]}), 7);
         let opening: Vec<(String, Value)> = shape.opening().iter().map(|e| named(e)).collect();
         assert_eq!(opening[0].0, "message_start");
         assert_eq!(opening[0].1["message"]["usage"]["input_tokens"], 2);

@@ -9,8 +9,9 @@ use super::{Ask, Dify, End, Shape, SplitMix64, data, quote, unix_now, uuid};
 pub(in crate::mock) fn ask(body: &Value) -> Ask {
     Ask {
         stream: body["response_mode"] != "blocking",
-        prompt_tokens: super::chars(&body["inputs"]["query"]),
+        prompt_tokens: super::tokens(&body["inputs"]["query"]),
         max_tokens: None,
+        ignore_eos: false,
     }
 }
 
