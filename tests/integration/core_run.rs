@@ -429,14 +429,16 @@ fn grace_sets_how_long_in_flight_requests_may_finish_after_ctrl_c() {
 
 #[test]
 fn the_input_tokens_of_each_request_are_a_distribution() {
-    // The mock's completions usage counts the prompt's characters: five for "hello".
+    // The mock's usage counts the prompt as llmload's estimate does: "hello there" is two words.
     let mock = fast_mock(3, &[]);
     let dir = Dir::new("input-tokens");
-    let (out, json) =
-        Llmload::run(&mock).args("--api openai-completions -c 1 -n 3 -q").opt("--prompt", "hello").json(&dir);
+    let (out, json) = Llmload::run(&mock)
+        .args("--api openai-completions -c 1 -n 3 -q")
+        .opt("--prompt", "hello there")
+        .json(&dir);
     out.expect_code(0);
     let m = &json["metrics"]["input_tokens"];
-    assert_eq!((m["count"].as_u64(), m["min"].as_f64(), m["max"].as_f64()), (Some(3), Some(5.0), Some(5.0)));
-    assert_eq!(json["tokens"]["input_total"], 15, "{}", out.context());
+    assert_eq!((m["count"].as_u64(), m["min"].as_f64(), m["max"].as_f64()), (Some(3), Some(2.0), Some(2.0)));
+    assert_eq!(json["tokens"]["input_total"], 6, "{}", out.context());
     assert!(out.stdout.contains("\n  input tokens                3 "), "{}", out.context());
 }
