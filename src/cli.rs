@@ -414,7 +414,7 @@ target_flags! {
     example = "llmload demo --api openai-chat -c 64 --out-dir demo/   # every output in demo/"
 )]
 pub struct DemoArgs {
-    /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions or anthropic
+    /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses or anthropic
     #[argh(option)]
     pub api: Option<String>,
     /// concurrent workers (default 16)

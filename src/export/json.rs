@@ -144,7 +144,7 @@ mod tests {
     "input_total": 7,
     "reasoning_total": 0,
     "cached_input": 4,
-    "cache_hit_share": 0.5714285714285714,
+    "cache_hit_share": 0.571429,
     "from_usage": 1,
     "estimated": 0,
     "from_tokenizer": 0,

@@ -294,6 +294,7 @@ pub struct Tokens {
     pub cached_input: Option<u64>,
     /// `cached_input` / the input tokens of those same requests; `None` when none reported it
     /// (or their prompts had no tokens).
+    #[serde(serialize_with = "six")]
     pub cache_hit_share: Option<f64>,
     /// Requests whose output count came from the server's usage.
     pub from_usage: u64,
