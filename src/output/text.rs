@@ -652,7 +652,10 @@ mod tests {
             line(Lang::En),
             "  cache hits  1,024 input tokens read from the server's cache: 80.0% of the input of the requests whose usage reported it"
         );
-        assert_eq!(line(Lang::Zh), "  缓存命中    1,024 个输入 token 命中服务器缓存：占报告缓存的请求输入的 80.0%");
+        assert_eq!(
+            line(Lang::Zh),
+            "  缓存命中    1,024 个输入 token 命中服务器缓存：占报告缓存的请求输入的 80.0%"
+        );
     }
 
     #[test]

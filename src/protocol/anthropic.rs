@@ -1,8 +1,8 @@
 //! Anthropic Messages (`/v1/messages`): `x-api-key` and `anthropic-version` headers, a required
 //! `max_tokens`, real `event:` lines; text in `content_block_delta` `text_delta` (and tool-use
-//! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`; input usage (and
-//! `cache_read_input_tokens`, the prompt-cache hits) in `message_start`, output in `message_delta`; `message_stop`
-//! ends the stream; `event: error` can follow HTTP 200.
+//! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`;
+//! input usage (and `cache_read_input_tokens`, the prompt-cache hits) in `message_start`, output
+//! in `message_delta`; `message_stop` ends the stream; `event: error` can follow HTTP 200.
 
 use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;

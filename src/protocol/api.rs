@@ -29,8 +29,7 @@ impl Api {
         Api::Anthropic,
         Api::Custom,
     ];
-    pub const NAMES: &'static str =
-        "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses, anthropic, custom";
+    pub const NAMES: &'static str = "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses, anthropic, custom";
 
     /// Other names people give an API: the family, or a server whose chat API is OpenAI's.
     const ALIASES: [(&'static str, Api); 11] = [

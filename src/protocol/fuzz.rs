@@ -109,19 +109,18 @@ const JSON: &[&[u8]] = &[
 ];
 
 /// Event names as every API sends them (Anthropic's matter; the others' are ignored).
-const EVENT_NAMES: &[&str] =
-    &[
-        "",
-        "message",
-        "ping",
-        "error",
-        "content_block_delta",
-        "message_delta",
-        "message_stop",
-        "response.output_text.delta",
-        "response.completed",
-        "response.failed",
-    ];
+const EVENT_NAMES: &[&str] = &[
+    "",
+    "message",
+    "ping",
+    "error",
+    "content_block_delta",
+    "message_delta",
+    "message_stop",
+    "response.output_text.delta",
+    "response.completed",
+    "response.failed",
+];
 
 /// One stream: whole events, fragments, random bytes and long runs, then an optional mutation.
 fn stream(rng: &mut SplitMix64, limits: Limits) -> Vec<u8> {

@@ -259,7 +259,8 @@ mod tests {
     fn a_tool_call_stream_is_timed_and_counted_by_its_arguments() {
         let mut deltas = Vec::new();
         let mut parser = crate::sse::Parser::new(crate::sse::Limits::default());
-        let bytes = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openai_tool_calls.sse"));
+        let bytes =
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openai_tool_calls.sse"));
         parser.feed(bytes, &mut |ev| deltas.push(interpret_owned(&OpenAi::Chat, &ev.data).unwrap())).unwrap();
         let text: Vec<&str> = deltas.iter().map(|d| d.answer.as_ref()).filter(|a| !a.is_empty()).collect();
         assert_eq!(text, ["{\"", "location", "\":\"", "Paris", ",", " France", "\"}"]);

@@ -210,7 +210,8 @@ mod tests {
 
     #[test]
     fn a_captured_vllm_stream_reads_as_text_usage_and_its_end() {
-        let deltas = read(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vllm_responses.sse")));
+        let deltas =
+            read(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vllm_responses.sse")));
         assert_eq!(deltas.len(), 14);
         assert!(deltas.iter().all(|d| d.recognised && d.error.is_none()));
         let text: String = deltas.iter().map(|d| d.answer.as_ref()).collect();
@@ -227,7 +228,10 @@ mod tests {
 
     #[test]
     fn an_openai_shaped_stream_with_reasoning_and_cached_tokens() {
-        let deltas = read(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openai_responses_reasoning.sse")));
+        let deltas = read(include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/openai_responses_reasoning.sse"
+        )));
         assert!(deltas.iter().all(|d| d.recognised && d.error.is_none()));
         let reasoning: String = deltas.iter().map(|d| d.reasoning.as_ref()).collect();
         let answer: String = deltas.iter().map(|d| d.answer.as_ref()).collect();
@@ -244,11 +248,17 @@ mod tests {
         let p = Responses;
         let failed = r#"{"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"The model crashed"}}}"#;
         let d = interpret_named(&p, "response.failed", failed).unwrap();
-        assert_eq!(d.error.as_deref(), Some("Responses API response.failed: server_error: The model crashed"));
+        assert_eq!(
+            d.error.as_deref(),
+            Some("Responses API response.failed: server_error: The model crashed")
+        );
         assert!(!d.done);
         let err = r#"{"type":"error","code":"ERR_SOMETHING","message":"Something went wrong","param":null,"sequence_number":1}"#;
         let d = interpret_named(&p, "error", err).unwrap();
-        assert_eq!(d.error.as_deref(), Some("Responses API error event: ERR_SOMETHING: Something went wrong"));
+        assert_eq!(
+            d.error.as_deref(),
+            Some("Responses API error event: ERR_SOMETHING: Something went wrong")
+        );
         let bare = r#"{"type":"error","code":null,"message":"overloaded"}"#;
         let d = interpret_owned(&p, bare).unwrap();
         assert_eq!(d.error.as_deref(), Some("Responses API error event: overloaded"));

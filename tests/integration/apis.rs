@@ -76,8 +76,15 @@ fn the_responses_api_is_found_from_its_url_and_ends_capped_answers_normally() {
     assert_eq!(j["tokens"]["from_usage"], 5);
     // "你好" is 2 characters, the mock's prompt tokens.
     assert_eq!(j["tokens"]["input_total"], 5 * 2);
-    assert_eq!((j["tokens"]["cached_input"].as_u64(), j["tokens"]["cache_hit_share"].as_f64()), (Some(0), Some(0.0)));
-    assert!(out.stdout.contains("cache hits  0 input tokens read from the server's cache: 0.0%"), "{}", out.context());
+    assert_eq!(
+        (j["tokens"]["cached_input"].as_u64(), j["tokens"]["cache_hit_share"].as_f64()),
+        (Some(0), Some(0.0))
+    );
+    assert!(
+        out.stdout.contains("cache hits  0 input tokens read from the server's cache: 0.0%"),
+        "{}",
+        out.context()
+    );
     let t = truth(&mock);
     assert_eq!((t.requests, t.completed), (6, 5), "5 requests and the preflight: {t:?}");
     assert!((21..=24).contains(&t.text_events), "4 a request, and 1 to 4 for the preflight: {t:?}");

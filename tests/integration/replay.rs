@@ -150,7 +150,11 @@ fn tool_call_arguments_are_the_text_of_a_tool_call_stream() {
     assert_eq!(j["metrics"]["itl_ms"]["count"], 2 * 6, "{}", out.context());
     assert_eq!(j["tokens"]["cached_input"], 2 * 1280, "{}", out.context());
     assert_eq!(j["tokens"]["cache_hit_share"], 0.833333, "{}", out.context());
-    assert!(recs.iter().all(|r| r["cached_tokens"] == 1280 && r["ttfa_ms"] == r["ttft_ms"]), "{}", out.context());
+    assert!(
+        recs.iter().all(|r| r["cached_tokens"] == 1280 && r["ttfa_ms"] == r["ttft_ms"]),
+        "{}",
+        out.context()
+    );
 }
 
 #[test]
@@ -166,7 +170,11 @@ fn responses_api_fixtures() {
     assert_eq!(j["tokens"]["cached_input"], 2 * 1024, "{}", out.context());
     assert_eq!(j["tokens"]["cache_hit_share"], 0.853333, "{}", out.context());
     for r in &recs {
-        assert_eq!((r["cached_tokens"].as_u64(), r["reasoning_tokens"].as_u64()), (Some(1024), Some(12)), "{r}");
+        assert_eq!(
+            (r["cached_tokens"].as_u64(), r["reasoning_tokens"].as_u64()),
+            (Some(1024), Some(12)),
+            "{r}"
+        );
         assert!(r["ttfa_ms"].as_f64() >= r["ttft_ms"].as_f64(), "{r}");
     }
     // The records rebuild the same token totals.

@@ -91,9 +91,7 @@ pub(super) fn read(api: Route, body: &Value, seed: u64) -> (Box<dyn Shape + Send
         Route::OpenAiCompletions => {
             (Box::new(completions::Completions::new(body, &mut rng)), completions::ask(body))
         }
-        Route::OpenAiResponses => {
-            (Box::new(responses::Responses::new(body, &mut rng)), responses::ask(body))
-        }
+        Route::OpenAiResponses => (Box::new(responses::Responses::new(body, &mut rng)), responses::ask(body)),
         Route::Anthropic => (Box::new(anthropic::Anthropic::new(body, &mut rng)), anthropic::ask(body)),
     }
 }
@@ -584,7 +582,10 @@ mod tests {
             ]
         );
         for (k, (name, v)) in events.iter().enumerate() {
-            assert_eq!((v["type"].as_str(), v["sequence_number"].as_u64()), (Some(name.as_str()), Some(k as u64)));
+            assert_eq!(
+                (v["type"].as_str(), v["sequence_number"].as_u64()),
+                (Some(name.as_str()), Some(k as u64))
+            );
         }
         assert_eq!(events[4].1["delta"], "字");
         assert_eq!(events[6].1["text"], "字好");
@@ -597,7 +598,10 @@ mod tests {
         );
         let stop = End { finish_reason: "stop", ..end() };
         let (name, done) = named(shape.closing(&stop).last().unwrap());
-        assert_eq!((name.as_str(), done["response"]["status"].as_str()), ("response.completed", Some("completed")));
+        assert_eq!(
+            (name.as_str(), done["response"]["status"].as_str()),
+            ("response.completed", Some("completed"))
+        );
         let (name, failed) = named(&shape.stream_error()[0]);
         assert_eq!(name, "response.failed");
         assert_eq!(failed["response"]["error"]["code"], "server_error");

@@ -63,9 +63,8 @@ impl Responses {
 
     /// The response object the lifecycle events carry.
     fn response(&self, status: &str, output: Value, end: Option<&End>) -> Value {
-        let incomplete = end
-            .filter(|e| e.finish_reason == "length")
-            .map(|_| json!({"reason": "max_output_tokens"}));
+        let incomplete =
+            end.filter(|e| e.finish_reason == "length").map(|_| json!({"reason": "max_output_tokens"}));
         json!({
             "id": self.id, "object": "response", "created_at": self.created, "status": status,
             "error": null, "incomplete_details": incomplete, "instructions": null,
