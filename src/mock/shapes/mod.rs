@@ -2,9 +2,10 @@
 //! cap) and the bytes of its SSE events, error bodies and non-streaming bodies, modelled on the
 //! streams in `fixtures/` (Dify chat-messages; OpenAI chat completions as vLLM sends them).
 //!
-//! A protocol is one `Shape` implementation plus one arm in `read`: OpenAI completions, Dify
-//! workflows and Anthropic Messages live in `shapes/`. Text events are rendered from a pre-built prefix (the hot path, one per
-//! token); the rest use `serde_json`. This module does not time, write or choose faults.
+//! A protocol is one `Shape` implementation plus one arm in `read`: OpenAI completions, OpenAI's
+//! Responses API, Dify workflows and Anthropic Messages live in `shapes/`. Text events are
+//! rendered from a pre-built prefix (the hot path, one per token); the rest use `serde_json`.
+//! This module does not time, write or choose faults.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
