@@ -48,7 +48,7 @@ macro_rules! target_flags {
             /// server port when --url is not given (default 8080)
             #[argh(option, from_str_fn(port))]
             port: Option<u16>,
-            /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom; openai, vllm, sglang, ollama, llama.cpp, llamacpp, lmdeploy, deepseek and qwen mean openai-chat, dify and dify-agent dify-chat
+            /// API protocol: auto (default: from the URL path, else dify-chat), dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses, anthropic, custom; openai, vllm, sglang, ollama, llama.cpp, llamacpp, lmdeploy, deepseek and qwen mean openai-chat, dify and dify-agent dify-chat
             #[argh(option)]
             api: Option<String>,
             /// URL path to use instead of the API's own (with --api custom, --url is used as is unless --path is given)
@@ -420,7 +420,7 @@ target_flags! {
     example = "llmload demo --api openai-chat -c 64 --out-dir demo/   # every output in demo/"
 )]
 pub struct DemoArgs {
-    /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions or anthropic
+    /// API the mock speaks and the test uses: dify-chat (default), dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses or anthropic
     #[argh(option)]
     pub api: Option<String>,
     /// concurrent workers (default 16)

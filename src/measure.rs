@@ -144,6 +144,10 @@ pub struct Measurement {
     pub usage_input_tokens: Option<u64>,
     /// The reasoning part of the output, where usage breaks it out.
     pub reasoning_tokens: Option<u64>,
+    /// The part of the usage's input tokens the server read from its prompt cache, where usage
+    /// says (`prompt_tokens_details.cached_tokens`, `cache_read_input_tokens`, the Responses
+    /// API's `input_tokens_details.cached_tokens`).
+    pub usage_cached_tokens: Option<u64>,
     /// Our count of the prompt (estimate or `--tokenizer`), for input tokens when usage has none.
     pub prompt_counted: u64,
     /// The output cap the request asked for (`max_tokens`), if any.
@@ -214,6 +218,7 @@ impl Measurement {
             usage_output_tokens: None,
             usage_input_tokens: None,
             reasoning_tokens: None,
+            usage_cached_tokens: None,
             prompt_counted: 0,
             max_tokens: None,
             model_stopped: false,

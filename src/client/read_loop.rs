@@ -220,6 +220,9 @@ impl StreamState {
         if d.reasoning_tokens.is_some() {
             m.reasoning_tokens = d.reasoning_tokens;
         }
+        if d.cached_tokens.is_some() {
+            m.usage_cached_tokens = d.cached_tokens;
+        }
         if d.server_latency_s.is_some() {
             m.server_latency_s = d.server_latency_s;
         }

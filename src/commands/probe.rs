@@ -9,7 +9,7 @@ use crate::client::{Client, Request};
 use crate::config::ProbePlan;
 use crate::error::Error;
 use crate::output::probe::{self as view, Found, Reading, Seen, Tally};
-use crate::protocol::{Anthropic, Api, Dify, OpenAi, Protocol};
+use crate::protocol::{Anthropic, Api, Dify, OpenAi, Protocol, Responses};
 use crate::sse::{self, Event};
 use crate::stop::StopSignal;
 use std::time::Duration;
@@ -19,8 +19,14 @@ const KEPT_EVENTS: usize = 1000;
 
 /// The adapters tried on a stream `--api` does not recognise, in the order a tie is broken (the
 /// two OpenAI adapters read each other's chunks alike: chat, the commoner, goes first).
-const OTHERS: [Api; 5] =
-    [Api::OpenAiChat, Api::OpenAiCompletions, Api::DifyChat, Api::Anthropic, Api::DifyWorkflow];
+const OTHERS: [Api; 6] = [
+    Api::OpenAiChat,
+    Api::OpenAiCompletions,
+    Api::OpenAiResponses,
+    Api::DifyChat,
+    Api::Anthropic,
+    Api::DifyWorkflow,
+];
 
 /// `llmload probe`: its exit code (0 recognised, 1 read but no tokens, 2 usage or no stream).
 pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
@@ -120,6 +126,7 @@ fn adapter(api: Api) -> Option<Box<dyn Protocol>> {
         Api::DifyWorkflow => Box::new(Dify::Workflow),
         Api::OpenAiChat => Box::new(OpenAi::Chat),
         Api::OpenAiCompletions => Box::new(OpenAi::Completions),
+        Api::OpenAiResponses => Box::new(Responses),
         Api::Anthropic => Box::new(Anthropic),
         Api::Custom => return None,
     })
@@ -181,6 +188,11 @@ mod tests {
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#,
         )];
         assert_eq!(suggest(Api::OpenAiChat, &anthropic), Some(Api::Anthropic));
+        let responses = [
+            ev("response.created", r#"{"type":"response.created","response":{}}"#),
+            ev("response.output_text.delta", r#"{"type":"response.output_text.delta","delta":"hi"}"#),
+        ];
+        assert_eq!(suggest(Api::OpenAiChat, &responses), Some(Api::OpenAiResponses));
         assert_eq!(suggest(Api::OpenAiChat, &[ev("", "plain words")]), None);
         let body =
             b"data: {\"event\":\"message\",\"answer\":\"hi\"}\n\ndata: {\"event\":\"message_end\"}\n\n";

@@ -5,7 +5,7 @@
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::lang::Text;
-use crate::protocol::{self, Anthropic, Api, Custom, Dify, OpenAi, Protocol};
+use crate::protocol::{self, Anthropic, Api, Custom, Dify, OpenAi, Protocol, Responses};
 use crate::util::files::{self, cap};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -60,6 +60,7 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
         Api::DifyWorkflow => Arc::new(Dify::Workflow),
         Api::OpenAiChat => Arc::new(OpenAi::Chat),
         Api::OpenAiCompletions => Arc::new(OpenAi::Completions),
+        Api::OpenAiResponses => Arc::new(Responses),
         Api::Anthropic => Arc::new(Anthropic),
         Api::Custom => Arc::new(custom_api(a)?),
     };

@@ -86,9 +86,9 @@ pub fn ignore_eos(a: &RunArgs, api: Api, prompts: &[Prompt]) -> Result<(), Error
     if !a.ignore_eos {
         return Ok(());
     }
-    if !matches!(api, Api::OpenAiChat | Api::OpenAiCompletions) {
+    if !matches!(api, Api::OpenAiChat | Api::OpenAiCompletions | Api::OpenAiResponses) {
         return Err(Error::Usage(format!(
-            "--ignore-eos only applies to the OpenAI APIs (openai-chat, openai-completions), whose vLLM, SGLang and llama.cpp servers honour ignore_eos; {api} has no such field: drop it or change --api"
+            "--ignore-eos only applies to the OpenAI APIs (openai-chat, openai-completions, openai-responses), whose vLLM, SGLang and llama.cpp servers honour ignore_eos; {api} has no such field: drop it or change --api"
         )));
     }
     if a.max_tokens.is_none() && prompts.iter().any(|p| p.max_tokens.is_none()) {
@@ -139,13 +139,13 @@ fn check(api: Api, fields: &Fields) -> Result<(), (String, String)> {
                     "llmload reads usage from the stream's last chunk: give {\"include_usage\": true, …} or leave stream_options out",
                 );
             }
-            "messages" | "prompt" => {
+            "messages" | "prompt" | "input" => {
                 return refuse(
                     key,
                     "it would replace every prompt: give prompts with --prompt, --prompt-tokens or --param-file (JSONL lines may carry \"messages\")",
                 );
             }
-            "max_tokens" | "max_completion_tokens" => {
+            "max_tokens" | "max_completion_tokens" | "max_output_tokens" => {
                 return refuse(
                     key,
                     "llmload must know the output cap (it counts answers that end early): use --max-tokens, --output-tokens or a JSONL line's \"max_tokens\"",

@@ -34,6 +34,7 @@ mod tests {
         ok.usage_output_tokens = Some(3);
         ok.counted_tokens = 4;
         ok.usage_input_tokens = Some(7);
+        ok.usage_cached_tokens = Some(4);
         (ok.read_lags_us, ok.send_lag) = (vec![12, 42], Some(Duration::from_micros(850)));
         stats.add(&ok);
         let mut failed = Measurement::new(1, 0, None, t0);
@@ -143,6 +144,8 @@ mod tests {
     "output_total": 3,
     "input_total": 7,
     "reasoning_total": 0,
+    "cached_input": 4,
+    "cache_hit_share": 0.571429,
     "from_usage": 1,
     "estimated": 0,
     "from_tokenizer": 0,

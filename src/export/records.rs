@@ -86,6 +86,9 @@ pub struct Record {
     /// The reasoning part of the output, where usage breaks it out.
     #[serde(default)]
     pub reasoning_tokens: Option<u64>,
+    /// The part of `input_tokens` the server read from its prompt cache, where usage says.
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
     /// The output cap the request asked for (`max_tokens`); `null` when it asked for none.
     #[serde(default)]
     pub max_tokens: Option<u32>,
@@ -194,6 +197,7 @@ impl Record {
             counted_tokens: 0,
             input_tokens: 0,
             reasoning_tokens: None,
+            cached_tokens: None,
             max_tokens: None,
             model_stopped: false,
             server_latency_ms: None,
@@ -247,6 +251,7 @@ impl Record {
             counted_tokens: m.counted_tokens,
             input_tokens: m.input_tokens(),
             reasoning_tokens: m.reasoning_tokens,
+            cached_tokens: m.usage_cached_tokens,
             max_tokens: m.max_tokens,
             model_stopped: m.model_stopped,
             server_latency_ms: ms(m.server_latency()),
@@ -295,6 +300,7 @@ impl Record {
         // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
         m.usage_input_tokens = Some(self.input_tokens);
         m.reasoning_tokens = self.reasoning_tokens;
+        m.usage_cached_tokens = self.cached_tokens;
         (m.max_tokens, m.model_stopped) = (self.max_tokens, self.model_stopped);
         m.server_latency_s = self.server_latency_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.server_ttft_s = self.server_ttft_ms.map(|ms| ms_us(ms).as_secs_f64());
@@ -366,6 +372,7 @@ mod tests {
             counted_tokens: 10,
             input_tokens: 7,
             reasoning_tokens: Some(4),
+            cached_tokens: Some(3),
             max_tokens: None,
             model_stopped: false,
             server_latency_ms: Some(190.5),
@@ -388,7 +395,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
 "
         );
         let back: Record = serde_json::from_str(&got).unwrap();
@@ -429,14 +436,15 @@ mod tests {
         m.counted_tokens = 3;
         m.prompt_counted = 9;
         m.usage_input_tokens = Some(12);
+        m.usage_cached_tokens = Some(8);
         m.server_latency_s = Some(0.25);
         m.status = Some(200);
         m.read_lags_us = vec![40, 1_250, 7];
         let r = Record::from_measurement(&m, Duration::from_micros(1_500), "openai-chat", "http://h/v1");
         assert_eq!(r.read_lag_max_ms, Some(1.25));
         assert_eq!(
-            (r.input_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
-            (12, Some(250.0), None, 1)
+            (r.input_tokens, r.cached_tokens, r.server_latency_ms, r.server_ttft_ms, r.turn),
+            (12, Some(8), Some(250.0), None, 1)
         );
         assert_eq!(
             (r.start_ms, r.ttft_ms, r.itl_ms.clone(), r.e2e_ms),
@@ -446,6 +454,7 @@ mod tests {
         let base = Instant::now();
         let back = r.to_measurement(base).unwrap();
         assert_eq!(back.t0, base + Duration::from_micros(1_500));
+        assert_eq!(back.usage_cached_tokens, Some(8));
         assert_eq!(
             (back.ttfb(), back.ttft(), back.ttfa(), back.e2e()),
             (m.ttfb(), m.ttft(), m.ttfa(), m.e2e())

@@ -1,6 +1,6 @@
 //! The embedded mock LLM server: a user feature (`llmload mock`, `llmload demo`) and the
 //! project's measuring instrument. It streams Dify (chat, completion, workflow), OpenAI-compatible
-//! (chat, completions) and Anthropic responses on a scripted schedule, or replays a recorded
+//! (chat, completions, the Responses API) and Anthropic responses on a scripted schedule, or replays a recorded
 //! stream (`replay`), injects faults on request, and records the truth of what it sent — when each event
 //! left — so a client's TTFT/ITL can be checked against it.
 //!
@@ -65,15 +65,17 @@ const DIFY_WORKFLOW_PATH: &str = "/v1/workflows/run";
 const OPENAI_PATH: &str = "/v1/chat/completions";
 const OPENAI_COMPLETIONS_PATH: &str = "/v1/completions";
 const ANTHROPIC_PATH: &str = "/v1/messages";
+const OPENAI_RESPONSES_PATH: &str = "/v1/responses";
 
 /// Every API path and what it speaks. These paths and shapes repeat `protocol::Api` on purpose,
 /// so that the instrument and the client disagree loudly when either is wrong: do not merge them.
-const ROUTES: [(&str, Route); 6] = [
+const ROUTES: [(&str, Route); 7] = [
     (DIFY_PATH, Route::Dify),
     (DIFY_COMPLETION_PATH, Route::Dify),
     (DIFY_WORKFLOW_PATH, Route::DifyWorkflow),
     (OPENAI_PATH, Route::OpenAi),
     (OPENAI_COMPLETIONS_PATH, Route::OpenAiCompletions),
+    (OPENAI_RESPONSES_PATH, Route::OpenAiResponses),
     (ANTHROPIC_PATH, Route::Anthropic),
 ];
 

@@ -23,6 +23,8 @@ pub struct Reading {
     pub reasoning: String,
     pub output_tokens: Option<u64>,
     pub input_tokens: Option<u64>,
+    /// The part of the input read from the server's prompt cache (shown, not in `--json`).
+    pub cached_tokens: Option<u64>,
     pub done: bool,
     /// An error event inside the stream, with the server's message.
     pub error: Option<String>,
@@ -39,6 +41,7 @@ impl Reading {
                 reasoning: d.reasoning.into_owned(),
                 output_tokens: d.output_tokens,
                 input_tokens: d.input_tokens,
+                cached_tokens: d.cached_tokens,
                 done: d.done,
                 error: d.error,
                 malformed: None,
@@ -139,8 +142,11 @@ pub fn reading(r: &Reading, api: &str) -> String {
     if let Some(n) = r.output_tokens {
         parts.push(format!("usage: {n} output tokens"));
     }
-    if let Some(n) = r.input_tokens {
-        parts.push(format!("{n} input tokens"));
+    match (r.input_tokens, r.cached_tokens) {
+        (Some(n), Some(c)) => parts.push(format!("{n} input tokens ({c} cached)")),
+        (Some(n), None) => parts.push(format!("{n} input tokens")),
+        (None, Some(c)) => parts.push(format!("{c} cached input tokens")),
+        (None, None) => {}
     }
     if let Some(e) = &r.error {
         parts.push(format!("error event: {e}"));
@@ -344,6 +350,8 @@ mod tests {
             ..Reading::default()
         };
         assert_eq!(reading(&usage, api), "usage: 10 output tokens · 4 input tokens");
+        let cached = Reading { cached_tokens: Some(3), ..usage };
+        assert_eq!(reading(&cached, api), "usage: 10 output tokens · 4 input tokens (3 cached)");
         let end = Reading { recognised: true, done: true, ..Reading::default() };
         assert_eq!(reading(&end, api), "terminal event");
         let think = Reading { recognised: true, reasoning: "x".repeat(70), ..Reading::default() };

@@ -110,6 +110,18 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             format!("输出 {out}{reasoning} · 输入 {input}（token 计数：{usage} 个请求来自 usage，{tokenizer} 个来自分词器，{estimated} 个为估算{cancelled}）"),
         )
     );
+    if let Some(cached) = t.cached_input {
+        let (n, share) = (count(cached), percent(t.cache_hit_share));
+        let _ = writeln!(
+            o,
+            "{}{}",
+            label(l, ("cache hits", "缓存命中")),
+            l.pick(
+                format!("{n} input tokens read from the server's cache: {share} of the input of the requests whose usage reported it"),
+                format!("{n} 个输入 token 命中服务器缓存：占报告缓存的请求输入的 {share}"),
+            )
+        );
+    }
     if let Some(c) = &t.usage_vs_counted {
         let counter = s.config["tokenizer"].as_str().unwrap_or("estimate");
         let (differ, compared) = (count(c.differ), count(c.compared));
@@ -643,6 +655,23 @@ mod tests {
         assert_eq!(
             throughput(&s, Lang::Zh),
             "9.8 req/s · 输出 590.4 tok/s · 总耗时 5.00s（速率按预热后的 2.81s 计）"
+        );
+    }
+
+    #[test]
+    fn the_cache_line_shows_only_when_usage_reported_the_cache() {
+        let mut s = summary(json!({}));
+        assert!(!render(&s, Lang::En).contains("cache hits"));
+        assert!(!render(&s, Lang::Zh).contains("缓存命中"));
+        (s.tokens.cached_input, s.tokens.cache_hit_share) = (Some(1_024), Some(0.8));
+        let line = |l| render(&s, l).lines().find(|x| x.contains("1,024")).unwrap_or_default().to_string();
+        assert_eq!(
+            line(Lang::En),
+            "  cache hits  1,024 input tokens read from the server's cache: 80.0% of the input of the requests whose usage reported it"
+        );
+        assert_eq!(
+            line(Lang::Zh),
+            "  缓存命中    1,024 个输入 token 命中服务器缓存：占报告缓存的请求输入的 80.0%"
         );
     }
 

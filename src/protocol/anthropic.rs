@@ -1,7 +1,8 @@
 //! Anthropic Messages (`/v1/messages`): `x-api-key` and `anthropic-version` headers, a required
 //! `max_tokens`, real `event:` lines; text in `content_block_delta` `text_delta` (and tool-use
-//! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`; input usage in `message_start`, output in `message_delta`; `message_stop`
-//! ends the stream; `event: error` can follow HTTP 200.
+//! `input_json_delta`, output like OpenAI's tool-call arguments), reasoning in `thinking_delta`;
+//! input usage (and `cache_read_input_tokens`, the prompt-cache hits) in `message_start`, output
+//! in `message_delta`; `message_stop` ends the stream; `event: error` can follow HTTP 200.
 
 use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
 use crate::sse::Event;
@@ -54,6 +55,21 @@ struct Usage {
     output_tokens: Option<u64>,
 }
 
+impl Usage {
+    /// The whole prompt (`input_tokens` counts only what was neither written to nor read from
+    /// the cache) and the part read from the cache, where this usage gives them (`message_start`
+    /// always; `message_delta` repeats them, cumulative, on newer servers).
+    fn read_input(&self, d: &mut Delta) {
+        let cache = self.cache_creation_input_tokens.unwrap_or(0) + self.cache_read_input_tokens.unwrap_or(0);
+        if let Some(n) = self.input_tokens {
+            d.input_tokens = Some(n + cache);
+        }
+        if self.cache_read_input_tokens.is_some() {
+            d.cached_tokens = self.cache_read_input_tokens;
+        }
+    }
+}
+
 impl Protocol for Anthropic {
     fn api(&self) -> Api {
         Api::Anthropic
@@ -101,13 +117,14 @@ impl Protocol for Anthropic {
             }
             "message_start" => {
                 if let Some(u) = ev.message.and_then(|m| m.usage) {
-                    let cached =
-                        u.cache_creation_input_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0);
-                    d.input_tokens = u.input_tokens.map(|n| n + cached);
+                    u.read_input(&mut d);
                 }
             }
             "message_delta" => {
-                d.output_tokens = ev.usage.and_then(|u| u.output_tokens);
+                if let Some(u) = ev.usage {
+                    d.output_tokens = u.output_tokens;
+                    u.read_input(&mut d);
+                }
                 d.model_stopped = ev.delta.and_then(|x| x.stop_reason).as_deref() == Some("end_turn");
             }
             "message_stop" => d.done = true,
@@ -135,7 +152,7 @@ mod tests {
         let p = Anthropic;
         let start = r#"{"type":"message_start","message":{"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":5,"output_tokens":1}}}"#;
         let d = interpret_named(&p, "message_start", start).unwrap();
-        assert_eq!((d.input_tokens, d.output_tokens), (Some(30), None));
+        assert_eq!((d.input_tokens, d.output_tokens, d.cached_tokens), (Some(30), None, Some(5)));
         let think =
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#;
         let d = interpret_named(&p, "content_block_delta", think).unwrap();
@@ -149,7 +166,11 @@ mod tests {
         assert_eq!(interpret_named(&p, "content_block_delta", tool).unwrap().answer, "{\"city\":");
         let md =
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42}}"#;
-        assert_eq!(interpret_named(&p, "message_delta", md).unwrap().output_tokens, Some(42));
+        let d = interpret_named(&p, "message_delta", md).unwrap();
+        assert_eq!((d.output_tokens, d.input_tokens, d.cached_tokens), (Some(42), None, None));
+        let cumulative = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"output_tokens":42}}"#;
+        let d = interpret_named(&p, "message_delta", cumulative).unwrap();
+        assert_eq!((d.output_tokens, d.input_tokens, d.cached_tokens), (Some(42), Some(2058), Some(2048)));
         assert!(interpret_named(&p, "message_delta", md).unwrap().model_stopped);
         let capped =
             r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":9}}"#;

@@ -13,22 +13,23 @@ pub enum Api {
     DifyWorkflow,
     OpenAiChat,
     OpenAiCompletions,
+    OpenAiResponses,
     Anthropic,
     Custom,
 }
 
 impl Api {
-    pub const ALL: [Api; 7] = [
+    pub const ALL: [Api; 8] = [
         Api::DifyChat,
         Api::DifyCompletion,
         Api::DifyWorkflow,
         Api::OpenAiChat,
         Api::OpenAiCompletions,
+        Api::OpenAiResponses,
         Api::Anthropic,
         Api::Custom,
     ];
-    pub const NAMES: &'static str =
-        "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom";
+    pub const NAMES: &'static str = "auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses, anthropic, custom";
 
     /// Other names people give an API: the family, or a server whose chat API is OpenAI's.
     const ALIASES: [(&'static str, Api); 11] = [
@@ -52,6 +53,7 @@ impl Api {
             Api::DifyWorkflow => "dify-workflow",
             Api::OpenAiChat => "openai-chat",
             Api::OpenAiCompletions => "openai-completions",
+            Api::OpenAiResponses => "openai-responses",
             Api::Anthropic => "anthropic",
             Api::Custom => "custom",
         }
@@ -65,6 +67,7 @@ impl Api {
             Api::DifyWorkflow => Some("/v1/workflows/run"),
             Api::OpenAiChat => Some("/v1/chat/completions"),
             Api::OpenAiCompletions => Some("/v1/completions"),
+            Api::OpenAiResponses => Some("/v1/responses"),
             Api::Anthropic => Some("/v1/messages"),
             Api::Custom => None,
         }
@@ -142,6 +145,7 @@ mod tests {
         assert_eq!(Api::from_url("http://h:1/v1"), None);
         assert_eq!(Api::from_url("http://h:1/v1/chat/completions"), Some(Api::OpenAiChat));
         assert_eq!(Api::from_url("http://h:1/v1/completions"), Some(Api::OpenAiCompletions));
+        assert_eq!(Api::from_url("http://h:1/v1/responses"), Some(Api::OpenAiResponses));
         assert!("grpc".parse::<Api>().unwrap_err().starts_with("unknown API: use one of auto, dify-chat"));
     }
 

@@ -8,6 +8,7 @@ use super::anthropic::Anthropic;
 use super::custom::Custom;
 use super::dify::Dify;
 use super::openai::OpenAi;
+use super::responses::Responses;
 use crate::sse::{Limits, Parser};
 use crate::util::rng::SplitMix64;
 
@@ -18,8 +19,8 @@ fn cases() -> u64 {
     std::env::var("LLMLOAD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CASES)
 }
 
-/// Every adapter: each Dify and OpenAI endpoint, Anthropic, and a custom API reading text and
-/// usage by JSON pointer.
+/// Every adapter: each Dify and OpenAI endpoint (the Responses API too), Anthropic, and a custom
+/// API reading text and usage by JSON pointer.
 fn adapters() -> Vec<Box<dyn Protocol>> {
     let custom = Custom {
         template: r#"{"input": {{prompt}}}"#.into(),
@@ -33,6 +34,7 @@ fn adapters() -> Vec<Box<dyn Protocol>> {
         Box::new(Dify::Workflow),
         Box::new(OpenAi::Chat),
         Box::new(OpenAi::Completions),
+        Box::new(Responses),
         Box::new(Anthropic),
         Box::new(custom),
     ]
@@ -52,6 +54,8 @@ const FRAGMENTS: &[&[u8]] = &[
     b"event: content_block_delta\n",
     b"event: message_delta\n",
     b"event: message_stop\n",
+    b"event: response.output_text.delta\n",
+    b"event: response.completed\n",
     b"id: 7\n",
     b"retry: 100\n",
     b": ping\n\n",
@@ -72,6 +76,12 @@ const FRAGMENTS: &[&[u8]] = &[
     br#"{"error":{"message":"bad","code":null}}"#,
     br#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"t"}}"#,
     br#"{"choices":[{"delta":{"content":null}}],"usage":{"completion_tokens":-1}}"#,
+    br#"{"type":"response.output_text.delta","delta":"\u4f60","sequence_number":4}"#,
+    br#"{"type":"response.completed","response":{"usage":{"input_tokens":3,"input_tokens_details":{"cached_tokens":2},"output_tokens":5}}}"#,
+    br#"{"type":"response.failed","response":{"error":{"code":"server_error","message":"m"}}}"#,
+    br#"{"type":"response.incomplete","response":{"incomplete_details":{"reason":"content_filter"}}}"#,
+    br#"{"type":"error","code":null,"message":"x"}"#,
+    br#"{"choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":8}}}"#,
     b"{",
     b"}",
     b"\"",
@@ -93,12 +103,24 @@ const JSON: &[&[u8]] = &[
     br#"{"error":{"message":"bad","code":null}}"#,
     br#"{"type":"content_block_delta","delta":{"type":"thinking_delta","thinking":"t"}}"#,
     br#"{"type":"message_delta","usage":{"output_tokens":3}}"#,
+    br#"{"type":"response.reasoning_text.delta","delta":"r"}"#,
+    br#"{"type":"response.completed","response":{"usage":{"input_tokens":3,"output_tokens":5}}}"#,
     b"[DONE]",
 ];
 
 /// Event names as every API sends them (Anthropic's matter; the others' are ignored).
-const EVENT_NAMES: &[&str] =
-    &["", "message", "ping", "error", "content_block_delta", "message_delta", "message_stop"];
+const EVENT_NAMES: &[&str] = &[
+    "",
+    "message",
+    "ping",
+    "error",
+    "content_block_delta",
+    "message_delta",
+    "message_stop",
+    "response.output_text.delta",
+    "response.completed",
+    "response.failed",
+];
 
 /// One stream: whole events, fragments, random bytes and long runs, then an optional mutation.
 fn stream(rng: &mut SplitMix64, limits: Limits) -> Vec<u8> {

@@ -10,12 +10,14 @@ mod dify;
 #[cfg(test)]
 mod fuzz;
 mod openai;
+mod responses;
 
 pub use anthropic::Anthropic;
 pub use api::{Api, endpoint};
 pub use custom::{Custom, check_pointer, check_template};
 pub use dify::Dify;
 pub use openai::OpenAi;
+pub use responses::Responses;
 
 use crate::sse::Event;
 use crate::workload::Prompt;
@@ -62,6 +64,8 @@ pub struct Delta<'a> {
     pub input_tokens: Option<u64>,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: Option<u64>,
+    /// The part of `input_tokens` the server read from its prompt cache, where usage says.
+    pub cached_tokens: Option<u64>,
     /// The server's own account of the request (Dify `usage.latency`, workflow `elapsed_time`).
     pub server_latency_s: Option<f64>,
     /// The server's own time to first token (Dify `usage.time_to_first_token`).
@@ -160,6 +164,7 @@ pub fn interpret_named(p: &dyn Protocol, event: &str, data: &str) -> Result<Delt
         output_tokens: d.output_tokens,
         input_tokens: d.input_tokens,
         reasoning_tokens: d.reasoning_tokens,
+        cached_tokens: d.cached_tokens,
         server_latency_s: d.server_latency_s,
         server_ttft_s: d.server_ttft_s,
         done: d.done,

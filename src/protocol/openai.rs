@@ -1,7 +1,8 @@
 //! OpenAI-compatible chat completions and completions (vLLM, SGLang, llama.cpp, Ollama, TGI…):
 //! text in `choices[0].delta.content` (chat, with tool-call `arguments` counted as output) or
 //! `choices[0].text` (completions), reasoning in `reasoning_content` or `reasoning`, usage in a
-//! last chunk (asked for with `stream_options.include_usage`; some servers never send it),
+//! last chunk (asked for with `stream_options.include_usage`; some servers never send it; the
+//! prompt-cache hits in `prompt_tokens_details.cached_tokens`),
 //! `[DONE]` at the end, `{"error":…}` mid-stream.
 
 use super::{Api, Delta, Protocol, RequestSpec, json_text, parse_event};
@@ -68,11 +69,17 @@ struct Usage {
     completion_tokens: Option<u64>,
     prompt_tokens: Option<u64>,
     completion_tokens_details: Option<Details>,
+    prompt_tokens_details: Option<PromptDetails>,
 }
 
 #[derive(Deserialize)]
 struct Details {
     reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
 }
 
 /// Reads `choices` keeping only the first element (streaming sends one choice unless `n` > 1),
@@ -173,6 +180,7 @@ impl Protocol for OpenAi {
             d.output_tokens = u.completion_tokens;
             d.input_tokens = u.prompt_tokens;
             d.reasoning_tokens = u.completion_tokens_details.and_then(|r| r.reasoning_tokens);
+            d.cached_tokens = u.prompt_tokens_details.and_then(|p| p.cached_tokens);
         }
         Ok(d)
     }
@@ -202,6 +210,11 @@ mod tests {
         let usage = r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":9,"completion_tokens_details":{"reasoning_tokens":6}}}"#;
         let d = interpret_owned(&p, usage).unwrap();
         assert_eq!((d.output_tokens, d.input_tokens, d.reasoning_tokens), (Some(9), Some(4), Some(6)));
+        assert_eq!(d.cached_tokens, None, "no details: the cache is not reported");
+        let cached = r#"{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":9,"prompt_tokens_details":{"cached_tokens":32}}}"#;
+        assert_eq!(interpret_owned(&p, cached).unwrap().cached_tokens, Some(32));
+        let null = r#"{"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":9,"prompt_tokens_details":null}}"#;
+        assert_eq!(interpret_owned(&p, null).unwrap().cached_tokens, None);
         assert!(interpret_owned(&p, "[DONE]").unwrap().done);
         let d = interpret_owned(&p, r#"{"error":{"message":"overloaded","type":"x"}}"#).unwrap();
         assert_eq!(d.error.as_deref(), Some("error event: overloaded"));
@@ -245,6 +258,23 @@ mod tests {
         assert_eq!(interpret_owned(&p, args).unwrap().answer, "{\"city\":");
         let two = r#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"a"}},{"function":{"arguments":"b"}}]}}]}"#;
         assert_eq!(interpret_owned(&p, two).unwrap().answer, "ab");
+    }
+
+    #[test]
+    fn a_tool_call_stream_is_timed_and_counted_by_its_arguments() {
+        let mut deltas = Vec::new();
+        let mut parser = crate::sse::Parser::new(crate::sse::Limits::default());
+        let bytes =
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openai_tool_calls.sse"));
+        parser.feed(bytes, &mut |ev| deltas.push(interpret_owned(&OpenAi::Chat, &ev.data).unwrap())).unwrap();
+        let text: Vec<&str> = deltas.iter().map(|d| d.answer.as_ref()).filter(|a| !a.is_empty()).collect();
+        assert_eq!(text, ["{\"", "location", "\":\"", "Paris", ",", " France", "\"}"]);
+        let usage = &deltas[deltas.len() - 2];
+        assert_eq!(
+            (usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.reasoning_tokens),
+            (Some(1536), Some(17), Some(1280), Some(0))
+        );
+        assert!(deltas.last().unwrap().done);
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub struct RunStats {
     pub tokens_cancelled: u64,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: u64,
+    /// Successful requests whose usage said how much of the prompt the server's cache held;
+    /// their cached input tokens, and their input tokens (the cache-hit share's denominator).
+    pub cache_reported: u64,
+    pub cached_input_tokens: u64,
+    pub cache_input_tokens: u64,
     /// Successful requests whose token count came from usage / the estimate / `--tokenizer`.
     pub tokens_from_usage: u64,
     pub tokens_estimated: u64,
@@ -269,6 +274,11 @@ impl RunStats {
         self.output_tokens += tokens;
         self.input_tokens += m.input_tokens();
         self.reasoning_tokens += m.reasoning_tokens.unwrap_or(0);
+        if let Some(cached) = m.usage_cached_tokens {
+            self.cache_reported += 1;
+            self.cached_input_tokens += cached;
+            self.cache_input_tokens += m.input_tokens();
+        }
         match source {
             TokenSource::Usage => self.tokens_from_usage += 1,
             TokenSource::Estimate => self.tokens_estimated += 1,
@@ -332,6 +342,9 @@ impl AddAssign<&RunStats> for RunStats {
         self.input_tokens += o.input_tokens;
         self.tokens_cancelled += o.tokens_cancelled;
         self.reasoning_tokens += o.reasoning_tokens;
+        self.cache_reported += o.cache_reported;
+        self.cached_input_tokens += o.cached_input_tokens;
+        self.cache_input_tokens += o.cache_input_tokens;
         self.tokens_from_usage += o.tokens_from_usage;
         self.tokens_estimated += o.tokens_estimated;
         self.tokens_from_tokenizer += o.tokens_from_tokenizer;

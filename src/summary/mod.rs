@@ -292,6 +292,13 @@ pub struct Tokens {
     pub input_total: u64,
     /// The reasoning part of `output_total`, where usage breaks it out.
     pub reasoning_total: u64,
+    /// Input tokens the server read from its prompt cache, summed over the successful requests
+    /// whose usage reported it; `None` when none did.
+    pub cached_input: Option<u64>,
+    /// `cached_input` / the input tokens of those same requests; `None` when none reported it
+    /// (or their prompts had no tokens).
+    #[serde(serialize_with = "six")]
+    pub cache_hit_share: Option<f64>,
     /// Requests whose output count came from the server's usage.
     pub from_usage: u64,
     /// Requests whose output count is the built-in estimate.
@@ -462,6 +469,9 @@ impl Summary {
                 output_total: s.output_tokens,
                 input_total: s.input_tokens,
                 reasoning_total: s.reasoning_tokens,
+                cached_input: (s.cache_reported > 0).then_some(s.cached_input_tokens),
+                cache_hit_share: (s.cache_reported > 0 && s.cache_input_tokens > 0)
+                    .then(|| s.cached_input_tokens as f64 / s.cache_input_tokens as f64),
                 from_usage: s.tokens_from_usage,
                 estimated: s.tokens_estimated,
                 from_tokenizer: s.tokens_from_tokenizer,

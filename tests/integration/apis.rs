@@ -2,6 +2,7 @@
 //! `llmload mock` + `llmload run --api X` works for users: exact counts against the mock's truth.
 
 use crate::util::*;
+use serde_json::{Value, json};
 
 #[test]
 fn every_api_runs_against_the_mock_with_exact_counts() {
@@ -14,6 +15,7 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
         ("openai-chat", 10),   // role chunk, 6 content, finish, usage, [DONE]
         ("openai-completions", 9), // 6 text, finish, usage, [DONE]
         ("anthropic", 12), // message_start, content_block_start, ping, 6 deltas, block stop, message_delta, message_stop
+        ("openai-responses", 14), // created, in_progress, item and part added, 6 deltas, text/part/item done, completed
     ];
     for (i, (api, events)) in cases.into_iter().enumerate() {
         let (out, j, recs) = Llmload::run(&mock)
@@ -33,6 +35,9 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
             if api.starts_with("dify") {
                 assert!(r["server_latency_ms"].as_f64().is_some(), "{api}: {r}");
             }
+            // Only the Responses shape reports the cache (vLLM's way: `cached_tokens: 0`).
+            let cached = if api == "openai-responses" { json!(0) } else { Value::Null };
+            assert_eq!(r["cached_tokens"], cached, "{api}: {r}");
         }
         let truth = truth(&mock);
         // 4 requests and the preflight for each API; the preflight reads to its first text and
@@ -47,11 +52,44 @@ fn every_api_runs_against_the_mock_with_exact_counts() {
 #[test]
 fn stream_errors_of_every_api_fail_the_request() {
     let mock = fast_mock(6, &["stream-error"]);
-    for api in ["dify-chat", "dify-workflow", "openai-completions", "anthropic"] {
+    for api in ["dify-chat", "dify-workflow", "openai-completions", "anthropic", "openai-responses"] {
         let out = Llmload::run(&mock).opt("--api", api).args("-n 2 --quiet").output();
         out.expect_code(1);
         assert!(out.stdout.contains("stream_error"), "{api}{}", out.context());
     }
+}
+
+#[test]
+fn the_responses_api_is_found_from_its_url_and_ends_capped_answers_normally() {
+    let mock = fast_mock(6, &[]);
+    let dir = Dir::new("api-responses-auto");
+    let (out, j) = Llmload::new("run")
+        .opt("--url", format!("{}/v1/responses", url(&mock)))
+        .args("-c 2 -n 5 --max-tokens 4")
+        .json(&dir);
+    out.expect_code(0);
+    assert!(out.stderr.contains("--api auto: openai-responses (from the URL path)"), "{}", out.context());
+    assert_eq!(j["config"]["api"], "openai-responses");
+    // The cap ends each answer with `response.incomplete` (reason `max_output_tokens`): not a failure.
+    assert_eq!((j["requests"]["ok"].as_u64(), j["requests"]["failed"].as_u64()), (Some(5), Some(0)));
+    assert_eq!(j["tokens"]["output_total"], 5 * 4, "{}", out.context());
+    assert_eq!(j["tokens"]["from_usage"], 5);
+    // "你好" is 2 characters, the mock's prompt tokens.
+    assert_eq!(j["tokens"]["input_total"], 5 * 2);
+    assert_eq!(
+        (j["tokens"]["cached_input"].as_u64(), j["tokens"]["cache_hit_share"].as_f64()),
+        (Some(0), Some(0.0))
+    );
+    assert!(
+        out.stdout.contains("cache hits  0 input tokens read from the server's cache: 0.0%"),
+        "{}",
+        out.context()
+    );
+    let t = truth(&mock);
+    assert_eq!((t.requests, t.completed), (6, 5), "5 requests and the preflight: {t:?}");
+    assert!((21..=24).contains(&t.text_events), "4 a request, and 1 to 4 for the preflight: {t:?}");
+    assert_eq!(j["metrics"]["ttft_ms"]["count"], 5);
+    assert_eq!(j["metrics"]["itl_ms"]["count"], 5 * 3);
 }
 
 #[test]

@@ -24,7 +24,7 @@ fn bad_flags_name_themselves() {
     assert_usage_error(&["--threads", "0"], "--threads \"0\" is invalid");
     assert_usage_error(
         &["--api", "grpc"],
-        "--api \"grpc\" is invalid: unknown API: use one of auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, anthropic, custom",
+        "--api \"grpc\" is invalid: unknown API: use one of auto, dify-chat, dify-completion, dify-workflow, openai-chat, openai-completions, openai-responses, anthropic, custom",
     );
     assert_usage_error(&["--api", "opneai-chat"], "; did you mean openai-chat?");
     assert_usage_error(&["--duration", "ten"], "--duration \"ten\" is invalid: use a duration such as 500ms");

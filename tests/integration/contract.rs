@@ -65,6 +65,7 @@ pub fn assert_short_floats(v: &Value, what: &str) {
     numbers(v, "", &mut found);
     for (path, x) in found {
         let places = if path.ends_with("success_rate")
+            || path.ends_with("cache_hit_share")
             || path.starts_with("goodput.attainment")
             || path == "thresholds.actual"
             || (path.ends_with("_s") && !path.ends_with("per_s"))
@@ -209,6 +210,8 @@ mod wire {
         pub output_total: u64,
         pub input_total: u64,
         pub reasoning_total: u64,
+        pub cached_input: Option<u64>,
+        pub cache_hit_share: Option<f64>,
         pub from_usage: u64,
         pub estimated: u64,
         pub from_tokenizer: u64,
@@ -315,6 +318,7 @@ mod wire {
         pub counted_tokens: u64,
         pub input_tokens: u64,
         pub reasoning_tokens: Option<u64>,
+        pub cached_tokens: Option<u64>,
         pub max_tokens: Option<u32>,
         pub model_stopped: bool,
         pub server_latency_ms: Option<f64>,
@@ -430,6 +434,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert!(l.window_s <= l.wall_s && r.window_s == r.wall_s, "{} {}", l.window_s, l.wall_s);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
+    assert_eq!((l.tokens.cached_input, l.tokens.cache_hit_share), (None, None), "Dify reports no cache");
+    assert_eq!((r.tokens.cached_input, r.tokens.cache_hit_share), (None, None), "{:?}", r.tokens);
     assert_eq!(
         (&rebuilt["config"]["api"], &rebuilt["config"]["url"]),
         (&live["config"]["api"], &live["config"]["url"])

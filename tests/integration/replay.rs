@@ -140,6 +140,54 @@ fn openai_without_usage_and_with_reasoning() {
 }
 
 #[test]
+fn tool_call_arguments_are_the_text_of_a_tool_call_stream() {
+    let api = ["--api", "openai-chat"];
+    // A role chunk naming the call, 7 argument chunks, the finish, usage, [DONE].
+    let e = Expect { events: 11, text_events: 7, output_tokens: 17, input_tokens: Some(1536), ..OK };
+    check(&fixture("openai_tool_calls.sse"), &api, e);
+    let (out, recs, j) = replay(&fixture("openai_tool_calls.sse"), Split::Whole, 2, &api);
+    assert_eq!(j["metrics"]["ttft_ms"]["count"], 2, "{}", out.context());
+    assert_eq!(j["metrics"]["itl_ms"]["count"], 2 * 6, "{}", out.context());
+    assert_eq!(j["tokens"]["cached_input"], 2 * 1280, "{}", out.context());
+    assert_eq!(j["tokens"]["cache_hit_share"], 0.833333, "{}", out.context());
+    assert!(
+        recs.iter().all(|r| r["cached_tokens"] == 1280 && r["ttfa_ms"] == r["ttft_ms"]),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn responses_api_fixtures() {
+    let api = ["--api", "openai-responses"];
+    let e = Expect { events: 14, text_events: 6, output_tokens: 6, input_tokens: Some(17), ..OK };
+    check(&fixture("vllm_responses.sse"), &api, e);
+    // Reasoning summary (5 deltas) before the answer (6): 24 events in all.
+    let e = Expect { events: 24, text_events: 11, output_tokens: 30, input_tokens: Some(1200), ..OK };
+    check(&fixture("openai_responses_reasoning.sse"), &api, e);
+    let (out, recs, j) = replay(&fixture("openai_responses_reasoning.sse"), Split::Whole, 2, &api);
+    assert_eq!(j["tokens"]["reasoning_total"], 2 * 12, "{}", out.context());
+    assert_eq!(j["tokens"]["cached_input"], 2 * 1024, "{}", out.context());
+    assert_eq!(j["tokens"]["cache_hit_share"], 0.853333, "{}", out.context());
+    for r in &recs {
+        assert_eq!(
+            (r["cached_tokens"].as_u64(), r["reasoning_tokens"].as_u64()),
+            (Some(1024), Some(12)),
+            "{r}"
+        );
+        assert!(r["ttfa_ms"].as_f64() >= r["ttft_ms"].as_f64(), "{r}");
+    }
+    // The records rebuild the same token totals.
+    let dir = tempdir("replay-responses-report");
+    let rec = dir.join("rec.jsonl");
+    std::fs::write(&rec, recs.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+    let report = dir.join("report.json");
+    let out = llmload(&["report", rec.to_str().unwrap(), "--json", report.to_str().unwrap()]);
+    out.expect_code(0);
+    assert_eq!(read_json(&report, &out)["tokens"], j["tokens"], "{}", out.context());
+}
+
+#[test]
 fn openai_completions_fixture() {
     let e = Expect { events: 10, text_events: 8, output_tokens: 8, input_tokens: Some(3), ..OK };
     check(&fixture("vllm_completions.sse"), &["--api", "openai-completions"], e);

@@ -2,9 +2,10 @@
 //! cap) and the bytes of its SSE events, error bodies and non-streaming bodies, modelled on the
 //! streams in `fixtures/` (Dify chat-messages; OpenAI chat completions as vLLM sends them).
 //!
-//! A protocol is one `Shape` implementation plus one arm in `read`: OpenAI completions, Dify
-//! workflows and Anthropic Messages live in `shapes/`. Text events are rendered from a pre-built prefix (the hot path, one per
-//! token); the rest use `serde_json`. This module does not time, write or choose faults.
+//! A protocol is one `Shape` implementation plus one arm in `read`: OpenAI completions, OpenAI's
+//! Responses API, Dify workflows and Anthropic Messages live in `shapes/`. Text events are
+//! rendered from a pre-built prefix (the hot path, one per token); the rest use `serde_json`.
+//! This module does not time, write or choose faults.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,7 @@ use super::script::SplitMix64;
 
 mod anthropic;
 mod completions;
+mod responses;
 mod workflow;
 
 /// The APIs the mock serves.
@@ -27,6 +29,8 @@ pub(super) enum Route {
     OpenAi,
     /// OpenAI-compatible `POST /v1/completions`.
     OpenAiCompletions,
+    /// OpenAI's Responses API, `POST /v1/responses`.
+    OpenAiResponses,
     /// Anthropic `POST /v1/messages`.
     Anthropic,
 }
@@ -90,6 +94,7 @@ pub(super) fn read(api: Route, body: &Value, seed: u64) -> (Box<dyn Shape + Send
         Route::OpenAiCompletions => {
             (Box::new(completions::Completions::new(body, &mut rng)), completions::ask(body))
         }
+        Route::OpenAiResponses => (Box::new(responses::Responses::new(body, &mut rng)), responses::ask(body)),
         Route::Anthropic => (Box::new(anthropic::Anthropic::new(body, &mut rng)), anthropic::ask(body)),
     }
 }
@@ -507,9 +512,14 @@ mod tests {
 
     #[test]
     fn malformed_events_are_utf8_but_not_json() {
-        for api in
-            [Route::Dify, Route::DifyWorkflow, Route::OpenAi, Route::OpenAiCompletions, Route::Anthropic]
-        {
+        for api in [
+            Route::Dify,
+            Route::DifyWorkflow,
+            Route::OpenAi,
+            Route::OpenAiCompletions,
+            Route::OpenAiResponses,
+            Route::Anthropic,
+        ] {
             let (shape, _) = read(api, &json!({"model": "模型模型模型模型"}), 3);
             let event = String::from_utf8(shape.malformed_event()).unwrap();
             let json = event.strip_prefix("data: ").unwrap().trim_end();
@@ -581,6 +591,62 @@ mod tests {
         assert_eq!(closing[1].1["usage"]["output_tokens"], 2);
         assert_eq!(closing[1].1["delta"]["stop_reason"], "max_tokens");
         assert_eq!(named(&shape.stream_error()[0]).0, "error");
+    }
+
+    #[test]
+    fn responses_events_follow_the_documented_sequence() {
+        let body = json!({"model": "gpt", "input": [{"role": "user", "content": "hi"}], "stream": true,
+                          "max_output_tokens": 2, "instructions": "ab"});
+        let (shape, ask) = read(Route::OpenAiResponses, &body, 7);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: Some(2), ignore_eos: false });
+        let (_, ask) = read(Route::OpenAiResponses, &json!({"input": "你好"}), 7);
+        assert_eq!(ask, Ask { stream: false, prompt_tokens: 2, max_tokens: None, ignore_eos: false });
+        let mut events: Vec<(String, Value)> = shape.opening().iter().map(|e| named(e)).collect();
+        events.push(named(&shape.text_event("字")));
+        events.push(named(&shape.text_event("好")));
+        events.extend(shape.closing(&end()).iter().map(|e| named(e)));
+        let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.incomplete",
+            ]
+        );
+        for (k, (name, v)) in events.iter().enumerate() {
+            assert_eq!(
+                (v["type"].as_str(), v["sequence_number"].as_u64()),
+                (Some(name.as_str()), Some(k as u64))
+            );
+        }
+        assert_eq!(events[4].1["delta"], "字");
+        assert_eq!(events[6].1["text"], "字好");
+        let last = &events[9].1["response"];
+        assert_eq!((last["status"].as_str(), last["model"].as_str()), (Some("incomplete"), Some("gpt")));
+        assert_eq!(last["incomplete_details"]["reason"], "max_output_tokens");
+        assert_eq!(
+            (last["usage"]["input_tokens"].as_u64(), last["usage"]["output_tokens"].as_u64()),
+            (Some(3), Some(2))
+        );
+        let stop = End { finish_reason: "stop", ..end() };
+        let (name, done) = named(shape.closing(&stop).last().unwrap());
+        assert_eq!(
+            (name.as_str(), done["response"]["status"].as_str()),
+            ("response.completed", Some("completed"))
+        );
+        let (name, failed) = named(&shape.stream_error()[0]);
+        assert_eq!(name, "response.failed");
+        assert_eq!(failed["response"]["error"]["code"], "server_error");
+        let blocking: Value = serde_json::from_str(&shape.blocking_body("好", &stop)).unwrap();
+        assert_eq!(blocking["output"][0]["content"][0]["text"], "好");
     }
 
     #[test]
