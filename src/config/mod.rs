@@ -68,6 +68,8 @@ pub struct Config {
     pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
     pub prompt_source: String,
+    /// `--dataset` entries left out, said before the run.
+    pub prompts_skipped: Option<crate::output::warnings::Warning>,
     pub pacing: Pacing,
     /// After Ctrl-C, how long in-flight requests may finish before they are cut.
     pub grace: Duration,
@@ -243,6 +245,7 @@ impl Config {
                 RoundRobin::new(prompts.prompts).starting_at(offset)
             },
             prompt_source: prompts.source,
+            prompts_skipped: prompts.skipped,
             pacing: Pacing {
                 concurrency,
                 ramp_up: ramp_up.unwrap_or_default(),
