@@ -5,8 +5,8 @@
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::output::warnings::Warning;
-use crate::util::files::{self, cap};
 use crate::tokens::Tokenizer;
+use crate::util::files::{self, cap};
 use crate::workload::synthetic::{self, Lengths, PromptLang};
 use crate::workload::{Prompt, dataset, lines, prompts as formats};
 
@@ -132,10 +132,16 @@ fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDa
         }
     }
     if a.dataset_sample == Some(0) {
-        return Err(Error::flag("--dataset-sample", "0", "must be at least 1 (leave it out to send every prompt)"));
+        return Err(Error::flag(
+            "--dataset-sample",
+            "0",
+            "must be at least 1 (leave it out to send every prompt)",
+        ));
     }
     if a.dataset_replace && a.dataset_sample.is_none() {
-        return Err(Error::Usage("--dataset-replace applies to --dataset-sample: add --dataset-sample N".into()));
+        return Err(Error::Usage(
+            "--dataset-replace applies to --dataset-sample: add --dataset-sample N".into(),
+        ));
     }
     let named = match &a.dataset_format {
         None => None,
@@ -144,7 +150,8 @@ fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDa
     let bytes = files::read("--dataset", path, cap::DATASET)?;
     let format = named.unwrap_or_else(|| dataset::detect(&bytes));
     // The replies size the answers unless a flag sets the output length.
-    let reply_lengths = format == dataset::Format::ShareGpt && a.output_tokens.is_none() && a.max_tokens.is_none();
+    let reply_lengths =
+        format == dataset::Format::ShareGpt && a.output_tokens.is_none() && a.max_tokens.is_none();
     let choice = dataset::Choice {
         max_prompt_tokens: a.dataset_max_prompt_tokens,
         sample: a.dataset_sample,
@@ -152,7 +159,8 @@ fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDa
         seed: a.seed.unwrap_or(1),
         reply_lengths,
     };
-    let d = dataset::load(&bytes, format, &choice, tokenizer).map_err(|p| Error::file("--dataset", path, p))?;
+    let d =
+        dataset::load(&bytes, format, &choice, tokenizer).map_err(|p| Error::file("--dataset", path, p))?;
     let (fmt, n, m, entries) = (format.name(), d.prompts.len(), d.entries, format.entries());
     let source = match d.replaced {
         false => format!("--dataset {path} ({fmt}, {n} of {m} {entries})"),
@@ -167,4 +175,42 @@ fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDa
         max_prompt_tokens: a.dataset_max_prompt_tokens.unwrap_or(0),
     });
     Ok(FromDataset { prompts: d.prompts, source, skipped, reply_lengths })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(f: impl FnOnce(&mut RunArgs)) -> Result<PromptSetup, Error> {
+        let mut a = RunArgs {
+            dataset: Some(format!("{}/tests/fixtures/sharegpt_sample.json", env!("CARGO_MANIFEST_DIR"))),
+            ..RunArgs::default()
+        };
+        f(&mut a);
+        setup(&a, &Tokenizer::Estimate)
+    }
+
+    #[test]
+    fn sharegpt_replies_ask_for_exact_lengths_unless_a_flag_sets_them() {
+        let caps = |s: &PromptSetup| s.prompts.iter().map(|p| p.max_tokens).collect::<Vec<_>>();
+        let s = sample(|_| {}).unwrap();
+        assert_eq!((caps(&s), s.ignore_eos), (vec![Some(18), Some(16), Some(17)], true));
+        assert!(matches!(s.skipped, Some(Warning::DatasetSkipped { entries: 5, no_prompt: 2, .. })));
+        // --max-tokens caps every answer instead, and lets it end early.
+        let s = sample(|a| a.max_tokens = Some(50)).unwrap();
+        assert_eq!((caps(&s), s.ignore_eos), (vec![None; 3], false));
+        let s = sample(|a| a.output_tokens = Some("4".into())).unwrap();
+        assert_eq!((caps(&s), s.ignore_eos), (vec![Some(4); 3], true));
+        // Another seed, another order.
+        let s = sample(|a| a.seed = Some(3)).unwrap();
+        assert_ne!(caps(&s), [Some(18), Some(16), Some(17)]);
+    }
+
+    #[test]
+    fn a_missing_dataset_names_the_flag() {
+        let err = sample(|a| a.dataset = Some("/nonexistent/sg.json".into())).err().unwrap();
+        assert_eq!(err.to_string(), "--dataset /nonexistent/sg.json: file not found: check the path");
+        let err = sample(|a| a.param_file = Some("p.txt".into())).err().unwrap();
+        assert!(err.to_string().starts_with("--dataset and --param-file are both prompt sources"), "{err}");
+    }
 }

@@ -54,7 +54,13 @@ pub enum Warning {
     CgroupUnknown { problem: String },
     /// `--dataset` entries left out: without a prompt, without a reply to size the answer, or
     /// over `--dataset-max-prompt-tokens` (`max_prompt_tokens`, 0 when not given).
-    DatasetSkipped { entries: usize, no_prompt: usize, no_reply: usize, too_long: usize, max_prompt_tokens: u64 },
+    DatasetSkipped {
+        entries: usize,
+        no_prompt: usize,
+        no_reply: usize,
+        too_long: usize,
+        max_prompt_tokens: u64,
+    },
 }
 
 impl Warning {
@@ -359,7 +365,13 @@ mod tests {
             Warning::TokensEstimated { requests: 42 },
             Warning::StreamProblems { requests: 2 },
             Warning::CgroupUnknown { problem: "no cpu.max".into() },
-            Warning::DatasetSkipped { entries: 100, no_prompt: 3, no_reply: 2, too_long: 5, max_prompt_tokens: 512 },
+            Warning::DatasetSkipped {
+                entries: 100,
+                no_prompt: 3,
+                no_reply: 2,
+                too_long: 5,
+                max_prompt_tokens: 512,
+            },
             Warning::Unsent { count: 9, max_concurrency: 64 },
         ];
         for w in &all {

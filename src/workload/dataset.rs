@@ -158,7 +158,9 @@ pub fn load(bytes: &[u8], format: Format, choice: &Choice, tokenizer: &Tokenizer
         Format::Prompts | Format::Lines => prompt_lines(bytes, format)?,
     };
     let entries = candidates.len() + skipped.no_prompt;
-    let count = |p: &Prompt| if tokenizer.is_estimate() { p.counted_tokens } else { tokenizer.count(&p.input_text()) };
+    let count = |p: &Prompt| {
+        if tokenizer.is_estimate() { p.counted_tokens } else { tokenizer.count(&p.input_text()) }
+    };
     let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
     for mut c in candidates {
         if format == Format::ShareGpt && choice.reply_lengths && c.reply.is_none() {
@@ -369,7 +371,8 @@ fn prompt_lines(bytes: &[u8], format: Format) -> Result<Vec<Candidate<'static>>,
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = include_str!("../../tests/fixtures/sharegpt_sample.json");
+    const SAMPLE: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sharegpt_sample.json"));
 
     fn choice() -> Choice {
         Choice { max_prompt_tokens: None, sample: None, replace: false, seed: 1, reply_lengths: true }
@@ -403,7 +406,10 @@ mod tests {
     #[test]
     fn sharegpt_takes_the_first_human_turn_and_sizes_the_answer_by_its_reply() {
         let d = load_with(SAMPLE, Format::ShareGpt, choice()).unwrap();
-        assert_eq!((d.entries, d.skipped, d.replaced), (5, Skipped { no_prompt: 2, ..Skipped::default() }, false));
+        assert_eq!(
+            (d.entries, d.skipped, d.replaced),
+            (5, Skipped { no_prompt: 2, ..Skipped::default() }, false)
+        );
         assert_eq!(
             texts(&d),
             [
@@ -444,7 +450,8 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, (2..=11).collect::<Vec<u64>>());
         // "prompt" and i × "x": 1 + i tokens; at most 6 keeps i ≤ 5.
-        let short = load_with(&lines, Format::Lines, Choice { max_prompt_tokens: Some(6), ..choice() }).unwrap();
+        let short =
+            load_with(&lines, Format::Lines, Choice { max_prompt_tokens: Some(6), ..choice() }).unwrap();
         assert_eq!((short.prompts.len(), short.skipped.too_long), (5, 5));
         assert!(short.prompts.iter().all(|p| p.counted_tokens <= 6));
         // Without replacement: distinct prompts.
@@ -496,8 +503,14 @@ mod tests {
             err("{\"messages\": []}", Format::OpenAi)
                 .starts_with("line 1: \"messages\" must be a non-empty array")
         );
-        assert!(err("[{\"conversations\": 3}]", Format::ShareGpt).starts_with("is not ShareGPT JSON (invalid type"));
-        assert!(err("[{\"conversations\": []}] x", Format::ShareGpt).starts_with("is not ShareGPT JSON (trailing"));
+        assert!(
+            err("[{\"conversations\": 3}]", Format::ShareGpt)
+                .starts_with("is not ShareGPT JSON (invalid type")
+        );
+        assert!(
+            err("[{\"conversations\": []}] x", Format::ShareGpt)
+                .starts_with("is not ShareGPT JSON (trailing")
+        );
         assert!(err("{\"a\": 1}", Format::ShareGpt).contains("expected a JSON array of"));
         assert_eq!(
             err("[{\"conversations\": [{\"from\": \"gpt\", \"value\": \"x\"}]}]", Format::ShareGpt),
@@ -505,7 +518,8 @@ mod tests {
         );
         assert!(err("hello", Format::Prompts).starts_with("is not prompt JSONL"));
         assert_eq!(
-            load_with("a b c\n", Format::Lines, Choice { max_prompt_tokens: Some(1), ..choice() }).unwrap_err(),
+            load_with("a b c\n", Format::Lines, Choice { max_prompt_tokens: Some(1), ..choice() })
+                .unwrap_err(),
             "has no prompt to send: 1 of its 1 prompts were skipped (1 over --dataset-max-prompt-tokens): check the file and --dataset-format, or raise --dataset-max-prompt-tokens"
         );
     }

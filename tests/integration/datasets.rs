@@ -53,7 +53,10 @@ fn output_tokens_overrides_the_replies_and_the_filter_skips_long_prompts() {
         .logged(&dir);
     out.expect_code(0);
     assert_eq!(j["config"]["prompts"], 2, "{}", out.context());
-    assert_eq!(j["config"]["prompt_source"], format!("--dataset {} (sharegpt, 2 of 5 conversations)", sample()));
+    assert_eq!(
+        j["config"]["prompt_source"],
+        format!("--dataset {} (sharegpt, 2 of 5 conversations)", sample())
+    );
     // The mock counts prompt characters: Hamlet's 45 and the haiku's 28, each twice.
     let mut got: Vec<(u64, u64)> = recs
         .iter()
@@ -86,7 +89,10 @@ fn a_sample_larger_than_the_dataset_is_drawn_with_replacement() {
     let dir = Dir::new("dataset-sample-2");
     let (out, j, recs) = run(&mock, "-n 2 --dataset-sample 2").opt("--dataset", sample()).logged(&dir);
     out.expect_code(0);
-    assert_eq!(j["config"]["prompt_source"], format!("--dataset {} (sharegpt, 2 of 5 conversations)", sample()));
+    assert_eq!(
+        j["config"]["prompt_source"],
+        format!("--dataset {} (sharegpt, 2 of 5 conversations)", sample())
+    );
     assert_ne!(recs[0]["output_tokens"], recs[1]["output_tokens"], "{}", out.context());
 }
 
@@ -137,6 +143,10 @@ fn plain_lines_read_as_a_dataset_and_clashes_are_refused() {
     refused("--dataset-format prompts", "is not prompt JSONL");
     let out = run(&mock, "--dataset-sample 3").output();
     out.expect_code(2);
-    assert!(out.stderr.contains("--dataset-sample applies to --dataset: add --dataset FILE"), "{}", out.context());
+    assert!(
+        out.stderr.contains("--dataset-sample applies to --dataset: add --dataset FILE"),
+        "{}",
+        out.context()
+    );
     assert_eq!(truth(&mock).requests, 3);
 }
