@@ -320,6 +320,21 @@ target_flags! {
         /// send ignore_eos: true (OpenAI APIs: vLLM, SGLang, llama.cpp), so answers run to max_tokens; needs --max-tokens or --output-tokens
         #[argh(switch)]
         pub ignore_eos: bool,
+        /// prompts from a local dataset file: ShareGPT JSON, OpenAI-request JSONL, prompt JSONL or one prompt a line (docs/datasets.md)
+        #[argh(option)]
+        pub dataset: Option<String>,
+        /// the --dataset file's format: sharegpt, openai, prompts or lines (default: detected)
+        #[argh(option)]
+        pub dataset_format: Option<String>,
+        /// skip --dataset prompts longer than N tokens (counted with --tokenizer)
+        #[argh(option)]
+        pub dataset_max_prompt_tokens: Option<u64>,
+        /// take N --dataset prompts (without replacement when N fits the dataset, else with)
+        #[argh(option)]
+        pub dataset_sample: Option<usize>,
+        /// draw --dataset-sample with replacement even when N fits the dataset
+        #[argh(switch)]
+        pub dataset_replace: bool,
         /// number of concurrent workers (default 1)
         #[argh(option, short = 'c')]
         pub concurrency: Option<usize>,
@@ -344,7 +359,7 @@ target_flags! {
         /// the shape of --arrival gamma: 1 is Poisson, below 1 burstier, above 1 more even
         #[argh(option)]
         pub burstiness: Option<f64>,
-        /// seed of the --rate schedule, for the same arrivals run after run (default 1)
+        /// seed of the --rate schedule and the --dataset order, for the same arrivals and prompts run after run (default 1)
         #[argh(option)]
         pub seed: Option<u64>,
         /// with --rate: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)

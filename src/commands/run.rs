@@ -190,6 +190,7 @@ fn warnings_before(c: &Config) -> Vec<Warning> {
         let starting = (0..p.concurrency).filter(|&i| p.start_offset(i) < duration).count();
         w.push(Warning::RampUpTooLong { ramp_up: p.ramp_up, duration, starting, workers: p.concurrency });
     }
+    w.extend(c.prompts_skipped.clone());
     if let Some((limit, need)) = crate::util::sys::raise_open_file_limit(p.concurrency) {
         w.push(Warning::FileLimit { limit, need, workers: p.concurrency });
     }

@@ -68,16 +68,44 @@ pub fn prompt_extras(
                 Error::file("--param-file", path, format!("JSONL line {n}: \"extra\" key \"{key}\": {why}"))
             })?;
         }
-        extras.push(own.map(|o| {
-            let mut merged = run.cloned().unwrap_or_default();
-            merged.extend(o);
-            merged
-        }));
+        extras.push(own.map(|o| laid_over(run, o)));
     }
     if extras.iter().all(Option::is_none) {
         extras.clear();
     }
     Ok(extras)
+}
+
+/// Each `--dataset` request's own fields (an OpenAI-request line's fields beside its
+/// `messages`), by prompt index, laid over `run`'s (`--extra-body`); empty when none has any. A
+/// line's `model` replaces `--model` for that request.
+pub fn dataset_extras(
+    path: &str,
+    prompts: &[Prompt],
+    run: Option<&Fields>,
+    api: Api,
+) -> Result<Vec<Option<Fields>>, Error> {
+    if prompts.iter().all(|p| p.extra.is_none()) {
+        return Ok(Vec::new());
+    }
+    prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let Some(own) = &p.extra else { return Ok(None) };
+            check(api, own).map_err(|(key, why)| {
+                Error::file("--dataset", path, format!("request {} as sent: key \"{key}\": {why}", i + 1))
+            })?;
+            Ok(Some(laid_over(run, own.clone())))
+        })
+        .collect()
+}
+
+/// `own` laid over `run`'s fields: a key in both is `own`'s.
+fn laid_over(run: Option<&Fields>, own: Fields) -> Fields {
+    let mut merged = run.cloned().unwrap_or_default();
+    merged.extend(own);
+    merged
 }
 
 /// `--ignore-eos` (or `--output-tokens`, which implies it): only where a server honours it, and

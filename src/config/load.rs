@@ -20,7 +20,8 @@ pub fn open_loop(a: &RunArgs) -> Result<Option<OpenLoop>, Error> {
         for (flag, given) in [
             ("--arrival", a.arrival.is_some()),
             ("--burstiness", a.burstiness.is_some()),
-            ("--seed", a.seed.is_some()),
+            // Without --rate, --seed orders a --dataset.
+            ("--seed", a.seed.is_some() && a.dataset.is_none()),
             ("--max-concurrency", a.max_concurrency.is_some()),
         ] {
             if given {

@@ -69,6 +69,8 @@ pub struct Config {
     pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
     pub prompt_source: String,
+    /// `--dataset` entries left out, said before the run.
+    pub prompts_skipped: Option<crate::output::warnings::Warning>,
     pub pacing: Pacing,
     /// After Ctrl-C, how long in-flight requests may finish before they are cut.
     pub grace: Duration,
@@ -219,9 +221,10 @@ impl Config {
         let prompts = prompts::setup(a, &tokenizer)?;
         body::ignore_eos(a, api.api, &prompts.prompts)?;
         let extra = body::extra_body(a, api.api)?;
-        let prompt_extra = match &a.param_file {
-            Some(path) => body::prompt_extras(path, &prompts.extra_lines, extra.as_ref(), api.api)?,
-            None => Vec::new(),
+        let prompt_extra = match (&a.param_file, &a.dataset) {
+            (Some(path), _) => body::prompt_extras(path, &prompts.extra_lines, extra.as_ref(), api.api)?,
+            (None, Some(path)) => body::dataset_extras(path, &prompts.prompts, extra.as_ref(), api.api)?,
+            (None, None) => Vec::new(),
         };
         let config = Config {
             api: api.api,
@@ -252,6 +255,7 @@ impl Config {
                 RoundRobin::new(prompts.prompts).starting_at(offset)
             },
             prompt_source: prompts.source,
+            prompts_skipped: prompts.skipped,
             pacing: Pacing {
                 concurrency,
                 ramp_up: ramp_up.unwrap_or_default(),

@@ -1,12 +1,14 @@
 //! The prompt half of `Config::from_args`: one of `--param-file` (lines or JSONL), `--prompt`,
-//! or the synthetic `--prompt-tokens`; and `--output-tokens`, which sets each prompt's
-//! `max_tokens`. Every check names the flag and the fix.
+//! the synthetic `--prompt-tokens`, or `--dataset` (with its format, filter and sample); and
+//! `--output-tokens`, which sets each prompt's `max_tokens`. Every check names the flag and the fix.
 
 use crate::cli::RunArgs;
 use crate::error::Error;
+use crate::output::warnings::Warning;
 use crate::tokens::Tokenizer;
+use crate::util::files::{self, cap};
 use crate::workload::synthetic::{self, Lengths, PromptLang};
-use crate::workload::{Prompt, lines, prompts as formats};
+use crate::workload::{Prompt, dataset, lines, prompts as formats};
 
 const DEFAULT_PROMPT: &str = "你好";
 
@@ -17,6 +19,8 @@ pub struct PromptSetup {
     pub ignore_eos: bool,
     /// `--param-file`'s numbered lines when any has an `"extra"` (for `body::prompt_extras`).
     pub extra_lines: Vec<(usize, String)>,
+    /// `--dataset` entries left out (no prompt, no reply, too long), said before the run.
+    pub skipped: Option<Warning>,
 }
 
 /// `tokenizer` sizes synthetic prompts (the estimate unless `--tokenizer` names another).
@@ -31,7 +35,14 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
         ));
     }
     let mut extra_lines = Vec::new();
+    dataset_flags_need_a_dataset(a)?;
+    let (mut skipped, mut reply_lengths) = (None, false);
     let (mut prompts, source) = match (&a.param_file, &a.prompt, &a.prompt_tokens) {
+        _ if a.dataset.is_some() => {
+            let d = from_dataset(a, a.dataset.as_deref().unwrap_or_default(), tokenizer)?;
+            (skipped, reply_lengths) = (d.skipped, d.reply_lengths);
+            (d.prompts, d.source)
+        }
         (Some(path), _, _) => {
             let lines = lines::read_numbered_lines("--param-file", path, "prompt")?;
             if lines.iter().any(|(_, l)| l.contains("\"extra\"")) {
@@ -58,15 +69,16 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
         }
         _ => (vec![Prompt::text(DEFAULT_PROMPT)], "default".into()),
     };
-    if !tokenizer.is_estimate() && a.prompt_tokens.is_none() {
+    if !tokenizer.is_estimate() && a.prompt_tokens.is_none() && a.dataset.is_none() {
         // Input tokens without usage come from the same counter as output tokens (synthetic
-        // prompts were already sized and counted by it).
+        // prompts and datasets were already sized and counted by it).
         for p in &mut prompts {
             p.counted_tokens = tokenizer.count(&p.input_text());
         }
     }
     let ignore_eos = match &a.output_tokens {
-        None => a.ignore_eos,
+        // A ShareGPT reply's length is asked for exactly, like --output-tokens.
+        None => a.ignore_eos || reply_lengths,
         Some(_) if a.max_tokens.is_some() => {
             return Err(Error::Usage(
                 "--max-tokens and --output-tokens both set the output length: give one".into(),
@@ -81,5 +93,130 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
             true
         }
     };
-    Ok(PromptSetup { prompts, source, ignore_eos, extra_lines })
+    Ok(PromptSetup { prompts, source, ignore_eos, extra_lines, skipped })
+}
+
+/// The `--dataset-*` flags without `--dataset` are a mistake, said as one.
+fn dataset_flags_need_a_dataset(a: &RunArgs) -> Result<(), Error> {
+    if a.dataset.is_some() {
+        return Ok(());
+    }
+    for (flag, given) in [
+        ("--dataset-format", a.dataset_format.is_some()),
+        ("--dataset-max-prompt-tokens", a.dataset_max_prompt_tokens.is_some()),
+        ("--dataset-sample", a.dataset_sample.is_some()),
+        ("--dataset-replace", a.dataset_replace),
+    ] {
+        if given {
+            return Err(Error::Usage(format!("{flag} applies to --dataset: add --dataset FILE")));
+        }
+    }
+    Ok(())
+}
+
+/// A `--dataset` file's prompts and what `setup` needs to know of them.
+struct FromDataset {
+    prompts: Vec<Prompt>,
+    source: String,
+    skipped: Option<Warning>,
+    /// Each prompt's `max_tokens` is its ShareGPT reply's length.
+    reply_lengths: bool,
+}
+
+/// `--dataset` and its flags: the file read through the bounded opener, parsed in its format
+/// (named or detected), filtered, shuffled by `--seed` (default 1) and sampled.
+fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDataset, Error> {
+    for (flag, given) in [
+        ("--param-file", a.param_file.is_some()),
+        ("--prompt", a.prompt.is_some()),
+        ("--prompt-tokens", a.prompt_tokens.is_some()),
+    ] {
+        if given {
+            return Err(Error::Usage(format!(
+                "--dataset and {flag} are both prompt sources: give one (a --dataset file can hold prompt JSONL or one prompt a line too)"
+            )));
+        }
+    }
+    if a.dataset_sample == Some(0) {
+        return Err(Error::flag(
+            "--dataset-sample",
+            "0",
+            "must be at least 1 (leave it out to send every prompt)",
+        ));
+    }
+    if a.dataset_replace && a.dataset_sample.is_none() {
+        return Err(Error::Usage(
+            "--dataset-replace applies to --dataset-sample: add --dataset-sample N".into(),
+        ));
+    }
+    let named = match &a.dataset_format {
+        None => None,
+        Some(f) => Some(f.parse::<dataset::Format>().map_err(|fix| Error::flag("--dataset-format", f, fix))?),
+    };
+    let bytes = files::read("--dataset", path, cap::DATASET)?;
+    let format = named.unwrap_or_else(|| dataset::detect(&bytes));
+    // The replies size the answers unless a flag sets the output length.
+    let reply_lengths =
+        format == dataset::Format::ShareGpt && a.output_tokens.is_none() && a.max_tokens.is_none();
+    let choice = dataset::Choice {
+        max_prompt_tokens: a.dataset_max_prompt_tokens,
+        sample: a.dataset_sample,
+        replace: a.dataset_replace,
+        seed: a.seed.unwrap_or(1),
+        reply_lengths,
+    };
+    let d =
+        dataset::load(&bytes, format, &choice, tokenizer).map_err(|p| Error::file("--dataset", path, p))?;
+    let (fmt, n, m, entries) = (format.name(), d.prompts.len(), d.entries, format.entries());
+    let source = match d.replaced {
+        false => format!("--dataset {path} ({fmt}, {n} of {m} {entries})"),
+        true => format!("--dataset {path} ({fmt}, {n} drawn with replacement from {m} {entries})"),
+    };
+    let s = d.skipped;
+    let skipped = (s.total() > 0).then_some(Warning::DatasetSkipped {
+        entries: m,
+        no_prompt: s.no_prompt,
+        no_reply: s.no_reply,
+        too_long: s.too_long,
+        max_prompt_tokens: a.dataset_max_prompt_tokens.unwrap_or(0),
+    });
+    Ok(FromDataset { prompts: d.prompts, source, skipped, reply_lengths })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(f: impl FnOnce(&mut RunArgs)) -> Result<PromptSetup, Error> {
+        let mut a = RunArgs {
+            dataset: Some(format!("{}/tests/fixtures/sharegpt_sample.json", env!("CARGO_MANIFEST_DIR"))),
+            ..RunArgs::default()
+        };
+        f(&mut a);
+        setup(&a, &Tokenizer::Estimate)
+    }
+
+    #[test]
+    fn sharegpt_replies_ask_for_exact_lengths_unless_a_flag_sets_them() {
+        let caps = |s: &PromptSetup| s.prompts.iter().map(|p| p.max_tokens).collect::<Vec<_>>();
+        let s = sample(|_| {}).unwrap();
+        assert_eq!((caps(&s), s.ignore_eos), (vec![Some(18), Some(16), Some(17)], true));
+        assert!(matches!(s.skipped, Some(Warning::DatasetSkipped { entries: 5, no_prompt: 2, .. })));
+        // --max-tokens caps every answer instead, and lets it end early.
+        let s = sample(|a| a.max_tokens = Some(50)).unwrap();
+        assert_eq!((caps(&s), s.ignore_eos), (vec![None; 3], false));
+        let s = sample(|a| a.output_tokens = Some("4".into())).unwrap();
+        assert_eq!((caps(&s), s.ignore_eos), (vec![Some(4); 3], true));
+        // Another seed, another order.
+        let s = sample(|a| a.seed = Some(3)).unwrap();
+        assert_ne!(caps(&s), [Some(18), Some(16), Some(17)]);
+    }
+
+    #[test]
+    fn a_missing_dataset_names_the_flag() {
+        let err = sample(|a| a.dataset = Some("/nonexistent/sg.json".into())).err().unwrap();
+        assert_eq!(err.to_string(), "--dataset /nonexistent/sg.json: file not found: check the path");
+        let err = sample(|a| a.param_file = Some("p.txt".into())).err().unwrap();
+        assert!(err.to_string().starts_with("--dataset and --param-file are both prompt sources"), "{err}");
+    }
 }

@@ -52,6 +52,15 @@ pub enum Warning {
     StreamProblems { requests: u64 },
     /// The cgroup's CPU quota or throttle counts could not be read: the verdict judges without.
     CgroupUnknown { problem: String },
+    /// `--dataset` entries left out: without a prompt, without a reply to size the answer, or
+    /// over `--dataset-max-prompt-tokens` (`max_prompt_tokens`, 0 when not given).
+    DatasetSkipped {
+        entries: usize,
+        no_prompt: usize,
+        no_reply: usize,
+        too_long: usize,
+        max_prompt_tokens: u64,
+    },
 }
 
 impl Warning {
@@ -174,6 +183,27 @@ impl Warning {
                 format!("the cgroup CPU quota and throttling are unknown ({problem}): the client's verdict counts the CPUs the process may run on and cannot see throttling"),
                 format!("无法得知 cgroup 的 CPU 配额与限流（{problem}）：客户端判定只按进程可用的 CPU 计算，看不到限流"),
             ),
+            Warning::DatasetSkipped { entries, no_prompt, no_reply, too_long, max_prompt_tokens } => {
+                let (mut en, mut zh) = (Vec::new(), Vec::new());
+                if *no_prompt > 0 {
+                    en.push(format!("{no_prompt} without a human turn or with an empty one"));
+                    zh.push(format!("{no_prompt} 个没有 human 轮次或其为空"));
+                }
+                if *no_reply > 0 {
+                    en.push(format!("{no_reply} without a reply to size the answer (--output-tokens keeps them)"));
+                    zh.push(format!("{no_reply} 个没有可确定输出长度的回复（给出 --output-tokens 可保留）"));
+                }
+                if *too_long > 0 {
+                    en.push(format!("{too_long} over --dataset-max-prompt-tokens {max_prompt_tokens}"));
+                    zh.push(format!("{too_long} 个超过 --dataset-max-prompt-tokens {max_prompt_tokens}"));
+                }
+                let n = no_prompt + no_reply + too_long;
+                let rest = entries.saturating_sub(n);
+                l.pick(
+                    format!("--dataset: {n} of {entries} entries skipped ({}); prompts are taken from the other {rest}", en.join(", ")),
+                    format!("--dataset：{entries} 个条目中跳过 {n} 个（{}）；提示词取自其余 {rest} 个", zh.join("，")),
+                )
+            }
         }
     }
 
@@ -335,6 +365,13 @@ mod tests {
             Warning::TokensEstimated { requests: 42 },
             Warning::StreamProblems { requests: 2 },
             Warning::CgroupUnknown { problem: "no cpu.max".into() },
+            Warning::DatasetSkipped {
+                entries: 100,
+                no_prompt: 3,
+                no_reply: 2,
+                too_long: 5,
+                max_prompt_tokens: 512,
+            },
             Warning::Unsent { count: 9, max_concurrency: 64 },
         ];
         for w in &all {
@@ -358,7 +395,8 @@ mod tests {
                 | Warning::NothingSent
                 | Warning::TokensEstimated { .. }
                 | Warning::StreamProblems { .. }
-                | Warning::CgroupUnknown { .. } => {}
+                | Warning::CgroupUnknown { .. }
+                | Warning::DatasetSkipped { .. } => {}
             }
         }
         all

@@ -19,6 +19,8 @@ pub mod cap {
     pub const TOKENIZER: u64 = 256 << 20;
     /// A recorded response body for `--replay`.
     pub const REPLAY: u64 = 256 << 20;
+    /// A `--dataset` file: ShareGPT dumps are about 600 MiB, read whole and parsed in place.
+    pub const DATASET: u64 = 2 << 30;
     /// A `--records` file read back by `llmload report`: a long soak writes hundreds of MiB.
     pub const RECORDS: u64 = 64 << 30;
 }

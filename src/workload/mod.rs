@@ -1,7 +1,8 @@
-//! What each request sends: prompts (a line file, JSONL, or synthetic), API keys (handed out
+//! What each request sends: prompts (a line file, JSONL, a dataset file, or synthetic), API keys (handed out
 //! round-robin), how requests are paced across workers, and the open-loop schedule. It does not send anything or measure
 //! anything.
 
+pub mod dataset;
 pub mod lines;
 pub mod pacing;
 pub mod prompts;

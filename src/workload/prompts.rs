@@ -18,6 +18,9 @@ pub struct Prompt {
     pub inputs: Option<Map<String, Value>>,
     /// A JSONL line's own cap on output tokens.
     pub max_tokens: Option<u32>,
+    /// A request line's other body fields (`--dataset`'s OpenAI-request JSONL: `temperature`,
+    /// `tools`…), to be merged into the request body.
+    pub extra: Option<Map<String, Value>>,
     /// Our count of what the server reads (all messages), for input tokens without usage: the
     /// estimate, recounted by `--tokenizer` when one is given.
     pub counted_tokens: u64,
@@ -27,7 +30,7 @@ impl Prompt {
     pub fn text(text: impl Into<String>) -> Prompt {
         let text = text.into();
         let counted_tokens = tokens::estimate(&text);
-        Prompt { text, messages: None, inputs: None, max_tokens: None, counted_tokens }
+        Prompt { text, messages: None, inputs: None, max_tokens: None, extra: None, counted_tokens }
     }
 
     /// All the text the server reads: every message's, or the prompt's.
@@ -79,8 +82,8 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// One JSONL object as a prompt.
-fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
+/// One JSONL object as a prompt (its other keys are ignored).
+pub fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
     const FIX: &str = "give \"prompt\", \"query\" or \"messages\" (e.g. {\"prompt\": \"Hello\"})";
     let max_tokens = match o.remove("max_tokens") {
         None | Some(Value::Null) => None,
@@ -121,7 +124,7 @@ fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
         let estimated = tokens::estimate(&text);
         (text, None, estimated)
     };
-    Ok(Prompt { text, messages, inputs, max_tokens, counted_tokens })
+    Ok(Prompt { text, messages, inputs, max_tokens, extra: None, counted_tokens })
 }
 
 /// A message's text: a string `content`, or the `text` of its parts.

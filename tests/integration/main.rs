@@ -9,6 +9,7 @@ mod breakdown;
 mod capacity;
 mod contract;
 mod core_run;
+mod datasets;
 mod exports;
 mod faults;
 mod fuzz_args;
