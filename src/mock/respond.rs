@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::MockConfig;
+use super::prefixes::PrefixTable;
+use std::sync::{Mutex, PoisonError};
 use super::faults::{self, Fault};
 use super::http::{self, HTML, JSON, Length, Next, SSE};
 use super::script::{self, Schedule};
@@ -29,6 +31,8 @@ pub(super) struct Reply<'a, W: Write> {
     w: &'a mut W,
     rec: &'a mut Recorder,
     config: &'a MockConfig,
+    /// The prompt starts read so far, for cached tokens in usage.
+    prefixes: &'a Mutex<PrefixTable>,
     /// The request's sequence number: picks the fault and seeds jitter and ids.
     n: u64,
     received: Instant,
@@ -40,6 +44,7 @@ pub(super) struct Reply<'a, W: Write> {
 pub(super) struct Plan {
     pub tokens: u64,
     pub prompt_tokens: u64,
+    pub cached_tokens: u64,
     pub finish_reason: &'static str,
 }
 
@@ -51,6 +56,7 @@ impl Plan {
         Plan {
             tokens,
             prompt_tokens: ask.prompt_tokens,
+            cached_tokens: 0,
             finish_reason: if tokens < want { "length" } else { "stop" },
         }
     }
@@ -58,6 +64,7 @@ impl Plan {
     pub(super) fn end(&self, latency: Duration) -> End {
         End {
             prompt_tokens: self.prompt_tokens,
+            cached_tokens: self.cached_tokens,
             completion_tokens: self.tokens,
             finish_reason: self.finish_reason,
             latency_s: latency.as_secs_f64(),
@@ -79,13 +86,14 @@ impl<'a, W: Write> Reply<'a, W> {
         w: &'a mut W,
         rec: &'a mut Recorder,
         config: &'a MockConfig,
+        prefixes: &'a Mutex<PrefixTable>,
         n: u64,
         received: Instant,
         close: bool,
     ) -> Self {
         // `x-request-id`, as many servers send, is what llmload records per request.
         let headers = vec![("x-mock-request", n.to_string()), ("x-request-id", format!("mock-{n}"))];
-        Reply { w, rec, config, n, received, close, headers }
+        Reply { w, rec, config, prefixes, n, received, close, headers }
     }
 
     /// Answers the request body `body` in `api`'s shapes. A failed write ends the connection.
@@ -109,7 +117,11 @@ impl<'a, W: Write> Reply<'a, W> {
             self.headers
                 .extend([("connection", "keep-alive".into()), ("keep-alive", "timeout=5, max=100".into())]);
         }
-        let plan = Plan::new(&ask, self.config.tokens);
+        let mut plan = Plan::new(&ask, self.config.tokens);
+        if let Ok(body) = &parsed {
+            let prompt = shapes::prompt_text(api, body);
+            plan.cached_tokens = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner).read(&prompt);
+        }
         if fault == Some(Fault::SlowHeaders) {
             script::sleep_until(Instant::now() + self.config.fault_delay);
         }

@@ -35,7 +35,7 @@ pub(super) enum Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Ask {
     pub stream: bool,
-    /// Characters of prompt text: an approximation of tokens that needs no tokenizer.
+    /// Token-ish units of prompt text (`prefixes::units`): tokens without a tokenizer.
     pub prompt_tokens: u64,
     /// The request's cap on generated tokens, if any.
     pub max_tokens: Option<u64>,
@@ -45,6 +45,8 @@ pub(super) struct Ask {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct End {
     pub prompt_tokens: u64,
+    /// Units of the prompt's start the mock had read before (`prefixes`).
+    pub cached_tokens: u64,
     pub completion_tokens: u64,
     /// `"stop"`, or `"length"` when the request's token cap cut the answer short.
     pub finish_reason: &'static str,
@@ -118,8 +120,31 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
+/// Token-ish units of a JSON string (the mock's count of prompt tokens, `prefixes::units`).
 fn chars(v: &Value) -> u64 {
-    v.as_str().map_or(0, |s| s.chars().count() as u64)
+    v.as_str().map_or(0, super::prefixes::units)
+}
+
+/// All the prompt text a request carries, in order, for the prefix table.
+pub(super) fn prompt_text(api: Route, body: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let messages = |v: &Value| {
+        v.as_array().map_or_else(Vec::new, |m| {
+            m.iter()
+                .map(|m| match &m["content"] {
+                    Value::Array(parts) => parts.iter().map(|p| text(&p["text"])).collect::<Vec<_>>().join("\n"),
+                    content => text(content),
+                })
+                .collect()
+        })
+    };
+    match api {
+        Route::Dify => [text(&body["query"]), text(&body["inputs"]["query"])].join("\n"),
+        Route::DifyWorkflow => text(&body["inputs"]["query"]),
+        Route::OpenAi => messages(&body["messages"]).join("\n"),
+        Route::OpenAiCompletions => text(&body["prompt"]),
+        Route::Anthropic => [vec![text(&body["system"])], messages(&body["messages"])].concat().join("\n"),
+    }
 }
 
 fn unix_now() -> u64 {
@@ -280,7 +305,7 @@ fn openai_ask(body: &Value) -> Ask {
     }
 }
 
-/// Characters of a message's `content`: a string, or an array of parts with `text`.
+/// Units of a message's `content`: a string, or an array of parts with `text`.
 fn message_chars(message: &Value) -> u64 {
     match &message["content"] {
         Value::Array(parts) => parts.iter().map(|p| chars(&p["text"])).sum(),
@@ -321,6 +346,7 @@ impl OpenAi {
             "prompt_tokens": end.prompt_tokens,
             "completion_tokens": end.completion_tokens,
             "total_tokens": end.prompt_tokens + end.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": end.cached_tokens},
         })
     }
 
@@ -401,7 +427,7 @@ mod tests {
     use super::*;
 
     fn end() -> End {
-        End { prompt_tokens: 3, completion_tokens: 2, finish_reason: "length", latency_s: 0.5 }
+        End { prompt_tokens: 3, cached_tokens: 0, completion_tokens: 2, finish_reason: "length", latency_s: 0.5 }
     }
 
     /// The JSON payload of a `data:` event.
@@ -415,7 +441,7 @@ mod tests {
     fn asks_are_read_from_each_protocols_request() {
         let dify = json!({"query": "你好 ab", "inputs": {}, "user": "u", "response_mode": "blocking"});
         let (_, ask) = read(Route::Dify, &dify, 1);
-        let want = Ask { stream: false, prompt_tokens: 5, max_tokens: None };
+        let want = Ask { stream: false, prompt_tokens: 3, max_tokens: None };
         assert_eq!(ask, want);
         let openai = json!({
             "model": "m", "stream": true, "max_tokens": 9, "max_completion_tokens": 4,
@@ -423,7 +449,7 @@ mod tests {
                          {"role": "user", "content": [{"type": "text", "text": "汉字"}]}],
         });
         let (_, ask) = read(Route::OpenAi, &openai, 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(4) });
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 3, max_tokens: Some(4) });
         let (_, ask) = read(Route::OpenAi, &Value::Null, 1);
         assert_eq!(ask, Ask { stream: false, prompt_tokens: 0, max_tokens: None });
     }
@@ -493,14 +519,14 @@ mod tests {
     fn completions_workflow_and_anthropic_asks() {
         let (_, ask) =
             read(Route::OpenAiCompletions, &json!({"prompt": "abc", "stream": true, "max_tokens": 4}), 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 3, max_tokens: Some(4) });
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 1, max_tokens: Some(4) });
         let (_, ask) =
             read(Route::DifyWorkflow, &json!({"inputs": {"query": "你好"}, "response_mode": "streaming"}), 1);
         assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: None });
         let body = json!({"system": "ab", "messages": [{"role": "user", "content": "xyz"}], "max_tokens": 9, "stream": true});
         let (_, ask) = read(Route::Anthropic, &body, 1);
-        assert_eq!(ask, Ask { stream: true, prompt_tokens: 5, max_tokens: Some(9) });
-        let (_, ask) = read(Route::Dify, &json!({"inputs": {"query": "four"}}), 1);
+        assert_eq!(ask, Ask { stream: true, prompt_tokens: 2, max_tokens: Some(9) });
+        let (_, ask) = read(Route::Dify, &json!({"inputs": {"query": "four words, here"}}), 1);
         assert_eq!(ask.prompt_tokens, 4, "a completion app's prompt may be only in inputs");
     }
 
@@ -532,7 +558,7 @@ mod tests {
         let (shape, _) = read(Route::Anthropic, &json!({"messages": [{"role": "user", "content": "hi"}]}), 7);
         let opening: Vec<(String, Value)> = shape.opening().iter().map(|e| named(e)).collect();
         assert_eq!(opening[0].0, "message_start");
-        assert_eq!(opening[0].1["message"]["usage"]["input_tokens"], 2);
+        assert_eq!(opening[0].1["message"]["usage"]["input_tokens"], 1);
         assert_eq!((opening[1].0.as_str(), opening[2].0.as_str()), ("content_block_start", "ping"));
         let (name, text) = named(&shape.text_event("好"));
         assert_eq!((name.as_str(), text["delta"]["text"].as_str()), ("content_block_delta", Some("好")));
