@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::MockConfig;
-use super::prefixes::PrefixTable;
-use std::sync::{Mutex, PoisonError};
 use super::faults::{self, Fault};
 use super::http::{self, HTML, JSON, Length, Next, SSE};
+use super::prefixes::PrefixTable;
 use super::script::{self, Schedule};
 use super::shapes::{self, Ask, End, Route, Shape};
 use super::stream::Stream;
 use super::truth::Recorder;
+use std::sync::{Mutex, PoisonError};
 
 /// Deeper request JSON is refused before parsing: serde_json recurses per level, and connection
 /// threads run on small stacks.
@@ -120,8 +120,14 @@ impl<'a, W: Write> Reply<'a, W> {
         let mut plan = Plan::new(&ask, self.config.tokens);
         if let Ok(body) = &parsed {
             let prompt = shapes::prompt_text(api, body);
-            plan.cached_tokens = self.prefixes.lock().unwrap_or_else(PoisonError::into_inner).read(&prompt);
+            plan.cached_tokens = self
+                .prefixes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .read(&prompt)
+                .min(plan.prompt_tokens);
         }
+        self.rec.prompt(plan.prompt_tokens, plan.cached_tokens);
         if fault == Some(Fault::SlowHeaders) {
             script::sleep_until(Instant::now() + self.config.fault_delay);
         }

@@ -26,6 +26,10 @@ pub struct Truth {
     /// Requests the mock closed their connection on without answering
     /// (`--close-after-response`); not in `requests`.
     pub unanswered: u64,
+    /// Prompt tokens received in all (the mock's units, `prefixes::units`).
+    pub prompt_tokens: u64,
+    /// Of those, the tokens of prompt starts the mock had read before (reported as cached).
+    pub cached_tokens: u64,
     /// Request fully read → first text event written, µs.
     pub ttft_us: Histogram,
     /// Every gap between consecutive text events of a response, µs.
@@ -35,8 +39,8 @@ pub struct Truth {
 }
 
 impl Truth {
-    /// `{"requests","completed","text_events","faults":{..},"connections","unanswered","ttft_ms",
-    /// "itl_ms","e2e_ms"}`.
+    /// `{"requests","completed","text_events","faults":{..},"connections","unanswered",
+    /// "prompt_tokens","cached_tokens","ttft_ms","itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
@@ -46,6 +50,8 @@ impl Truth {
             "faults": self.faults,
             "connections": self.connections,
             "unanswered": self.unanswered,
+            "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
             "ttft_ms": ms(&self.ttft_us),
             "itl_ms": ms(&self.itl_us),
             "e2e_ms": ms(&self.e2e_us),
@@ -63,6 +69,8 @@ impl AddAssign<&Truth> for Truth {
         }
         self.connections += other.connections;
         self.unanswered += other.unanswered;
+        self.prompt_tokens += other.prompt_tokens;
+        self.cached_tokens += other.cached_tokens;
         self.ttft_us += &other.ttft_us;
         self.itl_us += &other.itl_us;
         self.e2e_us += &other.e2e_us;
@@ -112,6 +120,11 @@ impl Recorder {
     pub(super) fn completed(&mut self, at: Instant) {
         self.e2e_us = Some(micros(at - self.received));
         self.counts.completed += 1;
+    }
+
+    /// The request's prompt: `tokens` long, the first `cached` of them read before.
+    pub(super) fn prompt(&mut self, tokens: u64, cached: u64) {
+        (self.counts.prompt_tokens, self.counts.cached_tokens) = (tokens, cached);
     }
 
     pub(super) fn fault(&mut self, kind: String) {

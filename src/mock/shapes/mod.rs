@@ -132,7 +132,9 @@ pub(super) fn prompt_text(api: Route, body: &Value) -> String {
         v.as_array().map_or_else(Vec::new, |m| {
             m.iter()
                 .map(|m| match &m["content"] {
-                    Value::Array(parts) => parts.iter().map(|p| text(&p["text"])).collect::<Vec<_>>().join("\n"),
+                    Value::Array(parts) => {
+                        parts.iter().map(|p| text(&p["text"])).collect::<Vec<_>>().join("\n")
+                    }
                     content => text(content),
                 })
                 .collect()
@@ -427,7 +429,13 @@ mod tests {
     use super::*;
 
     fn end() -> End {
-        End { prompt_tokens: 3, cached_tokens: 0, completion_tokens: 2, finish_reason: "length", latency_s: 0.5 }
+        End {
+            prompt_tokens: 3,
+            cached_tokens: 0,
+            completion_tokens: 2,
+            finish_reason: "length",
+            latency_s: 0.5,
+        }
     }
 
     /// The JSON payload of a `data:` event.
