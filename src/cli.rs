@@ -308,13 +308,28 @@ target_flags! {
         /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path
         #[argh(option)]
         pub tokenizer: Option<String>,
-        /// synthetic prompts of about N tokens (estimated), optionally N,stddev
+        /// synthetic prompts of exactly N tokens (counted by --tokenizer), or lengths drawn per prompt: A..B (uniform), normal(M,S), lognormal(M,S)
         #[argh(option)]
         pub prompt_tokens: Option<String>,
+        /// with --prompt-tokens: how many distinct prompts to build before the run (default 1024, or -n when smaller)
+        #[argh(option)]
+        pub prompt_pool: Option<usize>,
+        /// with --prompt-tokens: each prompt opens with one of --prefix-groups shared prefixes of exactly P tokens (added to its length)
+        #[argh(option)]
+        pub prefix_tokens: Option<u32>,
+        /// with --prefix-tokens: how many distinct shared prefixes (default 1)
+        #[argh(option)]
+        pub prefix_groups: Option<u32>,
+        /// with --prefix-groups: pick groups by a Zipf law of this exponent (group 1 the most common) instead of uniformly
+        #[argh(option)]
+        pub prefix_zipf: Option<f64>,
+        /// with --prompt-tokens: a unique marker at the very start of every prompt, so that no prefix is reused from a server's cache
+        #[argh(switch)]
+        pub cache_bust: bool,
         /// language of synthetic prompts: en, zh or mixed (default mixed)
         #[argh(option)]
         pub prompt_lang: Option<String>,
-        /// ask for N output tokens (N or N,stddev) via max_tokens, with ignore_eos for OpenAI APIs
+        /// ask for N output tokens via max_tokens, with ignore_eos for OpenAI APIs; or lengths drawn per prompt: A..B, normal(M,S), lognormal(M,S)
         #[argh(option)]
         pub output_tokens: Option<String>,
         /// send ignore_eos: true (OpenAI APIs: vLLM, SGLang, llama.cpp), so answers run to max_tokens; needs --max-tokens or --output-tokens
@@ -359,7 +374,7 @@ target_flags! {
         /// the shape of --arrival gamma: 1 is Poisson, below 1 burstier, above 1 more even
         #[argh(option)]
         pub burstiness: Option<f64>,
-        /// seed of the --rate schedule and the --dataset order, for the same arrivals and prompts run after run (default 1)
+        /// seed of the --rate schedule, the --dataset order and synthetic lengths, prefixes and prompts, for the same run after run (default 1)
         #[argh(option)]
         pub seed: Option<u64>,
         /// with --rate: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)

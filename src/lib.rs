@@ -111,3 +111,4 @@ pub use protocol::{Anthropic, Delta, Dify, OpenAi, Protocol};
 pub use sse::{Event, Limits, Parser};
 pub use stats::Histogram;
 pub use tokens::Tokenizer;
+pub use workload::synthetic::{Lengths, Plan as SyntheticPlan, PromptLang};

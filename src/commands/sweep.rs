@@ -85,6 +85,9 @@ impl Sweep {
             let b = Banner { api: base.api.name(), url: &base.client.url, shape: &shape, duration, requests };
             say(&banner(&b, lang));
         }
+        if base.synthetic.is_none() && shape.count().is_none_or(|n| n > 1) {
+            say(&replayed(base.prompts.len(), &base.prompt_source, lang));
+        }
         print_out(&format!("{}\n", header(lang)));
         let capacity = match levels {
             Levels::Concurrency(cs) => {
@@ -208,6 +211,7 @@ impl Sweep {
         let label = variable.label(value);
         let run_id = format!("{}:{label}", self.plan.run_id);
         let mut config = self.plan.base.at(variable, value, budget, run_id);
+        config.reseed(self.done.len());
         config.preflight = config.preflight && !self.preflight_done;
         let live = self.live.then(|| {
             Live::Level(progress::Level {
@@ -294,6 +298,15 @@ pub(super) struct JsonLevel<'a> {
     /// sweep rebuilt from its records).
     pub threads: Option<usize>,
     pub summary: &'a Summary,
+}
+
+/// The line that says every level sends the same prompts, so a server's prefix cache, warm
+/// from the last level, speeds the next.
+fn replayed(n: usize, source: &str, l: crate::lang::Lang) -> String {
+    l.pick(
+        format!("sweep: every level sends the same {n} prompt(s) ({source}): a server's prefix cache keeps them from one level to the next, so later levels read less and look faster; synthetic prompts (--prompt-tokens) are drawn afresh per level, and --cache-bust shares no prefix at all"),
+        format!("sweep：每个级别都发送同样的 {n} 条提示词（{source}）：服务器的前缀缓存会把它们留到下一级别，后面的级别读得更少、显得更快；合成提示词（--prompt-tokens）每个级别重新生成，加 --cache-bust 则不共享任何前缀"),
+    )
 }
 
 /// The sweep's JSON (docs/sweep.md): every level's summary, and the capacity found; the same

@@ -1,5 +1,7 @@
 //! The load-model flags: closed loop (`-c`, one request after another per worker) or open loop
 //! (`--rate` with `--arrival`, `--burstiness`, `--seed`, `--max-concurrency`), and `--warmup`.
+//! `--seed` also draws synthetic prompt and output lengths, so it stands without `--rate` when
+//! `--prompt-tokens` or `--output-tokens` is given.
 //! Every combination that cannot mean what the user wants is refused here, naming the flags.
 
 use super::duration;
@@ -20,10 +22,22 @@ pub fn open_loop(a: &RunArgs) -> Result<Option<OpenLoop>, Error> {
         for (flag, given) in [
             ("--arrival", a.arrival.is_some()),
             ("--burstiness", a.burstiness.is_some()),
-            // Without --rate, --seed orders a --dataset.
-            ("--seed", a.seed.is_some() && a.dataset.is_none()),
+            // --seed also orders a --dataset and draws synthetic lengths and prefixes.
+            (
+                "--seed",
+                a.seed.is_some()
+                    && a.dataset.is_none()
+                    && a.prompt_tokens.is_none()
+                    && a.output_tokens.is_none(),
+            ),
             ("--max-concurrency", a.max_concurrency.is_some()),
         ] {
+            if given && flag == "--seed" {
+                return Err(Error::Usage(
+                    "--seed draws the --rate schedule and synthetic lengths: give --rate, --prompt-tokens or --output-tokens too, or leave --seed out"
+                        .into(),
+                ));
+            }
             if given {
                 return Err(Error::Usage(format!(
                     "{flag} shapes an open-loop load: give --rate too (requests a second), or leave {flag} out"
@@ -146,6 +160,18 @@ mod tests {
             refused(|a| a.arrival = Some("poisson".into())).starts_with("--arrival shapes an open-loop load")
         );
         assert!(refused(|a| a.max_concurrency = Some(4)).contains("give --rate too"));
+        assert!(
+            refused(|a| a.seed = Some(4))
+                .starts_with("--seed draws the --rate schedule and synthetic lengths")
+        );
+        assert_eq!(
+            open_loop(&args(|a| (a.seed, a.prompt_tokens) = (Some(4), Some("9".into())))).unwrap(),
+            None
+        );
+        assert_eq!(
+            open_loop(&args(|a| (a.seed, a.output_tokens) = (Some(4), Some("9".into())))).unwrap(),
+            None
+        );
         let b = refused(|a| (a.rate, a.burstiness) = (Some(5.0), Some(0.5)));
         assert!(b.contains("--burstiness is the shape of --arrival gamma, not of poisson"), "{b}");
         let b = refused(|a| (a.rate, a.arrival, a.burstiness) = (Some(5.0), Some("gamma".into()), Some(0.0)));

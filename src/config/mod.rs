@@ -25,6 +25,7 @@ use crate::search::Variable;
 use crate::slo::Slo;
 use crate::tokens::Tokenizer;
 use crate::util::files::{self, cap};
+use crate::workload::synthetic::{Lengths, Plan};
 use crate::workload::{
     Arrival, OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key,
 };
@@ -71,6 +72,10 @@ pub struct Config {
     pub prompt_source: String,
     /// `--dataset` entries left out, said before the run.
     pub prompts_skipped: Option<crate::output::warnings::Warning>,
+    /// A synthetic pool's plan (`Config::at` builds a fresh pool from it for each sweep level).
+    pub synthetic: Option<Arc<Plan>>,
+    /// `--output-tokens`: the distribution of output lengths asked for.
+    pub output_tokens: Option<Lengths>,
     pub pacing: Pacing,
     /// After Ctrl-C, how long in-flight requests may finish before they are cut.
     pub grace: Duration,
@@ -256,6 +261,8 @@ impl Config {
             },
             prompt_source: prompts.source,
             prompts_skipped: prompts.skipped,
+            synthetic: prompts.synthetic.map(Arc::new),
+            output_tokens: prompts.output,
             pacing: Pacing {
                 concurrency,
                 ramp_up: ramp_up.unwrap_or_default(),
@@ -311,6 +318,17 @@ impl Config {
         c
     }
 
+    /// The same run with synthetic prompts drawn afresh for sweep level `level` (0 keeps the
+    /// run's own pool): the same lengths and shared prefixes, new unique parts, so a level does
+    /// not find the last level's prompts in a server's prefix cache. Prompts from a file or
+    /// `--prompt` stay as they are. Built here, before the level's threads start.
+    pub fn reseed(&mut self, level: usize) {
+        let Some(plan) = self.synthetic.as_ref().filter(|_| level > 0) else { return };
+        let prompts = plan.build(level as u64, &self.client.tokenizer);
+        let offset = self.scale.offset_in(prompts.len());
+        self.prompts = RoundRobin::new(prompts).starting_at(offset);
+    }
+
     /// The configuration as reported in summaries, with every secret masked.
     pub fn describe(&self) -> Value {
         let secs = |d: Duration| crate::util::decimals::round(d.as_secs_f64(), 6);
@@ -351,6 +369,13 @@ impl Config {
                 Tls::Insecure => "insecure",
             },
             "prompts": self.prompts.len(),
+            "prompt_tokens": self.synthetic.as_ref().map(|p| p.lengths.to_string()),
+            "output_tokens": self.output_tokens.map(|o| o.to_string()),
+            "prefix_tokens": self.synthetic.as_ref().and_then(|p| p.prefix).map(|p| p.tokens),
+            "prefix_groups": self.synthetic.as_ref().and_then(|p| p.prefix).map(|p| p.groups),
+            "prefix_zipf": self.synthetic.as_ref().and_then(|p| p.prefix).and_then(|p| p.zipf),
+            "cache_bust": self.synthetic.as_ref().is_some_and(|p| p.cache_bust),
+            "prompt_pool": self.synthetic.as_ref().map(|p| p.pool),
             "prompt_source": self.prompt_source,
             "turns": self.turns,
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),

@@ -9,7 +9,7 @@
 //! thread reads requests and writes everything but a stream's timed events, which it hands to a
 //! pacer (`pacer`), waiting until the stream is over. It does not parse HTTP (`http`), time or
 //! word responses (`script`), shape events (`shapes`), pick faults (`faults`), write API
-//! responses (`respond`, `stream`), queue requests for capacity or hold the global pause
+//! responses (`respond`, `stream`), count prompts or keep the prefix table (`prefixes`), queue requests for capacity or hold the global pause
 //! (`slots`) or make system calls std lacks (`os`). No async runtime:
 //! `std::net` and threads.
 //!
@@ -22,6 +22,7 @@ mod faults;
 mod http;
 mod os;
 mod pacer;
+mod prefixes;
 mod replay;
 mod respond;
 mod script;
@@ -153,6 +154,8 @@ struct Shared {
     truth: Mutex<Truth>,
     /// The first `keep_bodies` API request bodies (JSON; `null` for one that is not).
     bodies: Mutex<Vec<serde_json::Value>>,
+    /// The leading blocks of prompts received (`prefixes`).
+    prefixes: Mutex<prefixes::PrefixTable>,
     /// API responses not yet merged into `truth`; changed under its lock when decremented.
     in_flight: AtomicU64,
     /// Signalled after each merge, for `truth_when_idle`.
@@ -253,6 +256,7 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
         seq: AtomicU64::new(0),
         truth: Mutex::new(Truth::default()),
         bodies: Mutex::new(Vec::new()),
+        prefixes: Mutex::default(),
         in_flight: AtomicU64::new(0),
         merged: Condvar::new(),
         stop: AtomicBool::new(false),
@@ -405,7 +409,7 @@ impl Shared {
         Pause::wait_out(self.pause);
         let start = slot.at.unwrap_or(received);
         let mut w = &**conn;
-        let reply = Reply::new(&mut w, &mut rec, &self.config, n, start, req.close);
+        let reply = Reply::new(&mut w, &mut rec, &self.config, &self.prefixes, n, start, req.close);
         let (rec, next) = match reply.run(api, &req.body) {
             Handoff::Done(next) => (rec, next),
             Handoff::Paced(stream) => self.pacers.pace(conn, stream, rec),

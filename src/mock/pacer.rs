@@ -268,7 +268,7 @@ mod tests {
     fn stream(tokens: u64) -> Stream {
         let config = MockConfig { ttft: Duration::ZERO, itl: Duration::ZERO, ..MockConfig::default() };
         let (shape, _) = shapes::read(Route::Dify, &serde_json::Value::Null, 0);
-        let plan = Plan { tokens, prompt_tokens: 0, finish_reason: "stop" };
+        let plan = Plan { tokens, prompt_tokens: 0, cached_tokens: 0, finish_reason: "stop" };
         Stream::new(shape, plan, None, &config, 0, Instant::now(), false)
     }
 

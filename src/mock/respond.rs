@@ -15,10 +15,12 @@ use serde_json::Value;
 use super::MockConfig;
 use super::faults::{self, Fault};
 use super::http::{self, HTML, JSON, Length, Next, SSE};
+use super::prefixes::PrefixTable;
 use super::script::{self, Schedule};
 use super::shapes::{self, Ask, End, Route, Shape};
 use super::stream::Stream;
 use super::truth::Recorder;
+use std::sync::{Mutex, PoisonError};
 
 /// Deeper request JSON is refused before parsing: serde_json recurses per level, and connection
 /// threads run on small stacks.
@@ -29,6 +31,8 @@ pub(super) struct Reply<'a, W: Write> {
     w: &'a mut W,
     rec: &'a mut Recorder,
     config: &'a MockConfig,
+    /// The prompt starts read so far, for cached tokens in usage.
+    prefixes: &'a Mutex<PrefixTable>,
     /// The request's sequence number: picks the fault and seeds jitter and ids.
     n: u64,
     received: Instant,
@@ -44,6 +48,7 @@ pub(super) const MAX_TOKENS: u64 = 1 << 20;
 pub(super) struct Plan {
     pub tokens: u64,
     pub prompt_tokens: u64,
+    pub cached_tokens: u64,
     pub finish_reason: &'static str,
 }
 
@@ -61,7 +66,7 @@ impl Plan {
                 (tokens, if tokens < natural { "length" } else { "stop" })
             }
         };
-        Plan { tokens, prompt_tokens: ask.prompt_tokens, finish_reason }
+        Plan { tokens, prompt_tokens: ask.prompt_tokens, cached_tokens: 0, finish_reason }
     }
 
     /// The answer ended on its own below the request's cap: what a client counts as ended early.
@@ -72,6 +77,7 @@ impl Plan {
     pub(super) fn end(&self, latency: Duration) -> End {
         End {
             prompt_tokens: self.prompt_tokens,
+            cached_tokens: self.cached_tokens,
             completion_tokens: self.tokens,
             finish_reason: self.finish_reason,
             latency_s: latency.as_secs_f64(),
@@ -93,13 +99,14 @@ impl<'a, W: Write> Reply<'a, W> {
         w: &'a mut W,
         rec: &'a mut Recorder,
         config: &'a MockConfig,
+        prefixes: &'a Mutex<PrefixTable>,
         n: u64,
         received: Instant,
         close: bool,
     ) -> Self {
         // `x-request-id`, as many servers send, is what llmload records per request.
         let headers = vec![("x-mock-request", n.to_string()), ("x-request-id", format!("mock-{n}"))];
-        Reply { w, rec, config, n, received, close, headers }
+        Reply { w, rec, config, prefixes, n, received, close, headers }
     }
 
     /// Answers the request body `body` in `api`'s shapes. A failed write ends the connection.
@@ -124,8 +131,17 @@ impl<'a, W: Write> Reply<'a, W> {
                 .extend([("connection", "keep-alive".into()), ("keep-alive", "timeout=5, max=100".into())]);
         }
         let early = !ask.ignore_eos && faults::hits(self.config.eos_share, self.n);
-        let plan = Plan::new(&ask, self.config.tokens, early);
-        self.rec.asked(ask.prompt_tokens, plan.ended_early(&ask));
+        let mut plan = Plan::new(&ask, self.config.tokens, early);
+        if let Ok(body) = &parsed {
+            let prompt = shapes::prompt_text(api, body);
+            plan.cached_tokens = self
+                .prefixes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .read(&prompt)
+                .min(plan.prompt_tokens);
+        }
+        self.rec.asked(plan.prompt_tokens, plan.cached_tokens, plan.ended_early(&ask));
         if fault == Some(Fault::SlowHeaders) {
             script::sleep_until(Instant::now() + self.config.fault_delay);
         }

@@ -226,7 +226,7 @@ mod tests {
             ..MockConfig::default()
         };
         let (shape, _) = shapes::read(Route::OpenAi, &serde_json::json!({"stream": true}), 1);
-        let plan = Plan { tokens, prompt_tokens: 1, finish_reason: "stop" };
+        let plan = Plan { tokens, prompt_tokens: 1, cached_tokens: 0, finish_reason: "stop" };
         let mut s = Stream::new(shape, plan, fault, &config, 1, Instant::now(), false);
         let mut writes = Vec::new();
         loop {
@@ -267,7 +267,7 @@ mod tests {
     fn a_stall_delays_the_token_it_strikes_by_the_fault_delay() {
         let config = MockConfig { fault_delay: Duration::from_secs(7), ..MockConfig::default() };
         let (shape, _) = shapes::read(Route::Dify, &serde_json::json!({}), 1);
-        let plan = Plan { tokens: 2, prompt_tokens: 1, finish_reason: "stop" };
+        let plan = Plan { tokens: 2, prompt_tokens: 1, cached_tokens: 0, finish_reason: "stop" };
         let start = Instant::now();
         let mut s = Stream::new(shape, plan, Some(Fault::Stall), &config, 1, start, false);
         let dues: Vec<Duration> = std::iter::from_fn(|| match s.next_step() {

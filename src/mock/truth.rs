@@ -32,6 +32,8 @@ pub struct Truth {
     /// Answers that ended on their own (`stop`, `end_turn`) below the request's `max_tokens`, as
     /// planned (`--eos-share`, or a cap above `--tokens` without `ignore_eos`).
     pub ended_early: u64,
+    /// Of the prompt tokens, those of prompt starts the mock had read before (reported as cached).
+    pub cached_tokens: u64,
     /// Request fully read → first text event written, µs.
     pub ttft_us: Histogram,
     /// Every gap between consecutive text events of a response, µs.
@@ -42,7 +44,7 @@ pub struct Truth {
 
 impl Truth {
     /// `{"requests","completed","text_events","faults":{..},"connections","unanswered",
-    /// "prompt_tokens","prompt_tokens_total","ended_early","ttft_ms","itl_ms","e2e_ms"}`.
+    /// "prompt_tokens","prompt_tokens_total","cached_tokens","ended_early","ttft_ms","itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
@@ -54,6 +56,7 @@ impl Truth {
             "unanswered": self.unanswered,
             "prompt_tokens": self.prompt_tokens.distribution(1.0),
             "prompt_tokens_total": self.prompt_tokens_total,
+            "cached_tokens": self.cached_tokens,
             "ended_early": self.ended_early,
             "ttft_ms": ms(&self.ttft_us),
             "itl_ms": ms(&self.itl_us),
@@ -75,6 +78,7 @@ impl AddAssign<&Truth> for Truth {
         self.prompt_tokens += &other.prompt_tokens;
         self.prompt_tokens_total += other.prompt_tokens_total;
         self.ended_early += other.ended_early;
+        self.cached_tokens += other.cached_tokens;
         self.ttft_us += &other.ttft_us;
         self.itl_us += &other.itl_us;
         self.e2e_us += &other.e2e_us;
@@ -126,10 +130,12 @@ impl Recorder {
         self.counts.completed += 1;
     }
 
-    /// The request's prompt tokens, and whether its answer is planned to end early.
-    pub(super) fn asked(&mut self, prompt_tokens: u64, ended_early: bool) {
+    /// The request's prompt tokens, the first `cached` of them read before, and whether its answer
+    /// is planned to end early.
+    pub(super) fn asked(&mut self, prompt_tokens: u64, cached: u64, ended_early: bool) {
         self.counts.prompt_tokens.record(prompt_tokens);
         self.counts.prompt_tokens_total += prompt_tokens;
+        self.counts.cached_tokens += cached;
         self.counts.ended_early += u64::from(ended_early);
     }
 

@@ -168,13 +168,16 @@ fn bad_api_and_prompt_flags_name_themselves() {
     assert_usage_error(&["--path", "v1/x"], "--path \"v1/x\" is invalid: give a URL path such as");
     assert_usage_error(
         &["--prompt-tokens", "0"],
-        "--prompt-tokens \"0\" is invalid: give a token count N or N,stddev",
+        "--prompt-tokens \"0\" is invalid: give a token count N (512), a range A..B (100..900)",
     );
     assert_usage_error(
         &["--prompt-tokens", "64", "--prompt-lang", "fr"],
         "--prompt-lang \"fr\" is invalid: use en, zh or mixed",
     );
-    assert_usage_error(&["--prompt-lang", "en"], "--prompt-lang only applies to --prompt-tokens");
+    assert_usage_error(
+        &["--prompt-lang", "en"],
+        "--prompt-lang only applies to synthetic prompts: add --prompt-tokens N",
+    );
     assert_usage_error(
         &["--prompt", "hi", "--prompt-tokens", "8"],
         "give one of --param-file, --prompt or --prompt-tokens",

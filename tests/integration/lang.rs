@@ -107,6 +107,9 @@ fn english(text: &str, allowed: &[&str]) -> Vec<String> {
     let mut words: Vec<String> = text
         .split_whitespace()
         .filter(|w| !w.contains("://"))
+        // A flag is a name, not English: `--cache-bust` and `（--prompt-tokens）` alike.
+        .flat_map(|w| w.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')))
+        .filter(|w| !w.starts_with("--"))
         .flat_map(|w| w.split(|c: char| !c.is_ascii_alphabetic()))
         .filter(|w| w.len() > 1 && !allowed.contains(w))
         .map(String::from)
@@ -118,10 +121,10 @@ fn english(text: &str, allowed: &[&str]) -> Vec<String> {
 
 /// What a Chinese output keeps in English: names, units, metric and flag names, the verdict
 /// (`ok`, `degraded`, `client-bound`: the JSON's words, as the HTML report shows them too).
-const KEPT: [&str; 33] = [
+const KEPT: [&str; 34] = [
     "llmload", "sweep", "dify", "openai", "chat", "req", "tok", "ms", "TTFB", "TTFE", "TTFT", "TTFA", "ITL",
     "TPOT", "E2E", "ok", "slo", "ttft", "CI", "API", "token", "usage", "estimate", "CPU", "MiB", "Ctrl",
-    "key", "degraded", "client", "bound", "api", "auto", "URL",
+    "key", "degraded", "client", "bound", "api", "auto", "URL", "default",
 ];
 
 #[test]

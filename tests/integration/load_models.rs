@@ -167,7 +167,13 @@ fn a_sweep_says_what_it_will_run_and_draws_no_live_line_off_a_terminal() {
     let banner = format!(
         "llmload sweep → dify-chat {u}/v1/chat-messages · concurrency 1, 2 · 4 requests a level · total time unknown: each level ends with its requests"
     );
-    assert_eq!(out.stderr, format!("{banner}\n"), "the banner and nothing else{}", out.context());
+    let replayed = "sweep: every level sends the same 1 prompt(s) (default): a server's prefix cache keeps them from one level to the next, so later levels read less and look faster; synthetic prompts (--prompt-tokens) are drawn afresh per level, and --cache-bust shares no prefix at all";
+    assert_eq!(
+        out.stderr,
+        format!("{banner}\n{replayed}\n"),
+        "the banner, the replay, nothing else{}",
+        out.context()
+    );
     assert!(
         !out.stderr.contains('\r') && !out.stderr.contains("level 1 of 2"),
         "no live line{}",
@@ -180,7 +186,9 @@ fn a_sweep_says_what_it_will_run_and_draws_no_live_line_off_a_terminal() {
     timed.expect_code(0);
     assert_eq!(
         timed.stderr,
-        format!("llmload sweep → dify-chat {u}/v1/chat-messages · 速率 5, 10 req/s · 每级 1s · 总计约 2s\n"),
+        format!(
+            "llmload sweep → dify-chat {u}/v1/chat-messages · 速率 5, 10 req/s · 每级 1s · 总计约 2s\nsweep：每个级别都发送同样的 1 条提示词（default）：服务器的前缀缓存会把它们留到下一级别，后面的级别读得更少、显得更快；合成提示词（--prompt-tokens）每个级别重新生成，加 --cache-bust 则不共享任何前缀\n"
+        ),
         "{}",
         timed.context()
     );
@@ -189,7 +197,12 @@ fn a_sweep_says_what_it_will_run_and_draws_no_live_line_off_a_terminal() {
     let before = truth(&mock).requests;
     let quiet = llmload(&[&args[..], &["-q"]].concat());
     quiet.expect_code(0);
-    assert_eq!(quiet.stderr, "", "-q: neither banner nor live line{}", quiet.context());
+    assert_eq!(
+        quiet.stderr,
+        format!("{replayed}\n"),
+        "-q: neither banner nor live line, the warning stays{}",
+        quiet.context()
+    );
     assert_eq!(quiet.stdout.lines().count(), 3, "the table stays{}", quiet.context());
     assert_eq!(truth(&mock).requests - before, 1 + 4 + 4, "-q changes only what is said");
 }

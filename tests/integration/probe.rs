@@ -25,7 +25,7 @@ fn a_probe_of_the_mock_shows_every_event_and_says_ok() {
             "answer \"语\"",
             "answer \"言\"",
             "recognised, no text",
-            "usage: 3 output tokens · 1 input tokens",
+            "usage: 3 output tokens · 1 input tokens (0 cached)",
             "terminal event",
         ],
         "{}",

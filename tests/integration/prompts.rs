@@ -57,15 +57,151 @@ fn synthetic_prompts_ask_for_exact_output_lengths() {
         &["--api", "openai-chat", "--prompt-tokens", "200", "--output-tokens", "7", "-c", "2", "-n", "8"],
     );
     assert_eq!(j["requests"]["ok"], 8, "{}", out.context());
-    assert_eq!(j["config"]["prompts"], 64);
+    assert_eq!(j["config"]["prompts"], 8, "a pool of -n prompts");
     assert_eq!(j["config"]["prompt_source"], "--prompt-tokens 200 (mixed)");
+    assert_eq!((&j["config"]["prompt_tokens"], &j["config"]["output_tokens"]), (&"200".into(), &"7".into()));
     assert_eq!(j["tokens"]["output_total"], 8 * 7);
     for r in &recs {
         assert_eq!(r["output_tokens"], 7, "{r}");
-        // The mock counts tokens by the estimate's rule: a prompt of about 200 has 200 or 201.
-        let input = r["input_tokens"].as_u64().unwrap();
-        assert!((200..=201).contains(&input), "{r}");
+        // The mock counts prompts as the estimate does: exactly what was sent.
+        assert_eq!(r["input_tokens"], 200, "{r}");
     }
+}
+
+#[test]
+fn synthetic_lengths_follow_their_distribution_by_seed() {
+    let mock = fast_mock(400, &[]);
+    let lengths = |seed: &str, name: &str| {
+        let (out, j, recs) = run_recorded(
+            &url(&mock),
+            name,
+            &[
+                "--api",
+                "openai-completions",
+                "--prompt-tokens",
+                "50..150",
+                "--output-tokens",
+                "lognormal(40,20)",
+                "--prompt-pool",
+                "20",
+                "--seed",
+                seed,
+                "-c",
+                "2",
+                "-n",
+                "40",
+            ],
+        );
+        assert_eq!(j["requests"]["ok"], 40, "{}", out.context());
+        let c = &j["config"];
+        assert_eq!(
+            (&c["prompt_tokens"], &c["output_tokens"]),
+            (&"50..150".into(), &"lognormal(40,20)".into())
+        );
+        assert_eq!((c["prompt_pool"].as_u64(), c["prompts"].as_u64()), (Some(20), Some(20)));
+        let mut by_prompt = vec![(0, 0); 20];
+        for r in &recs {
+            let i = r["prompt_index"].as_u64().unwrap() as usize;
+            let (input, output) = (r["input_tokens"].as_u64().unwrap(), r["output_tokens"].as_u64().unwrap());
+            assert!((50..=150).contains(&input), "{r}");
+            assert!(by_prompt[i] == (0, 0) || by_prompt[i] == (input, output), "a prompt is one length: {r}");
+            by_prompt[i] = (input, output);
+        }
+        by_prompt
+    };
+    let a = lengths("3", "seed-3");
+    assert!(a.iter().map(|l| l.0).collect::<std::collections::BTreeSet<_>>().len() > 10, "{a:?}");
+    assert!(a.iter().map(|l| l.1).collect::<std::collections::BTreeSet<_>>().len() > 5, "{a:?}");
+    assert_eq!(a, lengths("3", "seed-3-again"), "the same seed, the same lengths");
+    assert_ne!(a, lengths("4", "seed-4"));
+}
+
+#[test]
+fn shared_prefixes_are_cached_by_the_mock_and_cache_bust_shares_none() {
+    let run = |extra: &[&str], name: &str| {
+        let mock = fast_mock(4, &[]);
+        let mut args = vec![
+            "--api",
+            "openai-chat",
+            "--prompt-tokens",
+            "40",
+            "--prefix-tokens",
+            "64",
+            "-c",
+            "1",
+            "-n",
+            "10",
+            "--no-preflight",
+        ];
+        args.extend_from_slice(extra);
+        let (out, j, recs) = run_recorded(&url(&mock), name, &args);
+        assert_eq!(j["requests"]["ok"], 10, "{}", out.context());
+        assert!(
+            recs.iter().all(|r| r["input_tokens"] == 104),
+            "prefix and own part exactly: {}",
+            out.context()
+        );
+        (j, truth(&mock))
+    };
+    let (j, t) = run(&[], "prefix");
+    assert_eq!((&j["config"]["prefix_tokens"], &j["config"]["prefix_groups"]), (&64.into(), &1.into()));
+    assert_eq!(j["config"]["cache_bust"], false);
+    // Each request after the first finds the 64-token prefix's four whole blocks of 16 cached.
+    assert_eq!((t.requests, t.prompt_tokens_total), (10, 10 * 104));
+    assert_eq!(t.cached_tokens, 9 * 64);
+    let (j, t) = run(&["--cache-bust"], "cache-bust");
+    assert_eq!(j["config"]["cache_bust"], true);
+    assert_eq!((t.requests, t.prompt_tokens_total, t.cached_tokens), (10, 10 * 104, 0));
+    // Two groups drawn by Zipf: still only prefixes are shared.
+    let (j, t) = run(&["--prefix-groups", "2", "--prefix-zipf", "1.2", "--seed", "5"], "zipf");
+    assert_eq!(j["config"]["prefix_zipf"], 1.2);
+    assert!([8 * 64, 9 * 64].contains(&t.cached_tokens), "{}", t.cached_tokens);
+}
+
+#[test]
+fn an_exact_tokenizer_sizes_synthetic_prompts_and_bad_shapes_are_refused() {
+    let mock = fast_mock(3, &[]);
+    let (out, j, _) = run_recorded(
+        &url(&mock),
+        "cl100k",
+        &["--api", "openai-chat", "--tokenizer", "cl100k", "--prompt-tokens", "normal(300,80)", "-n", "5"],
+    );
+    assert_eq!(j["requests"]["ok"], 5, "{}", out.context());
+    assert_eq!(j["config"]["prompt_tokens"], "normal(300,80)");
+    for (args, says) in [
+        ("--prompt-tokens 9..3", "--prompt-tokens \"9..3\" is invalid: give a token count N"),
+        ("--prefix-tokens 8", "--prefix-tokens only applies to synthetic prompts"),
+        (
+            "--prompt-tokens 8 --prefix-groups 3",
+            "--prefix-groups shapes shared prefixes: add --prefix-tokens",
+        ),
+        ("--prompt-tokens 8 --prefix-tokens 8 --prefix-zipf 0", "--prefix-zipf \"0\" is invalid"),
+        ("--prompt-tokens 8 --prompt-pool 0", "--prompt-pool \"0\" is invalid"),
+        ("--prompt-tokens 100000 --prompt-pool 10000", "lower --prompt-pool"),
+        ("--cache-bust", "--cache-bust only applies to synthetic prompts"),
+        ("--seed 3", "--seed draws the --rate schedule and synthetic lengths"),
+    ] {
+        let out = Llmload::run(&mock).args(args).args("-n 1 --no-preflight").output();
+        out.expect_code(2);
+        assert!(out.stderr.contains(says), "{args}: {}", out.context());
+    }
+}
+
+#[test]
+fn a_sweep_of_replayed_prompts_says_so_and_synthetic_levels_draw_afresh() {
+    let mock = fast_mock(2, &[]);
+    let sweep = |args: &str| Llmload::new("sweep").url(&mock).args(args).output();
+    let out = sweep("-c 1,2 -n 4 --prompt hello");
+    out.expect_code(0);
+    assert!(out.stderr.contains("every level sends the same 1 prompt(s) (--prompt)"), "{}", out.context());
+    assert!(out.stderr.contains("--cache-bust"), "{}", out.context());
+    let before = truth(&mock).cached_tokens;
+    let out = sweep("-c 1,2 -n 4 --prompt-tokens 48 --api openai-chat");
+    out.expect_code(0);
+    assert!(!out.stderr.contains("every level sends the same"), "{}", out.context());
+    // Four prompts a level, each 48 tokens: the second level's are new, so nothing is cached
+    // but the preflight's repeat of the first level's first prompt.
+    assert_eq!(truth(&mock).cached_tokens - before, 48, "{}", out.context());
 }
 
 #[test]

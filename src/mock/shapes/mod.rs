@@ -51,6 +51,8 @@ pub(super) struct Ask {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct End {
     pub prompt_tokens: u64,
+    /// Units of the prompt's start the mock had read before (`prefixes`).
+    pub cached_tokens: u64,
     pub completion_tokens: u64,
     /// `"stop"`, or `"length"` when the request's token cap cut the answer short.
     pub finish_reason: &'static str,
@@ -131,23 +133,41 @@ fn quote(s: &str) -> String {
 /// client, and on the same rule as its default estimate, so a prompt llmload sized to N
 /// estimated tokens is reported back as N.
 fn tokens(v: &Value) -> u64 {
-    let Some(s) = v.as_str() else { return 0 };
-    let (mut n, mut in_word) = (0, false);
-    for c in s.chars() {
-        let cjk = matches!(c as u32,
-            0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF
-            | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF);
-        let word = !cjk && c.is_alphanumeric();
-        n += u64::from(cjk || (word && !in_word) || (!word && !c.is_whitespace()));
-        in_word = word;
-    }
-    n
+    v.as_str().map_or(0, super::prefixes::units)
 }
 
 /// The request's cap on output tokens: `max_completion_tokens`, `max_tokens` or (the Responses
 /// API's) `max_output_tokens`, the first given.
 fn cap(body: &Value) -> Option<u64> {
     ["max_completion_tokens", "max_tokens", "max_output_tokens"].iter().find_map(|k| body[*k].as_u64())
+}
+
+/// All the prompt text a request carries, in order, for the prefix table.
+pub(super) fn prompt_text(api: Route, body: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let messages = |v: &Value| {
+        v.as_array().map_or_else(Vec::new, |m| {
+            m.iter()
+                .map(|m| match &m["content"] {
+                    Value::Array(parts) => {
+                        parts.iter().map(|p| text(&p["text"])).collect::<Vec<_>>().join("\n")
+                    }
+                    content => text(content),
+                })
+                .collect()
+        })
+    };
+    match api {
+        Route::Dify => [text(&body["query"]), text(&body["inputs"]["query"])].join("\n"),
+        Route::DifyWorkflow => text(&body["inputs"]["query"]),
+        Route::OpenAi => messages(&body["messages"]).join("\n"),
+        Route::OpenAiCompletions => text(&body["prompt"]),
+        Route::OpenAiResponses => match &body["input"] {
+            Value::Array(_) => messages(&body["input"]).join("\n"),
+            input => text(input),
+        },
+        Route::Anthropic => [vec![text(&body["system"])], messages(&body["messages"])].concat().join("\n"),
+    }
 }
 
 fn unix_now() -> u64 {
@@ -351,6 +371,7 @@ impl OpenAi {
             "prompt_tokens": end.prompt_tokens,
             "completion_tokens": end.completion_tokens,
             "total_tokens": end.prompt_tokens + end.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": end.cached_tokens},
         })
     }
 
@@ -431,7 +452,13 @@ mod tests {
     use super::*;
 
     fn end() -> End {
-        End { prompt_tokens: 3, completion_tokens: 2, finish_reason: "length", latency_s: 0.5 }
+        End {
+            prompt_tokens: 3,
+            cached_tokens: 0,
+            completion_tokens: 2,
+            finish_reason: "length",
+            latency_s: 0.5,
+        }
     }
 
     /// The JSON payload of a `data:` event.
