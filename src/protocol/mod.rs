@@ -44,6 +44,19 @@ pub struct RequestSpec<'a> {
     pub extra: Option<&'a Map<String, Value>>,
 }
 
+/// The end every OpenAI-family body shares: the output cap under `cap_key` (the Responses API
+/// names it `max_output_tokens`), `ignore_eos`, the extra fields laid over, as bytes.
+pub fn capped_body(mut body: Value, cap_key: &str, spec: &RequestSpec) -> Vec<u8> {
+    if let Some(n) = spec.max_tokens {
+        body[cap_key] = n.into();
+    }
+    if spec.ignore_eos {
+        body["ignore_eos"] = true.into();
+    }
+    merge_extra(&mut body, spec.extra);
+    body.to_string().into_bytes()
+}
+
 /// Lays `extra`'s fields over `body` (a JSON object): each key replaces the adapter's, whole.
 /// The adapters that send JSON call it last, before serialising.
 pub fn merge_extra(body: &mut Value, extra: Option<&Map<String, Value>>) {

@@ -138,14 +138,7 @@ impl Protocol for OpenAi {
             }
             OpenAi::Completions => body["prompt"] = spec.prompt.text.clone().into(),
         }
-        if let Some(n) = spec.max_tokens {
-            body["max_tokens"] = n.into();
-        }
-        if spec.ignore_eos {
-            body["ignore_eos"] = true.into();
-        }
-        super::merge_extra(&mut body, spec.extra);
-        body.to_string().into_bytes()
+        super::capped_body(body, "max_tokens", spec)
     }
 
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {

@@ -126,19 +126,12 @@ impl Protocol for Responses {
             Some(messages) => messages.clone(),
             None => spec.prompt.text.clone().into(),
         };
-        let mut body = json!({
+        let body = json!({
             "model": spec.model.unwrap_or("default"),
             "input": input,
             "stream": true,
         });
-        if let Some(n) = spec.max_tokens {
-            body["max_output_tokens"] = n.into();
-        }
-        if spec.ignore_eos {
-            body["ignore_eos"] = true.into();
-        }
-        super::merge_extra(&mut body, spec.extra);
-        body.to_string().into_bytes()
+        super::capped_body(body, "max_output_tokens", spec)
     }
 
     fn interpret<'a>(&self, event: &'a Event) -> Result<Delta<'a>, String> {
