@@ -387,7 +387,8 @@ mod tests {
         // Prompts all of one length, 20 % over: a template to a chat API, not to completions.
         let fixed = || [(500, 600); 8];
         assert_eq!(prompt_warning("openai-chat", fixed()), None);
-        let Some(Warning::PromptCountsDiffer { relative_pct, .. }) = prompt_warning("openai-completions", fixed())
+        let Some(Warning::PromptCountsDiffer { relative_pct, .. }) =
+            prompt_warning("openai-completions", fixed())
         else {
             panic!("completions 20 % over go unnoticed");
         };

@@ -581,7 +581,10 @@ mod tests {
         }
         assert_eq!((c.compared, c.sent, c.reported), (6, 1617, 3612));
         let q = |q| c.diff_quantile(q).unwrap();
-        assert_eq!([q(0.0), q(0.1), q(0.2), q(0.34), q(0.5), q(0.6), q(0.67), q(0.9)], [-30, -30, -5, 0, 0, 15, 15, 2000]);
+        assert_eq!(
+            [q(0.0), q(0.1), q(0.2), q(0.34), q(0.5), q(0.6), q(0.67), q(0.9)],
+            [-30, -30, -5, 0, 0, 15, 15, 2000]
+        );
         let mut merged = PromptCheck::default();
         merged += &c;
         assert_eq!(merged, c);

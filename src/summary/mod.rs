@@ -374,7 +374,8 @@ impl PromptVsSent {
     pub fn disagree(&self, templated: bool) -> bool {
         let spread = (self.diff_p90 - self.diff_p10) as f64;
         let varies = self.diff_spread_pct > Self::LIMIT_PCT && spread >= Self::FLOOR_TOKENS;
-        let off = self.relative_diff_pct.abs() > Self::LIMIT_PCT && self.diff_mean.abs() >= Self::FLOOR_TOKENS;
+        let off =
+            self.relative_diff_pct.abs() > Self::LIMIT_PCT && self.diff_mean.abs() >= Self::FLOOR_TOKENS;
         varies || (!templated && off)
     }
 }

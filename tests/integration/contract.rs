@@ -450,7 +450,11 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
     // The mock counts a prompt by the estimate's rule: its usage is what was sent.
-    let p = l.tokens.prompt_vs_sent.as_ref().unwrap_or_else(|| panic!("Dify reports prompt tokens: {:?}", l.tokens));
+    let p = l
+        .tokens
+        .prompt_vs_sent
+        .as_ref()
+        .unwrap_or_else(|| panic!("Dify reports prompt tokens: {:?}", l.tokens));
     assert_eq!((p.compared, p.diff_p10, p.diff_p90, p.diff_mean), (l.requests.ok, 0, 0, 0.0), "{p:?}");
     assert!(r.tokens.prompt_vs_sent.is_none(), "records keep no count of what was sent: {:?}", r.tokens);
     assert_eq!((l.tokens.cached_input, l.tokens.cache_hit_share), (None, None), "Dify reports no cache");

@@ -242,14 +242,17 @@ fn the_servers_prompt_count_is_compared_with_what_was_sent() {
     let mock = fast_mock(2, &[]);
     let counts = |name: &str, api: &str, file: &std::path::Path, tokenizer: &str| {
         let file = file.to_str().unwrap();
-        let args = ["--api", api, "--param-file", file, "--tokenizer", tokenizer, "-n", "12", "--no-preflight"];
+        let args =
+            ["--api", api, "--param-file", file, "--tokenizer", tokenizer, "-n", "12", "--no-preflight"];
         let (out, j, _) = run_recorded(&url(&mock), name, &args);
         assert_eq!(j["requests"]["ok"], 12, "{}", out.context());
         let warned: Vec<String> = j["warnings"]
             .as_array()
             .unwrap()
             .iter()
-            .filter_map(|w| w.as_str().filter(|w| w.starts_with("the server counts the prompts")).map(String::from))
+            .filter_map(|w| {
+                w.as_str().filter(|w| w.starts_with("the server counts the prompts")).map(String::from)
+            })
             .collect();
         (out, j["tokens"]["prompt_vs_sent"].clone(), warned)
     };
