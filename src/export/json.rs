@@ -155,7 +155,8 @@ mod tests {
       "differ": 1,
       "mean_abs_diff_pct": 33.33,
       "max_abs_diff_pct": 33.33
-    }
+    },
+    "prompt_vs_sent": null
   },
   "metrics": {
     "ttfb_ms": {

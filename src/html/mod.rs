@@ -259,6 +259,17 @@ fn headline(s: &Summary, l: Lang) -> String {
         &rate(s.throughput.output_tokens_per_s),
         &l.pick(format!("{tokens} output tokens"), format!("输出 {tokens} token")),
     );
+    if let (Some(cached), Some(share)) = (s.tokens.cached_input, s.tokens.cache_hit_share) {
+        let cached = count(cached);
+        o += &card(
+            l.pick("cache hits", "缓存命中"),
+            &percent(Some(share)),
+            &l.pick(
+                format!("{cached} input tokens from the server's prefix cache"),
+                format!("{cached} 个输入 token 来自服务器的前缀缓存"),
+            ),
+        );
+    }
     for (label, d) in [("TTFT p50", &m.ttft_ms), ("ITL p50", &m.itl_ms), ("E2E p50", &m.e2e_ms)] {
         let (value, detail) = p50_p99(d, l);
         o += &card(label, &value, &detail);
@@ -657,6 +668,21 @@ mod tests {
             |i| prompts.get(i).map(|p| p.to_string()),
         );
         page(&Page { summary: &summary, series: &run.series, stats: &run.stats, extra: Vec::new(), lang })
+    }
+
+    #[test]
+    fn the_cache_hit_share_has_a_card_where_usage_reported_it() {
+        let run = run(30);
+        let mut summary = Summary::new(config(), &run, None);
+        let show = |s: &Summary, lang| {
+            page(&Page { summary: s, series: &run.series, stats: &run.stats, extra: Vec::new(), lang })
+        };
+        assert!(!show(&summary, Lang::En).contains("cache hits"), "no usage said what was cached");
+        (summary.tokens.cached_input, summary.tokens.cache_hit_share) = (Some(6700), Some(0.67));
+        let card = "<div class=\"card\"><div class=\"label\">cache hits</div><div class=\"value\">67.0%</div><div class=\"detail\">6,700 input tokens from the server&#39;s prefix cache</div></div>";
+        assert!(show(&summary, Lang::En).contains(card), "{}", show(&summary, Lang::En));
+        let zh = "<div class=\"label\">缓存命中</div><div class=\"value\">67.0%</div><div class=\"detail\">6,700 个输入 token 来自服务器的前缀缓存</div>";
+        assert!(show(&summary, Lang::Zh).contains(zh));
     }
 
     #[test]

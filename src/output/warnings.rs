@@ -61,6 +61,19 @@ pub enum Warning {
         too_long: usize,
         max_prompt_tokens: u64,
     },
+    /// The server's prompt tokens are not our count of the prompts sent
+    /// (`summary::PromptVsSent::disagree`): `counter` is ours (`estimate`, a tokenizer), the
+    /// means and the 10th and 90th percentiles of reported − sent are in tokens, and
+    /// `relative_pct` is given where the API adds no template (`None` where it does).
+    PromptCountsDiffer {
+        counter: String,
+        compared: u64,
+        sent_mean: f64,
+        reported_mean: f64,
+        diff_p10: i64,
+        diff_p90: i64,
+        relative_pct: Option<f64>,
+    },
 }
 
 impl Warning {
@@ -204,6 +217,16 @@ impl Warning {
                     format!("--dataset：{entries} 个条目中跳过 {n} 个（{}）；提示词取自其余 {rest} 个", zh.join("，")),
                 )
             }
+            Warning::PromptCountsDiffer { counter, compared, sent_mean, reported_mean, diff_p10, diff_p90, relative_pct } => {
+                let (en, zh) = match relative_pct {
+                    Some(r) => (format!(", {r:+.1}% in all"), format!("，总计 {r:+.1}%")),
+                    None => (" (a chat template adds the same number to every prompt; this varied with the prompt)".into(), "（聊天模板给每个提示词加上相同数目；此差值却随提示词而变）".into()),
+                };
+                l.pick(
+                    format!("the server counts the prompts differently from llmload's {counter}: over {compared} requests {sent_mean:.1} tokens sent on average, {reported_mean:.1} reported; reported − sent from {diff_p10} (p10) to {diff_p90} (p90){en}. Prompt lengths from --prompt-tokens, --prefix-tokens and --dataset filters, and input tokens without usage, are off: give --tokenizer the served model's tokenizer.json"),
+                    format!("服务器对提示词的计数与 llmload 的 {counter} 不同：{compared} 个请求平均发送 {sent_mean:.1} 个 token，服务器报告 {reported_mean:.1} 个；报告 − 发送 从 {diff_p10}（p10）到 {diff_p90}（p90）{zh}。--prompt-tokens、--prefix-tokens 与 --dataset 过滤所定的提示词长度，以及没有 usage 时的输入 token 数都有偏差：请给 --tokenizer 传入所服务模型的 tokenizer.json"),
+                )
+            }
         }
     }
 
@@ -276,7 +299,33 @@ pub fn after_run(s: &Summary) -> Vec<Warning> {
     if s.with_warnings > 0 {
         w.push(Warning::StreamProblems { requests: s.with_warnings });
     }
+    if let Some(w2) = prompt_counts(s) {
+        w.push(w2);
+    }
     w
+}
+
+/// Whether the server's prompt tokens show our counts are not the served model's. Judged where
+/// the prompt sent is all the model reads besides a template of the same length each time: the
+/// completions API (no template: the totals must agree too), the chat, Responses and Anthropic
+/// APIs and a custom body (a template). Not for Dify, whose usage counts the app's whole prompt
+/// (its instructions, the conversation's memory, retrieved context).
+fn prompt_counts(s: &Summary) -> Option<Warning> {
+    let templated = match s.config["api"].as_str()? {
+        "openai-completions" => false,
+        "openai-chat" | "openai-responses" | "anthropic" | "custom" => true,
+        _ => return None,
+    };
+    let p = s.tokens.prompt_vs_sent.filter(|p| p.disagree(templated))?;
+    Some(Warning::PromptCountsDiffer {
+        counter: s.config["tokenizer"].as_str().unwrap_or("estimate").into(),
+        compared: p.compared,
+        sent_mean: p.sent_mean,
+        reported_mean: p.reported_mean,
+        diff_p10: p.diff_p10,
+        diff_p90: p.diff_p90,
+        relative_pct: (!templated).then_some(p.relative_diff_pct),
+    })
 }
 
 #[cfg(test)]
@@ -301,6 +350,52 @@ mod tests {
         let after = |lost| after_run(&Summary::new(serde_json::Value::Null, &run(lost), None));
         assert_eq!(after(false), [Warning::NothingSent]);
         assert_eq!(after(true), []);
+    }
+
+    /// The prompt-count warning of a run of `api` whose requests sent and were reported these
+    /// prompt tokens.
+    fn prompt_warning(api: &str, pairs: impl IntoIterator<Item = (u64, u64)>) -> Option<Warning> {
+        let mut stats = crate::stats::RunStats::default();
+        for (sent, reported) in pairs {
+            stats.prompt_check.add(sent, reported);
+        }
+        let config = serde_json::json!({"api": api, "tokenizer": "cl100k"});
+        let s = Summary::new(config, &crate::summary::RunOutput::of(stats, 3.0), None);
+        after_run(&s).into_iter().find(|w| matches!(w, Warning::PromptCountsDiffer { .. }))
+    }
+
+    #[test]
+    fn a_chat_template_is_not_a_wrong_tokenizer_and_a_wrong_tokenizer_is() {
+        let lengths = [100, 300, 500, 800, 1200, 2000, 150, 900, 450, 1600];
+        // vLLM with the served model's tokenizer: the chat template's 15 tokens on every prompt;
+        // the completions API, exactly what was sent.
+        let template = || lengths.map(|n| (n, n + 15));
+        assert_eq!(prompt_warning("openai-chat", template()), None);
+        assert_eq!(prompt_warning("openai-completions", lengths.map(|n| (n, n))), None);
+        // A tokenizer that counts a third more than the server's: off in proportion to length.
+        let wrong = || lengths.map(|n| (n, n * 3 / 4 + 15));
+        let Some(Warning::PromptCountsDiffer { compared, diff_p10, diff_p90, relative_pct, .. }) =
+            prompt_warning("openai-chat", wrong())
+        else {
+            panic!("a wrong tokenizer goes unnoticed");
+        };
+        assert_eq!((compared, diff_p10, diff_p90, relative_pct), (10, -485, -23, None));
+        assert!(prompt_warning("anthropic", wrong()).is_some());
+        assert!(prompt_warning("custom", wrong()).is_some());
+        // Dify's usage counts the app's whole prompt: never judged.
+        assert_eq!(prompt_warning("dify-chat", wrong()), None);
+        // Prompts all of one length, 20 % over: a template to a chat API, not to completions.
+        let fixed = || [(500, 600); 8];
+        assert_eq!(prompt_warning("openai-chat", fixed()), None);
+        let Some(Warning::PromptCountsDiffer { relative_pct, .. }) =
+            prompt_warning("openai-completions", fixed())
+        else {
+            panic!("completions 20 % over go unnoticed");
+        };
+        assert_eq!(relative_pct, Some(20.0));
+        // Under 2 tokens of spread or mean difference is never a disagreement (short prompts).
+        assert_eq!(prompt_warning("openai-completions", [(10, 11), (12, 13), (8, 9), (10, 10)]), None);
+        assert_eq!(prompt_warning("openai-chat", [(10, 10), (12, 13), (8, 9), (10, 10)]), None);
     }
 
     #[test]
@@ -373,6 +468,24 @@ mod tests {
                 max_prompt_tokens: 512,
             },
             Warning::Unsent { count: 9, max_concurrency: 64 },
+            Warning::PromptCountsDiffer {
+                counter: "cl100k".into(),
+                compared: 40,
+                sent_mean: 812.5,
+                reported_mean: 640.25,
+                diff_p10: -311,
+                diff_p90: -40,
+                relative_pct: None,
+            },
+            Warning::PromptCountsDiffer {
+                counter: "estimate".into(),
+                compared: 200,
+                sent_mean: 500.0,
+                reported_mean: 620.0,
+                diff_p10: 118,
+                diff_p90: 121,
+                relative_pct: Some(24.0),
+            },
         ];
         for w in &all {
             match w {
@@ -396,7 +509,8 @@ mod tests {
                 | Warning::TokensEstimated { .. }
                 | Warning::StreamProblems { .. }
                 | Warning::CgroupUnknown { .. }
-                | Warning::DatasetSkipped { .. } => {}
+                | Warning::DatasetSkipped { .. }
+                | Warning::PromptCountsDiffer { .. } => {}
             }
         }
         all

@@ -7,5 +7,5 @@ pub mod series;
 
 pub use breakdown::Breakdown;
 pub use histogram::{Distribution, Histogram};
-pub use run_stats::RunStats;
+pub use run_stats::{PromptCheck, RunStats};
 pub use series::{SeriesBuilder, SeriesRow};

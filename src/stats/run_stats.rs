@@ -54,6 +54,8 @@ pub struct RunStats {
     pub tokens_from_tokenizer: u64,
     /// Successful requests with both usage and our own count, and how far apart they were.
     pub usage_check: UsageCheck,
+    /// Successful requests with the server's prompt count and ours of what was sent.
+    pub prompt_check: PromptCheck,
     /// Requests that succeeded with warnings (malformed events, invalid UTF-8).
     pub with_warnings: u64,
     /// Successful answers the model ended itself below the asked `max_tokens`
@@ -134,6 +136,64 @@ impl AddAssign<&UsageCheck> for UsageCheck {
         self.compared += o.compared;
         self.differ += o.differ;
         self.abs_diff_bp += &o.abs_diff_bp;
+    }
+}
+
+/// The server's prompt tokens (usage) against our count of the prompt sent (estimate or
+/// `--tokenizer`): a chat template adds the same tokens to every prompt, a wrong tokenizer is off
+/// in proportion to the prompt's length, so the per-request difference tells them apart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromptCheck {
+    pub compared: u64,
+    /// Our counts and the server's, summed over the compared requests.
+    pub sent: u64,
+    pub reported: u64,
+    /// reported − sent of each compared request: the differences ≥ 0, and the others negated.
+    pub over: Histogram,
+    pub under: Histogram,
+}
+
+impl PromptCheck {
+    /// Adds one request that sent `sent` tokens by our count and that the server counted as
+    /// `reported`.
+    pub fn add(&mut self, sent: u64, reported: u64) {
+        self.compared += 1;
+        self.sent += sent;
+        self.reported += reported;
+        match reported.checked_sub(sent) {
+            Some(d) => self.over.record(d),
+            None => self.under.record(sent - reported),
+        }
+    }
+
+    /// The difference reported − sent at quantile `q` (the ceil(q·n)-th smallest, as
+    /// `Histogram::quantile`); `None` when nothing was compared.
+    pub fn diff_quantile(&self, q: f64) -> Option<i64> {
+        let n = self.compared;
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).clamp(1, n);
+        let below = self.under.count();
+        let at = |h: &Histogram, rank: u64| {
+            // The quantile whose rank is `rank` in `h`, safe from rounding at the boundary.
+            h.quantile((rank as f64 - 0.5) / h.count() as f64).map_or(0, |v| v as i64)
+        };
+        Some(match rank <= below {
+            // The negated ones in descending order of size come first.
+            true => -at(&self.under, below - rank + 1),
+            false => at(&self.over, rank - below),
+        })
+    }
+}
+
+impl AddAssign<&PromptCheck> for PromptCheck {
+    fn add_assign(&mut self, o: &PromptCheck) {
+        self.compared += o.compared;
+        self.sent += o.sent;
+        self.reported += o.reported;
+        self.over += &o.over;
+        self.under += &o.under;
     }
 }
 
@@ -290,6 +350,11 @@ impl RunStats {
             self.usage_check.differ += u64::from(diff > 0);
             self.usage_check.abs_diff_bp.record(diff * 10_000 / usage);
         }
+        // A prompt of no tokens by our count is one we do not know (a summary rebuilt from
+        // records, which keep only the input tokens).
+        if let Some(reported) = m.usage_input_tokens.filter(|_| m.prompt_counted > 0) {
+            self.prompt_check.add(m.prompt_counted, reported);
+        }
         if let Some(tpe) = m.tokens_per_event() {
             self.tokens_per_event_milli.record((tpe * 1000.0).round() as u64);
             for gap in m.itls() {
@@ -349,6 +414,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.tokens_estimated += o.tokens_estimated;
         self.tokens_from_tokenizer += o.tokens_from_tokenizer;
         self.usage_check += &o.usage_check;
+        self.prompt_check += &o.prompt_check;
         self.with_warnings += o.with_warnings;
         self.ttfb += &o.ttfb;
         self.ttfe += &o.ttfe;
@@ -503,6 +569,25 @@ mod tests {
         none.add(&cut(t0, &[], 999, 0));
         assert_eq!(none.stalls(), Stalls { count: 1, longest_ms: 2000 });
         assert_eq!(RunStats::default().stalls(), Stalls::default());
+    }
+
+    #[test]
+    fn prompt_differences_keep_their_sign_and_order() {
+        let mut c = PromptCheck::default();
+        assert_eq!(c.diff_quantile(0.5), None);
+        // Differences −30, −5, 0, 15, 15, 2000 (over 1024: to the histogram's 0.1 %).
+        for (sent, reported) in [(100, 70), (10, 5), (7, 7), (200, 215), (300, 315), (1000, 3000)] {
+            c.add(sent, reported);
+        }
+        assert_eq!((c.compared, c.sent, c.reported), (6, 1617, 3612));
+        let q = |q| c.diff_quantile(q).unwrap();
+        assert_eq!(
+            [q(0.0), q(0.1), q(0.2), q(0.34), q(0.5), q(0.6), q(0.67), q(0.9)],
+            [-30, -30, -5, 0, 0, 15, 15, 2000]
+        );
+        let mut merged = PromptCheck::default();
+        merged += &c;
+        assert_eq!(merged, c);
     }
 
     #[test]

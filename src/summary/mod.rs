@@ -9,7 +9,7 @@ pub mod verdict;
 use crate::gate::{Checked, Threshold};
 use crate::lang::Text;
 use crate::slo::SloTally;
-use crate::stats::{Breakdown, Distribution, Histogram, RunStats, SeriesRow};
+use crate::stats::{Breakdown, Distribution, Histogram, PromptCheck, RunStats, SeriesRow};
 use crate::util::decimals::{six, three};
 use serde::Serialize;
 use serde_json::Value;
@@ -310,6 +310,74 @@ pub struct Tokens {
     pub from_cancelled: u64,
     /// Our own count against the server's usage; `null` when no request had both.
     pub usage_vs_counted: Option<UsageVsCounted>,
+    /// The server's prompt tokens against our count of the prompt sent; `null` when no request
+    /// had both (a summary rebuilt from records has no count of its own).
+    pub prompt_vs_sent: Option<PromptVsSent>,
+}
+
+/// The server's count of each prompt (usage's `prompt_tokens`) against ours of what was sent
+/// (the estimate or `--tokenizer`), per successful request: d = reported − sent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PromptVsSent {
+    /// Requests with both counts.
+    pub compared: u64,
+    /// Mean prompt tokens sent (our count) and reported (the server's).
+    #[serde(serialize_with = "three")]
+    pub sent_mean: f64,
+    #[serde(serialize_with = "three")]
+    pub reported_mean: f64,
+    /// The mean of d, and its 10th, 50th and 90th percentiles (tokens; a chat template's
+    /// overhead shows as one constant d).
+    #[serde(serialize_with = "three")]
+    pub diff_mean: f64,
+    pub diff_p10: i64,
+    pub diff_p50: i64,
+    pub diff_p90: i64,
+    /// (p90 − p10 of d) / `sent_mean`, percent: how much d varies with the prompt.
+    #[serde(serialize_with = "three")]
+    pub diff_spread_pct: f64,
+    /// (Σ reported − Σ sent) / Σ sent, percent.
+    #[serde(serialize_with = "three")]
+    pub relative_diff_pct: f64,
+}
+
+impl PromptVsSent {
+    /// The limit, percent, above which the two counts are said to disagree.
+    pub const LIMIT_PCT: f64 = 5.0;
+    /// Differences of fewer tokens than this never count as a disagreement (short prompts).
+    pub const FLOOR_TOKENS: f64 = 2.0;
+
+    fn of(c: &PromptCheck) -> Option<PromptVsSent> {
+        let n = c.compared as f64;
+        let (p10, p50, p90) = (c.diff_quantile(0.1)?, c.diff_quantile(0.5)?, c.diff_quantile(0.9)?);
+        let sent_mean = c.sent as f64 / n;
+        let diff = c.reported as f64 - c.sent as f64;
+        let pct = |x: f64, of: f64| if of > 0.0 { 100.0 * x / of } else { 0.0 };
+        Some(PromptVsSent {
+            compared: c.compared,
+            sent_mean,
+            reported_mean: c.reported as f64 / n,
+            diff_mean: diff / n,
+            diff_p10: p10,
+            diff_p50: p50,
+            diff_p90: p90,
+            diff_spread_pct: pct((p90 - p10) as f64, sent_mean),
+            relative_diff_pct: pct(diff, c.sent as f64),
+        })
+    }
+
+    /// Whether our counts are not the served model's. A server adds its chat template's tokens
+    /// to every prompt (`templated`: every API but the completions one), the same number each
+    /// time, so only a d that varies by more than `LIMIT_PCT` of the mean prompt says so (a
+    /// wrong tokenizer is off in proportion to the prompt's length); without a template, a mean
+    /// d over `LIMIT_PCT` of the prompt says so too. Fewer than `FLOOR_TOKENS` never do.
+    pub fn disagree(&self, templated: bool) -> bool {
+        let spread = (self.diff_p90 - self.diff_p10) as f64;
+        let varies = self.diff_spread_pct > Self::LIMIT_PCT && spread >= Self::FLOOR_TOKENS;
+        let off =
+            self.relative_diff_pct.abs() > Self::LIMIT_PCT && self.diff_mean.abs() >= Self::FLOOR_TOKENS;
+        varies || (!templated && off)
+    }
 }
 
 /// How far our own token count (estimate or `--tokenizer`) was from the server's usage.
@@ -482,6 +550,7 @@ impl Summary {
                     mean_abs_diff_pct: d.mean,
                     max_abs_diff_pct: d.max,
                 }),
+                prompt_vs_sent: PromptVsSent::of(&s.prompt_check),
             },
             metrics: metrics(s),
             client: ClientUsage {

@@ -217,6 +217,21 @@ mod wire {
         pub from_tokenizer: u64,
         pub from_cancelled: u64,
         pub usage_vs_counted: Option<UsageVsCounted>,
+        pub prompt_vs_sent: Option<PromptVsSent>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PromptVsSent {
+        pub compared: u64,
+        pub sent_mean: f64,
+        pub reported_mean: f64,
+        pub diff_mean: f64,
+        pub diff_p10: i64,
+        pub diff_p50: i64,
+        pub diff_p90: i64,
+        pub diff_spread_pct: f64,
+        pub relative_diff_pct: f64,
     }
 
     #[derive(Debug, Deserialize)]
@@ -434,6 +449,14 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert!(l.window_s <= l.wall_s && r.window_s == r.wall_s, "{} {}", l.window_s, l.wall_s);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);
+    // The mock counts a prompt by the estimate's rule: its usage is what was sent.
+    let p = l
+        .tokens
+        .prompt_vs_sent
+        .as_ref()
+        .unwrap_or_else(|| panic!("Dify reports prompt tokens: {:?}", l.tokens));
+    assert_eq!((p.compared, p.diff_p10, p.diff_p90, p.diff_mean), (l.requests.ok, 0, 0, 0.0), "{p:?}");
+    assert!(r.tokens.prompt_vs_sent.is_none(), "records keep no count of what was sent: {:?}", r.tokens);
     assert_eq!((l.tokens.cached_input, l.tokens.cache_hit_share), (None, None), "Dify reports no cache");
     assert_eq!((r.tokens.cached_input, r.tokens.cache_hit_share), (None, None), "{:?}", r.tokens);
     assert_eq!(

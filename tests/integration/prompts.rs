@@ -230,3 +230,55 @@ fn auto_picks_the_api_from_the_url_path_and_says_so() {
     assert!(out.stderr.contains("--api auto: openai-chat (from the URL path)"), "{}", out.context());
     assert_eq!(j["tokens"]["output_total"], 8);
 }
+
+#[test]
+fn the_servers_prompt_count_is_compared_with_what_was_sent() {
+    // Long English words: one each by the estimate's rule (the mock's), several each by cl100k.
+    let words = "internationalization uncharacteristically electroencephalography counterrevolutionaries";
+    let line = |n: usize| vec![words; n].join(" ");
+    let dir = Dir::new("prompt-count-files");
+    let varied = dir.create("varied.txt", [5, 20, 40, 80, 120, 160].map(line).join("\n"));
+    let same = dir.create("same.txt", [line(50), line(50)].join("\n"));
+    let mock = fast_mock(2, &[]);
+    let counts = |name: &str, api: &str, file: &std::path::Path, tokenizer: &str| {
+        let file = file.to_str().unwrap();
+        let args =
+            ["--api", api, "--param-file", file, "--tokenizer", tokenizer, "-n", "12", "--no-preflight"];
+        let (out, j, _) = run_recorded(&url(&mock), name, &args);
+        assert_eq!(j["requests"]["ok"], 12, "{}", out.context());
+        let warned: Vec<String> = j["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| {
+                w.as_str().filter(|w| w.starts_with("the server counts the prompts")).map(String::from)
+            })
+            .collect();
+        (out, j["tokens"]["prompt_vs_sent"].clone(), warned)
+    };
+    // With the estimate, the mock reports exactly what was sent.
+    let (out, p, warned) = counts("estimate", "openai-chat", &varied, "estimate");
+    assert_eq!(
+        (&p["compared"], &p["diff_p10"], &p["diff_p90"], &p["relative_diff_pct"]),
+        (&12.into(), &0.into(), &0.into(), &0.0.into()),
+        "{}",
+        out.context()
+    );
+    assert!(warned.is_empty(), "{}", out.context());
+    // Counted by cl100k, the prompts are longer than the server says, the more the longer.
+    let (out, p, warned) = counts("cl100k", "openai-chat", &varied, "cl100k");
+    assert!(p["diff_spread_pct"].as_f64() > Some(5.0), "{p} {}", out.context());
+    assert_eq!(warned.len(), 1, "{}", out.context());
+    assert!(warned[0].contains("llmload's cl100k: over 12 requests"), "{}", out.context());
+    assert!(warned[0].ends_with("give --tokenizer the served model's tokenizer.json"), "{}", out.context());
+    assert!(out.stdout.contains("warning: the server counts the prompts differently"), "{}", out.context());
+    // Prompts of one length: the same difference each time is a chat template's to a chat API…
+    let (out, p, warned) = counts("same-chat", "openai-chat", &same, "cl100k");
+    assert_eq!(p["diff_p10"], p["diff_p90"], "{}", out.context());
+    assert!(p["relative_diff_pct"].as_f64() < Some(-5.0), "{p} {}", out.context());
+    assert!(warned.is_empty(), "{}", out.context());
+    // …but the completions API has none: the totals must agree too.
+    let (out, _, warned) = counts("same-completions", "openai-completions", &same, "cl100k");
+    assert_eq!(warned.len(), 1, "{}", out.context());
+    assert!(warned[0].contains("% in all"), "{}", out.context());
+}
