@@ -83,6 +83,12 @@ pub struct Record {
     /// Usage's prompt tokens, else our count of the prompt (estimate or `--tokenizer`).
     #[serde(default)]
     pub input_tokens: u64,
+    /// Our count of the prompt sent (estimate or `--tokenizer`); `null` in older records.
+    #[serde(default)]
+    pub sent_tokens: Option<u64>,
+    /// The server's own count of the prompt, where its usage gave one.
+    #[serde(default)]
+    pub usage_input_tokens: Option<u64>,
     /// The reasoning part of the output, where usage breaks it out.
     #[serde(default)]
     pub reasoning_tokens: Option<u64>,
@@ -196,6 +202,8 @@ impl Record {
             token_source: TokenSource::Estimate,
             counted_tokens: 0,
             input_tokens: 0,
+            sent_tokens: None,
+            usage_input_tokens: None,
             reasoning_tokens: None,
             cached_tokens: None,
             max_tokens: None,
@@ -250,6 +258,8 @@ impl Record {
             token_source,
             counted_tokens: m.counted_tokens,
             input_tokens: m.input_tokens(),
+            sent_tokens: Some(m.prompt_counted),
+            usage_input_tokens: m.usage_input_tokens,
             reasoning_tokens: m.reasoning_tokens,
             cached_tokens: m.usage_cached_tokens,
             max_tokens: m.max_tokens,
@@ -297,8 +307,12 @@ impl Record {
                 m.counted_tokens = self.output_tokens;
             }
         }
-        // Usage's prompt count or our count of the prompt: either way what `input_tokens()` gave.
-        m.usage_input_tokens = Some(self.input_tokens);
+        // Both counts of the prompt where the record has them; an older record's one count
+        // stands in for usage, so `input_tokens()` gives it back either way.
+        match self.sent_tokens {
+            Some(sent) => (m.prompt_counted, m.usage_input_tokens) = (sent, self.usage_input_tokens),
+            None => m.usage_input_tokens = Some(self.input_tokens),
+        }
         m.reasoning_tokens = self.reasoning_tokens;
         m.usage_cached_tokens = self.cached_tokens;
         (m.max_tokens, m.model_stopped) = (self.max_tokens, self.model_stopped);
@@ -371,6 +385,8 @@ mod tests {
             token_source: TokenSource::Usage,
             counted_tokens: 10,
             input_tokens: 7,
+            sent_tokens: Some(6),
+            usage_input_tokens: Some(7),
             reasoning_tokens: Some(4),
             cached_tokens: Some(3),
             max_tokens: None,
@@ -395,7 +411,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"sent_tokens\":6,\"usage_input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
 "
         );
         let back: Record = serde_json::from_str(&got).unwrap();

@@ -400,13 +400,3 @@ pub fn count_by(records: &[Value], field: &str) -> std::collections::BTreeMap<St
 pub fn truth(m: &MockHandle) -> llmload::mock::Truth {
     m.truth_when_idle(Duration::from_secs(5))
 }
-
-/// A summary's `tokens` without `prompt_vs_sent`, which a summary rebuilt from records lacks
-/// (records keep no count of the prompt sent): the rest is rebuilt exactly.
-pub fn rebuilt_tokens(summary: &Value) -> Value {
-    let mut t = summary["tokens"].clone();
-    if let Some(o) = t.as_object_mut() {
-        o.remove("prompt_vs_sent");
-    }
-    t
-}
