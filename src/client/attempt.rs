@@ -77,7 +77,11 @@ impl Client {
         let spec = RequestSpec {
             prompt: job.prompt,
             model: self.settings.model.as_deref(),
-            max_tokens: job.prompt.max_tokens.or(self.settings.max_tokens),
+            max_tokens: job
+                .prompt
+                .max_tokens
+                .or_else(|| self.settings.output.map(|(o, seed)| o.draw_for(seed, job.index)))
+                .or(self.settings.max_tokens),
             user: job.user,
             inputs: &self.settings.inputs,
             conversation_id: job.conversation_id,

@@ -36,6 +36,9 @@ const MAX_WARNINGS: usize = 8;
 pub struct Request<'a> {
     pub worker: usize,
     pub prompt_index: usize,
+    /// The request's number in the run (prompts handed out before it), which draws its output
+    /// length (`ClientSettings::output`).
+    pub index: u64,
     pub prompt: &'a Prompt,
     pub key: Option<(usize, &'a str)>,
     pub user: &'a str,

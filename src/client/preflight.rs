@@ -42,6 +42,7 @@ impl Client {
         let request = Request {
             worker: 0,
             prompt_index: 0,
+            index: 0,
             prompt,
             key: key.map(|k| (0, k)),
             user: "llmload-preflight",

@@ -279,6 +279,7 @@ mod tests {
             headers: vec![],
             model: None,
             max_tokens: None,
+            output: None,
             inputs: Default::default(),
             ignore_eos: false,
             extra: None,

@@ -4,6 +4,7 @@
 
 use crate::protocol::Protocol;
 use crate::tokens::Tokenizer;
+use crate::workload::Lengths;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,10 @@ pub struct ClientSettings {
     pub headers: Vec<(String, String)>,
     pub model: Option<String>,
     pub max_tokens: Option<u32>,
+    /// `--output-tokens` as a distribution and `--seed`: each request whose prompt sets no
+    /// `max_tokens` draws its own from its number (prompts from a file, `--prompt`, datasets;
+    /// a synthetic pool's prompts carry the length drawn with theirs).
+    pub output: Option<(Lengths, u64)>,
     /// Dify app variables (`--inputs`).
     pub inputs: Map<String, Value>,
     /// Ask for exactly `max_tokens` (`--output-tokens`, `--ignore-eos`).

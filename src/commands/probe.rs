@@ -56,6 +56,7 @@ pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
             let request = Request {
                 worker: 0,
                 prompt_index: 0,
+                index: 0,
                 prompt: &config.prompts.items()[0],
                 key,
                 user: "llmload-probe",

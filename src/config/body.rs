@@ -119,7 +119,7 @@ pub fn ignore_eos(a: &RunArgs, api: Api, prompts: &[Prompt]) -> Result<(), Error
             "--ignore-eos only applies to the OpenAI APIs (openai-chat, openai-completions, openai-responses), whose vLLM, SGLang and llama.cpp servers honour ignore_eos; {api} has no such field: drop it or change --api"
         )));
     }
-    if a.max_tokens.is_none() && prompts.iter().any(|p| p.max_tokens.is_none()) {
+    if a.max_tokens.is_none() && a.output_tokens.is_none() && prompts.iter().any(|p| p.max_tokens.is_none()) {
         return Err(Error::Usage(
             "--ignore-eos needs an output length: add --max-tokens N or --output-tokens N (without a cap the server generates to its context limit)".into(),
         ));

@@ -240,6 +240,10 @@ impl Config {
                 headers: a.header.iter().map(|h| header(h)).collect::<Result<_, _>>()?,
                 model: a.model.clone(),
                 max_tokens: a.max_tokens,
+                output: prompts
+                    .output
+                    .filter(|_| prompts.synthetic.is_none())
+                    .map(|o| (o, a.seed.unwrap_or(1))),
                 inputs: api.inputs,
                 ignore_eos: prompts.ignore_eos,
                 extra,

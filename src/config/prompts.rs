@@ -101,12 +101,9 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
             ));
         }
         Some(spec) => {
-            let lengths: Lengths = spec.parse().map_err(|fix| Error::flag("--output-tokens", spec, fix))?;
-            let draws = lengths.draws(prompts.len(), a.seed.unwrap_or(1));
-            for (p, n) in prompts.iter_mut().zip(draws) {
-                p.max_tokens.get_or_insert(n);
-            }
-            output = Some(lengths);
+            // Drawn per request by the client (`ClientSettings::output`) for prompts without
+            // their own `max_tokens`, so one prompt gets the whole distribution.
+            output = Some(spec.parse().map_err(|fix| Error::flag("--output-tokens", spec, fix))?);
             true
         }
     };
@@ -290,8 +287,9 @@ mod tests {
         // --max-tokens caps every answer instead, and lets it end early.
         let s = sample(|a| a.max_tokens = Some(50)).unwrap();
         assert_eq!((caps(&s), s.ignore_eos), (vec![None; 3], false));
+        // --output-tokens: each request draws its own (the client does), whatever the reply.
         let s = sample(|a| a.output_tokens = Some("4".into())).unwrap();
-        assert_eq!((caps(&s), s.ignore_eos), (vec![Some(4); 3], true));
+        assert_eq!((caps(&s), s.ignore_eos, s.output), (vec![None; 3], true, Some(Lengths::Fixed(4))));
         // Another seed, another order.
         let s = sample(|a| a.seed = Some(3)).unwrap();
         assert_ne!(caps(&s), [Some(18), Some(16), Some(17)]);

@@ -47,7 +47,7 @@ impl<'a> Seat<'a> {
             (self.conversation, self.turn) = (None, 0);
         }
         self.turn += 1;
-        let (prompt_index, prompt) = config.prompts.next();
+        let (index, prompt_index, prompt) = config.prompts.next_numbered();
         let key = config.keys.as_ref().map(|k| {
             let (ki, key) = k.next();
             (ki, key.as_str())
@@ -55,6 +55,7 @@ impl<'a> Seat<'a> {
         let request = Request {
             worker: self.worker,
             prompt_index,
+            index,
             prompt,
             key,
             user: &self.user,

@@ -14,6 +14,7 @@ pub use pacing::{Pacing, RequestBudget, Warmup};
 pub use prompts::Prompt;
 pub use round_robin::RoundRobin;
 pub use schedule::{Arrival, OpenLoop, Schedule};
+pub use synthetic::Lengths;
 
 /// Shows a key as `sk-a…9f3c` so reports identify it without leaking it (invariant 5 of the crate doc).
 pub fn mask_key(key: &str) -> String {

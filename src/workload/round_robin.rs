@@ -5,7 +5,8 @@ use parking_lot::Mutex;
 #[derive(Debug)]
 pub struct RoundRobin<T> {
     items: Vec<T>,
-    cursor: Mutex<usize>,
+    /// Items handed out so far, from `starting_at`'s `first`.
+    cursor: Mutex<u64>,
 }
 
 /// A copy hands out from where the original stands now, on its own cursor.
@@ -25,19 +26,27 @@ impl<T> RoundRobin<T> {
     /// The same list, handed out from item `first` (modulo its length) on: shards of one run
     /// start at different places.
     pub fn starting_at(self, first: usize) -> Self {
-        *self.cursor.lock() = first % self.items.len();
+        *self.cursor.lock() = (first % self.items.len()) as u64;
         self
     }
 
     /// The next item and its index in the original list.
     pub fn next(&self) -> (usize, &T) {
-        let i = {
+        let (_, i, item) = self.next_numbered();
+        (i, item)
+    }
+
+    /// The next item and its index, and how many items were handed out before it (counted
+    /// from where the list started: `starting_at`'s `first`).
+    pub fn next_numbered(&self) -> (u64, usize, &T) {
+        let n = {
             let mut c = self.cursor.lock();
-            let i = *c;
-            *c = (i + 1) % self.items.len();
-            i
+            let n = *c;
+            *c += 1;
+            n
         };
-        (i, &self.items[i])
+        let i = (n % self.items.len() as u64) as usize;
+        (n, i, &self.items[i])
     }
 
     pub fn len(&self) -> usize {

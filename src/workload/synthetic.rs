@@ -103,9 +103,15 @@ impl Lengths {
         }
     }
 
-    /// `count` lengths drawn with `seed`: the output lengths of prompts from a file.
+    /// `count` lengths drawn with `seed`, the `index`th of them by `draw_for`.
     pub fn draws(&self, count: usize, seed: u64) -> Vec<u32> {
-        (0..count).map(|i| self.draw(&mut rng_for(seed, u64::MAX, i as u64))).collect()
+        (0..count).map(|i| self.draw_for(seed, i as u64)).collect()
+    }
+
+    /// The length of request `index` of a run with `seed` (`--output-tokens` for prompts that
+    /// set none): a few SplitMix64 steps, cheap enough for a worker to draw before each request.
+    pub fn draw_for(&self, seed: u64, index: u64) -> u32 {
+        self.draw(&mut rng_for(seed, u64::MAX, index))
     }
 }
 
@@ -176,16 +182,7 @@ impl Plan {
     /// The pool of `level` (0 for a run, a sweep's level index otherwise: each level draws
     /// fresh unique parts; the shared prefixes stay the same). Built on every core.
     pub fn build(&self, level: u64, tokenizer: &Tokenizer) -> Vec<Prompt> {
-        let pieces = pieces(self.lang);
-        // What each piece adds in its place: its count before the next piece, less the next's
-        // (a piece's trailing space joins the next word in BPE pre-tokenization).
-        let counts = (0..pieces.len())
-            .map(|i| {
-                let next = &pieces[(i + 1) % pieces.len()];
-                tokenizer.count(&format!("{}{next}", pieces[i])).saturating_sub(tokenizer.count(next)).max(1)
-            })
-            .collect();
-        let src = Source { pieces, counts, tokenizer };
+        let src = Source::new(self.lang, tokenizer);
         let prefixes: Vec<String> = match self.prefix {
             None => Vec::new(),
             Some(p) => (0..p.groups)
@@ -235,12 +232,27 @@ impl Plan {
     }
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    fn new(lang: PromptLang, tokenizer: &'a Tokenizer) -> Self {
+        let pieces = pieces(lang);
+        // What each piece adds in its place: its count before the next piece, less the next's
+        // (a piece's trailing space joins the next word in BPE pre-tokenization).
+        let counts = (0..pieces.len())
+            .map(|i| {
+                let next = &pieces[(i + 1) % pieces.len()];
+                tokenizer.count(&format!("{}{next}", pieces[i])).saturating_sub(tokenizer.count(next)).max(1)
+            })
+            .collect();
+        Source { pieces, counts, tokenizer }
+    }
+
     /// Appends `marker` (unless it alone would pass `want`) and pieces (from piece `start` on)
     /// to `text` until the tokenizer counts exactly `want` tokens in it, never cutting into what
-    /// it was given; returns the text and its count. Pieces go on by their counts alone (no count of the text per piece); the whole is
-    /// then counted once per correction, and whole pieces are taken back or single-token fillers
-    /// added until the count is exact (the estimate needs no correction: it adds up exactly).
+    /// it was given; returns the text and its count. Pieces go on by their counts alone (no count
+    /// of the text per piece); the whole is then counted once, and a few rounds of whole pieces
+    /// taken back or added by their counts correct it (the estimate needs none: it adds up
+    /// exactly). What a piece adds depends on its neighbours in BPE, so a round can flip between
+    /// one token short and one over: then `finish` ends the text with single units, each checked.
     fn fill(&self, mut text: String, marker: &str, start: usize, want: u64) -> (String, u64) {
         let n = self.pieces.len();
         let mut next = start % n;
@@ -268,33 +280,130 @@ impl Source<'_> {
             return (text, guess);
         }
         let mut count = self.tokenizer.count(&text);
-        for _ in 0..32 {
+        let mut seen = vec![count];
+        for _ in 0..ROUNDS {
             if count == want {
-                break;
+                return (text, count);
             }
             if count < want {
                 let target = guess + (want - count);
                 add(&mut text, &mut ends, &mut guess, target);
             } else {
-                // Take back the pieces that make up the excess (at least one), by their guesses.
-                let over = count - want;
-                let mut taken = 0;
-                while taken < over.max(1) {
-                    let Some((_, g)) = ends.pop() else { break };
-                    let before = ends.last().map_or(keep, |e| e.0).max(keep);
-                    let prev = ends.last().map_or(g, |e| e.1);
-                    taken += g.saturating_sub(prev).max(1);
-                    text.truncate(before);
-                    guess = prev;
-                }
-                if ends.is_empty() {
-                    guess = self.tokenizer.count(&text);
-                }
+                guess = take_back(&mut text, &mut ends, keep, count - want);
             }
             count = self.tokenizer.count(&text);
+            if ends.is_empty() {
+                guess = count;
+            }
+            if seen.contains(&count) {
+                break; // flipping between states: single units end it
+            }
+            seen.push(count);
         }
+        if count == want {
+            return (text, count);
+        }
+        self.finish(text, ends, keep, count, want)
+    }
+
+    /// Brings `text` (of `count` tokens, pieces ending at `ends` after `keep`) to exactly `want`:
+    /// pieces are taken back until it is under, then units from `UNITS` are appended one at a
+    /// time, each kept only when the count it makes is above the last and at most `want`. The
+    /// units' effect is counted on the text's last bytes only (what follows a BPE word changes
+    /// nothing far before it), and the whole is counted once at the end to confirm; should that
+    /// disagree, the units are tried again with whole counts.
+    fn finish(
+        &self,
+        mut text: String,
+        mut ends: Vec<(usize, u64)>,
+        keep: usize,
+        mut count: u64,
+        want: u64,
+    ) -> (String, u64) {
+        for _ in 0..ROUNDS * 4 {
+            while count >= want && text.len() > keep {
+                take_back(&mut text, &mut ends, keep, count + 1 - want);
+                count = self.tokenizer.count(&text);
+            }
+            if count >= want {
+                return (text, count); // what was given is already this long
+            }
+            let base = text.len();
+            if let Some(grown) = self.grow(&text, count, want, true) {
+                text.push_str(&grown);
+                let whole = self.tokenizer.count(&text);
+                if whole == want {
+                    return (text, whole);
+                }
+                text.truncate(base);
+            }
+            if let Some(grown) = self.grow(&text, count, want, false) {
+                text.push_str(&grown);
+                return (text, want);
+            }
+            // No unit moves this text on by one: take back a piece more and try again.
+            if text.len() == keep {
+                break;
+            }
+            take_back(&mut text, &mut ends, keep, 1);
+            count = self.tokenizer.count(&text);
+        }
+        let count = self.tokenizer.count(&text);
         (text, count)
     }
+
+    /// The units that bring `text` (of `count` tokens) to `want`, one unit at a time; counted on
+    /// the text's last `TAIL` bytes when `tail`, else on the whole text. `None` when no unit moves
+    /// it on.
+    fn grow(&self, text: &str, mut count: u64, want: u64, tail: bool) -> Option<String> {
+        let mut from = if tail { text.len().saturating_sub(TAIL) } else { 0 };
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let mut end = text[from..].to_string();
+        let base = if tail { count - self.tokenizer.count(&end).min(count) } else { 0 };
+        let mut added = String::new();
+        while count < want {
+            let step = UNITS.iter().find_map(|u| {
+                let len = end.len();
+                end.push_str(u);
+                let c = base + self.tokenizer.count(&end);
+                end.truncate(len);
+                (c > count && c <= want).then_some((*u, c))
+            });
+            let (u, c) = step?;
+            end.push_str(u);
+            added.push_str(u);
+            count = c;
+        }
+        Some(added)
+    }
+}
+
+/// Correction rounds by whole pieces before single units finish a prompt.
+const ROUNDS: usize = 4;
+/// The bytes at a text's end on which a unit's effect is counted.
+const TAIL: usize = 256;
+/// Short texts of one token each in most contexts, tried in order to add exactly one.
+const UNITS: [&str; 10] = ["a ", " a", "a", "。", "的", " 7", "7", ".", " the", "\n"];
+
+/// Takes back the pieces that make up `over` tokens (at least one piece), by their guesses, never
+/// cutting before `keep`; returns the guess left.
+fn take_back(text: &mut String, ends: &mut Vec<(usize, u64)>, keep: usize, over: u64) -> u64 {
+    let mut taken = 0;
+    let mut guess = ends.last().map_or(0, |e| e.1);
+    while taken < over.max(1) {
+        let Some((_, g)) = ends.pop() else {
+            text.truncate(keep);
+            break;
+        };
+        let before = ends.last().map_or(keep, |e| e.0).max(keep);
+        let prev = ends.last().map_or(g, |e| e.1);
+        taken += g.saturating_sub(prev).max(1);
+        text.truncate(before);
+        guess = prev;
+    }
+    guess
 }
 
 /// Each prompt's own generator: the seed, the level and the index mixed, so a prompt is the
@@ -434,10 +543,43 @@ mod tests {
         assert!(mixed.contains("模型") && mixed.contains("model"), "{mixed}");
     }
 
+    /// Every length from 1 to 600 and every 97th up to 8,192.
+    fn every_length() -> Vec<u64> {
+        (1..=600).chain((601..=8_192).step_by(97)).chain([8_192]).collect()
+    }
+
+    /// Each of `lengths`, alone and after a shared prefix of 50 tokens, in `lang`, built to
+    /// exactly that many tokens of `t`.
+    fn assert_exact_everywhere(t: &Tokenizer, lang: PromptLang, lengths: &[u64]) {
+        let src = Source::new(lang, t);
+        let prefix = src.fill("[0badc0de] ".into(), "", 3, 50).0;
+        assert_eq!(t.count(&prefix), 50, "{t} {lang:?}: the prefix");
+        let mut off = Vec::new();
+        for (i, &want) in lengths.iter().enumerate() {
+            let marker = format!("[{:016x}] ", SplitMix64::new(i as u64).next_u64());
+            for (given, want) in [(String::new(), want), (prefix.clone(), want + 50)] {
+                let (text, counted) = src.fill(given, &marker, i * 7, want);
+                if (t.count(&text), counted) != (want, want) {
+                    off.push((want, t.count(&text), counted));
+                }
+            }
+        }
+        assert!(
+            off.is_empty(),
+            "{t} {lang:?}: {} of {} off (want, counted, said): {off:?}",
+            off.len(),
+            2 * lengths.len()
+        );
+    }
+
     #[test]
     fn cl100k_builds_exact_lengths() {
         let cl = Tokenizer::builtin("cl100k").unwrap().unwrap();
+        let every = every_length();
+        let sample: Vec<u64> = every.iter().copied().step_by(7).collect();
         for lang in [PromptLang::En, PromptLang::Zh, PromptLang::Mixed] {
+            let all = lang == PromptLang::Mixed; // both scripts and where they meet: every length
+            assert_exact_everywhere(&cl, lang, if all { &every } else { &sample });
             let mut p = plan("1..600", lang, 24);
             p.prefix = Some(Prefix { tokens: 50, groups: 3, zipf: None });
             p.cache_bust = lang == PromptLang::Mixed;
@@ -446,6 +588,30 @@ mod tests {
                 assert_eq!(cl.count(&prompt.text), own + 50, "{lang:?} prompt {i}");
                 assert_eq!(prompt.counted_tokens, own + 50);
             }
+        }
+    }
+
+    #[test]
+    fn o200k_builds_exact_lengths() {
+        let o = Tokenizer::builtin("o200k").unwrap().unwrap();
+        let every = every_length();
+        let sample: Vec<u64> = every.iter().copied().step_by(7).collect();
+        for lang in [PromptLang::En, PromptLang::Zh, PromptLang::Mixed] {
+            let all = lang == PromptLang::Mixed; // both scripts and where they meet: every length
+            assert_exact_everywhere(&o, lang, if all { &every } else { &sample });
+        }
+    }
+
+    #[test]
+    fn a_tokenizer_json_builds_exact_lengths() {
+        // The byte-level BPE tokenizer (8,192 tokens) of the tiny model the real-server checks serve.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny_llama_tokenizer.json");
+        let t = Tokenizer::from_json(path, &std::fs::read(path).unwrap()).unwrap();
+        // As for cl100k: every length in mixed text, a sample in each script alone.
+        assert_exact_everywhere(&t, PromptLang::Mixed, &every_length());
+        let sample: Vec<u64> = every_length().into_iter().step_by(7).collect();
+        for lang in [PromptLang::En, PromptLang::Zh] {
+            assert_exact_everywhere(&t, lang, &sample);
         }
     }
 

@@ -1,5 +1,5 @@
 //! Prompt sources and conversations end to end: JSONL lines with their own caps, synthetic
-//! prompts with exact output lengths, `--turns` numbering, and `--api auto`.
+//! prompts with exact output lengths, output lengths drawn per request, `--turns` numbering, and `--api auto`.
 
 use crate::util::*;
 
@@ -66,6 +66,47 @@ fn synthetic_prompts_ask_for_exact_output_lengths() {
         // The mock counts prompts as the estimate does: exactly what was sent.
         assert_eq!(r["input_tokens"], 200, "{r}");
     }
+}
+
+#[test]
+fn one_prompt_draws_an_output_length_per_request_by_seed() {
+    let mock = fast_mock(50, &[]);
+    let caps = |seed: &str, name: &str| {
+        let (out, j, recs) = run_recorded(
+            &url(&mock),
+            name,
+            &[
+                "--api",
+                "openai-chat",
+                "--prompt",
+                "hello",
+                "--output-tokens",
+                "10..20",
+                "--seed",
+                seed,
+                "-c",
+                "2",
+                "-n",
+                "30",
+            ],
+        );
+        assert_eq!(j["requests"]["ok"], 30, "{}", out.context());
+        assert_eq!(recs.len(), 30);
+        let mut caps: Vec<u64> = recs.iter().map(|r| r["max_tokens"].as_u64().unwrap()).collect();
+        for r in &recs {
+            assert_eq!(r["output_tokens"], r["max_tokens"], "asked for exactly: {r}");
+        }
+        caps.sort_unstable();
+        caps
+    };
+    let a = caps("3", "per-request-3");
+    assert!(a.iter().all(|m| (10..=20).contains(m)), "{a:?}");
+    assert!(
+        a.iter().collect::<std::collections::BTreeSet<_>>().len() >= 6,
+        "one prompt, many lengths: {a:?}"
+    );
+    assert_eq!(a, caps("3", "per-request-3-again"), "the same seed, the same lengths");
+    assert_ne!(a, caps("4", "per-request-4"));
 }
 
 #[test]
