@@ -329,7 +329,7 @@ target_flags! {
         /// language of synthetic prompts: en, zh or mixed (default mixed)
         #[argh(option)]
         pub prompt_lang: Option<String>,
-        /// ask for N output tokens via max_tokens, with ignore_eos for OpenAI APIs; or lengths drawn per prompt: A..B, normal(M,S), lognormal(M,S)
+        /// ask for N output tokens via max_tokens, with ignore_eos for OpenAI APIs; or lengths drawn per request from --seed: A..B, normal(M,S), lognormal(M,S)
         #[argh(option)]
         pub output_tokens: Option<String>,
         /// send ignore_eos: true (OpenAI APIs: vLLM, SGLang, llama.cpp), so answers run to max_tokens; needs --max-tokens or --output-tokens
