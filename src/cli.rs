@@ -302,9 +302,12 @@ target_flags! {
         note = "Durations take 500ms, 30s, 5m, 1h or bare seconds (60). Without --duration or --requests each worker sends one request. The per-second table goes to stderr, the summary to stdout. Exit codes: 0 done, 1 every request failed or a --threshold failed, 2 bad usage, 130 interrupted."
     )]
     pub struct RunArgs {
-        /// requests per Dify conversation: each worker keeps conversation_id for N turns (default 1)
+        /// requests per conversation (a session): Dify keeps its conversation_id; for openai-chat, openai-responses and anthropic each turn sends the conversation so far, the server's answers included (default 1)
         #[argh(option)]
         pub turns: Option<u32>,
+        /// with --turns: the pause between an answer and the session's next turn, e.g. 2s (closed loop)
+        #[argh(option)]
+        pub think_time: Option<String>,
         /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path
         #[argh(option)]
         pub tokenizer: Option<String>,

@@ -160,6 +160,8 @@ pub struct Measurement {
     pub server_ttft_s: Option<f64>,
     /// The Dify conversation the response belongs to, for the worker's next turn.
     pub conversation_id: Option<String>,
+    /// The answer's text, kept for a session's next turn (`ClientSettings::keep_answers`).
+    pub answer: Option<String>,
     /// 1-based turn in the worker's conversation (always 1 without `--turns`).
     pub turn: u32,
     /// Our own count of the whole text, by `counter` (the estimate or `--tokenizer`).
@@ -211,6 +213,7 @@ impl Measurement {
             status: None,
             headers_at: None,
             first_event_at: None,
+            answer: None,
             first_answer_at: None,
             text_at: Vec::new(),
             events: 0,

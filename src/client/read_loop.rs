@@ -48,6 +48,7 @@ impl Client {
         // A real tokenizer counts the whole text at the end; the estimate counts as text arrives.
         let mut s = StreamState {
             text: (!self.settings.tokenizer.is_estimate()).then(String::new),
+            answer: self.settings.keep_answers.then(String::new),
             ..Default::default()
         };
         // ureq reads the socket into its own buffer; this one only takes what ureq has. An
@@ -101,6 +102,7 @@ impl Client {
         if s.dropped_warnings > 0 {
             m.warnings.push(format!("{} more malformed events", s.dropped_warnings));
         }
+        m.answer = s.answer.take();
         match &s.text {
             None => m.counted_tokens = s.estimator.tokens(),
             Some(text) => {
@@ -152,6 +154,8 @@ struct StreamState {
     timed_out: bool,
     /// The text so far, kept only when a real tokenizer will count it.
     text: Option<String>,
+    /// The answer so far (no reasoning), kept only for sessions (`ClientSettings::keep_answers`).
+    answer: Option<String>,
     /// Whether the protocol recognised any event as its own.
     recognised: bool,
     /// The first event, described, while none has been recognised.
@@ -210,6 +214,9 @@ impl StreamState {
         }
         if !d.answer.is_empty() {
             m.first_answer_at.get_or_insert(now);
+            if let Some(answer) = &mut self.answer {
+                answer.push_str(&d.answer);
+            }
         }
         if d.output_tokens.is_some() {
             m.usage_output_tokens = d.output_tokens;
@@ -289,6 +296,7 @@ mod tests {
             retries: 0,
             tls: Tls::WebPki,
             workers: 1,
+            keep_answers: false,
         };
         let client = Client::new(settings);
         let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));

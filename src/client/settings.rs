@@ -42,6 +42,9 @@ pub struct ClientSettings {
     pub tls: Tls,
     /// Workers sending requests at once: each has its own agent, so its own pooled connection.
     pub workers: usize,
+    /// Keep each answer's text in its measurement (`Measurement::answer`): a session's next turn
+    /// sends it back as the conversation so far.
+    pub keep_answers: bool,
 }
 
 /// How long each phase of a request may take.

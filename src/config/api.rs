@@ -49,8 +49,11 @@ pub fn setup(a: &RunArgs, base: &str) -> Result<ApiSetup, Error> {
     let turns = match a.turns {
         None => 1,
         Some(0) => return Err(Error::flag("--turns", "0", "must be at least 1")),
-        Some(n) if n > 1 && api != Api::DifyChat => {
-            return Err(only_for("--turns", "--api dify-chat (Dify keeps the conversation)"));
+        Some(n) if n > 1 && !api.has_sessions() => {
+            return Err(only_for(
+                "--turns",
+                "the chat APIs: dify-chat (Dify keeps the conversation), openai-chat, openai-responses and anthropic (llmload sends the conversation so far)",
+            ));
         }
         Some(n) => n,
     };

@@ -64,8 +64,10 @@ pub struct Config {
     pub api_note: Option<Text>,
     /// What the client sends and enforces: endpoint, protocol, bodies, limits, TLS.
     pub client: ClientSettings,
-    /// Requests per Dify conversation (`--turns`), 1 = a new conversation every time.
+    /// Requests per conversation (`--turns`), 1 = a new conversation every time.
     pub turns: u32,
+    /// The pause before a session's next turn (`--think-time`).
+    pub think_time: Option<Duration>,
     pub keys: Option<RoundRobin<String>>,
     pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
@@ -253,8 +255,10 @@ impl Config {
                 retries,
                 tls: tls(a)?,
                 workers: concurrency,
+                keep_answers: api.turns > 1 && api.api != Api::DifyChat,
             },
             turns: api.turns,
+            think_time: think_time(a, api.turns, open.is_some())?,
             keys: keys(a)?.map(|k| {
                 let offset = scale.offset_in(k.len());
                 RoundRobin::new(k).starting_at(offset)
@@ -382,6 +386,7 @@ impl Config {
             "prompt_pool": self.synthetic.as_ref().map(|p| p.pool),
             "prompt_source": self.prompt_source,
             "turns": self.turns,
+            "think_time_s": self.think_time.map(secs),
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
             "slo": self.slo.as_ref().map(ToString::to_string),
             "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
@@ -390,6 +395,24 @@ impl Config {
             "start_at": self.scale.start_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         })
     }
+}
+
+/// `--think-time`: only between the turns of a session, and only in a closed loop (an open
+/// loop's requests start on their schedule).
+fn think_time(a: &RunArgs, turns: u32, open: bool) -> Result<Option<Duration>, Error> {
+    let Some(given) = a.think_time.as_deref() else { return Ok(None) };
+    if turns < 2 {
+        return Err(Error::Usage(
+            "--think-time is the pause between a session's turns: add --turns N (N ≥ 2)".into(),
+        ));
+    }
+    if open {
+        return Err(Error::Usage(
+            "--think-time applies to a closed loop (-c): with --rate each request starts on its schedule"
+                .into(),
+        ));
+    }
+    duration("--think-time", given).map(Some)
 }
 
 /// Header values that can carry credentials are masked like keys.

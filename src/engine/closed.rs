@@ -44,6 +44,9 @@ pub(super) fn worker(
         if seat.backoff().is_some_and(|wait| stop.wait(wait)) {
             break;
         }
+        if seat.think().is_some_and(|wait| stop.wait(wait)) {
+            break;
+        }
         free_at = Instant::now();
     }
     let _ = tx.later.send(Msg::WorkerDone);

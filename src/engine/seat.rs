@@ -4,9 +4,11 @@
 
 use crate::client::{self, Client, Request};
 use crate::config::Config;
-use crate::measure::Measurement;
+use crate::measure::{Measurement, Outcome};
 use crate::stop::StopSignal;
 use crate::util::rng::SplitMix64;
+use crate::workload::Prompt;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// A worker's state across its requests.
@@ -19,6 +21,10 @@ pub(super) struct Seat<'a> {
     /// The worker's Dify conversation and how many turns it has had.
     conversation: Option<String>,
     turn: u32,
+    /// A session's conversation so far, for the chat APIs but Dify (which keeps its own): each
+    /// turn's prompt and the server's real answer, as chat messages, and our count of them.
+    history: Vec<Value>,
+    history_tokens: u64,
     /// Requests in a row that could not connect, and the jitter for the wait after them.
     unreachable: u32,
     jitter: SplitMix64,
@@ -34,6 +40,8 @@ impl<'a> Seat<'a> {
             user: crate::shard::user_id(config.scale.shard, worker),
             conversation: None,
             turn: 0,
+            history: Vec::new(),
+            history_tokens: 0,
             unreachable: 0,
             jitter: SplitMix64::new(worker as u64 ^ 0x9E37_79B9_7F4A_7C15),
         }
@@ -45,9 +53,13 @@ impl<'a> Seat<'a> {
         let config = self.config;
         if self.turn >= config.turns {
             (self.conversation, self.turn) = (None, 0);
+            self.history.clear();
+            self.history_tokens = 0;
         }
         self.turn += 1;
         let (index, prompt_index, prompt) = config.prompts.next_numbered();
+        let continued = (!self.history.is_empty()).then(|| self.continued(prompt));
+        let prompt = continued.as_ref().unwrap_or(prompt);
         let key = config.keys.as_ref().map(|k| {
             let (ki, key) = k.next();
             (ki, key.as_str())
@@ -64,7 +76,17 @@ impl<'a> Seat<'a> {
         };
         let mut m = Box::new(self.client.execute(&request, self.stop));
         (m.scheduled, m.warmup) = (scheduled.min(m.t0), warmup);
-        if config.turns > 1 {
+        if config.client.keep_answers {
+            match (&m.outcome, m.answer.take()) {
+                (Outcome::Ok, Some(answer)) => {
+                    self.history.extend(turn_messages(prompt));
+                    self.history.push(json!({"role": "assistant", "content": answer}));
+                    self.history_tokens = prompt.counted_tokens + m.counted_tokens;
+                }
+                // A session whose turn failed ends there: the next request starts a new one.
+                _ => (self.turn, self.history, self.history_tokens) = (0, Vec::new(), 0),
+            }
+        } else if config.turns > 1 {
             self.conversation = self.conversation.take().or_else(|| m.conversation_id.clone());
             if self.conversation.is_none() {
                 self.turn = 0; // no conversation to continue: the next request starts one
@@ -77,7 +99,32 @@ impl<'a> Seat<'a> {
 
     /// After a request that could not connect, how long to wait before the next (a server that
     /// refuses connections answers at once: a closed loop would spin); `None` otherwise.
+    /// `prompt` as a session's next turn: the conversation so far, then its own messages.
+    fn continued(&self, prompt: &Prompt) -> Prompt {
+        let mut messages = self.history.clone();
+        messages.extend(turn_messages(prompt));
+        Prompt {
+            messages: Some(Value::Array(messages)),
+            counted_tokens: self.history_tokens + prompt.counted_tokens,
+            ..prompt.clone()
+        }
+    }
+
+    /// The pause before a session's next turn (`--think-time`): a user reading the answer;
+    /// `None` when the next request starts a new session.
+    pub(super) fn think(&self) -> Option<Duration> {
+        (self.turn > 0 && self.turn < self.config.turns).then_some(self.config.think_time).flatten()
+    }
+
     pub(super) fn backoff(&mut self) -> Option<Duration> {
         (self.unreachable > 0).then(|| client::connect_backoff(self.unreachable, self.jitter.unit()))
+    }
+}
+
+/// A prompt's own messages: its JSONL `messages`, or its text as one user message.
+fn turn_messages(prompt: &Prompt) -> Vec<Value> {
+    match prompt.messages.as_ref().and_then(Value::as_array) {
+        Some(list) => list.clone(),
+        None => vec![json!({"role": "user", "content": prompt.text})],
     }
 }

@@ -86,6 +86,14 @@ impl fmt::Display for Api {
     }
 }
 
+impl Api {
+    /// Whether `--turns` makes sessions of it: Dify keeps the conversation by its id; for the
+    /// others llmload sends the conversation so far, the server's real answers included.
+    pub fn has_sessions(self) -> bool {
+        matches!(self, Api::DifyChat | Api::OpenAiChat | Api::OpenAiResponses | Api::Anthropic)
+    }
+}
+
 impl FromStr for Api {
     type Err = String;
 

@@ -209,3 +209,57 @@ fn the_mock_reports_the_prompt_tokens_it_received() {
     assert!(300 <= min && max <= 301, "{min}..{max}");
     assert!(recs.iter().all(|r| r["output_tokens"] == 3), "{recs:?}");
 }
+
+/// `--turns` for the chat APIs but Dify: each turn sends the conversation so far, the mock's
+/// real answers included, and a session whose turn fails ends there.
+#[test]
+fn a_session_sends_the_conversation_so_far_with_the_servers_answers() {
+    for api in ["openai-chat", "anthropic", "openai-responses"] {
+        let mock = recording_mock(3, 0.0);
+        let dir = Dir::new("sessions");
+        let (out, j, recs) = Llmload::run(&mock)
+            .args(&format!("--api {api} -c 1 -n 4 --turns 2 --no-preflight --quiet"))
+            .opt("--prompt", "hi")
+            .logged(&dir);
+        out.expect_code(0);
+        assert_eq!(j["config"]["turns"], 2);
+        let turns: Vec<u64> = recs.iter().map(|r| r["turn"].as_u64().unwrap()).collect();
+        assert_eq!(turns, [1, 2, 1, 2], "{api}");
+        let bodies = mock.bodies();
+        let said = |b: &serde_json::Value| {
+            let list = if api == "openai-responses" { &b["input"] } else { &b["messages"] };
+            match list {
+                serde_json::Value::Array(m) => {
+                    m.iter().map(|m| (m["role"].to_string(), m["content"].to_string())).collect()
+                }
+                other => vec![("\"user\"".to_string(), other.to_string())],
+            }
+        };
+        let user = ("\"user\"".to_string(), "\"hi\"".to_string());
+        assert_eq!(said(&bodies[0]), std::slice::from_ref(&user), "{api}: the first turn");
+        // The mock's answer of 3 tokens is "大语言": the second turn carries it back.
+        let answer = ("\"assistant\"".to_string(), "\"大语言\"".to_string());
+        assert_eq!(said(&bodies[1]), [user.clone(), answer, user.clone()], "{api}: the second turn");
+        assert_eq!(said(&bodies[2]), [user], "{api}: a new session");
+    }
+}
+
+#[test]
+fn think_time_is_refused_where_it_cannot_apply() {
+    let mock = fast_mock(2, &[]);
+    for (args, message) in [
+        (
+            "--api openai-chat -n 2 --think-time 1s",
+            "--think-time is the pause between a session's turns: add --turns N",
+        ),
+        (
+            "--api openai-chat -n 2 --turns 2 --rate 5 --think-time 1s",
+            "--think-time applies to a closed loop (-c)",
+        ),
+        ("--api openai-completions -n 2 --turns 2", "--turns only applies to the chat APIs"),
+    ] {
+        let out = Llmload::run(&mock).args(args).output();
+        out.expect_code(2);
+        assert!(out.stderr.contains(message), "{message}{}", out.context());
+    }
+}
