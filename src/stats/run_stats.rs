@@ -351,8 +351,9 @@ impl RunStats {
             self.usage_check.abs_diff_bp.record(diff * 10_000 / usage);
         }
         // A prompt of no tokens by our count is one we do not know (a summary rebuilt from
-        // records, which keep only the input tokens).
-        if let Some(reported) = m.usage_input_tokens.filter(|_| m.prompt_counted > 0) {
+        // records of older versions). A session's later turn is left out: its history holds
+        // answers our counter reads back as text and a chat template's tokens for each message.
+        if let Some(reported) = m.usage_input_tokens.filter(|_| m.prompt_counted > 0 && m.turn <= 1) {
             self.prompt_check.add(m.prompt_counted, reported);
         }
         if let Some(tpe) = m.tokens_per_event() {
