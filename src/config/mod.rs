@@ -5,6 +5,7 @@
 
 mod api;
 mod body;
+mod cancel;
 mod load;
 mod mock;
 mod probe;
@@ -253,6 +254,7 @@ impl Config {
                 retries,
                 tls: tls(a)?,
                 workers: concurrency,
+                cancel: a.cancel.as_deref().map(|c| cancel::cancel(c, a.seed.unwrap_or(1))).transpose()?,
             },
             turns: api.turns,
             keys: keys(a)?.map(|k| {
