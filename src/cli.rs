@@ -401,6 +401,9 @@ target_flags! {
         /// retry a request up to N times on connect errors, HTTP 429 and 5xx (default 0: failures stay visible)
         #[argh(option)]
         pub retries: Option<u32>,
+        /// abandon this share of streams on purpose, chosen by --seed and each request's number: SHARE (right after the send), SHARE@DELAY from the send (0.1@500ms) or SHARE@Ntok after N text events (0.2@16tok)
+        #[argh(option)]
+        pub cancel: Option<String>,
         /// after Ctrl-C or SIGTERM, how long in-flight requests may finish before they are cut (default 5s)
         #[argh(option)]
         pub grace: Option<String>,

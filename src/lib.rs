@@ -105,6 +105,7 @@ mod util;
 mod workload;
 
 pub use cli::{Cli, Command};
+pub use client::{Cancel, CancelAt};
 pub use commands::main;
 pub use config::Config;
 pub use protocol::{Anthropic, Delta, Dify, OpenAi, Protocol};

@@ -84,11 +84,13 @@ impl ErrorKind {
     }
 }
 
-/// How a request ended. A request cut by the deadline is `Cancelled`, not a failure.
+/// How a request ended. A request cut by the deadline is `Cancelled`, not a failure; one the
+/// client left on purpose (`--cancel`) is `Abandoned`, neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
     Cancelled,
+    Abandoned,
     Failed { kind: ErrorKind, message: String },
 }
 
@@ -97,6 +99,7 @@ impl Outcome {
         match self {
             Outcome::Ok => "ok".into(),
             Outcome::Cancelled => "cancelled".into(),
+            Outcome::Abandoned => "abandoned".into(),
             Outcome::Failed { kind, .. } => kind.name(),
         }
     }

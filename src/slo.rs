@@ -174,7 +174,7 @@ impl Slo {
     /// Judges one finished request; `None` for a cancelled one (not counted).
     pub fn judge(&self, m: &Measurement) -> Option<Judgement> {
         match m.outcome {
-            Outcome::Cancelled => None,
+            Outcome::Cancelled | Outcome::Abandoned => None,
             Outcome::Failed { .. } => Some(Judgement { verdicts: Vec::new(), good: Some(false) }),
             Outcome::Ok => {
                 let verdicts: Vec<Verdict> = self.objectives.iter().map(|o| o.judge(m)).collect();

@@ -7,7 +7,7 @@
 //! `retry`'s; reading the stream is `read_loop`'s.
 
 use super::failure::{failure, http_error, one_line, read_snippet};
-use super::{Client, MAX_REQUEST_ID, Request, retry, transport};
+use super::{CancelAt, Client, MAX_REQUEST_ID, Request, retry, transport};
 use crate::measure::{ErrorKind, Measurement, Outcome, arrival};
 use crate::protocol::RequestSpec;
 use crate::sse;
@@ -94,18 +94,45 @@ impl Client {
                 .or(self.settings.extra.as_ref()),
         };
         let body = self.settings.protocol.body(&spec);
+        // `--cancel`: this request is abandoned after a delay from its send, or a text count.
+        let abandon = self.settings.cancel.filter(|c| c.chosen(job.index)).map(|c| c.at);
+        transport::abandon_at(match abandon {
+            Some(CancelAt::After(d)) => started.checked_add(d),
+            _ => None,
+        });
+        let abandon_tokens = match abandon {
+            Some(CancelAt::Tokens(n)) => Some(n),
+            _ => None,
+        };
+        let sent = Sent { t0, started, abandon_tokens };
+        let (m, retry_after) = self.attempt_sent(job, stop, sent, &spec, &body, observe);
+        transport::abandon_at(None);
+        (m, retry_after)
+    }
+
+    /// The attempt once its body is built: the send, the head and the stream.
+    fn attempt_sent<F: FnMut(&sse::Event, Duration)>(
+        &self,
+        job: &Request,
+        stop: &StopSignal,
+        sent: Sent,
+        spec: &RequestSpec,
+        body: &[u8],
+        observe: &mut F,
+    ) -> (Measurement, Option<Duration>) {
+        let Sent { t0, started, abandon_tokens } = sent;
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.max_tokens = spec.max_tokens;
         m.turn = job.turn;
         m.prompt_counted = job.prompt.counted_tokens;
         transport::forget();
-        let mut response = self.request(job).send(&body[..]);
-        if response.as_ref().is_err_and(closed_unanswered) && !stop.is_cut() {
+        let mut response = self.request(job).send(body);
+        if response.as_ref().is_err_and(closed_unanswered) && !stop.is_cut() && !transport::abandon_due() {
             // Nothing of this request reached the server's application: a fresh connection
             // carries it, from the same start (what the stale one cost shows in the latencies).
             m.reconnects += 1;
             transport::forget();
-            response = self.request(job).send(&body[..]);
+            response = self.request(job).send(body);
         }
         let now = Instant::now();
         m.end_at = now;
@@ -115,6 +142,8 @@ impl Client {
             Err(e) => {
                 m.outcome = if stop.is_cut() {
                     Outcome::Cancelled
+                } else if transport::abandon_due() {
+                    Outcome::Abandoned
                 } else {
                     failure(&e, &self.settings.timeouts, false)
                 };
@@ -162,7 +191,7 @@ impl Client {
             m.end_at = Instant::now();
             return (m, None);
         }
-        self.stream(reader, &mut m, stop, observe);
+        self.stream(reader, &mut m, stop, abandon_tokens, observe);
         (m, None)
     }
 
@@ -181,6 +210,14 @@ impl Client {
         }
         req
     }
+}
+
+/// When an attempt's request started, and after how many text events it is abandoned.
+#[derive(Clone, Copy)]
+struct Sent {
+    t0: Instant,
+    started: Instant,
+    abandon_tokens: Option<u32>,
 }
 
 /// Whether a send that failed with `e` went out on a pooled connection that the server had

@@ -21,7 +21,7 @@ mod transport;
 pub use agent::OUTPUT_BUFFER;
 pub use preflight::Preflight;
 pub use retry::{connect_backoff, connect_failed};
-pub use settings::{ClientSettings, Timeouts, Tls};
+pub use settings::{Cancel, CancelAt, ClientSettings, Timeouts, Tls};
 
 use crate::sse;
 use crate::workload::Prompt;

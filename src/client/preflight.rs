@@ -38,7 +38,8 @@ impl Client {
         key: Option<&str>,
         interrupts: &Receiver<()>,
     ) -> Preflight {
-        let client = Client::new(ClientSettings { retries: 0, workers: 1, ..settings.clone() });
+        // The check is never abandoned on purpose (`--cancel` is for the load).
+        let client = Client::new(ClientSettings { retries: 0, workers: 1, cancel: None, ..settings.clone() });
         let request = Request {
             worker: 0,
             prompt_index: 0,
@@ -89,7 +90,7 @@ impl Client {
 fn verdict(outcome: Outcome) -> Preflight {
     match outcome {
         // Cancelled: cut at its first text event (an interrupt is told apart before this).
-        Outcome::Ok | Outcome::Cancelled => Preflight::Passed,
+        Outcome::Ok | Outcome::Cancelled | Outcome::Abandoned => Preflight::Passed,
         Outcome::Failed {
             kind: ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Http(401 | 403 | 404),
             message,

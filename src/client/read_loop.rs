@@ -29,19 +29,22 @@ impl Client {
         let mut m = Measurement::new(0, 0, None, Instant::now());
         m.status = Some(200);
         transport::forget();
-        self.stream(body, &mut m, &StopSignal::default(), observe);
+        self.stream(body, &mut m, &StopSignal::default(), None, observe);
         m
     }
 
     /// Reads the event stream, timing each read, until the body ends, fails, or the run stops.
     /// `observe` sees every dispatched event with its arrival since the request's start (those
     /// after the terminal event too); a load test passes a closure that does nothing, which
-    /// compiles away.
+    /// compiles away. With `abandon_after`, the request is abandoned (`--cancel`) once that many
+    /// text events have come: no event after the last of them counts, and the reader is dropped
+    /// unfinished, which closes its connection (ureq pools only a connection whose body ended).
     pub(super) fn stream<F: FnMut(&sse::Event, Duration)>(
         &self,
         mut reader: impl Read,
         m: &mut Measurement,
         stop: &StopSignal,
+        abandon_after: Option<u32>,
         observe: &mut F,
     ) {
         let mut parser = sse::Parser::new(self.limits);
@@ -49,6 +52,7 @@ impl Client {
         let mut s = StreamState {
             text: (!self.settings.tokenizer.is_estimate()).then(String::new),
             answer: self.settings.keep_answers.then(String::new),
+            abandon_after: abandon_after.map(|n| n as usize),
             ..Default::default()
         };
         // ureq reads the socket into its own buffer; this one only takes what ureq has. An
@@ -84,16 +88,22 @@ impl Client {
                 s.malformed.get_or_insert(e.to_string());
                 break None;
             }
+            if s.abandoned {
+                break None;
+            }
             if !s.done && read_at.duration_since(m.t0) > self.settings.timeouts.total {
                 s.timed_out = true;
                 break None;
             }
         };
         let cut_mid_event = parser.finish();
+        // A delay's abandon (`--cancel`) ends the read with an error once its instant passed.
+        s.abandoned |= read_error.is_some() && transport::abandon_due();
         if !s.done {
             m.end_at = Instant::now();
             // Without a terminal event, a clean close after a whole event is the normal end.
-            let clean = read_error.is_none() && !s.timed_out && !cut_mid_event && !stop.is_cut();
+            let clean =
+                read_error.is_none() && !s.timed_out && !s.abandoned && !cut_mid_event && !stop.is_cut();
             s.done = clean && self.settings.protocol.ends_at_close();
         }
         if parser.saw_invalid_utf8() {
@@ -125,6 +135,8 @@ impl Client {
             }
         } else if stop.is_cut() {
             Outcome::Cancelled
+        } else if s.abandoned {
+            Outcome::Abandoned
         } else if s.timed_out {
             timed_out(TimeoutPhase::Total, &self.settings.timeouts)
         } else if let Some(e) = read_error.filter(|e| e.kind() != std::io::ErrorKind::UnexpectedEof) {
@@ -152,6 +164,10 @@ struct StreamState {
     dropped_warnings: usize,
     /// The whole-request limit passed mid-stream.
     timed_out: bool,
+    /// `--cancel` by count: abandon once this many text events came.
+    abandon_after: Option<usize>,
+    /// The client left the stream on purpose (`--cancel`).
+    abandoned: bool,
     /// The text so far, kept only when a real tokenizer will count it.
     text: Option<String>,
     /// The answer so far (no reasoning), kept only for sessions (`ClientSettings::keep_answers`).
@@ -177,6 +193,9 @@ impl StreamState {
     }
 
     fn on_event(&mut self, protocol: &dyn Protocol, ev: &sse::Event, now: Instant, m: &mut Measurement) {
+        if self.abandoned {
+            return;
+        }
         m.first_event_at.get_or_insert(now);
         if self.done {
             return;
@@ -201,6 +220,7 @@ impl StreamState {
         };
         if !d.answer.is_empty() || !d.reasoning.is_empty() {
             m.text_at.push(now);
+            self.abandoned = self.abandon_after.is_some_and(|n| m.text_at.len() >= n);
             match &mut self.text {
                 Some(text) => {
                     text.push_str(&d.reasoning);
@@ -297,10 +317,11 @@ mod tests {
             tls: Tls::WebPki,
             workers: 1,
             keep_answers: false,
+            cancel: None,
         };
         let client = Client::new(settings);
         let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));
-        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop, &mut |_, _| {});
+        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop, None, &mut |_, _| {});
         m.outcome
     }
 

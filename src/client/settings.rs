@@ -45,6 +45,39 @@ pub struct ClientSettings {
     /// Keep each answer's text in its measurement (`Measurement::answer`): a session's next turn
     /// sends it back as the conversation so far.
     pub keep_answers: bool,
+    /// `--cancel`: the share of streams the client leaves on purpose, and when.
+    pub cancel: Option<Cancel>,
+}
+
+/// `--cancel SHARE[@DELAY]`: which requests the client abandons, and when. A request is chosen
+/// from the run's seed and its number alone, so a run repeats its choice; a chosen request's
+/// connection is closed at the cut (never pooled, never retried).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cancel {
+    /// The share of requests abandoned, in (0, 1].
+    pub share: f64,
+    pub at: CancelAt,
+    /// `--seed`.
+    pub seed: u64,
+}
+
+/// When a chosen request is abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelAt {
+    /// This long after its send (0: right after it).
+    After(Duration),
+    /// Once it has received this many text events.
+    Tokens(u32),
+}
+
+impl Cancel {
+    /// Whether request `index` of the run is abandoned: a uniform draw from the seed and the
+    /// index alone, below the share.
+    pub fn chosen(&self, index: u64) -> bool {
+        let mut mix = crate::util::rng::SplitMix64::new(self.seed ^ 0x6361_6e63_656c_0000);
+        let a = mix.next_u64();
+        crate::util::rng::SplitMix64::new(a ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15)).unit() < self.share
+    }
 }
 
 /// How long each phase of a request may take.

@@ -5,6 +5,7 @@
 
 mod api;
 mod body;
+mod cancel;
 mod load;
 mod mock;
 mod probe;
@@ -256,6 +257,7 @@ impl Config {
                 tls: tls(a)?,
                 workers: concurrency,
                 keep_answers: api.turns > 1 && api.api != Api::DifyChat,
+                cancel: a.cancel.as_deref().map(|c| cancel::cancel(c, a.seed.unwrap_or(1))).transpose()?,
             },
             turns: api.turns,
             think_time: think_time(a, api.turns, open.is_some())?,

@@ -91,6 +91,7 @@ mod tests {
     "failed": 1,
     "cancelled": 0,
     "stalled": 0,
+    "abandoned": 0,
     "retried": 0,
     "attempts": 2,
     "warmup": 0,
@@ -150,6 +151,7 @@ mod tests {
     "estimated": 0,
     "from_tokenizer": 0,
     "from_cancelled": 0,
+    "from_abandoned": 0,
     "usage_vs_counted": {
       "compared": 1,
       "differ": 1,

@@ -46,7 +46,7 @@ pub struct Record {
     pub request_id: Option<String>,
     /// The HTTP status; `null` when no response arrived.
     pub status: Option<u16>,
-    /// `ok`, `cancelled`, or the error kind (`http_500`, `timeout_idle`, …).
+    /// `ok`, `cancelled`, `abandoned` (`--cancel`), or the error kind (`http_500`, `timeout_idle`, …).
     pub outcome: String,
     /// The error message of a failed request.
     pub error: Option<String>,
@@ -324,6 +324,7 @@ impl Record {
         m.outcome = match self.outcome.as_str() {
             "ok" => Outcome::Ok,
             "cancelled" => Outcome::Cancelled,
+            "abandoned" => Outcome::Abandoned,
             name => Outcome::Failed {
                 kind: ErrorKind::from_name(name).ok_or_else(|| format!("unknown outcome {name:?}"))?,
                 message: self.error.clone().unwrap_or_default(),

@@ -298,7 +298,7 @@ pub fn verdict(f: &Found) -> (String, u8) {
         Outcome::Failed { kind, .. } => {
             (format!("failed: {events}, {text}: {}: {message}", kind.name()), PROBE_NO_TOKENS)
         }
-        Outcome::Cancelled => (format!("cancelled: {events}, {text}"), PROBE_NO_TOKENS),
+        Outcome::Cancelled | Outcome::Abandoned => (format!("cancelled: {events}, {text}"), PROBE_NO_TOKENS),
     }
 }
 

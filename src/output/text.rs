@@ -94,6 +94,16 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             format!("，{} 个已取消、计至切断时", count(n)),
         ),
     };
+    let cancelled = match t.from_abandoned {
+        0 => cancelled,
+        n => {
+            cancelled
+                + &l.pick(
+                    format!(", {} abandoned, counted to where the client left", count(n)),
+                    format!("，{} 个被主动放弃、计至客户端离开时", count(n)),
+                )
+        }
+    };
     let (out, input, usage, tokenizer, estimated) = (
         count(t.output_total),
         count(t.input_total),
@@ -179,9 +189,16 @@ fn totals(s: &Summary, l: Lang) -> String {
         0 => String::new(),
         n => l.pick(format!(" ({} stalled)", count(n)), format!("（其中停滞 {}）", count(n))),
     };
+    let abandoned = match r.abandoned {
+        0 => String::new(),
+        n => l.pick(
+            format!(" · {} abandoned on purpose (--cancel)", count(n)),
+            format!(" · 主动放弃 {}（--cancel）", count(n)),
+        ),
+    };
     l.pick(
-        format!("{total} total{warmup} · {ok} ok · {failed} failed · {cancelled} cancelled{by}{stalled}"),
-        format!("共 {total}{warmup} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}{stalled}"),
+        format!("{total} total{warmup} · {ok} ok · {failed} failed · {cancelled} cancelled{by}{stalled}{abandoned}"),
+        format!("共 {total}{warmup} · 成功 {ok} · 失败 {failed} · 取消 {cancelled}{by}{stalled}{abandoned}"),
     )
 }
 

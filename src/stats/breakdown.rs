@@ -105,7 +105,7 @@ impl Breakdown {
         let ended = match m.outcome {
             Outcome::Ok => Ended::Ok(m.ttft()),
             Outcome::Failed { .. } => Ended::Failed,
-            Outcome::Cancelled => Ended::Cancelled,
+            Outcome::Cancelled | Outcome::Abandoned => Ended::Cancelled,
         };
         self.record(m.prompt_index, m.key_index, ended);
     }

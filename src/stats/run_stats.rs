@@ -25,6 +25,8 @@ pub struct RunStats {
     pub ok: u64,
     pub failed: u64,
     pub cancelled: u64,
+    /// Requests the client left on purpose (`--cancel`): neither failures nor in any latency.
+    pub abandoned: u64,
     /// Requests that needed more than one attempt (`--retries`), whatever their outcome.
     pub retried: u64,
     /// Attempts of every request, retries included.
@@ -41,6 +43,9 @@ pub struct RunStats {
     /// Cancelled requests that received text, whose tokens are in `output_tokens` and
     /// `input_tokens` (counted by our own counter, as usage comes only at a stream's end).
     pub tokens_cancelled: u64,
+    /// Abandoned requests that received text, whose tokens are in `output_tokens` and
+    /// `input_tokens` (counted by our own counter).
+    pub tokens_abandoned: u64,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: u64,
     /// Successful requests whose usage said how much of the prompt the server's cache held;
@@ -213,7 +218,7 @@ impl RunStats {
     }
 
     pub fn total(&self) -> u64 {
-        self.ok + self.failed + self.cancelled
+        self.ok + self.failed + self.cancelled + self.abandoned
     }
 
     /// Whether every timed read of the run had a kernel stamp (and there was one).
@@ -277,6 +282,7 @@ impl RunStats {
         }
         match &m.outcome {
             Outcome::Cancelled => self.add_cut(m),
+            Outcome::Abandoned => self.add_abandoned(m),
             Outcome::Failed { kind, message } => {
                 self.failed += 1;
                 self.errors
@@ -305,6 +311,19 @@ impl RunStats {
                 self.cut_silence_streaming.record(ms(m.end_at.saturating_duration_since(last)));
             }
             None => self.cut_silence_waiting.record(ms(m.e2e())),
+        }
+    }
+
+    /// A request the client left on purpose (`--cancel`): counted apart, with the tokens it
+    /// received before it left (and its prompt's, once text came); none of its times counts,
+    /// since when it left was the client's choice (a delay's cut would keep only the quick
+    /// first tokens, and bias TTFT low).
+    fn add_abandoned(&mut self, m: &Measurement) {
+        self.abandoned += 1;
+        if !m.text_at.is_empty() {
+            self.tokens_abandoned += 1;
+            self.output_tokens += m.output_tokens().0;
+            self.input_tokens += m.input_tokens();
         }
     }
 
@@ -394,6 +413,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.ok += o.ok;
         self.failed += o.failed;
         self.cancelled += o.cancelled;
+        self.abandoned += o.abandoned;
         self.retried += o.retried;
         self.attempts += o.attempts;
         self.reconnects += o.reconnects;
@@ -407,6 +427,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.output_tokens += o.output_tokens;
         self.input_tokens += o.input_tokens;
         self.tokens_cancelled += o.tokens_cancelled;
+        self.tokens_abandoned += o.tokens_abandoned;
         self.reasoning_tokens += o.reasoning_tokens;
         self.cache_reported += o.cache_reported;
         self.cached_input_tokens += o.cached_input_tokens;

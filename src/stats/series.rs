@@ -221,7 +221,8 @@ impl SeriesBuilder {
                 s.output_tokens += tokens;
             }
             Outcome::Failed { .. } => s.failed += 1,
-            Outcome::Cancelled => s.cancelled += 1,
+            // A request left on purpose (`--cancel`) counts with the cut ones here.
+            Outcome::Cancelled | Outcome::Abandoned => s.cancelled += 1,
         }
         if !late && let Latencies::Open(h) = &mut s.latencies {
             for &lag in &m.read_lags_us {

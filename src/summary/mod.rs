@@ -181,7 +181,7 @@ pub struct Tool {
     pub version: &'static str,
 }
 
-/// Request counts: `total` = `ok` + `failed` + `cancelled`.
+/// Request counts: `total` = `ok` + `failed` + `cancelled` + `abandoned`.
 #[derive(Debug, Serialize)]
 pub struct Requests {
     pub total: u64,
@@ -193,6 +193,8 @@ pub struct Requests {
     /// the run's ITL p99 since their last text (TTFT p99 since their start, before any text),
     /// and at least 1 s (docs/metrics.md).
     pub stalled: u64,
+    /// Left by the client on purpose (`--cancel`): neither ok nor failed, and in no latency.
+    pub abandoned: u64,
     /// Requests that needed more than one attempt (`--retries`).
     pub retried: u64,
     /// Attempts of every request, retries included.
@@ -308,6 +310,9 @@ pub struct Tokens {
     /// Cancelled requests that received text: the tokens of that text (by our own count: usage
     /// comes only at a stream's end) and of their prompt are in the totals.
     pub from_cancelled: u64,
+    /// Abandoned requests (`--cancel`) that received text: the tokens of that text (our own
+    /// count) and of their prompt are in the totals.
+    pub from_abandoned: u64,
     /// Our own count against the server's usage; `null` when no request had both.
     pub usage_vs_counted: Option<UsageVsCounted>,
     /// The server's prompt tokens against our count of the prompt sent; `null` when no request
@@ -520,6 +525,7 @@ impl Summary {
                 failed: s.failed,
                 cancelled: s.cancelled,
                 stalled: stalls.count,
+                abandoned: s.abandoned,
                 retried: s.retried,
                 attempts: s.attempts,
                 warmup: s.warmup,
@@ -544,6 +550,7 @@ impl Summary {
                 estimated: s.tokens_estimated,
                 from_tokenizer: s.tokens_from_tokenizer,
                 from_cancelled: s.tokens_cancelled,
+                from_abandoned: s.tokens_abandoned,
                 usage_vs_counted: s.usage_check.abs_diff_bp.distribution(0.01).map(|d| UsageVsCounted {
                     compared: s.usage_check.compared,
                     differ: s.usage_check.differ,

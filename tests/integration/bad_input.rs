@@ -162,7 +162,10 @@ fn bad_api_and_prompt_flags_name_themselves() {
     assert_usage_error(&["--inputs", "[1]"], "--inputs \"[1]\" is invalid: give a JSON object such as");
     assert_usage_error(&["--api", "openai-chat", "--inputs", "{}"], "--inputs only applies to the Dify APIs");
     assert_usage_error(&["--turns", "0"], "--turns \"0\" is invalid: must be at least 1");
-    assert_usage_error(&["--api", "anthropic", "--turns", "3"], "--turns only applies to --api dify-chat");
+    assert_usage_error(
+        &["--api", "openai-completions", "--turns", "3"],
+        "--turns only applies to the chat APIs",
+    );
     assert_usage_error(&["--api", "custom"], "--api custom needs --body-template FILE");
     assert_usage_error(&["--text-path", "/a"], "--text-path only applies to --api custom");
     assert_usage_error(&["--path", "v1/x"], "--path \"v1/x\" is invalid: give a URL path such as");

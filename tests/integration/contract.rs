@@ -168,6 +168,7 @@ mod wire {
         pub failed: u64,
         pub cancelled: u64,
         pub stalled: u64,
+        pub abandoned: u64,
         pub retried: u64,
         pub attempts: u64,
         pub warmup: u64,
@@ -216,6 +217,7 @@ mod wire {
         pub estimated: u64,
         pub from_tokenizer: u64,
         pub from_cancelled: u64,
+        pub from_abandoned: u64,
         pub usage_vs_counted: Option<UsageVsCounted>,
         pub prompt_vs_sent: Option<PromptVsSent>,
     }
@@ -413,6 +415,7 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         failed: 3,
         cancelled: 0,
         stalled: 0,
+        abandoned: 0,
         retried: 0,
         attempts: 10,
         warmup: 0,

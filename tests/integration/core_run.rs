@@ -12,7 +12,7 @@ fn dify_run_counts_every_request_and_token() {
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
-        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "stalled": 0, "retried": 0, "attempts": 20, "warmup": 0, "ended_early": 0}),
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 20, "warmup": 0, "ended_early": 0}),
         "{}",
         out.context()
     );
@@ -154,7 +154,7 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
     assert_eq!(
         j["requests"],
-        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "stalled": 0, "retried": 0, "attempts": 3, "warmup": 0, "ended_early": 0}),
+        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 3, "warmup": 0, "ended_early": 0}),
         "{}",
         out.context()
     );

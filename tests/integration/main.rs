@@ -6,6 +6,7 @@ mod artifacts;
 mod bad_input;
 mod bodies;
 mod breakdown;
+mod cancel;
 mod capacity;
 mod contract;
 mod core_run;

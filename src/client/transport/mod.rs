@@ -42,6 +42,19 @@ thread_local! {
     static ARRIVED: Cell<Option<Instant>> = const { Cell::new(None) };
     /// When this thread's last socket write completed.
     static WRITTEN: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// When this thread's request is abandoned on purpose (`--cancel` with a delay).
+    static ABANDON_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Abandons this thread's request at `at` (`None`: never): a read still blocked then is woken by
+/// the watchdog, which shuts the socket down, and fails; so does any read after it.
+pub(super) fn abandon_at(at: Option<Instant>) {
+    ABANDON_AT.set(at);
+}
+
+/// Whether this thread's request has passed the instant `abandon_at` set.
+pub(super) fn abandon_due() -> bool {
+    ABANDON_AT.get().is_some_and(|at| Instant::now() >= at)
 }
 
 /// Forgets this thread's last read and write and what its connection was, so that what
@@ -147,7 +160,16 @@ impl Transport for StampedTcp {
         let timeout = checked(timeout.for_read())?;
         let socket = &self.stream;
         let input = self.buffers.input_append_buf();
-        socket.deadline.arm(limit(timeout));
+        if abandon_due() {
+            let _ = socket.stream.shutdown(std::net::Shutdown::Both);
+            return Err(ureq::Error::Io(io::Error::other("abandoned on purpose (--cancel)")));
+        }
+        let abandon = ABANDON_AT.get().map(|at| at.saturating_duration_since(Instant::now()));
+        let bound = match (limit(timeout), abandon) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        socket.deadline.arm(bound);
         let received = loop {
             match recv::receive(socket, input) {
                 // The watchdog still bounds the retry: it fires on the deadline armed above.
@@ -156,6 +178,9 @@ impl Transport for StampedTcp {
             }
         };
         if socket.deadline.disarm() {
+            if abandon_due() {
+                return Err(ureq::Error::Io(io::Error::other("abandoned on purpose (--cancel)")));
+            }
             return Err(ureq::Error::Timeout(timeout.reason));
         }
         let (amount, arrived) = received?;
