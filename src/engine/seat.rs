@@ -1,6 +1,7 @@
 //! One worker's side of its requests, the same in both load models: its user name, the prompt
 //! and key each request takes, its Dify conversation (`--turns`), and what a finished request
-//! carries besides the client's measurement (its intended start, whether it warms up).
+//! carries besides the client's measurement (its intended start, whether it warms up). A
+//! trace's request names its own prompt.
 
 use crate::client::{self, Client, Request};
 use crate::config::Config;
@@ -40,14 +41,18 @@ impl<'a> Seat<'a> {
     }
 
     /// Sends a request meant to start at `scheduled` (a `--warmup` one when `warmup`) and
-    /// returns its measurement.
-    pub(super) fn send(&mut self, scheduled: Instant, warmup: bool) -> Box<Measurement> {
+    /// returns its measurement. `nth`: the request's number in a trace, whose prompt it sends;
+    /// else the next prompt in turn.
+    pub(super) fn send(&mut self, scheduled: Instant, warmup: bool, nth: Option<u64>) -> Box<Measurement> {
         let config = self.config;
         if self.turn >= config.turns {
             (self.conversation, self.turn) = (None, 0);
         }
         self.turn += 1;
-        let (index, prompt_index, prompt) = config.prompts.next_numbered();
+        let (index, prompt_index, prompt) = match nth {
+            Some(n) => config.prompts.numbered(n),
+            None => config.prompts.next_numbered(),
+        };
         let key = config.keys.as_ref().map(|k| {
             let (ki, key) = k.next();
             (ki, key.as_str())

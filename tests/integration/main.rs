@@ -30,5 +30,6 @@ mod slo;
 mod stalls;
 mod terminal;
 mod tls;
+mod traces;
 mod util;
 mod verdict;
