@@ -80,7 +80,7 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<Option<Replay>, Error
     let t = trace::parse(&bytes).map_err(|p| Error::file("--trace", path, p))?;
     if a.trace_block_tokens.is_some() && t.format != Format::Mooncake {
         return Err(Error::Usage(format!(
-            "--trace-block-tokens sizes a mooncake trace's hash_ids blocks; {path} is a {} trace, without blocks: leave it out",
+            "--trace-block-tokens sizes a mooncake trace's hash_ids blocks; {path} is in the {} format, without blocks: leave it out",
             t.format.name()
         )));
     }
