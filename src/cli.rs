@@ -380,12 +380,24 @@ target_flags! {
         /// seed of the --rate schedule, the --dataset order and synthetic lengths, prefixes and prompts, for the same run after run (default 1)
         #[argh(option)]
         pub seed: Option<u64>,
-        /// with --rate: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)
+        /// with --rate or --trace: the most requests in flight at once; a request due while all are busy waits, and the wait counts in *_sched latencies (default 10000)
         #[argh(option)]
         pub max_concurrency: Option<usize>,
         /// send and record the first D (e.g. 30s) or N (a bare count) requests, but keep them out of every statistic
         #[argh(option)]
         pub warmup: Option<String>,
+        /// replay a trace: each entry sent at its own instant with its lengths (mooncake JSONL, Azure LLM inference CSV or BurstGPT CSV, told apart by their first line); the run ends with the trace
+        #[argh(option)]
+        pub trace: Option<String>,
+        /// with --trace: replay time this many times faster (2 = twice as fast, 0.5 = half; default 1)
+        #[argh(option)]
+        pub trace_speed: Option<f64>,
+        /// with --trace: replay only the entries from A to B seconds into the trace (e.g. 60..120), the first sent at once
+        #[argh(option)]
+        pub trace_window: Option<String>,
+        /// with a mooncake --trace: the tokens of each hash_ids block (default 512)
+        #[argh(option)]
+        pub trace_block_tokens: Option<u32>,
         /// run as shard INDEX/COUNT of a run split over COUNT processes (0-based, e.g. 0/4): -c and -n are the whole run's, split exactly
         #[argh(option)]
         pub shard: Option<String>,

@@ -208,6 +208,10 @@ fn banner(c: &Config) -> String {
         }
         (Some(d), None) => l.pick(format!("for {}", human(d)), format!("持续 {}", human(d))),
         (None, Some(n)) => l.pick(format!("{n} requests"), format!("{n} 个请求")),
+        (None, None) if c.trace.is_some() => {
+            let n = c.trace.as_ref().map_or(0, |t| t.len());
+            l.pick(format!("{n} requests, to the trace's end"), format!("{n} 个请求，至轨迹结束"))
+        }
         (None, None) => l.pick("one request per worker", "每个工作线程一个请求").into(),
     };
     let ramp = match p.ramp_up.is_zero() {
@@ -215,6 +219,13 @@ fn banner(c: &Config) -> String {
         false => l.pick(format!(" (ramp-up {})", human(p.ramp_up)), format!("（爬坡 {}）", human(p.ramp_up))),
     };
     let workers = match (p.open, p.concurrency) {
+        (Some(o), max) if o.arrival == crate::workload::Arrival::Trace => {
+            let rate = crate::util::decimals::round(o.rate, 3);
+            l.pick(
+                format!("a trace, {rate} req/s on average, at most {max} in flight"),
+                format!("回放轨迹，平均 {rate} req/s，至多 {max} 个同时进行"),
+            )
+        }
         (Some(o), max) => {
             let (rate, arrival) = (o.rate, o.arrival.name());
             l.pick(

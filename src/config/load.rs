@@ -30,7 +30,8 @@ pub fn open_loop(a: &RunArgs) -> Result<Option<OpenLoop>, Error> {
                     && a.prompt_tokens.is_none()
                     && a.output_tokens.is_none(),
             ),
-            ("--max-concurrency", a.max_concurrency.is_some()),
+            // --trace is an open loop at the trace's instants.
+            ("--max-concurrency", a.max_concurrency.is_some() && a.trace.is_none()),
         ] {
             if given && flag == "--seed" {
                 return Err(Error::Usage(

@@ -13,6 +13,7 @@ mod prompts;
 mod report;
 mod scale;
 mod sweep;
+mod trace;
 mod usage;
 
 use crate::cli::RunArgs;
@@ -75,6 +76,9 @@ pub struct Config {
     pub prompt_source: String,
     /// `--dataset` entries left out, said before the run.
     pub prompts_skipped: Option<crate::output::warnings::Warning>,
+    /// `--trace`: each request's instant in the run, in the order of `prompts` (request k sends
+    /// prompt k at its instant).
+    pub trace: Option<Arc<Vec<Duration>>>,
     /// A synthetic pool's plan (`Config::at` builds a fresh pool from it for each sweep level).
     pub synthetic: Option<Arc<Plan>>,
     /// `--output-tokens`: the distribution of output lengths asked for.
@@ -169,8 +173,11 @@ impl Config {
         let base = base_url(a)?;
         let api = api::setup(a, &base)?;
         let open = load::open_loop(a)?;
-        let total_concurrency =
-            if open.is_some() { load::max_concurrency(a, MAX_CONCURRENCY)? } else { concurrency(a)? };
+        let total_concurrency = if open.is_some() || a.trace.is_some() {
+            load::max_concurrency(a, MAX_CONCURRENCY)?
+        } else {
+            concurrency(a)?
+        };
         let scale = scale::setup(a, total_concurrency, chrono::Utc::now(), &|k| std::env::var(k).ok())?;
         // A shard runs its part of the whole run's workers (or cap), rate and budget.
         let concurrency = scale.part(total_concurrency as u64) as usize;
@@ -182,7 +189,12 @@ impl Config {
             None => o,
         });
         let run_for = a.duration.as_deref().map(|d| duration("--duration", d)).transpose()?;
-        if open.is_some() && run_for.is_none() && a.requests.is_none() && !measured_by_sweep {
+        if open.is_some()
+            && run_for.is_none()
+            && a.requests.is_none()
+            && !measured_by_sweep
+            && a.trace.is_none()
+        {
             return Err(Error::Usage(
                 "--rate starts requests until the run ends: give -d (a duration) or -n (a request count)"
                     .into(),
@@ -226,7 +238,27 @@ impl Config {
                 }
             },
         };
-        let prompts = prompts::setup(a, &tokenizer)?;
+        let replay = trace::setup(a, &tokenizer)?;
+        // A trace is an open loop at its own instants (its mean rate sizes the first workers).
+        let open = match &replay {
+            Some(r) => Some(OpenLoop { rate: r.rate, arrival: Arrival::Trace, seed: 1 }),
+            None => open,
+        };
+        let (prompts, trace) = match replay {
+            Some(r) => {
+                let setup = prompts::PromptSetup {
+                    prompts: r.prompts,
+                    source: r.source,
+                    ignore_eos: true,
+                    extra_lines: Vec::new(),
+                    skipped: None,
+                    synthetic: None,
+                    output: None,
+                };
+                (setup, Some(Arc::new(r.offsets)))
+            }
+            None => (prompts::setup(a, &tokenizer)?, None),
+        };
         body::ignore_eos(a, api.api, &prompts.prompts)?;
         let extra = body::extra_body(a, api.api)?;
         let prompt_extra = match (&a.param_file, &a.dataset) {
@@ -270,6 +302,7 @@ impl Config {
                 RoundRobin::new(prompts.prompts).starting_at(offset)
             },
             prompt_source: prompts.source,
+            trace,
             prompts_skipped: prompts.skipped,
             synthetic: prompts.synthetic.map(Arc::new),
             output_tokens: prompts.output,

@@ -65,6 +65,11 @@ impl SweepPlan {
             Err(exit) if exit.status.is_ok() => return SweepPlan::from_args(&["--help"]),
             Err(exit) => return Err(refused(&exit.output)),
         };
+        if base.trace.is_some() {
+            return Err(Error::Usage(
+                "a sweep sets each level's load and --trace brings its own: replay a trace with `llmload run --trace FILE`".into(),
+            ));
+        }
         let levels = levels(&s, &base)?;
         let dir = OutDir::create(&s.out_dir)?;
         let json = dir.pick(&s.json, "sweep.json");

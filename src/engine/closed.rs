@@ -38,7 +38,7 @@ pub(super) fn worker(
         let Some(index) = budget.take() else { break };
         let offset = free_at.saturating_duration_since(started);
         let warmup = config.pacing.warmup.is_some_and(|w| w.includes(index, offset));
-        let m = seat.send(free_at, warmup);
+        let m = seat.send(free_at, warmup, None);
         let _ = tx.now.send(Msg::Finished(m));
         sent += 1;
         if seat.backoff().is_some_and(|wait| stop.wait(wait)) {

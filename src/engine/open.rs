@@ -3,7 +3,9 @@
 //! until the pool reaches `--max-concurrency`. Past that cap a request waits in the queue for
 //! the next free worker: the wait is measured (its latencies from schedule include it), never
 //! hidden. The dispatcher sleeps with a tight timer slack, and each request's dispatch lag (its
-//! intended start → sent, when a worker was free) is the client's own lateness.
+//! intended start → sent, when a worker was free) is the client's own lateness. A `--trace`
+//! gives the schedule instead: each request at the trace's instant, with the trace's prompt,
+//! and the run ends with the trace.
 
 use super::reporter::{Msg, Outbox};
 use super::seat::Seat;
@@ -17,7 +19,7 @@ use crate::workload::{OpenLoop, Schedule};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Workers ready before the clock starts: about two seconds of arrivals, within the cap;
 /// more are spawned as requests find none free.
@@ -33,6 +35,8 @@ struct Job {
     dispatched: Instant,
     /// No worker was free then: the pool was at its cap, and the request waits for one.
     queued: bool,
+    /// A trace's request number, whose prompt it sends.
+    nth: Option<u64>,
 }
 
 /// What the pool's workers share.
@@ -112,7 +116,12 @@ fn dispatch(
     let pacing = &pool.config.pacing;
     let deadline = pacing.duration.and_then(|d| started.checked_add(d));
     let mut max = pacing.concurrency;
-    for (k, offset) in Schedule::new(&load, pacing.ramp_up).enumerate() {
+    let trace = pool.config.trace.clone();
+    let arrivals: Box<dyn Iterator<Item = Duration>> = match &trace {
+        Some(t) => Box::new(t.iter().copied()),
+        None => Box::new(Schedule::new(&load, pacing.ramp_up)),
+    };
+    for (k, offset) in arrivals.enumerate() {
         let k = k as u64;
         let at = started + offset;
         if pacing.requests.is_some_and(|n| k >= n) || deadline.is_some_and(|d| at >= d) {
@@ -134,7 +143,8 @@ fn dispatch(
         }
         let queued = pool.idle.load(Ordering::Acquire) == 0;
         let warmup = pacing.warmup.is_some_and(|w| w.includes(k, offset));
-        let job = Job { scheduled: at, warmup, dispatched: Instant::now(), queued };
+        let nth = trace.is_some().then_some(k);
+        let job = Job { scheduled: at, warmup, dispatched: Instant::now(), queued, nth };
         if jobs.send(job).is_err() {
             break;
         }
@@ -181,7 +191,7 @@ fn serve(i: usize, pool: &Pool, tx: &Outbox) {
             break; // the rest stay queued: never sent
         }
         pool.idle.fetch_sub(1, Ordering::AcqRel);
-        let mut m = seat.send(job.scheduled, job.warmup);
+        let mut m = seat.send(job.scheduled, job.warmup, job.nth);
         let sent = if job.queued { job.dispatched } else { m.t0 };
         m.dispatch_lag = Some(sent.saturating_duration_since(job.scheduled));
         let _ = tx.now.send(Msg::Finished(m));

@@ -1,6 +1,7 @@
 //! One worker's side of its requests, the same in both load models: its user name, the prompt
 //! and key each request takes, its Dify conversation (`--turns`), and what a finished request
-//! carries besides the client's measurement (its intended start, whether it warms up).
+//! carries besides the client's measurement (its intended start, whether it warms up). A
+//! trace's request names its own prompt.
 
 use crate::client::{self, Client, Request};
 use crate::config::Config;
@@ -48,8 +49,9 @@ impl<'a> Seat<'a> {
     }
 
     /// Sends a request meant to start at `scheduled` (a `--warmup` one when `warmup`) and
-    /// returns its measurement.
-    pub(super) fn send(&mut self, scheduled: Instant, warmup: bool) -> Box<Measurement> {
+    /// returns its measurement. `nth`: the request's number in a trace, whose prompt it sends;
+    /// else the next prompt in turn.
+    pub(super) fn send(&mut self, scheduled: Instant, warmup: bool, nth: Option<u64>) -> Box<Measurement> {
         let config = self.config;
         if self.turn >= config.turns {
             (self.conversation, self.turn) = (None, 0);
@@ -57,7 +59,10 @@ impl<'a> Seat<'a> {
             self.history_tokens = 0;
         }
         self.turn += 1;
-        let (index, prompt_index, prompt) = config.prompts.next_numbered();
+        let (index, prompt_index, prompt) = match nth {
+            Some(n) => config.prompts.numbered(n),
+            None => config.prompts.next_numbered(),
+        };
         let continued = (!self.history.is_empty()).then(|| self.continued(prompt));
         let prompt = continued.as_ref().unwrap_or(prompt);
         let key = config.keys.as_ref().map(|k| {

@@ -1,6 +1,6 @@
 //! What each request sends: prompts (a line file, JSONL, a dataset file, or synthetic), API keys (handed out
-//! round-robin), how requests are paced across workers, and the open-loop schedule. It does not send anything or measure
-//! anything.
+//! round-robin), how requests are paced across workers, the open-loop schedule, and trace files
+//! (`--trace`). It does not send anything or measure anything.
 
 pub mod dataset;
 pub mod lines;
@@ -9,6 +9,7 @@ pub mod prompts;
 pub mod round_robin;
 pub mod schedule;
 pub mod synthetic;
+pub mod trace;
 
 pub use pacing::{Pacing, RequestBudget, Warmup};
 pub use prompts::Prompt;

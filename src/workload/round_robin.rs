@@ -49,6 +49,13 @@ impl<T> RoundRobin<T> {
         (n, i, &self.items[i])
     }
 
+    /// Item `n` of the hand-out order (as `next_numbered` would give it `n`th), leaving the
+    /// cursor where it is: a trace's request k sends prompt k whichever worker takes it.
+    pub fn numbered(&self, n: u64) -> (u64, usize, &T) {
+        let i = (n % self.items.len() as u64) as usize;
+        (n, i, &self.items[i])
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

@@ -15,6 +15,8 @@ pub enum Arrival {
     Poisson,
     /// Gamma-distributed gaps with this shape (`--burstiness`).
     Gamma(f64),
+    /// A trace's own instants (`--trace`): never drawn here.
+    Trace,
 }
 
 impl Arrival {
@@ -25,6 +27,7 @@ impl Arrival {
             Arrival::Constant => "constant",
             Arrival::Poisson => "poisson",
             Arrival::Gamma(_) => "gamma",
+            Arrival::Trace => "trace",
         }
     }
 }
@@ -72,7 +75,7 @@ impl Schedule {
 
     fn gap(&mut self) -> f64 {
         match self.arrival {
-            Arrival::Constant => 1.0,
+            Arrival::Constant | Arrival::Trace => 1.0,
             Arrival::Poisson => exponential(&mut self.rng),
             Arrival::Gamma(shape) => gamma(&mut self.rng, shape) / shape,
         }

@@ -232,6 +232,28 @@ impl Plan {
     }
 }
 
+/// Text blocks of exact token lengths for trace replay (`--trace`): the block of an id and a
+/// length is the same text every time, so requests that name the same block send the same
+/// bytes; a shorter block of the same id is built from the same start (a prefix of the longer
+/// one with the estimate, nearly so with a BPE tokenizer, whose last tokens may differ).
+pub struct Blocks<'a> {
+    src: Source<'a>,
+}
+
+impl<'a> Blocks<'a> {
+    pub fn new(tokenizer: &'a Tokenizer) -> Self {
+        Blocks { src: Source::new(PromptLang::Mixed, tokenizer) }
+    }
+
+    /// Block `id` of namespace `space` (trace replay: 0 for shared ids, else the entry's own),
+    /// exactly `tokens` long by the tokenizer in use, and its count.
+    pub fn block(&self, (space, id): (u64, u64), tokens: u64) -> (String, u64) {
+        let mut rng = rng_for(space, u64::MAX - 2, id);
+        let marker = format!("[{:016x}] ", rng.next_u64());
+        self.src.fill(String::new(), &marker, rng.next_u64() as usize, tokens)
+    }
+}
+
 impl<'a> Source<'a> {
     fn new(lang: PromptLang, tokenizer: &'a Tokenizer) -> Self {
         let pieces = pieces(lang);

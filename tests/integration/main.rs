@@ -31,5 +31,6 @@ mod slo;
 mod stalls;
 mod terminal;
 mod tls;
+mod traces;
 mod util;
 mod verdict;

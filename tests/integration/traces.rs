@@ -1,0 +1,103 @@
+//! `--trace` end to end: a mooncake trace replayed against the mock at its own instants (scaled
+//! by `--trace-speed`, cut by `--trace-window`), each answer as long as its entry asks, the
+//! blocks of shared `hash_ids` identical in what the server received, the dispatch lateness
+//! reported, and a malformed entry refused with its line number before any request.
+
+use crate::util::*;
+use llmload::mock::MockHandle;
+use serde_json::Value;
+
+/// Four entries 200 ms apart: the first, second and fourth share blocks 1 and 2 (8 tokens
+/// each with `--trace-block-tokens 8`), the third shares nothing.
+fn fixture() -> String {
+    format!("{}/tests/fixtures/trace_mooncake.jsonl", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(mock: &MockHandle, args: &str) -> Llmload {
+    Llmload::run(mock).args("--api openai-chat --no-preflight --quiet --trace-block-tokens 8").args(args)
+}
+
+/// Each record's (prompt index, scheduled ms, output tokens), in the order they were scheduled.
+fn sent(recs: &[Value]) -> Vec<(u64, f64, u64)> {
+    let mut v: Vec<_> = recs
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_u64().unwrap();
+            (n("prompt_index"), r["scheduled_ms"].as_f64().unwrap(), n("output_tokens"))
+        })
+        .collect();
+    v.sort_by(|a, b| a.1.total_cmp(&b.1));
+    v
+}
+
+#[test]
+fn a_mooncake_trace_is_sent_at_its_instants_with_its_lengths_and_shared_blocks() {
+    let mock = mock_with(llmload::mock::MockConfig {
+        ttft: std::time::Duration::from_millis(2),
+        itl: std::time::Duration::from_millis(1),
+        tokens: 100,
+        keep_bodies: 16,
+        ..llmload::mock::MockConfig::default()
+    });
+    let dir = Dir::new("trace_mooncake");
+    let (out, j, recs) = run(&mock, "--trace-speed 2").opt("--trace", fixture()).logged(&dir);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["total"], 4, "{}", out.context());
+    assert_eq!(
+        sent(&recs),
+        [(0, 0.0, 3), (1, 100.0, 5), (2, 200.0, 2), (3, 300.0, 4)],
+        "the trace's instants halved and its output lengths{}",
+        out.context()
+    );
+    assert_eq!(j["client"]["start_lag_ms"]["count"], 4, "each dispatch's lateness{}", out.context());
+    assert_eq!(j["config"]["arrival"], "trace");
+    // What the server received: the entries naming blocks 1 and 2 open with the same 16 tokens.
+    let bodies = mock.bodies();
+    assert_eq!(bodies.len(), 4);
+    let text = |i: usize| bodies[i]["messages"][0]["content"].as_str().unwrap().to_string();
+    let mut texts: Vec<String> = (0..4).map(text).collect();
+    texts.sort_by_key(String::len);
+    let (third, first, fourth, second) = (&texts[0], &texts[1], &texts[2], &texts[3]);
+    assert!(second.starts_with(first.as_str()) && fourth.starts_with(first.as_str()), "{texts:?}");
+    assert_ne!(second, fourth);
+    assert!(!first.starts_with(&third[..4]), "{texts:?}");
+    let inputs: Vec<u64> = {
+        let mut v: Vec<_> = recs.iter().map(|r| r["input_tokens"].as_u64().unwrap()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(inputs, [10, 16, 20, 24], "{}", out.context());
+}
+
+#[test]
+fn a_window_cuts_the_trace_and_a_budget_cuts_it_shorter() {
+    let mock = fast_mock(100, &[]);
+    let dir = Dir::new("trace_window");
+    let (out, _, recs) = run(&mock, "--trace-window 0.2..0.6").opt("--trace", fixture()).logged(&dir);
+    out.expect_code(0);
+    assert_eq!(sent(&recs), [(0, 0.0, 5), (1, 200.0, 2)], "{}", out.context());
+    let (out, _, recs) = run(&mock, "-n 3 --max-concurrency 1").opt("--trace", fixture()).logged(&dir);
+    out.expect_code(0);
+    assert_eq!(sent(&recs).len(), 3, "{}", out.context());
+}
+
+#[test]
+fn a_malformed_entry_is_refused_with_its_line_before_any_request() {
+    let mock = fast_mock(4, &[]);
+    let dir = Dir::new("trace_malformed");
+    let bad = dir.create(
+        "bad.jsonl",
+        "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 2}\n{\"timestamp\": 10, \"input_length\": \"many\", \"output_length\": 2}\n",
+    );
+    let out = run(&mock, "").opt("--trace", &bad).output();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("line 2: input_length is \"many\": give a whole number of tokens"),
+        "{}",
+        out.context()
+    );
+    let out = run(&mock, "--rate 5").opt("--trace", fixture()).output();
+    out.expect_code(2);
+    assert!(out.stderr.contains("--trace and --rate clash"), "{}", out.context());
+    assert_eq!(mock.truth().requests, 0);
+}
