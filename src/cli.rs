@@ -565,6 +565,9 @@ pub struct MockArgs {
     /// close each connection after one response, as llama.cpp's server does, while the response says keep-alive; the close comes when the next request arrives, which gets no answer
     #[argh(switch)]
     pub close_after_response: bool,
+    /// generate a stream to its planned end even after its client left, for nobody, as a server that does not notice would (/mock/stats decoded_unread counts those events)
+    #[argh(switch)]
+    pub keep_decoding: bool,
 }
 
 /// A TCP port, with a message that says what a port is (argh's own would be "number too large

@@ -62,6 +62,7 @@ impl MockPlan {
             },
             stall: stall(a)?,
             close_after_response: a.close_after_response,
+            keep_decoding: a.keep_decoding,
         };
         let addr: SocketAddr = format!("{}:{}", a.host, a.port)
             .parse()

@@ -116,6 +116,9 @@ pub struct MockConfig {
     /// when the next request arrives on it (a server that closes after each response, as
     /// llama.cpp's does, with its close always late: it crosses the client's next request).
     pub close_after_response: bool,
+    /// A stream whose client left is generated to its end anyway, for nobody (`--keep-decoding`:
+    /// a server that does not notice); counted in `Truth::decoded_unread`.
+    pub keep_decoding: bool,
 }
 
 impl Default for MockConfig {
@@ -135,6 +138,7 @@ impl Default for MockConfig {
             slots: None,
             stall: None,
             close_after_response: false,
+            keep_decoding: false,
         }
     }
 }
@@ -248,7 +252,8 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
     let addr = listener.local_addr()?;
     let now = Instant::now();
     let pause = config.stall.map(|(at, length)| Pause { from: now + at, until: now + at + length });
-    let pacers = Pacers::start(thread::available_parallelism().map_or(1, usize::from), pause)?;
+    let pacers =
+        Pacers::start(thread::available_parallelism().map_or(1, usize::from), pause, config.keep_decoding)?;
     let shared = Arc::new(Shared {
         slots: Slots::new(config.slots),
         pause,

@@ -36,6 +36,8 @@ type Finished = (Recorder, Next);
 pub(super) struct Pacers {
     lanes: Vec<Lane>,
     next: AtomicUsize,
+    /// Streams whose client left run to their end unsent (`MockConfig::keep_decoding`).
+    keep_decoding: bool,
 }
 
 /// One pacer's intake. A pacer sleeps with `thread::park_timeout` and is unparked when a stream
@@ -57,14 +59,17 @@ struct InFlight {
     sent: usize,
     /// When the (rest of the) write may go.
     due: Instant,
+    /// Its client has gone; with `keep_decoding` the stream runs to its end unsent.
+    left: bool,
+    keep_decoding: bool,
 }
 
 impl Pacers {
     /// Starts `count` pacers (at least one), which send nothing during `pause`; dropping
     /// `Pacers` ends and joins them.
-    pub(super) fn start(count: usize, pause: Option<Pause>) -> io::Result<Self> {
+    pub(super) fn start(count: usize, pause: Option<Pause>, keep_decoding: bool) -> io::Result<Self> {
         // Built in place, so a failed spawn drops (and so stops) the pacers already started.
-        let mut pacers = Pacers { lanes: Vec::new(), next: AtomicUsize::new(0) };
+        let mut pacers = Pacers { lanes: Vec::new(), next: AtomicUsize::new(0), keep_decoding };
         for _ in 0..count.max(1) {
             let (jobs, arrivals) = channel::unbounded();
             let pacer =
@@ -94,7 +99,18 @@ impl Pacers {
             }
         };
         let due = write.due.unwrap_or_else(Instant::now);
-        let job = Box::new(InFlight { conn: Arc::clone(conn), stream, rec, done, write, sent: 0, due });
+        let keep_decoding = self.keep_decoding;
+        let job = Box::new(InFlight {
+            conn: Arc::clone(conn),
+            stream,
+            rec,
+            done,
+            write,
+            sent: 0,
+            due,
+            left: false,
+            keep_decoding,
+        });
         let lane = &self.lanes[self.next.fetch_add(1, atomic::Ordering::Relaxed) % self.lanes.len()];
         match lane.jobs.send(job) {
             Ok(()) => lane.pacer.thread().unpark(),
@@ -158,21 +174,30 @@ impl InFlight {
                 self.due = until;
                 return Some(self);
             }
-            let at = match self.send() {
+            let sent = if self.left { Ok(Some(Instant::now())) } else { self.send() };
+            let at = match sent {
                 Ok(Some(at)) => at,
                 Ok(None) => {
                     self.due = Instant::now() + RETRY;
                     return Some(self);
                 }
                 Err(_) => {
-                    self.finish(Next::Close);
-                    return None;
+                    // The client left: a server that notices stops here; `--keep-decoding`
+                    // generates the rest for nobody.
+                    self.rec.left();
+                    if !self.keep_decoding {
+                        self.finish(Next::Close);
+                        return None;
+                    }
+                    self.left = true;
+                    Instant::now()
                 }
             };
-            match self.write.mark {
-                Mark::Text => self.rec.text(at),
-                Mark::Completed => self.rec.completed(at),
-                Mark::Plain => {}
+            match (self.write.mark, self.left) {
+                (Mark::Text, true) => self.rec.unread(),
+                (Mark::Text, false) => self.rec.text(at),
+                (Mark::Completed, false) => self.rec.completed(at),
+                _ => {}
             }
             match self.stream.next_step() {
                 Step::Chunk(write) => {
@@ -183,6 +208,7 @@ impl InFlight {
                     }
                 }
                 Step::End(next) => {
+                    let next = if self.left { Next::Close } else { next };
                     self.finish(next);
                     return None;
                 }
@@ -289,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_client_that_stops_reading_stalls_only_its_own_stream() {
-        let pacers = Pacers::start(1, None).unwrap();
+        let pacers = Pacers::start(1, None, false).unwrap();
         let (full, full_client) = pair();
         // Fills the socket buffers, so the pacer's first write to it would block; the stream is
         // far too long to ever fit, however much room acknowledgements free.

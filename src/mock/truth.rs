@@ -34,6 +34,11 @@ pub struct Truth {
     pub ended_early: u64,
     /// Of the prompt tokens, those of prompt starts the mock had read before (reported as cached).
     pub cached_tokens: u64,
+    /// Streams whose client left before their end (a write found the connection gone).
+    pub abandoned: u64,
+    /// Text events generated after their client left (`--keep-decoding`: a server that does not
+    /// notice, as SGLang issue 37833 describes); 0 for a server that stops.
+    pub decoded_unread: u64,
     /// Request fully read → first text event written, µs.
     pub ttft_us: Histogram,
     /// Every gap between consecutive text events of a response, µs.
@@ -44,7 +49,8 @@ pub struct Truth {
 
 impl Truth {
     /// `{"requests","completed","text_events","faults":{..},"connections","unanswered",
-    /// "prompt_tokens","prompt_tokens_total","cached_tokens","ended_early","ttft_ms","itl_ms","e2e_ms"}`.
+    /// "prompt_tokens","prompt_tokens_total","cached_tokens","ended_early","abandoned","decoded_unread",
+    /// "ttft_ms","itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
@@ -58,6 +64,8 @@ impl Truth {
             "prompt_tokens_total": self.prompt_tokens_total,
             "cached_tokens": self.cached_tokens,
             "ended_early": self.ended_early,
+            "abandoned": self.abandoned,
+            "decoded_unread": self.decoded_unread,
             "ttft_ms": ms(&self.ttft_us),
             "itl_ms": ms(&self.itl_us),
             "e2e_ms": ms(&self.e2e_us),
@@ -79,6 +87,8 @@ impl AddAssign<&Truth> for Truth {
         self.prompt_tokens_total += other.prompt_tokens_total;
         self.ended_early += other.ended_early;
         self.cached_tokens += other.cached_tokens;
+        self.abandoned += other.abandoned;
+        self.decoded_unread += other.decoded_unread;
         self.ttft_us += &other.ttft_us;
         self.itl_us += &other.itl_us;
         self.e2e_us += &other.e2e_us;
@@ -137,6 +147,16 @@ impl Recorder {
         self.counts.prompt_tokens_total += prompt_tokens;
         self.counts.cached_tokens += cached;
         self.counts.ended_early += u64::from(ended_early);
+    }
+
+    /// The client left before the stream's end.
+    pub(super) fn left(&mut self) {
+        self.counts.abandoned += 1;
+    }
+
+    /// A text event generated for a client that had left.
+    pub(super) fn unread(&mut self) {
+        self.counts.decoded_unread += 1;
     }
 
     pub(super) fn fault(&mut self, kind: String) {

@@ -65,3 +65,36 @@ fn a_bad_cancel_is_refused_with_the_forms() {
     out.expect_code(2);
     assert!(out.stderr.contains("--cancel") && out.stderr.contains("0.2@16tok"), "{}", out.context());
 }
+
+/// The mock's side of a stream its client left: a server that notices stops (`abandoned`, no
+/// text generated for nobody); one that keeps decoding (`--keep-decoding`) generates the rest.
+#[test]
+fn the_mock_counts_streams_left_and_what_it_generated_for_nobody() {
+    for keep_decoding in [false, true] {
+        let mock = mock_with(llmload::mock::MockConfig {
+            ttft: std::time::Duration::from_millis(2),
+            itl: std::time::Duration::from_millis(2),
+            tokens: 64,
+            keep_decoding,
+            ..llmload::mock::MockConfig::default()
+        });
+        let dir = Dir::new("cancel-mock-side");
+        let (out, j) =
+            Llmload::run(&mock).args("-c 4 -n 20 --cancel 0.5@3tok --no-preflight --quiet").json(&dir);
+        out.expect_code(0);
+        let chosen = j["requests"]["abandoned"].as_u64().unwrap();
+        let rule = Cancel { share: 0.5, at: CancelAt::Tokens(3), seed: 1 };
+        assert_eq!(chosen, (0..20).filter(|&i| rule.chosen(i)).count() as u64);
+        let truth = mock.truth_when_idle(std::time::Duration::from_secs(10));
+        assert_eq!(truth.abandoned, chosen, "the mock saw each client leave ({keep_decoding})");
+        // Every stream's 64 events were either written or, for nobody, generated.
+        let generated = truth.text_events + truth.decoded_unread;
+        if keep_decoding {
+            assert_eq!(generated, 20 * 64, "each stream ran to its end");
+            assert!(truth.decoded_unread > 0);
+        } else {
+            assert_eq!(truth.decoded_unread, 0, "a server that notices generates nothing more");
+            assert!(generated < 20 * 64);
+        }
+    }
+}
