@@ -338,7 +338,8 @@ mod tests {
     }
   ],
   "by_key": [],
-  "by_prompt": []
+  "by_prompt": [],
+  "sessions": null
 }
 "#;
 }

@@ -2,11 +2,11 @@
 //! throughput, the client's cost and its verdict when that is not `ok`, and the percentile table
 //! of every metric.
 
-use super::format::{count, display_width, number, pad_left, pad_right, percent, rate, seconds};
+use super::format::{count, display_width, number, opt_ms, pad_left, pad_right, percent, rate, seconds};
 use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::verdict::Verdict;
-use crate::summary::{ClientUsage, Metrics, Summary};
+use crate::summary::{ClientUsage, Metrics, Sessions, Summary};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -146,6 +146,9 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             )
         );
     }
+    if let Some(sessions) = &s.sessions {
+        o.push_str(&sessions_table(sessions, l));
+    }
     let _ = writeln!(o, "{}{}", label(l, ("client", "客户端")), client(s, l));
     o.push_str(&verdict(&s.client, l));
     o.push_str(&machine(&s.client, l));
@@ -161,6 +164,56 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     o.push_str(&metric_table(&s.metrics, l));
     for w in &s.warnings {
         let _ = writeln!(o, "\n{}{}", l.pick("warning: ", "警告："), w.get(l));
+    }
+    o
+}
+
+/// The sessions line and a row a turn: requests, TTFT, prompt tokens and cache hits against the
+/// turn show what the conversation so far and a prefix cache do.
+fn sessions_table(s: &Sessions, l: Lang) -> String {
+    let mut o = String::new();
+    let (done, turns) = (count(s.completed), s.turns);
+    let _ = writeln!(
+        o,
+        "{}{}",
+        label(l, ("sessions", "会话")),
+        l.pick(
+            format!("{done} completed every one of their {turns} turns"),
+            format!("{done} 个会话完成全部 {turns} 轮"),
+        )
+    );
+    let head = [
+        l.pick("turn", "轮次"),
+        l.pick("requests", "请求"),
+        "ok",
+        "TTFT p50",
+        "TTFT p99",
+        l.pick("input tokens", "输入 token"),
+        l.pick("cache hits", "缓存命中"),
+    ];
+    let widths = [6, 9, 6, 10, 10, 13, 11];
+    let line = |cells: [String; 7]| {
+        let mut row = String::from("    ");
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            row += &if i == 0 { pad_right(c, w) } else { pad_left(c, w) };
+        }
+        row
+    };
+    let _ = writeln!(o, "{}", line(head.map(String::from)));
+    for t in &s.by_turn {
+        let _ = writeln!(
+            o,
+            "{}",
+            line([
+                t.turn.to_string(),
+                count(t.requests),
+                count(t.ok),
+                opt_ms(t.ttft_p50_ms),
+                opt_ms(t.ttft_p99_ms),
+                t.input_tokens_mean.map_or_else(|| "-".into(), number),
+                percent(t.cache_hit_share),
+            ])
+        );
     }
     o
 }

@@ -22,6 +22,8 @@ pub struct ErrorTally {
 pub struct RunStats {
     /// `--warmup` requests: recorded, and in no other number here.
     pub warmup: u64,
+    /// Each session turn's requests (`--turns`), by 1-based turn.
+    pub by_turn: BTreeMap<u32, TurnTally>,
     pub ok: u64,
     pub failed: u64,
     pub cancelled: u64,
@@ -141,6 +143,48 @@ impl AddAssign<&UsageCheck> for UsageCheck {
         self.compared += o.compared;
         self.differ += o.differ;
         self.abs_diff_bp += &o.abs_diff_bp;
+    }
+}
+
+/// One session turn's requests: how many, how many succeeded, their TTFT, and their prompt
+/// tokens with the part the server read from its cache (where usage said).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TurnTally {
+    pub requests: u64,
+    pub ok: u64,
+    pub ttft: Histogram,
+    pub input_tokens: u64,
+    pub cached_tokens: u64,
+    /// Input tokens of the requests whose usage reported the cache.
+    pub cache_input_tokens: u64,
+}
+
+impl TurnTally {
+    fn add(&mut self, m: &Measurement) {
+        self.requests += 1;
+        if m.outcome != Outcome::Ok {
+            return;
+        }
+        self.ok += 1;
+        if let Some(t) = m.ttft() {
+            self.ttft.record(us(t));
+        }
+        self.input_tokens += m.input_tokens();
+        if let Some(c) = m.usage_cached_tokens {
+            (self.cached_tokens, self.cache_input_tokens) =
+                (self.cached_tokens + c, self.cache_input_tokens + m.input_tokens());
+        }
+    }
+}
+
+impl AddAssign<&TurnTally> for TurnTally {
+    fn add_assign(&mut self, o: &TurnTally) {
+        self.requests += o.requests;
+        self.ok += o.ok;
+        self.ttft += &o.ttft;
+        self.input_tokens += o.input_tokens;
+        self.cached_tokens += o.cached_tokens;
+        self.cache_input_tokens += o.cache_input_tokens;
     }
 }
 
@@ -268,6 +312,7 @@ impl RunStats {
         if let Some(t) = &mut self.slo {
             t.add(m);
         }
+        self.by_turn.entry(m.turn.max(1)).or_default().add(m);
         for &lag in &m.read_lags_us {
             self.read_lag.record(u64::from(lag));
         }
@@ -437,6 +482,9 @@ impl AddAssign<&RunStats> for RunStats {
         self.tokens_from_tokenizer += o.tokens_from_tokenizer;
         self.usage_check += &o.usage_check;
         self.prompt_check += &o.prompt_check;
+        for (turn, t) in &o.by_turn {
+            *self.by_turn.entry(*turn).or_default() += t;
+        }
         self.with_warnings += o.with_warnings;
         self.ttfb += &o.ttfb;
         self.ttfe += &o.ttfe;

@@ -111,6 +111,9 @@ pub struct Summary {
     /// The `TOP_PROMPTS` prompts with the slowest TTFT p99, slowest first (prompts without a
     /// TTFT last, ties by index).
     pub by_prompt: Vec<PromptRow>,
+    /// Sessions (`--turns` above 1): how many completed every turn, and each turn's numbers;
+    /// `null` without sessions.
+    pub sessions: Option<Sessions>,
     /// Standard deviations, for the vLLM export (not in llmload's own JSON).
     #[serde(skip)]
     pub spread: Spread,
@@ -133,6 +136,64 @@ pub struct Summary {
 
 /// Prompts `by_prompt` lists.
 pub const TOP_PROMPTS: usize = 20;
+
+/// A run's sessions, turn by turn.
+#[derive(Debug, Serialize)]
+pub struct Sessions {
+    /// Requests a session (`--turns`).
+    pub turns: u32,
+    /// Sessions whose every turn succeeded: the successful requests of the last turn.
+    pub completed: u64,
+    pub by_turn: Vec<TurnRow>,
+}
+
+/// One turn of the sessions: the prefix cache's effect shows as TTFT and the cached share
+/// against the turn.
+#[derive(Debug, Serialize)]
+pub struct TurnRow {
+    /// 1-based.
+    pub turn: u32,
+    pub requests: u64,
+    pub ok: u64,
+    #[serde(serialize_with = "six")]
+    pub ttft_p50_ms: Option<f64>,
+    #[serde(serialize_with = "six")]
+    pub ttft_p99_ms: Option<f64>,
+    /// Mean prompt tokens of its successful requests (the conversation so far grows them).
+    #[serde(serialize_with = "six")]
+    pub input_tokens_mean: Option<f64>,
+    /// Cached prompt tokens / prompt tokens, of the requests whose usage reported the cache.
+    #[serde(serialize_with = "six")]
+    pub cache_hit_share: Option<f64>,
+}
+
+impl Sessions {
+    /// The sessions of `s`, where the config asked for more than one turn or the records hold
+    /// a later turn (a rebuilt summary's config has no `turns`).
+    fn of(s: &RunStats, config: &Value) -> Option<Sessions> {
+        let last = s.by_turn.keys().copied().max().unwrap_or(1);
+        let turns = config["turns"].as_u64().map_or(last, |t| t as u32);
+        if turns < 2 && last < 2 {
+            return None;
+        }
+        let by_turn: Vec<TurnRow> = s
+            .by_turn
+            .iter()
+            .map(|(&turn, t)| TurnRow {
+                turn,
+                requests: t.requests,
+                ok: t.ok,
+                ttft_p50_ms: t.ttft.quantile(0.5).map(|v| v as f64 / 1000.0),
+                ttft_p99_ms: t.ttft.quantile(0.99).map(|v| v as f64 / 1000.0),
+                input_tokens_mean: (t.ok > 0).then(|| t.input_tokens as f64 / t.ok as f64),
+                cache_hit_share: (t.cache_input_tokens > 0)
+                    .then(|| t.cached_tokens as f64 / t.cache_input_tokens as f64),
+            })
+            .collect();
+        let completed = s.by_turn.get(&turns.max(1)).map_or(0, |t| t.ok);
+        Some(Sessions { turns: turns.max(last), completed, by_turn })
+    }
+}
 
 /// One API key's requests.
 #[derive(Debug, Serialize)]
@@ -508,6 +569,7 @@ impl Summary {
     /// `usage`: the client's CPU seconds and peak resident bytes, when this process ran the test.
     pub fn new(config: Value, run: &RunOutput, usage: Option<(f64, u64)>) -> Summary {
         let s = &run.stats;
+        let sessions = Sessions::of(s, &config);
         let window_s = run.window.as_secs_f64();
         let per_s = |n: u64| if window_s > 0.0 { n as f64 / window_s } else { 0.0 };
         let finished = s.ok + s.failed;
@@ -603,6 +665,7 @@ impl Summary {
                     ttft_p99_ms: p.ttft_ms(0.99),
                 })
                 .collect(),
+            sessions,
             spread: Spread {
                 ttft_ms: s.ttft.std(0.001),
                 tpot_ms: s.tpot.std(0.001),

@@ -223,6 +223,25 @@ fn a_session_sends_the_conversation_so_far_with_the_servers_answers() {
             .logged(&dir);
         out.expect_code(0);
         assert_eq!(j["config"]["turns"], 2);
+        let sessions = &j["sessions"];
+        assert_eq!((sessions["turns"].as_u64(), sessions["completed"].as_u64()), (Some(2), Some(2)), "{api}");
+        let rows: Vec<(u64, u64, u64)> = sessions["by_turn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (t["turn"].as_u64().unwrap(), t["requests"].as_u64().unwrap(), t["ok"].as_u64().unwrap())
+            })
+            .collect();
+        assert_eq!(rows, [(1, 2, 2), (2, 2, 2)], "{api}");
+        // The second turn's prompt holds the first turn's prompt and answer: more tokens.
+        let input = |i: usize| sessions["by_turn"][i]["input_tokens_mean"].as_f64().unwrap();
+        assert!(input(1) > input(0), "{api}: {sessions}");
+        assert!(
+            out.stdout.contains("  sessions    2 completed every one of their 2 turns\n"),
+            "{}",
+            out.context()
+        );
         let turns: Vec<u64> = recs.iter().map(|r| r["turn"].as_u64().unwrap()).collect();
         assert_eq!(turns, [1, 2, 1, 2], "{api}");
         let bodies = mock.bodies();
