@@ -4,22 +4,8 @@
 //! own record, and the prompt tokens the mock counted.
 
 use crate::util::*;
-use llmload::mock::MockConfig;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-/// A fast mock of `tokens` a response that keeps the first 16 request bodies and ends
-/// `eos_share` of the answers early.
-fn recording_mock(tokens: u32, eos_share: f64) -> llmload::mock::MockHandle {
-    mock_with(MockConfig {
-        ttft: Duration::from_millis(2),
-        itl: Duration::from_millis(1),
-        tokens,
-        eos_share,
-        keep_bodies: 16,
-        ..MockConfig::default()
-    })
-}
 
 /// `run` against `mock` with no preflight (so the mock's record holds only the run), a JSON
 /// summary and records.

@@ -98,13 +98,7 @@ fn a_sample_larger_than_the_dataset_is_drawn_with_replacement() {
 
 #[test]
 fn openai_request_lines_send_their_messages_and_caps() {
-    let mock = mock_with(llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(2),
-        itl: std::time::Duration::from_millis(1),
-        tokens: 100,
-        keep_bodies: 16,
-        ..llmload::mock::MockConfig::default()
-    });
+    let mock = recording_mock(100, 0.0);
     let dir = Dir::new("dataset-openai");
     let file = dir.create(
         "requests.jsonl",

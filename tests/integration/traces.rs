@@ -32,13 +32,7 @@ fn sent(recs: &[Value]) -> Vec<(u64, f64, u64)> {
 
 #[test]
 fn a_mooncake_trace_is_sent_at_its_instants_with_its_lengths_and_shared_blocks() {
-    let mock = mock_with(llmload::mock::MockConfig {
-        ttft: std::time::Duration::from_millis(2),
-        itl: std::time::Duration::from_millis(1),
-        tokens: 100,
-        keep_bodies: 16,
-        ..llmload::mock::MockConfig::default()
-    });
+    let mock = recording_mock(100, 0.0);
     let dir = Dir::new("trace_mooncake");
     let (out, j, recs) = run(&mock, "--trace-speed 2").opt("--trace", fixture()).logged(&dir);
     out.expect_code(0);

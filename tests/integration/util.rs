@@ -396,6 +396,19 @@ pub fn count_by(records: &[Value], field: &str) -> std::collections::BTreeMap<St
     m
 }
 
+/// A fast mock of `tokens` a response that keeps the first 16 request bodies and ends
+/// `eos_share` of the answers early.
+pub fn recording_mock(tokens: u32, eos_share: f64) -> MockHandle {
+    mock_with(MockConfig {
+        ttft: Duration::from_millis(2),
+        itl: Duration::from_millis(1),
+        tokens,
+        eos_share,
+        keep_bodies: 16,
+        ..MockConfig::default()
+    })
+}
+
 /// What the mock sent, once every response it started has been recorded.
 pub fn truth(m: &MockHandle) -> llmload::mock::Truth {
     m.truth_when_idle(Duration::from_secs(5))
