@@ -386,7 +386,7 @@ target_flags! {
         /// send and record the first D (e.g. 30s) or N (a bare count) requests, but keep them out of every statistic
         #[argh(option)]
         pub warmup: Option<String>,
-        /// replay a trace: each entry sent at its own instant with its lengths (mooncake JSONL, Azure LLM inference CSV or BurstGPT CSV, told apart by their first line); the run ends with the trace
+        /// replay a trace: each entry sent at its own instant with its lengths (mooncake JSONL, Azure LLM inference CSV, BurstGPT CSV, or an earlier run's --records file, told apart by their first line); the run ends with the trace
         #[argh(option)]
         pub trace: Option<String>,
         /// with --trace: replay time this many times faster (2 = twice as fast, 0.5 = half; default 1)

@@ -1,7 +1,9 @@
 //! Trace files for `--trace`, parsed from their bytes: mooncake JSONL (`timestamp` in ms,
 //! `input_length`, `output_length`, `hash_ids`), the Azure LLM inference trace CSV (`TIMESTAMP,
 //! ContextTokens, GeneratedTokens`, timestamps as datetimes) and BurstGPT CSV (`Timestamp, Model,
-//! Request tokens, Response tokens, …`, timestamps in seconds), told apart by the first line; the
+//! Request tokens, Response tokens, …`, timestamps in seconds) and llmload's own records
+//! (`--records`: each request at its intended start, with the prompt tokens it sent and the
+//! output tokens it got), told apart by the first line; the
 //! instants of a window of the trace at a speed; and each entry's prompt, built block by block so
 //! that entries naming the same `hash_id` send that block's text exactly. A malformed entry is
 //! an error with its line number. It does not read files (`util::files`) or send anything.
@@ -23,6 +25,8 @@ pub enum Format {
     Mooncake,
     Azure,
     BurstGpt,
+    /// llmload's `--records`: a recorded run's schedule and lengths.
+    Records,
 }
 
 impl Format {
@@ -31,6 +35,7 @@ impl Format {
             Format::Mooncake => "mooncake",
             Format::Azure => "azure",
             Format::BurstGpt => "burstgpt",
+            Format::Records => "records",
         }
     }
 }
@@ -69,10 +74,12 @@ pub fn parse(bytes: &[u8]) -> Result<Trace, String> {
     // Raw entries: the time in µs on the file's own clock (µs since 1970 fit an f64 exactly).
     let mut raw: Vec<(f64, Option<Entry>)> = Vec::new();
     let format = if first.trim_start().starts_with('{') {
+        let records = first.contains("\"start_ms\"") && first.contains("\"worker\"");
+        let read = if records { record } else { mooncake };
         for (n, l) in std::iter::once((first_n, first)).chain(lines) {
-            raw.push(mooncake(l).map_err(|e| format!("line {n}: {e}"))?);
+            raw.push(read(l).map_err(|e| format!("line {n}: {e}"))?);
         }
-        Format::Mooncake
+        if records { Format::Records } else { Format::Mooncake }
     } else {
         let header: Vec<String> =
             split_csv(first).into_iter().map(|h| h.trim().to_ascii_lowercase()).collect();
@@ -168,6 +175,26 @@ fn mooncake(line: &str) -> Result<(f64, Option<Entry>), String> {
         Some(v) => return Err(format!("\"hash_ids\" is {v}: give an array of whole numbers")),
     };
     Ok(entry(at_ms * 1000.0, input, output, hash_ids))
+}
+
+/// One line of llmload's records: its request at its intended start (`scheduled_ms`, else
+/// `start_ms`), with the prompt tokens it sent (`sent_tokens`, else `input_tokens`) and the
+/// output tokens it got; a request that got none (a failure) is left out, as a trace's.
+fn record(line: &str) -> Result<(f64, Option<Entry>), String> {
+    let o = match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => return Err("is not a JSON object: a records file holds one request a line".into()),
+        Err(e) => return Err(format!("is not valid JSON ({e}): a records file holds one request a line")),
+    };
+    let number = |k: &str| o.get(k).and_then(Value::as_f64).filter(|v| v.is_finite() && *v >= 0.0);
+    let at_ms = number("scheduled_ms")
+        .or_else(|| number("start_ms"))
+        .ok_or("has no \"start_ms\": is it a records file of `llmload run --records`?")?;
+    let tokens = |k: &str| o.get(k).filter(|v| !v.is_null());
+    let input =
+        count(tokens("sent_tokens").or(tokens("input_tokens")).unwrap_or(&Value::from(0)), "input_tokens")?;
+    let output = count(tokens("output_tokens").unwrap_or(&Value::from(0)), "output_tokens")?;
+    Ok(entry(at_ms * 1000.0, input, output, Vec::new()))
 }
 
 /// A token count: a whole number (a JSON number, or a CSV field's text) up to `MAX_LENGTH`.
@@ -386,6 +413,23 @@ mod tests {
         assert_eq!(err, "line 3: Timestamp \"soon\" is not a number of seconds (at least 0)");
         let err = parse(b"Timestamp,Model,Request tokens,Response tokens\n1,m,0,0\n").unwrap_err();
         assert!(err.starts_with("has 1 entries, none with input and output tokens"), "{err}");
+    }
+
+    #[test]
+    fn a_records_file_replays_its_schedule_and_lengths() {
+        let t = parse(
+            b"{\"worker\":0,\"start_ms\":12.5,\"scheduled_ms\":10.0,\"outcome\":\"ok\",\"output_tokens\":7,\"input_tokens\":30,\"sent_tokens\":20}\n\
+              {\"worker\":1,\"start_ms\":60.0,\"outcome\":\"http_500\",\"output_tokens\":0,\"input_tokens\":20}\n\
+              {\"worker\":1,\"start_ms\":110.25,\"outcome\":\"ok\",\"output_tokens\":9,\"input_tokens\":25}\n",
+        )
+        .unwrap();
+        assert_eq!(t.format, Format::Records);
+        // The intended start where recorded, the prompt tokens sent where recorded; a request that
+        // got no output tokens (a failure) is left out.
+        assert_eq!(at(&t), [(0.0, 20, 7), (100.25, 25, 9)]);
+        assert_eq!(t.skipped, 1);
+        let err = parse(b"{\"worker\":0,\"start_ms\":1,\"output_tokens\":1}\n{\"worker\":0}\n").unwrap_err();
+        assert!(err.starts_with("line 2: has no \"start_ms\""), "{err}");
     }
 
     #[test]

@@ -95,3 +95,44 @@ fn a_malformed_entry_is_refused_with_its_line_before_any_request() {
     assert!(out.stderr.contains("--trace and --rate clash"), "{}", out.context());
     assert_eq!(mock.truth().requests, 0);
 }
+
+/// A run's own records replayed: the same schedule (the intended starts) and, for each request,
+/// the prompt tokens it sent and the answer length it got.
+#[test]
+fn a_runs_records_replay_its_schedule_and_lengths() {
+    let mock = paced_mock(2, 1, 12);
+    let dir = Dir::new("trace-records");
+    let (out, _, recs) = Llmload::run(&mock)
+        .args("--api openai-chat --no-preflight --quiet --rate 20 --arrival constant -n 6")
+        .opt("--prompt", "one two three")
+        .logged(&dir);
+    out.expect_code(0);
+    let first: Vec<(f64, u64)> = recs
+        .iter()
+        .map(|r| (r["scheduled_ms"].as_f64().unwrap(), r["output_tokens"].as_u64().unwrap()))
+        .collect();
+    let replay = Dir::new("trace-records-replay");
+    let (out, j, again) = Llmload::run(&mock)
+        .args("--api openai-chat --no-preflight --quiet")
+        .opt("--trace", dir.path(Dir::RECORDS))
+        .logged(&replay);
+    out.expect_code(0);
+    assert!(j["config"]["prompt_source"].as_str().unwrap().contains("records"), "{}", out.context());
+    let mut got: Vec<(f64, u64)> = again
+        .iter()
+        .map(|r| (r["scheduled_ms"].as_f64().unwrap(), r["output_tokens"].as_u64().unwrap()))
+        .collect();
+    got.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut want = first.clone();
+    want.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Times count from the first request: a constant 20 req/s is 0, 50, 100 … ms both times.
+    let t0 = want[0].0;
+    let want: Vec<(f64, u64)> = want.iter().map(|(t, n)| (t - t0, *n)).collect();
+    assert_eq!(got.len(), 6, "{}", out.context());
+    for ((g, gn), (w, wn)) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 0.002, "scheduled {g} against {w}{}", out.context());
+        assert_eq!(gn, wn, "the same answer length");
+    }
+    let inputs: Vec<u64> = again.iter().map(|r| r["sent_tokens"].as_u64().unwrap()).collect();
+    assert!(inputs.iter().all(|&n| n == 3), "the prompt tokens the run sent: {inputs:?}");
+}
