@@ -70,6 +70,8 @@ pub struct Config {
     pub turns: u32,
     /// The pause before a session's next turn (`--think-time`).
     pub think_time: Option<Duration>,
+    /// A session is one prompt's conversation (`PromptSetup::conversations`).
+    pub conversations: bool,
     pub keys: Option<RoundRobin<String>>,
     pub prompts: RoundRobin<Prompt>,
     /// Where prompts came from, for reports ("--param-file p.txt", "--prompt").
@@ -254,6 +256,7 @@ impl Config {
                     skipped: None,
                     synthetic: None,
                     output: None,
+                    conversations: false,
                 };
                 (setup, Some(Arc::new(r.offsets)))
             }
@@ -293,6 +296,7 @@ impl Config {
             },
             turns: api.turns,
             think_time: think_time(a, api.turns, open.is_some())?,
+            conversations: prompts.conversations,
             keys: keys(a)?.map(|k| {
                 let offset = scale.offset_in(k.len());
                 RoundRobin::new(k).starting_at(offset)

@@ -26,6 +26,9 @@ pub struct PromptSetup {
     pub synthetic: Option<Plan>,
     /// `--output-tokens`, parsed.
     pub output: Option<Lengths>,
+    /// Each prompt is a conversation whose later user turns are its session's next turns
+    /// (`--dataset` ShareGPT with `--turns`): a session ends with its conversation.
+    pub conversations: bool,
 }
 
 /// `tokenizer` sizes synthetic prompts (the estimate unless `--tokenizer` names another).
@@ -48,12 +51,12 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
     }
     let mut extra_lines = Vec::new();
     dataset_flags_need_a_dataset(a)?;
-    let (mut skipped, mut reply_lengths) = (None, false);
+    let (mut skipped, mut reply_lengths, mut conversations) = (None, false, false);
     let mut synthetic_plan = None;
     let (mut prompts, source) = match (&a.param_file, &a.prompt, &a.prompt_tokens) {
         _ if a.dataset.is_some() => {
             let d = from_dataset(a, a.dataset.as_deref().unwrap_or_default(), tokenizer)?;
-            (skipped, reply_lengths) = (d.skipped, d.reply_lengths);
+            (skipped, reply_lengths, conversations) = (d.skipped, d.reply_lengths, d.conversations);
             (d.prompts, d.source)
         }
         (Some(path), _, _) => {
@@ -107,7 +110,17 @@ pub fn setup(a: &RunArgs, tokenizer: &Tokenizer) -> Result<PromptSetup, Error> {
             true
         }
     };
-    Ok(PromptSetup { prompts, source, ignore_eos, extra_lines, skipped, synthetic: synthetic_plan, output })
+    let conversations = conversations && a.turns.is_some_and(|t| t > 1);
+    Ok(PromptSetup {
+        prompts,
+        source,
+        ignore_eos,
+        extra_lines,
+        skipped,
+        synthetic: synthetic_plan,
+        output,
+        conversations,
+    })
 }
 
 /// The synthetic pool's plan: lengths, output lengths, prefixes, `--cache-bust` and the pool's
@@ -203,6 +216,8 @@ struct FromDataset {
     skipped: Option<Warning>,
     /// Each prompt's `max_tokens` is its ShareGPT reply's length.
     reply_lengths: bool,
+    /// ShareGPT conversations: each prompt carries its later user turns.
+    conversations: bool,
 }
 
 /// `--dataset` and its flags: the file read through the bounded opener, parsed in its format
@@ -246,6 +261,8 @@ fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDa
         replace: a.dataset_replace,
         seed: a.seed.unwrap_or(1),
         reply_lengths,
+        // Sessions send a conversation's later user turns as their next turns.
+        followups: a.turns.is_some_and(|t| t > 1),
     };
     let d =
         dataset::load(&bytes, format, &choice, tokenizer).map_err(|p| Error::file("--dataset", path, p))?;
@@ -262,7 +279,8 @@ fn from_dataset(a: &RunArgs, path: &str, tokenizer: &Tokenizer) -> Result<FromDa
         too_long: s.too_long,
         max_prompt_tokens: a.dataset_max_prompt_tokens.unwrap_or(0),
     });
-    Ok(FromDataset { prompts: d.prompts, source, skipped, reply_lengths })
+    let conversations = format == dataset::Format::ShareGpt;
+    Ok(FromDataset { prompts: d.prompts, source, skipped, reply_lengths, conversations })
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub(super) struct Seat<'a> {
     /// turn's prompt and the server's real answer, as chat messages, and our count of them.
     history: Vec<Value>,
     history_tokens: u64,
+    /// The session's first prompt, its number and index, when it carries a dataset
+    /// conversation's later user turns (`Prompt::followups`), which are its next turns.
+    opening: Option<(u64, usize, Prompt)>,
     /// Requests in a row that could not connect, and the jitter for the wait after them.
     unreachable: u32,
     jitter: SplitMix64,
@@ -43,6 +46,7 @@ impl<'a> Seat<'a> {
             turn: 0,
             history: Vec::new(),
             history_tokens: 0,
+            opening: None,
             unreachable: 0,
             jitter: SplitMix64::new(worker as u64 ^ 0x9E37_79B9_7F4A_7C15),
         }
@@ -53,16 +57,34 @@ impl<'a> Seat<'a> {
     /// else the next prompt in turn.
     pub(super) fn send(&mut self, scheduled: Instant, warmup: bool, nth: Option<u64>) -> Box<Measurement> {
         let config = self.config;
-        if self.turn >= config.turns {
+        // A dataset conversation has as many turns as user turns: past them, a new session.
+        let spent = self.opening.as_ref().is_some_and(|(.., p)| p.followups.len() < self.turn as usize);
+        if self.turn >= config.turns || spent {
             (self.conversation, self.turn) = (None, 0);
             self.history.clear();
             self.history_tokens = 0;
+            self.opening = None;
         }
         self.turn += 1;
-        let (index, prompt_index, prompt) = match nth {
-            Some(n) => config.prompts.numbered(n),
-            None => config.prompts.next_numbered(),
+        let followup = match &self.opening {
+            Some((n, i, p)) if self.turn > 1 => {
+                // Numbered after its opening, for the seeded draws (output length, --cancel).
+                Some((
+                    n ^ (u64::from(self.turn) << 48),
+                    *i,
+                    Prompt::text(p.followups[self.turn as usize - 2].clone()),
+                ))
+            }
+            _ => None,
         };
+        let (index, prompt_index, prompt) = match (&followup, nth) {
+            (Some((n, i, p)), _) => (*n, *i, p),
+            (None, Some(n)) => config.prompts.numbered(n),
+            (None, None) => config.prompts.next_numbered(),
+        };
+        if self.turn == 1 && config.conversations {
+            self.opening = Some((index, prompt_index, prompt.clone()));
+        }
         let continued = (!self.history.is_empty()).then(|| self.continued(prompt));
         let prompt = continued.as_ref().unwrap_or(prompt);
         let key = config.keys.as_ref().map(|k| {
@@ -89,7 +111,10 @@ impl<'a> Seat<'a> {
                     self.history_tokens = prompt.counted_tokens + m.counted_tokens;
                 }
                 // A session whose turn failed ends there: the next request starts a new one.
-                _ => (self.turn, self.history, self.history_tokens) = (0, Vec::new(), 0),
+                _ => {
+                    (self.turn, self.history, self.history_tokens) = (0, Vec::new(), 0);
+                    self.opening = None;
+                }
             }
         } else if config.turns > 1 {
             self.conversation = self.conversation.take().or_else(|| m.conversation_id.clone());

@@ -106,6 +106,8 @@ pub struct Choice {
     /// Set each ShareGPT prompt's `max_tokens` to its reply's length (and skip those without a
     /// reply); off when the output length comes from another flag.
     pub reply_lengths: bool,
+    /// Keep each ShareGPT conversation's later user turns (`Prompt::followups`), for sessions.
+    pub followups: bool,
 }
 
 /// Entries left out, by reason.
@@ -150,7 +152,7 @@ pub fn load(bytes: &[u8], format: Format, choice: &Choice, tokenizer: &Tokenizer
     let mut skipped = Skipped::default();
     let candidates = match format {
         Format::ShareGpt => {
-            let (c, no_prompt) = sharegpt(bytes)?;
+            let (c, no_prompt) = sharegpt(bytes, choice.followups)?;
             skipped.no_prompt = no_prompt;
             c
         }
@@ -267,8 +269,11 @@ struct Turn<'a> {
 const HUMAN: &[&str] = &["human", "user"];
 const SYSTEM: &[&str] = &["system"];
 
-/// Reads the array one conversation at a time, keeping only each one's prompt and reply.
-struct Conversations;
+/// Reads the array one conversation at a time, keeping only each one's prompt and reply (and,
+/// for sessions, its later user turns).
+struct Conversations {
+    followups: bool,
+}
 
 impl<'de> Visitor<'de> for Conversations {
     type Value = (Vec<Candidate<'de>>, usize);
@@ -289,22 +294,28 @@ impl<'de> Visitor<'de> for Conversations {
                 no_prompt += 1;
                 continue;
             }
+            let later: Vec<String> = if self.followups {
+                let human = |t: &&Turn<'de>| HUMAN.contains(&t.from.as_ref()) && !t.value.trim().is_empty();
+                turns[at + 1..].iter().filter(human).map(|t| t.value.to_string()).collect()
+            } else {
+                Vec::new()
+            };
             let mut turns = turns.into_iter().skip(at);
             let prompt = turns.next().map(|t| t.value.into_owned()).unwrap_or_default();
             let reply = turns
                 .find(|t| !HUMAN.contains(&t.from.as_ref()) && !SYSTEM.contains(&t.from.as_ref()))
                 .map(|t| t.value)
                 .filter(|v| !v.trim().is_empty());
-            out.push(Candidate { prompt: Prompt::text(prompt), reply });
+            out.push(Candidate { prompt: Prompt { followups: later, ..Prompt::text(prompt) }, reply });
         }
         Ok((out, no_prompt))
     }
 }
 
 /// The candidates of a ShareGPT file and how many conversations had no prompt.
-fn sharegpt(bytes: &[u8]) -> Result<(Vec<Candidate<'_>>, usize), String> {
+fn sharegpt(bytes: &[u8], followups: bool) -> Result<(Vec<Candidate<'_>>, usize), String> {
     let mut de = serde_json::Deserializer::from_slice(without_bom(bytes));
-    let read = (&mut de).deserialize_seq(Conversations).and_then(|v| de.end().map(|()| v));
+    let read = (&mut de).deserialize_seq(Conversations { followups }).and_then(|v| de.end().map(|()| v));
     read.map_err(|e| {
         format!(
             "is not ShareGPT JSON ({e}): give a JSON array of {{\"conversations\": [{{\"from\": \"human\", \"value\": …}}, {{\"from\": \"gpt\", \"value\": …}}]}}, or name the format with --dataset-format"
@@ -375,7 +386,14 @@ mod tests {
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sharegpt_sample.json"));
 
     fn choice() -> Choice {
-        Choice { max_prompt_tokens: None, sample: None, replace: false, seed: 1, reply_lengths: true }
+        Choice {
+            max_prompt_tokens: None,
+            sample: None,
+            replace: false,
+            seed: 1,
+            reply_lengths: true,
+            followups: false,
+        }
     }
 
     fn load_with(bytes: &str, format: Format, c: Choice) -> Result<Dataset, String> {

@@ -21,6 +21,9 @@ pub struct Prompt {
     /// A request line's other body fields (`--dataset`'s OpenAI-request JSONL: `temperature`,
     /// `tools`…), to be merged into the request body.
     pub extra: Option<Map<String, Value>>,
+    /// The conversation's later user turns, in order (`--dataset` ShareGPT with `--turns`): a
+    /// session sends them as its next turns.
+    pub followups: Vec<String>,
     /// Our count of what the server reads (all messages), for input tokens without usage: the
     /// estimate, recounted by `--tokenizer` when one is given.
     pub counted_tokens: u64,
@@ -30,7 +33,15 @@ impl Prompt {
     pub fn text(text: impl Into<String>) -> Prompt {
         let text = text.into();
         let counted_tokens = tokens::estimate(&text);
-        Prompt { text, messages: None, inputs: None, max_tokens: None, extra: None, counted_tokens }
+        Prompt {
+            text,
+            messages: None,
+            inputs: None,
+            max_tokens: None,
+            extra: None,
+            followups: Vec::new(),
+            counted_tokens,
+        }
     }
 
     /// All the text the server reads: every message's, or the prompt's.
@@ -124,7 +135,7 @@ pub fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
         let estimated = tokens::estimate(&text);
         (text, None, estimated)
     };
-    Ok(Prompt { text, messages, inputs, max_tokens, extra: None, counted_tokens })
+    Ok(Prompt { text, messages, inputs, max_tokens, extra: None, followups: Vec::new(), counted_tokens })
 }
 
 /// A message's text: a string `content`, or the `text` of its parts.

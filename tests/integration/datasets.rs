@@ -170,3 +170,43 @@ fn plain_lines_read_as_a_dataset_and_clashes_are_refused() {
     );
     assert_eq!(truth(&mock).requests, 3);
 }
+
+/// With `--turns`, a ShareGPT conversation's later user turns are its session's next turns,
+/// after the server's real answers; a conversation with fewer user turns ends its session sooner.
+#[test]
+fn a_sharegpt_conversation_is_a_session_of_its_user_turns() {
+    let mock = recording_mock(3, 0.0);
+    let dir = Dir::new("dataset-sessions");
+    let (out, _, recs) = run(&mock, "-n 6 --turns 3 --max-tokens 3").opt("--dataset", sample()).logged(&dir);
+    out.expect_code(0);
+    let bodies = mock.bodies();
+    let users = |b: &serde_json::Value| -> Vec<String> {
+        b["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "user")
+            .map(|m| m["content"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let thanks: Vec<&serde_json::Value> =
+        bodies.iter().filter(|b| users(b).last().is_some_and(|u| u == "Thanks!")).collect();
+    assert!(!thanks.is_empty(), "the Hamlet conversation's second user turn was sent: {bodies:?}");
+    for b in &thanks {
+        let m = b["messages"].as_array().unwrap();
+        assert!(m[0]["content"].as_str().unwrap().starts_with("Summarize the plot of Hamlet"), "{b}");
+        assert_eq!(
+            (m[1]["role"].as_str(), m[1]["content"].as_str()),
+            (Some("assistant"), Some("大语言")),
+            "{b}"
+        );
+        assert_eq!(m.len(), 3, "{b}");
+    }
+    // Only the Hamlet conversation has a second user turn, and none a third: every other
+    // session ends after its one turn.
+    assert!(
+        bodies.iter().all(|b| users(b).len() == 1 || users(b).last().unwrap() == "Thanks!"),
+        "{bodies:?}"
+    );
+    assert!(recs.iter().all(|r| r["turn"].as_u64().unwrap() <= 2), "{}", out.context());
+}
