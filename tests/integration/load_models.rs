@@ -70,7 +70,9 @@ fn the_per_second_table_counts_what_the_summary_counts_and_marks_the_warm_up() {
         .filter(|l| l.starts_with("end ") || l.as_bytes().first().is_some_and(u8::is_ascii_digit))
         .map(|l| l.split_whitespace().collect())
         .collect();
-    assert!(rows.last().is_some_and(|r| r[0] == "end"), "{}", out.context());
+    // The last row is `end` when requests ended after the last tick (on a busy machine the last
+    // tick can come after them: then the last tick's row holds the run's end).
+    assert!(!rows.is_empty(), "{}", out.context());
     let done: u64 = rows.iter().map(|r| r[3].replace(',', "").parse::<u64>().unwrap()).sum();
     assert_eq!(done, total, "the rows' requests are the summary's{}", out.context());
     assert_eq!(rows.last().unwrap()[4].replace(',', ""), total.to_string(), "{}", out.context());
