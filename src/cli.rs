@@ -305,7 +305,7 @@ target_flags! {
         /// requests per conversation (a session): Dify keeps its conversation_id; for openai-chat, openai-responses and anthropic each turn sends the conversation so far, the server's answers included (default 1)
         #[argh(option)]
         pub turns: Option<u32>,
-        /// with --turns: the pause between an answer and the session's next turn, e.g. 2s (closed loop)
+        /// with --turns: the pause between an answer and the session's next turn, e.g. 2s
         #[argh(option)]
         pub think_time: Option<String>,
         /// how to count output tokens when the server sends no usage (and to check usage when it does): estimate (default), cl100k, o200k, or a tokenizer.json path

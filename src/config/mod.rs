@@ -295,7 +295,7 @@ impl Config {
                 cancel: a.cancel.as_deref().map(|c| cancel::cancel(c, a.seed.unwrap_or(1))).transpose()?,
             },
             turns: api.turns,
-            think_time: think_time(a, api.turns, open.is_some())?,
+            think_time: think_time(a, api.turns)?,
             conversations: prompts.conversations,
             keys: keys(a)?.map(|k| {
                 let offset = scale.offset_in(k.len());
@@ -436,19 +436,19 @@ impl Config {
     }
 }
 
-/// `--think-time`: only between the turns of a session, and only in a closed loop (an open
-/// loop's requests start on their schedule).
-fn think_time(a: &RunArgs, turns: u32, open: bool) -> Result<Option<Duration>, Error> {
+/// `--think-time`: only between the turns of a session. Sessions do not go with `--trace`,
+/// whose every request has its own instant.
+fn think_time(a: &RunArgs, turns: u32) -> Result<Option<Duration>, Error> {
+    if turns > 1 && a.trace.is_some() {
+        return Err(Error::Usage(
+            "--turns and --trace both say when requests start: a trace's every entry has its own instant; give one"
+                .into(),
+        ));
+    }
     let Some(given) = a.think_time.as_deref() else { return Ok(None) };
     if turns < 2 {
         return Err(Error::Usage(
             "--think-time is the pause between a session's turns: add --turns N (N ≥ 2)".into(),
-        ));
-    }
-    if open {
-        return Err(Error::Usage(
-            "--think-time applies to a closed loop (-c): with --rate each request starts on its schedule"
-                .into(),
         ));
     }
     duration("--think-time", given).map(Some)

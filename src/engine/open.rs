@@ -195,6 +195,15 @@ fn serve(i: usize, pool: &Pool, tx: &Outbox) {
         let sent = if job.queued { job.dispatched } else { m.t0 };
         m.dispatch_lag = Some(sent.saturating_duration_since(job.scheduled));
         let _ = tx.now.send(Msg::Finished(m));
+        // An arrival starts a session (`--turns`): its later turns follow on this worker, each
+        // after the answer before it and `--think-time`, meant to start then.
+        while seat.continues() && !pool.stop.is_set() {
+            if seat.think().is_some_and(|wait| pool.stop.wait(wait)) {
+                break;
+            }
+            let m = seat.send(Instant::now(), job.warmup, None);
+            let _ = tx.now.send(Msg::Finished(m));
+        }
         pool.idle.fetch_add(1, Ordering::AcqRel);
     }
     let _ = tx.later.send(Msg::WorkerDone);

@@ -140,6 +140,11 @@ impl<'a> Seat<'a> {
         }
     }
 
+    /// Whether the session goes on: its last turn succeeded and was not its last.
+    pub(super) fn continues(&self) -> bool {
+        self.turn > 0 && self.turn < self.config.turns
+    }
+
     /// The pause before a session's next turn (`--think-time`): a user reading the answer;
     /// `None` when the next request starts a new session.
     pub(super) fn think(&self) -> Option<Duration> {

@@ -258,8 +258,12 @@ fn think_time_is_refused_where_it_cannot_apply() {
             "--think-time is the pause between a session's turns: add --turns N",
         ),
         (
-            "--api openai-chat -n 2 --turns 2 --rate 5 --think-time 1s",
-            "--think-time applies to a closed loop (-c)",
+            concat!(
+                "--api openai-chat --turns 2 --trace ",
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/trace_mooncake.jsonl"
+            ),
+            "--turns and --trace both say when requests start",
         ),
         ("--api openai-completions -n 2 --turns 2", "--turns only applies to the chat APIs"),
     ] {
@@ -267,4 +271,26 @@ fn think_time_is_refused_where_it_cannot_apply() {
         out.expect_code(2);
         assert!(out.stderr.contains(message), "{message}{}", out.context());
     }
+}
+
+/// Under `--rate`, each arrival starts a session: its later turns follow on the same worker,
+/// each after the answer before it, and `-n` counts the sessions.
+#[test]
+fn under_a_rate_each_arrival_is_a_session() {
+    let mock = recording_mock(3, 0.0);
+    let dir = Dir::new("sessions-rate");
+    let (out, j, recs) = Llmload::run(&mock)
+        .args("--api openai-chat --rate 50 --arrival constant -n 3 --turns 2 --think-time 5ms --no-preflight --quiet")
+        .opt("--prompt", "hi")
+        .logged(&dir);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["ok"], 6, "three sessions of two turns{}", out.context());
+    assert_eq!(j["sessions"]["completed"], 3, "{}", out.context());
+    let mut turns: Vec<u64> = recs.iter().map(|r| r["turn"].as_u64().unwrap()).collect();
+    turns.sort();
+    assert_eq!(turns, [1, 1, 1, 2, 2, 2]);
+    let second: Vec<_> =
+        mock.bodies().into_iter().filter(|b| b["messages"].as_array().unwrap().len() == 3).collect();
+    assert_eq!(second.len(), 3, "each second turn carries its first turn and answer");
+    assert!(second.iter().all(|b| b["messages"][1]["content"] == "大语言"));
 }
