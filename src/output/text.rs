@@ -27,6 +27,11 @@ const STAT_WIDTH: usize = 10;
 const LABEL_WIDTH: usize = 12;
 
 /// `  label       `: two spaces, then the label in `lang` padded by display width.
+/// One labelled line of the summary: `label` in `l`, then `text`.
+fn said(o: &mut String, l: Lang, name: (&str, &str), text: impl std::fmt::Display) {
+    let _ = writeln!(o, "{}{text}", label(l, name));
+}
+
 fn label(lang: Lang, pair: (&str, &str)) -> String {
     format!("  {}", pad_right(lang.pick(pair.0, pair.1), LABEL_WIDTH))
 }
@@ -36,51 +41,51 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     let l = lang;
     let mut o = String::new();
     let _ = writeln!(o, "\n{}", title(&s.config, l));
-    let _ = writeln!(o, "{}{}", label(l, ("requests", "请求")), totals(s, l));
-    let _ = writeln!(o, "{}{}", label(l, ("success", "成功率")), percent(s.success_rate));
+    said(&mut o, l, ("requests", "请求"), totals(s, l));
+    said(&mut o, l, ("success", "成功率"), percent(s.success_rate));
     if s.requests.retried > 0 {
         let (retried, attempts) = (count(s.requests.retried), count(s.requests.attempts));
-        let _ = writeln!(
-            o,
-            "{}{}",
-            label(l, ("retries", "重试")),
+        said(
+            &mut o,
+            l,
+            ("retries", "重试"),
             l.pick(
                 format!(
                     "{retried} requests retried · {attempts} attempts in all (latencies count from the first)"
                 ),
                 format!("{retried} 个请求重试过 · 共 {attempts} 次尝试（延迟从第一次算起）"),
-            )
+            ),
         );
     }
     if s.client.reconnects > 0 {
         let n = count(s.client.reconnects);
-        let _ = writeln!(
-            o,
-            "{}{}",
-            label(l, ("reconnects", "重连")),
+        said(
+            &mut o,
+            l,
+            ("reconnects", "重连"),
             l.pick(
                 format!(
                     "{n} sent again on a fresh connection: the server had closed the pooled one before answering (not failures, not retries)"
                 ),
                 format!("{n} 次在新连接上重发：服务器在应答前已关闭了复用的连接（不算失败，也不算重试）"),
-            )
+            ),
         );
     }
     if s.requests.ended_early > 0 {
         let n = count(s.requests.ended_early);
-        let _ = writeln!(
-            o,
-            "{}{}",
-            label(l, ("ended early", "提前结束")),
+        said(
+            &mut o,
+            l,
+            ("ended early", "提前结束"),
             l.pick(
                 format!(
                     "{n} answers stopped by the model before their max_tokens (output lengths not enforced: --ignore-eos where the server honours it)"
                 ),
                 format!("{n} 个回答在达到 max_tokens 前被模型结束（输出长度未强制：服务器支持时用 --ignore-eos）"),
-            )
+            ),
         );
     }
-    let _ = writeln!(o, "{}{}", label(l, ("throughput", "吞吐")), throughput(s, l));
+    said(&mut o, l, ("throughput", "吞吐"), throughput(s, l));
     o.push_str(&goodput(s, l));
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
@@ -111,45 +116,45 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         count(t.from_tokenizer),
         count(t.estimated),
     );
-    let _ = writeln!(
-        o,
-        "{}{}",
-        label(l, ("tokens", "token")),
+    said(
+        &mut o,
+        l,
+        ("tokens", "token"),
         l.pick(
             format!("{out} output{reasoning} · {input} input (token counts: {usage} requests from usage, {tokenizer} from the tokenizer, {estimated} estimated{cancelled})"),
             format!("输出 {out}{reasoning} · 输入 {input}（token 计数：{usage} 个请求来自 usage，{tokenizer} 个来自分词器，{estimated} 个为估算{cancelled}）"),
-        )
+        ),
     );
     if let Some(cached) = t.cached_input {
         let (n, share) = (count(cached), percent(t.cache_hit_share));
-        let _ = writeln!(
-            o,
-            "{}{}",
-            label(l, ("cache hits", "缓存命中")),
+        said(
+            &mut o,
+            l,
+            ("cache hits", "缓存命中"),
             l.pick(
                 format!("{n} input tokens read from the server's cache: {share} of the input of the requests whose usage reported it"),
                 format!("{n} 个输入 token 命中服务器缓存：占报告缓存的请求输入的 {share}"),
-            )
+            ),
         );
     }
     if let Some(c) = &t.usage_vs_counted {
         let counter = s.config["tokenizer"].as_str().unwrap_or("estimate");
         let (differ, compared) = (count(c.differ), count(c.compared));
         let (mean, max) = (c.mean_abs_diff_pct, c.max_abs_diff_pct);
-        let _ = writeln!(
-            o,
-            "{}{}",
-            label(l, ("usage check", "usage 核对")),
+        said(
+            &mut o,
+            l,
+            ("usage check", "usage 核对"),
             l.pick(
                 format!("{counter} vs server usage: {differ} of {compared} requests differ · mean |diff| {mean:.1}% · max {max:.1}%"),
                 format!("{counter} 对比服务器 usage：{compared} 个请求中 {differ} 个不同 · 平均 |差| {mean:.1}% · 最大 {max:.1}%"),
-            )
+            ),
         );
     }
     if let Some(sessions) = &s.sessions {
         o.push_str(&sessions_table(sessions, l));
     }
-    let _ = writeln!(o, "{}{}", label(l, ("client", "客户端")), client(s, l));
+    said(&mut o, l, ("client", "客户端"), client(s, l));
     o.push_str(&verdict(&s.client, l));
     o.push_str(&machine(&s.client, l));
     let errors = s.errors_by_count();
@@ -173,14 +178,14 @@ pub fn render(s: &Summary, lang: Lang) -> String {
 fn sessions_table(s: &Sessions, l: Lang) -> String {
     let mut o = String::new();
     let (done, turns) = (count(s.completed), s.turns);
-    let _ = writeln!(
-        o,
-        "{}{}",
-        label(l, ("sessions", "会话")),
+    said(
+        &mut o,
+        l,
+        ("sessions", "会话"),
         l.pick(
             format!("{done} completed every one of their {turns} turns"),
             format!("{done} 个会话完成全部 {turns} 轮"),
-        )
+        ),
     );
     let head = [
         l.pick("turn", "轮次"),
