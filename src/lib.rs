@@ -36,6 +36,9 @@
 //! - [`slo`] `--slo` objectives, the judgement of each request and the attainment's interval
 //! - [`search`] the capacity search of `sweep --find`, over `slo`'s interval
 //! - [`stats`] mergeable histograms, the run second by second and by key and prompt
+//! - [`prom`] a server's `/metrics` page read: the Prometheus text and OpenMetrics parser, a
+//!   histogram's percentiles estimated from its buckets, and the families each serving stack
+//!   (vLLM, SGLang, llama.cpp, TGI) is known to expose
 //!
 //! The request:
 //! - [`workload`] prompts, keys and pacing
@@ -90,6 +93,7 @@ mod lang;
 mod measure;
 pub mod mock;
 mod output;
+pub mod prom;
 mod protocol;
 mod search;
 mod shard;

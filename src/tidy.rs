@@ -1,7 +1,7 @@
 //! Tidy checks that read the source tree, so the layering survives the next year: each top-level
 //! module imports only from its own tier of `TIERS` or the tiers below (and no import cycles),
 //! the crate doc and docs/architecture.md list the same modules in the same order, `client/`
-//! never names `config`, `protocol/` and `sse` do no I/O, the embedded mock imports nothing but
+//! never names `config`, `protocol/`, `sse` and `prom/` do no I/O, the embedded mock imports nothing but
 //! `stats` and `util::rng`, every file opens with a `//!` paragraph, and one module-file style
 //! (`mod.rs`) is used. Test code (a file's trailing `#[cfg(test)] mod tests`) is not checked for
 //! layers. And no code, test, bench or CI script names a path outside the repository, so a bare
@@ -34,6 +34,7 @@ const TIERS: &[(&str, &[(&str, &str)])] = &[
             ("slo", "--slo objectives, each request judged, the attainment's interval"),
             ("search", "the capacity search of sweep --find"),
             ("stats", "mergeable histograms, the run second by second, by key and prompt"),
+            ("prom", "a server's /metrics read: the parser, bucket percentiles, each stack's known families"),
         ],
     ),
     (
@@ -243,7 +244,7 @@ fn problems(files: &[Source], dirs: &BTreeSet<String>) -> Vec<String> {
         if module == "client" && (has_word(code, "crate::config") || names_our_config(code)) {
             out.push(format!("{}: the client names config; take what it needs from ClientSettings", f.path));
         }
-        if matches!(module, "protocol" | "sse") {
+        if matches!(module, "protocol" | "sse" | "prom") {
             for w in IO_WORDS.iter().filter(|w| has_word(code, w)) {
                 out.push(format!("{}: `{module}` must stay pure but uses {w}", f.path));
             }
