@@ -416,6 +416,12 @@ target_flags! {
         /// abandon this share of streams on purpose, chosen by --seed and each request's number: SHARE (right after the send), SHARE@DELAY from the send (0.1@500ms) or SHARE@Ntok after N text events (0.2@16tok)
         #[argh(option)]
         pub cancel: Option<String>,
+        /// scrape a server's Prometheus metrics (vLLM, SGLang, llama.cpp, TGI, a DCGM exporter) at this URL during the run and set them beside the client's (repeatable; a bare host:port gets /metrics)
+        #[argh(option)]
+        pub server_metrics: Vec<String>,
+        /// with --server-metrics: how often to scrape (default 1s); each scrape's timeout is the same
+        #[argh(option)]
+        pub scrape_interval: Option<String>,
         /// after Ctrl-C or SIGTERM, how long in-flight requests may finish before they are cut (default 5s)
         #[argh(option)]
         pub grace: Option<String>,

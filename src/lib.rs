@@ -93,7 +93,7 @@ mod lang;
 mod measure;
 pub mod mock;
 mod output;
-pub mod prom;
+mod prom;
 mod protocol;
 mod search;
 mod shard;

@@ -11,6 +11,7 @@
 mod agent;
 mod attempt;
 mod failure;
+mod page;
 mod preflight;
 mod read_loop;
 mod retry;
@@ -19,6 +20,7 @@ pub mod tls;
 mod transport;
 
 pub use agent::OUTPUT_BUFFER;
+pub use page::PageReader;
 pub use preflight::Preflight;
 pub use retry::{connect_backoff, connect_failed};
 pub use settings::{Cancel, CancelAt, ClientSettings, Timeouts, Tls};

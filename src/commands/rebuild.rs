@@ -167,6 +167,7 @@ fn rebuild_split(
         stats_lost: false,
         series: seconds.map_or_else(Vec::new, |s| s.rows()),
         breakdown,
+        server: Vec::new(), // records hold requests only: the server's side is the live run's
     };
     Ok(Rebuilt { run, origin: origin.map(|(o, _)| o) })
 }

@@ -6,6 +6,7 @@
 mod api;
 mod body;
 mod cancel;
+mod server;
 mod load;
 mod mock;
 mod probe;
@@ -37,6 +38,7 @@ pub use mock::{DemoPlan, MockPlan};
 pub use probe::ProbePlan;
 pub use report::{ComparePlan, ReportPlan};
 pub use scale::Scale;
+pub use server::ScrapePlan;
 use std::sync::Arc;
 use std::time::Duration;
 pub use sweep::{Levels, SweepPlan, max_level};
@@ -101,6 +103,8 @@ pub struct Config {
     pub slo: Option<Slo>,
     /// This process's shard of a run over several, the run id and the start instant.
     pub scale: Scale,
+    /// The servers' metrics pages read during the run (`--server-metrics`).
+    pub scrape: Option<server::ScrapePlan>,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -326,6 +330,7 @@ impl Config {
             progress: a.requests.is_some() && crate::util::sys::stderr_is_terminal(),
             slo: slo(&a.slo)?,
             scale,
+            scrape: server::plan(&a.server_metrics, a.scrape_interval.as_deref())?,
         };
         request_head_fits(&config)?;
         let mut outputs = outputs(a)?;
@@ -432,6 +437,8 @@ impl Config {
             "run_id": self.scale.run_id,
             "shard": self.scale.shard.map(|s| s.to_string()),
             "start_at": self.scale.start_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            "server_metrics": self.scrape.as_ref().map_or(vec![], |p| p.urls.clone()),
+            "scrape_interval_s": self.scrape.as_ref().map(|p| secs(p.every)),
         })
     }
 }

@@ -27,6 +27,7 @@ mod closed;
 mod launch;
 mod open;
 mod reporter;
+mod scraper;
 mod seat;
 
 /// Small stacks so that 10,000 workers fit in memory; TLS handshakes need well under this.
@@ -57,7 +58,8 @@ pub fn run(
             let started = pass.wait()?;
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
             let budget = c.pacing.requests.filter(|_| c.progress).map(Live::Budget);
-            let screen = Screen { table: !c.quiet, lang: c.lang, progress: live.or(budget) };
+            let screen =
+                Screen { table: !c.quiet, lang: c.lang, progress: live.or(budget), server: c.scrape.is_some() };
             let reporter = Reporter::new(records, api, url, screen, workers, started, c.series)
                 .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()));
             Some(reporter.run(inbox))
@@ -78,6 +80,14 @@ pub fn run(
         .map_err(refused("timer"))?
     };
     gate.hold(&timer);
+    let mut scraper = match &config.scrape {
+        Some(plan) => {
+            let s = scraper::start(plan, &config.client.tls, gate.pass(), tx.clone()).map_err(refused("scraper"))?;
+            gate.hold(&s.handle);
+            Some(s)
+        }
+        None => None,
+    };
 
     // Each worker (and the open loop's dispatcher) holds a clone of `alive` until it has sent
     // its last message.
@@ -129,6 +139,9 @@ pub fn run(
     crew.threads = live_threads();
     let started = gate.open();
     let _ = all_rested.recv(); // disconnected once every worker has sent its last message
+    if let Some(s) = &mut scraper {
+        s.run_ended();
+    }
     let wall = started.elapsed();
     drop(workers_done); // wakes the timer if the run ended before its deadline
     let ended = timer.join().ok().flatten();
@@ -166,7 +179,9 @@ pub fn run(
     let window_start =
         if config.pacing.warmup.is_some() { report.first_measured.unwrap_or(started) } else { started };
     let window = window_end.saturating_duration_since(window_start);
-    let Report { stats, records_error, series, breakdown, .. } = report;
+    let Report { stats, records_error, mut series, breakdown, .. } = report;
+    let server = scraper.map(scraper::Scraper::join).unwrap_or_default();
+    crate::summary::server::beside(&mut series, &server);
     let interrupted = interrupt.is_some();
     let output = RunOutput {
         stats,
@@ -180,6 +195,7 @@ pub fn run(
         stats_lost,
         series,
         breakdown,
+        server,
     };
     Ok((output, crew))
 }

@@ -10,7 +10,7 @@ use crate::export::{OutputFile, RecordFiles, csv, records, records::Record, reco
 use crate::lang::Lang;
 use crate::measure::Measurement;
 use crate::output::progress;
-use crate::output::table::{self, Row};
+use crate::output::table::{self, Row, ServerCells};
 use crate::output::warnings::human;
 use crate::stats::{Breakdown, RunStats, SeriesBuilder, SeriesRow};
 use crossbeam_channel::{Receiver, Sender, never, select, tick, unbounded};
@@ -30,6 +30,13 @@ pub enum Msg {
     /// Ctrl-C: in-flight requests now have `grace` to finish (the timer sends it).
     Stopping {
         grace: Duration,
+    },
+    /// A scrape of the servers' metrics (`--server-metrics`): requests running and waiting,
+    /// summed over the pages, and the KV cache's share in use; `None` where no page has it.
+    Server {
+        running: Option<f64>,
+        waiting: Option<f64>,
+        kv_use: Option<f64>,
     },
 }
 
@@ -78,6 +85,8 @@ pub struct Screen {
     pub lang: Lang,
     /// The line redrawn in place (`output::progress`), when stderr is a terminal.
     pub progress: Option<progress::Live>,
+    /// The server's columns (`--server-metrics`).
+    pub server: bool,
 }
 
 /// The progress line as last drawn.
@@ -121,6 +130,8 @@ pub struct Reporter {
     series: Option<SeriesBuilder>,
     /// The run id, shard and wall-clock start written into every record.
     stamp: Option<Stamp>,
+    /// The servers' last scrape, for the table; `Some` from the start when scraping.
+    server: Option<ServerCells>,
 }
 
 impl Reporter {
@@ -161,6 +172,7 @@ impl Reporter {
             // Requests reach the reporter as they end: the builder keeps only the last seconds open.
             series: series.then(|| SeriesBuilder::new(true)),
             stamp: None,
+            server: screen.server.then(ServerCells::default),
         }
     }
 
@@ -178,7 +190,7 @@ impl Reporter {
     /// records file had and when the last request ended.
     pub fn run(mut self, inbox: Inbox) -> Report {
         if self.table {
-            self.say(&table::header(self.lang));
+            self.say(&table::header(self.lang, self.server.is_some()));
         }
         self.begin();
         self.write(|sink| sink.csv.then(csv::header));
@@ -238,6 +250,9 @@ impl Reporter {
                     format!("stopping: waiting up to {grace} for {n} in-flight requests (Ctrl-C again to stop now)"),
                     format!("正在停止：最多等待 {grace}，让 {n} 个进行中的请求结束（再按 Ctrl-C 立即停止）"),
                 ));
+            }
+            Msg::Server { running, waiting, kv_use } => {
+                self.server = Some(ServerCells { running, waiting, kv_use });
             }
             Msg::Finished(m) => {
                 self.last_end = self.last_end.max(Some(m.end_at));
@@ -327,6 +342,7 @@ impl Reporter {
             itl_p50_ms: w.itl.quantile(0.5).map(|v| v as f64 / 1000.0),
             errors: w.failed,
             lag_p99_ms: w.read_lag.quantile(0.99).map(|v| v as f64 / 1000.0),
+            server: self.server,
         };
         self.say(&table::row(&row, self.lang));
     }

@@ -52,6 +52,7 @@ mod tests {
             itl_p50_ms: Some(10.0),
             itl_p99_ms: None,
             read_lag_p99_ms: Some(0.042),
+            server: None,
         };
         let started = chrono::DateTime::parse_from_rfc3339("2026-11-26T11:43:16.512+00:00").unwrap();
         let got = String::from_utf8(lines(&[row], started.with_timezone(&chrono::Local))).unwrap();

@@ -175,6 +175,7 @@ mod tests {
             itl_p50_ms: (i % 3 != 0).then_some(1.0),
             itl_p99_ms: None,
             read_lag_p99_ms: None,
+            server: None,
         }
     }
 

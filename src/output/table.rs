@@ -35,6 +35,17 @@ pub struct Row {
     /// The client's own read lag (read time − kernel receive time), p99 over the timed reads of
     /// this second's requests; `None` without kernel stamps.
     pub lag_p99_ms: Option<f64>,
+    /// The servers' last scrape (`--server-metrics`): its columns appear only with one.
+    pub server: Option<ServerCells>,
+}
+
+/// The server's columns: requests running and waiting, and the KV cache's share in use, as
+/// last scraped; `None` where the pages have no such number (or no scrape answered yet).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServerCells {
+    pub running: Option<f64>,
+    pub waiting: Option<f64>,
+    pub kv_use: Option<f64>,
 }
 
 /// The shortest last row whose tok/s is shown: the tokens of every request cut at the end land
@@ -57,8 +68,17 @@ const TITLES: [(&str, &str); 11] = [
     ("lag p99", "滞后 p99"),
 ];
 
-pub fn header(lang: Lang) -> String {
-    line(TITLES.map(|t| lang.of(t).to_string()))
+/// The server's columns' widths and titles.
+const SERVER_WIDTHS: [usize; 2] = [12, 6];
+const SERVER_TITLES: [(&str, &str); 2] = [("server r/w", "服务端 运/等"), ("KV", "KV")];
+
+/// The titles; the server's columns when `server` (scraping its metrics).
+pub fn header(lang: Lang, server: bool) -> String {
+    let mut out = line(TITLES.map(|t| lang.of(t).to_string()));
+    if server {
+        out.push_str(&server_line(SERVER_TITLES.map(|t| lang.of(t).to_string())));
+    }
+    out
 }
 
 pub fn row(r: &Row, lang: Lang) -> String {
@@ -81,7 +101,19 @@ pub fn row(r: &Row, lang: Lang) -> String {
         opt_ms(r.itl_p50_ms),
         count(r.errors),
         opt_ms(r.lag_p99_ms),
-    ])
+    ]) + &r.server.map_or_else(String::new, |c| {
+        let n = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| count(v.round().max(0.0) as u64));
+        server_line([format!("{}/{}", n(c.running), n(c.waiting)), percent(c.kv_use)])
+    })
+}
+
+fn server_line(cells: [String; 2]) -> String {
+    let mut out = String::new();
+    for (cell, w) in cells.iter().zip(SERVER_WIDTHS) {
+        out.push_str("  ");
+        out.push_str(&pad_left(cell, w));
+    }
+    out
 }
 
 fn line(cells: [String; 11]) -> String {
@@ -113,6 +145,7 @@ mod tests {
             itl_p50_ms: Some(10.04),
             errors: 0,
             lag_p99_ms: Some(0.042),
+            server: None,
         }
     }
 
@@ -120,18 +153,31 @@ mod tests {
     fn rows_line_up_with_the_header() {
         let r = sample();
         assert_eq!(
-            header(Lang::En),
+            header(Lang::En, false),
             "time      elapsed        workers    done     total       ok       tok/s    TTFT p50    ITL p50  errors   lag p99"
         );
         assert_eq!(
             row(&r, Lang::En),
             "12:00:01       1s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
         );
-        assert_eq!(header(Lang::En).len(), row(&r, Lang::En).len());
+        assert_eq!(header(Lang::En, false).len(), row(&r, Lang::En).len());
         let slow = Row { lag_p99_ms: Some(1234.5), ..r.clone() };
         assert!(row(&slow, Lang::En).ends_with("       0     1.23s"), "{}", row(&slow, Lang::En));
         let unstamped = Row { lag_p99_ms: None, ..r };
         assert!(row(&unstamped, Lang::En).ends_with("       0         -"), "{}", row(&unstamped, Lang::En));
+    }
+
+    #[test]
+    fn the_servers_columns_follow_when_scraping() {
+        let cells = ServerCells { running: Some(8.0), waiting: Some(12.0), kv_use: Some(0.456) };
+        let r = Row { server: Some(cells), ..sample() };
+        let (head, line) = (header(Lang::En, true), row(&r, Lang::En));
+        assert!(head.ends_with("lag p99    server r/w      KV"), "{head}");
+        assert!(line.ends_with("0.04ms          8/12   45.6%"), "{line}");
+        assert_eq!(head.len(), line.len());
+        let none = Row { server: Some(ServerCells::default()), ..sample() };
+        assert!(row(&none, Lang::En).ends_with("           -/-       -"), "{}", row(&none, Lang::En));
+        assert_eq!(width(&header(Lang::Zh, true)), width(&row(&r, Lang::Zh)));
     }
 
     /// Where each column ends, in terminal columns: the right edge of every cell but the first
@@ -153,7 +199,7 @@ mod tests {
     #[test]
     fn a_chinese_header_lines_up_with_its_rows_by_display_width() {
         let r = sample();
-        let head = header(Lang::Zh);
+        let head = header(Lang::Zh, false);
         assert_eq!(
             head,
             "时间       已运行       工作线程    完成      累计   成功率       tok/s    TTFT p50    ITL p50    错误  滞后 p99"
@@ -182,8 +228,8 @@ mod tests {
             "12:00:01       1s           8/10       0         0     预热         0.0           -          -       0         -"
         );
         let width = crate::output::format::display_width;
-        assert_eq!(width(&row(&r, Lang::Zh)), width(&header(Lang::Zh)));
-        assert_eq!(width(&row(&r, Lang::En)), width(&header(Lang::En)));
+        assert_eq!(width(&row(&r, Lang::Zh)), width(&header(Lang::Zh, false)));
+        assert_eq!(width(&row(&r, Lang::En)), width(&header(Lang::En, false)));
         // A second with measured requests too shows their success, as any other.
         let mixed = Row { done: 2, done_total: 2, success: Some(1.0), ..r };
         assert!(row(&mixed, Lang::En).contains("       2         2   100.0% "), "{}", row(&mixed, Lang::En));
@@ -201,7 +247,7 @@ mod tests {
             "结束        20.4s           8/10      12     1,234   100.0%     2,048.5     101.2ms     10.0ms       0    0.04ms"
         );
         let width = crate::output::format::display_width;
-        assert_eq!(width(&row(&r, Lang::Zh)), width(&header(Lang::Zh)));
+        assert_eq!(width(&row(&r, Lang::Zh)), width(&header(Lang::Zh, false)));
         // A tick's row rounds to whole seconds and shows the clock.
         let tick = Row { elapsed_s: 19.96, ..sample() };
         assert!(row(&tick, Lang::Zh).starts_with("12:00:01      20s "), "{}", row(&tick, Lang::Zh));

@@ -167,6 +167,10 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     }
     let _ = writeln!(o);
     o.push_str(&metric_table(&s.metrics, l));
+    if let Some(server) = &s.server {
+        let _ = writeln!(o);
+        o.push_str(&super::server::block(server, &s.metrics, l));
+    }
     for w in &s.warnings {
         let _ = writeln!(o, "\n{}{}", l.pick("warning: ", "警告："), w.get(l));
     }

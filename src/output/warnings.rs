@@ -74,6 +74,14 @@ pub enum Warning {
         diff_p90: i64,
         relative_pct: Option<f64>,
     },
+    /// A `--server-metrics` page failed `failed` of its scrapes (`scrapes` answered).
+    ScrapesFailed { url: String, failed: u64, scrapes: u64, error: String },
+    /// The server's generation counter grew by `generated` over the run, while llmload
+    /// received `received` output tokens (`summary::server::Server::tokens_disagree`).
+    ServerTokensDiffer { generated: f64, received: u64, cut: u64 },
+    /// Once the run had ended the server still held `after` requests (running and waiting),
+    /// against `before` before it, `waited_s` after the end.
+    ServerHeld { before: f64, after: f64, waited_s: f64, cut: u64 },
 }
 
 impl Warning {
@@ -227,6 +235,29 @@ impl Warning {
                     format!("服务器对提示词的计数与 llmload 的 {counter} 不同：{compared} 个请求平均发送 {sent_mean:.1} 个 token，服务器报告 {reported_mean:.1} 个；报告 − 发送 从 {diff_p10}（p10）到 {diff_p90}（p90）{zh}。--prompt-tokens、--prefix-tokens 与 --dataset 过滤所定的提示词长度，以及没有 usage 时的输入 token 数都有偏差：请给 --tokenizer 传入所服务模型的 tokenizer.json"),
                 )
             }
+            Warning::ScrapesFailed { url, failed, scrapes, error } => l.pick(
+                format!("--server-metrics {url}: {failed} scrapes failed ({scrapes} answered; first: {error}); the server's numbers cover the scrapes that answered: check the URL, or raise --scrape-interval for a slow page"),
+                format!("--server-metrics {url}：{failed} 次抓取失败（{scrapes} 次成功；首个错误：{error}）；服务端数字只来自成功的抓取：请检查 URL，页面慢时请调大 --scrape-interval"),
+            ),
+            Warning::ServerTokensDiffer { generated, received, cut } => {
+                let (g, r) = (super::format::count(generated.round().max(0.0) as u64), super::format::count(*received));
+                let (en, zh) = match cut {
+                    0 => (String::new(), String::new()),
+                    n => (format!(" ({n} streams were cut, so the server may have generated more than was read, never less)"), format!("（有 {n} 个流被切断，服务器生成的可能多于读到的，但不会更少）")),
+                };
+                l.pick(
+                    format!("the server's generation counter grew by {g} tokens during the run, llmload received {r}{en}: a wrong --tokenizer (without usage), a gateway that retries, or another client on the same server"),
+                    format!("运行期间服务器的生成 token 计数增长了 {g}，llmload 收到 {r}{zh}：可能是 --tokenizer 不对（无 usage 时）、网关重试，或同一服务器上还有其他客户端"),
+                )
+            }
+            Warning::ServerHeld { before, after, waited_s, cut } => {
+                let (b, a) = (super::format::count(before.round() as u64), super::format::count(after.round() as u64));
+                let w = super::format::seconds(*waited_s);
+                l.pick(
+                    format!("{w} after the run ended the server still held {a} requests (running and waiting; {b} before the run): it did not let go of the run's requests ({cut} streams were cut or abandoned), or another client is using it"),
+                    format!("运行结束 {w} 后服务器仍持有 {a} 个请求（运行与等待；运行前为 {b}）：它没有释放本次运行的请求（有 {cut} 个流被切断或放弃），或有其他客户端在使用它"),
+                )
+            }
         }
     }
 
@@ -301,6 +332,32 @@ pub fn after_run(s: &Summary) -> Vec<Warning> {
     }
     if let Some(w2) = prompt_counts(s) {
         w.push(w2);
+    }
+    if let Some(server) = &s.server {
+        w.extend(server_warnings(server, r.cancelled + r.abandoned));
+    }
+    w
+}
+
+/// What the server's own numbers show is worth a warning: pages that failed, a generation
+/// counter that disagrees with what was received, requests the server held after the run.
+fn server_warnings(server: &crate::summary::server::Server, cut: u64) -> Vec<Warning> {
+    let mut w: Vec<Warning> = server
+        .pages
+        .iter()
+        .filter(|p| p.failed > 0)
+        .map(|p| Warning::ScrapesFailed {
+            url: p.url.clone(),
+            failed: p.failed,
+            scrapes: p.scrapes,
+            error: p.first_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    if let (true, Some(generated)) = (server.tokens_disagree, server.tokens.generated) {
+        w.push(Warning::ServerTokensDiffer { generated, received: server.tokens.received, cut });
+    }
+    if let Some(r) = server.released.filter(|r| !r.released) {
+        w.push(Warning::ServerHeld { before: r.before, after: r.after, waited_s: r.waited_ms / 1e3, cut });
     }
     w
 }

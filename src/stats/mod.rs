@@ -8,4 +8,4 @@ pub mod series;
 pub use breakdown::Breakdown;
 pub use histogram::{Distribution, Histogram};
 pub use run_stats::{PromptCheck, RunStats};
-pub use series::{SeriesBuilder, SeriesRow};
+pub use series::{SeriesBuilder, SeriesRow, ServerSecond};

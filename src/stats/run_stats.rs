@@ -48,6 +48,10 @@ pub struct RunStats {
     /// Abandoned requests that received text, whose tokens are in `output_tokens` and
     /// `input_tokens` (counted by our own counter).
     pub tokens_abandoned: u64,
+    /// Output tokens received by requests in no other count here: `--warmup` requests and
+    /// failed ones (a stream that broke after text). A server generated them all the same:
+    /// with `output_tokens`, what its generation counter should have grown by.
+    pub unmeasured_output_tokens: u64,
     /// The reasoning part of `output_tokens`, where usage breaks it out.
     pub reasoning_tokens: u64,
     /// Successful requests whose usage said how much of the prompt the server's cache held;
@@ -303,6 +307,7 @@ impl RunStats {
     pub fn add(&mut self, m: &Measurement) {
         if m.warmup {
             self.warmup += 1;
+            self.unmeasured_output_tokens += m.output_tokens().0;
             return;
         }
         self.start_delay.record(us(m.start_delay()));
@@ -330,6 +335,9 @@ impl RunStats {
             Outcome::Abandoned => self.add_abandoned(m),
             Outcome::Failed { kind, message } => {
                 self.failed += 1;
+                if !m.text_at.is_empty() {
+                    self.unmeasured_output_tokens += m.output_tokens().0;
+                }
                 self.errors
                     .entry(kind.name())
                     .and_modify(|t| t.count += 1)
@@ -473,6 +481,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.input_tokens += o.input_tokens;
         self.tokens_cancelled += o.tokens_cancelled;
         self.tokens_abandoned += o.tokens_abandoned;
+        self.unmeasured_output_tokens += o.unmeasured_output_tokens;
         self.reasoning_tokens += o.reasoning_tokens;
         self.cache_reported += o.cache_reported;
         self.cached_input_tokens += o.cached_input_tokens;

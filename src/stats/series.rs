@@ -13,6 +13,7 @@ use super::Histogram;
 use crate::measure::{Measurement, Outcome};
 use crate::util::decimals::{six, three};
 use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
 /// How far behind the latest end a second's histograms stay open: a request's end reaches the
 /// builder within milliseconds of it (live) or in about end order (one records file).
@@ -68,6 +69,31 @@ pub struct SeriesRow {
     /// `lag p99`); `null` without kernel stamps.
     #[serde(serialize_with = "three")]
     pub read_lag_p99_ms: Option<f64>,
+    /// The server's metrics as last scraped before this second's end (`--server-metrics`);
+    /// absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerSecond>,
+}
+
+/// The server's side of one second: its named series, and every sample each page held.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ServerSecond {
+    /// Requests running and waiting, summed over the pages.
+    #[serde(serialize_with = "three")]
+    pub running: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub waiting: Option<f64>,
+    /// The KV cache's share in use (0–1), the pages' mean.
+    #[serde(serialize_with = "six")]
+    pub kv_use: Option<f64>,
+    /// The generation- and prompt-token counters' growth a second since the scrape before.
+    #[serde(serialize_with = "three")]
+    pub generation_tokens_per_s: Option<f64>,
+    #[serde(serialize_with = "three")]
+    pub prompt_tokens_per_s: Option<f64>,
+    /// Every sample of each page, by the page's URL, then the sample's name with its labels as
+    /// the page wrote them; `null` for `NaN` and infinities.
+    pub values: BTreeMap<String, BTreeMap<String, Option<f64>>>,
 }
 
 /// Per-second counts and latencies, fed one finished request at a time.
@@ -276,6 +302,7 @@ impl SeriesBuilder {
                     itl_p50_ms: q.itl[0],
                     itl_p99_ms: q.itl[1],
                     read_lag_p99_ms: q.read_lag_p99,
+                    server: None,
                 }
             })
             .collect()

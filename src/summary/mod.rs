@@ -4,6 +4,7 @@
 //! `Instant`s. The text summary reads the same fields; labels and units belong to `output`.
 //! `verdict` judges whether the client itself limited the run.
 
+pub mod server;
 pub mod verdict;
 
 use crate::gate::{Checked, Threshold};
@@ -45,6 +46,8 @@ pub struct RunOutput {
     pub series: Vec<SeriesRow>,
     /// The run by API key and by prompt.
     pub breakdown: Breakdown,
+    /// Each `--server-metrics` page's scrapes; empty without any.
+    pub server: Vec<server::PageRun>,
 }
 
 /// Test helper: a run of `stats` whose wall time and window were `secs`, with nothing else to say.
@@ -64,6 +67,7 @@ impl RunOutput {
             stats_lost: false,
             series: Vec::new(),
             breakdown: Breakdown::default(),
+            server: Vec::new(),
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct Summary {
     /// Sessions (`--turns` above 1): how many completed every turn, and each turn's numbers;
     /// `null` without sessions.
     pub sessions: Option<Sessions>,
+    /// The server's own view of the run, from `--server-metrics`; `null` without it.
+    pub server: Option<server::Server>,
     /// Standard deviations, for the vLLM export (not in llmload's own JSON).
     #[serde(skip)]
     pub spread: Spread,
@@ -666,6 +672,8 @@ impl Summary {
                 })
                 .collect(),
             sessions,
+            server: (!run.server.is_empty())
+                .then(|| server::Server::of(&run.server, s, s.ttft.distribution(0.001).map(|d| d.mean))),
             spread: Spread {
                 ttft_ms: s.ttft.std(0.001),
                 tpot_ms: s.tpot.std(0.001),

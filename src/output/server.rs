@@ -1,0 +1,158 @@
+//! The summary's server block (`--server-metrics`): what the server's own metrics say, set
+//! beside the client's numbers: its load, its cache, the token accounting, whether it let go of
+//! the run's requests, where the client's TTFT went, and its latency percentiles beside ours.
+
+use super::format::{count, opt_ms, pad_left, pad_right, percent};
+use crate::lang::Lang;
+use crate::summary::server::{Server, ServerDistribution};
+use crate::stats::Distribution;
+use crate::summary::Metrics;
+use std::fmt::Write;
+
+/// The block, under a `server` heading, for `s` beside the client's metrics `m`.
+pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
+    let mut o = String::new();
+    let pages = match s.pages.len() {
+        1 => String::new(),
+        n => l.pick(format!(" · {n} pages"), format!(" · {n} 个页面")),
+    };
+    let n = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| count(v.round().max(0.0) as u64));
+    let _ = writeln!(o, "  {}", l.pick("server (its own metrics)", "服务端（其自身指标）"));
+    let load = l.pick(
+        format!(
+            "{}{pages} · running max {} (mean {}) · waiting max {} (mean {}) · KV cache max {} · preemptions {}",
+            s.kind,
+            n(s.running_max),
+            one(s.running_mean),
+            n(s.waiting_max),
+            one(s.waiting_mean),
+            percent(s.kv_use_max),
+            n(s.preemptions)
+        ),
+        format!(
+            "{}{pages} · 运行中最多 {}（平均 {}）· 等待最多 {}（平均 {}）· KV 缓存最高 {} · 抢占 {}",
+            s.kind,
+            n(s.running_max),
+            one(s.running_mean),
+            n(s.waiting_max),
+            one(s.waiting_mean),
+            percent(s.kv_use_max),
+            n(s.preemptions)
+        ),
+    );
+    let _ = writeln!(o, "    {load}");
+    if let Some(p) = s.prefix_cache {
+        let _ = writeln!(
+            o,
+            "    {}",
+            l.pick(
+                format!("prefix cache: {} of {} prompt tokens looked up were found", percent(p.hit_share), n(Some(p.queries))),
+                format!("前缀缓存：查找的 {} 个提示词 token 中命中 {}", n(Some(p.queries)), percent(p.hit_share)),
+            )
+        );
+    }
+    let t = &s.tokens;
+    if let (Some(generated), Some(diff)) = (t.generated, t.difference) {
+        let (g, r) = (n(Some(generated)), count(t.received));
+        let d = if diff.abs() < 0.5 { l.pick("agree", "一致").to_string() } else { format!("{diff:+.0}") };
+        let _ = writeln!(
+            o,
+            "    {}",
+            l.pick(
+                format!("tokens: the server generated {g}, llmload received {r} ({d})"),
+                format!("token：服务器生成 {g}，llmload 收到 {r}（{d}）"),
+            )
+        );
+    }
+    if let Some(r) = s.released {
+        let waited = super::format::seconds(r.waited_ms / 1e3);
+        let line = match r.released {
+            true => l.pick(
+                format!("released: every request of the run, {waited} after its end ({} held, as before it)", n(Some(r.after))),
+                format!("释放：运行结束 {waited} 后已释放全部请求（持有 {}，与运行前相同）", n(Some(r.after))),
+            ),
+            false => l.pick(
+                format!("released: no, {} still held {waited} after the end ({} before the run)", n(Some(r.after)), n(Some(r.before))),
+                format!("释放：否，结束 {waited} 后仍持有 {}（运行前 {}）", n(Some(r.after)), n(Some(r.before))),
+            ),
+        };
+        let _ = writeln!(o, "    {line}");
+    }
+    if let Some(split) = s.ttft_split {
+        let parts = match (split.queue_ms, split.compute_ms) {
+            (Some(q), Some(c)) => l.pick(
+                format!("queue {} + compute {} + rest {}", opt_ms(Some(q)), opt_ms(Some(c)), opt_ms(Some(split.rest_ms))),
+                format!("排队 {} + 计算 {} + 其余 {}", opt_ms(Some(q)), opt_ms(Some(c)), opt_ms(Some(split.rest_ms))),
+            ),
+            _ => l.pick(
+                format!("server {} + rest {}", opt_ms(Some(split.server_ms)), opt_ms(Some(split.rest_ms))),
+                format!("服务端 {} + 其余 {}", opt_ms(Some(split.server_ms)), opt_ms(Some(split.rest_ms))),
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "    {}",
+            l.pick(
+                format!("TTFT mean {} = {parts} (rest: network, front end, client)", opt_ms(Some(split.client_ms))),
+                format!("TTFT 平均 {} = {parts}（其余：网络、前端、客户端）", opt_ms(Some(split.client_ms))),
+            )
+        );
+    }
+    let rows: [(&str, Option<&ServerDistribution>, Option<&Distribution>); 5] = [
+        ("TTFT", s.ttft_ms.as_ref(), m.ttft_ms.as_ref()),
+        ("ITL", s.itl_ms.as_ref(), m.itl_ms.as_ref()),
+        ("E2E", s.e2e_ms.as_ref(), m.e2e_ms.as_ref()),
+        (l.pick("queue", "排队"), s.queue_ms.as_ref(), None),
+        (l.pick("prefill", "预填充"), s.prefill_ms.as_ref(), None),
+    ];
+    if rows.iter().any(|r| r.1.is_some()) {
+        let widths = [10, 10, 10, 10, 10, 12, 12];
+        let line = |cells: [String; 7]| {
+            let mut row = String::from("    ");
+            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+                row += &if i == 0 { pad_right(c, w) } else { pad_left(c, w) };
+            }
+            row
+        };
+        let head = [
+            l.pick("server", "服务端").to_string(),
+            "p50".into(),
+            "p90".into(),
+            "p99".into(),
+            l.pick("mean", "平均").to_string(),
+            l.pick("client p50", "客户端 p50").to_string(),
+            l.pick("client p99", "客户端 p99").to_string(),
+        ];
+        let _ = writeln!(o, "{}", line(head));
+        for (name, server, client) in rows {
+            let Some(d) = server else { continue };
+            let _ = writeln!(
+                o,
+                "{}",
+                line([
+                    name.to_string(),
+                    opt_ms(Some(d.p50.value)),
+                    opt_ms(Some(d.p90.value)),
+                    opt_ms(Some(d.p99.value)),
+                    opt_ms(Some(d.mean)),
+                    opt_ms(client.map(|c| c.p50)),
+                    opt_ms(client.map(|c| c.p99)),
+                ])
+            );
+        }
+        let _ = writeln!(
+            o,
+            "    {}",
+            l.pick(
+                "(the server's percentiles are estimated inside its histogram buckets: the JSON gives each bucket's bounds)",
+                "（服务端百分位数在其直方图桶内插值估算：JSON 给出每个所在桶的上下界）",
+            )
+        );
+    }
+    o
+}
+
+/// A mean to one decimal, `-` when unknown.
+fn one(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"))
+}
