@@ -7,6 +7,7 @@ mod api;
 mod body;
 mod cancel;
 mod load;
+mod metrics;
 mod mock;
 mod probe;
 mod prompts;
@@ -33,6 +34,7 @@ use crate::workload::{
 };
 use serde_json::{Value, json};
 
+pub use metrics::MetricsEndpoint;
 pub use mock::{DemoPlan, MockPlan};
 pub use probe::ProbePlan;
 pub use report::{ComparePlan, ReportPlan};
@@ -101,6 +103,8 @@ pub struct Config {
     pub slo: Option<Slo>,
     /// This process's shard of a run over several, the run id and the start instant.
     pub scale: Scale,
+    /// Where the live metrics are served (`--metrics-listen`), bound before the run.
+    pub metrics: Option<Arc<MetricsEndpoint>>,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -326,6 +330,7 @@ impl Config {
             progress: a.requests.is_some() && crate::util::sys::stderr_is_terminal(),
             slo: slo(&a.slo)?,
             scale,
+            metrics: metrics::setup(a)?,
         };
         request_head_fits(&config)?;
         let mut outputs = outputs(a)?;

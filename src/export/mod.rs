@@ -1,6 +1,6 @@
 //! What programs read: the JSON summary (`json`), the per-request JSON lines (`records`) and
 //! their CSV (`csv`), vLLM's `bench serve` result keys (`vllm`) and the per-second JSON lines
-//! (`series`), each format owned by one file and one derived type whose field docs are its
+//! (`series`), the live metrics `--metrics-listen` serves (`prometheus`), each format owned by one file and one derived type whose field docs are its
 //! contract (docs/json.md, docs/records.md, docs/series.md); and the output files a run opens
 //! before it starts. Writing is pure: plain numbers in, bytes out, no I/O. The one place an
 //! `Instant` appears is `Record::to_measurement`, which puts a record read back by `llmload
@@ -10,6 +10,7 @@
 pub mod csv;
 mod file;
 pub mod json;
+pub mod prometheus;
 pub mod records;
 pub mod series;
 pub mod vllm;
