@@ -455,6 +455,12 @@ target_flags! {
         /// write every output under default names in this folder (made if missing): summary.json, records.jsonl, records.csv, series.jsonl, report.html, vllm.json; a flag that names a path for one output wins
         #[argh(option)]
         pub out_dir: Option<String>,
+        /// serve live metrics in the Prometheus text format on http://ADDR/metrics while the run goes on (e.g. 127.0.0.1:9464; :9464 listens on every interface)
+        #[argh(option)]
+        pub metrics_listen: Option<String>,
+        /// with --metrics-listen: keep serving the final numbers this long after the run ends, so a scrape catches them (e.g. 2s; default 0)
+        #[argh(option)]
+        pub metrics_linger: Option<String>,
         /// no per-second table; the summary is still printed (with -n on a terminal, a progress line is)
         #[argh(switch, short = 'q')]
         pub quiet: bool,

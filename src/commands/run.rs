@@ -24,6 +24,9 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
     let config = Arc::new(config);
     if !config.quiet {
         say(&banner(&config));
+        if let Some(m) = &config.metrics {
+            say(&metrics_line(&config, m.addr));
+        }
     }
     if let Some(note) = &config.api_note {
         say(note.get(config.lang));
@@ -176,6 +179,11 @@ impl Start {
             machine,
         })
     }
+}
+
+/// Where `--metrics-listen` serves the live metrics (the port the OS chose for `:0`).
+fn metrics_line(c: &Config, addr: std::net::SocketAddr) -> String {
+    c.lang.pick(format!("live metrics: http://{addr}/metrics"), format!("实时指标：http://{addr}/metrics"))
 }
 
 /// What the configuration alone shows is worth a warning, said before the first request and

@@ -8,6 +8,7 @@ mod body;
 mod cancel;
 mod server;
 mod load;
+mod metrics;
 mod mock;
 mod probe;
 mod prompts;
@@ -34,6 +35,7 @@ use crate::workload::{
 };
 use serde_json::{Value, json};
 
+pub use metrics::MetricsEndpoint;
 pub use mock::{DemoPlan, MockPlan};
 pub use probe::ProbePlan;
 pub use report::{ComparePlan, ReportPlan};
@@ -105,6 +107,8 @@ pub struct Config {
     pub scale: Scale,
     /// The servers' metrics pages read during the run (`--server-metrics`).
     pub scrape: Option<server::ScrapePlan>,
+    /// Where the live metrics are served (`--metrics-listen`), bound before the run.
+    pub metrics: Option<Arc<MetricsEndpoint>>,
 }
 
 /// What a run leaves behind: the files it writes, owned by whoever writes them (never by
@@ -331,6 +335,7 @@ impl Config {
             slo: slo(&a.slo)?,
             scale,
             scrape: server::plan(&a.server_metrics, a.scrape_interval.as_deref())?,
+            metrics: metrics::setup(a)?,
         };
         request_head_fits(&config)?;
         let mut outputs = outputs(a)?;

@@ -5,7 +5,8 @@
 //! cost a second, which must not delay the summary). The run's caller dismisses it once the
 //! summary is out: the threads end and the run's connections close, before anything else runs.
 //! Workers own nothing shared but the config, the client, the stop signal and a sender; all
-//! statistics live in the reporter thread.
+//! statistics live in the reporter thread. With `--metrics-listen` a thread serves the page of
+//! live metrics the reporter publishes, from before the start to the end of the run.
 
 use crate::client::Client;
 use crate::config::Config;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 
 mod closed;
 mod launch;
+mod metrics;
 mod open;
 mod reporter;
 mod scraper;
@@ -51,6 +53,15 @@ pub fn run(
     let budget = Arc::new(config.pacing.budget());
     let (tx, inbox) = reporter::channels();
     let mut gate = Gate::default();
+    let page = metrics::Page::default();
+    let publisher = config.metrics.as_ref().map(|_| metrics::Publisher::new(&config, page.clone()));
+    let server = match &config.metrics {
+        Some(endpoint) => Some(
+            metrics::Server::start(endpoint.clone(), page, |f| spawn("metrics", 256 * 1024, f))
+                .map_err(refused("metrics"))?,
+        ),
+        None => None,
+    };
 
     let reporter = {
         let (c, pass) = (config.clone(), gate.pass());
@@ -61,7 +72,8 @@ pub fn run(
             let screen =
                 Screen { table: !c.quiet, lang: c.lang, progress: live.or(budget), server: c.scrape.is_some() };
             let reporter = Reporter::new(records, api, url, screen, workers, started, c.series)
-                .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()));
+                .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()))
+                .publishing(publisher);
             Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
@@ -172,6 +184,9 @@ pub fn run(
             (Report::default(), true)
         }
     };
+    if let Some(server) = server {
+        server.finish(&early_interrupts); // the final numbers, served for --metrics-linger
+    }
     // The measured window ends at the cut or at the last request's end, whichever came first.
     let cut_at = ended.map_or(started + wall, |e| e.cut_at);
     let window_end = report.last_end.map_or(cut_at, |last| last.min(cut_at));

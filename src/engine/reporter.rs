@@ -3,7 +3,8 @@
 //! go by, writes each finished request to `--records` and `--csv` at once (flushed) and judges it
 //! against `--slo`, prints a table row every second, and keeps the run second by second when
 //! `--series` or `--html` asks for it; when its caller asks (a request budget on a terminal, or a
-//! sweep's level), it redraws a live line under the table. It never blocks a worker (the channels are unbounded), and a terminal
+//! sweep's level), it redraws a live line under the table; with `--metrics-listen` it publishes
+//! the run so far as a page of live metrics each second. It never blocks a worker (the channels are unbounded), and a terminal
 //! that went away ends only the table.
 
 use crate::export::{OutputFile, RecordFiles, csv, records, records::Record, records::Stamp};
@@ -132,6 +133,8 @@ pub struct Reporter {
     stamp: Option<Stamp>,
     /// The servers' last scrape, for the table; `Some` from the start when scraping.
     server: Option<ServerCells>,
+    /// Where the live metrics go (`--metrics-listen`).
+    publisher: Option<super::metrics::Publisher>,
 }
 
 impl Reporter {
@@ -173,6 +176,19 @@ impl Reporter {
             series: series.then(|| SeriesBuilder::new(true)),
             stamp: None,
             server: screen.server.then(ServerCells::default),
+            publisher: None,
+        }
+    }
+
+    /// Publishes the run so far to `publisher` at its start, each second and at its end.
+    pub fn publishing(mut self, publisher: Option<super::metrics::Publisher>) -> Self {
+        self.publisher = publisher;
+        self
+    }
+
+    fn publish(&self) {
+        if let Some(p) = &self.publisher {
+            p.publish(&self.total, self.active_workers, self.started.elapsed());
         }
     }
 
@@ -193,6 +209,7 @@ impl Reporter {
             self.say(&table::header(self.lang, self.server.is_some()));
         }
         self.begin();
+        self.publish();
         self.write(|sink| sink.csv.then(csv::header));
         let ticker = tick(Duration::from_secs(1));
         let redraw = self.progress.as_ref().map_or_else(never, |p| tick(p.live.every()));
@@ -214,6 +231,7 @@ impl Reporter {
             self.last_row = true;
             self.end_window();
         }
+        self.publish();
         self.clear_progress();
         let series = self.series.map_or_else(Vec::new, |s| s.rows());
         Report {
@@ -321,6 +339,7 @@ impl Reporter {
         self.total += &w;
         let window_s = self.window_start.elapsed().as_secs_f64().max(1e-3);
         self.window_start = Instant::now();
+        self.publish();
         if !self.table {
             return;
         }

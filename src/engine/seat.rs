@@ -101,7 +101,9 @@ impl<'a> Seat<'a> {
             conversation_id: self.conversation.as_deref(),
             turn: self.turn,
         };
+        let in_flight = super::metrics::InFlight::enter();
         let mut m = Box::new(self.client.execute(&request, self.stop));
+        drop(in_flight);
         (m.scheduled, m.warmup) = (scheduled.min(m.t0), warmup);
         if config.client.keep_answers {
             match (&m.outcome, m.answer.take()) {

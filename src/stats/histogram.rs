@@ -94,6 +94,11 @@ impl Histogram {
         self.count
     }
 
+    /// The exact sum of the recorded values.
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

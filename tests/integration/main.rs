@@ -16,6 +16,7 @@ mod faults;
 mod fuzz_args;
 mod gates;
 mod lang;
+mod live_metrics;
 mod load_models;
 mod preflight;
 mod probe;
