@@ -17,6 +17,7 @@ mod fuzz_args;
 mod gates;
 mod lang;
 mod load_models;
+mod mock_metrics;
 mod preflight;
 mod probe;
 mod prompts;
