@@ -27,6 +27,7 @@ mod report;
 mod retries;
 mod secrets;
 mod series_html;
+mod sessions;
 mod shards;
 mod slo;
 mod stalls;
