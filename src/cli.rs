@@ -526,7 +526,7 @@ pub struct DemoArgs {
     example = "llmload mock --port 8080 --ttft 200ms --itl 20ms --tokens 128",
     example = "llmload mock --fault http-429:0.1 --fault cut:0.05    # 10% HTTP 429, 5% cut streams",
     example = "llmload mock --replay capture.sse --replay-split bytes   # serve a recorded stream, one byte a write",
-    note = "Paths: POST /v1/chat-messages and /v1/completion-messages (Dify), /v1/workflows/run (Dify workflow), /v1/chat/completions and /v1/completions (OpenAI), /v1/messages (Anthropic); GET /mock/stats (what the mock measured it sent), GET /health. Faults: http-CODE, html-CODE, http-429-no-retry-after, reset, slow-headers, not-sse, cut, stall, malformed, bad-utf8, huge-line, stream-error, pings-only, no-end, close, each with an optional :share (0-1)."
+    note = "Paths: POST /v1/chat-messages and /v1/completion-messages (Dify), /v1/workflows/run (Dify workflow), /v1/chat/completions and /v1/completions (OpenAI), /v1/messages (Anthropic); GET /mock/stats (what the mock measured it sent), GET /metrics (the same in vLLM's Prometheus names), GET /mock/arrivals (when each request arrived), GET /health. Faults: http-CODE, html-CODE, http-429-no-retry-after, reset, slow-headers, not-sse, cut, stall, malformed, bad-utf8, huge-line, stream-error, pings-only, no-end, close, each with an optional :share (0-1)."
 )]
 pub struct MockArgs {
     /// address to bind (default 127.0.0.1)

@@ -167,6 +167,10 @@ pub struct Measurement {
     pub answer: Option<String>,
     /// 1-based turn in the worker's conversation (always 1 without `--turns`).
     pub turn: u32,
+    /// The worker's session this request belongs to (1-based, counted per worker; a request is
+    /// a session of one turn without `--turns`), and its first turn's `t0` (`None`: this one's).
+    pub session: u32,
+    pub session_t0: Option<Instant>,
     /// Our own count of the whole text, by `counter` (the estimate or `--tokenizer`).
     pub counted_tokens: u64,
     pub counter: TokenSource,
@@ -232,6 +236,8 @@ impl Measurement {
             server_ttft_s: None,
             conversation_id: None,
             turn: 1,
+            session: 0,
+            session_t0: None,
             counted_tokens: 0,
             counter: TokenSource::Estimate,
             outcome: Outcome::Ok,

@@ -14,7 +14,7 @@ pub fn serve_mock(a: &MockArgs) -> Result<u8, Error> {
     })?;
     let url = format!("http://{}", server.addr());
     print_out(&format!(
-        "llmload mock listening on {url}\n  Dify:      POST {url}/v1/chat-messages, /v1/completion-messages, /v1/workflows/run\n  OpenAI:    POST {url}/v1/chat/completions, /v1/completions\n  Anthropic: POST {url}/v1/messages\n  truth:     GET  {url}/mock/stats\n{}Ctrl-C to stop.\n",
+        "llmload mock listening on {url}\n  Dify:      POST {url}/v1/chat-messages, /v1/completion-messages, /v1/workflows/run\n  OpenAI:    POST {url}/v1/chat/completions, /v1/completions\n  Anthropic: POST {url}/v1/messages\n  truth:     GET  {url}/mock/stats, /metrics, /mock/arrivals\n{}Ctrl-C to stop.\n",
         replay.as_ref().map_or(String::new(), |f| format!("  replaying {f} to every POST\n"))
     ));
     loop {

@@ -754,14 +754,15 @@ fn parse(bytes: Vec<u8>, ctx: &Context) -> Chunk {
 fn measurement(line: &[u8], timeline: Timeline) -> Result<(Measurement, Record), String> {
     let mut rec = serde_json::from_slice::<Record>(line).map_err(|e| e.to_string())?;
     // On the wall-clock timeline, a record starts where its wall-clock start falls.
-    let (in_run, scheduled) = (rec.start_ms, rec.scheduled_ms);
+    let (in_run, scheduled, session) = (rec.start_ms, rec.scheduled_ms, rec.session_start_ms);
     if let (Some(epoch), Some(unix)) = (timeline.epoch_ms, rec.start_unix_ms) {
         rec.start_ms = (unix - epoch).max(0.0);
         // Its intended start moves with it.
         rec.scheduled_ms = scheduled.map(|s| s + rec.start_ms - in_run);
+        rec.session_start_ms = session.map(|s| s + rec.start_ms - in_run);
     }
     let m = rec.to_measurement(timeline.base);
-    (rec.start_ms, rec.scheduled_ms) = (in_run, scheduled);
+    (rec.start_ms, rec.scheduled_ms, rec.session_start_ms) = (in_run, scheduled, session);
     Ok((m?, rec))
 }
 

@@ -22,6 +22,9 @@ pub(super) struct Seat<'a> {
     /// The worker's Dify conversation and how many turns it has had.
     conversation: Option<String>,
     turn: u32,
+    /// The worker's sessions so far, and the current one's first send.
+    session: u32,
+    session_t0: Option<Instant>,
     /// A session's conversation so far, for the chat APIs but Dify (which keeps its own): each
     /// turn's prompt and the server's real answer, as chat messages, and our count of them.
     history: Vec<Value>,
@@ -44,6 +47,8 @@ impl<'a> Seat<'a> {
             user: crate::shard::user_id(config.scale.shard, worker),
             conversation: None,
             turn: 0,
+            session: 0,
+            session_t0: None,
             history: Vec::new(),
             history_tokens: 0,
             opening: None,
@@ -66,6 +71,9 @@ impl<'a> Seat<'a> {
             self.opening = None;
         }
         self.turn += 1;
+        if self.turn == 1 {
+            (self.session, self.session_t0) = (self.session + 1, None);
+        }
         let followup = match &self.opening {
             Some((n, i, p)) if self.turn > 1 => {
                 // Numbered after its opening, for the seeded draws (output length, --cancel).
@@ -105,6 +113,8 @@ impl<'a> Seat<'a> {
         let mut m = Box::new(self.client.execute(&request, self.stop));
         drop(in_flight);
         (m.scheduled, m.warmup) = (scheduled.min(m.t0), warmup);
+        self.session_t0 = self.session_t0.or(Some(m.t0));
+        (m.session, m.session_t0) = (self.session, self.session_t0);
         if config.client.keep_answers {
             match (&m.outcome, m.answer.take()) {
                 (Outcome::Ok, Some(answer)) => {

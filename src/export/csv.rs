@@ -93,7 +93,12 @@ mod tests {
     #[test]
     fn header_is_the_records_keys_in_order() {
         let h = String::from_utf8(header()).unwrap();
-        assert!(h.starts_with("worker,prompt_index,key_index,turn,conversation_id,start_ms,"), "{h}");
+        assert!(
+            h.starts_with(
+                "worker,prompt_index,key_index,turn,conversation_id,session,session_start_ms,start_ms,"
+            ),
+            "{h}"
+        );
         assert!(h.ends_with(",warnings,api,url,read_lag_max_ms,scheduled_ms,warmup,run_id,shard\n"), "{h}");
         let line = String::from_utf8(super::super::records::line(&Record::empty())).unwrap();
         let keys: Vec<String> =
@@ -122,7 +127,7 @@ mod tests {
         let got = String::from_utf8(row(&r)).unwrap();
         assert_eq!(
             got,
-            "2,0,,1,,0.0,1748779200000.25,1,0,,500,http_500,\"HTTP 500: \"\"服务繁忙\"\", retry
+            "2,0,,1,,0,,0.0,1748779200000.25,1,0,,500,http_500,\"HTTP 500: \"\"服务繁忙\"\", retry
 later\",,,,,,12.5,\"[10.0,9.875]\",,0,estimate,0,0,,,,,,false,,,0,0,\"[\"\"a, b\"\"]\",dify-chat,http://127.0.0.1:1/v1/chat-messages,,,false,r-1,1/4
 "
         );

@@ -27,6 +27,13 @@ pub struct Record {
     /// Dify's conversation, so records of one conversation can be grouped.
     #[serde(default)]
     pub conversation_id: Option<String>,
+    /// The worker's session the request belongs to, 1-based and counted per worker (with
+    /// `worker`, it names the session; without `--turns` each request is a session of one turn).
+    #[serde(default)]
+    pub session: u32,
+    /// When the session's first turn started, ms since the run started.
+    #[serde(default, serialize_with = "three")]
+    pub session_start_ms: Option<f64>,
     /// When the request started, ms since the run started.
     #[serde(default, serialize_with = "three")]
     pub start_ms: f64,
@@ -182,6 +189,8 @@ impl Record {
             key_index: None,
             turn: 1,
             conversation_id: None,
+            session: 0,
+            session_start_ms: None,
             start_ms: 0.0,
             start_unix_ms: None,
             attempts: 1,
@@ -233,6 +242,10 @@ impl Record {
             key_index: m.key_index,
             turn: m.turn,
             conversation_id: m.conversation_id.clone(),
+            session: m.session,
+            // The first send's offset in whole µs before this one's, so a rebuilt session's
+            // duration is the live one to the µs.
+            session_start_ms: Some(us_ms(start) - m.session_t0.map_or(0.0, |s0| us_ms(m.t0 - s0))),
             start_ms: us_ms(start),
             start_unix_ms: None,
             attempts: m.attempts,
@@ -319,6 +332,10 @@ impl Record {
         m.server_latency_s = self.server_latency_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.server_ttft_s = self.server_ttft_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.turn = self.turn;
+        m.session = self.session;
+        // Counted back from this request's own start, so shards laid on one timeline keep it.
+        let before = |s: f64| ms_us(self.start_ms).saturating_sub(ms_us(s));
+        m.session_t0 = self.session_start_ms.map(|s| t0.checked_sub(before(s)).unwrap_or(t0));
         m.conversation_id = self.conversation_id.clone();
         m.events = self.events;
         m.outcome = match self.outcome.as_str() {
@@ -366,6 +383,8 @@ mod tests {
             key_index: Some(0),
             turn: 2,
             conversation_id: Some("c1".into()),
+            session: 4,
+            session_start_ms: Some(2.5),
             start_ms: 12.5,
             start_unix_ms: Some(1_748_779_200_012.5),
             attempts: 1,
@@ -412,7 +431,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"sent_tokens\":6,\"usage_input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"session\":4,\"session_start_ms\":2.5,\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"sent_tokens\":6,\"usage_input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
 "
         );
         let back: Record = serde_json::from_str(&got).unwrap();

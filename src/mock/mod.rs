@@ -10,7 +10,7 @@
 //! pacer (`pacer`), waiting until the stream is over. It does not parse HTTP (`http`), time or
 //! word responses (`script`), shape events (`shapes`), pick faults (`faults`), write API
 //! responses (`respond`, `stream`), count prompts or keep the prefix table (`prefixes`), queue requests for capacity or hold the global pause
-//! (`slots`) or make system calls std lacks (`os`). No async runtime:
+//! (`slots`), write `/metrics` (`metrics`) or make system calls std lacks (`os`). No async runtime:
 //! `std::net` and threads.
 //!
 //! The mock is apart on purpose: it imports nothing of the crate but `stats` and `rng` (the tidy
@@ -20,6 +20,7 @@
 
 mod faults;
 mod http;
+mod metrics;
 mod os;
 mod pacer;
 mod prefixes;
@@ -36,6 +37,7 @@ pub use replay::{Replay, Split};
 pub use script::Lang;
 pub use truth::Truth;
 
+use std::collections::VecDeque;
 use std::io::{self, BufReader, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,6 +58,9 @@ const CONN_STACK: usize = 128 * 1024;
 /// How long a closing connection drains unread request bytes, so the client gets the reply
 /// rather than a reset.
 const LINGER: Duration = Duration::from_millis(250);
+
+/// The most arrivals `/mock/arrivals` keeps; older ones are dropped first.
+const MAX_ARRIVALS: usize = 100_000;
 
 /// Longer than llmload's default TTFB and idle timeouts (60 s), so those faults trip them.
 pub const DEFAULT_FAULT_DELAY: Duration = Duration::from_secs(75);
@@ -162,6 +167,15 @@ struct Shared {
     prefixes: Mutex<prefixes::PrefixTable>,
     /// API responses not yet merged into `truth`; changed under its lock when decremented.
     in_flight: AtomicU64,
+    /// API responses holding a slot (generating); decremented under `truth`'s lock after the
+    /// merge, so a scrape that reads 0 has every response in its counters.
+    running: AtomicU64,
+    /// API requests waiting for a slot.
+    waiting: AtomicU64,
+    /// When the mock started: arrivals are counted from here.
+    started: Instant,
+    /// The last `MAX_ARRIVALS` API requests' arrivals (fully read), µs after `started`, and path.
+    arrivals: Mutex<VecDeque<(u64, &'static str)>>,
     /// Signalled after each merge, for `truth_when_idle`.
     merged: Condvar,
     stop: AtomicBool,
@@ -263,6 +277,10 @@ pub fn start(bind: SocketAddr, config: MockConfig) -> io::Result<MockHandle> {
         bodies: Mutex::new(Vec::new()),
         prefixes: Mutex::default(),
         in_flight: AtomicU64::new(0),
+        running: AtomicU64::new(0),
+        waiting: AtomicU64::new(0),
+        started: now,
+        arrivals: Mutex::default(),
         merged: Condvar::new(),
         stop: AtomicBool::new(false),
         pacers,
@@ -379,7 +397,11 @@ impl Shared {
                 Err(_) => Next::Close,
             }
         };
-        let api = ROUTES.iter().find(|(path, _)| *path == req.path).map(|(_, api)| *api);
+        let route = ROUTES.iter().find(|(path, _)| *path == req.path);
+        let api = route.map(|(_, api)| *api);
+        if req.method == "POST" && (route.is_some() || self.config.replay.is_some()) {
+            self.arrived(received, route.map_or("replay", |(path, _)| path));
+        }
         match (req.method.as_str(), req.path.as_str(), api, &self.config.replay) {
             ("POST", _, _, Some(replay)) => {
                 let n = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -391,9 +413,43 @@ impl Shared {
                 let stats = self.lock_truth().to_json().to_string();
                 plain(200, JSON, stats.as_bytes())
             }
+            ("GET", "/metrics", _, _) => plain(200, metrics::CONTENT_TYPE, self.metrics().as_bytes()),
+            ("GET", "/mock/arrivals", _, _) => plain(200, JSON, self.arrivals_json().as_bytes()),
             ("GET", "/health", _, _) => plain(200, TEXT, b"ok"),
             _ => plain(404, JSON, not_found(req).as_bytes()),
         }
+    }
+
+    /// Notes an API request's arrival (`received`) for `/mock/arrivals`.
+    fn arrived(&self, received: Instant, path: &'static str) {
+        let at = u64::try_from((received - self.started).as_micros()).unwrap_or(u64::MAX);
+        let mut log = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        if log.len() >= MAX_ARRIVALS {
+            log.pop_front();
+        }
+        log.push_back((at, path));
+    }
+
+    /// `[{"at_ms", "path"}, …]`, oldest first.
+    fn arrivals_json(&self) -> String {
+        let log = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        let list: Vec<_> = log
+            .iter()
+            .map(|&(us, path)| serde_json::json!({"at_ms": us as f64 / 1000.0, "path": path}))
+            .collect();
+        drop(log);
+        serde_json::Value::from(list).to_string()
+    }
+
+    /// The exposition, read under the truth's lock so the gauges and counters agree.
+    fn metrics(&self) -> String {
+        let truth = self.lock_truth();
+        let gauges = metrics::Gauges {
+            running: self.running.load(Ordering::SeqCst),
+            waiting: self.waiting.load(Ordering::SeqCst),
+            slots: self.config.slots,
+        };
+        metrics::render(&truth, gauges)
     }
 
     /// An API request: numbered, answered (a stream through a pacer), and merged into the truth
@@ -410,20 +466,27 @@ impl Shared {
         // The record starts when the request was read, so the wait for a slot shows in its
         // TTFT; the response's schedule starts when the slot is taken.
         let mut rec = Recorder::new(received);
+        let limited = self.config.slots.is_some();
+        self.waiting.fetch_add(u64::from(limited), Ordering::SeqCst);
         let slot = self.slots.take();
+        self.running.fetch_add(1, Ordering::SeqCst);
+        self.waiting.fetch_sub(u64::from(limited), Ordering::SeqCst);
         Pause::wait_out(self.pause);
         let start = slot.at.unwrap_or(received);
+        rec.admitted(start);
         let mut w = &**conn;
         let reply = Reply::new(&mut w, &mut rec, &self.config, &self.prefixes, n, start, req.close);
         let (rec, next) = match reply.run(api, &req.body) {
             Handoff::Done(next) => (rec, next),
             Handoff::Paced(stream) => self.pacers.pace(conn, stream, rec),
         };
-        drop(slot);
         let mut truth = self.lock_truth();
         rec.merge_into(&mut truth);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.running.fetch_sub(1, Ordering::SeqCst);
         drop(truth);
+        // Given back after the merge, so `running` never counts more than the slots.
+        drop(slot);
         self.merged.notify_all();
         next
     }
@@ -433,7 +496,7 @@ fn not_found(req: &Request) -> String {
     serde_json::json!({
         "error": format!("no route for {} {}", req.method, req.path),
         "paths": ROUTES.iter().map(|(path, _)| format!("POST {path}"))
-            .chain(["GET /mock/stats".to_string(), "GET /health".to_string()])
+            .chain(["GET /mock/stats", "GET /mock/arrivals", "GET /metrics", "GET /health"].map(String::from))
             .collect::<Vec<_>>(),
     })
     .to_string()
@@ -885,6 +948,32 @@ mod tests {
         assert_eq!(r.header("x-mock-request"), Some("0"));
         let t = h.truth_when_idle(Duration::from_secs(2));
         assert_eq!((t.requests, t.completed), (1, 0));
+    }
+
+    #[test]
+    fn the_arrival_log_lists_api_requests_in_order_and_is_bounded() {
+        let h = server(config(2, &[]));
+        let mut c = Client::connect(&h);
+        c.call("POST", DIFY_PATH, &dify("q"));
+        c.call("GET", "/health", &Value::Null);
+        c.call("POST", OPENAI_PATH, &openai(json!({})));
+        let log = c.call("GET", "/mock/arrivals", &Value::Null).json();
+        let paths: Vec<&str> = log.as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, [DIFY_PATH, OPENAI_PATH], "API requests only");
+        let at = |i: usize| log[i]["at_ms"].as_f64().unwrap();
+        assert!(0.0 <= at(0) && at(0) <= at(1), "{log}");
+        for _ in 0..MAX_ARRIVALS {
+            h.shared.arrived(Instant::now(), OPENAI_PATH);
+        }
+        let log = c.call("GET", "/mock/arrivals", &Value::Null).json();
+        assert_eq!(log.as_array().unwrap().len(), MAX_ARRIVALS);
+        assert_eq!(log[0]["path"], OPENAI_PATH, "the oldest dropped first");
+        assert!(
+            c.call("GET", "/nope", &Value::Null).json()["paths"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("GET /metrics"))
+        );
     }
 
     #[test]

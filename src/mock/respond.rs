@@ -141,7 +141,7 @@ impl<'a, W: Write> Reply<'a, W> {
                 .read(&prompt)
                 .min(plan.prompt_tokens);
         }
-        self.rec.asked(plan.prompt_tokens, plan.cached_tokens, plan.ended_early(&ask));
+        self.rec.asked(plan.prompt_tokens, plan.cached_tokens, plan.ended_early(&ask), plan.finish_reason);
         if fault == Some(Fault::SlowHeaders) {
             script::sleep_until(Instant::now() + self.config.fault_delay);
         }
@@ -199,6 +199,7 @@ impl<'a, W: Write> Reply<'a, W> {
         if plan.tokens > 0 {
             script::sleep_until(schedule.next_deadline());
         }
+        self.rec.generated(plan.tokens);
         let text = script::text(self.config.lang, plan.tokens);
         let body = shape.blocking_body(&text, &plan.end(self.received.elapsed()));
         let body = match fault {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::time::{Duration, Instant};
 
+use super::metrics::Latencies;
 use crate::stats::Histogram;
 
 /// What the mock actually sent. Times are taken right after each event's write returned.
@@ -39,18 +40,25 @@ pub struct Truth {
     /// Text events generated after their client left (`--keep-decoding`: a server that does not
     /// notice, as SGLang issue 37833 describes); 0 for a server that stops.
     pub decoded_unread: u64,
+    /// Tokens generated: every text event written, every one generated for nobody
+    /// (`decoded_unread`), and a non-streaming answer's tokens once its generation time is over.
+    pub generated_tokens: u64,
+    /// Completed responses by the finish reason they were planned with (`stop`, `length`).
+    pub finish_reasons: BTreeMap<String, u64>,
     /// Request fully read → first text event written, µs.
     pub ttft_us: Histogram,
     /// Every gap between consecutive text events of a response, µs.
     pub itl_us: Histogram,
     /// Request fully read → terminal event written, µs.
     pub e2e_us: Histogram,
+    /// The same latencies, with queue and prefill time, in vLLM's buckets for `/metrics`.
+    pub(super) latency_buckets: Latencies,
 }
 
 impl Truth {
     /// `{"requests","completed","text_events","faults":{..},"connections","unanswered",
     /// "prompt_tokens","prompt_tokens_total","cached_tokens","ended_early","abandoned","decoded_unread",
-    /// "ttft_ms","itl_ms","e2e_ms"}`.
+    /// "generated_tokens","finish_reasons":{..},"ttft_ms","itl_ms","e2e_ms"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let ms = |h: &Histogram| h.distribution(0.001);
         serde_json::json!({
@@ -66,6 +74,8 @@ impl Truth {
             "ended_early": self.ended_early,
             "abandoned": self.abandoned,
             "decoded_unread": self.decoded_unread,
+            "generated_tokens": self.generated_tokens,
+            "finish_reasons": self.finish_reasons,
             "ttft_ms": ms(&self.ttft_us),
             "itl_ms": ms(&self.itl_us),
             "e2e_ms": ms(&self.e2e_us),
@@ -89,6 +99,11 @@ impl AddAssign<&Truth> for Truth {
         self.cached_tokens += other.cached_tokens;
         self.abandoned += other.abandoned;
         self.decoded_unread += other.decoded_unread;
+        self.generated_tokens += other.generated_tokens;
+        for (reason, n) in &other.finish_reasons {
+            *self.finish_reasons.entry(reason.clone()).or_default() += n;
+        }
+        self.latency_buckets += &other.latency_buckets;
         self.ttft_us += &other.ttft_us;
         self.itl_us += &other.itl_us;
         self.e2e_us += &other.e2e_us;
@@ -100,6 +115,11 @@ impl AddAssign<&Truth> for Truth {
 /// to fill, a cache miss per event on the pacer.
 pub(super) struct Recorder {
     received: Instant,
+    /// When it took its slot (`received` without `--slots`).
+    admitted: Option<Instant>,
+    /// The finish reason it was planned with, counted if it completes.
+    finish: &'static str,
+    first_text: Option<Instant>,
     last_text: Option<Instant>,
     /// Request read → first text event, µs.
     ttft_us: Option<u64>,
@@ -116,6 +136,9 @@ impl Recorder {
     pub(super) fn new(received: Instant) -> Self {
         Recorder {
             received,
+            admitted: None,
+            finish: "stop",
+            first_text: None,
             last_text: None,
             ttft_us: None,
             itl_us: Vec::new(),
@@ -127,22 +150,38 @@ impl Recorder {
     /// A text event finished writing at `at`.
     pub(super) fn text(&mut self, at: Instant) {
         match self.last_text {
-            None => self.ttft_us = Some(micros(at - self.received)),
+            None => {
+                self.ttft_us = Some(micros(at - self.received));
+                self.first_text = Some(at);
+            }
             Some(prev) => self.itl_us.push(micros(at - prev)),
         }
         self.last_text = Some(at);
         self.counts.text_events += 1;
+        self.counts.generated_tokens += 1;
+    }
+
+    /// The request took its slot at `at` (at once without `--slots`): its queue time ends.
+    pub(super) fn admitted(&mut self, at: Instant) {
+        self.admitted = Some(at);
+    }
+
+    /// A non-streaming answer of `tokens` tokens has been generated (its schedule is over).
+    pub(super) fn generated(&mut self, tokens: u64) {
+        self.counts.generated_tokens += tokens;
     }
 
     /// The normal terminal event (or whole body) finished writing at `at`.
     pub(super) fn completed(&mut self, at: Instant) {
         self.e2e_us = Some(micros(at - self.received));
         self.counts.completed += 1;
+        *self.counts.finish_reasons.entry(self.finish.to_string()).or_default() += 1;
     }
 
-    /// The request's prompt tokens, the first `cached` of them read before, and whether its answer
-    /// is planned to end early.
-    pub(super) fn asked(&mut self, prompt_tokens: u64, cached: u64, ended_early: bool) {
+    /// The request's prompt tokens, the first `cached` of them read before, whether its answer
+    /// is planned to end early, and the finish reason planned (`stop`, `length`).
+    pub(super) fn asked(&mut self, prompt_tokens: u64, cached: u64, ended_early: bool, finish: &'static str) {
+        self.finish = finish;
         self.counts.prompt_tokens.record(prompt_tokens);
         self.counts.prompt_tokens_total += prompt_tokens;
         self.counts.cached_tokens += cached;
@@ -157,6 +196,7 @@ impl Recorder {
     /// A text event generated for a client that had left.
     pub(super) fn unread(&mut self) {
         self.counts.decoded_unread += 1;
+        self.counts.generated_tokens += 1;
     }
 
     pub(super) fn fault(&mut self, kind: String) {
@@ -166,6 +206,16 @@ impl Recorder {
     /// Adds this response to `truth`.
     pub(super) fn merge_into(self, truth: &mut Truth) {
         *truth += &self.counts;
+        let b = &mut truth.latency_buckets;
+        self.ttft_us.iter().for_each(|&v| b.ttft.record(v));
+        self.itl_us.iter().for_each(|&v| b.itl.record(v));
+        self.e2e_us.iter().for_each(|&v| b.e2e.record(v));
+        if let Some(admitted) = self.admitted {
+            b.queue.record(micros(admitted.saturating_duration_since(self.received)));
+            if let Some(first) = self.first_text {
+                b.prefill.record(micros(first.saturating_duration_since(admitted)));
+            }
+        }
         for (hist, values) in [
             (&mut truth.ttft_us, self.ttft_us.as_slice()),
             (&mut truth.itl_us, &self.itl_us),

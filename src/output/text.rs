@@ -2,7 +2,7 @@
 //! throughput, the client's cost and its verdict when that is not `ok`, and the percentile table
 //! of every metric.
 
-use super::format::{count, display_width, number, opt_ms, pad_left, pad_right, percent, rate, seconds};
+use super::format::{count, display_width, ms, number, opt_ms, pad_left, pad_right, percent, rate, seconds};
 use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::verdict::Verdict;
@@ -191,6 +191,23 @@ fn sessions_table(s: &Sessions, l: Lang) -> String {
             format!("{done} 个会话完成全部 {turns} 轮"),
         ),
     );
+    if let Some(d) = &s.duration_ms {
+        let (p50, p90, max) = (ms(d.p50), ms(d.p90), ms(d.max));
+        said(
+            &mut o,
+            l,
+            ("duration", "时长"),
+            l.pick(
+                format!("p50 {p50}  p90 {p90}  max {max} (first send to last end, think time included)"),
+                format!("p50 {p50}  p90 {p90}  max {max}（首轮发送至末轮结束，含思考时间）"),
+            ),
+        );
+    }
+    let ended = s.turns_completed.iter().rev().map(|t| {
+        let n = count(t.sessions);
+        l.pick(format!("{n} after {} turns", t.turns), format!("{} 轮后 {n} 个", t.turns))
+    });
+    said(&mut o, l, ("ended", "结束"), ended.collect::<Vec<_>>().join(l.pick(", ", "，")));
     let head = [
         l.pick("turn", "轮次"),
         l.pick("requests", "请求"),

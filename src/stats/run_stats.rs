@@ -161,6 +161,10 @@ pub struct TurnTally {
     pub cached_tokens: u64,
     /// Input tokens of the requests whose usage reported the cache.
     pub cache_input_tokens: u64,
+    /// Of its successful requests, their session so far, µs: the session's first send → this
+    /// turn's end (the whole µs to this turn's send plus its E2E, as a record rebuilds it). A
+    /// failed turn ends its session, so a session's turn k succeeds only after turns 1..k did.
+    pub session_us: Histogram,
 }
 
 impl TurnTally {
@@ -174,6 +178,8 @@ impl TurnTally {
             self.ttft.record(us(t));
         }
         self.input_tokens += m.input_tokens();
+        let since_first = m.session_t0.map_or(Duration::ZERO, |s0| m.t0.saturating_duration_since(s0));
+        self.session_us.record(us(since_first) + us(m.end_at.saturating_duration_since(m.t0)));
         if let Some(c) = m.usage_cached_tokens {
             (self.cached_tokens, self.cache_input_tokens) =
                 (self.cached_tokens + c, self.cache_input_tokens + m.input_tokens());
@@ -189,6 +195,7 @@ impl AddAssign<&TurnTally> for TurnTally {
         self.input_tokens += o.input_tokens;
         self.cached_tokens += o.cached_tokens;
         self.cache_input_tokens += o.cache_input_tokens;
+        self.session_us += &o.session_us;
     }
 }
 

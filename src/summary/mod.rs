@@ -150,7 +150,19 @@ pub struct Sessions {
     pub turns: u32,
     /// Sessions whose every turn succeeded: the successful requests of the last turn.
     pub completed: u64,
+    /// How long the sessions that completed every turn took, ms: the first turn's send → the
+    /// last turn's end, think time included; `null` without one.
+    pub duration_ms: Option<Distribution>,
+    /// Sessions by the turns they completed (a failed turn ends its session), fewest first.
+    pub turns_completed: Vec<TurnsCompleted>,
     pub by_turn: Vec<TurnRow>,
+}
+
+/// The sessions that ended after completing `turns` turns.
+#[derive(Debug, Serialize)]
+pub struct TurnsCompleted {
+    pub turns: u32,
+    pub sessions: u64,
 }
 
 /// One turn of the sessions: the prefix cache's effect shows as TTFT and the cached share
@@ -197,7 +209,16 @@ impl Sessions {
             })
             .collect();
         let completed = s.by_turn.get(&turns.max(1)).map_or(0, |t| t.ok);
-        Some(Sessions { turns: turns.max(last), completed, by_turn })
+        let ok = |k: u32| s.by_turn.get(&k).map_or(0, |t| t.ok);
+        let duration_ms = s.by_turn.get(&turns.max(1)).and_then(|t| t.session_us.distribution(0.001));
+        // A session's turn k succeeds only after its turns before it did: the sessions that
+        // completed exactly k turns are turn k's successes less turn k+1's; none, a failed first turn.
+        let first_failed = s.by_turn.get(&1).map_or(0, |t| t.requests - t.ok);
+        let turns_completed = std::iter::once(TurnsCompleted { turns: 0, sessions: first_failed })
+            .chain((1..=last).map(|k| TurnsCompleted { turns: k, sessions: ok(k).saturating_sub(ok(k + 1)) }))
+            .filter(|t| t.sessions > 0)
+            .collect();
+        Some(Sessions { turns: turns.max(last), completed, duration_ms, turns_completed, by_turn })
     }
 }
 

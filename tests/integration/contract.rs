@@ -23,7 +23,7 @@ pub fn documented(doc: &str) -> BTreeSet<String> {
 /// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves, but
 /// the keys of objects in an array read `path[].key`):
 /// the error-kind maps' keys read `<kind>`, and the statistics of each metric and of the
-/// client's lags (the same distribution) `metrics.*.<stat>`.
+/// client's lags and of `sessions.duration_ms` (the same distribution) `metrics.*.<stat>`.
 fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     if let Value::Array(items) = v {
         for item in items.iter().filter(|i| i.is_object()) {
@@ -36,7 +36,12 @@ fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
         let child_path = match path {
             "" => k.clone(),
             "errors" | "error_messages" => format!("{path}.<kind>"),
-            _ if path.starts_with("metrics.") || path.ends_with("_lag_ms") => format!("metrics.*.{k}"),
+            _ if path.starts_with("metrics.")
+                || path.ends_with("_lag_ms")
+                || path == "sessions.duration_ms" =>
+            {
+                format!("metrics.*.{k}")
+            }
             _ => format!("{path}.{k}"),
         };
         key_paths(child, &child_path, out);
@@ -128,7 +133,16 @@ mod wire {
     pub struct Sessions {
         pub turns: u32,
         pub completed: u64,
+        pub duration_ms: Option<Stat>,
+        pub turns_completed: Vec<TurnsCompleted>,
         pub by_turn: Vec<TurnRow>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct TurnsCompleted {
+        pub turns: u32,
+        pub sessions: u64,
     }
 
     #[derive(Debug, Deserialize)]
@@ -335,6 +349,8 @@ mod wire {
         pub key_index: Option<usize>,
         pub turn: u32,
         pub conversation_id: Option<String>,
+        pub session: u32,
+        pub session_start_ms: Option<f64>,
         pub start_ms: f64,
         pub start_unix_ms: f64,
         pub attempts: u32,

@@ -136,3 +136,57 @@ fn a_runs_records_replay_its_schedule_and_lengths() {
     let inputs: Vec<u64> = again.iter().map(|r| r["sent_tokens"].as_u64().unwrap()).collect();
     assert!(inputs.iter().all(|&n| n == 3), "the prompt tokens the run sent: {inputs:?}");
 }
+
+/// The mock's arrival log against the trace: each gap between two arrivals is the trace's gap
+/// within the run's own measured dispatch lateness (`client.start_lag_ms` max) plus a small
+/// allowance for what lies after the dispatch: taking or opening a loopback connection, writing
+/// the request, and the mock reading it whole.
+///
+/// Why that cannot make the test pass whatever happens: the tolerance is measured, not chosen,
+/// and the trace's gaps (200 to 400 ms) are far wider than it. A replay at the wrong speed (2×:
+/// every gap short by 100 to 200 ms) or one that ignored the instants fails, and a run so late
+/// that its lateness alone would cover a 2× error says so instead of passing (`skip`).
+#[test]
+fn a_traces_send_times_match_the_mocks_arrival_log_within_the_dispatch_lateness() {
+    /// Loopback connect, request write and the mock's read of it, on a busy machine.
+    const ALLOWANCE_MS: f64 = 20.0;
+    const OFFSETS_MS: [f64; 6] = [0.0, 300.0, 500.0, 900.0, 1100.0, 1500.0];
+    let dir = Dir::new("trace_arrivals");
+    let lines: Vec<String> = OFFSETS_MS
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            format!(
+                "{{\"timestamp\": {t}, \"input_length\": 8, \"output_length\": 2, \"hash_ids\": [{k}]}}\n"
+            )
+        })
+        .collect();
+    let trace = dir.create("arrivals.jsonl", lines.concat());
+    let mock = fast_mock(2, &[]);
+    let (out, j) = run(&mock, "").opt("--trace", &trace).json(&dir);
+    out.expect_code(0);
+    assert_eq!(j["requests"]["total"], 6, "{}", out.context());
+    let lateness = j["client"]["start_lag_ms"]["max"].as_f64().expect("the dispatch lateness");
+    let tolerance = lateness + ALLOWANCE_MS;
+    let log = crate::mock_metrics::get(&mock, "/mock/arrivals");
+    let log: Value = serde_json::from_str(&log).expect("the arrival log is JSON");
+    let arrivals: Vec<f64> = log.as_array().unwrap().iter().map(|a| a["at_ms"].as_f64().unwrap()).collect();
+    assert_eq!(arrivals.len(), 6, "{log}");
+    assert!(log.as_array().unwrap().iter().all(|a| a["path"] == "/v1/chat/completions"));
+    let smallest_gap = OFFSETS_MS.windows(2).map(|w| w[1] - w[0]).fold(f64::MAX, f64::min);
+    if tolerance >= smallest_gap / 2.0 {
+        return skip(
+            "a_traces_send_times_match_the_mocks_arrival_log_within_the_dispatch_lateness",
+            &format!("dispatch lateness {lateness} ms is too large to tell a replay at twice the speed"),
+        );
+    }
+    for (k, (trace, got)) in OFFSETS_MS.windows(2).zip(arrivals.windows(2)).enumerate() {
+        let (want, gap) = (trace[1] - trace[0], got[1] - got[0]);
+        assert!(
+            (gap - want).abs() <= tolerance,
+            "arrivals {k}→{}: {gap:.3} ms apart, the trace says {want} (± {tolerance:.3}: lateness {lateness} + {ALLOWANCE_MS}); {arrivals:?}{}",
+            k + 1,
+            out.context()
+        );
+    }
+}
