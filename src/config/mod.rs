@@ -6,7 +6,6 @@
 mod api;
 mod body;
 mod cancel;
-mod server;
 mod load;
 mod metrics;
 mod mock;
@@ -14,6 +13,7 @@ mod probe;
 mod prompts;
 mod report;
 mod scale;
+mod server;
 mod sweep;
 mod trace;
 mod usage;

@@ -52,11 +52,17 @@ pub fn plan(urls: &[String], interval: Option<&str>) -> Result<Option<ScrapePlan
 /// The page's full URL: `http://` added to a bare `host:port`, `/metrics` to a URL without a
 /// path (where every serving stack serves its metrics).
 fn page_url(given: &str) -> Result<String, Error> {
-    let fix = "give the metrics page's URL, e.g. http://127.0.0.1:8000/metrics (vLLM serves it on its API port)";
+    let fix =
+        "give the metrics page's URL, e.g. http://127.0.0.1:8000/metrics (vLLM serves it on its API port)";
     let s = given.trim();
     let with_scheme = if s.contains("://") { s.to_string() } else { format!("http://{s}") };
-    let Some(rest) = with_scheme.strip_prefix("http://").or_else(|| with_scheme.strip_prefix("https://")) else {
-        return Err(Error::flag("--server-metrics", given, format!("only http:// and https:// are read: {fix}")));
+    let Some(rest) = with_scheme.strip_prefix("http://").or_else(|| with_scheme.strip_prefix("https://"))
+    else {
+        return Err(Error::flag(
+            "--server-metrics",
+            given,
+            format!("only http:// and https:// are read: {fix}"),
+        ));
     };
     let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
     if host.is_empty() || host.contains(char::is_whitespace) {
@@ -75,7 +81,8 @@ mod tests {
 
     #[test]
     fn a_bare_host_gets_a_scheme_and_the_metrics_path() {
-        let p = plan(&urls(&["127.0.0.1:8000", "http://h:9/", "https://h/custom/path"]), None).unwrap().unwrap();
+        let p =
+            plan(&urls(&["127.0.0.1:8000", "http://h:9/", "https://h/custom/path"]), None).unwrap().unwrap();
         assert_eq!(p.urls, ["http://127.0.0.1:8000/metrics", "http://h:9/metrics", "https://h/custom/path"]);
         assert_eq!(p.every, Duration::from_secs(1));
         assert_eq!(plan(&[], None).unwrap(), None);

@@ -69,8 +69,12 @@ pub fn run(
             let started = pass.wait()?;
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
             let budget = c.pacing.requests.filter(|_| c.progress).map(Live::Budget);
-            let screen =
-                Screen { table: !c.quiet, lang: c.lang, progress: live.or(budget), server: c.scrape.is_some() };
+            let screen = Screen {
+                table: !c.quiet,
+                lang: c.lang,
+                progress: live.or(budget),
+                server: c.scrape.is_some(),
+            };
             let reporter = Reporter::new(records, api, url, screen, workers, started, c.series)
                 .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()))
                 .publishing(publisher);
@@ -94,7 +98,8 @@ pub fn run(
     gate.hold(&timer);
     let mut scraper = match &config.scrape {
         Some(plan) => {
-            let s = scraper::start(plan, &config.client.tls, gate.pass(), tx.clone()).map_err(refused("scraper"))?;
+            let s = scraper::start(plan, &config.client.tls, gate.pass(), tx.clone())
+                .map_err(refused("scraper"))?;
             gate.hold(&s.handle);
             Some(s)
         }

@@ -47,7 +47,9 @@ pub(super) fn start(plan: &ScrapePlan, tls: &Tls, pass: Pass, tx: Outbox) -> std
         let deadline = Instant::now() + SETTLE;
         loop {
             let view = page.scrape(&reader).map(|(view, _)| view);
-            let busy = view.as_ref().is_some_and(|v| v.running.unwrap_or(0.0) + v.waiting.unwrap_or(0.0) > 0.0);
+            // A failed scrape is tried again too: without this one, nothing is counted from it.
+            let busy =
+                view.as_ref().is_none_or(|v| v.running.unwrap_or(0.0) + v.waiting.unwrap_or(0.0) > 0.0);
             if !busy || Instant::now() >= deadline {
                 page.run.before = view;
                 break;
@@ -82,7 +84,14 @@ impl Scraper {
 
 /// Scrapes every page each `every` from `started` until `ended` disconnects. Takes the
 /// reporter's outbox, and lets go of it on return, so the reporter ends with the run.
-fn during(pages: &mut [Page], reader: &PageReader, started: Instant, every: Duration, ended: &Receiver<()>, tx: Outbox) {
+fn during(
+    pages: &mut [Page],
+    reader: &PageReader,
+    started: Instant,
+    every: Duration,
+    ended: &Receiver<()>,
+    tx: Outbox,
+) {
     let mut next = started;
     loop {
         next = (next + every).max(Instant::now());
@@ -125,7 +134,8 @@ fn finish(mut pages: Vec<Page>, reader: &PageReader, ended_at: Option<Instant>) 
             let waited = Instant::now().saturating_duration_since(ended_at);
             let settled = match (before, now) {
                 (Some(b), Some(n)) => n <= b,
-                _ => true,
+                (_, None) => view.is_some(), // no running count on the page: nothing to wait for
+                (None, Some(_)) => true,
             };
             if settled || waited >= SETTLE {
                 if let (Some(before), Some(after)) = (before, now) {
@@ -145,7 +155,8 @@ impl Page {
     /// One scrape: the page's view and every sample's value by name index; a failure is
     /// counted, its first message kept.
     fn scrape(&mut self, reader: &PageReader) -> Option<(crate::prom::View, Vec<f64>)> {
-        let parsed = reader.get(&self.run.url).and_then(|text| crate::prom::parse(&text).map_err(|e| e.to_string()));
+        let parsed =
+            reader.get(&self.run.url).and_then(|text| crate::prom::parse(&text).map_err(|e| e.to_string()));
         let page = match parsed {
             Ok(page) => page,
             Err(e) => {

@@ -4,9 +4,9 @@
 
 use super::format::{count, opt_ms, pad_left, pad_right, percent};
 use crate::lang::Lang;
-use crate::summary::server::{Server, ServerDistribution};
 use crate::stats::Distribution;
 use crate::summary::Metrics;
+use crate::summary::server::{Bounded, Server, ServerDistribution};
 use std::fmt::Write;
 
 /// The block, under a `server` heading, for `s` beside the client's metrics `m`.
@@ -46,8 +46,16 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
             o,
             "    {}",
             l.pick(
-                format!("prefix cache: {} of {} prompt tokens looked up were found", percent(p.hit_share), n(Some(p.queries))),
-                format!("前缀缓存：查找的 {} 个提示词 token 中命中 {}", n(Some(p.queries)), percent(p.hit_share)),
+                format!(
+                    "prefix cache: {} of {} prompt tokens looked up were found",
+                    percent(p.hit_share),
+                    n(Some(p.queries))
+                ),
+                format!(
+                    "前缀缓存：查找的 {} 个提示词 token 中命中 {}",
+                    n(Some(p.queries)),
+                    percent(p.hit_share)
+                ),
             )
         );
     }
@@ -68,12 +76,26 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
         let waited = super::format::seconds(r.waited_ms / 1e3);
         let line = match r.released {
             true => l.pick(
-                format!("released: every request of the run, {waited} after its end ({} held, as before it)", n(Some(r.after))),
-                format!("释放：运行结束 {waited} 后已释放全部请求（持有 {}，与运行前相同）", n(Some(r.after))),
+                format!(
+                    "released: every request of the run, {waited} after its end ({} held, as before it)",
+                    n(Some(r.after))
+                ),
+                format!(
+                    "释放：运行结束 {waited} 后已释放全部请求（持有 {}，与运行前相同）",
+                    n(Some(r.after))
+                ),
             ),
             false => l.pick(
-                format!("released: no, {} still held {waited} after the end ({} before the run)", n(Some(r.after)), n(Some(r.before))),
-                format!("释放：否，结束 {waited} 后仍持有 {}（运行前 {}）", n(Some(r.after)), n(Some(r.before))),
+                format!(
+                    "released: no, {} still held {waited} after the end ({} before the run)",
+                    n(Some(r.after)),
+                    n(Some(r.before))
+                ),
+                format!(
+                    "释放：否，结束 {waited} 后仍持有 {}（运行前 {}）",
+                    n(Some(r.after)),
+                    n(Some(r.before))
+                ),
             ),
         };
         let _ = writeln!(o, "    {line}");
@@ -81,8 +103,18 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
     if let Some(split) = s.ttft_split {
         let parts = match (split.queue_ms, split.compute_ms) {
             (Some(q), Some(c)) => l.pick(
-                format!("queue {} + compute {} + rest {}", opt_ms(Some(q)), opt_ms(Some(c)), opt_ms(Some(split.rest_ms))),
-                format!("排队 {} + 计算 {} + 其余 {}", opt_ms(Some(q)), opt_ms(Some(c)), opt_ms(Some(split.rest_ms))),
+                format!(
+                    "queue {} + compute {} + rest {}",
+                    opt_ms(Some(q)),
+                    opt_ms(Some(c)),
+                    opt_ms(Some(split.rest_ms))
+                ),
+                format!(
+                    "排队 {} + 计算 {} + 其余 {}",
+                    opt_ms(Some(q)),
+                    opt_ms(Some(c)),
+                    opt_ms(Some(split.rest_ms))
+                ),
             ),
             _ => l.pick(
                 format!("server {} + rest {}", opt_ms(Some(split.server_ms)), opt_ms(Some(split.rest_ms))),
@@ -93,7 +125,10 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
             o,
             "    {}",
             l.pick(
-                format!("TTFT mean {} = {parts} (rest: network, front end, client)", opt_ms(Some(split.client_ms))),
+                format!(
+                    "TTFT mean {} = {parts} (rest: network, front end, client)",
+                    opt_ms(Some(split.client_ms))
+                ),
                 format!("TTFT 平均 {} = {parts}（其余：网络、前端、客户端）", opt_ms(Some(split.client_ms))),
             )
         );
@@ -106,7 +141,7 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
         (l.pick("prefill", "预填充"), s.prefill_ms.as_ref(), None),
     ];
     if rows.iter().any(|r| r.1.is_some()) {
-        let widths = [10, 10, 10, 10, 10, 12, 12];
+        let widths = [10, 17, 17, 17, 10, 12, 12];
         let line = |cells: [String; 7]| {
             let mut row = String::from("    ");
             for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
@@ -131,9 +166,9 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
                 "{}",
                 line([
                     name.to_string(),
-                    opt_ms(Some(d.p50.value)),
-                    opt_ms(Some(d.p90.value)),
-                    opt_ms(Some(d.p99.value)),
+                    bucket(d.p50),
+                    bucket(d.p90),
+                    bucket(d.p99),
                     opt_ms(Some(d.mean)),
                     opt_ms(client.map(|c| c.p50)),
                     opt_ms(client.map(|c| c.p99)),
@@ -144,12 +179,25 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
             o,
             "    {}",
             l.pick(
-                "(the server's percentiles are estimated inside its histogram buckets: the JSON gives each bucket's bounds)",
-                "（服务端百分位数在其直方图桶内插值估算：JSON 给出每个所在桶的上下界）",
+                "(a server percentile is known only to the histogram bucket that holds it: its bounds are shown; the JSON adds the interpolated estimate)",
+                "（服务端百分位数只能确定在其所在的直方图桶内：此处给出桶的上下界；JSON 另给插值估算）",
             )
         );
     }
     o
+}
+
+/// The bucket that holds a server percentile: `low–high` with one unit (`20–40ms`), `> low`
+/// for the `+Inf` bucket.
+fn bucket(b: Bounded) -> String {
+    if !b.high.is_finite() {
+        return format!("> {}", opt_ms(Some(b.low)));
+    }
+    let (low, high) = (opt_ms(Some(b.low)), opt_ms(Some(b.high)));
+    match (low.strip_suffix("ms"), high.strip_suffix("ms")) {
+        (Some(l), Some(_)) => format!("{l}–{high}"),
+        _ => format!("{low}–{high}"),
+    }
 }
 
 /// A mean to one decimal, `-` when unknown.

@@ -312,7 +312,7 @@ pub fn after_run(s: &Summary) -> Vec<Warning> {
     } else if r.failed > 0 {
         let top = by_count.iter().take(TOP_KINDS).map(|&(k, n, _)| (k.to_string(), n)).collect();
         w.push(Warning::SomeFailed { failed: r.failed, finished, top });
-    } else if r.total > 0 && r.ok == 0 {
+    } else if r.cancelled > 0 && r.ok == 0 {
         w.push(Warning::AllCancelled { cancelled: r.cancelled, interrupted: s.interrupted });
     } else if r.total == 0 {
         w.push(Warning::NothingSent);

@@ -12,8 +12,8 @@
 use super::Histogram;
 use crate::measure::{Measurement, Outcome};
 use crate::util::decimals::{six, three};
-use std::time::{Duration, Instant};
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// How far behind the latest end a second's histograms stay open: a request's end reaches the
 /// builder within milliseconds of it (live) or in about end order (one records file).

@@ -6,7 +6,7 @@
 //! one after its end; histograms likewise, their percentiles estimated from the buckets.
 
 use crate::prom::{Estimate, Hist, ServerKind, View, counter_since};
-use crate::stats::{RunStats, ServerSecond, SeriesRow};
+use crate::stats::{RunStats, SeriesRow, ServerSecond};
 use crate::util::decimals::{six, three};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -311,7 +311,11 @@ impl ServerDistribution {
 
 /// The kind of page `p` is, from its last view.
 fn kind_of(p: &PageRun) -> ServerKind {
-    p.after.as_ref().or(p.during.last().map(|s| &s.view)).or(p.before.as_ref()).map_or(ServerKind::Other, |v| v.kind)
+    p.after
+        .as_ref()
+        .or(p.during.last().map(|s| &s.view))
+        .or(p.before.as_ref())
+        .map_or(ServerKind::Other, |v| v.kind)
 }
 
 /// The views scraped in each whole second of the run (the last scrape in it, of each page).

@@ -42,6 +42,9 @@ fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
             {
                 format!("metrics.*.{k}")
             }
+            // The server's five histograms have one shape, and each percentile another.
+            _ if path.starts_with("server.") && path.ends_with("_ms") => format!("server.*_ms.{k}"),
+            _ if path.starts_with("server.*_ms.p") => format!("server.*_ms.p*.{k}"),
             _ => format!("{path}.{k}"),
         };
         key_paths(child, &child_path, out);
@@ -126,6 +129,93 @@ mod wire {
         pub by_key: Vec<KeyRow>,
         pub by_prompt: Vec<PromptRow>,
         pub sessions: Option<Sessions>,
+        pub server: Option<Server>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Server {
+        pub kind: String,
+        pub pages: Vec<Page>,
+        pub running_mean: Option<f64>,
+        pub running_max: Option<f64>,
+        pub waiting_mean: Option<f64>,
+        pub waiting_max: Option<f64>,
+        pub kv_use_max: Option<f64>,
+        pub preemptions: Option<f64>,
+        pub prefix_cache: Option<PrefixCache>,
+        pub ttft_ms: Option<ServerStat>,
+        pub itl_ms: Option<ServerStat>,
+        pub e2e_ms: Option<ServerStat>,
+        pub queue_ms: Option<ServerStat>,
+        pub prefill_ms: Option<ServerStat>,
+        pub ttft_split: Option<TtftSplit>,
+        pub tokens: ServerTokens,
+        pub released: Option<Released>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Page {
+        pub url: String,
+        pub kind: String,
+        pub scrapes: u64,
+        pub failed: u64,
+        pub first_error: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PrefixCache {
+        pub queries: f64,
+        pub hits: f64,
+        pub hit_share: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServerStat {
+        pub count: f64,
+        pub mean: f64,
+        pub p50: Bounded,
+        pub p90: Bounded,
+        pub p99: Bounded,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Bounded {
+        pub value: f64,
+        pub low: f64,
+        pub high: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct TtftSplit {
+        pub client_ms: f64,
+        pub server_ms: f64,
+        pub queue_ms: Option<f64>,
+        pub compute_ms: Option<f64>,
+        pub rest_ms: f64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ServerTokens {
+        pub generated: Option<f64>,
+        pub received: u64,
+        pub difference: Option<f64>,
+        pub prompt: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Released {
+        pub before: f64,
+        pub after: f64,
+        pub waited_ms: f64,
+        pub released: bool,
     }
 
     #[derive(Debug, Deserialize)]
@@ -431,6 +521,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         live_path.to_str().unwrap(),
         "--records",
         rec_path.to_str().unwrap(),
+        "--server-metrics",
+        &format!("{u}/metrics"),
     ]);
     out.expect_code(0);
     let (live, records) = (read_json(&live_path, &out), read_records(&rec_path, &out));
@@ -463,6 +555,10 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());
     assert_eq!((l.version, l.errors.get("http_500")), (1, Some(&3)));
+    let server = l.server.as_ref().expect("--server-metrics gives the server block");
+    assert_eq!((server.kind.as_str(), server.pages.len(), server.pages[0].failed), ("vllm", 1, 0));
+    assert_eq!(server.tokens.generated, Some(server.tokens.received as f64), "{server:?}");
+    assert!(r.server.is_none(), "records hold requests only");
     let g = l.goodput.as_ref().expect("--slo gives goodput");
     assert_eq!((g.judged, g.determined, g.conforming, g.failed), (10, 10, 7, 3), "{}", out.context());
     // The same judgements; the rate is over each summary's own window.
