@@ -339,7 +339,8 @@ mod tests {
   ],
   "by_key": [],
   "by_prompt": [],
-  "sessions": null
+  "sessions": null,
+  "server": null
 }
 "#;
 }

@@ -543,6 +543,15 @@ mod tests {
                 diff_p90: 121,
                 relative_pct: Some(24.0),
             },
+            Warning::ScrapesFailed {
+                url: "http://127.0.0.1:8000/metrics".into(),
+                failed: 3,
+                scrapes: 57,
+                error: "HTTP 404".into(),
+            },
+            Warning::ServerTokensDiffer { generated: 12_400.0, received: 12_288, cut: 0 },
+            Warning::ServerTokensDiffer { generated: 100.0, received: 120, cut: 4 },
+            Warning::ServerHeld { before: 0.0, after: 2.0, waited_s: 3.02, cut: 2 },
         ];
         for w in &all {
             match w {
@@ -567,7 +576,10 @@ mod tests {
                 | Warning::StreamProblems { .. }
                 | Warning::CgroupUnknown { .. }
                 | Warning::DatasetSkipped { .. }
-                | Warning::PromptCountsDiffer { .. } => {}
+                | Warning::PromptCountsDiffer { .. }
+                | Warning::ScrapesFailed { .. }
+                | Warning::ServerTokensDiffer { .. }
+                | Warning::ServerHeld { .. } => {}
             }
         }
         all

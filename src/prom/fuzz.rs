@@ -4,7 +4,8 @@
 //! A deterministic generator (no crate, reproducible by seed); `LLMLOAD_FUZZ_CASES` raises the
 //! case count beyond the default CI-sized budget.
 
-use super::{Family, Hist, Kind, Page, Sample, parse, view};
+use super::parse::{Family, Kind, Page, Sample};
+use super::{Hist, parse, view};
 use crate::util::rng::SplitMix64;
 
 /// Cases per test by default: a few seconds in a debug build on a small machine.
