@@ -36,6 +36,20 @@ struct Line {
     itl_p50_ms: Option<f64>,
     itl_p99_ms: Option<f64>,
     read_lag_p99_ms: Option<f64>,
+    server: ServerLine,
+}
+
+/// A second's `server` (`--server-metrics`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "decoded to pin the shape")]
+struct ServerLine {
+    running: Option<f64>,
+    waiting: Option<f64>,
+    kv_use: Option<f64>,
+    generation_tokens_per_s: Option<f64>,
+    prompt_tokens_per_s: Option<f64>,
+    values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Option<f64>>>,
 }
 
 fn read_lines(path: &Path, out: &Output) -> Vec<Value> {
@@ -60,6 +74,7 @@ fn live(name: &str) -> (PathBuf, Value, Output) {
         .opt("--records", dir.path("rec.jsonl"))
         .opt("--series", dir.path("live-series.jsonl"))
         .opt("--html", dir.path("live.html"))
+        .opt("--server-metrics", format!("{}/metrics", url(&mock)))
         .output();
     out.expect_code(0);
     let json = read_json(&dir.join("live.json"), &out);
@@ -149,6 +164,7 @@ fn the_series_adds_up_to_the_summary_and_report_rebuilds_it() {
     for l in &lines {
         let _: Line = serde_json::from_value(l.clone()).unwrap_or_else(|e| panic!("{e}: {l}"));
         keys.extend(l.as_object().unwrap().keys().cloned());
+        keys.extend(l["server"].as_object().into_iter().flat_map(|o| o.keys().map(|k| format!("server.{k}"))));
         assert_short_floats(l, "a series line");
     }
     let listed = documented("series.md");
@@ -166,7 +182,8 @@ fn the_series_adds_up_to_the_summary_and_report_rebuilds_it() {
     assert_eq!((&last["finished_total"], &last["in_flight"]), (&Value::from(24), &Value::from(0)));
 
     // `report` rebuilds the same seconds from the records: all but the read lag, of which records
-    // keep each request's largest, and the wall clock, which records do not hold.
+    // keep each request's largest, the wall clock and the server's scrapes, which records do not
+    // hold.
     let (series, html) = (dir.join("rebuilt-series.jsonl"), dir.join("rebuilt.html"));
     let rec = dir.join("rec.jsonl");
     let report = Llmload::new("report").arg(rec).opt("--series", &series).opt("--html", &html).output();
@@ -175,6 +192,7 @@ fn the_series_adds_up_to_the_summary_and_report_rebuilds_it() {
         let o = l.as_object_mut().unwrap();
         o.remove("time");
         o.remove("read_lag_p99_ms");
+        o.remove("server");
         l
     };
     let rebuilt: Vec<Value> = read_lines(&series, &report).into_iter().map(strip).collect();
