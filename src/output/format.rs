@@ -29,6 +29,16 @@ pub fn pad_right(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
 }
 
+/// A table row under a summary heading: four spaces, the first cell left-aligned, the others
+/// right-aligned, each in its width of terminal columns.
+pub fn columns(cells: &[String], widths: &[usize]) -> String {
+    let mut row = String::from("    ");
+    for (i, (c, &w)) in cells.iter().zip(widths).enumerate() {
+        row += &if i == 0 { pad_right(c, w) } else { pad_left(c, w) };
+    }
+    row
+}
+
 /// Milliseconds with precision that suits their size: 0.42ms, 12.3ms, 1.25s.
 /// The bounds are where rounding would carry into the next band (9.996 is `10.0ms`, not
 /// `10.00ms`).

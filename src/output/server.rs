@@ -2,7 +2,7 @@
 //! beside the client's numbers: its load, its cache, the token accounting, whether it let go of
 //! the run's requests, where the client's TTFT went, and its latency percentiles beside ours.
 
-use super::format::{count, opt_ms, pad_left, pad_right, percent};
+use super::format::{columns, count, opt_ms, percent};
 use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::Metrics;
@@ -18,26 +18,17 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
     };
     let n = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| count(v.round().max(0.0) as u64));
     let _ = writeln!(o, "  {}", l.pick("server (its own metrics)", "服务端（其自身指标）"));
+    let (running, waiting) =
+        ((n(s.running_max), one(s.running_mean)), (n(s.waiting_max), one(s.waiting_mean)));
+    let (kv, preemptions, kind) = (percent(s.kv_use_max), n(s.preemptions), s.kind);
     let load = l.pick(
         format!(
-            "{}{pages} · running max {} (mean {}) · waiting max {} (mean {}) · KV cache max {} · preemptions {}",
-            s.kind,
-            n(s.running_max),
-            one(s.running_mean),
-            n(s.waiting_max),
-            one(s.waiting_mean),
-            percent(s.kv_use_max),
-            n(s.preemptions)
+            "{kind}{pages} · running max {} (mean {}) · waiting max {} (mean {}) · KV cache max {kv} · preemptions {preemptions}",
+            running.0, running.1, waiting.0, waiting.1
         ),
         format!(
-            "{}{pages} · 运行中最多 {}（平均 {}）· 等待最多 {}（平均 {}）· KV 缓存最高 {} · 抢占 {}",
-            s.kind,
-            n(s.running_max),
-            one(s.running_mean),
-            n(s.waiting_max),
-            one(s.waiting_mean),
-            percent(s.kv_use_max),
-            n(s.preemptions)
+            "{kind}{pages} · 运行中最多 {}（平均 {}）· 等待最多 {}（平均 {}）· KV 缓存最高 {kv} · 抢占 {preemptions}",
+            running.0, running.1, waiting.0, waiting.1
         ),
     );
     let _ = writeln!(o, "    {load}");
@@ -141,14 +132,7 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
         (l.pick("prefill", "预填充"), s.prefill_ms.as_ref(), None),
     ];
     if rows.iter().any(|r| r.1.is_some()) {
-        let widths = [10, 17, 17, 17, 10, 12, 12];
-        let line = |cells: [String; 7]| {
-            let mut row = String::from("    ");
-            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-                row += &if i == 0 { pad_right(c, w) } else { pad_left(c, w) };
-            }
-            row
-        };
+        let line = |cells: [String; 7]| columns(&cells, &[10, 17, 17, 17, 10, 12, 12]);
         let head = [
             l.pick("server", "服务端").to_string(),
             "p50".into(),
@@ -203,4 +187,87 @@ fn bucket(b: Bounded) -> String {
 /// A mean to one decimal, `-` when unknown.
 fn one(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::server::{PageRow, PrefixCache, Released, ServerTokens, TtftSplit};
+
+    fn server() -> Server {
+        let b = |low: f64, high: f64| Bounded { value: (low + high) / 2.0, low, high };
+        let ttft = ServerDistribution {
+            count: 48.0,
+            mean: 173.7,
+            p50: b(100.0, 250.0),
+            p90: b(250.0, 500.0),
+            p99: b(250.0, f64::INFINITY),
+        };
+        Server {
+            kind: "vllm",
+            pages: vec![PageRow {
+                url: "http://h/metrics".into(),
+                kind: "vllm",
+                scrapes: 3,
+                failed: 0,
+                first_error: None,
+            }],
+            running_mean: Some(6.8),
+            running_max: Some(8.0),
+            waiting_mean: Some(0.0),
+            waiting_max: Some(0.0),
+            kv_use_max: Some(0.007),
+            preemptions: Some(0.0),
+            prefix_cache: Some(PrefixCache { queries: 22_608.0, hits: 12_160.0, hit_share: Some(0.538) }),
+            ttft_ms: Some(ttft),
+            itl_ms: None,
+            e2e_ms: None,
+            queue_ms: None,
+            prefill_ms: None,
+            ttft_split: Some(TtftSplit {
+                client_ms: 188.6,
+                server_ms: 173.7,
+                queue_ms: Some(0.02),
+                compute_ms: Some(173.68),
+                rest_ms: 14.9,
+            }),
+            tokens: ServerTokens {
+                generated: Some(3072.0),
+                received: 3072,
+                difference: Some(0.0),
+                prompt: Some(22_608.0),
+            },
+            released: Some(Released { before: 0.0, after: 0.0, waited_ms: 20.0, released: true }),
+            tokens_disagree: false,
+        }
+    }
+
+    #[test]
+    fn the_block_in_both_languages() {
+        let m = Metrics::default();
+        let en = block(&server(), &m, Lang::En);
+        let lines: Vec<&str> = en.lines().collect();
+        assert_eq!(lines[0], "  server (its own metrics)");
+        assert_eq!(
+            lines[1],
+            "    vllm · running max 8 (mean 6.8) · waiting max 0 (mean 0.0) · KV cache max 0.7% · preemptions 0"
+        );
+        assert_eq!(lines[2], "    prefix cache: 53.8% of 22,608 prompt tokens looked up were found");
+        assert_eq!(lines[3], "    tokens: the server generated 3,072, llmload received 3,072 (agree)");
+        assert_eq!(
+            lines[4],
+            "    released: every request of the run, 0.02s after its end (0 held, as before it)"
+        );
+        assert_eq!(
+            lines[5],
+            "    TTFT mean 188.6ms = queue 0.02ms + compute 173.7ms + rest 14.9ms (rest: network, front end, client)"
+        );
+        assert_eq!(
+            lines[7],
+            "    TTFT          100.0–250.0ms    250.0–500.0ms        > 250.0ms   173.7ms           -           -"
+        );
+        let zh = block(&server(), &m, Lang::Zh);
+        assert!(zh.contains("token：服务器生成 3,072，llmload 收到 3,072（一致）"), "{zh}");
+        assert!(zh.contains("释放：运行结束 0.02s 后已释放全部请求"), "{zh}");
+    }
 }

@@ -2,7 +2,9 @@
 //! throughput, the client's cost and its verdict when that is not `ok`, and the percentile table
 //! of every metric.
 
-use super::format::{count, display_width, ms, number, opt_ms, pad_left, pad_right, percent, rate, seconds};
+use super::format::{
+    columns, count, display_width, ms, number, opt_ms, pad_left, pad_right, percent, rate, seconds,
+};
 use crate::lang::Lang;
 use crate::stats::Distribution;
 use crate::summary::verdict::Verdict;
@@ -217,14 +219,7 @@ fn sessions_table(s: &Sessions, l: Lang) -> String {
         l.pick("input tokens", "输入 token"),
         l.pick("cache hits", "缓存命中"),
     ];
-    let widths = [6, 9, 6, 10, 10, 13, 11];
-    let line = |cells: [String; 7]| {
-        let mut row = String::from("    ");
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-            row += &if i == 0 { pad_right(c, w) } else { pad_left(c, w) };
-        }
-        row
-    };
+    let line = |cells: [String; 7]| columns(&cells, &[6, 9, 6, 10, 10, 13, 11]);
     let _ = writeln!(o, "{}", line(head.map(String::from)));
     for t in &s.by_turn {
         let _ = writeln!(

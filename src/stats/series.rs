@@ -23,7 +23,7 @@ const SECOND_US: u64 = 1_000_000;
 
 /// One second of the run in plain numbers: the JSON line `--series` writes (docs/series.md),
 /// keys in field order.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SeriesRow {
     /// Seconds from the run's start to the end of this second (1, 2, …; the last may be a
     /// fraction): the table's `elapsed`.

@@ -488,7 +488,7 @@ pub struct UsageVsCounted {
 }
 
 /// One distribution per metric (defined in docs/metrics.md) over successful requests; `null` when empty.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Metrics {
     /// Request sent → response headers, ms.
     pub ttfb_ms: Option<Distribution>,

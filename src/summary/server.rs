@@ -412,3 +412,116 @@ pub fn beside(rows: &mut [SeriesRow], pages: &[PageRun]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(running: f64, generated: f64, ttft: Hist) -> View {
+        View {
+            kind: ServerKind::Vllm,
+            running: Some(running),
+            waiting: Some(0.0),
+            generation_tokens: Some(generated),
+            ttft: Some(ttft),
+            ..View::default()
+        }
+    }
+
+    fn hist(buckets: &[(f64, f64)], sum: f64) -> Hist {
+        Hist { buckets: buckets.to_vec(), sum, count: buckets.last().map_or(0.0, |b| b.1) }
+    }
+
+    /// A page whose counters grew by `generated` and whose TTFT histogram gained `ttft`.
+    fn page(url: &str, generated: f64, ttft: Hist, after_running: f64) -> PageRun {
+        let empty = hist(&[(0.1, 0.0), (0.25, 0.0), (f64::INFINITY, 0.0)], 0.0);
+        let before = view(0.0, 1000.0, empty);
+        let after = view(after_running, 1000.0 + generated, ttft);
+        let during = vec![Scraped { at_s: 0.5, view: after.clone(), values: Vec::new() }];
+        let released = Some(Released {
+            before: 0.0,
+            after: after_running,
+            waited_ms: 10.0,
+            released: after_running == 0.0,
+        });
+        PageRun {
+            url: url.into(),
+            before: Some(before),
+            during,
+            after: Some(after),
+            released,
+            ..PageRun::default()
+        }
+    }
+
+    fn stats(ok: u64, output_tokens: u64, from_usage: u64, abandoned: u64) -> RunStats {
+        RunStats { ok, output_tokens, tokens_from_usage: from_usage, abandoned, ..RunStats::default() }
+    }
+
+    #[test]
+    fn two_pages_add_up_counters_and_merge_histograms_by_bucket() {
+        let a =
+            page("http://a/metrics", 300.0, hist(&[(0.1, 2.0), (0.25, 3.0), (f64::INFINITY, 3.0)], 0.3), 0.0);
+        let b =
+            page("http://b/metrics", 200.0, hist(&[(0.1, 0.0), (0.25, 1.0), (f64::INFINITY, 1.0)], 0.2), 0.0);
+        let s = Server::of(&[a, b], &stats(4, 500, 4, 0), Some(140.0));
+        assert_eq!((s.kind, s.pages.len()), ("vllm", 2));
+        assert_eq!((s.tokens.generated, s.tokens.difference), (Some(500.0), Some(0.0)));
+        let ttft = s.ttft_ms.unwrap();
+        assert_eq!((ttft.count, ttft.mean), (4.0, 125.0));
+        // Rank 2 of 4 lies in (0, 100] ms, which holds 2: its top.
+        assert_eq!((ttft.p50.low, ttft.p50.high, ttft.p50.value), (0.0, 100.0, 100.0));
+        let split = s.ttft_split.unwrap();
+        assert_eq!(
+            (split.client_ms, split.server_ms, split.rest_ms, split.queue_ms),
+            (140.0, 125.0, 15.0, None)
+        );
+        assert_eq!(s.released.map(|r| (r.after, r.released)), Some((0.0, true)));
+        assert!(!s.tokens_disagree);
+    }
+
+    #[test]
+    fn the_token_accounting_is_exact_with_usage_and_one_sided_with_cut_streams() {
+        let h = || hist(&[(0.1, 1.0), (f64::INFINITY, 1.0)], 0.05);
+        let one = |generated, st: &RunStats| {
+            Server::of(&[page("u", generated, h(), 0.0)], st, None).tokens_disagree
+        };
+        // Every count from usage, nothing cut: one token off is a disagreement.
+        assert!(!one(500.0, &stats(4, 500, 4, 0)));
+        assert!(one(501.0, &stats(4, 500, 4, 0)));
+        // Some counts estimated: within 1 % passes.
+        assert!(!one(504.0, &stats(4, 500, 2, 0)));
+        assert!(one(506.0, &stats(4, 500, 2, 0)));
+        // Streams cut: the server may have generated more, never fewer.
+        assert!(!one(900.0, &stats(4, 500, 4, 2)));
+        assert!(one(480.0, &stats(4, 500, 4, 2)));
+    }
+
+    #[test]
+    fn a_server_still_holding_requests_is_not_released() {
+        let h = hist(&[(0.1, 1.0), (f64::INFINITY, 1.0)], 0.05);
+        let s = Server::of(&[page("u", 10.0, h, 2.0)], &stats(1, 10, 1, 2), None);
+        assert_eq!(s.released.map(|r| (r.before, r.after, r.released)), Some((0.0, 2.0, false)));
+        assert_eq!((s.running_max, s.running_mean), (Some(2.0), Some(2.0)));
+    }
+
+    #[test]
+    fn each_second_gets_the_last_scrape_before_its_end_and_counter_rates() {
+        let h = hist(&[(0.1, 0.0), (f64::INFINITY, 0.0)], 0.0);
+        let mut p = page("u", 0.0, h.clone(), 0.0);
+        p.names = vec!["vllm:num_requests_running".into()];
+        p.during = vec![
+            Scraped { at_s: 0.5, view: view(3.0, 1100.0, h.clone()), values: vec![3.0] },
+            Scraped { at_s: 1.5, view: view(5.0, 1300.0, h.clone()), values: vec![f64::INFINITY] },
+        ];
+        let row = |elapsed_s| SeriesRow { elapsed_s, ..crate::stats::SeriesRow::default() };
+        let mut rows = vec![row(1.0), row(2.0)];
+        beside(&mut rows, &[p]);
+        let (a, b) = (rows[0].server.as_ref().unwrap(), rows[1].server.as_ref().unwrap());
+        assert_eq!((a.running, b.running), (Some(3.0), Some(5.0)));
+        // From the scrape before the start (1,000 at 0 s) to 0.5 s; then 200 over 1 s.
+        assert_eq!((a.generation_tokens_per_s, b.generation_tokens_per_s), (Some(200.0), Some(200.0)));
+        assert_eq!(a.values["u"]["vllm:num_requests_running"], Some(3.0));
+        assert_eq!(b.values["u"]["vllm:num_requests_running"], None, "infinity is null");
+    }
+}
