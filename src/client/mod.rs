@@ -82,6 +82,30 @@ impl Client {
         transport::cut_all();
     }
 
+    /// Opens the calling worker's first connection now, before the run's clock starts, so its
+    /// first request sends at once (the connection is kept in the thread's slot: see
+    /// `transport::preconnect`); returns how long the connect took. `None` where there is nothing
+    /// to open ahead: a proxy carries the connection (its tunnel is made per request), or the
+    /// URL's host does not resolve or does not answer (the first request then says why, as it
+    /// would have).
+    pub fn preconnect(&self) -> Option<std::time::Duration> {
+        let agent = self.agents.first()?;
+        if agent.config().proxy().is_some() {
+            return None;
+        }
+        let uri: ureq::http::Uri = self.settings.url.parse().ok()?;
+        let https = uri.scheme_str() == Some("https");
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let addrs: Vec<std::net::SocketAddr> =
+            std::net::ToSocketAddrs::to_socket_addrs(&(uri.host()?.trim_matches(['[', ']']), port))
+                .ok()?
+                .collect();
+        let started = std::time::Instant::now();
+        let timeout = self.settings.timeouts.connect.min(self.settings.timeouts.total);
+        transport::preconnect(&addrs, timeout, agent.config().no_delay()).ok()?;
+        Some(started.elapsed())
+    }
+
     fn agent(&self, worker: usize) -> &ureq::Agent {
         &self.agents[worker % self.agents.len()]
     }

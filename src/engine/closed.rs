@@ -12,7 +12,9 @@ use crate::stop::{PanicGuard, StopSignal};
 use crate::workload::RequestBudget;
 use std::time::Instant;
 
-/// Worker `i` of a closed loop.
+/// Worker `i` of a closed loop. It opens its first connection before the start and says so on
+/// `ready` (dropped after), so that the gate opens on workers that only have to send.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn worker(
     i: usize,
     config: &Config,
@@ -21,16 +23,20 @@ pub(super) fn worker(
     stop: &StopSignal,
     pass: &Pass,
     tx: &Outbox,
+    ready: crossbeam_channel::Sender<()>,
 ) {
     let _guard = PanicGuard(stop.clone());
     crate::util::sys::lower_thread_priority();
+    let connect = client.preconnect();
+    let _ = ready.send(());
+    drop(ready);
     let Some(started) = pass.wait() else { return };
     let mut free_at = started + config.pacing.start_offset(i);
     if stop.wait(free_at.saturating_duration_since(Instant::now())) {
         return;
     }
     let start_lag = Instant::now().saturating_duration_since(free_at);
-    let _ = tx.later.send(Msg::WorkerUp { start_lag: Some(start_lag) });
+    let _ = tx.later.send(Msg::WorkerUp { start_lag: Some(start_lag), connect });
     let limit = config.pacing.per_worker_limit();
     let mut seat = Seat::new(i, config, client, stop);
     let mut sent = 0u64;

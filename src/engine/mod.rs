@@ -120,8 +120,11 @@ pub fn run(
         None => None,
     };
     let closed_workers = if open.is_some() { 0 } else { config.pacing.concurrency };
+    // Each closed-loop worker opens its first connection before the start, then drops its
+    // `ready`: the gate opens once all have (or the connect timeout has passed).
+    let (ready, all_ready) = crossbeam_channel::unbounded::<()>();
     for i in 0..closed_workers {
-        let (cfg, client, budget, stop, pass, tx, alive) = (
+        let (cfg, client, budget, stop, pass, tx, alive, ready) = (
             config.clone(),
             client.clone(),
             budget.clone(),
@@ -129,10 +132,11 @@ pub fn run(
             gate.pass(),
             tx.clone(),
             alive.clone(),
+            ready.clone(),
         );
         let dismissed = crew.workers.dismissed();
         match spawn(&format!("worker-{i}"), WORKER_STACK, move || {
-            closed::worker(i, &cfg, &client, &budget, &stop, &pass, &tx);
+            closed::worker(i, &cfg, &client, &budget, &stop, &pass, &tx, ready);
             drop((cfg, client, budget, stop, pass, tx, alive));
             rest(&dismissed);
         }) {
@@ -147,7 +151,9 @@ pub fn run(
             }
         }
     }
-    drop((tx, alive));
+    drop((tx, alive, ready));
+    let connects_end = Instant::now() + config.client.timeouts.connect + Duration::from_secs(1);
+    while all_ready.recv_deadline(connects_end).is_ok() {}
     let held = launch::hold(config.scale.start_at_system(), &early_interrupts, !config.quiet);
     if held == Held::Interrupted {
         stop.trip(); // interrupted before the start: the gate opens on a run that sends nothing

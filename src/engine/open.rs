@@ -184,7 +184,7 @@ fn spawn_worker(
 fn serve(i: usize, pool: &Pool, tx: &Outbox) {
     let _guard = PanicGuard(pool.stop.clone());
     crate::util::sys::lower_thread_priority();
-    let _ = tx.later.send(Msg::WorkerUp { start_lag: None });
+    let _ = tx.later.send(Msg::WorkerUp { start_lag: None, connect: None });
     let mut seat = Seat::new(i, &pool.config, &pool.client, &pool.stop);
     while let Ok(job) = pool.jobs.recv() {
         if pool.stop.is_set() {

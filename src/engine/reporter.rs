@@ -25,6 +25,8 @@ pub enum Msg {
     /// plus its ramp-up offset); an open loop's pool worker has no schedule of its own.
     WorkerUp {
         start_lag: Option<Duration>,
+        /// How long its first connection took to open, before the start (`Client::preconnect`).
+        connect: Option<Duration>,
     },
     Finished(Box<Measurement>),
     WorkerDone,
@@ -253,10 +255,13 @@ impl Reporter {
 
     fn on_msg(&mut self, msg: Msg, later: &Receiver<Msg>) {
         match msg {
-            Msg::WorkerUp { start_lag } => {
+            Msg::WorkerUp { start_lag, connect } => {
                 self.active_workers += 1;
                 if let Some(lag) = start_lag {
                     self.total.worker_up(lag); // not a per-second number: straight to the total
+                }
+                if let Some(c) = connect {
+                    self.total.connect.record(c.as_micros().min(u128::from(u64::MAX)) as u64);
                 }
             }
             Msg::WorkerDone => self.active_workers = self.active_workers.saturating_sub(1),

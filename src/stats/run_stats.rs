@@ -109,6 +109,9 @@ pub struct RunStats {
     /// each request's scheduled start → when it was sent, when a worker was free for it (a
     /// wait for a free worker is the server's slowness, not the client's).
     pub start_lag: Histogram,
+    /// Closed loop: each worker's first connection, opened before the run's clock started
+    /// (`Client::preconnect`), µs; kept apart from every request's times, as wrk does.
+    pub connect: Histogram,
     /// Each request judged against `--slo`; `None` without one.
     pub slo: Option<SloTally>,
     /// Each cancelled request's silence when it was cut, ms: since its last text event, for
@@ -523,6 +526,7 @@ impl AddAssign<&RunStats> for RunStats {
         self.send_lag += &o.send_lag;
         self.user_reads += o.user_reads;
         self.start_lag += &o.start_lag;
+        self.connect += &o.connect;
         self.cut_silence_streaming += &o.cut_silence_streaming;
         self.cut_silence_waiting += &o.cut_silence_waiting;
         match (&mut self.slo, &o.slo) {

@@ -558,6 +558,10 @@ pub struct ClientUsage {
     /// Each worker's scheduled start (the run's start plus its ramp-up offset) → its actual
     /// start, ms, over the workers that started.
     pub start_lag_ms: Option<Distribution>,
+    /// Closed loop: each worker's first connection, opened before the run's clock started, ms
+    /// (kept out of every request's times, as wrk does); `null` in an open loop, behind a proxy,
+    /// and for a rebuilt summary.
+    pub connect_ms: Option<Distribution>,
     /// Requests sent again on a fresh connection because the pooled one they went out on had
     /// been closed by the server before any byte of a response (not failures, not retries).
     pub reconnects: u64,
@@ -656,6 +660,7 @@ impl Summary {
                 read_lag_ms: s.read_lag.distribution(0.001),
                 send_lag_ms: s.send_lag.distribution(0.001),
                 start_lag_ms: s.start_lag.distribution(0.001),
+                connect_ms: s.connect.distribution(0.001),
                 reconnects: s.reconnects,
                 verdict: None,
                 cause: None,

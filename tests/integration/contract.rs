@@ -23,7 +23,7 @@ pub fn documented(doc: &str) -> BTreeSet<String> {
 /// Every key path of `v` under `path`, dotted, objects and leaves alike (arrays are leaves, but
 /// the keys of objects in an array read `path[].key`):
 /// the error-kind maps' keys read `<kind>`, and the statistics of each metric and of the
-/// client's lags and of `sessions.duration_ms` (the same distribution) `metrics.*.<stat>`.
+/// client's lags, its connect time and of `sessions.duration_ms` (the same distribution) `metrics.*.<stat>`.
 fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
     if let Value::Array(items) = v {
         for item in items.iter().filter(|i| i.is_object()) {
@@ -38,6 +38,7 @@ fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
             "errors" | "error_messages" => format!("{path}.<kind>"),
             _ if path.starts_with("metrics.")
                 || path.ends_with("_lag_ms")
+                || path == "client.connect_ms"
                 || path == "sessions.duration_ms" =>
             {
                 format!("metrics.*.{k}")
@@ -414,6 +415,7 @@ mod wire {
         pub read_lag_ms: Option<Stat>,
         pub send_lag_ms: Option<Stat>,
         pub start_lag_ms: Option<Stat>,
+        pub connect_ms: Option<Stat>,
         pub reconnects: u64,
         pub verdict: Option<String>,
         pub cause: Option<String>,
@@ -586,6 +588,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     }
     assert_eq!(l.client.start_lag_ms.as_ref().map(|s| s.count), Some(2), "{:?}", l.client);
     assert!(r.client.start_lag_ms.is_none(), "not recorded: {:?}", r.client);
+    assert_eq!(l.client.connect_ms.as_ref().map(|s| s.count), Some(2), "each worker's first connection");
+    assert!(r.client.connect_ms.is_none(), "not recorded: {:?}", r.client);
     assert!(l.window_s <= l.wall_s && r.window_s == r.wall_s, "{} {}", l.window_s, l.wall_s);
     assert!(l.metrics.server_latency_ms.is_some(), "Dify reports its latency: {:?}", l.metrics);
     assert!(l.tokens.usage_vs_counted.is_some(), "Dify reports usage: {:?}", l.tokens);

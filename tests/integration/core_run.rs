@@ -442,3 +442,22 @@ fn the_input_tokens_of_each_request_are_a_distribution() {
     assert_eq!(json["tokens"]["input_total"], 6, "{}", out.context());
     assert!(out.stdout.contains("\n  input tokens                3 "), "{}", out.context());
 }
+
+#[test]
+fn each_closed_loop_worker_connects_before_the_start_and_keeps_that_connection() {
+    // Four workers, twelve requests: four connections in all, each opened before the start and
+    // timed apart; the first requests send on them (the mock counts every connection it accepts).
+    let mock = fast_mock(4, &[]);
+    let dir = Dir::new("preconnect");
+    let (out, json) = Llmload::run(&mock).args("--api openai-chat -c 4 -n 12 -q --no-preflight").json(&dir);
+    out.expect_code(0);
+    assert_eq!(json["requests"]["ok"], 12, "{}", out.context());
+    assert_eq!(json["client"]["connect_ms"]["count"], 4, "{}", out.context());
+    let t = truth(&mock);
+    assert_eq!((t.requests, t.connections), (12, 4), "{}", out.context());
+    // An open loop connects at each send, as before: no connect times of its own.
+    let (out, json) =
+        Llmload::run(&mock).args("--api openai-chat --rate 50 -n 4 -q --no-preflight").json(&dir);
+    out.expect_code(0);
+    assert_eq!(json["client"]["connect_ms"], serde_json::Value::Null, "{}", out.context());
+}

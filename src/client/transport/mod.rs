@@ -22,7 +22,7 @@ mod recv;
 mod reuse;
 mod watchdog;
 
-pub(super) use connect::time_left;
+pub(super) use connect::{preconnect, time_left};
 pub(super) use reuse::{Tracked, pooled_without_reply};
 pub(super) use watchdog::cut_all;
 
@@ -103,7 +103,7 @@ impl<In: Transport> Connector<In> for StampedTcpConnector {
         if chained.is_some() {
             return Ok(chained.map(Either::A));
         }
-        let stream = connect::open(details)?;
+        let stream = connect::open(details, |s| probe(s).unwrap_or(false))?;
         recv::enable_stamps(&stream);
         let buffers =
             LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
