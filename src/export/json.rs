@@ -303,6 +303,7 @@ mod tests {
       "p99": 1.5,
       "max": 1.5
     },
+    "connect_ms": null,
     "reconnects": 1,
     "verdict": "degraded",
     "cause": "machine",
