@@ -5,10 +5,10 @@
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A shared "stop now" flag with a wakeable wait, in two steps: `trip` stops new requests and
 /// wakes every `wait` at once; `cut` also ends the requests in flight (after an interrupt the
@@ -19,17 +19,27 @@ pub struct StopSignal {
     cut: Arc<AtomicBool>,
     wake: Arc<Mutex<Option<Sender<()>>>>,
     woken: Receiver<()>,
+    /// When the load stopped growing: the first worker done for lack of requests, the open
+    /// loop's last arrival, or the trip, whichever came first (`load_ended`).
+    load_end: Arc<OnceLock<Instant>>,
 }
 
 impl Default for StopSignal {
     fn default() -> Self {
         let (tx, rx) = crossbeam_channel::bounded(0);
-        Self { flag: Arc::default(), cut: Arc::default(), wake: Arc::new(Mutex::new(Some(tx))), woken: rx }
+        Self {
+            flag: Arc::default(),
+            cut: Arc::default(),
+            wake: Arc::new(Mutex::new(Some(tx))),
+            woken: rx,
+            load_end: Arc::default(),
+        }
     }
 }
 
 impl StopSignal {
     pub fn trip(&self) {
+        self.load_ended();
         self.flag.store(true, Ordering::SeqCst);
         self.wake.lock().take(); // disconnecting wakes every waiter
     }
@@ -48,6 +58,18 @@ impl StopSignal {
     /// Whether the requests in flight were cut (one relaxed load: cheap enough for every read).
     pub fn is_cut(&self) -> bool {
         self.cut.load(Ordering::Relaxed)
+    }
+
+    /// Says the load stops growing now: no more requests will start than are running (a worker
+    /// found the request budget spent, the open loop sent its last arrival). The first call
+    /// counts; `trip` calls it too.
+    pub fn load_ended(&self) {
+        let _ = self.load_end.set(Instant::now());
+    }
+
+    /// When the load first stopped growing (`load_ended`), if it has.
+    pub fn load_ended_at(&self) -> Option<Instant> {
+        self.load_end.get().copied()
     }
 
     /// Waits up to `d`; true if the signal was tripped.

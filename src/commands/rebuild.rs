@@ -168,6 +168,7 @@ fn rebuild_split(
         series: seconds.map_or_else(Vec::new, |s| s.rows()),
         breakdown,
         server: Vec::new(), // records hold requests only: the server's side is the live run's
+        steady: None,       // nor where the load reached its level and stopped growing
     };
     Ok(Rebuilt { run, origin: origin.map(|(o, _)| o) })
 }

@@ -55,5 +55,8 @@ pub(super) fn worker(
         }
         free_at = Instant::now();
     }
+    if !stop.is_set() {
+        stop.load_ended(); // the budget or this worker's limit is spent: the drain begins
+    }
     let _ = tx.later.send(Msg::WorkerDone);
 }

@@ -64,7 +64,7 @@ pub fn run(
     };
 
     let reporter = {
-        let (c, pass) = (config.clone(), gate.pass());
+        let (c, pass, stop) = (config.clone(), gate.pass(), stop.clone());
         spawn("reporter", 1 << 20, move || {
             let started = pass.wait()?;
             let (api, url, workers) = (c.api.name(), &c.client.url, c.pacing.concurrency);
@@ -77,7 +77,8 @@ pub fn run(
             };
             let reporter = Reporter::new(records, api, url, screen, workers, started, c.series)
                 .stamped(&c.scale.run_id, c.scale.shard.map(|s| s.to_string()))
-                .publishing(publisher);
+                .publishing(publisher)
+                .steady(c.pacing.plateau_start(), stop);
             Some(reporter.run(inbox))
         })
         .map_err(refused("reporter"))?
@@ -205,6 +206,18 @@ pub fn run(
     let window_start =
         if config.pacing.warmup.is_some() { report.first_measured.unwrap_or(started) } else { started };
     let window = window_end.saturating_duration_since(window_start);
+    let load_end = stop.load_ended_at().map_or(window_end, |e| e.min(window_end));
+    let steady = report.steady.as_ref().and_then(|st| {
+        let from = st.from?.max(window_start);
+        let at = |i: Instant| i.saturating_duration_since(started);
+        (load_end > from).then(|| crate::summary::SteadyRun {
+            start: at(from),
+            end: at(load_end),
+            stats: st.stats.clone(),
+            ok: st.ok,
+            output_tokens: st.output_tokens,
+        })
+    });
     let Report { stats, records_error, mut series, breakdown, .. } = report;
     let server = scraper.map(scraper::Scraper::join).unwrap_or_default();
     crate::summary::server::beside(&mut series, &server);
@@ -222,6 +235,7 @@ pub fn run(
         series,
         breakdown,
         server,
+        steady,
     };
     Ok((output, crew))
 }

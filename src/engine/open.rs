@@ -149,6 +149,7 @@ fn dispatch(
             break;
         }
     }
+    pool.stop.load_ended(); // the last arrival is sent: what follows is the drain
     warnings
 }
 

@@ -14,6 +14,7 @@ use crate::output::progress;
 use crate::output::table::{self, Row, ServerCells};
 use crate::output::warnings::human;
 use crate::stats::{Breakdown, RunStats, SeriesBuilder, SeriesRow};
+use crate::stop::StopSignal;
 use crossbeam_channel::{Receiver, Sender, never, select, tick, unbounded};
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
@@ -79,6 +80,41 @@ pub struct Report {
     pub series: Vec<SeriesRow>,
     /// The run by API key and by prompt.
     pub breakdown: Breakdown,
+    /// The steady state's requests, when the run was told where it may begin (`steady`).
+    pub steady: Option<Steady>,
+}
+
+/// The requests of the steady state: from the moment the load reached its level to the moment
+/// it stopped growing (the first worker done, the open loop's last arrival, the deadline).
+#[derive(Default)]
+pub struct Steady {
+    /// Where it begins.
+    pub from: Option<Instant>,
+    /// Requests that started at or after `from` and ended by the load's end: its latencies.
+    pub stats: RunStats,
+    /// Successful requests that ended inside it, whenever they started, and their output
+    /// tokens: its throughput.
+    pub ok: u64,
+    pub output_tokens: u64,
+}
+
+impl Steady {
+    /// Adds `m` where it belongs: `load_end` is when the load stopped growing, if it has yet.
+    /// A request that ends before the load stops is inside, however late the reporter reads it:
+    /// had the load stopped first, `load_end` would say so by now.
+    fn add(&mut self, m: &Measurement, load_end: Option<Instant>) {
+        let Some(from) = self.from else { return };
+        if m.end_at < from || load_end.is_some_and(|end| m.end_at > end) {
+            return;
+        }
+        if m.outcome == crate::measure::Outcome::Ok {
+            self.ok += 1;
+            self.output_tokens += m.output_tokens().0;
+        }
+        if m.scheduled >= from {
+            self.stats.add(m);
+        }
+    }
 }
 
 /// What the reporter shows on stderr while the run goes on.
@@ -135,6 +171,8 @@ pub struct Reporter {
     stamp: Option<Stamp>,
     /// The servers' last scrape, for the table; `Some` from the start when scraping.
     server: Option<ServerCells>,
+    /// The steady state so far, and the stop signal that says when the load stopped growing.
+    steady: Option<(Steady, StopSignal)>,
     /// Where the live metrics go (`--metrics-listen`).
     publisher: Option<super::metrics::Publisher>,
 }
@@ -178,6 +216,7 @@ impl Reporter {
             series: series.then(|| SeriesBuilder::new(true)),
             stamp: None,
             server: screen.server.then(ServerCells::default),
+            steady: None,
             publisher: None,
         }
     }
@@ -201,6 +240,14 @@ impl Reporter {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let start_unix_ms = now.saturating_sub(since_start).as_micros() as f64 / 1e3;
         self.stamp = Some(Stamp { run_id: run_id.into(), shard, start_unix_ms });
+        self
+    }
+
+    /// Keeps the steady state's requests apart too: those that end from `from` after the run's
+    /// start (`Pacing::plateau_start`) to when `stop` says the load stopped growing.
+    pub fn steady(mut self, from: Duration, stop: StopSignal) -> Self {
+        let from = self.started.checked_add(from);
+        self.steady = Some((Steady { from, ..Steady::default() }, stop));
         self
     }
 
@@ -243,6 +290,7 @@ impl Reporter {
             first_measured: self.first_measured,
             series,
             breakdown: self.breakdown,
+            steady: self.steady.map(|(s, _)| s),
         }
     }
 
@@ -285,6 +333,9 @@ impl Reporter {
                     return; // recorded, and in nothing else
                 }
                 self.first_measured = Some(self.first_measured.map_or(m.scheduled, |f| f.min(m.scheduled)));
+                if let Some((steady, stop)) = &mut self.steady {
+                    steady.add(&m, stop.load_ended_at());
+                }
                 self.breakdown.add(&m);
                 if let Some(s) = &mut self.series {
                     s.add(&m, self.started);

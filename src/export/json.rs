@@ -108,6 +108,7 @@ mod tests {
     "requests_per_s": 0.333,
     "output_tokens_per_s": 1.0
   },
+  "steady_state": null,
   "goodput": {
     "slo": "ttft<=200ms,tpot<=20ms,itl<=5ms",
     "requests_per_s": 0.0,

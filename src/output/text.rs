@@ -88,6 +88,9 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         );
     }
     said(&mut o, l, ("throughput", "吞吐"), throughput(s, l));
+    if let Some(st) = &s.steady_state {
+        said(&mut o, l, ("steady", "稳态"), steady(st, l));
+    }
     o.push_str(&goodput(s, l));
     let t = &s.tokens;
     let reasoning = match t.reasoning_total {
@@ -302,6 +305,18 @@ fn throughput(s: &Summary, l: Lang) -> String {
 /// the span the rates divide by (the measured window, to the last request's end: the requests
 /// that ended in the grace period count, so the time they took counts too). A warm-up's time is
 /// in the wall time, not in the rates' span.
+/// The steady state's line: its bounds, throughput and the latencies of the requests inside it.
+fn steady(st: &crate::summary::SteadyState, l: Lang) -> String {
+    let (from, to, long) = (seconds(st.start_s), seconds(st.end_s), seconds(st.duration_s));
+    let p = |d: &Option<crate::stats::Distribution>| (opt_ms(d.map(|d| d.p50)), opt_ms(d.map(|d| d.p99)));
+    let ((t50, t99), (i50, i99)) = (p(&st.ttft_ms), p(&st.itl_ms));
+    let (rps, tps) = (rate(st.requests_per_s), rate(st.output_tokens_per_s));
+    l.pick(
+        format!("{from} → {to} ({long}): {rps} req/s · {tps} output tok/s · TTFT p50 {t50} p99 {t99} · ITL p50 {i50} p99 {i99} (ramp-up and drain left out)"),
+        format!("{from} → {to}（{long}）：{rps} req/s · 输出 {tps} tok/s · TTFT p50 {t50} p99 {t99} · ITL p50 {i50} p99 {i99}（不含爬坡与收尾）"),
+    )
+}
+
 fn elapsed(s: &Summary, l: Lang) -> String {
     let (wall, window) = (seconds(s.wall_s), seconds(s.window_s));
     if let Some(after) = s.interrupted_after_s {

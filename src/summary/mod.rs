@@ -5,6 +5,7 @@
 //! `verdict` judges whether the client itself limited the run.
 
 pub mod server;
+mod steady;
 pub mod verdict;
 
 use crate::gate::{Checked, Threshold};
@@ -17,6 +18,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use verdict::{Cause, Judgement, Machine, Verdict};
+
+pub use steady::{SteadyRun, SteadyState};
 
 /// Bumped whenever a JSON field is renamed or changes meaning (docs/json.md).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -48,6 +51,9 @@ pub struct RunOutput {
     pub breakdown: Breakdown,
     /// Each `--server-metrics` page's scrapes; empty without any.
     pub server: Vec<server::PageRun>,
+    /// The steady state's bounds and requests; `None` where the load never reached its level
+    /// before it stopped growing (and for a rebuilt summary).
+    pub steady: Option<SteadyRun>,
 }
 
 /// Test helper: a run of `stats` whose wall time and window were `secs`, with nothing else to say.
@@ -68,6 +74,7 @@ impl RunOutput {
             series: Vec::new(),
             breakdown: Breakdown::default(),
             server: Vec::new(),
+            steady: None,
         }
     }
 }
@@ -100,6 +107,10 @@ pub struct Summary {
     /// The first message seen for each error kind (later ones are usually alike).
     pub error_messages: BTreeMap<String, String>,
     pub throughput: Throughput,
+    /// Throughput and latencies over the steady state alone (the ramp-up and the drain left
+    /// out), with its bounds; `null` when the run had none a second and a tenth of it long, and
+    /// for a rebuilt summary.
+    pub steady_state: Option<SteadyState>,
     /// The run against `--slo`; `null` without one.
     pub goodput: Option<Goodput>,
     pub tokens: Tokens,
@@ -631,6 +642,7 @@ impl Summary {
                 requests_per_s: per_s(s.ok),
                 output_tokens_per_s: per_s(s.output_tokens),
             },
+            steady_state: run.steady.as_ref().and_then(|st| SteadyState::of(st, window_s)),
             goodput: s.slo.as_ref().map(|t| Goodput::new(t, window_s)),
             tokens: Tokens {
                 output_total: s.output_tokens,

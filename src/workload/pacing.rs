@@ -53,6 +53,19 @@ impl Pacing {
         self.ramp_up.mul_f64(worker as f64 / self.concurrency as f64)
     }
 
+    /// Where the steady state can begin, from the run's start: closed loop, when the worker
+    /// that brings the load to 95 % of `concurrency` is due to start (the ramp-up's end, near
+    /// enough); open loop, at once; in both, not before a `--warmup` time ends.
+    pub fn plateau_start(&self) -> Duration {
+        let workers = self.concurrency.max(1);
+        let load = (workers * 95).div_ceil(100).max(1);
+        let warmup = match self.warmup {
+            Some(Warmup::Time(d)) => d,
+            _ => Duration::ZERO,
+        };
+        self.start_offset(load - 1).max(warmup)
+    }
+
     /// The request budget all workers share (`--requests`).
     pub fn budget(&self) -> RequestBudget {
         RequestBudget { limit: self.requests, taken: AtomicU64::new(0) }

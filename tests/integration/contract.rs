@@ -39,6 +39,7 @@ fn key_paths(v: &Value, path: &str, out: &mut BTreeSet<String>) {
             _ if path.starts_with("metrics.")
                 || path.ends_with("_lag_ms")
                 || path == "client.connect_ms"
+                || (path.starts_with("steady_state.") && path.ends_with("_ms"))
                 || path == "sessions.duration_ms" =>
             {
                 format!("metrics.*.{k}")
@@ -121,6 +122,7 @@ mod wire {
         pub errors: BTreeMap<String, u64>,
         pub error_messages: BTreeMap<String, String>,
         pub throughput: Throughput,
+        pub steady_state: Option<SteadyState>,
         pub goodput: Option<Goodput>,
         pub tokens: Tokens,
         pub metrics: Metrics,
@@ -131,6 +133,22 @@ mod wire {
         pub by_prompt: Vec<PromptRow>,
         pub sessions: Option<Sessions>,
         pub server: Option<Server>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SteadyState {
+        pub start_s: f64,
+        pub end_s: f64,
+        pub duration_s: f64,
+        pub requests_per_s: f64,
+        pub output_tokens_per_s: f64,
+        pub requests: u64,
+        pub ok: u64,
+        pub ttft_ms: Option<Stat>,
+        pub itl_ms: Option<Stat>,
+        pub tpot_ms: Option<Stat>,
+        pub e2e_ms: Option<Stat>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -620,6 +638,14 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     let mut json_keys = BTreeSet::new();
     key_paths(&live, "", &mut json_keys);
     key_paths(&rebuilt, "", &mut json_keys);
+    // A run long enough for a steady state (the one above is over in a moment).
+    let mock = paced_mock(20, 2, 8);
+    let dir = Dir::new("contract-steady");
+    let (out, steady) = Llmload::run(&mock).args("--api openai-chat -c 2 -d 2s -q").json(&dir);
+    out.expect_code(0);
+    let _: Summary = decode(&steady, "a summary with a steady state");
+    assert!(steady["steady_state"].is_object(), "{}", out.context());
+    key_paths(&steady, "", &mut json_keys);
     assert_same_keys(&json_keys, "json.md");
 
     // The records, against docs/records.md.

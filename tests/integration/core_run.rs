@@ -461,3 +461,26 @@ fn each_closed_loop_worker_connects_before_the_start_and_keeps_that_connection()
     out.expect_code(0);
     assert_eq!(json["client"]["connect_ms"], serde_json::Value::Null, "{}", out.context());
 }
+
+#[test]
+fn the_steady_state_leaves_out_the_ramp_up_and_the_drain() {
+    // Eight workers over a 2 s ramp-up, answers of about 0.25 s: the steady state begins when
+    // the eighth is due (1.75 s) and ends when the budget runs out; every request inside it ran
+    // wholly there, and its rate counts the requests that ended there.
+    let mock = paced_mock(50, 4, 50);
+    let dir = Dir::new("steady");
+    let (out, json) = Llmload::run(&mock).args("--api openai-chat -c 8 --ramp-up 2s -n 100 -q").json(&dir);
+    out.expect_code(0);
+    let st = &json["steady_state"];
+    assert_eq!(st["start_s"], 1.75, "{}", out.context());
+    let (end, window) = (st["end_s"].as_f64().unwrap(), json["window_s"].as_f64().unwrap());
+    assert!(end < window, "the drain is left out: {end} {window}");
+    let (inside, ok) = (st["requests"].as_u64().unwrap(), json["requests"]["ok"].as_u64().unwrap());
+    assert!(inside > 0 && inside < ok, "the first and last requests are outside: {inside} of {ok}");
+    assert_eq!(st["ttft_ms"]["count"].as_u64(), Some(inside));
+    // A run over before any steady state has none.
+    let (out, json) = Llmload::run(&mock).args("--api openai-chat -c 2 -n 2 -q").json(&dir);
+    out.expect_code(0);
+    assert_eq!(json["steady_state"], serde_json::Value::Null, "{}", out.context());
+    assert!(!out.stdout.contains("  steady  "), "{}", out.stdout);
+}
