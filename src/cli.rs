@@ -268,16 +268,18 @@ pub struct ReportArgs {
     example = "llmload compare base.json new.json",
     example = "llmload compare base.json new.json --fail-if 'ttft.p95>+10%' --fail-if 'success_rate<-0.5pp'",
     example = "llmload compare sweep-a.json sweep-b.json --level c8",
-    note = "Both files must be llmload --json summaries of the same version, or sweep JSONs (or one of each) with --level naming the level to compare. A --fail-if change is relative with % (new − base) / base, or absolute in the metric's unit (+50ms; pp, percentage points, for rates; a plain number for req_s and output_tok_s). Exit codes: 0 no gate breached, 1 a gate breached (each listed on stderr), 2 a bad file or expression."
+    example = "llmload compare base.jsonl new.jsonl --fail-if 'ttft.p99>+10% significant'    # records: is the change real?",
+    example = "llmload compare a1.jsonl,a2.jsonl b1.jsonl,b2.jsonl    # repeated runs, pooled",
+    note = "Both files must be llmload --json summaries of the same version, or sweep JSONs (or one of each) with --level naming the level to compare. Either side may be a run's --records files instead (several runs joined by commas are pooled); with records on both sides each per-request row says whether its change is significant (95% bootstrap interval) and a Mann-Whitney test says whether each distribution shifted, and a --fail-if ending in `significant` breaches only on a significant change. A --fail-if change is relative with % (new − base) / base, or absolute in the metric's unit (+50ms; pp, percentage points, for rates; a plain number for req_s and output_tok_s). Exit codes: 0 no gate breached, 1 a gate breached (each listed on stderr), 2 a bad file or expression."
 )]
 pub struct CompareArgs {
-    /// the base summary (`llmload run --json`)
+    /// the base summary (`llmload run --json`), or its records files (`--records`; several runs joined by commas)
     #[argh(positional)]
     pub base: String,
-    /// the new summary, compared with the base
+    /// the new summary or records files, compared with the base
     #[argh(positional)]
     pub new: String,
-    /// exit 1 when the change 'METRIC.STAT OP CHANGE' holds, e.g. 'ttft.p95>+10%' (repeatable)
+    /// exit 1 when the change 'METRIC.STAT OP CHANGE' holds, e.g. 'ttft.p95>+10%'; add ' significant' to require a significant change (records only) (repeatable)
     #[argh(option)]
     pub fail_if: Vec<String>,
     /// the level to compare where a file is a sweep's JSON (`llmload sweep --json`): c8 (concurrency 8) or r12.5 (12.5 req/s)

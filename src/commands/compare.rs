@@ -4,16 +4,30 @@
 //! without one is refused with the levels the files have. Refuses a file that is neither an
 //! llmload summary nor a sweep's JSON, or two summaries of different versions, naming the file.
 //! Exit 1 when a gate is breached, each listed on stderr.
+//!
+//! Either side may instead be a run's `--records` files (told from a summary by their first
+//! line), or several runs' joined by commas (`a1.jsonl,a2.jsonl`): the summary is rebuilt from
+//! them as `llmload report` does (files of one run id merged as one run; several runs' numbers
+//! each the mean over the runs), and the per-request samples of every run are pooled. With
+//! records on both sides, each per-request row says whether its change is significant (a seeded
+//! bootstrap interval, `stats::significance`) and a Mann–Whitney test says whether each
+//! distribution shifted; a `--fail-if … significant` gate needs them and is refused on summaries.
 
+use super::rebuild;
 use super::{EXIT_GATE, EXIT_OK, print_out, say};
 use crate::cli::CompareArgs;
 use crate::config::ComparePlan;
 use crate::config::Level;
 use crate::error::Error;
+use crate::export::records::Record;
 use crate::gate::Subject;
-use crate::output::gates::{self, Row};
+use crate::gate::fail_if::{SAMPLED, sampled};
+use crate::output::gates::{self, Row, Shift};
+use crate::stats::significance::{self, Interval, Statistic};
+use crate::summary::Summary;
 use crate::util::files::{self, cap};
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read};
 
 /// The rows every comparison shows, before the gated subjects it does not already show.
 const HEADLINE: &[&str] = &[
@@ -30,11 +44,35 @@ const HEADLINE: &[&str] = &[
     "e2e.p99",
 ];
 
+/// The distributions the Mann–Whitney lines test, each as `SAMPLED` names it.
+const SHIFTS: &[&str] = &["ttft", "itl", "tpot", "e2e"];
+
 pub fn compare(a: &CompareArgs) -> Result<u8, Error> {
     let ComparePlan { lang, gates, level } = ComparePlan::from_args(a)?;
-    let (base, new) = (document(&a.base)?, document(&a.new)?);
+    let (base_records, new_records) = (records(&a.base)?, records(&a.new)?);
+    if base_records.is_none() || new_records.is_none() {
+        if let Some(g) = gates.iter().find(|g| g.significant) {
+            let summary = if base_records.is_none() { &a.base } else { &a.new };
+            return Err(Error::Usage(format!(
+                "--fail-if {:?} tests the change in {} against each request's value, and {summary} is a JSON summary (percentiles only, no per-request samples): give both runs' records files (`llmload run --records FILE`), as in llmload compare base.jsonl new.jsonl --fail-if {:?}",
+                g.expr, g.subject, g.expr
+            )));
+        }
+    }
+    let (base, base_samples, base_level) = match base_records {
+        Some(files) => side(&files, level.as_ref())?,
+        None => (document(&a.base)?, None, false),
+    };
+    let (new, new_samples, new_level) = match new_records {
+        Some(files) => side(&files, level.as_ref())?,
+        None => (document(&a.new)?, None, false),
+    };
+    // A level a sweep's records used is not `pick`'s to refuse when no sweep's JSON is left.
+    let sweep_json = [&base, &new].iter().any(|d| matches!(d, Document::Sweep(_)));
+    let level = if (base_level || new_level) && !sweep_json { None } else { level };
     let (base, new, names) = pick(a, base, new, level.as_ref())?;
     let (base_name, new_name) = (&names.0, &names.1);
+    let samples = base_samples.as_ref().zip(new_samples.as_ref());
     if base["version"] != new["version"] {
         return Err(Error::Usage(format!(
             "{base_name} is a version {} summary and {new_name} version {}: compare summaries of one version (rebuild the older run's summary with this llmload: `llmload report RECORDS --json FILE`)",
@@ -47,12 +85,37 @@ pub fn compare(a: &CompareArgs) -> Result<u8, Error> {
             subjects.push(g.subject);
         }
     }
+    let interval = |s: &Subject| -> Option<Interval> {
+        let (b, n) = samples?;
+        let (metric, stat) = sampled(s).ok()?;
+        let at = SAMPLED.iter().position(|m| *m == metric)?;
+        significance::bootstrap(&b.by[at], &n.by[at], stat, significance::SEED)
+    };
     let rows: Vec<Row> = subjects
         .iter()
-        .map(|s| Row { label: s.to_string(), kind: s.kind(), base: s.value(&base), new: s.value(&new) })
+        .map(|s| Row {
+            label: s.to_string(),
+            kind: s.kind(),
+            base: s.value(&base),
+            new: s.value(&new),
+            interval: interval(s),
+        })
         .collect();
-    let mut text = gates::compare(base_name, new_name, &rows, lang);
-    let checked: Vec<_> = gates.iter().map(|g| (g, g.check(&base, &new))).collect();
+    let mut text = gates::compare(base_name, new_name, &rows, samples.is_some(), lang);
+    if let Some((b, n)) = samples {
+        text += &gates::shifts(&shifts(b, n), lang);
+    }
+    let checked: Vec<_> = gates
+        .iter()
+        .map(|g| {
+            let judged = if g.significant {
+                rows.iter().find(|r| r.label == g.subject.to_string()).and_then(|r| r.interval)
+            } else {
+                None
+            };
+            (g, g.check(&base, &new, judged))
+        })
+        .collect();
     if !checked.is_empty() {
         text += &gates::gates(&checked, lang);
     }
@@ -62,6 +125,160 @@ pub fn compare(a: &CompareArgs) -> Result<u8, Error> {
         say(line);
     }
     Ok(if breaches.is_empty() { EXIT_OK } else { EXIT_GATE })
+}
+
+/// Each successful request's values of each `SAMPLED` metric, in its order: one value (none
+/// where the request had none), or, for `itl`, every gap.
+#[derive(Default)]
+struct Samples {
+    by: [Vec<Vec<f64>>; SAMPLED.len()],
+}
+
+impl Samples {
+    fn add(&mut self, r: &Record) {
+        if r.outcome != "ok" {
+            return;
+        }
+        for (at, metric) in SAMPLED.iter().enumerate() {
+            let v = match *metric {
+                "ttfb" => r.ttfb_ms.into_iter().collect(),
+                "ttfe" => r.ttfe_ms.into_iter().collect(),
+                "ttft" => r.ttft_ms.into_iter().collect(),
+                "ttfa" => r.ttfa_ms.into_iter().collect(),
+                "itl" => r.itl_ms.clone(),
+                "tpot" => r.tpot_ms.into_iter().collect(),
+                _ => vec![r.e2e_ms],
+            };
+            self.by[at].push(v);
+        }
+    }
+
+    /// One value a request for the Mann–Whitney test: its own, or its median gap.
+    fn per_request(&self, metric: &str) -> Vec<f64> {
+        let at = SAMPLED.iter().position(|m| *m == metric).unwrap_or(0);
+        self.by[at].iter().filter_map(|v| Statistic::Quantile(0.5).of(&mut v.clone())).collect()
+    }
+}
+
+/// The Mann–Whitney test of each of `SHIFTS` that both sides measured.
+fn shifts(base: &Samples, new: &Samples) -> Vec<Shift> {
+    SHIFTS
+        .iter()
+        .filter_map(|&metric| {
+            let (b, n) = (base.per_request(metric), new.per_request(metric));
+            let test = significance::mann_whitney(&b, &n)?;
+            Some(Shift { metric, n_base: b.len(), n_new: n.len(), test })
+        })
+        .collect()
+}
+
+/// The records files `arg` names, or `None` when it names a JSON summary: one path, or several
+/// joined by commas (when no file has the whole name). Every one must be a records file.
+fn records(arg: &str) -> Result<Option<Vec<String>>, Error> {
+    let paths: Vec<String> = if arg.contains(',') && !std::path::Path::new(arg).exists() {
+        arg.split(',').filter(|p| !p.trim().is_empty()).map(|p| p.trim().to_string()).collect()
+    } else {
+        vec![arg.to_string()]
+    };
+    let mut all = true;
+    for p in &paths {
+        let is = first_record(p)?.is_some();
+        if !is && paths.len() > 1 {
+            return Err(Error::file(
+                "compare",
+                p,
+                format!(
+                    "is not a records file (`llmload run --records`): a list joined by commas ({arg}) is of records files, each one run's or part of one"
+                ),
+            ));
+        }
+        all &= is;
+    }
+    Ok(all.then_some(paths))
+}
+
+/// The first record of `path`, when its first line that is not blank is one.
+fn first_record(path: &str) -> Result<Option<Record>, Error> {
+    let mut r = BufReader::new(files::open("compare", path, cap::RECORDS)?);
+    let mut line = Vec::new();
+    // A records line is at most a few MiB; a summary's first line is `{`.
+    for _ in 0..1000 {
+        line.clear();
+        let n = r.by_ref().take(64 << 20).read_until(b'\n', &mut line);
+        if n.map_err(|e| Error::file("compare", path, format!("cannot be read ({e})")))? == 0 {
+            return Ok(None);
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::from_slice::<Record>(&line).ok());
+        }
+    }
+    Ok(None)
+}
+
+/// One side's summary, rebuilt from its records files, and its samples. Files of one run id are
+/// merged as one run (its shards); several runs give each number's mean over the runs, and their
+/// samples pooled. A sweep's records are one level's, by `--level` (and then the last is true).
+fn side(paths: &[String], level: Option<&Level>) -> Result<(Document, Option<Samples>, bool), Error> {
+    let mut runs: Vec<(Option<String>, Vec<String>)> = Vec::new();
+    for p in paths {
+        let id = first_record(p)?.and_then(|r| r.run_id);
+        match runs.iter_mut().find(|(r, _)| id.is_some() && *r == id) {
+            Some((_, files)) => files.push(p.clone()),
+            None => runs.push((id, vec![p.clone()])),
+        }
+    }
+    let mut samples = Samples::default();
+    let (mut summaries, mut used_level) = (Vec::new(), false);
+    for (_, files) in &runs {
+        let mut each = |r: &Record| samples.add(r);
+        let rebuilt = match rebuild::sweep_levels(files)? {
+            None => rebuild::rebuild(files, false, None, Some(&mut each))?,
+            Some(sweep) => {
+                let names = sweep.levels.iter().map(|l| l.label.as_str()).collect::<Vec<_>>().join(", ");
+                let Some(want) = level else {
+                    return Err(Error::Usage(format!(
+                        "{} holds a sweep's records (levels {names}): name the level to compare with --level",
+                        files.join(", ")
+                    )));
+                };
+                let Some(l) = sweep.levels.iter().find(|l| want.is(&l.label)) else {
+                    return Err(Error::Usage(format!(
+                        "--level {} names no level of {}: its levels are {names} (give one of them)",
+                        want.text,
+                        files.join(", ")
+                    )));
+                };
+                used_level = true;
+                rebuild::rebuild_run(files, &l.run_id, false, None, Some(&mut each))?
+            }
+        };
+        let summary = Summary::new(json!({ "source": files }), &rebuilt.run, None);
+        // Plain structs, string map keys and finite-or-null floats: serializing cannot fail.
+        summaries.push(serde_json::to_value(&summary).unwrap_or_default());
+    }
+    Ok((Document::Run(mean(&summaries)), Some(samples), used_level))
+}
+
+/// The summaries' mean: each number the mean of the numbers at its place (those that have one;
+/// one the same in all stays as it is, as `version`), anything else the first's.
+fn mean(all: &[Value]) -> Value {
+    match all {
+        [] => Value::Null,
+        [one] => one.clone(),
+        [first, ..] => match first {
+            Value::Object(m) => Value::Object(
+                m.keys()
+                    .map(|k| (k.clone(), mean(&all.iter().map(|v| v[k].clone()).collect::<Vec<_>>())))
+                    .collect(),
+            ),
+            Value::Number(_) if all.iter().all(|v| v == first) => first.clone(),
+            Value::Number(_) => {
+                let ns: Vec<f64> = all.iter().filter_map(Value::as_f64).collect();
+                json!(ns.iter().sum::<f64>() / ns.len() as f64)
+            }
+            other => other.clone(),
+        },
+    }
 }
 
 /// What a file given to `compare` holds.

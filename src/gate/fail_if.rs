@@ -1,10 +1,20 @@
 //! `compare --fail-if 'METRIC.STAT OP CHANGE'`: a gate on the change from a base summary to a new
 //! one. The change is relative with `%` (`ttft.p95>+10%`: the new p95 is more than 10 % above the
 //! base's) or absolute in the subject's unit (`ttft.p95>+50ms`, `success_rate<-0.5pp`,
-//! `req_s<-5`). The sign is optional (`>10%` means `>+10%`).
+//! `req_s<-5`). The sign is optional (`>10%` means `>+10%`). A trailing `significant`
+//! (`ttft.p99>+10% significant`) breaches the gate only when the change is also significant:
+//! its bootstrap interval, from the two runs' per-request samples, excludes 0; it is for a
+//! statistic of a metric that records hold per request (`SAMPLED`), not min or max.
 
 use super::{Kind, Op, Subject, ms_per, number_and_unit, split};
+use crate::stats::significance::{Interval, Statistic};
 use serde_json::Value;
+
+/// The metrics records hold per request, so a change in them can be tested for significance.
+pub const SAMPLED: &[&str] = &["ttfb", "ttfe", "ttft", "ttfa", "itl", "tpot", "e2e"];
+
+/// The word after a change that asks for a significant one.
+const SIGNIFICANT: &str = "significant";
 
 const EXAMPLE: &str = "ttft.p95>+10% or success_rate<-0.5pp";
 
@@ -24,6 +34,8 @@ pub struct FailIf {
     pub subject: Subject,
     pub op: Op,
     pub limit: Change,
+    /// `significant`: breached only when the change is also significant.
+    pub significant: bool,
 }
 
 /// A gate checked against two summaries.
@@ -35,6 +47,9 @@ pub struct Verdict {
     pub change: Option<f64>,
     /// Whether the change breaches the gate (a gate without data is breached).
     pub breached: bool,
+    /// For a `significant` gate: the bootstrap interval of new − base the change was judged by;
+    /// `None` when there were too few samples to judge (the gate is then breached, as without data).
+    pub interval: Option<Interval>,
 }
 
 /// The absolute and relative change from `base` to `new`; the relative one is infinite when
@@ -56,12 +71,32 @@ impl FailIf {
     pub fn parse(expr: &str) -> Result<FailIf, String> {
         let expr = expr.trim();
         let (subject, op, right) = split(expr, EXAMPLE)?;
+        let (right, significant) = match right.strip_suffix(SIGNIFICANT) {
+            Some(r) if r.trim().is_empty() => {
+                return Err(format!(
+                    "{SIGNIFICANT} follows no change: write it after one, as in ttft.p99>+10% {SIGNIFICANT}"
+                ));
+            }
+            Some(r) => (r.trim_end().to_string(), true),
+            None => (right, false),
+        };
+        if let Some((_, extra)) = right.split_once(char::is_whitespace) {
+            return Err(format!(
+                "{:?} follows the change: only {SIGNIFICANT} may, as in ttft.p99>+10% {SIGNIFICANT}",
+                extra.trim()
+            ));
+        }
+        if significant {
+            sampled(&subject)?;
+        }
         let limit = limit(&subject, &right)?;
-        Ok(FailIf { expr: expr.to_string(), subject, op, limit })
+        Ok(FailIf { expr: expr.to_string(), subject, op, limit, significant })
     }
 
-    /// The gate on the change from the JSON summary `base` to `new`.
-    pub fn check(&self, base: &Value, new: &Value) -> Verdict {
+    /// The gate on the change from the JSON summary `base` to `new`; a `significant` one is
+    /// held unless `interval` (of new − base, from the runs' samples) excludes 0, and breached,
+    /// as one without data, when there is no interval.
+    pub fn check(&self, base: &Value, new: &Value, interval: Option<Interval>) -> Verdict {
         let (b, n) = (self.subject.value(base), self.subject.value(new));
         let change = b.zip(n).map(|(b, n)| {
             let (abs, rel) = change(b, n);
@@ -70,7 +105,31 @@ impl FailIf {
         let bound = match self.limit {
             Change::Relative(x) | Change::Absolute(x) => x,
         };
-        Verdict { base: b, new: n, change, breached: change.is_none_or(|c| self.op.holds(c, bound)) }
+        let beyond = change.is_none_or(|c| self.op.holds(c, bound));
+        let real = !self.significant || interval.is_none_or(|i| i.significant());
+        let interval = if self.significant { interval } else { None };
+        Verdict { base: b, new: n, change, breached: beyond && real, interval }
+    }
+}
+
+/// The metric (`ttft`) and the statistic (`p99`) of `subject` whose change a bootstrap can judge
+/// from per-request samples, or why it cannot.
+pub fn sampled(subject: &Subject) -> Result<(&'static str, Statistic), String> {
+    let text = subject.to_string();
+    let (name, stat) = text.split_once('.').unwrap_or((&text, ""));
+    let Some(&metric) = SAMPLED.iter().find(|m| **m == name) else {
+        return Err(format!(
+            "{subject} is not measured per request, so its change cannot be tested for {SIGNIFICANT}: use {SIGNIFICANT} with {}",
+            SAMPLED.join(", ")
+        ));
+    };
+    let q = stat.strip_prefix('p').and_then(|p| p.parse::<f64>().ok()).filter(|p| *p > 0.0 && *p < 100.0);
+    match (stat, q) {
+        ("mean", _) => Ok((metric, Statistic::Mean)),
+        (_, Some(p)) => Ok((metric, Statistic::Quantile(p / 100.0))),
+        _ => Err(format!(
+            "the {stat} of a sample has no bootstrap interval, so {subject} cannot be tested for {SIGNIFICANT}: use a percentile ({name}.p99) or the mean ({name}.mean)"
+        )),
     }
 }
 
@@ -161,25 +220,61 @@ mod tests {
         );
         assert_eq!(e("ttft.p95>more"), "\"more\" is not a change: give one such as +10% or +50ms");
         assert!(e("ttft.p95=10%").starts_with("= is not a comparison here"));
+        assert_eq!(
+            e("req_s<-5% significant"),
+            "req_s is not measured per request, so its change cannot be tested for significant: use significant with ttfb, ttfe, ttft, ttfa, itl, tpot, e2e"
+        );
+        assert_eq!(
+            e("ttft.max>+10% significant"),
+            "the max of a sample has no bootstrap interval, so ttft.max cannot be tested for significant: use a percentile (ttft.p99) or the mean (ttft.mean)"
+        );
+        assert!(e("ttft.p99> significant").starts_with("significant follows no change"));
+        assert_eq!(
+            e("ttft.p99>+10% signifcant"),
+            "\"signifcant\" follows the change: only significant may, as in ttft.p99>+10% significant"
+        );
+    }
+
+    #[test]
+    fn significant_gates_parse_and_need_a_significant_change() {
+        let g = f("ttft.p99 > +10% significant");
+        assert_eq!((g.op, g.limit, g.significant), (Op::Gt, Change::Relative(0.1), true));
+        assert!(!f("ttft.p99>+10%").significant);
+        assert_eq!(sampled(&g.subject), Ok(("ttft", Statistic::Quantile(0.99))));
+        assert_eq!(sampled(&f("itl.mean>+1ms").subject), Ok(("itl", Statistic::Mean)));
+        let base = json!({"metrics": {"ttft_ms": {"p99": 100.0}}});
+        let new = json!({"metrics": {"ttft_ms": {"p99": 150.0}}});
+        let real = Interval { estimate: 50.0, low: 40.0, high: 60.0 };
+        let noise = Interval { estimate: 50.0, low: -5.0, high: 90.0 };
+        let v = g.check(&base, &new, Some(real));
+        assert_eq!((v.breached, v.interval), (true, Some(real)));
+        assert!(!g.check(&base, &new, Some(noise)).breached);
+        // No interval (too few samples): breached, as a gate without data.
+        assert!(g.check(&base, &new, None).breached);
+        // A change within the limit holds, significant or not.
+        assert!(!f("ttft.p99>+60% significant").check(&base, &new, Some(real)).breached);
+        // A plain gate ignores an interval.
+        let plain = f("ttft.p99>+10%").check(&base, &new, Some(noise));
+        assert_eq!((plain.breached, plain.interval), (true, None));
     }
 
     #[test]
     fn gates_judge_the_change() {
         let base = json!({"metrics": {"ttft_ms": {"p95": 100.0}}, "success_rate": 1.0, "requests": {"ok": 10, "failed": 0}});
         let new = json!({"metrics": {"ttft_ms": {"p95": 112.0}}, "success_rate": 0.99, "requests": {"ok": 99, "failed": 1}});
-        let v = f("ttft.p95>+10%").check(&base, &new);
+        let v = f("ttft.p95>+10%").check(&base, &new, None);
         assert_eq!((v.base, v.new, v.breached), (Some(100.0), Some(112.0), true));
         assert!((v.change.unwrap() - 0.12).abs() < 1e-12);
-        assert!(!f("ttft.p95>+15%").check(&base, &new).breached);
-        assert!(!f("ttft.p95>+12ms").check(&base, &new).breached);
-        assert!(f("ttft.p95>=+12ms").check(&base, &new).breached);
-        assert!(f("success_rate<-0.5pp").check(&base, &new).breached);
-        assert!(!f("success_rate<-1.5%").check(&base, &new).breached);
+        assert!(!f("ttft.p95>+15%").check(&base, &new, None).breached);
+        assert!(!f("ttft.p95>+12ms").check(&base, &new, None).breached);
+        assert!(f("ttft.p95>=+12ms").check(&base, &new, None).breached);
+        assert!(f("success_rate<-0.5pp").check(&base, &new, None).breached);
+        assert!(!f("success_rate<-1.5%").check(&base, &new, None).breached);
         // From no errors to some: an infinite relative rise.
-        let v = f("error_rate>+10%").check(&base, &new);
+        let v = f("error_rate>+10%").check(&base, &new, None);
         assert_eq!((v.change, v.breached), (Some(f64::INFINITY), true));
         // No data on one side breaches the gate.
-        let v = f("itl.p99>+10%").check(&base, &new);
+        let v = f("itl.p99>+10%").check(&base, &new, None);
         assert_eq!((v.base, v.change, v.breached), (None, None, true));
         assert_eq!(change(0.0, 0.0), (0.0, 0.0));
         assert_eq!(change(200.0, 150.0), (-50.0, -0.25));

@@ -1,11 +1,12 @@
 //! What people read about gates: the `--threshold` table after a summary, the lines that name
-//! each failure on stderr, and `llmload compare`'s side-by-side table with its breached gates.
-//! Pure: checked values in, text out.
+//! each failure on stderr, and `llmload compare`'s side-by-side table with its breached gates,
+//! and, for records, whether each difference is significant. Pure: checked values in, text out.
 
 use super::format::{display_width, ms, number, pad_left, pad_right};
 use crate::gate::fail_if::Verdict;
 use crate::gate::{Checked, FailIf, Kind};
 use crate::lang::Lang;
+use crate::stats::significance::{Interval, MannWhitney};
 use std::fmt::Write;
 
 /// A value of `kind` with its unit; `no data` when there is none.
@@ -95,15 +96,26 @@ pub struct Row {
     pub kind: Kind,
     pub base: Option<f64>,
     pub new: Option<f64>,
+    /// The bootstrap interval of new − base, where both sides have per-request samples of it.
+    pub interval: Option<Interval>,
 }
 
-/// `compare`'s table in `lang`: each row's two values, the absolute and the relative change.
-pub fn compare(base: &str, new: &str, rows: &[Row], lang: Lang) -> String {
+/// Whether a difference is significant, with the 95 % interval it was judged by:
+/// `yes [+19.8ms, +20.3ms]`.
+pub fn significance(kind: Kind, i: &Interval, lang: Lang) -> String {
+    let word = if i.significant() { lang.pick("yes", "是") } else { lang.pick("no", "否") };
+    format!("{word} [{}, {}]", absolute(kind, i.low), absolute(kind, i.high))
+}
+
+/// `compare`'s table in `lang`: each row's two values, the absolute and the relative change,
+/// and with `judged` (both sides are records) a `significant` column: each row's verdict and
+/// 95 % bootstrap interval of the change, `-` where the row has no per-request samples.
+pub fn compare(base: &str, new: &str, rows: &[Row], judged: bool, lang: Lang) -> String {
     let l = lang;
     let mut o =
         l.pick(format!("\nllmload compare: {base} → {new}\n"), format!("\nllmload 对比：{base} → {new}\n"));
     let label_w = rows.iter().map(|r| r.label.len()).max().unwrap_or(0).max(6);
-    let _ = writeln!(
+    let _ = write!(
         o,
         "  {}  {}  {}  {}  {}",
         pad_right(l.pick("metric", "指标"), label_w),
@@ -111,6 +123,11 @@ pub fn compare(base: &str, new: &str, rows: &[Row], lang: Lang) -> String {
         pad_left(l.pick("new", "新"), 10),
         pad_left(l.pick("change", "变化"), 10),
         pad_left(l.pick("change %", "变化 %"), 9)
+    );
+    let _ = writeln!(
+        o,
+        "{}",
+        if judged { format!("  {}", l.pick("significant", "显著")) } else { String::new() }
     );
     for r in rows {
         let (abs, rel) = match r.base.zip(r.new) {
@@ -120,7 +137,7 @@ pub fn compare(base: &str, new: &str, rows: &[Row], lang: Lang) -> String {
             }
             None => ("-".into(), "-".into()),
         };
-        let _ = writeln!(
+        let _ = write!(
             o,
             "  {}  {}  {}  {}  {}",
             pad_right(&r.label, label_w),
@@ -129,8 +146,59 @@ pub fn compare(base: &str, new: &str, rows: &[Row], lang: Lang) -> String {
             pad_left(&abs, 10),
             pad_left(&rel, 9)
         );
+        let cell = match (&r.interval, judged) {
+            (_, false) => String::new(),
+            (Some(i), true) => format!("  {}", significance(r.kind, i, l)),
+            (None, true) => "  -".into(),
+        };
+        let _ = writeln!(o, "{cell}");
+    }
+    if !judged {
+        o += l.pick(
+            "  significant: not judged: JSON summaries hold percentiles, not the per-request samples a test needs; compare the runs' --records files to judge it\n",
+            "  显著性：未判断：JSON 汇总只有百分位数，没有检验所需的逐请求样本；对比两次运行的 --records 文件即可判断\n",
+        );
     }
     o
+}
+
+/// One metric's Mann–Whitney test: its name, the two sides' sample sizes and the test.
+pub struct Shift {
+    pub metric: &'static str,
+    pub n_base: usize,
+    pub n_new: usize,
+    pub test: MannWhitney,
+}
+
+/// The Mann–Whitney lines after `compare`'s table: for each metric, whether its whole
+/// distribution moved (up, down, or not significantly) and the two-sided p-value.
+pub fn shifts(rows: &[Shift], lang: Lang) -> String {
+    let l = lang;
+    let mut o = l.pick(
+        "\nDistributions (Mann–Whitney U, two-sided, significant below p = 0.05):\n".to_string(),
+        "\n分布（Mann–Whitney U 双侧检验，p < 0.05 为显著）：\n".to_string(),
+    );
+    for s in rows {
+        let verdict = match (s.test.significant(), s.test.z > 0.0) {
+            (false, _) => l.pick("no significant shift", "无显著偏移"),
+            (true, true) => l.pick("shifted up", "显著升高"),
+            (true, false) => l.pick("shifted down", "显著降低"),
+        };
+        let _ = writeln!(
+            o,
+            "  {}  n {} → {}  p={}  {verdict}",
+            pad_right(s.metric, 6),
+            s.n_base,
+            s.n_new,
+            p_value(s.test.p)
+        );
+    }
+    o
+}
+
+/// A p-value in few digits: `0.032`, `1.2e-9`.
+fn p_value(p: f64) -> String {
+    if p >= 0.001 { format!("{p:.3}") } else { format!("{p:.1e}") }
 }
 
 /// The `--fail-if` lines after the table: each gate, breached or not, with the change it saw
@@ -170,7 +238,17 @@ fn gate_result(g: &FailIf, v: &Verdict) -> String {
         (Some(c), crate::gate::fail_if::Change::Absolute(_)) => absolute(kind, c),
     };
     let verdict = if v.breached { "BREACHED" } else { "held" };
-    format!("{verdict}: {seen} ({} → {})", value(kind, v.base), value(kind, v.new))
+    let judged = match (g.significant, &v.interval) {
+        (false, _) => String::new(),
+        (true, None) => ", significance not judged: too few requests with a value (2 a side at least)".into(),
+        (true, Some(i)) => format!(
+            ", {} (95% interval of the change {}, {})",
+            if i.significant() { "significant" } else { "not significant" },
+            absolute(kind, i.low),
+            absolute(kind, i.high)
+        ),
+    };
+    format!("{verdict}: {seen} ({} → {}){judged}", value(kind, v.base), value(kind, v.new))
 }
 
 #[cfg(test)]
@@ -203,14 +281,32 @@ mod tests {
     #[test]
     fn exact_compare_table_and_gates() {
         let rows = [
-            Row { label: "req_s".into(), kind: Kind::Number, base: Some(20.0), new: Some(18.0) },
-            Row { label: "success_rate".into(), kind: Kind::Share, base: Some(1.0), new: Some(0.995) },
-            Row { label: "ttft.p95".into(), kind: Kind::Time, base: Some(100.0), new: Some(112.0) },
-            Row { label: "itl.p99".into(), kind: Kind::Time, base: None, new: Some(5.0) },
+            Row {
+                label: "req_s".into(),
+                kind: Kind::Number,
+                base: Some(20.0),
+                new: Some(18.0),
+                interval: None,
+            },
+            Row {
+                label: "success_rate".into(),
+                kind: Kind::Share,
+                base: Some(1.0),
+                new: Some(0.995),
+                interval: None,
+            },
+            Row {
+                label: "ttft.p95".into(),
+                kind: Kind::Time,
+                base: Some(100.0),
+                new: Some(112.0),
+                interval: None,
+            },
+            Row { label: "itl.p99".into(), kind: Kind::Time, base: None, new: Some(5.0), interval: None },
         ];
         assert_eq!(
-            compare("a.json", "b.json", &rows, Lang::En),
-            "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s               20.0        18.0       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n"
+            compare("a.json", "b.json", &rows, false, Lang::En),
+            "\nllmload compare: a.json → b.json\n  metric              base         new      change   change %\n  req_s               20.0        18.0       -2.00     -10.0%\n  success_rate     100.00%      99.50%     -0.50pp      -0.5%\n  ttft.p95         100.0ms     112.0ms     +12.0ms     +12.0%\n  itl.p99          no data      5.00ms           -          -\n  significant: not judged: JSON summaries hold percentiles, not the per-request samples a test needs; compare the runs' --records files to judge it\n"
         );
         let base = json!({"metrics": {"ttft_ms": {"p95": 100.0}}, "success_rate": 1.0});
         let new = json!({"metrics": {"ttft_ms": {"p95": 112.0}}, "success_rate": 0.995});
@@ -219,7 +315,7 @@ mod tests {
             FailIf::parse("success_rate<-1pp").unwrap(),
             FailIf::parse("itl.p99>+1ms").unwrap(),
         ];
-        let checked: Vec<_> = gs.iter().map(|g| (g, g.check(&base, &new))).collect();
+        let checked: Vec<_> = gs.iter().map(|g| (g, g.check(&base, &new, None))).collect();
         assert_eq!(
             gates(&checked, Lang::En),
             "\nGates: 1 held, 2 breached\n  ttft.p95>+10%             BREACHED: +12.0% (100.0ms → 112.0ms)\n  success_rate<-1pp         held: -0.50pp (100.00% → 99.50%)\n  itl.p99>+1ms              BREACHED: the base has no data for itl.p99\n"
@@ -230,6 +326,56 @@ mod tests {
                 "gate breached: ttft.p95>+10%: +12.0% (100.0ms → 112.0ms)",
                 "gate breached: itl.p99>+1ms: the base has no data for itl.p99"
             ]
+        );
+    }
+
+    #[test]
+    fn exact_significance_column_gates_and_shifts() {
+        let real = Interval { estimate: 12.0, low: 10.5, high: 13.3 };
+        let noise = Interval { estimate: 0.5, low: -1.0, high: 2.0 };
+        let rows = [
+            Row {
+                label: "req_s".into(),
+                kind: Kind::Number,
+                base: Some(20.0),
+                new: Some(18.0),
+                interval: None,
+            },
+            Row {
+                label: "ttft.p50".into(),
+                kind: Kind::Time,
+                base: Some(100.0),
+                new: Some(112.0),
+                interval: Some(real),
+            },
+            Row {
+                label: "e2e.p50".into(),
+                kind: Kind::Time,
+                base: Some(900.0),
+                new: Some(900.5),
+                interval: Some(noise),
+            },
+        ];
+        assert_eq!(
+            compare("a.jsonl", "b.jsonl", &rows, true, Lang::En),
+            "\nllmload compare: a.jsonl → b.jsonl\n  metric          base         new      change   change %  significant\n  req_s           20.0        18.0       -2.00     -10.0%  -\n  ttft.p50     100.0ms     112.0ms     +12.0ms     +12.0%  yes [+10.5ms, +13.3ms]\n  e2e.p50      900.0ms     900.5ms     +0.50ms      +0.1%  no [-1.00ms, +2.00ms]\n"
+        );
+        let base = json!({"metrics": {"ttft_ms": {"p50": 100.0}}});
+        let new = json!({"metrics": {"ttft_ms": {"p50": 112.0}}});
+        let g = FailIf::parse("ttft.p50>+10% significant").unwrap();
+        let checked = [(&g, g.check(&base, &new, Some(real))), (&g, g.check(&base, &new, Some(noise)))];
+        assert_eq!(
+            gates(&checked, Lang::En),
+            "\nGates: 1 held, 1 breached\n  ttft.p50>+10% significant  BREACHED: +12.0% (100.0ms → 112.0ms), significant (95% interval of the change +10.5ms, +13.3ms)\n  ttft.p50>+10% significant  held: +12.0% (100.0ms → 112.0ms), not significant (95% interval of the change -1.00ms, +2.00ms)\n"
+        );
+        let t = |p, z| MannWhitney { u: 0.0, z, p };
+        let s = [
+            Shift { metric: "ttft", n_base: 60, n_new: 60, test: t(1.5e-21, 9.0) },
+            Shift { metric: "itl", n_base: 60, n_new: 59, test: t(0.4321, -0.8) },
+        ];
+        assert_eq!(
+            shifts(&s, Lang::En),
+            "\nDistributions (Mann–Whitney U, two-sided, significant below p = 0.05):\n  ttft    n 60 → 60  p=1.5e-21  shifted up\n  itl     n 60 → 59  p=0.432  no significant shift\n"
         );
     }
 

@@ -4,6 +4,7 @@ pub mod breakdown;
 pub mod histogram;
 pub mod run_stats;
 pub mod series;
+pub mod significance;
 
 pub use breakdown::Breakdown;
 pub use histogram::{Distribution, Histogram};

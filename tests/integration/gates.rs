@@ -1,9 +1,12 @@
 //! `--threshold` and `llmload compare`: a passing and a failing threshold (exit 0 and 1, the
 //! table, the JSON), a malformed one (exit 2 before any request), thresholds on a rebuilt
-//! summary, and compare's gates, held and breached, and the files it refuses.
+//! summary, and compare's gates, held and breached, the files it refuses, and on records files
+//! whether a change is significant (two runs of one mock, and of one slowed by 20 ms).
 
 use crate::util::*;
+use llmload::mock::MockConfig;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Runs 6 requests against a fast mock (one in three HTTP 500) with `thresholds`; returns the
 /// output and the JSON it wrote.
@@ -199,4 +202,90 @@ fn compare_refuses_other_versions_and_other_files() {
         "{}",
         out.context()
     );
+}
+
+/// A run of 60 requests against a fresh mock whose TTFT is `ttft_ms` ± 50 % (seeded: each fresh
+/// mock draws the same sequence, so two runs of one TTFT have the same sample but for the
+/// client's own noise), recorded to `<dir>/<name>`.
+fn recorded_run(dir: &Dir, name: &str, ttft_ms: u64) -> String {
+    let mock = mock_with(MockConfig {
+        ttft: Duration::from_millis(ttft_ms),
+        itl: Duration::from_millis(2),
+        tokens: 8,
+        jitter: 0.5,
+        ..MockConfig::default()
+    });
+    let path = dir.path(name);
+    let out = Llmload::run(&mock).args("-n 60 -c 4 --quiet").opt("--records", &path).output();
+    out.expect_code(0);
+    path.to_str().unwrap().to_string()
+}
+
+/// The table row of `name`, its words joined by one space.
+fn table_row(o: &Output, name: &str) -> String {
+    let line = o.stdout.lines().find(|l| l.trim_start().starts_with(&format!("{name} ")));
+    line.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn compare_of_records_judges_significance_and_gates_on_it() {
+    let dir = Dir::new("compare-significant");
+    let (same1, same2) = (recorded_run(&dir, "a.jsonl", 20), recorded_run(&dir, "b.jsonl", 20));
+    let slow = recorded_run(&dir, "slow.jsonl", 40);
+    let gate = "ttft.p50>+10% significant";
+
+    // Two runs of one server: the gate holds and says the change is not significant.
+    let out = llmload(&["compare", &same1, &same2, "--fail-if", gate]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("significant\n"), "the column's heading{}", out.context());
+    assert!(table_row(&out, "ttft.p50").contains(" no ["), "{}", out.context());
+    assert!(table_row(&out, "req_s").ends_with(" -"), "no samples for req_s{}", out.context());
+    assert!(table_row(&out, "ttft").contains("no significant shift"), "{}", out.context());
+    assert!(out.stdout.contains("Gates: 1 held, 0 breached"), "{}", out.context());
+    assert!(out.stdout.contains(", not significant (95% interval of the change "), "{}", out.context());
+    assert!(out.stderr.is_empty(), "{}", out.context());
+
+    // A server slower by 20 ms to the first token, against both runs pooled: breached.
+    let pooled = format!("{same1},{same2}");
+    let out = llmload(&["compare", &pooled, &slow, "--fail-if", gate]);
+    out.expect_code(1);
+    assert!(table_row(&out, "ttft.p50").contains(" yes [+"), "{}", out.context());
+    let ttft = table_row(&out, "ttft");
+    assert!(ttft.starts_with("ttft n 120 → 60 ") && ttft.ends_with("shifted up"), "{}", out.context());
+    assert!(out.stdout.contains("Gates: 0 held, 1 breached"), "{}", out.context());
+    assert!(
+        out.stderr.starts_with(&format!("gate breached: {gate}: +"))
+            && out.stderr.contains(", significant (95% interval of the change +"),
+        "{}",
+        out.context()
+    );
+}
+
+#[test]
+fn compare_refuses_significance_without_records() {
+    let dir = Dir::new("compare-significant-summaries");
+    let base = summary_file(&dir, "base.json", 1, 100.0, 1.0);
+    let new = summary_file(&dir, "new.json", 1, 150.0, 1.0);
+    let out = llmload(&["compare", &base, &new]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("significant: not judged: JSON summaries hold percentiles"),
+        "{}",
+        out.context()
+    );
+    let out = llmload(&["compare", &base, &new, "--fail-if", "ttft.p99>+10% significant"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains(&format!(
+            "--fail-if \"ttft.p99>+10% significant\" tests the change in ttft.p99 against each request's value, and {base} is a JSON summary"
+        )) && out.stderr.contains("give both runs' records files"),
+        "{}",
+        out.context()
+    );
+    let out = llmload(&["compare", &base, &new, "--fail-if", "req_s<-5% significant"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("req_s is not measured per request"), "{}", out.context());
+    let out = llmload(&["compare", &format!("{base},{new}"), &new]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("is not a records file"), "{}", out.context());
 }
