@@ -324,7 +324,13 @@ mod tests {
         };
         let client = Client::new(settings);
         let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));
-        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop, (None, false), &mut |_, _| {});
+        client.stream(
+            Behind { stop: &stop, at_read, body: STREAM },
+            &mut m,
+            &stop,
+            (None, false),
+            &mut |_, _| {},
+        );
         m.outcome
     }
 

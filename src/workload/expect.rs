@@ -76,10 +76,8 @@ impl Expect {
                 (Some(Value::String(p)), _) => regex(p).map(Some).map_err(|e| format!("\"expect\": {e}")),
                 (_, Some(Value::Bool(true))) => Ok(Some(Expect::Json { keys: Vec::new() })),
                 (_, Some(Value::Array(keys))) => {
-                    let keys: Option<Vec<String>> = keys
-                        .iter()
-                        .map(|k| k.as_str().filter(|k| !k.is_empty()).map(String::from))
-                        .collect();
+                    let keys: Option<Vec<String>> =
+                        keys.iter().map(|k| k.as_str().filter(|k| !k.is_empty()).map(String::from)).collect();
                     keys.map_or_else(bad, |keys| Ok(Some(Expect::Json { keys })))
                 }
                 _ => bad(),
@@ -150,10 +148,18 @@ mod tests {
             Expect::parse_spec("json:a, b").unwrap(),
             Expect::Json { keys: vec!["a".into(), "b".into()] }
         );
-        assert!(matches!(Expect::parse_spec(r"regex:^\d+$").unwrap(), Expect::Regex(r) if r.as_str() == r"^\d+$"));
+        assert!(
+            matches!(Expect::parse_spec(r"regex:^\d+$").unwrap(), Expect::Regex(r) if r.as_str() == r"^\d+$")
+        );
         assert_eq!(Expect::parse_spec("jsn").unwrap_err(), format!("unknown check: {SPEC_FIX}"));
-        assert_eq!(Expect::parse_spec("contains:").unwrap_err(), format!("the text to contain is empty: {SPEC_FIX}"));
-        assert_eq!(Expect::parse_spec("regex").unwrap_err(), format!("regex needs its text after a colon: {SPEC_FIX}"));
+        assert_eq!(
+            Expect::parse_spec("contains:").unwrap_err(),
+            format!("the text to contain is empty: {SPEC_FIX}")
+        );
+        assert_eq!(
+            Expect::parse_spec("regex").unwrap_err(),
+            format!("regex needs its text after a colon: {SPEC_FIX}")
+        );
         assert!(Expect::parse_spec("json:a,,b").unwrap_err().starts_with("json:a,,b names an empty key"));
         let e = Expect::parse_spec("regex:(unclosed").unwrap_err();
         assert!(e.starts_with("\"(unclosed\" is not a regular expression (unclosed group)"), "{e}");
@@ -169,11 +175,22 @@ mod tests {
         assert_eq!(v(json!({"json": ["k"]})).unwrap(), Some(Expect::Json { keys: vec!["k".into()] }));
         assert!(matches!(v(json!({"regex": "^a"})).unwrap(), Some(Expect::Regex(_))));
         assert_eq!(v(json!(3)).unwrap_err(), format!("\"expect\" is 3: {VALUE_FIX}"));
-        for bad in [json!({"json": false}), json!({"json": [1]}), json!({"json": [""]}), json!({"regex": 1}), json!({"re": "x"}), json!({"regex": "a", "json": true})] {
+        for bad in [
+            json!({"json": false}),
+            json!({"json": [1]}),
+            json!({"json": [""]}),
+            json!({"regex": 1}),
+            json!({"re": "x"}),
+            json!({"regex": "a", "json": true}),
+        ] {
             assert!(v(bad.clone()).unwrap_err().starts_with("\"expect\" is {"), "{bad}");
         }
         assert!(v(json!("")).unwrap_err().starts_with("\"expect\": the text to contain is empty"));
-        assert!(v(json!({"regex": "a{2"})).unwrap_err().starts_with("\"expect\": \"a{2\" is not a regular expression"));
+        assert!(
+            v(json!({"regex": "a{2"}))
+                .unwrap_err()
+                .starts_with("\"expect\": \"a{2\" is not a regular expression")
+        );
     }
 
     #[test]

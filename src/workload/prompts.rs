@@ -143,7 +143,16 @@ pub fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
         let estimated = tokens::estimate(&text);
         (text, None, estimated)
     };
-    Ok(Prompt { text, messages, inputs, max_tokens, extra: None, followups: Vec::new(), counted_tokens, expect })
+    Ok(Prompt {
+        text,
+        messages,
+        inputs,
+        max_tokens,
+        extra: None,
+        followups: Vec::new(),
+        counted_tokens,
+        expect,
+    })
 }
 
 /// A message's text: a string `content`, or the `text` of its parts.

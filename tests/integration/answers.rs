@@ -64,8 +64,7 @@ fn expect_checks_prompts_without_their_own_and_the_threshold_fails_the_run() {
     // One client worker, no preflight: request k sends prompt k % 2 and is the mock's request
     // k, wrong for k = 3, 7, 11, 15, 19 (all prompt 1's). Prompt 0's own check fails on every
     // right answer (10); prompt 1 takes --expect, failing on the mock's 5 wrong ones.
-    let prompts =
-        dir.create("p.jsonl", "{\"prompt\": \"a\", \"expect\": \"WRONG\"}\n{\"prompt\": \"b\"}\n");
+    let prompts = dir.create("p.jsonl", "{\"prompt\": \"a\", \"expect\": \"WRONG\"}\n{\"prompt\": \"b\"}\n");
     let (out, j) = Llmload::run(&mock)
         .args("--api openai-chat -c 1 -n 20 --no-preflight --quiet")
         .opt("--param-file", &prompts)
@@ -75,7 +74,11 @@ fn expect_checks_prompts_without_their_own_and_the_threshold_fails_the_run() {
     out.expect_code(1);
     assert_eq!((&j["requests"]["answers_checked"], &j["requests"]["wrong_answer"]), (&json!(20), &json!(15)));
     assert_eq!(j["thresholds"][0], json!({"expr": "wrong_answer_rate<1%", "actual": 0.75, "pass": false}));
-    assert!(out.stderr.contains("threshold failed: wrong_answer_rate<1% (actual 75.00%)"), "{}", out.context());
+    assert!(
+        out.stderr.contains("threshold failed: wrong_answer_rate<1% (actual 75.00%)"),
+        "{}",
+        out.context()
+    );
 
     // JSON checks: no plain answer parses, so --expect json fails each one.
     let (out, j) = Llmload::run(&mock)
@@ -103,17 +106,27 @@ fn bad_checks_are_refused_before_any_request() {
     let out = Llmload::run(&mock).opt("--expect", "regex:(").args("-n 1").output();
     out.expect_code(2);
     assert!(
-        out.stderr.contains("--expect \"regex:(\" is invalid: \"(\" is not a regular expression (unclosed group)"),
+        out.stderr
+            .contains("--expect \"regex:(\" is invalid: \"(\" is not a regular expression (unclosed group)"),
         "{}",
         out.context()
     );
     let out = Llmload::run(&mock).opt("--expect", "startswith:x").args("-n 1").output();
     out.expect_code(2);
-    assert!(out.stderr.contains("write contains:TEXT, regex:PATTERN, json, or json:KEY,KEY"), "{}", out.context());
+    assert!(
+        out.stderr.contains("write contains:TEXT, regex:PATTERN, json, or json:KEY,KEY"),
+        "{}",
+        out.context()
+    );
     let dir = Dir::new("answers-bad-line");
-    let prompts = dir.create("p.jsonl", "{\"prompt\": \"a\"}\n{\"prompt\": \"b\", \"expect\": {\"json\": 1}}\n");
+    let prompts =
+        dir.create("p.jsonl", "{\"prompt\": \"a\"}\n{\"prompt\": \"b\", \"expect\": {\"json\": 1}}\n");
     let out = Llmload::run(&mock).opt("--param-file", &prompts).args("-n 1").output();
     out.expect_code(2);
-    assert!(out.stderr.contains("p.jsonl: JSONL line 2: \"expect\" is {\"json\":1}: give a string"), "{}", out.context());
+    assert!(
+        out.stderr.contains("p.jsonl: JSONL line 2: \"expect\" is {\"json\":1}: give a string"),
+        "{}",
+        out.context()
+    );
     assert_eq!(truth(&mock).requests, 0, "refused before any request, the preflight's included");
 }
