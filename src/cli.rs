@@ -418,6 +418,9 @@ target_flags! {
         /// abandon this share of streams on purpose, chosen by --seed and each request's number: SHARE (right after the send), SHARE@DELAY from the send (0.1@500ms) or SHARE@Ntok after N text events (0.2@16tok)
         #[argh(option)]
         pub cancel: Option<String>,
+        /// check every answer whose prompt has no "expect" of its own: contains:TEXT, regex:PATTERN, json or json:KEY,KEY; a wrong answer is counted (wrong_answer) and its latencies still count
+        #[argh(option)]
+        pub expect: Option<String>,
         /// scrape a server's Prometheus metrics (vLLM, SGLang, llama.cpp, TGI, a DCGM exporter) at this URL during the run and set them beside the client's (repeatable; a bare host:port gets /metrics)
         #[argh(option)]
         pub server_metrics: Vec<String>,
@@ -549,6 +552,9 @@ pub struct MockArgs {
     /// share of answers without ignore_eos that end early, after half their tokens with finish reason stop, 0 to 1 (default 0)
     #[argh(option, default = "0.0")]
     pub eos_share: f64,
+    /// share of answers whose text is wrong (every token WRONG), chosen by request number, 0 to 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub wrong_share: f64,
     /// uniform timing jitter as a fraction of ttft/itl, 0 to 1 (default 0)
     #[argh(option, default = "0.0")]
     pub jitter: f64,

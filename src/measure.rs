@@ -163,8 +163,14 @@ pub struct Measurement {
     pub server_ttft_s: Option<f64>,
     /// The Dify conversation the response belongs to, for the worker's next turn.
     pub conversation_id: Option<String>,
-    /// The answer's text, kept for a session's next turn (`ClientSettings::keep_answers`).
+    /// The answer's text, kept for a session's next turn (`ClientSettings::keep_answers`) and for
+    /// its check (`expect`) until the engine has made it; never sent to the reporter otherwise.
     pub answer: Option<String>,
+    /// A successful request's answer passed its check (`expect`, `--expect`); `None` when it had
+    /// none, or did not succeed.
+    pub expect_ok: Option<bool>,
+    /// A failed check's answer, its first characters (`expect::excerpt`).
+    pub answer_excerpt: Option<String>,
     /// 1-based turn in the worker's conversation (always 1 without `--turns`).
     pub turn: u32,
     /// The worker's session this request belongs to (1-based, counted per worker; a request is
@@ -221,6 +227,8 @@ impl Measurement {
             headers_at: None,
             first_event_at: None,
             answer: None,
+            expect_ok: None,
+            answer_excerpt: None,
             first_answer_at: None,
             text_at: Vec::new(),
             events: 0,

@@ -104,7 +104,10 @@ impl Client {
             Some(CancelAt::Tokens(n)) => Some(n),
             _ => None,
         };
-        let sent = Sent { t0, started, abandon_tokens };
+        // The answer's text is kept for a session's next turn, or for its check (`expect`).
+        let keep_answer =
+            self.settings.keep_answers || self.settings.expect.is_some() || job.prompt.expect.is_some();
+        let sent = Sent { t0, started, abandon_tokens, keep_answer };
         let (m, retry_after) = self.attempt_sent(job, stop, sent, &spec, &body, observe);
         transport::abandon_at(None);
         (m, retry_after)
@@ -120,7 +123,7 @@ impl Client {
         body: &[u8],
         observe: &mut F,
     ) -> (Measurement, Option<Duration>) {
-        let Sent { t0, started, abandon_tokens } = sent;
+        let Sent { t0, started, abandon_tokens, keep_answer } = sent;
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.max_tokens = spec.max_tokens;
         m.turn = job.turn;
@@ -191,7 +194,7 @@ impl Client {
             m.end_at = Instant::now();
             return (m, None);
         }
-        self.stream(reader, &mut m, stop, abandon_tokens, observe);
+        self.stream(reader, &mut m, stop, (abandon_tokens, keep_answer), observe);
         (m, None)
     }
 
@@ -218,6 +221,8 @@ struct Sent {
     t0: Instant,
     started: Instant,
     abandon_tokens: Option<u32>,
+    /// Keep the answer's text in the measurement (`Measurement::answer`).
+    keep_answer: bool,
 }
 
 /// Whether a send that failed with `e` went out on a pooled connection that the server had

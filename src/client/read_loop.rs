@@ -29,7 +29,7 @@ impl Client {
         let mut m = Measurement::new(0, 0, None, Instant::now());
         m.status = Some(200);
         transport::forget();
-        self.stream(body, &mut m, &StopSignal::default(), None, observe);
+        self.stream(body, &mut m, &StopSignal::default(), (None, self.settings.keep_answers), observe);
         m
     }
 
@@ -39,19 +39,20 @@ impl Client {
     /// compiles away. With `abandon_after`, the request is abandoned (`--cancel`) once that many
     /// text events have come: no event after the last of them counts, and the reader is dropped
     /// unfinished, which closes its connection (ureq pools only a connection whose body ended).
+    /// With `keep_answer`, the answer's text ends in `Measurement::answer`.
     pub(super) fn stream<F: FnMut(&sse::Event, Duration)>(
         &self,
         mut reader: impl Read,
         m: &mut Measurement,
         stop: &StopSignal,
-        abandon_after: Option<u32>,
+        (abandon_after, keep_answer): (Option<u32>, bool),
         observe: &mut F,
     ) {
         let mut parser = sse::Parser::new(self.limits);
         // A real tokenizer counts the whole text at the end; the estimate counts as text arrives.
         let mut s = StreamState {
             text: (!self.settings.tokenizer.is_estimate()).then(String::new),
-            answer: self.settings.keep_answers.then(String::new),
+            answer: keep_answer.then(String::new),
             abandon_after: abandon_after.map(|n| n as usize),
             ..Default::default()
         };
@@ -170,7 +171,8 @@ struct StreamState {
     abandoned: bool,
     /// The text so far, kept only when a real tokenizer will count it.
     text: Option<String>,
-    /// The answer so far (no reasoning), kept only for sessions (`ClientSettings::keep_answers`).
+    /// The answer so far (no reasoning), kept only for sessions (`ClientSettings::keep_answers`)
+    /// and answer checks (`expect`).
     answer: Option<String>,
     /// Whether the protocol recognised any event as its own.
     recognised: bool,
@@ -317,11 +319,18 @@ mod tests {
             tls: Tls::WebPki,
             workers: 1,
             keep_answers: false,
+            expect: None,
             cancel: None,
         };
         let client = Client::new(settings);
         let (stop, mut m) = (StopSignal::default(), Measurement::new(0, 0, None, Instant::now()));
-        client.stream(Behind { stop: &stop, at_read, body: STREAM }, &mut m, &stop, None, &mut |_, _| {});
+        client.stream(
+            Behind { stop: &stop, at_read, body: STREAM },
+            &mut m,
+            &stop,
+            (None, false),
+            &mut |_, _| {},
+        );
         m.outcome
     }
 

@@ -4,7 +4,7 @@
 
 use crate::protocol::Protocol;
 use crate::tokens::Tokenizer;
-use crate::workload::Lengths;
+use crate::workload::{Expect, Lengths};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,9 @@ pub struct ClientSettings {
     /// Keep each answer's text in its measurement (`Measurement::answer`): a session's next turn
     /// sends it back as the conversation so far.
     pub keep_answers: bool,
+    /// `--expect`: the check of every answer whose prompt has none of its own (`Prompt::expect`).
+    /// A request with a check keeps its answer's text until the engine has checked it.
+    pub expect: Option<Expect>,
     /// `--cancel`: the share of streams the client leaves on purpose, and when.
     pub cancel: Option<Cancel>,
 }

@@ -34,11 +34,19 @@ impl MockPlan {
                 "give a fraction from 0 to 1 (0.25 = every 4th answer ends early)",
             ));
         }
+        if !(0.0..=1.0).contains(&a.wrong_share) {
+            return Err(Error::flag(
+                "--wrong-share",
+                a.wrong_share.to_string(),
+                "give a fraction from 0 to 1 (0.25 = every 4th answer is wrong)",
+            ));
+        }
         let mock = MockConfig {
             ttft: duration("--ttft", &a.ttft)?,
             itl: duration("--itl", &a.itl)?,
             tokens: a.tokens,
             eos_share: a.eos_share,
+            wrong_share: a.wrong_share,
             keep_bodies: 0,
             jitter: a.jitter,
             lang: a.lang.parse().map_err(|fix: String| Error::flag("--lang", &a.lang, fix))?,

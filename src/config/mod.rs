@@ -31,7 +31,7 @@ use crate::tokens::Tokenizer;
 use crate::util::files::{self, cap};
 use crate::workload::synthetic::{Lengths, Plan};
 use crate::workload::{
-    Arrival, OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key,
+    Arrival, Expect, OpenLoop, Pacing, Prompt, RoundRobin, Warmup, is_secret_header, lines, mask_key,
 };
 use serde_json::{Value, json};
 
@@ -300,6 +300,11 @@ impl Config {
                 tls: tls(a)?,
                 workers: concurrency,
                 keep_answers: api.turns > 1 && api.api != Api::DifyChat,
+                expect: a
+                    .expect
+                    .as_deref()
+                    .map(|e| Expect::parse_spec(e).map_err(|fix| Error::flag("--expect", e, fix)))
+                    .transpose()?,
                 cancel: a.cancel.as_deref().map(|c| cancel::cancel(c, a.seed.unwrap_or(1))).transpose()?,
             },
             turns: api.turns,

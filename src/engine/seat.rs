@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::measure::{Measurement, Outcome};
 use crate::stop::StopSignal;
 use crate::util::rng::SplitMix64;
-use crate::workload::Prompt;
+use crate::workload::{Expect, Prompt, expect};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -113,6 +113,10 @@ impl<'a> Seat<'a> {
         let mut m = Box::new(self.client.execute(&request, self.stop));
         drop(in_flight);
         (m.scheduled, m.warmup) = (scheduled.min(m.t0), warmup);
+        check_answer(&mut m, prompt.expect.as_ref().or(config.client.expect.as_ref()));
+        if !config.client.keep_answers {
+            m.answer = None; // kept only for the check: the reporter never holds answers
+        }
         self.session_t0 = self.session_t0.or(Some(m.t0));
         (m.session, m.session_t0) = (self.session, self.session_t0);
         if config.client.keep_answers {
@@ -173,5 +177,38 @@ fn turn_messages(prompt: &Prompt) -> Vec<Value> {
     match prompt.messages.as_ref().and_then(Value::as_array) {
         Some(list) => list.clone(),
         None => vec![json!({"role": "user", "content": prompt.text})],
+    }
+}
+
+/// Judges a successful request's answer by its check, once, on the worker thread after the
+/// request has ended (its end instant is taken, so the check is off every timed path): sets
+/// `expect_ok`, and for a wrong answer its excerpt. A request without a check, or that did not
+/// succeed, is not judged.
+fn check_answer(m: &mut Measurement, check: Option<&Expect>) {
+    if let (Some(check), Outcome::Ok) = (check, &m.outcome) {
+        let answer = m.answer.as_deref().unwrap_or_default();
+        let ok = check.check(answer);
+        m.expect_ok = Some(ok);
+        m.answer_excerpt = (!ok).then(|| expect::excerpt(answer));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_successful_answers_with_a_check_are_judged() {
+        let check = Expect::parse_spec("contains:模型").unwrap();
+        let judged = |outcome: Outcome, answer: &str, check: Option<&Expect>| {
+            let mut m = Measurement::new(0, 0, None, Instant::now());
+            (m.outcome, m.answer) = (outcome, Some(answer.to_string()));
+            check_answer(&mut m, check);
+            (m.expect_ok, m.answer_excerpt)
+        };
+        assert_eq!(judged(Outcome::Ok, "大语言模型", Some(&check)), (Some(true), None));
+        assert_eq!(judged(Outcome::Ok, "WRONG ", Some(&check)), (Some(false), Some("WRONG ".into())));
+        assert_eq!(judged(Outcome::Ok, "WRONG ", None), (None, None));
+        assert_eq!(judged(Outcome::Cancelled, "WRONG ", Some(&check)), (None, None));
     }
 }

@@ -109,6 +109,13 @@ pub struct Record {
     /// `end_turn`). With `output_tokens` below `max_tokens`, the answer ended early.
     #[serde(default)]
     pub model_stopped: bool,
+    /// The answer passed its check (`expect`, `--expect`): `true`, `false` (a wrong answer, still
+    /// `ok`), or `null` when it had none or did not succeed.
+    #[serde(default)]
+    pub expect_ok: Option<bool>,
+    /// A wrong answer's first 120 characters; `null` otherwise.
+    #[serde(default)]
+    pub answer_excerpt: Option<String>,
     /// The server's own latency and time to first token (Dify), ms.
     #[serde(default, serialize_with = "three")]
     pub server_latency_ms: Option<f64>,
@@ -217,6 +224,8 @@ impl Record {
             cached_tokens: None,
             max_tokens: None,
             model_stopped: false,
+            expect_ok: None,
+            answer_excerpt: None,
             server_latency_ms: None,
             server_ttft_ms: None,
             events: 0,
@@ -277,6 +286,8 @@ impl Record {
             cached_tokens: m.usage_cached_tokens,
             max_tokens: m.max_tokens,
             model_stopped: m.model_stopped,
+            expect_ok: m.expect_ok,
+            answer_excerpt: m.answer_excerpt.clone(),
             server_latency_ms: ms(m.server_latency()),
             server_ttft_ms: ms(m.server_ttft()),
             events: m.events,
@@ -329,6 +340,7 @@ impl Record {
         m.reasoning_tokens = self.reasoning_tokens;
         m.usage_cached_tokens = self.cached_tokens;
         (m.max_tokens, m.model_stopped) = (self.max_tokens, self.model_stopped);
+        (m.expect_ok, m.answer_excerpt) = (self.expect_ok, self.answer_excerpt.clone());
         m.server_latency_s = self.server_latency_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.server_ttft_s = self.server_ttft_ms.map(|ms| ms_us(ms).as_secs_f64());
         m.turn = self.turn;
@@ -411,6 +423,8 @@ mod tests {
             cached_tokens: Some(3),
             max_tokens: None,
             model_stopped: false,
+            expect_ok: None,
+            answer_excerpt: None,
             server_latency_ms: Some(190.5),
             server_ttft_ms: None,
             events: 13,
@@ -431,7 +445,7 @@ mod tests {
         let got = String::from_utf8(line(&sample())).unwrap();
         assert_eq!(
             got,
-            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"session\":4,\"session_start_ms\":2.5,\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"sent_tokens\":6,\"usage_input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
+            "{\"worker\":3,\"prompt_index\":1,\"key_index\":0,\"turn\":2,\"conversation_id\":\"c1\",\"session\":4,\"session_start_ms\":2.5,\"start_ms\":12.5,\"start_unix_ms\":1748779200012.5,\"attempts\":1,\"reconnects\":0,\"request_id\":\"req-7\",\"status\":200,\"outcome\":\"ok\",\"error\":null,\"ttfb_ms\":1.5,\"ttfe_ms\":2.0,\"ttft_ms\":100.25,\"ttfa_ms\":100.25,\"tpot_ms\":10.0,\"e2e_ms\":200.0,\"itl_ms\":[10.0,9.875],\"silence_ms\":null,\"output_tokens\":11,\"token_source\":\"usage\",\"counted_tokens\":10,\"input_tokens\":7,\"sent_tokens\":6,\"usage_input_tokens\":7,\"reasoning_tokens\":4,\"cached_tokens\":3,\"max_tokens\":null,\"model_stopped\":false,\"expect_ok\":null,\"answer_excerpt\":null,\"server_latency_ms\":190.5,\"server_ttft_ms\":null,\"events\":13,\"text_events\":11,\"warnings\":[],\"api\":\"dify-chat\",\"url\":\"http://127.0.0.1:8080/v1/chat-messages\",\"read_lag_max_ms\":0.042,\"scheduled_ms\":12.0,\"warmup\":false,\"run_id\":\"20250601T120000.000Z-4\",\"shard\":\"1/4\"}
 "
         );
         let back: Record = serde_json::from_str(&got).unwrap();

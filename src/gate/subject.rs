@@ -56,6 +56,7 @@ const SUBJECTS: &[Row] = &[
     Row { name: "server_ttft", kind: Kind::Time, source: Source::Metric("server_ttft_ms") },
     Row { name: "success_rate", kind: Kind::Share, source: Source::Run(success_rate) },
     Row { name: "error_rate", kind: Kind::Share, source: Source::Run(error_rate) },
+    Row { name: "wrong_answer_rate", kind: Kind::Share, source: Source::Run(wrong_answer_rate) },
     Row { name: "req_s", kind: Kind::Number, source: Source::Run(req_s) },
     Row { name: "output_tok_s", kind: Kind::Number, source: Source::Run(output_tok_s) },
     Row { name: "goodput", kind: Kind::Number, source: Source::Run(goodput) },
@@ -71,6 +72,11 @@ fn success_rate(s: &Value) -> Option<f64> {
 fn error_rate(s: &Value) -> Option<f64> {
     let (ok, failed) = (s["requests"]["ok"].as_f64()?, s["requests"]["failed"].as_f64()?);
     (ok + failed > 0.0).then(|| failed / (ok + failed))
+}
+
+/// Wrong answers / checked answers (`expect`, `--expect`).
+fn wrong_answer_rate(s: &Value) -> Option<f64> {
+    s["wrong_answer_rate"].as_f64()
 }
 
 fn req_s(s: &Value) -> Option<f64> {
@@ -170,6 +176,9 @@ impl Subject {
                 "no data: {} needs --slo and a request judged against it (see the goodput above)",
                 self.row.name
             ),
+            Source::Run(_) if self.row.name == "wrong_answer_rate" => {
+                "no data: no answer was checked: give --expect or an \"expect\" on the prompts' lines".into()
+            }
             Source::Run(_) => format!("no data: no request finished, so {} is undefined", self.row.name),
         }
     }
@@ -224,6 +233,10 @@ mod tests {
         assert_eq!(Subject::parse("attainment").unwrap().kind(), Kind::Share);
         assert_eq!(Subject::parse("goodput").unwrap().value(&json!({"goodput": null})), None);
         assert!(Subject::parse("attainment").unwrap().missing().contains("needs --slo"));
+        let checked = json!({"wrong_answer_rate": 0.25});
+        assert_eq!(Subject::parse("wrong_answer_rate").unwrap().value(&checked), Some(0.25));
+        assert_eq!(Subject::parse("wrong_answer_rate").unwrap().kind(), Kind::Share);
+        assert!(Subject::parse("wrong_answer_rate").unwrap().missing().contains("give --expect"));
         let none = json!({"requests": {"ok": 0, "failed": 0}, "success_rate": null});
         assert_eq!(Subject::parse("error_rate").unwrap().value(&none), None);
     }
@@ -238,7 +251,7 @@ mod tests {
         );
         assert!(
             e("ttfx.p95")
-                .ends_with("or success_rate, error_rate, req_s, output_tok_s, goodput, attainment, stalled")
+                .ends_with("or success_rate, error_rate, wrong_answer_rate, req_s, output_tok_s, goodput, attainment, stalled")
         );
         assert_eq!(
             e("ttft.p999"),

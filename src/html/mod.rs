@@ -248,6 +248,20 @@ fn headline(s: &Summary, l: Lang) -> String {
         &percent(s.success_rate),
         l.pick("ok / (ok + failed)", "成功 / (成功 + 失败)"),
     );
+    if r.answers_checked > 0 {
+        let (wrong, checked) = (count(r.wrong_answer), count(r.answers_checked));
+        let class = if r.wrong_answer > 0 { "fail" } else { "pass" };
+        o += &Card {
+            class,
+            label: l.pick("wrong answers", "错误回答").into(),
+            value: percent(s.wrong_answer_rate),
+            detail: l.pick(
+                format!("{wrong} of {checked} checked answers failed their check"),
+                format!("{checked} 个经检查的回答中 {wrong} 个未通过"),
+            ),
+        }
+        .html();
+    }
     o += &card(
         l.pick("requests/s", "请求/秒"),
         &rate(s.throughput.requests_per_s),
@@ -682,6 +696,22 @@ mod tests {
         let card = "<div class=\"card\"><div class=\"label\">cache hits</div><div class=\"value\">67.0%</div><div class=\"detail\">6,700 input tokens from the server&#39;s prefix cache</div></div>";
         assert!(show(&summary, Lang::En).contains(card), "{}", show(&summary, Lang::En));
         let zh = "<div class=\"label\">缓存命中</div><div class=\"value\">67.0%</div><div class=\"detail\">6,700 个输入 token 来自服务器的前缀缓存</div>";
+        assert!(show(&summary, Lang::Zh).contains(zh));
+    }
+
+    #[test]
+    fn checked_answers_have_a_card() {
+        let run = run(30);
+        let mut summary = Summary::new(config(), &run, None);
+        let show = |s: &Summary, lang| {
+            page(&Page { summary: s, series: &run.series, stats: &run.stats, extra: Vec::new(), lang })
+        };
+        assert!(!show(&summary, Lang::En).contains("wrong answers"), "nothing was checked");
+        (summary.requests.answers_checked, summary.requests.wrong_answer) = (20, 5);
+        summary.wrong_answer_rate = Some(0.25);
+        let card = "<div class=\"card fail\"><div class=\"label\">wrong answers</div><div class=\"value\">25.0%</div><div class=\"detail\">5 of 20 checked answers failed their check</div></div>";
+        assert!(show(&summary, Lang::En).contains(card), "{}", show(&summary, Lang::En));
+        let zh = "<div class=\"label\">错误回答</div><div class=\"value\">25.0%</div><div class=\"detail\">20 个经检查的回答中 5 个未通过</div>";
         assert!(show(&summary, Lang::Zh).contains(zh));
     }
 

@@ -98,6 +98,11 @@ pub struct MockConfig {
     /// The share (0..=1) of answers without `ignore_eos` that end early: after half their
     /// tokens, with finish reason `stop` (`--eos-share`). Picked like a fault's share.
     pub eos_share: f64,
+    /// The share (0..=1) of answers whose text is wrong: every token of the answer is
+    /// `WRONG ` instead of the language's passage, with the same count and timing
+    /// (`--wrong-share`, for testing answer checks). Picked by the request's sequence number
+    /// like a fault's share, so `0.25` makes exactly every 4th answer wrong.
+    pub wrong_share: f64,
     /// Keep the first this many API request bodies, parsed, for `MockHandle::bodies` (tests
     /// that check what a client sent). 0: none.
     pub keep_bodies: usize,
@@ -134,6 +139,7 @@ impl Default for MockConfig {
             itl: Duration::from_millis(10),
             tokens: 64,
             eos_share: 0.0,
+            wrong_share: 0.0,
             keep_bodies: 0,
             jitter: 0.0,
             lang: Lang::Zh,
@@ -300,6 +306,9 @@ fn validate(config: &MockConfig) -> io::Result<()> {
     }
     if !(0.0..=1.0).contains(&config.eos_share) {
         return invalid(format!("mock eos share {} is outside 0..=1", config.eos_share));
+    }
+    if !(0.0..=1.0).contains(&config.wrong_share) {
+        return invalid(format!("mock wrong share {} is outside 0..=1", config.wrong_share));
     }
     if config.slots == Some(0) {
         return invalid("mock slots must be at least 1".into());
@@ -706,6 +715,21 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_share_makes_exactly_that_share_of_answers_wrong() {
+        let h = server(MockConfig { wrong_share: 0.25, ..config(3, &[]) });
+        let mut client = Client::connect(&h);
+        let wrong: Vec<bool> = (0..8)
+            .map(|_| {
+                let r = client.call("POST", DIFY_PATH, &dify("hi"));
+                let text = answers(&r.data());
+                assert!(text == "WRONG WRONG WRONG " || text == "大语言", "{text}");
+                text.starts_with("WRONG")
+            })
+            .collect();
+        assert_eq!(wrong, [false, false, false, true, false, false, false, true]);
+    }
+
+    #[test]
     fn openai_stream_has_role_chunk_tokens_finish_usage_and_done() {
         let h = server(MockConfig { lang: Lang::Mixed, ..config(6, &[]) });
         let body = openai(json!({"stream_options": {"include_usage": true}}));
@@ -717,7 +741,7 @@ mod tests {
         assert_eq!(data[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
         assert!(data.iter().all(|d| d["model"] == "qwen-mock"));
         assert_eq!(text_events(&data), 6);
-        assert_eq!(answers(&data), script::text(Lang::Mixed, 6));
+        assert_eq!(answers(&data), script::text(Lang::Mixed, false, 6));
         let n = data.len();
         assert_eq!(data[n - 2]["choices"][0]["finish_reason"], "stop");
         assert_eq!(data[n - 1]["choices"], json!([]));

@@ -200,7 +200,8 @@ impl<'a, W: Write> Reply<'a, W> {
             script::sleep_until(schedule.next_deadline());
         }
         self.rec.generated(plan.tokens);
-        let text = script::text(self.config.lang, plan.tokens);
+        let wrong = faults::hits(self.config.wrong_share, self.n);
+        let text = script::text(self.config.lang, wrong, plan.tokens);
         let body = shape.blocking_body(&text, &plan.end(self.received.elapsed()));
         let body = match fault {
             Some(Fault::Cut) => return self.cut_body(body.as_bytes()),

@@ -64,9 +64,18 @@ fn zh_char(i: u64) -> &'static str {
     &ZH[start..start + c.len_utf8()]
 }
 
+/// Every token of a wrong answer (`MockConfig::wrong_share`): text no real answer contains,
+/// that is no JSON and no number.
+pub(super) const WRONG: &str = "WRONG ";
+
+/// Token `i` of a response in `lang`, or of a wrong answer.
+pub(super) fn answer_token(lang: Lang, wrong: bool, i: u64) -> &'static str {
+    if wrong { WRONG } else { token(lang, i) }
+}
+
 /// The whole text of a response with `n` tokens (for non-streaming replies).
-pub(super) fn text(lang: Lang, n: u64) -> String {
-    (0..n).map(|i| token(lang, i)).collect()
+pub(super) fn text(lang: Lang, wrong: bool, n: u64) -> String {
+    (0..n).map(|i| answer_token(lang, wrong, i)).collect()
 }
 
 /// Seeded per response: jitter and ids are reproducible.
@@ -162,10 +171,10 @@ mod tests {
 
     #[test]
     fn tokens_per_language() {
-        assert_eq!(text(Lang::En, 3), " The model reads");
-        assert_eq!(text(Lang::Zh, 5), "大语言模型");
-        assert_eq!(text(Lang::Mixed, 4), " The大 model语");
-        let long = text(Lang::Zh, 1000);
+        assert_eq!(text(Lang::En, false, 3), " The model reads");
+        assert_eq!(text(Lang::Zh, false, 5), "大语言模型");
+        assert_eq!(text(Lang::Mixed, false, 4), " The大 model语");
+        let long = text(Lang::Zh, false, 1000);
         assert_eq!(long.chars().count(), 1000);
         assert!(long.chars().all(|c| !c.is_ascii()));
     }

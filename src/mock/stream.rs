@@ -60,6 +60,8 @@ pub(super) struct Stream {
     shape: Box<dyn Shape + Send>,
     plan: Plan,
     lang: Lang,
+    /// The answer is wrong (`MockConfig::wrong_share`): every token is `script::WRONG`.
+    wrong: bool,
     schedule: Schedule,
     received: Instant,
     /// Token index and fault, when a mid-stream fault strikes before that token.
@@ -96,6 +98,7 @@ impl Stream {
             fault_delay: config.fault_delay,
             plan,
             lang: config.lang,
+            wrong: super::faults::hits(config.wrong_share, n),
             schedule: Schedule::new(received, config, n),
             received,
             close,
@@ -126,7 +129,7 @@ impl Stream {
         let mut delay = Duration::ZERO;
         match self.strike.filter(|&(at, _)| at == i).map(|(_, f)| f) {
             Some(Fault::Cut) => {
-                let event = self.shape.text_event(script::token(self.lang, i));
+                let event = self.shape.text_event(script::answer_token(self.lang, self.wrong, i));
                 self.push(http::cut_chunk(&event), None, Mark::Plain);
                 self.end = Some(Next::Close);
                 return;
@@ -169,7 +172,7 @@ impl Stream {
             self.push(http::chunk(b": ping\n\n", false), Some(due), Mark::Plain);
         } else if i < self.plan.tokens {
             let due = self.schedule.next_deadline() + delay;
-            let event = self.shape.text_event(script::token(self.lang, i));
+            let event = self.shape.text_event(script::answer_token(self.lang, self.wrong, i));
             self.push(http::chunk(&event, false), Some(due), Mark::Text);
         } else if self.pings_only {
             self.push(http::END_CHUNK.to_vec(), None, Mark::Plain);

@@ -45,6 +45,19 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     let _ = writeln!(o, "\n{}", title(&s.config, l));
     said(&mut o, l, ("requests", "请求"), totals(s, l));
     said(&mut o, l, ("success", "成功率"), percent(s.success_rate));
+    if s.requests.answers_checked > 0 {
+        let (wrong, checked) = (count(s.requests.wrong_answer), count(s.requests.answers_checked));
+        let share = percent(s.wrong_answer_rate);
+        said(
+            &mut o,
+            l,
+            ("answers", "回答检查"),
+            l.pick(
+                format!("{wrong} of {checked} checked answers wrong ({share}); their latencies still count"),
+                format!("{checked} 个回答经检查，{wrong} 个错误（{share}）；其延迟照常计入"),
+            ),
+        );
+    }
     if s.requests.retried > 0 {
         let (retried, attempts) = (count(s.requests.retried), count(s.requests.attempts));
         said(

@@ -72,6 +72,10 @@ pub struct RunStats {
     /// Successful answers the model ended itself below the asked `max_tokens`
     /// (`Measurement::ended_early`).
     pub ended_early: u64,
+    /// Successful requests whose answer was checked (`Measurement::expect_ok`), and of them
+    /// those whose answer failed its check (still `ok`, in every latency).
+    pub answers_checked: u64,
+    pub wrong_answers: u64,
     pub ttfb: Histogram,
     pub ttfe: Histogram,
     pub ttft: Histogram,
@@ -337,6 +341,10 @@ impl RunStats {
         self.user_reads += u64::from(m.user_reads);
         self.attempts += u64::from(m.attempts);
         self.reconnects += u64::from(m.reconnects);
+        if let Some(ok) = m.expect_ok {
+            self.answers_checked += 1;
+            self.wrong_answers += u64::from(!ok);
+        }
         if m.attempts > 1 {
             self.retried += 1;
         }
@@ -481,6 +489,8 @@ impl AddAssign<&RunStats> for RunStats {
         self.attempts += o.attempts;
         self.reconnects += o.reconnects;
         self.ended_early += o.ended_early;
+        self.answers_checked += o.answers_checked;
+        self.wrong_answers += o.wrong_answers;
         for (kind, t) in &o.errors {
             self.errors
                 .entry(kind.clone())
@@ -558,6 +568,24 @@ mod tests {
         let mut m = Measurement::new(0, 0, None, Instant::now());
         m.outcome = Outcome::Failed { kind, message: msg.into() };
         m
+    }
+
+    #[test]
+    fn wrong_answers_are_counted_and_keep_their_latencies() {
+        let t0 = Instant::now();
+        let (mut a, mut b) = (RunStats::default(), RunStats::default());
+        let mut right = ok(t0, 100, 5);
+        right.expect_ok = Some(true);
+        let mut wrong = ok(t0, 200, 3);
+        wrong.expect_ok = Some(false);
+        a.add(&right);
+        a.add(&ok(t0, 100, 5)); // no check
+        b.add(&wrong);
+        let mut warm = wrong.clone();
+        warm.warmup = true;
+        b.add(&warm);
+        a += &b;
+        assert_eq!((a.ok, a.answers_checked, a.wrong_answers, a.ttft.count()), (3, 2, 1, 3));
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub struct Summary {
     /// ok / (ok + failed): cancelled requests are not counted; `null` when none finished.
     #[serde(serialize_with = "six")]
     pub success_rate: Option<f64>,
+    /// wrong_answer / answers_checked; `null` when no answer was checked.
+    #[serde(serialize_with = "six")]
+    pub wrong_answer_rate: Option<f64>,
     /// Failed requests by error kind (`http_500`, `timeout_ttfb`, …).
     pub errors: BTreeMap<String, u64>,
     /// The first message seen for each error kind (later ones are usually alike).
@@ -303,6 +306,10 @@ pub struct Requests {
     /// Of `ok`, the answers the model ended itself (finish reason `stop`, Anthropic `end_turn`)
     /// with fewer output tokens than the request's `max_tokens` asked for.
     pub ended_early: u64,
+    /// Of `ok`, the answers checked (`expect`, `--expect`), and of those the ones that failed
+    /// their check: still `ok`, their latencies counted.
+    pub answers_checked: u64,
+    pub wrong_answer: u64,
 }
 
 /// Per second of the measured window (`window_s`).
@@ -634,8 +641,12 @@ impl Summary {
                 attempts: s.attempts,
                 warmup: s.warmup,
                 ended_early: s.ended_early,
+                answers_checked: s.answers_checked,
+                wrong_answer: s.wrong_answers,
             },
             success_rate: (finished > 0).then(|| s.ok as f64 / finished as f64),
+            wrong_answer_rate: (s.answers_checked > 0)
+                .then(|| s.wrong_answers as f64 / s.answers_checked as f64),
             errors: s.errors.iter().map(|(k, t)| (k.clone(), t.count)).collect(),
             error_messages: s.errors.iter().map(|(k, t)| (k.clone(), t.first_message.clone())).collect(),
             throughput: Throughput {

@@ -352,6 +352,9 @@ fn openai(bytes: &[u8]) -> Result<Vec<Candidate<'_>>, String> {
             }
             (None, None) => {}
         }
+        if let Some(e) = body.remove("expect") {
+            core.insert("expect".into(), e); // llmload's check of the answer, never sent
+        }
         body.remove("stream");
         body.remove("stream_options");
         let mut prompt = prompts::from_object(core).map_err(|e| format!("line {n}: {e}"))?;

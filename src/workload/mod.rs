@@ -1,8 +1,10 @@
-//! What each request sends: prompts (a line file, JSONL, a dataset file, or synthetic), API keys (handed out
+//! What each request sends: prompts (a line file, JSONL, a dataset file, or synthetic) and the
+//! checks of their answers (`expect`), API keys (handed out
 //! round-robin), how requests are paced across workers, the open-loop schedule, and trace files
 //! (`--trace`). It does not send anything or measure anything.
 
 pub mod dataset;
+pub mod expect;
 pub mod lines;
 pub mod pacing;
 pub mod prompts;
@@ -11,6 +13,7 @@ pub mod schedule;
 pub mod synthetic;
 pub mod trace;
 
+pub use expect::Expect;
 pub use pacing::{Pacing, RequestBudget, Warmup};
 pub use prompts::Prompt;
 pub use round_robin::RoundRobin;

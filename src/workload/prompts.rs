@@ -1,9 +1,10 @@
 //! What a request says: the `Prompt` type and `--param-file`'s two formats — one prompt a line
 //! (the seed's), or JSONL (`{"prompt":…}`, `{"messages":[…]}`, `{"query":…, "inputs":{…}}`, each
-//! with an optional `max_tokens`), detected when the first non-empty line begins with `{` and
+//! with an optional `max_tokens` and an optional answer check `expect`), detected when the first non-empty line begins with `{` and
 //! some line is a JSON object; a JSONL file's broken line is an error with its line number, never
 //! a prompt of raw JSON. It does not read files (`lines`) or build synthetic prompts (`synthetic`).
 
+use super::expect::Expect;
 use crate::tokens;
 use serde_json::{Map, Value};
 
@@ -27,6 +28,8 @@ pub struct Prompt {
     /// Our count of what the server reads (all messages), for input tokens without usage: the
     /// estimate, recounted by `--tokenizer` when one is given.
     pub counted_tokens: u64,
+    /// A JSONL line's check of the answer (`"expect"`); `--expect` applies to prompts without one.
+    pub expect: Option<Expect>,
 }
 
 impl Prompt {
@@ -41,6 +44,7 @@ impl Prompt {
             extra: None,
             followups: Vec::new(),
             counted_tokens,
+            expect: None,
         }
     }
 
@@ -103,6 +107,10 @@ pub fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
             _ => return Err(format!("\"max_tokens\" is {v}: give a whole number of at least 1")),
         },
     };
+    let expect = match o.remove("expect") {
+        None => None,
+        Some(v) => Expect::from_value(&v)?,
+    };
     let inputs = match o.remove("inputs") {
         None | Some(Value::Null) => None,
         Some(Value::Object(i)) => Some(i),
@@ -135,7 +143,16 @@ pub fn from_object(mut o: Map<String, Value>) -> Result<Prompt, String> {
         let estimated = tokens::estimate(&text);
         (text, None, estimated)
     };
-    Ok(Prompt { text, messages, inputs, max_tokens, extra: None, followups: Vec::new(), counted_tokens })
+    Ok(Prompt {
+        text,
+        messages,
+        inputs,
+        max_tokens,
+        extra: None,
+        followups: Vec::new(),
+        counted_tokens,
+        expect,
+    })
 }
 
 /// A message's text: a string `content`, or the `text` of its parts.
@@ -202,6 +219,22 @@ mod tests {
         assert_eq!(got[2].text, "hi");
         assert_eq!(got[2].messages.as_ref().unwrap()[0]["content"], "be brief");
         assert_eq!(got[2].counted_tokens, 3);
+    }
+
+    #[test]
+    fn jsonl_lines_carry_their_answer_checks() {
+        let got = from_lines(lines(&[
+            r#"{"prompt": "a", "expect": "Paris"}"#,
+            r#"{"prompt": "b", "expect": {"json": ["name"]}}"#,
+            r#"{"prompt": "c"}"#,
+        ]))
+        .unwrap();
+        assert_eq!(got[0].expect, Some(Expect::Contains("Paris".into())));
+        assert_eq!(got[1].expect, Some(Expect::Json { keys: vec!["name".into()] }));
+        assert_eq!(got[2].expect, None);
+        let err = from_lines(lines(&[r#"{"prompt": "a"}"#, r#"{"prompt": "b", "expect": {"regex": "("}}"#]))
+            .unwrap_err();
+        assert!(err.starts_with("JSONL line 2: \"expect\": \"(\" is not a regular expression ("), "{err}");
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub fn assert_short_floats(v: &Value, what: &str) {
     numbers(v, "", &mut found);
     for (path, x) in found {
         let places = if path.ends_with("success_rate")
+            || path == "wrong_answer_rate"
             || path.ends_with("cache_hit_share")
             || path.starts_with("goodput.attainment")
             || path == "thresholds.actual"
@@ -119,6 +120,7 @@ mod wire {
         pub window_s: f64,
         pub requests: Requests,
         pub success_rate: Option<f64>,
+        pub wrong_answer_rate: Option<f64>,
         pub errors: BTreeMap<String, u64>,
         pub error_messages: BTreeMap<String, String>,
         pub throughput: Throughput,
@@ -317,6 +319,8 @@ mod wire {
         pub attempts: u64,
         pub warmup: u64,
         pub ended_early: u64,
+        pub answers_checked: u64,
+        pub wrong_answer: u64,
     }
 
     #[derive(Debug, Deserialize)]
@@ -487,6 +491,8 @@ mod wire {
         pub cached_tokens: Option<u64>,
         pub max_tokens: Option<u32>,
         pub model_stopped: bool,
+        pub expect_ok: Option<bool>,
+        pub answer_excerpt: Option<String>,
         pub server_latency_ms: Option<f64>,
         pub server_ttft_ms: Option<f64>,
         pub events: usize,
@@ -571,6 +577,8 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
         attempts: 10,
         warmup: 0,
         ended_early: 0,
+        answers_checked: 0,
+        wrong_answer: 0,
     };
     assert_eq!(l.requests, requests, "{}", out.context());
     assert_eq!(r.requests, requests, "{}", report.context());

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `llmload` binary against the embedded mock server on 127.0.0.1.
 //! One test binary (so it builds once); each module covers one capability.
 
+mod answers;
 mod apis;
 mod artifacts;
 mod bad_input;
