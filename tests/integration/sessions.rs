@@ -12,8 +12,10 @@ fn turns_completed(j: &Value) -> Value {
 fn sessions_report_their_duration_and_the_turns_they_completed() {
     let mock = fast_mock(4, &[]);
     let dir = Dir::new("sessions-duration");
+    // One worker, so that the six requests are two whole sessions whatever the machine's pace
+    // (two workers share the budget of six as fast as each goes).
     let (out, j, recs) = Llmload::run(&mock)
-        .args("--api openai-chat --turns 3 --think-time 50ms -c 2 -n 6 --no-preflight --quiet")
+        .args("--api openai-chat --turns 3 --think-time 50ms -c 1 -n 6 --no-preflight --quiet")
         .logged(&dir);
     out.expect_code(0);
     let s = &j["sessions"];
