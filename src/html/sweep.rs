@@ -6,7 +6,9 @@
 //! each level marked passed, failed or undecided, in a sign as well as a colour, and the
 //! capacity a vertical line), the attainment of each level with its 95 % interval against the
 //! target, the table of levels with the columns of the sweep's terminal table, and the first
-//! level's configuration. Pure: the levels' summaries in, the HTML out.
+//! level's configuration. When the levels scraped `--server-metrics`, the server's most
+//! requests waiting and running and its KV cache's highest use by level (where it saturated),
+//! charted and in the table. Pure: the levels' summaries in, the HTML out.
 
 use super::svg::{Plot, escape};
 use super::{Section, charts, shell};
@@ -116,6 +118,13 @@ pub fn page(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             id: "by-level",
             title: title(("Tokens, ITL and errors by level", "各级别的 token、ITL 与错误")),
             body: by_level(levels, l),
+        });
+    }
+    if has_server(levels) {
+        sections.push(Section {
+            id: "server",
+            title: title(("The server by level", "各级别的服务端")),
+            body: server(levels, l),
         });
     }
     if levels.iter().any(|x| x.summary.goodput.is_some()) {
@@ -477,6 +486,54 @@ fn by_level(levels: &[Level], l: Lang) -> String {
     o
 }
 
+/// Whether any level scraped the server (`--server-metrics`).
+fn has_server(levels: &[Level]) -> bool {
+    levels.iter().any(|x| x.summary.server.is_some())
+}
+
+/// Where the server saturated: its most requests waiting (and running) and its KV cache's
+/// highest use against the levels.
+fn server(levels: &[Level], l: Lang) -> String {
+    let mut o = String::from("<div class=\"grid\">");
+    o += &by_level_chart(
+        levels,
+        l,
+        (
+            l.pick(
+                "Requests on the server by level: the most waiting and running",
+                "各级别服务端的请求：等待与运行中的最多数",
+            ),
+            l.pick("requests", "请求"),
+        ),
+        &[
+            (l.pick("waiting max", "等待最多"), "s3", |s| s.server.as_ref()?.waiting_max),
+            (l.pick("running max", "运行中最多"), "s1", |s| s.server.as_ref()?.running_max),
+        ],
+        charts::tick,
+        |_| None,
+    );
+    // A share's ticks are a hundredth of its percentages': two decimals fewer.
+    let pct = |v: f64, d: usize| format!("{}%", charts::tick(v * 100.0, d.saturating_sub(2)));
+    o += &by_level_chart(
+        levels,
+        l,
+        (
+            l.pick("KV cache use by level: its highest", "各级别的 KV 缓存占用：最高值"),
+            l.pick("KV use", "KV 占用"),
+        ),
+        &[(l.pick("KV max", "KV 最高"), "s4", |s| s.server.as_ref()?.kv_use_max)],
+        pct,
+        |_| None,
+    );
+    o += "</div>";
+    let note = l.pick(
+        "The server's own metrics (--server-metrics), over each level's scrapes: a queue that grows from one level to the next, or a KV cache near 100%, is where the server saturated.",
+        "服务端自身的指标（--server-metrics），按各级别的抓取计：等待队列逐级增长，或 KV 缓存接近 100%，即服务端饱和之处。",
+    );
+    let _ = write!(o, "<p class=\"note\">{note}</p>");
+    o
+}
+
 /// A level's index, requests/s, attainment and attainment's interval.
 type Attained = (usize, f64, f64, Option<(f64, f64)>);
 
@@ -560,8 +617,16 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         l.pick("goodput", "有效吞吐"),
         l.pick("attainment", "达成率"),
         l.pick("95% interval", "95% 区间"),
-        l.pick("verdict", "判定"),
     ];
+    let server = has_server(levels);
+    if server {
+        columns.extend([
+            l.pick("running max", "运行中最多"),
+            l.pick("waiting max", "等待最多"),
+            l.pick("KV max", "KV 最高"),
+        ]);
+    }
+    columns.push(l.pick("verdict", "判定"));
     if capacity.is_some() {
         columns.push(l.pick("search", "搜索"));
     }
@@ -598,7 +663,11 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         let mut cells = r.cells().to_vec();
         // The failed requests beside their share (the terminal's `errors` column).
         cells.insert(7, crate::output::format::count(x.summary.requests.failed));
-        for cell in cells.into_iter().chain([interval, verdict.to_string()]) {
+        cells.push(interval);
+        if server {
+            cells.extend(r.server_cells());
+        }
+        for cell in cells.into_iter().chain([verdict.to_string()]) {
             let _ = write!(o, "<td>{}</td>", escape(&cell));
         }
         if capacity.is_some() {
@@ -874,6 +943,64 @@ mod tests {
         ] {
             assert!(zh.contains(text), "{text}");
         }
+    }
+
+    #[test]
+    fn levels_that_scraped_the_server_show_where_it_saturated() {
+        let owned = made(&["c1", "c2", "c4"], |i, s| {
+            let mut b = crate::html::server::tests::block();
+            (b.running_max, b.waiting_max, b.kv_use_max) = (
+                [Some(1.0), Some(2.0), Some(4.0)][i],
+                [Some(0.0), Some(3.0), Some(11.6)][i],
+                Some(0.25 * (i + 1) as f64),
+            );
+            s.server = Some(b);
+        });
+        let html = page(&levels(&owned), None, Lang::En);
+        let (by, server, levels_at) = (
+            html.find("<section id=\"by-level\">").unwrap(),
+            html.find("<section id=\"server\">").expect("a server section"),
+            html.find("<section id=\"levels\">").unwrap(),
+        );
+        assert!(by < server && server < levels_at, "after the charts by level, before the table");
+        let section = &html[server..html.find("<section id=\"attainment\">").unwrap()];
+        assert_eq!(section.matches("<svg").count(), 2, "{section}");
+        for text in [
+            "<figcaption>Requests on the server by level: the most waiting and running</figcaption>",
+            "<figcaption>KV cache use by level: its highest</figcaption>",
+            ">waiting max<",
+            ">running max<",
+            ">KV max<",
+            ">100%</text>",
+        ] {
+            assert!(section.contains(text), "{text}: {section}");
+        }
+        let table = &html[levels_at..];
+        assert!(
+            table.contains(
+                "<th>95% interval</th><th>running max</th><th>waiting max</th><th>KV max</th><th>verdict</th>"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("<td>0.0%–8.8%</td><td>4</td><td>12</td><td>75.0%</td><td>-</td></tr>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("<td>91.2%–100.0%</td><td>1</td><td>0</td><td>25.0%</td><td>-</td></tr>"),
+            "{table}"
+        );
+        let zh = page(&levels(&owned), None, Lang::Zh);
+        for text in [
+            "<h2>各级别的服务端</h2>",
+            "<th>运行中最多</th><th>等待最多</th><th>KV 最高</th>",
+            "各级别的 KV 缓存占用",
+        ] {
+            assert!(zh.contains(text), "{text}");
+        }
+        // Without a server block: neither the section nor the columns.
+        let plain = sweep(Lang::En, false);
+        assert!(!plain.contains("id=\"server\"") && !plain.contains("waiting max"));
     }
 
     #[test]

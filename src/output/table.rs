@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(head.len(), line.len());
         let none = Row { server: Some(ServerCells::default()), ..sample() };
         assert!(row(&none, Lang::En).ends_with("           -/-       -"), "{}", row(&none, Lang::En));
-        assert_eq!(crate::output::format::display_width(&header(Lang::Zh, true)), crate::output::format::display_width(&row(&r, Lang::Zh)));
+        assert_eq!(
+            crate::output::format::display_width(&header(Lang::Zh, true)),
+            crate::output::format::display_width(&row(&r, Lang::Zh))
+        );
     }
 
     /// Where each column ends, in terminal columns: the right edge of every cell but the first

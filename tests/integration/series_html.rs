@@ -164,7 +164,9 @@ fn the_series_adds_up_to_the_summary_and_report_rebuilds_it() {
     for l in &lines {
         let _: Line = serde_json::from_value(l.clone()).unwrap_or_else(|e| panic!("{e}: {l}"));
         keys.extend(l.as_object().unwrap().keys().cloned());
-        keys.extend(l["server"].as_object().into_iter().flat_map(|o| o.keys().map(|k| format!("server.{k}"))));
+        keys.extend(
+            l["server"].as_object().into_iter().flat_map(|o| o.keys().map(|k| format!("server.{k}"))),
+        );
         assert_short_floats(l, "a series line");
     }
     let listed = documented("series.md");
