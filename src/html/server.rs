@@ -58,14 +58,18 @@ fn cards(s: &Server, l: Lang) -> Vec<Card> {
     };
     let scrapes: u64 = s.pages.iter().map(|p| p.scrapes).sum();
     let failed: u64 = s.pages.iter().map(|p| p.failed).sum();
-    let (pages, scraped, failed_n) = (s.pages.len(), count(scrapes), count(failed));
+    let (scraped, failed_n) = (count(scrapes), count(failed));
+    let pages = match s.pages.len() {
+        1 => l.pick("1 page".to_string(), "1 个页面".to_string()),
+        n => l.pick(format!("{n} pages"), format!("{n} 个页面")),
+    };
     let mut cards = vec![
         plain(
             l.pick("server", "服务端"),
             s.kind.to_string(),
             l.pick(
-                format!("{pages} page(s) · {scraped} scrapes · {failed_n} failed"),
-                format!("{pages} 个页面 · 抓取 {scraped} 次 · 失败 {failed_n} 次"),
+                format!("{pages} · {scraped} scrapes · {failed_n} failed"),
+                format!("{pages} · 抓取 {scraped} 次 · 失败 {failed_n} 次"),
             ),
         ),
         plain(
@@ -296,7 +300,7 @@ pub(super) mod tests {
     fn the_cards_say_the_load_the_caches_the_tokens_and_the_release() {
         let html: String = cards(&block(), Lang::En).iter().map(Card::html).collect();
         for card in [
-            "<div class=\"card\"><div class=\"label\">server</div><div class=\"value\">vllm</div><div class=\"detail\">1 page(s) · 30 scrapes · 1 failed</div></div>",
+            "<div class=\"card\"><div class=\"label\">server</div><div class=\"value\">vllm</div><div class=\"detail\">1 page · 30 scrapes · 1 failed</div></div>",
             "<div class=\"label\">running max</div><div class=\"value\">4</div><div class=\"detail\">mean 3.2</div>",
             "<div class=\"label\">waiting max</div><div class=\"value\">12</div><div class=\"detail\">mean 5.5</div>",
             "<div class=\"label\">KV cache max</div><div class=\"value\">87.5%</div><div class=\"detail\">preemptions 2</div>",

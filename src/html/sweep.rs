@@ -376,11 +376,12 @@ fn error_share(s: &Summary) -> Option<f64> {
 
 /// One chart of `lines` against the levels, in level order: x is the concurrency or the rate
 /// when the levels are of one kind, else (`--rate auto`) the successful requests/s with each
-/// point labelled with its level. `y_label` writes the y ticks; `tag` adds a label to a point.
+/// point labelled with its level. `y_label` writes the y ticks; `tag` adds a label to a point;
+/// `top` fixes the y axis's end (a share's 100 %), else it is a tenth above the largest value.
 fn by_level_chart(
     levels: &[Level],
     l: Lang,
-    (title, unit): (&str, &str),
+    (title, unit, top): (&str, &str, Option<f64>),
     lines: &[ByLevel],
     y_label: impl Fn(f64, usize) -> String,
     tag: impl Fn(&Summary) -> Option<String>,
@@ -395,12 +396,9 @@ fn by_level_chart(
     let order = level_order(levels);
     let x_max = levels.iter().map(x_of).fold(0.0, f64::max);
     let y_max = levels.iter().flat_map(|x| lines.iter().filter_map(|f| (f.2)(x.summary))).fold(0.0, f64::max);
-    let mut plot = Plot::new(
-        W * 0.74,
-        H * 0.75,
-        (0.0, if x_max > 0.0 { x_max * 1.08 } else { 1.0 }),
-        (0.0, if y_max > 0.0 { y_max * 1.1 } else { 1.0 }),
-    );
+    let y_top = top.unwrap_or(if y_max > 0.0 { y_max * 1.1 } else { 1.0 });
+    let mut plot =
+        Plot::new(W * 0.74, H * 0.75, (0.0, if x_max > 0.0 { x_max * 1.08 } else { 1.0 }), (0.0, y_top));
     plot.axes(x_title, unit, charts::tick, y_label);
     for &(label, class, value) in lines {
         let points: Vec<(f64, Option<f64>)> =
@@ -438,7 +436,7 @@ fn by_level(levels: &[Level], l: Lang) -> String {
     o += &by_level_chart(
         levels,
         l,
-        (l.pick("Output tokens per second by level", "各级别的每秒输出 token"), "tok/s"),
+        (l.pick("Output tokens per second by level", "各级别的每秒输出 token"), "tok/s", None),
         &[("out tok/s", "s1", |s| Some(s.throughput.output_tokens_per_s))],
         charts::tick,
         |_| None,
@@ -446,7 +444,7 @@ fn by_level(levels: &[Level], l: Lang) -> String {
     o += &by_level_chart(
         levels,
         l,
-        (l.pick("ITL by level", "各级别的 ITL"), "ITL ms"),
+        (l.pick("ITL by level", "各级别的 ITL"), "ITL ms", None),
         &[
             ("p50", "s1", |s| s.metrics.itl_ms.as_ref().map(|d| d.p50)),
             ("p99", "s2", |s| s.metrics.itl_ms.as_ref().map(|d| d.p99)),
@@ -466,6 +464,7 @@ fn by_level(levels: &[Level], l: Lang) -> String {
                     "各级别的错误：失败占已结束请求的比例",
                 ),
                 l.pick("error share", "错误率"),
+                None,
             ),
             &[(l.pick("error share", "错误率"), "s3", error_share)],
             pct,
@@ -504,6 +503,7 @@ fn server(levels: &[Level], l: Lang) -> String {
                 "各级别服务端的请求：等待与运行中的最多数",
             ),
             l.pick("requests", "请求"),
+            None,
         ),
         &[
             (l.pick("waiting max", "等待最多"), "s3", |s| s.server.as_ref()?.waiting_max),
@@ -520,6 +520,7 @@ fn server(levels: &[Level], l: Lang) -> String {
         (
             l.pick("KV cache use by level: its highest", "各级别的 KV 缓存占用：最高值"),
             l.pick("KV use", "KV 占用"),
+            Some(1.0),
         ),
         &[(l.pick("KV max", "KV 最高"), "s4", |s| s.server.as_ref()?.kv_use_max)],
         pct,
