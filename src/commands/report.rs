@@ -148,7 +148,8 @@ fn levels(a: &ReportArgs, plan: ReportPlan, sweep: &SweepLevels) -> Result<u8, E
             labels(sweep)
         ),
     ));
-    show(&format!("{}\n", header(lang)));
+    // Records hold requests only: a rebuilt level has no server block, and no server columns.
+    show(&format!("{}\n", header(lang, false)));
     let mut done: Vec<(&SweepLevel, Summary)> = Vec::new();
     for level in &sweep.levels {
         let rebuilt = super::rebuild::rebuild_run(&a.records, &level.run_id, false, plan.slo.as_ref(), None)?;
@@ -156,7 +157,7 @@ fn levels(a: &ReportArgs, plan: ReportPlan, sweep: &SweepLevels) -> Result<u8, E
         let noticed = crate::output::warnings::after_run(&summary);
         summary.warnings.extend(noticed.iter().map(Warning::both));
         summary.check(&plan.thresholds);
-        show(&format!("{}\n", row(&Row::of(&level.label, &summary))));
+        show(&format!("{}\n", row(&Row::of(&level.label, &summary), false)));
         done.push((level, summary));
     }
     for (level, summary) in &done {

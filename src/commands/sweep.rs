@@ -88,7 +88,7 @@ impl Sweep {
         if base.synthetic.is_none() && shape.count().is_none_or(|n| n > 1) {
             say(&replayed(base.prompts.len(), &base.prompt_source, lang));
         }
-        print_out(&format!("{}\n", header(lang)));
+        print_out(&format!("{}\n", header(lang, base.scrape.is_some())));
         let capacity = match levels {
             Levels::Concurrency(cs) => {
                 for c in cs {
@@ -243,7 +243,8 @@ impl Sweep {
         let (mut summary, _run, crew) =
             measure(&config, records, self.interrupts.clone(), &[], &start, live)?;
         summary.check(&self.plan.thresholds);
-        print_out(&format!("{}\n", row(&Row::of(name.as_deref().unwrap_or(&label), &summary))));
+        let server = self.plan.base.scrape.is_some();
+        print_out(&format!("{}\n", row(&Row::of(name.as_deref().unwrap_or(&label), &summary), server)));
         let threads = crew.threads();
         crew.dismiss(); // the next level starts with none of this one's threads or connections
         let interrupted = summary.interrupted;

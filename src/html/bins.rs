@@ -2,7 +2,7 @@
 //! regrouped into a few equal-width bins (and its cumulative share), and a long run's seconds
 //! merged into at most a few hundred points. Pure numbers; drawing is `charts`'.
 
-use crate::stats::{Histogram, SeriesRow};
+use crate::stats::{Histogram, SeriesRow, ServerSecond};
 
 /// Values in equal-width bins from `lo`; those beyond the last bin's end are in `above`.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +82,13 @@ pub struct Point {
     /// The median of the merged seconds' p50s, and the largest of their p99s (so a spike shows).
     pub ttft: [Option<f64>; 2],
     pub itl: [Option<f64>; 2],
+    /// The server's requests running and waiting and its KV cache use (0–1), the largest of
+    /// the merged seconds' scrapes (so a queue's peak shows); `None` without a scrape.
+    pub running: Option<f64>,
+    pub waiting: Option<f64>,
+    pub kv_use: Option<f64>,
+    /// The server's generation-token counter's growth a second, the mean of the merged seconds'.
+    pub generated_per_s: Option<f64>,
 }
 
 /// `rows` merged `k` at a time so that at most `max` points remain; and `k`.
@@ -104,6 +111,10 @@ pub fn points(rows: &[SeriesRow], max: usize) -> (Vec<Point>, usize) {
             let per_s = |f: fn(&SeriesRow) -> u64| g.iter().map(f).sum::<u64>() as f64 / secs;
             let p50 = |f: fn(&SeriesRow) -> Option<f64>| median(g.iter().filter_map(f).collect());
             let p99 = |f: fn(&SeriesRow) -> Option<f64>| g.iter().filter_map(f).reduce(f64::max);
+            let server = |f: fn(&ServerSecond) -> Option<f64>| {
+                g.iter().filter_map(move |r| r.server.as_ref().and_then(f))
+            };
+            let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
             Point {
                 t: g[g.len() - 1].elapsed_s,
                 requests_per_s: per_s(|r| r.ok),
@@ -112,6 +123,10 @@ pub fn points(rows: &[SeriesRow], max: usize) -> (Vec<Point>, usize) {
                 in_flight: g.iter().map(|r| r.in_flight).max().unwrap_or(0),
                 ttft: [p50(|r| r.ttft_p50_ms), p99(|r| r.ttft_p99_ms)],
                 itl: [p50(|r| r.itl_p50_ms), p99(|r| r.itl_p99_ms)],
+                running: server(|s| s.running).reduce(f64::max),
+                waiting: server(|s| s.waiting).reduce(f64::max),
+                kv_use: server(|s| s.kv_use).reduce(f64::max),
+                generated_per_s: mean(server(|s| s.generation_tokens_per_s).collect()),
             }
         })
         .collect();
@@ -198,5 +213,34 @@ mod tests {
         let (p, _) = points(&cut, 300);
         assert_eq!((p.len(), p[1].t, p[1].requests_per_s), (2, 2.01, 4.0 / 1.01));
         assert!(points(&[], 300).0.is_empty());
+    }
+
+    #[test]
+    fn merged_seconds_keep_the_servers_peak() {
+        let rows: Vec<SeriesRow> = (0..4)
+            .map(|i| SeriesRow {
+                server: (i != 1).then(|| ServerSecond {
+                    running: Some(2.0),
+                    waiting: Some([3.0, 0.0, 9.0, 1.0][i]),
+                    kv_use: Some(0.1 * i as f64),
+                    generation_tokens_per_s: Some([100.0, 0.0, 50.0, 70.0][i]),
+                    prompt_tokens_per_s: None,
+                    values: Default::default(),
+                }),
+                ..row(i)
+            })
+            .collect();
+        let (p, _) = points(&rows, 2);
+        // Seconds 1–2 (the second without a scrape adds nothing) and 3–4.
+        assert_eq!(
+            (p[0].waiting, p[0].running, p[0].kv_use, p[0].generated_per_s),
+            (Some(3.0), Some(2.0), Some(0.0), Some(100.0))
+        );
+        assert_eq!(
+            (p[1].waiting, p[1].kv_use, p[1].generated_per_s),
+            (Some(9.0), Some(0.30000000000000004), Some(60.0))
+        );
+        let (plain, _) = points(&rows[1..2], 300);
+        assert_eq!((plain[0].waiting, plain[0].kv_use), (None, None), "no scrape, no value");
     }
 }

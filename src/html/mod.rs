@@ -1,7 +1,8 @@
 //! The `--html` report: one self-contained page (inline CSS and SVG; no script, font, image or
 //! stylesheet fetched, a Content-Security-Policy that forbids any) with the run's headline
 //! numbers, the thresholds' result and the goodput when the run had `--threshold` or `--slo`
-//! (`goals`), the client's verdict, the per-second charts (the `--series` rows), the
+//! (`goals`), the client's verdict, the per-second charts (the `--series` rows), the server's
+//! side beside the client's when the run scraped `--server-metrics` (`server`), the
 //! distributions of TTFT, ITL, E2E and output tokens, the run by API key and by prompt when it
 //! used more than one (`breakdown`), the errors, the warnings and the config (keys masked, as
 //! the JSON summary has them). Every text from a run (prompt sources, error messages, URLs,
@@ -17,6 +18,7 @@ mod bins;
 mod breakdown;
 mod charts;
 mod goals;
+mod server;
 mod svg;
 pub mod sweep;
 
@@ -82,12 +84,19 @@ pub fn page(p: &Page) -> String {
             title: title(("Second by second", "逐秒")),
             body: charts::series(p.series, l),
         },
-        Section {
-            id: "distributions",
-            title: title(("Distributions", "分布")),
-            body: distributions(s, p.stats, l),
-        },
     ]);
+    if let Some(server) = &s.server {
+        sections.push(Section {
+            id: "server",
+            title: title(("Server", "服务端")),
+            body: server::section(server, &s.metrics, p.series, l),
+        });
+    }
+    sections.extend([Section {
+        id: "distributions",
+        title: title(("Distributions", "分布")),
+        body: distributions(s, p.stats, l),
+    }]);
     if let Some(body) = breakdown::keys(&s.by_key, l) {
         sections.push(Section { id: "keys", title: title(("By API key", "按 API 密钥")), body });
     }
@@ -699,6 +708,93 @@ mod tests {
         assert!(show(&summary, Lang::Zh).contains(zh));
     }
 
+    /// The page of `run(30)` with the server block of `server::tests::block` and a scrape in
+    /// every second (`kv`: with the KV cache's use).
+    fn server_page(lang: Lang, kv: bool) -> String {
+        let run = run(30);
+        let mut summary = Summary::new(config(), &run, None);
+        summary.server = Some(server::tests::block());
+        let series = server::tests::scraped(&run.series, kv);
+        page(&Page { summary: &summary, series: &series, stats: &run.stats, extra: Vec::new(), lang })
+    }
+
+    /// The x coordinates of the time ticks (`12s`) of the `<svg>`s in `html`, each chart's.
+    fn time_ticks(html: &str) -> Vec<Vec<String>> {
+        html.split("<svg class=\"chart\"")
+            .skip(1)
+            .map(|svg| {
+                let svg = svg.split("</svg>").next().unwrap();
+                svg.split("<text class=\"tick\" x=\"")
+                    .skip(1)
+                    .filter_map(|t| {
+                        let (x, rest) = t.split_once('"')?;
+                        let label = rest.split_once('>')?.1.split_once('<')?.0;
+                        let secs = label.strip_suffix('s').is_some_and(|n| n.parse::<f64>().is_ok());
+                        secs.then(|| format!("{x}:{label}"))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_server_section_sits_after_the_series_with_its_charts_on_their_time_axis() {
+        let html = server_page(Lang::En, true);
+        let (series, server, distributions) = (
+            html.find("<section id=\"series\">").unwrap(),
+            html.find("<section id=\"server\">").expect("a server section"),
+            html.find("<section id=\"distributions\">").unwrap(),
+        );
+        assert!(series < server && server < distributions, "after the series, before the distributions");
+        assert!(html.contains("<a href=\"#server\">Server</a>"));
+        let section = &html[server..distributions];
+        // Two pairs of charts and the TTFT split's bar.
+        assert_eq!(section.matches("<figure class=\"pair\">").count(), 2, "{section}");
+        assert_eq!(section.matches("<svg class=\"chart\"").count(), 4);
+        assert_eq!(section.matches("<svg class=\"stacked\"").count(), 1);
+        assert_eq!(html.matches("<svg").count(), 6 + 5 * 2 + 5, "the run's charts and the server's");
+        for text in [
+            "<title>Requests on the server</title>",
+            "<title>Client TTFT p50</title>",
+            "<title>KV cache use</title>",
+            ">waiting<",
+            ">server generated<",
+            "<td>TTFT</td><td>10</td><td>20.0–40.0ms</td>",
+            "the server generated 80 · llmload received 80",
+        ] {
+            assert!(section.contains(text), "{text}");
+        }
+        // Every time-series chart of the page, the server's too, has the same time axis.
+        let ticks = time_ticks(&html[series..distributions]);
+        assert_eq!(ticks.len(), 6 + 4, "{ticks:?}");
+        assert!(!ticks[0].is_empty() && ticks.iter().all(|t| t == &ticks[0]), "{ticks:?}");
+        // Without the KV cache's use: one pair, and a note that says why.
+        let no_kv = server_page(Lang::En, false);
+        assert_eq!(no_kv.matches("<figure class=\"pair\">").count(), 1);
+        assert!(no_kv.contains("<p class=\"note\">The server's pages show no KV cache use.</p>"));
+    }
+
+    #[test]
+    fn the_server_section_speaks_chinese() {
+        let html = server_page(Lang::Zh, true);
+        let section = &html[html.find("<section id=\"server\">").unwrap()..];
+        let section = &section[..section.find("</section>").unwrap()];
+        for text in [
+            "<h2>服务端</h2>",
+            "运行中最多",
+            "等待最多",
+            "KV 缓存最高",
+            "服务器生成 80 · llmload 收到 80",
+            "<title>服务端的请求</title>",
+            ">排队<",
+        ] {
+            assert!(section.contains(text), "{text}");
+        }
+        for english in ["waiting", "running", "queue", "generated", "received", "Requests on"] {
+            assert!(!section.contains(english), "{english} in the Chinese section");
+        }
+    }
+
     #[test]
     fn checked_answers_have_a_card() {
         let run = run(30);
@@ -718,7 +814,7 @@ mod tests {
     #[test]
     fn sections_appear_only_with_their_data() {
         let plain = render(&run(30));
-        for id in ["thresholds", "goodput", "keys", "prompts"] {
+        for id in ["thresholds", "goodput", "keys", "prompts", "server"] {
             assert!(!plain.contains(&format!("id=\"{id}\"")), "{id} without its data");
         }
         assert!(

@@ -6,7 +6,9 @@
 //! each level marked passed, failed or undecided, in a sign as well as a colour, and the
 //! capacity a vertical line), the attainment of each level with its 95 % interval against the
 //! target, the table of levels with the columns of the sweep's terminal table, and the first
-//! level's configuration. Pure: the levels' summaries in, the HTML out.
+//! level's configuration. When the levels scraped `--server-metrics`, the server's most
+//! requests waiting and running and its KV cache's highest use by level (where it saturated),
+//! charted and in the table. Pure: the levels' summaries in, the HTML out.
 
 use super::svg::{Plot, escape};
 use super::{Section, charts, shell};
@@ -116,6 +118,13 @@ pub fn page(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
             id: "by-level",
             title: title(("Tokens, ITL and errors by level", "各级别的 token、ITL 与错误")),
             body: by_level(levels, l),
+        });
+    }
+    if has_server(levels) {
+        sections.push(Section {
+            id: "server",
+            title: title(("The server by level", "各级别的服务端")),
+            body: server(levels, l),
         });
     }
     if levels.iter().any(|x| x.summary.goodput.is_some()) {
@@ -367,11 +376,12 @@ fn error_share(s: &Summary) -> Option<f64> {
 
 /// One chart of `lines` against the levels, in level order: x is the concurrency or the rate
 /// when the levels are of one kind, else (`--rate auto`) the successful requests/s with each
-/// point labelled with its level. `y_label` writes the y ticks; `tag` adds a label to a point.
+/// point labelled with its level. `y_label` writes the y ticks; `tag` adds a label to a point;
+/// `top` fixes the y axis's end (a share's 100 %), else it is a tenth above the largest value.
 fn by_level_chart(
     levels: &[Level],
     l: Lang,
-    (title, unit): (&str, &str),
+    (title, unit, top): (&str, &str, Option<f64>),
     lines: &[ByLevel],
     y_label: impl Fn(f64, usize) -> String,
     tag: impl Fn(&Summary) -> Option<String>,
@@ -386,12 +396,9 @@ fn by_level_chart(
     let order = level_order(levels);
     let x_max = levels.iter().map(x_of).fold(0.0, f64::max);
     let y_max = levels.iter().flat_map(|x| lines.iter().filter_map(|f| (f.2)(x.summary))).fold(0.0, f64::max);
-    let mut plot = Plot::new(
-        W * 0.74,
-        H * 0.75,
-        (0.0, if x_max > 0.0 { x_max * 1.08 } else { 1.0 }),
-        (0.0, if y_max > 0.0 { y_max * 1.1 } else { 1.0 }),
-    );
+    let y_top = top.unwrap_or(if y_max > 0.0 { y_max * 1.1 } else { 1.0 });
+    let mut plot =
+        Plot::new(W * 0.74, H * 0.75, (0.0, if x_max > 0.0 { x_max * 1.08 } else { 1.0 }), (0.0, y_top));
     plot.axes(x_title, unit, charts::tick, y_label);
     for &(label, class, value) in lines {
         let points: Vec<(f64, Option<f64>)> =
@@ -429,7 +436,7 @@ fn by_level(levels: &[Level], l: Lang) -> String {
     o += &by_level_chart(
         levels,
         l,
-        (l.pick("Output tokens per second by level", "各级别的每秒输出 token"), "tok/s"),
+        (l.pick("Output tokens per second by level", "各级别的每秒输出 token"), "tok/s", None),
         &[("out tok/s", "s1", |s| Some(s.throughput.output_tokens_per_s))],
         charts::tick,
         |_| None,
@@ -437,7 +444,7 @@ fn by_level(levels: &[Level], l: Lang) -> String {
     o += &by_level_chart(
         levels,
         l,
-        (l.pick("ITL by level", "各级别的 ITL"), "ITL ms"),
+        (l.pick("ITL by level", "各级别的 ITL"), "ITL ms", None),
         &[
             ("p50", "s1", |s| s.metrics.itl_ms.as_ref().map(|d| d.p50)),
             ("p99", "s2", |s| s.metrics.itl_ms.as_ref().map(|d| d.p99)),
@@ -457,6 +464,7 @@ fn by_level(levels: &[Level], l: Lang) -> String {
                     "各级别的错误：失败占已结束请求的比例",
                 ),
                 l.pick("error share", "错误率"),
+                None,
             ),
             &[(l.pick("error share", "错误率"), "s3", error_share)],
             pct,
@@ -474,6 +482,56 @@ fn by_level(levels: &[Level], l: Lang) -> String {
             l.pick("No request failed at any level.", "所有级别都没有失败的请求。")
         );
     }
+    o
+}
+
+/// Whether any level scraped the server (`--server-metrics`).
+fn has_server(levels: &[Level]) -> bool {
+    levels.iter().any(|x| x.summary.server.is_some())
+}
+
+/// Where the server saturated: its most requests waiting (and running) and its KV cache's
+/// highest use against the levels.
+fn server(levels: &[Level], l: Lang) -> String {
+    let mut o = String::from("<div class=\"grid\">");
+    o += &by_level_chart(
+        levels,
+        l,
+        (
+            l.pick(
+                "Requests on the server by level: the most waiting and running",
+                "各级别服务端的请求：等待与运行中的最多数",
+            ),
+            l.pick("requests", "请求"),
+            None,
+        ),
+        &[
+            (l.pick("waiting max", "等待最多"), "s3", |s| s.server.as_ref()?.waiting_max),
+            (l.pick("running max", "运行中最多"), "s1", |s| s.server.as_ref()?.running_max),
+        ],
+        charts::tick,
+        |_| None,
+    );
+    // A share's ticks are a hundredth of its percentages': two decimals fewer.
+    let pct = |v: f64, d: usize| format!("{}%", charts::tick(v * 100.0, d.saturating_sub(2)));
+    o += &by_level_chart(
+        levels,
+        l,
+        (
+            l.pick("KV cache use by level: its highest", "各级别的 KV 缓存占用：最高值"),
+            l.pick("KV use", "KV 占用"),
+            Some(1.0),
+        ),
+        &[(l.pick("KV max", "KV 最高"), "s4", |s| s.server.as_ref()?.kv_use_max)],
+        pct,
+        |_| None,
+    );
+    o += "</div>";
+    let note = l.pick(
+        "The server's own metrics (--server-metrics), over each level's scrapes: a queue that grows from one level to the next, or a KV cache near 100%, is where the server saturated.",
+        "服务端自身的指标（--server-metrics），按各级别的抓取计：等待队列逐级增长，或 KV 缓存接近 100%，即服务端饱和之处。",
+    );
+    let _ = write!(o, "<p class=\"note\">{note}</p>");
     o
 }
 
@@ -560,8 +618,16 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         l.pick("goodput", "有效吞吐"),
         l.pick("attainment", "达成率"),
         l.pick("95% interval", "95% 区间"),
-        l.pick("verdict", "判定"),
     ];
+    let server = has_server(levels);
+    if server {
+        columns.extend([
+            l.pick("running max", "运行中最多"),
+            l.pick("waiting max", "等待最多"),
+            l.pick("KV max", "KV 最高"),
+        ]);
+    }
+    columns.push(l.pick("verdict", "判定"));
     if capacity.is_some() {
         columns.push(l.pick("search", "搜索"));
     }
@@ -598,7 +664,11 @@ fn table(levels: &[Level], capacity: Option<&Capacity>, l: Lang) -> String {
         let mut cells = r.cells().to_vec();
         // The failed requests beside their share (the terminal's `errors` column).
         cells.insert(7, crate::output::format::count(x.summary.requests.failed));
-        for cell in cells.into_iter().chain([interval, verdict.to_string()]) {
+        cells.push(interval);
+        if server {
+            cells.extend(r.server_cells());
+        }
+        for cell in cells.into_iter().chain([verdict.to_string()]) {
             let _ = write!(o, "<td>{}</td>", escape(&cell));
         }
         if capacity.is_some() {
@@ -874,6 +944,64 @@ mod tests {
         ] {
             assert!(zh.contains(text), "{text}");
         }
+    }
+
+    #[test]
+    fn levels_that_scraped_the_server_show_where_it_saturated() {
+        let owned = made(&["c1", "c2", "c4"], |i, s| {
+            let mut b = crate::html::server::tests::block();
+            (b.running_max, b.waiting_max, b.kv_use_max) = (
+                [Some(1.0), Some(2.0), Some(4.0)][i],
+                [Some(0.0), Some(3.0), Some(11.6)][i],
+                Some(0.25 * (i + 1) as f64),
+            );
+            s.server = Some(b);
+        });
+        let html = page(&levels(&owned), None, Lang::En);
+        let (by, server, levels_at) = (
+            html.find("<section id=\"by-level\">").unwrap(),
+            html.find("<section id=\"server\">").expect("a server section"),
+            html.find("<section id=\"levels\">").unwrap(),
+        );
+        assert!(by < server && server < levels_at, "after the charts by level, before the table");
+        let section = &html[server..html.find("<section id=\"attainment\">").unwrap()];
+        assert_eq!(section.matches("<svg").count(), 2, "{section}");
+        for text in [
+            "<figcaption>Requests on the server by level: the most waiting and running</figcaption>",
+            "<figcaption>KV cache use by level: its highest</figcaption>",
+            ">waiting max<",
+            ">running max<",
+            ">KV max<",
+            ">100%</text>",
+        ] {
+            assert!(section.contains(text), "{text}: {section}");
+        }
+        let table = &html[levels_at..];
+        assert!(
+            table.contains(
+                "<th>95% interval</th><th>running max</th><th>waiting max</th><th>KV max</th><th>verdict</th>"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("<td>0.0%–8.8%</td><td>4</td><td>12</td><td>75.0%</td><td>-</td></tr>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("<td>91.2%–100.0%</td><td>1</td><td>0</td><td>25.0%</td><td>-</td></tr>"),
+            "{table}"
+        );
+        let zh = page(&levels(&owned), None, Lang::Zh);
+        for text in [
+            "<h2>各级别的服务端</h2>",
+            "<th>运行中最多</th><th>等待最多</th><th>KV 最高</th>",
+            "各级别的 KV 缓存占用",
+        ] {
+            assert!(zh.contains(text), "{text}");
+        }
+        // Without a server block: neither the section nor the columns.
+        let plain = sweep(Lang::En, false);
+        assert!(!plain.contains("id=\"server\"") && !plain.contains("waiting max"));
     }
 
     #[test]

@@ -173,7 +173,7 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
 
 /// The bucket that holds a server percentile: `low–high` with one unit (`20–40ms`), `> low`
 /// for the `+Inf` bucket.
-fn bucket(b: Bounded) -> String {
+pub fn bucket(b: Bounded) -> String {
     if !b.high.is_finite() {
         return format!("> {}", opt_ms(Some(b.low)));
     }

@@ -1,5 +1,7 @@
 //! `llmload sweep`'s banner (the target, the levels, the time they should take); its table: one
-//! row per level as it ends, the same columns for every kind of sweep; and `--find`'s lines: what
+//! row per level as it ends, the same columns for every kind of sweep (and the server's most
+//! requests running and waiting and its KV cache's highest use when it scrapes
+//! `--server-metrics`); and `--find`'s lines: what
 //! each level is about to measure, and the answer with what is known of the levels that bound
 //! it. The live line under a level is `progress`'s.
 
@@ -25,6 +27,10 @@ const COLUMNS: [(&str, &str); 12] = [
     ("verdict", "判定"),
     ("", ""),
 ];
+/// The server's columns (`--server-metrics`), before the verdict: its most requests running and
+/// waiting over the level, and its KV cache at its fullest.
+const SERVER_COLUMNS: [(&str, &str); 3] =
+    [("running max", "运行中最多"), ("waiting max", "等待最多"), ("KV max", "KV 最高")];
 const LEVEL_WIDTH: usize = 16;
 const WIDTH: usize = 13;
 
@@ -41,6 +47,11 @@ pub struct Row {
     pub goodput: Option<f64>,
     pub attainment: Option<f64>,
     pub verdict: Option<Verdict>,
+    /// The server's most requests running and waiting, and its KV cache's highest use (0–1),
+    /// over the level (`--server-metrics`); `None` without them.
+    pub running_max: Option<f64>,
+    pub waiting_max: Option<f64>,
+    pub kv_max: Option<f64>,
 }
 
 impl Row {
@@ -61,6 +72,14 @@ impl Row {
         ]
     }
 
+    /// The server's cells: running max, waiting max, KV max (`-` where unknown).
+    pub fn server_cells(&self) -> [String; 3] {
+        let whole = |v: Option<f64>| {
+            v.map_or_else(|| "-".to_string(), |v| super::format::count(v.round().max(0.0) as u64))
+        };
+        [whole(self.running_max), whole(self.waiting_max), percent(self.kv_max)]
+    }
+
     pub fn of(level: &str, s: &Summary) -> Row {
         let m = &s.metrics;
         let p =
@@ -77,14 +96,19 @@ impl Row {
             goodput: s.goodput.as_ref().map(|g| g.requests_per_s),
             attainment: s.goodput.as_ref().and_then(|g| g.attainment),
             verdict: s.client.verdict,
+            running_max: s.server.as_ref().and_then(|x| x.running_max),
+            waiting_max: s.server.as_ref().and_then(|x| x.waiting_max),
+            kv_max: s.server.as_ref().and_then(|x| x.kv_use_max),
         }
     }
 }
 
-/// The header line.
-pub fn header(lang: Lang) -> String {
+/// The header line; with the server's columns when the sweep scrapes `--server-metrics`.
+pub fn header(lang: Lang, server: bool) -> String {
     let mut line = pad_right(lang.pick("level", "级别"), LEVEL_WIDTH);
-    for &c in &COLUMNS[..COLUMNS.len() - 1] {
+    let (before, verdict) = COLUMNS[..COLUMNS.len() - 1].split_at(COLUMNS.len() - 2);
+    let shown = if server { &SERVER_COLUMNS[..] } else { &[] };
+    for &c in before.iter().chain(shown).chain(verdict) {
         line.push_str(&pad_left(lang.of(c), WIDTH));
     }
     line
@@ -197,11 +221,12 @@ pub fn banner(b: &Banner, lang: Lang) -> String {
     parts.join(" · ")
 }
 
-/// One level's line, its columns under the header's.
-pub fn row(r: &Row) -> String {
+/// One level's line, its columns under the header's (`server`: as the header was given).
+pub fn row(r: &Row, server: bool) -> String {
     let verdict = r.verdict.map_or("-", Verdict::name);
     let mut line = pad_right(&r.level, LEVEL_WIDTH);
-    for c in r.cells().iter().map(String::as_str).chain([verdict]) {
+    let shown = if server { r.server_cells().to_vec() } else { Vec::new() };
+    for c in r.cells().iter().chain(&shown).map(String::as_str).chain([verdict]) {
         line.push_str(&pad_left(c, WIDTH));
     }
     line
@@ -334,17 +359,58 @@ mod tests {
             goodput: Some(11.0),
             attainment: Some(0.975),
             verdict: Some(Verdict::ClientBound),
+            running_max: None,
+            waiting_max: None,
+            kv_max: None,
         };
-        let (h, line) = (header(Lang::En), row(&r));
+        let (h, line) = (header(Lang::En, false), row(&r, false));
         assert_eq!(
             line,
             "c8                       12.3      1,234.5      101.2ms      150.0ms       10.0ms            -        2.50s         0.0%         11.0        97.5% client-bound"
         );
         assert_eq!(h.len(), LEVEL_WIDTH + 11 * WIDTH);
         assert!(h.starts_with("level") && h.ends_with("    verdict"), "{h}");
-        let zh = header(Lang::Zh);
+        let zh = header(Lang::Zh, false);
         assert!(zh.starts_with("级别") && zh.ends_with("    判定") && zh.contains("有效吞吐"), "{zh}");
         assert_eq!(super::super::format::display_width(&zh), h.len(), "the same columns in both languages");
+    }
+
+    #[test]
+    fn a_sweep_that_scrapes_the_server_has_its_columns_before_the_verdict() {
+        let r = Row {
+            level: "c4".into(),
+            req_s: 8.0,
+            tok_s: 64.0,
+            ttft: (Some(20.0), Some(30.0)),
+            tpot: (Some(2.0), Some(3.0)),
+            e2e_p99: Some(50.0),
+            errors: Some(0.0),
+            goodput: None,
+            attainment: None,
+            verdict: Some(Verdict::Ok),
+            running_max: Some(4.0),
+            waiting_max: Some(12.4),
+            kv_max: Some(0.875),
+        };
+        let h = header(Lang::En, true);
+        assert_eq!(
+            h,
+            "level                   req/s    out tok/s     TTFT p50     TTFT p99     TPOT p50     TPOT p99      E2E p99       errors      goodput   attainment  running max  waiting max       KV max      verdict"
+        );
+        assert_eq!(
+            row(&r, true),
+            "c4                        8.0         64.0       20.0ms       30.0ms       2.00ms       3.00ms       50.0ms         0.0%            -            -            4           12        87.5%           ok"
+        );
+        assert_eq!(h.len(), LEVEL_WIDTH + 14 * WIDTH);
+        let zh = header(Lang::Zh, true);
+        assert!(zh.ends_with("   运行中最多     等待最多      KV 最高         判定"), "{zh}");
+        assert_eq!(super::super::format::display_width(&zh), h.len(), "the same columns in both languages");
+        // A level with no server block under the columns: dashes.
+        let none = Row { running_max: None, waiting_max: None, kv_max: None, ..r };
+        assert!(row(&none, true).ends_with("            -            -            -           ok"));
+        // Without --server-metrics, no columns, whatever the row holds.
+        assert_eq!(header(Lang::En, false).len(), LEVEL_WIDTH + 11 * WIDTH);
+        assert!(!row(&none, false).contains("87.5%"));
     }
 
     #[test]

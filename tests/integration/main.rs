@@ -29,6 +29,7 @@ mod report;
 mod retries;
 mod secrets;
 mod series_html;
+mod server_html;
 mod server_metrics;
 mod sessions;
 mod shards;
