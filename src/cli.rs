@@ -421,6 +421,12 @@ target_flags! {
         /// check every answer whose prompt has no "expect" of its own: contains:TEXT, regex:PATTERN, json or json:KEY,KEY; a wrong answer is counted (wrong_answer) and its latencies still count
         #[argh(option)]
         pub expect: Option<String>,
+        /// run the same test N times (fresh synthetic prompt parts each time) and report each headline number's mean, coefficient of variation and 95% interval across the runs, beside a summary of all their requests (default 1)
+        #[argh(option)]
+        pub repeat: Option<u32>,
+        /// with --repeat: the pause between two runs, e.g. 10s, so a server's queues and caches settle (default 0)
+        #[argh(option)]
+        pub repeat_pause: Option<String>,
         /// scrape a server's Prometheus metrics (vLLM, SGLang, llama.cpp, TGI, a DCGM exporter) at this URL during the run and set them beside the client's (repeatable; a bare host:port gets /metrics)
         #[argh(option)]
         pub server_metrics: Vec<String>,

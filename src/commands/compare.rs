@@ -216,8 +216,8 @@ fn first_record(path: &str) -> Result<Option<Record>, Error> {
 }
 
 /// One side's summary, rebuilt from its records files, and its samples. Files of one run id are
-/// merged as one run (its shards); several runs give each number's mean over the runs, and their
-/// samples pooled. A sweep's records are one level's, by `--level` (and then the last is true).
+/// merged as one run (its shards), a repeated run's file gives each of its runs; several runs
+/// give each number's mean over the runs, and their samples pooled. A sweep's records are one level's, by `--level` (and then the last is true).
 fn side(paths: &[String], level: Option<&Level>) -> Result<(Document, Option<Samples>, bool), Error> {
     let mut runs: Vec<(Option<String>, Vec<String>)> = Vec::new();
     for p in paths {
@@ -231,6 +231,15 @@ fn side(paths: &[String], level: Option<&Level>) -> Result<(Document, Option<Sam
     let (mut summaries, mut used_level) = (Vec::new(), false);
     for (_, files) in &runs {
         let mut each = |r: &Record| samples.add(r);
+        // A repeated run's records (`run --repeat`): each of its runs is a run here.
+        if let Some(ids) = rebuild::repeat_runs(files)? {
+            for id in ids {
+                let rebuilt = rebuild::rebuild_run(files, &id, false, None, Some(&mut each))?;
+                let summary = Summary::new(json!({ "source": files }), &rebuilt.run, None);
+                summaries.push(serde_json::to_value(&summary).unwrap_or_default());
+            }
+            continue;
+        }
         let rebuilt = match rebuild::sweep_levels(files)? {
             None => rebuild::rebuild(files, false, None, Some(&mut each))?,
             Some(sweep) => {

@@ -7,6 +7,7 @@ mod demo;
 mod mock;
 mod probe;
 mod rebuild;
+mod repeat;
 mod report;
 mod run;
 mod sweep;

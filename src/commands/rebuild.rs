@@ -284,10 +284,42 @@ pub struct SweepLevel {
 /// read through (every line, its run id alone parsed); a line that is no record is skipped
 /// here, for `rebuild` to report.
 pub fn sweep_levels(paths: &[String]) -> Result<Option<SweepLevels>, Error> {
+    let Some(ids) = run_ids(paths, |id| level_of(id).is_some())? else { return Ok(None) };
     let mut sweep: Option<SweepLevels> = None;
+    for run_id in ids {
+        let Some((prefix, level)) = level_of(&run_id) else { return Ok(None) };
+        let s = sweep.get_or_insert_with(|| SweepLevels { run_id: prefix.to_string(), levels: Vec::new() });
+        if s.run_id != prefix {
+            return Ok(None);
+        }
+        s.levels.push(level);
+    }
+    Ok(sweep)
+}
+
+/// The runs of a repeated test (`run --repeat`) whose records `paths` hold, in the order run,
+/// or `None` when they are not one's: each record carries the run id `<test>:rep<k>`, the same
+/// test for all.
+pub fn repeat_runs(paths: &[String]) -> Result<Option<Vec<String>>, Error> {
+    let Some(ids) = run_ids(paths, |id| repeat_of(id).is_some())? else { return Ok(None) };
+    let test = ids.first().and_then(|id| repeat_of(id)).map(|(test, _)| test.to_string());
+    let same = ids.iter().all(|id| repeat_of(id).is_some_and(|(t, _)| Some(t) == test.as_deref()));
+    Ok(same.then_some(ids).filter(|ids| !ids.is_empty()))
+}
+
+/// The test's run id and the run's number in a repeated run's id (`<test>:rep<k>`).
+fn repeat_of(run_id: &str) -> Option<(&str, u32)> {
+    let (test, k) = run_id.rsplit_once(":rep")?;
+    Some((test, k.parse().ok().filter(|&k| k > 0)?)).filter(|(t, _)| !t.is_empty())
+}
+
+/// Every run id the records `paths` hold, each once, in the order first met; `None` as soon as
+/// one fails `fits`. Only a file whose first record's run id fits is read through (every line,
+/// its run id alone parsed); a line that is no record is skipped here, for `rebuild` to report.
+fn run_ids(paths: &[String], fits: impl Fn(&str) -> bool) -> Result<Option<Vec<String>>, Error> {
+    let mut ids: Vec<String> = Vec::new();
     for path in paths {
         let mut r = BufReader::new(files::open("report", path, cap::RECORDS)?);
-        // Not a level's run id first: not a sweep, and no need to read on.
         let Some(first) = first_record(&mut r, path, None)? else { continue };
         let mut next = Some(first.run_id);
         let mut line = Vec::new();
@@ -304,18 +336,13 @@ pub fn sweep_levels(paths: &[String]) -> Result<Option<SweepLevels>, Error> {
                     run_id
                 }
             };
-            let Some((prefix, level)) = run_id.as_deref().and_then(level_of) else { return Ok(None) };
-            let s =
-                sweep.get_or_insert_with(|| SweepLevels { run_id: prefix.to_string(), levels: Vec::new() });
-            if s.run_id != prefix {
-                return Ok(None);
-            }
-            if !s.levels.iter().any(|l| Some(&l.run_id) == run_id.as_ref()) {
-                s.levels.push(level);
+            let Some(id) = run_id.filter(|id| fits(id)) else { return Ok(None) };
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
     }
-    Ok(sweep)
+    Ok(Some(ids))
 }
 
 /// The sweep's run id and the level a level's run id (`<sweep>:<label>`) names.

@@ -94,9 +94,16 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error
     };
     let each: Option<&mut dyn FnMut(&_)> = if a.csv.is_some() { Some(&mut row) } else { None };
     let slo = plan.slo.as_ref();
-    let rebuilt = match only {
-        Some(run_id) => super::rebuild::rebuild_run(&a.records, run_id, series, slo, each)?,
-        None => super::rebuild::rebuild(&a.records, series, slo, each)?,
+    let repeats = match only {
+        Some(_) => None,
+        None => super::rebuild::repeat_runs(&a.records)?,
+    };
+    let (rebuilt, runs) = match (only, repeats) {
+        (Some(run_id), _) => {
+            (super::rebuild::rebuild_run(&a.records, run_id, series, slo, each)?, Vec::new())
+        }
+        (None, None) => (super::rebuild::rebuild(&a.records, series, slo, each)?, Vec::new()),
+        (None, Some(ids)) => repeated(&a.records, &ids, series, slo, each)?,
     };
     if let Some((flag, path, w)) = csv_out {
         let flushed = w.into_inner().map_err(|e| e.into_error()).and_then(|mut f| f.flush());
@@ -105,8 +112,36 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error
         }
     }
     let mut summary = Summary::new(config(a, slo, &rebuilt), &rebuilt.run, None);
+    if !runs.is_empty() {
+        summary.repeats = Some(crate::summary::Repeats::of(&runs));
+    }
     let to_stderr = ends.holds_stdout() || a.csv.as_deref() == Some("-");
     finish(&mut summary, &rebuilt.run, ends, to_stderr)
+}
+
+/// A repeated test's records (`run --repeat`): each run rebuilt on its own, in the order run,
+/// and all of them pooled as the live test pooled them; the runs' summaries give the spread.
+fn repeated(
+    paths: &[String],
+    ids: &[String],
+    series: bool,
+    slo: Option<&Slo>,
+    mut each: Option<&mut dyn FnMut(&crate::export::records::Record)>,
+) -> Result<(Rebuilt, Vec<Summary>), Error> {
+    let (mut outputs, mut summaries, mut origin) = (Vec::new(), Vec::new(), None);
+    for id in ids {
+        let each_run: Option<&mut dyn FnMut(&_)> = match &mut each {
+            Some(f) => Some(&mut **f),
+            None => None,
+        };
+        let rebuilt = super::rebuild::rebuild_run(paths, id, series, slo, each_run)?;
+        summaries.push(Summary::new(json!({}), &rebuilt.run, None));
+        origin = origin.or(rebuilt.origin);
+        outputs.push(rebuilt.run);
+    }
+    let run = crate::summary::RunOutput::pooled(outputs)
+        .ok_or_else(|| Error::Usage(format!("{}: no records of the repeated runs", paths.join(", "))))?;
+    Ok((Rebuilt { run, origin }, summaries))
 }
 
 /// A sweep's records, every level: the sweep's table, `--json` the sweep's JSON and `--html`

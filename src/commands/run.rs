@@ -80,13 +80,24 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         warn(&w);
         early.push(w);
     }
-    let records = RecordFiles { jsonl: outputs.records, csv: outputs.csv, slo: config.slo.clone() };
-    let measured = measure(&config, records, interrupts, &early, &start, None);
+    let measured = if config.repeat > 1 {
+        super::repeat::repeated(&config, outputs.records, outputs.csv, &interrupts, &early)
+    } else {
+        let records = RecordFiles {
+            jsonl: outputs.records,
+            csv: outputs.csv,
+            slo: config.slo.clone(),
+            continued: false,
+        };
+        measure(&config, records, interrupts, &early, &start, None).map(|(summary, run, crew)| {
+            crew.leave(); // the process ends next: its exit ends the threads and connections at once
+            (summary, run)
+        })
+    };
     if let Some(l) = signals {
         l.close();
     }
-    let (mut summary, run, crew) = measured?;
-    crew.leave(); // the process ends next: its exit ends the threads and connections at once
+    let (mut summary, run) = measured?;
     let code = finish(&mut summary, &run, ends, to_stderr)?;
     name_out_dir(outputs.out_dir.as_deref(), lang);
     Ok((summary, code))
@@ -133,6 +144,11 @@ pub(super) struct Start {
 }
 
 impl Start {
+    /// The CPU seconds the process had used when this was taken.
+    pub(super) fn cpu_s(&self) -> f64 {
+        self.cpu_s
+    }
+
     /// Now, and a warning (said once; the run goes on) when the cgroup cannot be read.
     pub(super) fn now() -> (Start, Option<Warning>) {
         let cgroup = CpuCgroup::read().and_then(|c| c.throttling().map(|t| (c, t)));
@@ -270,7 +286,7 @@ fn banner(c: &Config) -> String {
 const PROMPT_SNIPPET: usize = 40;
 
 /// A prompt's first characters on one line (whitespace runs as one space), `…` where cut.
-fn prompt_snippet(text: &str) -> String {
+pub(super) fn prompt_snippet(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(PROMPT_SNIPPET) {
         Some((i, _)) => format!("{}…", &flat[..i]),

@@ -238,6 +238,7 @@ impl Sweep {
             jsonl: self.plan.records.as_mut().map(OutputFile::try_clone).transpose()?,
             csv: None,
             slo: config.slo.clone(),
+            continued: false,
         };
         let (start, _) = Start::now();
         let (mut summary, _run, crew) =

@@ -107,6 +107,9 @@ pub struct Config {
     pub scale: Scale,
     /// The servers' metrics pages read during the run (`--server-metrics`).
     pub scrape: Option<server::ScrapePlan>,
+    /// `--repeat`: how many times the test runs, and the pause between two runs.
+    pub repeat: u32,
+    pub repeat_pause: Duration,
     /// Where the live metrics are served (`--metrics-listen`), bound before the run.
     pub metrics: Option<Arc<MetricsEndpoint>>,
 }
@@ -340,6 +343,13 @@ impl Config {
             slo: slo(&a.slo)?,
             scale,
             scrape: server::plan(&a.server_metrics, a.scrape_interval.as_deref())?,
+            repeat: repeat(a)?,
+            repeat_pause: a
+                .repeat_pause
+                .as_deref()
+                .map(|d| duration("--repeat-pause", d))
+                .transpose()?
+                .unwrap_or_default(),
             metrics: metrics::setup(a)?,
         };
         request_head_fits(&config)?;
@@ -395,7 +405,7 @@ impl Config {
     pub fn describe(&self) -> Value {
         let secs = |d: Duration| crate::util::decimals::round(d.as_secs_f64(), 6);
         let c = &self.client;
-        json!({
+        let mut described = json!({
             "api": self.api.name(),
             "url": c.url,
             "model": c.model,
@@ -449,8 +459,34 @@ impl Config {
             "start_at": self.scale.start_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             "server_metrics": self.scrape.as_ref().map_or(vec![], |p| p.urls.clone()),
             "scrape_interval_s": self.scrape.as_ref().map(|p| secs(p.every)),
-        })
+        });
+        // Past what one `json!` can expand.
+        described["repeat"] = json!(self.repeat);
+        described["repeat_pause_s"] = json!(secs(self.repeat_pause));
+        described
     }
+}
+
+/// `--repeat N`: 1 to 1,000 runs; `--repeat-pause` only with more than one. A `--start-at`
+/// instant starts one run only (the others would start at once, out of step with other shards).
+fn repeat(a: &RunArgs) -> Result<u32, Error> {
+    let n = a.repeat.unwrap_or(1);
+    if !(1..=1000).contains(&n) {
+        return Err(Error::flag("--repeat", n.to_string(), "give a count from 1 to 1000"));
+    }
+    if n == 1 && a.repeat_pause.is_some() {
+        return Err(Error::flag(
+            "--repeat-pause",
+            a.repeat_pause.as_deref().unwrap_or_default(),
+            "it is the pause between repeated runs: give --repeat N (N > 1) too",
+        ));
+    }
+    if n > 1 && a.start_at.is_some() {
+        return Err(Error::Usage(
+            "--repeat and --start-at: a start instant holds one run (the next would start at once, out of step with the other shards); repeat the command instead".into(),
+        ));
+    }
+    Ok(n)
 }
 
 /// `--think-time`: only between the turns of a session. Sessions do not go with `--trace`,

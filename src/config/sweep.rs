@@ -70,6 +70,11 @@ impl SweepPlan {
                 "a sweep sets each level's load and --trace brings its own: replay a trace with `llmload run --trace FILE`".into(),
             ));
         }
+        if base.repeat.is_some_and(|n| n > 1) {
+            return Err(Error::Usage(
+                "sweep --repeat: a sweep does not repeat its levels yet; repeat `llmload run -c N --repeat K` at the levels that matter, or run the sweep again".into(),
+            ));
+        }
         let levels = levels(&s, &base)?;
         let dir = OutDir::create(&s.out_dir)?;
         let json = dir.pick(&s.json, "sweep.json");

@@ -92,26 +92,27 @@ pub struct Steady {
     pub from: Option<Instant>,
     /// Requests that started at or after `from` and ended by the load's end: its latencies.
     pub stats: RunStats,
-    /// Successful requests that ended inside it, whenever they started, and their output
-    /// tokens: its throughput.
+    /// Successful requests meant to start inside it, whenever they ended, and their output
+    /// tokens: its throughput (in a steady state requests start as fast as they end, and
+    /// counting starts leaves out both the first answers' fill and the last ones' drain).
     pub ok: u64,
     pub output_tokens: u64,
 }
 
 impl Steady {
     /// Adds `m` where it belongs: `load_end` is when the load stopped growing, if it has yet.
-    /// A request that ends before the load stops is inside, however late the reporter reads it:
-    /// had the load stopped first, `load_end` would say so by now.
+    /// A request that started (or ended) before the load stopped is inside, however late the
+    /// reporter reads it: had the load stopped first, `load_end` would say so by now.
     fn add(&mut self, m: &Measurement, load_end: Option<Instant>) {
         let Some(from) = self.from else { return };
-        if m.end_at < from || load_end.is_some_and(|end| m.end_at > end) {
+        if m.scheduled < from || load_end.is_some_and(|end| m.scheduled > end) {
             return;
         }
         if m.outcome == crate::measure::Outcome::Ok {
             self.ok += 1;
             self.output_tokens += m.output_tokens().0;
         }
-        if m.scheduled >= from {
+        if load_end.is_none_or(|end| m.end_at <= end) {
             self.stats.add(m);
         }
     }
@@ -173,6 +174,8 @@ pub struct Reporter {
     server: Option<ServerCells>,
     /// The steady state so far, and the stop signal that says when the load stopped growing.
     steady: Option<(Steady, StopSignal)>,
+    /// The CSV starts with its header row (not when it goes on from an earlier run's rows).
+    csv_header: bool,
     /// Where the live metrics go (`--metrics-listen`).
     publisher: Option<super::metrics::Publisher>,
 }
@@ -193,6 +196,7 @@ impl Reporter {
             csv,
         };
         let stats = RunStats::judged_by(records.slo.as_ref());
+        let csv_header = !records.continued;
         let sinks = [records.jsonl.map(|o| sink(o, false)), records.csv.map(|o| sink(o, true))];
         Self {
             sinks: sinks.into_iter().flatten().collect(),
@@ -217,6 +221,7 @@ impl Reporter {
             stamp: None,
             server: screen.server.then(ServerCells::default),
             steady: None,
+            csv_header,
             publisher: None,
         }
     }
@@ -259,7 +264,8 @@ impl Reporter {
         }
         self.begin();
         self.publish();
-        self.write(|sink| sink.csv.then(csv::header));
+        let header = self.csv_header;
+        self.write(|sink| (sink.csv && header).then(csv::header));
         let ticker = tick(Duration::from_secs(1));
         let redraw = self.progress.as_ref().map_or_else(never, |p| tick(p.live.every()));
         loop {

@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(
             got,
             "2,0,,1,,0,,0.0,1748779200000.25,1,0,,500,http_500,\"HTTP 500: \"\"服务繁忙\"\", retry
-later\",,,,,,12.5,\"[10.0,9.875]\",,0,estimate,0,0,,,,,,false,,,0,0,\"[\"\"a, b\"\"]\",dify-chat,http://127.0.0.1:1/v1/chat-messages,,,false,r-1,1/4
+later\",,,,,,12.5,\"[10.0,9.875]\",,0,estimate,0,0,,,,,,false,,,,,0,0,\"[\"\"a, b\"\"]\",dify-chat,http://127.0.0.1:1/v1/chat-messages,,,false,r-1,1/4
 "
         );
     }

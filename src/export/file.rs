@@ -139,6 +139,8 @@ pub struct RecordFiles {
     pub jsonl: Option<OutputFile>,
     pub csv: Option<OutputFile>,
     pub slo: Option<Slo>,
+    /// The CSV goes on from an earlier run's rows (`--repeat`): no header row again.
+    pub continued: bool,
 }
 
 #[cfg(test)]

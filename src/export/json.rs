@@ -95,9 +95,12 @@ mod tests {
     "retried": 0,
     "attempts": 2,
     "warmup": 0,
-    "ended_early": 0
+    "ended_early": 0,
+    "answers_checked": 0,
+    "wrong_answer": 0
   },
   "success_rate": 0.5,
+  "wrong_answer_rate": null,
   "errors": {
     "http_500": 1
   },
@@ -342,7 +345,8 @@ mod tests {
   "by_key": [],
   "by_prompt": [],
   "sessions": null,
-  "server": null
+  "server": null,
+  "repeats": null
 }
 "#;
 }

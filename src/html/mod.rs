@@ -23,7 +23,7 @@ mod svg;
 pub mod sweep;
 
 use crate::lang::Lang;
-use crate::output::format::{count, ms, number, percent, rate};
+use crate::output::format::{count, ms, number, percent, rate, seconds};
 use crate::output::text::{beyond_noise, busy_machine, verdict_meaning};
 use crate::stats::{Distribution, RunStats, SeriesRow};
 use crate::summary::Summary;
@@ -76,6 +76,10 @@ pub fn page(p: &Page) -> String {
             title: title(("Goodput", "有效吞吐")),
             body: goals::goodput(g, l),
         });
+    }
+    if let Some(r) = &s.repeats {
+        sections
+            .push(Section { id: "repeats", title: title(("Repeats", "重复运行")), body: repeats(r, l) });
     }
     sections.extend([
         Section { id: "client", title: title(("Client verdict", "客户端判定")), body: verdict(s, l) },
@@ -219,6 +223,46 @@ impl Card {
     }
 }
 
+/// `--repeat`: each headline number's runs, mean, coefficient of variation and 95 % interval.
+fn repeats(r: &crate::summary::Repeats, l: Lang) -> String {
+    let n = r.runs;
+    let mut o = format!(
+        "<p>{}</p><table><thead><tr><th>{}</th>",
+        escape(&l.pick(
+            format!("{n} runs of the same test: the report above pools every run's requests; here each number across the runs."),
+            format!("同一测试运行 {n} 次：上方报告合并了每次运行的请求；此处为各数字在各次运行间的分布。"),
+        )),
+        l.pick("metric", "指标")
+    );
+    for k in 1..=n {
+        o += &format!("<th class=\"num\">{}</th>", l.pick(format!("run {k}"), format!("第 {k} 次")));
+    }
+    o += &format!(
+        "<th class=\"num\">{}</th><th class=\"num\">CV</th><th class=\"num\">{}</th></tr></thead><tbody>",
+        l.pick("mean", "平均"),
+        l.pick("95% interval", "95% 区间")
+    );
+    for m in &r.metrics {
+        let shown = |v: f64| match m.metric {
+            "success_rate" => percent(Some(v)),
+            "requests_per_s" | "output_tokens_per_s" | "steady_requests_per_s" => rate(v),
+            _ => ms(v),
+        };
+        o += &format!("<tr><td>{}</td>", escape(m.metric));
+        for v in &m.values {
+            o += &format!("<td class=\"num\">{}</td>", v.map_or_else(|| "-".into(), shown));
+        }
+        let interval = m.ci95.map_or_else(|| "-".into(), |[lo, hi]| format!("{} – {}", shown(lo), shown(hi)));
+        o += &format!(
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            m.mean.map_or_else(|| "-".into(), shown),
+            percent(m.cv),
+            interval
+        );
+    }
+    o + "</tbody></table>"
+}
+
 fn card(label: &str, value: &str, detail: &str) -> String {
     Card { class: "", label: label.into(), value: value.into(), detail: detail.into() }.html()
 }
@@ -282,6 +326,19 @@ fn headline(s: &Summary, l: Lang) -> String {
         &rate(s.throughput.output_tokens_per_s),
         &l.pick(format!("{tokens} output tokens"), format!("输出 {tokens} token")),
     );
+    if let Some(st) = &s.steady_state {
+        let (from, to) = (seconds(st.start_s), seconds(st.end_s));
+        let (tps, ttft) =
+            (rate(st.output_tokens_per_s), st.ttft_ms.map_or_else(|| "-".into(), |d| ms(d.p50)));
+        o += &card(
+            l.pick("steady requests/s", "稳态 请求/秒"),
+            &rate(st.requests_per_s),
+            &l.pick(
+                format!("{from} → {to}: {tps} output tok/s · TTFT p50 {ttft} (ramp-up and drain left out)"),
+                format!("{from} → {to}：输出 {tps} tok/s · TTFT p50 {ttft}（不含爬坡与收尾）"),
+            ),
+        );
+    }
     if let (Some(cached), Some(share)) = (s.tokens.cached_input, s.tokens.cache_hit_share) {
         let cached = count(cached);
         o += &card(

@@ -185,6 +185,10 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     }
     let _ = writeln!(o);
     o.push_str(&metric_table(&s.metrics, l));
+    if let Some(r) = &s.repeats {
+        let _ = writeln!(o);
+        o.push_str(&repeats_table(r, l));
+    }
     if let Some(server) = &s.server {
         let _ = writeln!(o);
         o.push_str(&super::server::block(server, &s.metrics, l));
@@ -318,6 +322,53 @@ fn throughput(s: &Summary, l: Lang) -> String {
 /// the span the rates divide by (the measured window, to the last request's end: the requests
 /// that ended in the grace period count, so the time they took counts too). A warm-up's time is
 /// in the wall time, not in the rates' span.
+/// `--repeat`: each headline number's mean, coefficient of variation and 95 % interval across
+/// the runs, under a line that says what the summary above is.
+fn repeats_table(r: &crate::summary::Repeats, l: Lang) -> String {
+    let mut o = String::new();
+    let n = r.runs;
+    let _ = writeln!(
+        o,
+        "  {}",
+        l.pick(
+            format!("repeats: {n} runs; the summary above pools every run's requests, and across the runs each number's"),
+            format!("重复：共 {n} 次运行；上方汇总合并了每次运行的请求，下表为各数字在各次运行间的"),
+        )
+    );
+    let widths = [16, 12, 8, 24];
+    let head = [l.pick("metric", "指标"), l.pick("mean", "平均"), "CV", l.pick("95% interval", "95% 区间")];
+    let _ = writeln!(o, "{}", columns(&head.map(String::from), &widths));
+    for m in &r.metrics {
+        let (name, unit): (&str, fn(f64) -> String) = match m.metric {
+            "requests_per_s" => ("req/s", rate),
+            "output_tokens_per_s" => ("output tok/s", rate),
+            "success_rate" => ("success", |v| percent(Some(v))),
+            "steady_requests_per_s" => (l.pick("steady req/s", "稳态 req/s"), rate),
+            other => (metric_label(other), ms),
+        };
+        let cv = m.cv.map_or_else(|| "-".to_string(), |c| percent(Some(c)));
+        let interval =
+            m.ci95.map_or_else(|| "-".to_string(), |[lo, hi]| format!("{} – {}", unit(lo), unit(hi)));
+        let mean = m.mean.map_or_else(|| "-".to_string(), unit);
+        let _ = writeln!(o, "{}", columns(&[name.to_string(), mean, cv, interval], &widths));
+    }
+    o
+}
+
+/// `ttft_p50_ms` → `TTFT p50`.
+fn metric_label(key: &str) -> &'static str {
+    match key {
+        "ttft_p50_ms" => "TTFT p50",
+        "ttft_p99_ms" => "TTFT p99",
+        "itl_p50_ms" => "ITL p50",
+        "itl_p99_ms" => "ITL p99",
+        "tpot_p50_ms" => "TPOT p50",
+        "e2e_p50_ms" => "E2E p50",
+        "e2e_p99_ms" => "E2E p99",
+        _ => "?",
+    }
+}
+
 /// The steady state's line: its bounds, throughput and the latencies of the requests inside it.
 fn steady(st: &crate::summary::SteadyState, l: Lang) -> String {
     let (from, to, long) = (seconds(st.start_s), seconds(st.end_s), seconds(st.duration_s));

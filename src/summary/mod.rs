@@ -4,6 +4,7 @@
 //! `Instant`s. The text summary reads the same fields; labels and units belong to `output`.
 //! `verdict` judges whether the client itself limited the run.
 
+mod repeats;
 pub mod server;
 mod steady;
 pub mod verdict;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use verdict::{Cause, Judgement, Machine, Verdict};
 
+pub use repeats::Repeats;
 pub use steady::{SteadyRun, SteadyState};
 
 /// Bumped whenever a JSON field is renamed or changes meaning (docs/json.md).
@@ -134,6 +136,9 @@ pub struct Summary {
     pub sessions: Option<Sessions>,
     /// The server's own view of the run, from `--server-metrics`; `null` without it.
     pub server: Option<server::Server>,
+    /// `--repeat N`: each headline number across the runs (this summary pools them all);
+    /// `null` for a single run.
+    pub repeats: Option<Repeats>,
     /// Standard deviations, for the vLLM export (not in llmload's own JSON).
     #[serde(skip)]
     pub spread: Spread,
@@ -721,6 +726,7 @@ impl Summary {
                 })
                 .collect(),
             sessions,
+            repeats: None,
             server: (!run.server.is_empty())
                 .then(|| server::Server::of(&run.server, s, s.ttft.distribution(0.001).map(|d| d.mean))),
             spread: Spread {

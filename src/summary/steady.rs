@@ -1,8 +1,9 @@
 //! The steady state of a run: the part between the load reaching its level (the ramp-up's
 //! end: the worker that brings the load to 95 % of `-c` due to start; an open loop's start) and
 //! the load ceasing to grow (the first worker that found the request budget spent, the open
-//! loop's last arrival, the deadline or an interrupt). Its throughput counts the requests that
-//! ended inside it, over its length, so the ramp-up and the drain no longer dilute it; its
+//! loop's last arrival, the deadline or an interrupt). Its throughput counts the successful
+//! requests meant to start inside it, over its length (in a steady state requests start as fast
+//! as they end), so the ramp-up, the first answers' fill and the drain no longer dilute it; its
 //! latencies are those of the requests that ran wholly inside it. Beside the whole run's.
 
 use crate::stats::{Distribution, RunStats};
@@ -18,7 +19,7 @@ pub struct SteadyRun {
     pub end: Duration,
     /// The requests that started at or after `start` and ended by `end`.
     pub stats: RunStats,
-    /// Successful requests that ended inside it, whenever they started, and their output tokens.
+    /// Successful requests meant to start inside it, whenever they ended, and their output tokens.
     pub ok: u64,
     pub output_tokens: u64,
 }
@@ -37,7 +38,7 @@ pub struct SteadyState {
     pub end_s: f64,
     #[serde(serialize_with = "six")]
     pub duration_s: f64,
-    /// Successful requests that ended inside it, a second.
+    /// Successful requests meant to start inside it, a second.
     #[serde(serialize_with = "three")]
     pub requests_per_s: f64,
     /// Their output tokens, a second.

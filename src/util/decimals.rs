@@ -38,6 +38,12 @@ impl<T: Round> Round for Vec<T> {
     }
 }
 
+impl<T: Round, const N: usize> Round for [T; N] {
+    fn serialize_rounded<S: Serializer>(&self, places: i32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(|v| Places(v, places)))
+    }
+}
+
 /// One value and its decimals, for the elements of an option or a list.
 struct Places<'a, T>(&'a T, i32);
 

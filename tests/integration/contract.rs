@@ -135,6 +135,24 @@ mod wire {
         pub by_prompt: Vec<PromptRow>,
         pub sessions: Option<Sessions>,
         pub server: Option<Server>,
+        pub repeats: Option<Repeats>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Repeats {
+        pub runs: u32,
+        pub metrics: Vec<Spread>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Spread {
+        pub metric: String,
+        pub values: Vec<Option<f64>>,
+        pub mean: Option<f64>,
+        pub cv: Option<f64>,
+        pub ci95: Option<[f64; 2]>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -654,6 +672,12 @@ fn the_json_and_the_records_have_exactly_the_documented_keys() {
     let _: Summary = decode(&steady, "a summary with a steady state");
     assert!(steady["steady_state"].is_object(), "{}", out.context());
     key_paths(&steady, "", &mut json_keys);
+    // And a repeated run.
+    let (out, repeated) = Llmload::run(&mock).args("--api openai-chat -c 2 -n 4 --repeat 2 -q").json(&dir);
+    out.expect_code(0);
+    let r: Summary = decode(&repeated, "a repeated run's summary");
+    assert_eq!((r.repeats.as_ref().map(|r| r.runs), r.requests.total), (Some(2), 8), "{}", out.context());
+    key_paths(&repeated, "", &mut json_keys);
     assert_same_keys(&json_keys, "json.md");
 
     // The records, against docs/records.md.

@@ -12,7 +12,7 @@ fn dify_run_counts_every_request_and_token() {
     assert_eq!(j["version"], 1);
     assert_eq!(
         j["requests"],
-        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 20, "warmup": 0, "ended_early": 0}),
+        json!({"total": 20, "ok": 20, "failed": 0, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 20, "warmup": 0, "ended_early": 0, "answers_checked": 0, "wrong_answer": 0}),
         "{}",
         out.context()
     );
@@ -154,7 +154,7 @@ fn duration_cuts_in_flight_requests_as_cancelled() {
     out.expect_code(1); // nothing succeeded: a run that measured nothing is not green
     assert_eq!(
         j["requests"],
-        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 3, "warmup": 0, "ended_early": 0}),
+        json!({"total": 3, "ok": 0, "failed": 0, "cancelled": 3, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 3, "warmup": 0, "ended_early": 0, "answers_checked": 0, "wrong_answer": 0}),
         "{}",
         out.context()
     );
@@ -470,8 +470,13 @@ fn the_steady_state_leaves_out_the_ramp_up_and_the_drain() {
     // wholly there, and its rate counts the requests that ended there.
     let mock = paced_mock(50, 4, 50);
     let dir = Dir::new("steady");
-    let (out, json) = Llmload::run(&mock).args("--api openai-chat -c 8 --ramp-up 2s -n 100 -q").json(&dir);
+    let (out, json) = Llmload::run(&mock)
+        .args("--api openai-chat -c 8 --ramp-up 2s -n 100 -q")
+        .opt("--html", dir.path("steady.html"))
+        .json(&dir);
     out.expect_code(0);
+    let page = std::fs::read_to_string(dir.path("steady.html")).unwrap();
+    assert!(page.contains("steady requests/s"), "the report's card");
     let st = &json["steady_state"];
     assert_eq!(st["start_s"], 1.75, "{}", out.context());
     let (end, window) = (st["end_s"].as_f64().unwrap(), json["window_s"].as_f64().unwrap());

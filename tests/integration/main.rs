@@ -24,6 +24,7 @@ mod preflight;
 mod probe;
 mod prompts;
 mod reconnects;
+mod repeats;
 mod replay;
 mod report;
 mod retries;

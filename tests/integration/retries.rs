@@ -23,7 +23,7 @@ fn retries_are_off_by_default() {
     assert_eq!(sent, 4);
     assert_eq!(
         j["requests"],
-        json!({"total": 4, "ok": 2, "failed": 2, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 4, "warmup": 0, "ended_early": 0})
+        json!({"total": 4, "ok": 2, "failed": 2, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 0, "attempts": 4, "warmup": 0, "ended_early": 0, "answers_checked": 0, "wrong_answer": 0})
     );
     assert!(recs.iter().all(|r| r["attempts"] == 1));
 }
@@ -37,7 +37,7 @@ fn server_errors_are_retried_counted_and_timed_from_the_first_attempt() {
     assert_eq!(sent, 7, "{}", out.context());
     assert_eq!(
         j["requests"],
-        json!({"total": 4, "ok": 4, "failed": 0, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 3, "attempts": 7, "warmup": 0, "ended_early": 0})
+        json!({"total": 4, "ok": 4, "failed": 0, "cancelled": 0, "stalled": 0, "abandoned": 0, "retried": 3, "attempts": 7, "warmup": 0, "ended_early": 0, "answers_checked": 0, "wrong_answer": 0})
     );
     let attempts: Vec<u64> = recs.iter().map(|r| r["attempts"].as_u64().unwrap()).collect();
     assert_eq!(attempts, [1, 2, 2, 2]);
