@@ -233,11 +233,7 @@ fn side(paths: &[String], level: Option<&Level>) -> Result<(Document, Option<Sam
         let mut each = |r: &Record| samples.add(r);
         // A repeated run's records (`run --repeat`): each of its runs is a run here.
         if let Some(ids) = rebuild::repeat_runs(files)? {
-            for id in ids {
-                let rebuilt = rebuild::rebuild_run(files, &id, false, None, Some(&mut each))?;
-                let summary = Summary::new(json!({ "source": files }), &rebuilt.run, None);
-                summaries.push(serde_json::to_value(&summary).unwrap_or_default());
-            }
+            summaries.extend(each_run(files, &ids, &mut each)?);
             continue;
         }
         let rebuilt = match rebuild::sweep_levels(files)? {
@@ -258,6 +254,11 @@ fn side(paths: &[String], level: Option<&Level>) -> Result<(Document, Option<Sam
                     )));
                 };
                 used_level = true;
+                // A level the sweep repeated: each of its runs is a run here.
+                if !l.runs.is_empty() {
+                    summaries.extend(each_run(files, &l.runs, &mut each)?);
+                    continue;
+                }
                 rebuild::rebuild_run(files, &l.run_id, false, None, Some(&mut each))?
             }
         };
@@ -266,6 +267,18 @@ fn side(paths: &[String], level: Option<&Level>) -> Result<(Document, Option<Sam
         summaries.push(serde_json::to_value(&summary).unwrap_or_default());
     }
     Ok((Document::Run(mean(&summaries)), Some(samples), used_level))
+}
+
+/// The summary of each run `ids` names in `files` (a repeated test's), `each` seeing their records.
+fn each_run(files: &[String], ids: &[String], each: &mut dyn FnMut(&Record)) -> Result<Vec<Value>, Error> {
+    ids.iter()
+        .map(|id| {
+            let rebuilt = rebuild::rebuild_run(files, id, false, None, Some(&mut *each))?;
+            let summary = Summary::new(json!({ "source": files }), &rebuilt.run, None);
+            // Plain structs, string map keys and finite-or-null floats: serializing cannot fail.
+            Ok(serde_json::to_value(&summary).unwrap_or_default())
+        })
+        .collect()
 }
 
 /// The summaries' mean: each number the mean of the numbers at its place (those that have one;

@@ -276,6 +276,9 @@ pub struct SweepLevel {
     pub label: String,
     pub variable: Variable,
     pub value: f64,
+    /// The run ids of its runs when the sweep repeated each level (`--repeat`), in the order
+    /// run; empty when it did not.
+    pub runs: Vec<String>,
 }
 
 /// The levels of the sweep whose records `paths` hold, or `None` when they are not a sweep's:
@@ -292,7 +295,11 @@ pub fn sweep_levels(paths: &[String]) -> Result<Option<SweepLevels>, Error> {
         if s.run_id != prefix {
             return Ok(None);
         }
-        s.levels.push(level);
+        let repeat = (level.run_id != run_id).then_some(run_id);
+        match s.levels.iter_mut().find(|l| l.run_id == level.run_id) {
+            Some(l) => l.runs.extend(repeat),
+            None => s.levels.push(SweepLevel { runs: repeat.into_iter().collect(), ..level }),
+        }
     }
     Ok(sweep)
 }
@@ -345,11 +352,19 @@ fn run_ids(paths: &[String], fits: impl Fn(&str) -> bool) -> Result<Option<Vec<S
     Ok(Some(ids))
 }
 
-/// The sweep's run id and the level a level's run id (`<sweep>:<label>`) names.
+/// The sweep's run id and the level a level's run id (`<sweep>:<label>`, or a repeat of it,
+/// `<sweep>:<label>:rep<k>`) names.
 fn level_of(run_id: &str) -> Option<(&str, SweepLevel)> {
-    let (prefix, label) = run_id.rsplit_once(':')?;
+    let level_id = repeat_of(run_id).map_or(run_id, |(level, _)| level);
+    let (prefix, label) = level_id.rsplit_once(':')?;
     let (variable, value) = Variable::parse_label(label)?;
-    let level = SweepLevel { run_id: run_id.to_string(), label: label.to_string(), variable, value };
+    let level = SweepLevel {
+        run_id: level_id.to_string(),
+        label: label.to_string(),
+        variable,
+        value,
+        runs: Vec::new(),
+    };
     (!prefix.is_empty()).then_some((prefix, level))
 }
 

@@ -15,17 +15,27 @@ use crate::summary::{Repeats, RunOutput, Summary};
 use crossbeam_channel::{Receiver, after, select};
 use std::sync::Arc;
 
+/// A repeated test's end: the summary of all its runs, their pooled run, and the most threads
+/// one of them ran.
+pub(super) struct Repeated {
+    pub summary: Summary,
+    pub run: RunOutput,
+    pub threads: usize,
+}
+
 /// The runs of `config`, their records in `jsonl` and `csv` (one file each, every run's rows
-/// in turn), and the summary of them all.
+/// in turn), and the summary of them all. `prompts` numbers the test's synthetic prompts (a
+/// sweep level's index; 0 for `run`), so that no two runs of a sweep draw the same.
 pub(super) fn repeated(
     config: &Arc<Config>,
     mut jsonl: Option<OutputFile>,
     mut csv: Option<OutputFile>,
     interrupts: &Receiver<()>,
     early: &[Warning],
-) -> Result<(Summary, RunOutput), Error> {
+    prompts: usize,
+) -> Result<Repeated, Error> {
     let (first, _) = Start::now();
-    let (mut summaries, mut runs) = (Vec::new(), Vec::new());
+    let (mut summaries, mut runs, mut threads) = (Vec::new(), Vec::new(), 0);
     let n = config.repeat;
     for k in 1..=n {
         if k > 1 && !config.repeat_pause.is_zero() {
@@ -38,7 +48,10 @@ pub(super) fn repeated(
             say(&config.lang.pick(format!("run {k} of {n}"), format!("第 {k} 次运行（共 {n} 次）")));
         }
         let mut run_config = (**config).clone();
-        run_config.reseed(k as usize - 1);
+        // Run 1 keeps the prompts it was given; each later run draws its own.
+        if k > 1 {
+            run_config.reseed(prompts + PROMPT_DRAWS * (k as usize - 1));
+        }
         run_config.scale.run_id = format!("{}:rep{k}", config.scale.run_id);
         let records = RecordFiles {
             jsonl: jsonl.as_mut().map(OutputFile::try_clone).transpose()?,
@@ -49,6 +62,7 @@ pub(super) fn repeated(
         let (start, _) = Start::now();
         let (summary, run, crew) =
             measure(&Arc::new(run_config), records, interrupts.clone(), early, &start, None)?;
+        threads = threads.max(crew.threads());
         crew.dismiss(); // the next run starts with none of this one's threads or connections
         if !config.quiet {
             say(&one_line(k, &summary, config.lang));
@@ -77,8 +91,11 @@ pub(super) fn repeated(
     }
     summary.repeats = Some(Repeats::of(&summaries));
     debug_assert_eq!(summary.repeats.as_ref().map(|r| r.runs as usize), Some(made));
-    Ok((summary, pooled))
+    Ok(Repeated { summary, run: pooled, threads })
 }
+
+/// Apart between two runs' prompt draws: more than a sweep has levels.
+const PROMPT_DRAWS: usize = 1 << 16;
 
 /// A run's line as it ends: its rates and latencies, for the person watching.
 fn one_line(k: u32, s: &Summary, l: crate::lang::Lang) -> String {

@@ -38,8 +38,8 @@ pub fn report(a: &ReportArgs) -> Result<u8, Error> {
                     labels(&sweep)
                 )));
             };
-            let run_id = level.run_id.clone();
-            one(a, plan, Some(&run_id))
+            let level = level.clone();
+            one(a, plan, Some(&level))
         }
         (None, Some(want)) => Err(Error::Usage(format!(
             "--level {} picks a level of a sweep's records, and {files} hold no sweep's (their run ids do not end with a level, as sweep-…:c8 does): leave --level out",
@@ -71,8 +71,8 @@ fn config(a: &ReportArgs, slo: Option<&Slo>, rebuilt: &Rebuilt) -> Value {
     config
 }
 
-/// One run's summary: every record of the files, or those of run `only` (a sweep's level).
-fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error> {
+/// One run's summary: every record of the files, or those of `only` (a sweep's level).
+fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&SweepLevel>) -> Result<u8, Error> {
     let ends = Ends {
         json: plan.json,
         vllm_json: plan.vllm_json,
@@ -94,16 +94,12 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error
     };
     let each: Option<&mut dyn FnMut(&_)> = if a.csv.is_some() { Some(&mut row) } else { None };
     let slo = plan.slo.as_ref();
-    let repeats = match only {
-        Some(_) => None,
-        None => super::rebuild::repeat_runs(&a.records)?,
-    };
-    let (rebuilt, runs) = match (only, repeats) {
-        (Some(run_id), _) => {
-            (super::rebuild::rebuild_run(&a.records, run_id, series, slo, each)?, Vec::new())
-        }
-        (None, None) => (super::rebuild::rebuild(&a.records, series, slo, each)?, Vec::new()),
-        (None, Some(ids)) => repeated(&a.records, &ids, series, slo, each)?,
+    let (rebuilt, runs) = match only {
+        Some(level) => rebuild_level(&a.records, level, series, slo, each)?,
+        None => match super::rebuild::repeat_runs(&a.records)? {
+            Some(ids) => repeated(&a.records, &ids, series, slo, each)?,
+            None => (super::rebuild::rebuild(&a.records, series, slo, each)?, Vec::new()),
+        },
     };
     if let Some((flag, path, w)) = csv_out {
         let flushed = w.into_inner().map_err(|e| e.into_error()).and_then(|mut f| f.flush());
@@ -117,6 +113,21 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&str>) -> Result<u8, Error
     }
     let to_stderr = ends.holds_stdout() || a.csv.as_deref() == Some("-");
     finish(&mut summary, &rebuilt.run, ends, to_stderr)
+}
+
+/// A sweep level's records: its run's, or each of its runs' pooled when the sweep repeated it;
+/// with the runs' summaries then.
+fn rebuild_level(
+    paths: &[String],
+    level: &SweepLevel,
+    series: bool,
+    slo: Option<&Slo>,
+    each: Option<&mut dyn FnMut(&crate::export::records::Record)>,
+) -> Result<(Rebuilt, Vec<Summary>), Error> {
+    match level.runs.is_empty() {
+        true => Ok((super::rebuild::rebuild_run(paths, &level.run_id, series, slo, each)?, Vec::new())),
+        false => repeated(paths, &level.runs, series, slo, each),
+    }
 }
 
 /// A repeated test's records (`run --repeat`): each run rebuilt on its own, in the order run,
@@ -187,8 +198,11 @@ fn levels(a: &ReportArgs, plan: ReportPlan, sweep: &SweepLevels) -> Result<u8, E
     show(&format!("{}\n", header(lang, false)));
     let mut done: Vec<(&SweepLevel, Summary)> = Vec::new();
     for level in &sweep.levels {
-        let rebuilt = super::rebuild::rebuild_run(&a.records, &level.run_id, false, plan.slo.as_ref(), None)?;
+        let (rebuilt, runs) = rebuild_level(&a.records, level, false, plan.slo.as_ref(), None)?;
         let mut summary = Summary::new(config(a, plan.slo.as_ref(), &rebuilt), &rebuilt.run, None);
+        if !runs.is_empty() {
+            summary.repeats = Some(crate::summary::Repeats::of(&runs));
+        }
         let noticed = crate::output::warnings::after_run(&summary);
         summary.warnings.extend(noticed.iter().map(Warning::both));
         summary.check(&plan.thresholds);

@@ -81,7 +81,8 @@ pub fn run(a: &RunArgs) -> Result<(Summary, u8), Error> {
         early.push(w);
     }
     let measured = if config.repeat > 1 {
-        super::repeat::repeated(&config, outputs.records, outputs.csv, &interrupts, &early)
+        super::repeat::repeated(&config, outputs.records, outputs.csv, &interrupts, &early, 0)
+            .map(|r| (r.summary, r.run))
     } else {
         let records = RecordFiles {
             jsonl: outputs.records,

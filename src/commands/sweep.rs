@@ -234,20 +234,22 @@ impl Sweep {
             }
             self.preflight_done = true;
         }
-        let records = RecordFiles {
-            jsonl: self.plan.records.as_mut().map(OutputFile::try_clone).transpose()?,
-            csv: None,
-            slo: config.slo.clone(),
-            continued: false,
+        let jsonl = self.plan.records.as_mut().map(OutputFile::try_clone).transpose()?;
+        let (mut summary, threads) = if config.repeat > 1 {
+            let r = super::repeat::repeated(&config, jsonl, None, &self.interrupts, &[], self.done.len())?;
+            (r.summary, r.threads)
+        } else {
+            let records = RecordFiles { jsonl, csv: None, slo: config.slo.clone(), continued: false };
+            let (start, _) = Start::now();
+            let (summary, _run, crew) =
+                measure(&config, records, self.interrupts.clone(), &[], &start, live)?;
+            let threads = crew.threads();
+            crew.dismiss(); // the next level starts with none of this one's threads or connections
+            (summary, threads)
         };
-        let (start, _) = Start::now();
-        let (mut summary, _run, crew) =
-            measure(&config, records, self.interrupts.clone(), &[], &start, live)?;
         summary.check(&self.plan.thresholds);
         let server = self.plan.base.scrape.is_some();
         print_out(&format!("{}\n", row(&Row::of(name.as_deref().unwrap_or(&label), &summary), server)));
-        let threads = crew.threads();
-        crew.dismiss(); // the next level starts with none of this one's threads or connections
         let interrupted = summary.interrupted;
         self.done.push(Level { label, value, summary, threads });
         Ok(self.done.last().map(|l| &l.summary).filter(|_| !interrupted))

@@ -70,9 +70,9 @@ impl SweepPlan {
                 "a sweep sets each level's load and --trace brings its own: replay a trace with `llmload run --trace FILE`".into(),
             ));
         }
-        if base.repeat.is_some_and(|n| n > 1) {
+        if base.repeat.is_some_and(|n| n > 1) && s.find.is_some() {
             return Err(Error::Usage(
-                "sweep --repeat: a sweep does not repeat its levels yet; repeat `llmload run -c N --repeat K` at the levels that matter, or run the sweep again".into(),
+                "sweep --find measures each level until it can decide, and --repeat repeats a level a set number of times: give one".into(),
             ));
         }
         let levels = levels(&s, &base)?;

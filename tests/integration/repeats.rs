@@ -73,10 +73,47 @@ fn repeat_flags_are_checked_before_any_request() {
         out.expect_code(2);
         assert!(out.stderr.contains(said), "{args}: {}", out.stderr);
     }
-    let out = Llmload::new("sweep").url(&mock).args("-c 1,2 -n 2 --repeat 2").output();
+    let out = Llmload::new("sweep")
+        .url(&mock)
+        .args("-c 1 --find concurrency --slo ttft<=1s -n 2 --repeat 2")
+        .output();
     out.expect_code(2);
-    assert!(out.stderr.contains("sweep --repeat"), "{}", out.stderr);
+    assert!(out.stderr.contains("--repeat repeats a level"), "{}", out.stderr);
     assert_eq!(truth(&mock).requests, 0);
+}
+
+#[test]
+fn a_sweep_repeats_each_level_and_report_and_compare_read_it_back() {
+    let mock = paced_mock(10, 1, 4);
+    let dir = Dir::new("repeat-sweep");
+    let (json, records) = (dir.path("sweep.json"), dir.path("sweep.jsonl"));
+    let out = Llmload::new("sweep")
+        .url(&mock)
+        .args("--api openai-chat -c 1,2 -n 6 --repeat 2")
+        .opt("--json", &json)
+        .opt("--records", &records)
+        .output();
+    out.expect_code(0);
+    let s = read_json(&json, &out);
+    for level in s["levels"].as_array().unwrap() {
+        assert_eq!(level["summary"]["requests"]["total"], 12, "{level}");
+        assert_eq!(level["summary"]["repeats"]["runs"], 2, "{level}");
+    }
+    let ids = count_by(&read_records(&records, &out), "run_id");
+    assert_eq!(ids.len(), 4, "two runs a level: {ids:?}");
+    assert!(ids.keys().all(|id| id.ends_with(":rep1") || id.ends_with(":rep2")), "{ids:?}");
+    let rebuilt = dir.path("rebuilt.json");
+    let rep = llmload(&["report", records.to_str().unwrap(), "--json", rebuilt.to_str().unwrap()]);
+    rep.expect_code(0);
+    let r = read_json(&rebuilt, &rep);
+    for level in r["levels"].as_array().unwrap() {
+        assert_eq!(level["summary"]["requests"]["total"], 12, "{level}");
+        assert_eq!(level["summary"]["repeats"]["runs"], 2, "{level}");
+    }
+    let path = records.to_str().unwrap();
+    let cmp = llmload(&["compare", path, path, "--level", "c2"]);
+    cmp.expect_code(0);
+    assert!(cmp.stdout.contains("ttft    n 12 → 12"), "{}", cmp.context());
 }
 
 #[test]
