@@ -666,7 +666,10 @@ pub fn reported(thresholds: &[Threshold], percentiles: &Percentiles) -> Result<(
             return Err(Error::flag(
                 "--threshold",
                 &t.expr,
-                format!("{} is not reported (the percentiles are {now}): give --percentiles {with}", t.subject),
+                format!(
+                    "{} is not reported (the percentiles are {now}): give --percentiles {with}",
+                    t.subject
+                ),
             ));
         }
     }

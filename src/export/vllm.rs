@@ -212,14 +212,21 @@ mod tests {
         let config = serde_json::json!({"percentiles": p.as_slice()});
         let s = Summary::reporting(config, &RunOutput::of(stats, 4.0), None, &p);
         let text = String::from_utf8(vllm_json(&s)).unwrap();
-        let keys: Vec<&str> =
-            text.lines().filter_map(|l| l.trim().strip_prefix('"')?.split_once('"')).map(|(k, _)| k).collect();
+        let keys: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"')?.split_once('"'))
+            .map(|(k, _)| k)
+            .collect();
         let ttft: Vec<&str> = keys.iter().copied().filter(|k| k.ends_with("_ttft_ms")).collect();
         // vLLM's four keys stay; p99 is one of them, so p50 and p99.9 are added, as vLLM names them.
-        assert_eq!(ttft, ["mean_ttft_ms", "median_ttft_ms", "std_ttft_ms", "p99_ttft_ms", "p50_ttft_ms", "p99.9_ttft_ms"]);
+        assert_eq!(
+            ttft,
+            ["mean_ttft_ms", "median_ttft_ms", "std_ttft_ms", "p99_ttft_ms", "p50_ttft_ms", "p99.9_ttft_ms"]
+        );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let d = s.metrics.ttft_ms.unwrap();
-        let at = |p: f64| d.reported().iter().find(|r| r.0 == p).map(|r| crate::util::decimals::round(r.1, 3));
+        let at =
+            |p: f64| d.reported().iter().find(|r| r.0 == p).map(|r| crate::util::decimals::round(r.1, 3));
         assert_eq!((v["p50_ttft_ms"].as_f64(), v["p99.9_ttft_ms"].as_f64()), (at(50.0), at(99.9)));
         assert!(v["p99.9_e2el_ms"].is_number(), "{v}");
     }

@@ -19,10 +19,8 @@ use std::fmt::Write;
 /// same percentiles); without one, the standard four.
 pub fn stat_columns(d: Option<&Distribution>, l: Lang) -> Vec<String> {
     let percentiles: Vec<f64> = d.map_or(STANDARD.to_vec(), |d| d.reported().iter().map(|r| r.0).collect());
-    let mut columns: Vec<String> = [("count", "数量"), ("mean", "均值"), ("min", "最小")]
-        .iter()
-        .map(|c| l.of(*c).to_string())
-        .collect();
+    let mut columns: Vec<String> =
+        [("count", "数量"), ("mean", "均值"), ("min", "最小")].iter().map(|c| l.of(*c).to_string()).collect();
     columns.extend(percentiles.into_iter().map(name));
     columns.push(l.pick("max", "最大").to_string());
     columns

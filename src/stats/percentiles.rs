@@ -35,7 +35,9 @@ impl Percentiles {
         let mut list: Vec<f64> = Vec::new();
         for item in text.split(',').map(str::trim) {
             if item.is_empty() {
-                return Err("it has an empty item: give numbers separated by commas, as in 50,90,99,99.9".into());
+                return Err(
+                    "it has an empty item: give numbers separated by commas, as in 50,90,99,99.9".into()
+                );
             }
             let number = item.strip_prefix('p').unwrap_or(item);
             let p: f64 = number.parse().ok().filter(|p: &f64| p.is_finite()).ok_or_else(|| {

@@ -224,7 +224,8 @@ impl Sessions {
             .collect();
         let completed = s.by_turn.get(&turns.max(1)).map_or(0, |t| t.ok);
         let ok = |k: u32| s.by_turn.get(&k).map_or(0, |t| t.ok);
-        let duration_ms = s.by_turn.get(&turns.max(1)).and_then(|t| t.session_us.distribution_at(0.001, percentiles));
+        let duration_ms =
+            s.by_turn.get(&turns.max(1)).and_then(|t| t.session_us.distribution_at(0.001, percentiles));
         // A session's turn k succeeds only after its turns before it did: the sessions that
         // completed exactly k turns are turn k's successes less turn k+1's; none, a failed first turn.
         let first_failed = s.by_turn.get(&1).map_or(0, |t| t.requests - t.ok);

@@ -94,6 +94,9 @@ mod tests {
         let s = SteadyState::of(&run(2.0, 12.0), 14.0, &Percentiles::default()).unwrap();
         assert_eq!((s.duration_s, s.requests_per_s, s.output_tokens_per_s), (10.0, 5.0, 500.0));
         assert!(SteadyState::of(&run(2.0, 2.9), 3.0, &Percentiles::default()).is_none(), "under a second");
-        assert!(SteadyState::of(&run(2.0, 7.0), 60.0, &Percentiles::default()).is_none(), "under a tenth of the window");
+        assert!(
+            SteadyState::of(&run(2.0, 7.0), 60.0, &Percentiles::default()).is_none(),
+            "under a tenth of the window"
+        );
     }
 }
