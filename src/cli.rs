@@ -249,6 +249,9 @@ pub struct ReportArgs {
     /// exit 1 unless 'METRIC.STAT OP VALUE' holds, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
     #[argh(option)]
     pub threshold: Vec<String>,
+    /// the percentiles every distribution reports, e.g. 50,90,99,99.9 (each in (0, 100), at most 10; default 50,90,95,99); a --threshold may name any of them (ttft.p99.9)
+    #[argh(option)]
+    pub percentiles: Option<String>,
     /// language of the table, summary, warnings and HTML report: zh or en (default: from LC_ALL, LC_MESSAGES or LANG; zh_* is zh)
     #[argh(option)]
     pub lang: Option<String>,
@@ -454,6 +457,9 @@ target_flags! {
         /// exit 1 unless 'METRIC.STAT OP VALUE' holds at the end, e.g. 'ttft.p95<500ms' or 'success_rate>=99%' (repeatable)
         #[argh(option)]
         pub threshold: Vec<String>,
+        /// the percentiles every distribution reports, e.g. 50,90,99,99.9 (each in (0, 100), at most 10; default 50,90,95,99); a --threshold may name any of them (ttft.p99.9)
+        #[argh(option)]
+        pub percentiles: Option<String>,
         /// judge each request against objectives, e.g. 'ttft<=500ms,tpot<=50ms,e2e<=10s,itl<=200ms' (<= or <): a request is good when it succeeded and met all; reports goodput and attainment
         #[argh(option)]
         pub slo: Option<String>,

@@ -78,7 +78,8 @@ pub(super) fn repeated(
     let pooled =
         RunOutput::pooled(runs).ok_or_else(|| Error::Interrupted { url: config.client.url.clone() })?;
     let (cpu_s, peak_rss) = crate::util::sys::process_usage();
-    let mut summary = Summary::new(config.describe(), &pooled, Some((cpu_s - first.cpu_s(), peak_rss)));
+    let usage = Some((cpu_s - first.cpu_s(), peak_rss));
+    let mut summary = Summary::reporting(config.describe(), &pooled, usage, &config.percentiles);
     summary.name_breakdown(
         |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| crate::workload::mask_key(k)),
         |i| config.prompts.items().get(i).map(|p| super::run::prompt_snippet(&p.input_text())),

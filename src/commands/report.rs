@@ -18,6 +18,7 @@ use crate::output::gates;
 use crate::output::sweep::{Row, header, row};
 use crate::output::warnings::Warning;
 use crate::slo::Slo;
+use crate::stats::Percentiles;
 use crate::summary::Summary;
 use serde_json::{Value, json};
 use std::io::{BufWriter, Write};
@@ -59,10 +60,13 @@ fn first_label(sweep: &SweepLevels) -> &str {
 }
 
 /// The summary's `config`: the files read, the objectives, and the API and URL the records name.
-fn config(a: &ReportArgs, slo: Option<&Slo>, rebuilt: &Rebuilt) -> Value {
+fn config(a: &ReportArgs, slo: Option<&Slo>, percentiles: &Percentiles, rebuilt: &Rebuilt) -> Value {
     let mut config = json!({ "source": a.records });
     if let Some(slo) = slo {
         config["slo"] = json!(slo.to_string());
+    }
+    if !percentiles.is_standard() {
+        config["percentiles"] = json!(percentiles.as_slice());
     }
     if let Some(o) = &rebuilt.origin {
         config["api"] = json!(o.api);
@@ -107,7 +111,9 @@ fn one(a: &ReportArgs, plan: ReportPlan, only: Option<&SweepLevel>) -> Result<u8
             return Err(Error::Output { flag, path, problem: e.to_string() });
         }
     }
-    let mut summary = Summary::new(config(a, slo, &rebuilt), &rebuilt.run, None);
+    let percentiles = &plan.percentiles;
+    let mut summary =
+        Summary::reporting(config(a, slo, percentiles, &rebuilt), &rebuilt.run, None, percentiles);
     if !runs.is_empty() {
         summary.repeats = Some(crate::summary::Repeats::of(&runs));
     }
@@ -199,7 +205,8 @@ fn levels(a: &ReportArgs, plan: ReportPlan, sweep: &SweepLevels) -> Result<u8, E
     let mut done: Vec<(&SweepLevel, Summary)> = Vec::new();
     for level in &sweep.levels {
         let (rebuilt, runs) = rebuild_level(&a.records, level, false, plan.slo.as_ref(), None)?;
-        let mut summary = Summary::new(config(a, plan.slo.as_ref(), &rebuilt), &rebuilt.run, None);
+        let config = config(a, plan.slo.as_ref(), &plan.percentiles, &rebuilt);
+        let mut summary = Summary::reporting(config, &rebuilt.run, None, &plan.percentiles);
         if !runs.is_empty() {
             summary.repeats = Some(crate::summary::Repeats::of(&runs));
         }

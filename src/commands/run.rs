@@ -124,7 +124,8 @@ pub(super) fn measure(
         warnings.push(Warning::RecordsStopped { error }.into());
     }
     run.warnings = warnings;
-    let mut summary = Summary::new(config.describe(), &run, Some((cpu_s - start.cpu_s, peak_rss)));
+    let usage = Some((cpu_s - start.cpu_s, peak_rss));
+    let mut summary = Summary::reporting(config.describe(), &run, usage, &config.percentiles);
     summary.name_breakdown(
         |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| mask_key(k)),
         |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),

@@ -27,6 +27,7 @@ use crate::lang::{Lang, Text};
 use crate::protocol::Api;
 use crate::search::Variable;
 use crate::slo::Slo;
+use crate::stats::Percentiles;
 use crate::tokens::Tokenizer;
 use crate::util::files::{self, cap};
 use crate::workload::synthetic::{Lengths, Plan};
@@ -103,6 +104,8 @@ pub struct Config {
     pub progress: bool,
     /// The objectives each request is judged against (`--slo`).
     pub slo: Option<Slo>,
+    /// The percentiles every distribution reports (`--percentiles`; the standard four without).
+    pub percentiles: Percentiles,
     /// This process's shard of a run over several, the run id and the start instant.
     pub scale: Scale,
     /// The servers' metrics pages read during the run (`--server-metrics`).
@@ -341,6 +344,7 @@ impl Config {
             lang: lang(a.lang.as_deref())?,
             progress: a.requests.is_some() && crate::util::sys::stderr_is_terminal(),
             slo: slo(&a.slo)?,
+            percentiles: percentiles(&a.percentiles)?,
             scale,
             scrape: server::plan(&a.server_metrics, a.scrape_interval.as_deref())?,
             repeat: repeat(a)?,
@@ -353,7 +357,7 @@ impl Config {
             metrics: metrics::setup(a)?,
         };
         request_head_fits(&config)?;
-        let mut outputs = outputs(a)?;
+        let mut outputs = outputs(a, &config.percentiles)?;
         outputs.out_dir = dir.written();
         Ok((config, outputs))
     }
@@ -453,6 +457,7 @@ impl Config {
             "think_time_s": self.think_time.map(secs),
             "api_keys": self.keys.as_ref().map_or(vec![], |k| k.items().iter().map(|k| mask_key(k)).collect()),
             "slo": self.slo.as_ref().map(ToString::to_string),
+            "percentiles": (!self.percentiles.is_standard()).then(|| self.percentiles.as_slice()),
             "headers": c.headers.iter().map(|(k, v)| format!("{k}: {}", mask_header(k, v))).collect::<Vec<_>>(),
             "run_id": self.scale.run_id,
             "shard": self.scale.shard.map(|s| s.to_string()),
@@ -638,9 +643,10 @@ fn tls(a: &RunArgs) -> Result<Tls, Error> {
     }
 }
 
-fn outputs(a: &RunArgs) -> Result<Outputs, Error> {
+fn outputs(a: &RunArgs, percentiles: &Percentiles) -> Result<Outputs, Error> {
     // Checked before any file is created, so a typo truncates nothing.
     let thresholds = thresholds(&a.threshold)?;
+    reported(&thresholds, percentiles)?;
     distinct(&[
         ("--json", &a.json),
         ("--records", &a.records),
@@ -677,6 +683,33 @@ pub fn open(flag: &'static str, path: &Option<String>) -> Result<Option<OutputFi
 /// `--slo`, parsed, when given; a bad one is an error that names the part and the fix.
 pub fn slo(text: &Option<String>) -> Result<Option<Slo>, Error> {
     text.as_deref().map(|t| Slo::parse(t).map_err(|fix| Error::flag("--slo", t, fix))).transpose()
+}
+
+/// `--percentiles`, parsed, or the standard four without it.
+pub fn percentiles(text: &Option<String>) -> Result<Percentiles, Error> {
+    text.as_deref()
+        .map_or(Ok(Percentiles::default()), Percentiles::parse)
+        .map_err(|fix| Error::flag("--percentiles", text.as_deref().unwrap_or_default(), fix))
+}
+
+/// Every threshold that names a percentile names one the summary reports: a threshold reads
+/// the JSON, which holds only those.
+pub fn reported(thresholds: &[Threshold], percentiles: &Percentiles) -> Result<(), Error> {
+    for t in thresholds {
+        if let Some(p) = t.subject.percentile().filter(|p| !percentiles.contains(*p)) {
+            let (now, with) = (percentiles.to_string(), Percentiles::parse(&format!("{percentiles},{p}")));
+            let with = with.map_or_else(|_| format!("{p}"), |w| w.to_string());
+            return Err(Error::flag(
+                "--threshold",
+                &t.expr,
+                format!(
+                    "{} is not reported (the percentiles are {now}): give --percentiles {with}",
+                    t.subject
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every `--threshold`, parsed; the first bad one is an error that names it and the fix.
@@ -840,6 +873,33 @@ mod tests {
                 .starts_with("--json /nonexistent-dir/out.json: cannot create it")
         );
         assert_eq!(err(|a| a.requests = Some(0)), "--requests \"0\" is invalid: must be at least 1");
+        assert!(
+            err(|a| a.percentiles = Some("50,100".into()))
+                .starts_with("--percentiles \"50,100\" is invalid: 100 is not between 0 and 100")
+        );
+        assert_eq!(
+            err(|a| a.threshold = vec!["ttft.p99.9<2s".into()]),
+            "--threshold \"ttft.p99.9<2s\" is invalid: ttft.p99.9 is not reported (the percentiles are 50,90,95,99): give --percentiles 50,90,95,99,99.9"
+        );
+        assert_eq!(
+            err(|a| {
+                a.percentiles = Some("50,99.9".into());
+                a.threshold = vec!["ttft.p95<2s".into()]
+            }),
+            "--threshold \"ttft.p95<2s\" is invalid: ttft.p95 is not reported (the percentiles are 50,99.9): give --percentiles 50,95,99.9"
+        );
+    }
+
+    #[test]
+    fn percentiles_are_recorded_only_when_asked_for() {
+        let (c, _) = Config::from_args(&args(|_| {})).unwrap();
+        assert_eq!(c.describe()["percentiles"], Value::Null);
+        let (c, _) = Config::from_args(&args(|a| {
+            a.percentiles = Some("99.90,50".into());
+            a.threshold = vec!["ttft.p99.9<2s".into(), "ttft.mean<1s".into()];
+        }))
+        .unwrap();
+        assert_eq!(c.describe()["percentiles"], json!([50.0, 99.9]));
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! `report`'s and `compare`'s plans: the records or summaries they read, the objectives and
 //! gates, and `--level`, each checked before any file is read or written.
 
-use super::{Level, distinct, lang, level, open, slo, thresholds};
+use super::{Level, distinct, lang, level, open, percentiles, reported, slo, thresholds};
 use crate::cli::{CompareArgs, ReportArgs};
 use crate::error::Error;
 use crate::export::OutputFile;
 use crate::gate::{FailIf, Threshold};
 use crate::lang::Lang;
 use crate::slo::Slo;
+use crate::stats::Percentiles;
 
 /// `report`'s flags, checked: what it runs on, and its outputs, opened before any records file is
 /// read (an output that is never written, as a sweep's records leave `--csv`, is removed when
@@ -21,6 +22,8 @@ pub struct ReportPlan {
     pub lang: Lang,
     pub thresholds: Vec<Threshold>,
     pub slo: Option<Slo>,
+    /// The percentiles every distribution reports (`--percentiles`; the standard four without).
+    pub percentiles: Percentiles,
     /// `--level`: the one level of a sweep's records to report.
     pub level: Option<Level>,
 }
@@ -52,6 +55,8 @@ impl ReportPlan {
         }
         let (lang, thresholds, slo, level) =
             (lang(a.lang.as_deref())?, thresholds(&a.threshold)?, slo(&a.slo)?, level(a.level.as_deref())?);
+        let percentiles = percentiles(&a.percentiles)?;
+        reported(&thresholds, &percentiles)?;
         Ok(ReportPlan {
             json: open("--json", &a.json)?,
             csv: open("--csv", &a.csv)?,
@@ -61,6 +66,7 @@ impl ReportPlan {
             lang,
             thresholds,
             slo,
+            percentiles,
             level,
         })
     }

@@ -4,9 +4,11 @@
 //! `requests.ok`, `duration` is `window_s`, medians are `p50`, and `std_*` is the population
 //! standard deviation (numpy's `std`, as vLLM computes it) over the same values. An empty metric
 //! is `null` (vLLM writes 0); `request_goodput` is `goodput.requests_per_s` (`null` without `--slo`), `request_rate` is
-//! `"inf"` for a closed-loop run, as vLLM writes it.
+//! `"inf"` for a closed-loop run, as vLLM writes it. `--percentiles` adds vLLM's key for each
+//! percentile asked for beyond p99 (`p99.9_ttft_ms`, as `--metric-percentiles 99.9` names it);
+//! the four keys of each metric stay.
 
-use crate::stats::Distribution;
+use crate::stats::{Distribution, percentiles};
 use crate::summary::Summary;
 use crate::util::decimals::{six, three};
 use serde::Serialize;
@@ -46,13 +48,16 @@ struct Result {
     e2el: Stats<E2el>,
 }
 
-/// A metric's four vLLM keys: `mean_X_ms`, `median_X_ms`, `std_X_ms`, `p99_X_ms`.
+/// A metric's four vLLM keys: `mean_X_ms`, `median_X_ms`, `std_X_ms`, `p99_X_ms`, then
+/// `pN_X_ms` for each other percentile `--percentiles` asked for.
 #[derive(Debug)]
 struct Stats<N> {
     mean: Option<f64>,
     median: Option<f64>,
     std: Option<f64>,
     p99: Option<f64>,
+    /// The other percentiles asked for, and their values.
+    more: Vec<(f64, Option<f64>)>,
     name: std::marker::PhantomData<N>,
 }
 
@@ -84,21 +89,27 @@ impl<N: Name> Serialize for Stats<N> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let round = |v: Option<f64>| v.map(|v| crate::util::decimals::round(v, 3));
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(Some(4 + self.more.len()))?;
         for (stat, v) in [("mean", self.mean), ("median", self.median), ("std", self.std), ("p99", self.p99)]
         {
             m.serialize_entry(&format!("{stat}_{}_ms", N::NAME), &round(v))?;
+        }
+        for &(p, v) in &self.more {
+            m.serialize_entry(&format!("{}_{}_ms", percentiles::name(p), N::NAME), &round(v))?;
         }
         m.end()
     }
 }
 
-fn stats<N>(d: &Option<Distribution>, std: Option<f64>) -> Stats<N> {
+/// `asked`: the percentiles of `--percentiles` (the summary's `config.percentiles`), if any.
+fn stats<N>(d: &Option<Distribution>, std: Option<f64>, asked: &[f64]) -> Stats<N> {
+    let at = |p: f64| d.and_then(|d| d.reported().into_iter().find(|r| r.0 == p)).map(|r| r.1);
     Stats {
         mean: d.map(|d| d.mean),
         median: d.map(|d| d.p50),
         std,
         p99: d.map(|d| d.p99),
+        more: asked.iter().filter(|p| **p != 99.0).map(|&p| (p, at(p))).collect(),
         name: std::marker::PhantomData,
     }
 }
@@ -109,6 +120,8 @@ pub fn vllm_json(s: &Summary) -> Vec<u8> {
     let total_tokens = t.input_total + t.output_total;
     let date = chrono::DateTime::parse_from_rfc3339(&s.started_at)
         .map_or_else(|_| s.started_at.clone(), |d| d.format("%Y%m%d-%H%M%S").to_string());
+    let asked: Vec<f64> =
+        s.config["percentiles"].as_array().map_or(vec![], |a| a.iter().filter_map(Value::as_f64).collect());
     let r = Result {
         date,
         backend: "llmload",
@@ -128,10 +141,10 @@ pub fn vllm_json(s: &Summary) -> Vec<u8> {
         request_goodput: s.goodput.as_ref().map(|g| g.requests_per_s),
         output_throughput: s.throughput.output_tokens_per_s,
         total_token_throughput: if s.window_s > 0.0 { total_tokens as f64 / s.window_s } else { 0.0 },
-        ttft: stats(&s.metrics.ttft_ms, s.spread.ttft_ms),
-        tpot: stats(&s.metrics.tpot_ms, s.spread.tpot_ms),
-        itl: stats(&s.metrics.itl_ms, s.spread.itl_ms),
-        e2el: stats(&s.metrics.e2e_ms, s.spread.e2e_ms),
+        ttft: stats(&s.metrics.ttft_ms, s.spread.ttft_ms, &asked),
+        tpot: stats(&s.metrics.tpot_ms, s.spread.tpot_ms, &asked),
+        itl: stats(&s.metrics.itl_ms, s.spread.itl_ms, &asked),
+        e2el: stats(&s.metrics.e2e_ms, s.spread.e2e_ms, &asked),
     };
     // Plain fields and finite-or-null floats: serializing cannot fail.
     let mut out = serde_json::to_vec_pretty(&r).unwrap_or_default();
@@ -183,6 +196,39 @@ mod tests {
         let s = Summary::new(serde_json::json!({}), &run, None);
         let v: serde_json::Value = serde_json::from_slice(&vllm_json(&s)).unwrap();
         assert_eq!(v["request_goodput"], 0.25);
+    }
+
+    #[test]
+    fn asked_percentiles_add_vllm_keys_beyond_p99() {
+        let t0 = Instant::now();
+        let mut stats = RunStats::default();
+        for ttft_ms in 1..=1000 {
+            let mut m = Measurement::new(0, 0, None, t0);
+            m.text_at = vec![t0 + Duration::from_micros(ttft_ms * 100)];
+            m.end_at = t0 + Duration::from_millis(300);
+            stats.add(&m);
+        }
+        let p = crate::stats::Percentiles::parse("50,99,99.9").unwrap();
+        let config = serde_json::json!({"percentiles": p.as_slice()});
+        let s = Summary::reporting(config, &RunOutput::of(stats, 4.0), None, &p);
+        let text = String::from_utf8(vllm_json(&s)).unwrap();
+        let keys: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"')?.split_once('"'))
+            .map(|(k, _)| k)
+            .collect();
+        let ttft: Vec<&str> = keys.iter().copied().filter(|k| k.ends_with("_ttft_ms")).collect();
+        // vLLM's four keys stay; p99 is one of them, so p50 and p99.9 are added, as vLLM names them.
+        assert_eq!(
+            ttft,
+            ["mean_ttft_ms", "median_ttft_ms", "std_ttft_ms", "p99_ttft_ms", "p50_ttft_ms", "p99.9_ttft_ms"]
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let d = s.metrics.ttft_ms.unwrap();
+        let at =
+            |p: f64| d.reported().iter().find(|r| r.0 == p).map(|r| crate::util::decimals::round(r.1, 3));
+        assert_eq!((v["p50_ttft_ms"].as_f64(), v["p99.9_ttft_ms"].as_f64()), (at(50.0), at(99.9)));
+        assert!(v["p99.9_e2el_ms"].is_number(), "{v}");
     }
 
     /// Two requests: TTFT 100 and 200 ms (std 50), E2E 300 and 600 (std 150), TPOT (E2E − TTFT)

@@ -3,6 +3,7 @@
 //! in the summary. A new run-level value (goodput, attainment…) is one more row. It does not
 //! parse expressions or judge values.
 
+use crate::stats::percentiles;
 use serde_json::Value;
 
 /// What a subject's values are, which fixes how an expression writes them.
@@ -32,8 +33,35 @@ struct Row {
     source: Source,
 }
 
-/// The statistics of a distribution an expression may name.
+/// The statistics of a distribution an expression may name: these, and any percentile `pN`
+/// with N in (0, 100) that the summary reports (`p99.9` with `--percentiles 99.9`).
 pub const STATS: &[&str] = &["mean", "min", "max", "p50", "p90", "p95", "p99"];
+
+/// A distribution's statistic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stat {
+    /// `mean`, `min` or `max`.
+    Named(&'static str),
+    /// A percentile, 0–100 (`p95`, `p99.9`).
+    Percentile(f64),
+}
+
+impl Stat {
+    fn parse(text: &str) -> Option<Stat> {
+        match STATS.iter().find(|s| **s == text && !s.starts_with('p')) {
+            Some(s) => Some(Stat::Named(s)),
+            None => percentiles::of_name(text).map(Stat::Percentile),
+        }
+    }
+
+    /// Its key in a distribution's JSON (`mean`, `p99.9`).
+    fn key(self) -> String {
+        match self {
+            Stat::Named(s) => s.to_string(),
+            Stat::Percentile(p) => percentiles::name(p),
+        }
+    }
+}
 
 /// Every name, distributions first (as `metrics` lists them), then run-level values.
 const SUBJECTS: &[Row] = &[
@@ -106,7 +134,7 @@ fn attainment(s: &Value) -> Option<f64> {
 #[derive(Debug, Clone, Copy)]
 pub struct Subject {
     row: &'static Row,
-    stat: Option<&'static str>,
+    stat: Option<Stat>,
 }
 
 impl std::fmt::Debug for Row {
@@ -135,8 +163,13 @@ impl Subject {
                 }
             })?;
         let stat = match (row.source, stat) {
-            (Source::Metric(_), Some(s)) => Some(*STATS.iter().find(|x| **x == s).ok_or_else(|| {
-                format!("unknown statistic {s:?} of {}: use one of {}", row.name, STATS.join(", "))
+            (Source::Metric(_), Some(s)) => Some(Stat::parse(s).ok_or_else(|| {
+                format!(
+                    "unknown statistic {s:?} of {}: use one of {}, or another percentile in (0, 100) that --percentiles reports ({}.p99.9)",
+                    row.name,
+                    STATS.join(", "),
+                    row.name
+                )
             })?),
             (Source::Metric(_), None) => {
                 return Err(format!(
@@ -157,18 +190,30 @@ impl Subject {
         self.row.kind
     }
 
+    /// The percentile it names (`ttft.p99.9` → 99.9), if it names one.
+    pub fn percentile(&self) -> Option<f64> {
+        match self.stat {
+            Some(Stat::Percentile(p)) => Some(p),
+            _ => None,
+        }
+    }
+
     /// Its value in the JSON summary `s`; `None` when the summary has no data for it.
     pub fn value(&self, s: &Value) -> Option<f64> {
         match (self.row.source, self.stat) {
-            (Source::Metric(key), Some(stat)) => s["metrics"][key][stat].as_f64(),
+            (Source::Metric(key), Some(stat)) => s["metrics"][key][stat.key()].as_f64(),
             (Source::Metric(_), None) => None,
             (Source::Run(f), _) => f(s),
         }
     }
 
-    /// Why there is no value for it, for a threshold that fails on missing data.
-    pub fn missing(&self) -> String {
+    /// Why the summary `s` has no value for it, for a threshold that fails on missing data.
+    pub fn missing(&self, s: &Value) -> String {
         match self.row.source {
+            Source::Metric(key) if s["metrics"][key].is_object() => format!(
+                "no data: the summary does not report {}: name it in --percentiles",
+                self.stat.map_or_else(String::new, Stat::key)
+            ),
             Source::Metric(_) => {
                 format!("no data: no successful request measured {} (see the errors above)", self.row.name)
             }
@@ -187,7 +232,7 @@ impl Subject {
 impl std::fmt::Display for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.stat {
-            Some(stat) => write!(f, "{}.{stat}", self.row.name),
+            Some(stat) => write!(f, "{}.{}", self.row.name, stat.key()),
             None => f.write_str(self.row.name),
         }
     }
@@ -212,7 +257,7 @@ mod tests {
             "requests": {"ok": 3, "failed": 1},
             "success_rate": 0.75,
             "throughput": {"requests_per_s": 1.5, "output_tokens_per_s": 40.0},
-            "metrics": {"ttft_ms": {"p95": 152.4, "mean": 100.0}, "itl_ms": null},
+            "metrics": {"ttft_ms": {"p95": 152.4, "p99.9": 180.5, "mean": 100.0}, "itl_ms": null},
         })
     }
 
@@ -221,6 +266,15 @@ mod tests {
         let s = summary();
         let v = |t: &str| Subject::parse(t).unwrap().value(&s);
         assert_eq!(v("ttft.p95"), Some(152.4));
+        // A percentile's dot is the statistic's own: `ttft.p99.9` reads the key `p99.9`.
+        assert_eq!((v("ttft.p99.9"), v("ttft.p99.90"), v("ttft.p50")), (Some(180.5), Some(180.5), None));
+        let p = Subject::parse("ttft.p99.90").unwrap();
+        assert_eq!((p.to_string(), p.percentile()), ("ttft.p99.9".into(), Some(99.9)));
+        assert_eq!(Subject::parse("ttft.mean").unwrap().percentile(), None);
+        let missing = |t: &str| Subject::parse(t).unwrap().missing(&s);
+        let (no_key, no_data) = (missing("ttft.p50"), missing("itl.p99"));
+        assert_eq!(no_key, "no data: the summary does not report p50: name it in --percentiles");
+        assert!(no_data.starts_with("no data: no successful request measured itl"), "{no_data}");
         assert_eq!(v("ttft_ms.mean"), Some(100.0));
         assert_eq!(v(" itl . p99 "), None);
         assert_eq!((v("success_rate"), v("error_rate")), (Some(0.75), Some(0.25)));
@@ -232,11 +286,11 @@ mod tests {
         assert_eq!((g("goodput"), g("attainment")), (Some(2.5), Some(0.8)));
         assert_eq!(Subject::parse("attainment").unwrap().kind(), Kind::Share);
         assert_eq!(Subject::parse("goodput").unwrap().value(&json!({"goodput": null})), None);
-        assert!(Subject::parse("attainment").unwrap().missing().contains("needs --slo"));
+        assert!(Subject::parse("attainment").unwrap().missing(&json!({})).contains("needs --slo"));
         let checked = json!({"wrong_answer_rate": 0.25});
         assert_eq!(Subject::parse("wrong_answer_rate").unwrap().value(&checked), Some(0.25));
         assert_eq!(Subject::parse("wrong_answer_rate").unwrap().kind(), Kind::Share);
-        assert!(Subject::parse("wrong_answer_rate").unwrap().missing().contains("give --expect"));
+        assert!(Subject::parse("wrong_answer_rate").unwrap().missing(&json!({})).contains("give --expect"));
         let none = json!({"requests": {"ok": 0, "failed": 0}, "success_rate": null});
         assert_eq!(Subject::parse("error_rate").unwrap().value(&none), None);
     }
@@ -255,8 +309,9 @@ mod tests {
         );
         assert_eq!(
             e("ttft.p999"),
-            "unknown statistic \"p999\" of ttft: use one of mean, min, max, p50, p90, p95, p99"
+            "unknown statistic \"p999\" of ttft: use one of mean, min, max, p50, p90, p95, p99, or another percentile in (0, 100) that --percentiles reports (ttft.p99.9)"
         );
+        assert!(e("ttft.median").starts_with("unknown statistic \"median\" of ttft"));
         assert!(
             e("ttft").starts_with("ttft needs a statistic: write ttft.p95 (or ttft.mean, "),
             "{}",

@@ -55,7 +55,7 @@ impl Threshold {
             expr: self.expr.clone(),
             actual,
             pass: actual.is_some_and(|a| self.op.holds(a, self.value)),
-            why: actual.is_none().then(|| self.subject.missing()),
+            why: actual.is_none().then(|| self.subject.missing(s)),
             kind: self.subject.kind(),
         }
     }

@@ -356,8 +356,13 @@ fn headline(s: &Summary, l: Lang) -> String {
     }
     o += "</div>";
     let _ = write!(o, "<table><thead><tr><th>{}</th>", l.pick("metric", "指标"));
-    for c in crate::output::text::STAT_COLUMNS {
-        let _ = write!(o, "<th>{}</th>", l.of(c));
+    // Every distribution reports the same percentiles: any one gives the columns.
+    let any = [&m.ttfb_ms, &m.ttft_ms, &m.itl_ms, &m.e2e_ms, &m.output_tokens, &s.client.read_lag_ms]
+        .into_iter()
+        .find_map(Option::as_ref);
+    let columns = crate::output::text::stat_columns(any, l);
+    for c in &columns {
+        let _ = write!(o, "<th>{}</th>", escape(c));
     }
     o += "</tr></thead><tbody>";
     // The latencies from the intended start sit under their neighbours, when they differ
@@ -392,12 +397,13 @@ fn headline(s: &Summary, l: Lang) -> String {
         match d {
             Some(d) => {
                 let _ = write!(o, "<td>{}</td>", count(d.count));
-                for v in [d.mean, d.min, d.p50, d.p90, d.p95, d.p99, d.max] {
+                for v in crate::output::text::stat_values(d) {
                     let _ = write!(o, "<td>{}</td>", number(v));
                 }
             }
             None => {
-                let _ = write!(o, "<td colspan=\"8\" class=\"none\">{}</td>", l.pick("no values", "无数据"));
+                let (span, none) = (columns.len(), l.pick("no values", "无数据"));
+                let _ = write!(o, "<td colspan=\"{span}\" class=\"none\">{none}</td>");
             }
         }
         o += "</tr>";

@@ -7,22 +7,32 @@ use super::format::{
 };
 use crate::lang::Lang;
 use crate::stats::Distribution;
+use crate::stats::percentiles::{STANDARD, name};
 use crate::summary::verdict::Verdict;
 use crate::summary::{ClientUsage, Metrics, Sessions, Summary};
 use serde_json::Value;
 use std::fmt::Write;
 
-/// The metric table's columns after the label column, each `STAT_WIDTH` wide, right-aligned.
-pub const STAT_COLUMNS: [(&str, &str); 8] = [
-    ("count", "数量"),
-    ("mean", "均值"),
-    ("min", "最小"),
-    ("p50", "p50"),
-    ("p90", "p90"),
-    ("p95", "p95"),
-    ("p99", "p99"),
-    ("max", "最大"),
-];
+/// The metric table's columns after the label column, each `STAT_WIDTH` wide, right-aligned:
+/// count, mean, min, the percentiles the distributions report (`p50` … `p99`, or those of
+/// `--percentiles`, `p99.9`), max. `d` is any of the table's distributions (they all report the
+/// same percentiles); without one, the standard four.
+pub fn stat_columns(d: Option<&Distribution>, l: Lang) -> Vec<String> {
+    let percentiles: Vec<f64> = d.map_or(STANDARD.to_vec(), |d| d.reported().iter().map(|r| r.0).collect());
+    let mut columns: Vec<String> =
+        [("count", "数量"), ("mean", "均值"), ("min", "最小")].iter().map(|c| l.of(*c).to_string()).collect();
+    columns.extend(percentiles.into_iter().map(name));
+    columns.push(l.pick("max", "最大").to_string());
+    columns
+}
+
+/// A distribution's values in `stat_columns`' order after the count.
+pub fn stat_values(d: &Distribution) -> Vec<f64> {
+    let mut values = vec![d.mean, d.min];
+    values.extend(d.reported().iter().map(|r| r.1));
+    values.push(d.max);
+    values
+}
 const STAT_WIDTH: usize = 10;
 
 /// The summary's labels are padded to this many terminal columns.
@@ -599,8 +609,8 @@ fn metric_table(m: &Metrics, l: Lang) -> String {
     let label_width = 2 + labels.map(|label| display_width(l.of(label))).max().unwrap_or(0);
     let rows = folded(m);
     let mut head = pad_right(&format!("  {}", l.pick("metric", "指标")), label_width);
-    for c in STAT_COLUMNS {
-        head.push_str(&pad_left(l.of(c), STAT_WIDTH));
+    for c in stat_columns(rows.iter().find_map(|r| r.1), l) {
+        head.push_str(&pad_left(&c, STAT_WIDTH));
     }
     let mut o = format!("{head}\n");
     for (label, dist, optional) in rows {
@@ -612,7 +622,7 @@ fn metric_table(m: &Metrics, l: Lang) -> String {
             None => line.push_str(&pad_left("0", STAT_WIDTH)),
             Some(d) => {
                 line.push_str(&pad_left(&count(d.count), STAT_WIDTH));
-                for v in [d.mean, d.min, d.p50, d.p90, d.p95, d.p99, d.max] {
+                for v in stat_values(d) {
                     line.push_str(&pad_left(&number(v), STAT_WIDTH));
                 }
             }
@@ -637,6 +647,7 @@ mod tests {
             p95: base * 2.5,
             p99: base * 3.0,
             max: base * 4.0,
+            asked: None,
         })
     }
 

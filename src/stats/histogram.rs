@@ -4,7 +4,8 @@
 //! bucket midpoint, exact below 1024), so per-event data never needs an unbounded sample vector.
 //! It does not know units: callers record integers and scale when they summarise.
 
-use crate::util::decimals::three;
+use super::percentiles::{self, MAX, Percentiles};
+use crate::util::decimals::round;
 use std::ops::AddAssign;
 
 /// Mantissa bits: values below 2^P are stored exactly; above, each power of two has 2^(P-1) buckets.
@@ -24,27 +25,60 @@ pub struct Histogram {
     max: u64,
 }
 
-/// The percentiles every report shows, in the histogram's recorded unit times a scale. Its JSON
-/// is `{count,mean,min,p50,p90,p95,p99,max}` with three decimals (an empty set is `None`, `null`).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// A distribution's summary, in the histogram's recorded unit times a scale. Its JSON is
+/// `{count,mean,min,p50,p90,p95,p99,max}` with three decimals, or with `--percentiles` the
+/// percentiles asked for in place of the four (`{count,mean,min,p50,p99.9,max}`); an empty set
+/// is `None`, `null`. p50 to p99 are always computed, reported or not: the verdict, the sweep
+/// table, the capacity search and the charts read them.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Distribution {
     /// Values recorded.
     pub count: u64,
-    #[serde(serialize_with = "three")]
     pub mean: f64,
-    #[serde(serialize_with = "three")]
     pub min: f64,
     /// Percentiles: the midpoint of the bucket holding the value, within 0.1 %.
-    #[serde(serialize_with = "three")]
     pub p50: f64,
-    #[serde(serialize_with = "three")]
     pub p90: f64,
-    #[serde(serialize_with = "three")]
     pub p95: f64,
-    #[serde(serialize_with = "three")]
     pub p99: f64,
-    #[serde(serialize_with = "three")]
     pub max: f64,
+    /// `--percentiles`, when it asked for other than the four: reported in their place.
+    pub asked: Option<Asked>,
+}
+
+/// The percentiles `--percentiles` asked for, with their values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Asked {
+    percentiles: Percentiles,
+    values: [f64; MAX],
+}
+
+impl Distribution {
+    /// The percentiles reported, with their values, ascending: those asked for, else p50, p90,
+    /// p95 and p99.
+    pub fn reported(&self) -> Vec<(f64, f64)> {
+        match &self.asked {
+            Some(a) => a.percentiles.as_slice().iter().copied().zip(a.values).collect(),
+            None => percentiles::STANDARD.into_iter().zip([self.p50, self.p90, self.p95, self.p99]).collect(),
+        }
+    }
+}
+
+/// `count, mean, min`, the reported percentiles (`p50`, `p99.9`), `max`, in that order.
+impl serde::Serialize for Distribution {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let reported = self.reported();
+        let mut m = s.serialize_map(Some(4 + reported.len()))?;
+        m.serialize_entry("count", &self.count)?;
+        m.serialize_entry("mean", &round(self.mean, 3))?;
+        m.serialize_entry("min", &round(self.min, 3))?;
+        for (p, v) in reported {
+            m.serialize_entry(&percentiles::name(p), &round(v, 3))?;
+        }
+        m.serialize_entry("max", &round(self.max, 3))?;
+        m.end()
+    }
 }
 
 fn bucket_of(v: u64) -> usize {
@@ -109,7 +143,11 @@ impl Histogram {
         if self.count == 0 {
             return None;
         }
-        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        // q·count within a rounding error of a whole number is that number: 0.999 is stored a
+        // hair above itself, and 0.999 × 1000 must be the 999th value, not the 1000th.
+        let x = q.clamp(0.0, 1.0) * self.count as f64;
+        let whole = (x - x.round()).abs() <= 1e-9 * x.max(1.0);
+        let rank = ((if whole { x.round() } else { x.ceil() }) as u64).max(1);
         let mut seen = 0;
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
@@ -159,16 +197,29 @@ impl Histogram {
 
     /// The standard summary, each value multiplied by `scale` (e.g. 0.001 for µs → ms).
     pub fn distribution(&self, scale: f64) -> Option<Distribution> {
-        let q = |p| self.quantile(p).map_or(0.0, |v| v as f64 * scale);
+        self.distribution_at(scale, &Percentiles::default())
+    }
+
+    /// The summary reporting `percentiles` (the standard four are computed all the same).
+    pub fn distribution_at(&self, scale: f64, percentiles: &Percentiles) -> Option<Distribution> {
+        let q = |p: f64| self.quantile(p / 100.0).map_or(0.0, |v| v as f64 * scale);
+        let asked = (!percentiles.is_standard()).then(|| {
+            let mut values = [0.0; MAX];
+            for (v, &p) in values.iter_mut().zip(percentiles.as_slice()) {
+                *v = q(p);
+            }
+            Asked { percentiles: *percentiles, values }
+        });
         (self.count > 0).then(|| Distribution {
             count: self.count,
             mean: self.sum as f64 / self.count as f64 * scale,
             min: self.min as f64 * scale,
-            p50: q(0.50),
-            p90: q(0.90),
-            p95: q(0.95),
-            p99: q(0.99),
+            p50: q(50.0),
+            p90: q(90.0),
+            p95: q(95.0),
+            p99: q(99.0),
             max: self.max as f64 * scale,
+            asked,
         })
     }
 }
@@ -265,6 +316,30 @@ mod tests {
             (h.max(), Histogram::new().max(), Histogram::new().count_at_least(1)),
             (Some(5008), None, 0)
         );
+    }
+
+    #[test]
+    fn asked_percentiles_replace_the_four_in_order() {
+        let mut h = Histogram::new();
+        for v in 1..=1000 {
+            h.record(v);
+        }
+        let json = |d: Option<Distribution>| serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            json(h.distribution(1.0)),
+            r#"{"count":1000,"mean":500.5,"min":1.0,"p50":500.0,"p90":900.0,"p95":950.0,"p99":990.0,"max":1000.0}"#
+        );
+        let asked = h.distribution_at(1.0, &Percentiles::parse("99.90,50").unwrap());
+        assert_eq!(
+            json(asked),
+            r#"{"count":1000,"mean":500.5,"min":1.0,"p50":500.0,"p99.9":999.0,"max":1000.0}"#
+        );
+        // The four are computed all the same, for the code that reads them.
+        let a = asked.unwrap();
+        assert_eq!((a.p90, a.p95, a.p99), (900.0, 950.0, 990.0));
+        assert_eq!(a.reported(), [(50.0, 500.0), (99.9, 999.0)]);
+        // Asking for the four is the default.
+        assert_eq!(h.distribution_at(1.0, &Percentiles::parse("50,90,95,99").unwrap()), h.distribution(1.0));
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod verdict;
 use crate::gate::{Checked, Threshold};
 use crate::lang::Text;
 use crate::slo::SloTally;
-use crate::stats::{Breakdown, Distribution, Histogram, PromptCheck, RunStats, SeriesRow};
+use crate::stats::{Breakdown, Distribution, Histogram, Percentiles, PromptCheck, RunStats, SeriesRow};
 use crate::util::decimals::{six, three};
 use serde::Serialize;
 use serde_json::Value;
@@ -207,7 +207,7 @@ pub struct TurnRow {
 impl Sessions {
     /// The sessions of `s`, where the config asked for more than one turn or the records hold
     /// a later turn (a rebuilt summary's config has no `turns`).
-    fn of(s: &RunStats, config: &Value) -> Option<Sessions> {
+    fn of(s: &RunStats, config: &Value, percentiles: &Percentiles) -> Option<Sessions> {
         let last = s.by_turn.keys().copied().max().unwrap_or(1);
         let turns = config["turns"].as_u64().map_or(last, |t| t as u32);
         if turns < 2 && last < 2 {
@@ -229,7 +229,8 @@ impl Sessions {
             .collect();
         let completed = s.by_turn.get(&turns.max(1)).map_or(0, |t| t.ok);
         let ok = |k: u32| s.by_turn.get(&k).map_or(0, |t| t.ok);
-        let duration_ms = s.by_turn.get(&turns.max(1)).and_then(|t| t.session_us.distribution(0.001));
+        let duration_ms =
+            s.by_turn.get(&turns.max(1)).and_then(|t| t.session_us.distribution_at(0.001, percentiles));
         // A session's turn k succeeds only after its turns before it did: the sessions that
         // completed exactly k turns are turn k's successes less turn k+1's; none, a failed first turn.
         let first_failed = s.by_turn.get(&1).map_or(0, |t| t.requests - t.ok);
@@ -622,8 +623,18 @@ pub enum Clock {
 impl Summary {
     /// `usage`: the client's CPU seconds and peak resident bytes, when this process ran the test.
     pub fn new(config: Value, run: &RunOutput, usage: Option<(f64, u64)>) -> Summary {
+        Summary::reporting(config, run, usage, &Percentiles::default())
+    }
+
+    /// `new`, with every distribution reporting `percentiles` (`--percentiles`).
+    pub fn reporting(
+        config: Value,
+        run: &RunOutput,
+        usage: Option<(f64, u64)>,
+        percentiles: &Percentiles,
+    ) -> Summary {
         let s = &run.stats;
-        let sessions = Sessions::of(s, &config);
+        let sessions = Sessions::of(s, &config, percentiles);
         let window_s = run.window.as_secs_f64();
         let per_s = |n: u64| if window_s > 0.0 { n as f64 / window_s } else { 0.0 };
         let finished = s.ok + s.failed;
@@ -658,7 +669,7 @@ impl Summary {
                 requests_per_s: per_s(s.ok),
                 output_tokens_per_s: per_s(s.output_tokens),
             },
-            steady_state: run.steady.as_ref().and_then(|st| SteadyState::of(st, window_s)),
+            steady_state: run.steady.as_ref().and_then(|st| SteadyState::of(st, window_s, percentiles)),
             goodput: s.slo.as_ref().map(|t| Goodput::new(t, window_s)),
             tokens: Tokens {
                 output_total: s.output_tokens,
@@ -680,15 +691,15 @@ impl Summary {
                 }),
                 prompt_vs_sent: PromptVsSent::of(&s.prompt_check),
             },
-            metrics: metrics(s),
+            metrics: metrics(s, percentiles),
             client: ClientUsage {
                 cpu_s: usage.map(|(cpu_s, _)| cpu_s),
                 peak_rss_mb: usage.map(|(_, bytes)| bytes as f64 / (1024.0 * 1024.0)),
                 clock: if s.kernel_clock() { Clock::Kernel } else { Clock::User },
-                read_lag_ms: s.read_lag.distribution(0.001),
-                send_lag_ms: s.send_lag.distribution(0.001),
-                start_lag_ms: s.start_lag.distribution(0.001),
-                connect_ms: s.connect.distribution(0.001),
+                read_lag_ms: s.read_lag.distribution_at(0.001, percentiles),
+                send_lag_ms: s.send_lag.distribution_at(0.001, percentiles),
+                start_lag_ms: s.start_lag.distribution_at(0.001, percentiles),
+                connect_ms: s.connect.distribution_at(0.001, percentiles),
                 reconnects: s.reconnects,
                 verdict: None,
                 cause: None,
@@ -780,8 +791,8 @@ impl Summary {
     }
 }
 
-fn metrics(s: &RunStats) -> Metrics {
-    let ms = |h: &Histogram| h.distribution(0.001);
+fn metrics(s: &RunStats, percentiles: &Percentiles) -> Metrics {
+    let ms = |h: &Histogram| h.distribution_at(0.001, percentiles);
     Metrics {
         ttfb_ms: ms(&s.ttfb),
         ttfe_ms: ms(&s.ttfe),
@@ -793,10 +804,10 @@ fn metrics(s: &RunStats) -> Metrics {
         ttft_sched_ms: ms(&s.ttft_sched),
         e2e_sched_ms: ms(&s.e2e_sched),
         start_delay_ms: ms(&s.start_delay),
-        input_tokens: s.input_per_request.distribution(1.0),
-        output_tokens: s.tokens_per_request.distribution(1.0),
-        decode_tokens_per_s: s.decode_mtps.distribution(0.001),
-        tokens_per_event: s.tokens_per_event_milli.distribution(0.001),
+        input_tokens: s.input_per_request.distribution_at(1.0, percentiles),
+        output_tokens: s.tokens_per_request.distribution_at(1.0, percentiles),
+        decode_tokens_per_s: s.decode_mtps.distribution_at(0.001, percentiles),
+        tokens_per_event: s.tokens_per_event_milli.distribution_at(0.001, percentiles),
         itl_per_token_ms: ms(&s.itl_per_token),
         server_latency_ms: ms(&s.server_latency),
         server_ttft_ms: ms(&s.server_ttft),

@@ -6,7 +6,7 @@
 //! as they end), so the ramp-up, the first answers' fill and the drain no longer dilute it; its
 //! latencies are those of the requests that ran wholly inside it. Beside the whole run's.
 
-use crate::stats::{Distribution, RunStats};
+use crate::stats::{Distribution, Percentiles, RunStats};
 use crate::util::decimals::{six, three};
 use serde::Serialize;
 use std::time::Duration;
@@ -56,7 +56,7 @@ pub struct SteadyState {
 impl SteadyState {
     /// The steady state of `run`, or `None` when it is shorter than a second or a tenth of the
     /// measured window `window_s` (a run too short to have one).
-    pub fn of(run: &SteadyRun, window_s: f64) -> Option<SteadyState> {
+    pub fn of(run: &SteadyRun, window_s: f64, percentiles: &Percentiles) -> Option<SteadyState> {
         let (start_s, end_s) = (run.start.as_secs_f64(), run.end.as_secs_f64());
         let duration_s = end_s - start_s;
         if duration_s < SHORTEST_S.max(window_s * SHORTEST_SHARE) {
@@ -71,10 +71,10 @@ impl SteadyState {
             output_tokens_per_s: run.output_tokens as f64 / duration_s,
             requests: s.total(),
             ok: s.ok,
-            ttft_ms: s.ttft.distribution(0.001),
-            itl_ms: s.itl.distribution(0.001),
-            tpot_ms: s.tpot.distribution(0.001),
-            e2e_ms: s.e2e.distribution(0.001),
+            ttft_ms: s.ttft.distribution_at(0.001, percentiles),
+            itl_ms: s.itl.distribution_at(0.001, percentiles),
+            tpot_ms: s.tpot.distribution_at(0.001, percentiles),
+            e2e_ms: s.e2e.distribution_at(0.001, percentiles),
         })
     }
 }
@@ -92,9 +92,12 @@ mod tests {
             output_tokens: 5_000,
             ..SteadyRun::default()
         };
-        let s = SteadyState::of(&run(2.0, 12.0), 14.0).unwrap();
+        let s = SteadyState::of(&run(2.0, 12.0), 14.0, &Percentiles::default()).unwrap();
         assert_eq!((s.duration_s, s.requests_per_s, s.output_tokens_per_s), (10.0, 5.0, 500.0));
-        assert!(SteadyState::of(&run(2.0, 2.9), 3.0).is_none(), "under a second");
-        assert!(SteadyState::of(&run(2.0, 7.0), 60.0).is_none(), "under a tenth of the window");
+        assert!(SteadyState::of(&run(2.0, 2.9), 3.0, &Percentiles::default()).is_none(), "under a second");
+        assert!(
+            SteadyState::of(&run(2.0, 7.0), 60.0, &Percentiles::default()).is_none(),
+            "under a tenth of the window"
+        );
     }
 }

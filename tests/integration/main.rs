@@ -20,6 +20,7 @@ mod lang;
 mod live_metrics;
 mod load_models;
 mod mock_metrics;
+mod percentiles;
 mod preflight;
 mod probe;
 mod prompts;
