@@ -12,8 +12,8 @@ const EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScrapePlan {
     pub urls: Vec<String>,
-    /// The time between two scrapes; also each scrape's timeout, so a slow page never makes
-    /// the next scrape late by more than one interval.
+    /// The time between two scrapes; also each scrape's timeout (at least a second), so a slow
+    /// page makes the next scrape late by that at most.
     pub every: Duration,
 }
 

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 /// held before: a preflight's request ending before the start, the run's cut and abandoned
 /// streams after its end.
 const SETTLE: Duration = Duration::from_secs(3);
+/// The shortest timeout of one scrape: a short `--scrape-interval` still lets a busy server a
+/// second to answer (the next scrape is then late by that much, never early).
+const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// The time between two scrapes while waiting for the server to settle.
 const SETTLE_STEP: Duration = Duration::from_millis(100);
 
@@ -37,7 +40,7 @@ struct Page {
 /// Takes each page's first scrape now (before the start gate opens: nothing of the run has
 /// been sent), then starts the thread that scrapes during the run.
 pub(super) fn start(plan: &ScrapePlan, tls: &Tls, pass: Pass, tx: Outbox) -> std::io::Result<Scraper> {
-    let reader = PageReader::new(tls, plan.every);
+    let reader = PageReader::new(tls, plan.every.max(MIN_TIMEOUT));
     let mut pages: Vec<Page> = plan
         .urls
         .iter()
