@@ -12,9 +12,9 @@ use super::{Card, charts};
 use crate::lang::Lang;
 use crate::output::format::{count, opt_ms, percent, seconds};
 use crate::output::server::bucket;
-use crate::stats::{Distribution, SeriesRow};
+use crate::stats::SeriesRow;
 use crate::summary::Metrics;
-use crate::summary::server::{Server, ServerDistribution, TtftSplit};
+use crate::summary::server::{Server, TtftSplit};
 use std::fmt::Write;
 
 /// A count the server reported (a float in its page), rounded; `-` when unknown.
@@ -172,13 +172,7 @@ fn ttft_split(split: &TtftSplit, l: Lang) -> String {
 
 /// The server's percentiles (the buckets holding them) beside the client's p50 and p99.
 fn percentiles(s: &Server, m: &Metrics, l: Lang) -> String {
-    let rows: [(&str, Option<&ServerDistribution>, Option<&Distribution>); 5] = [
-        ("TTFT", s.ttft_ms.as_ref(), m.ttft_ms.as_ref()),
-        ("ITL", s.itl_ms.as_ref(), m.itl_ms.as_ref()),
-        ("E2E", s.e2e_ms.as_ref(), m.e2e_ms.as_ref()),
-        (l.pick("queue", "排队"), s.queue_ms.as_ref(), None),
-        (l.pick("prefill", "预填充"), s.prefill_ms.as_ref(), None),
-    ];
+    let rows = crate::output::server::latency_rows(s, m, l);
     if rows.iter().all(|r| r.1.is_none()) {
         return String::new();
     }
@@ -226,7 +220,7 @@ fn percentiles(s: &Server, m: &Metrics, l: Lang) -> String {
 pub(super) mod tests {
     use super::*;
     use crate::stats::ServerSecond;
-    use crate::summary::server::{Bounded, PageRow, PrefixCache, Released, ServerTokens};
+    use crate::summary::server::{Bounded, PageRow, PrefixCache, Released, ServerDistribution, ServerTokens};
 
     fn dist(count: f64, mean: f64, (low, high): (f64, f64)) -> ServerDistribution {
         let b = Bounded { value: (low + high) / 2.0, low, high };

@@ -124,13 +124,7 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
             )
         );
     }
-    let rows: [(&str, Option<&ServerDistribution>, Option<&Distribution>); 5] = [
-        ("TTFT", s.ttft_ms.as_ref(), m.ttft_ms.as_ref()),
-        ("ITL", s.itl_ms.as_ref(), m.itl_ms.as_ref()),
-        ("E2E", s.e2e_ms.as_ref(), m.e2e_ms.as_ref()),
-        (l.pick("queue", "排队"), s.queue_ms.as_ref(), None),
-        (l.pick("prefill", "预填充"), s.prefill_ms.as_ref(), None),
-    ];
+    let rows = latency_rows(s, m, l);
     if rows.iter().any(|r| r.1.is_some()) {
         let line = |cells: [String; 7]| columns(&cells, &[10, 17, 17, 17, 10, 12, 12]);
         let head = [
@@ -169,6 +163,21 @@ pub fn block(s: &Server, m: &Metrics, l: Lang) -> String {
         );
     }
     o
+}
+
+/// A latency the server keeps beside the client's: its name in `l`, the server's histogram,
+/// the client's distribution where it measures the same.
+pub type LatencyRow<'a> = (&'static str, Option<&'a ServerDistribution>, Option<&'a Distribution>);
+
+/// The server's latencies beside the client's, in the order every report shows them.
+pub fn latency_rows<'a>(s: &'a Server, m: &'a Metrics, l: Lang) -> [LatencyRow<'a>; 5] {
+    [
+        ("TTFT", s.ttft_ms.as_ref(), m.ttft_ms.as_ref()),
+        ("ITL", s.itl_ms.as_ref(), m.itl_ms.as_ref()),
+        ("E2E", s.e2e_ms.as_ref(), m.e2e_ms.as_ref()),
+        (l.pick("queue", "排队"), s.queue_ms.as_ref(), None),
+        (l.pick("prefill", "预填充"), s.prefill_ms.as_ref(), None),
+    ]
 }
 
 /// The bucket that holds a server percentile: `low–high` with one unit (`20–40ms`), `> low`
