@@ -20,10 +20,14 @@
 //! `cargo bench --bench end_to_end -- 256` runs the scenarios whose name contains "256".
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, ErrorKind};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::io::ErrorKind;
+use std::process::{Command, Stdio};
 use std::time::Instant;
+
+#[path = "support/instrument.rs"]
+mod instrument;
+
+use instrument::{MOCK_NICE, Mock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_llmload");
 /// The instrument's p99 lateness (its TTFT and ITL over the configured ones) above which a row
@@ -79,61 +83,23 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-/// The instrument's nice value where the OS allows it (negative: more CPU when contended).
-const MOCK_NICE: libc::c_int = -10;
-
 /// The body oha sends: an OpenAI chat request that asks for a stream, as llmload's is.
 const OHA_BODY: &str = r#"{"model":"mock","messages":[{"role":"user","content":"Hello"}],"stream":true}"#;
 
-/// A mock server in its own process, so its CPU is not the client's.
-struct Mock {
-    child: Child,
-    url: String,
-    /// Whether it runs at `MOCK_NICE`, or why not.
-    priority: Result<(), String>,
+/// The instrument with a scenario's settings.
+fn start_mock(s: &Scenario) -> Mock {
+    Mock::start(BIN, s.ttft, s.itl, s.tokens)
 }
 
-impl Mock {
-    fn start(s: &Scenario) -> Mock {
-        let tokens = s.tokens.to_string();
-        let args = ["mock", "--port", "0", "--ttft", s.ttft, "--itl", s.itl, "--tokens", &tokens];
-        let spawn = |raise: bool| {
-            let mut command = Command::new(BIN);
-            command.args(args).stdout(Stdio::piped());
-            if raise {
-                // SAFETY: setpriority is async-signal-safe and sets only the child's own
-                // priority; set before exec, every thread the mock starts inherits it.
-                unsafe {
-                    command.pre_exec(|| match libc::setpriority(libc::PRIO_PROCESS, 0, MOCK_NICE) {
-                        0 => Ok(()),
-                        _ => Err(std::io::Error::last_os_error()),
-                    })
-                };
-            }
-            command.spawn()
-        };
-        let (mut child, priority) = match spawn(true) {
-            Ok(child) => (child, Ok(())),
-            Err(e) => (spawn(false).expect("start llmload mock"), Err(e.to_string())),
-        };
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("mock stdout"))
-            .read_line(&mut first)
-            .expect("mock prints its URL");
-        let url = first.trim().rsplit(' ').next().expect("URL").to_string();
-        Mock { child, url, priority }
-    }
+/// The mock's record of what it sent.
+trait Truth {
+    fn truth(&self) -> Value;
+}
 
+impl Truth for Mock {
     fn truth(&self) -> Value {
         let mut resp = ureq::get(format!("{}/mock/stats", self.url)).call().expect("GET /mock/stats");
         serde_json::from_str(&resp.body_mut().read_to_string().expect("stats body")).expect("stats JSON")
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -168,7 +134,7 @@ struct OhaRun {
 /// oha's CPU-seconds (user + system, from `wait4`), ok responses and the mock's lateness for the
 /// scenario, against a fresh mock with the same settings; `Err` says why there are none.
 fn oha(s: &Scenario) -> Result<OhaRun, String> {
-    let mock = Mock::start(s);
+    let mock = start_mock(s);
     let mut child = Command::new("oha")
         .args(["-c", &s.concurrency.to_string(), "-n", &s.requests.to_string()])
         .args(["--no-tui", "--output-format", "json", "-m", "POST"])
@@ -197,7 +163,7 @@ fn oha(s: &Scenario) -> Result<OhaRun, String> {
 }
 
 fn run(s: &Scenario, oha_result: &Result<OhaRun, String>) -> String {
-    let mock = Mock::start(s);
+    let mock = start_mock(s);
     let json = std::env::temp_dir().join(format!("llmload-bench-{}-{}.json", s.name, std::process::id()));
     let started = Instant::now();
     let status = Command::new(BIN)

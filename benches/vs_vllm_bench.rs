@@ -27,13 +27,16 @@
 //! `cargo bench --bench vs_vllm_bench -- 500` runs the rows whose name contains "500".
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "support/instrument.rs"]
+mod instrument;
+
+use instrument::{MOCK_NICE, Mock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_llmload");
 /// The tokenizer vllm-bench loads for its random prompts (a local file: no download).
@@ -41,8 +44,6 @@ const TOKENIZER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tin
 /// The instrument's p99 lateness (its TTFT and ITL over the configured ones) above which a run
 /// is not evidence.
 const MAX_INSTRUMENT_LATE_MS: f64 = 5.0;
-/// The instrument's nice value where the OS allows it (negative: more CPU when contended).
-const MOCK_NICE: libc::c_int = -10;
 /// The mock's schedule, the same for both clients.
 const TTFT_MS: f64 = 50.0;
 const ITL_MS: f64 = 10.0;
@@ -67,46 +68,19 @@ const ROWS: &[Row] = &[
     Row { name: "c1000-n1000", streams: 1000, requests: 1000 },
 ];
 
-/// A mock server in its own process, so its CPU is not the client's.
-struct Mock {
-    child: Child,
-    url: String,
-    /// Whether it runs at `MOCK_NICE`, or why not.
-    priority: Result<(), String>,
+/// The instrument with the matrix's settings.
+fn start_mock() -> Mock {
+    Mock::start(BIN, &format!("{TTFT_MS}ms"), &format!("{ITL_MS}ms"), TOKENS)
 }
 
-impl Mock {
-    fn start() -> Mock {
-        let tokens = TOKENS.to_string();
-        let (ttft, itl) = (format!("{TTFT_MS}ms"), format!("{ITL_MS}ms"));
-        let args = ["mock", "--port", "0", "--ttft", &ttft, "--itl", &itl, "--tokens", &tokens];
-        let spawn = |raise: bool| {
-            let mut command = Command::new(BIN);
-            command.args(args).stdout(Stdio::piped());
-            if raise {
-                // SAFETY: setpriority is async-signal-safe and sets only the child's own
-                // priority; set before exec, every thread the mock starts inherits it.
-                unsafe {
-                    command.pre_exec(|| match libc::setpriority(libc::PRIO_PROCESS, 0, MOCK_NICE) {
-                        0 => Ok(()),
-                        _ => Err(std::io::Error::last_os_error()),
-                    })
-                };
-            }
-            command.spawn()
-        };
-        let (mut child, priority) = match spawn(true) {
-            Ok(child) => (child, Ok(())),
-            Err(e) => (spawn(false).expect("start llmload mock"), Err(e.to_string())),
-        };
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("mock stdout"))
-            .read_line(&mut first)
-            .expect("mock prints its URL");
-        let url = first.trim().rsplit(' ').next().expect("URL").to_string();
-        Mock { child, url, priority }
-    }
+/// What the benches read from the instrument.
+trait Read {
+    fn get(&self, path: &str) -> Result<String, String>;
+    fn truth(&self) -> Value;
+    fn watch_running(&self, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64>;
+}
 
+impl Read for Mock {
     fn get(&self, path: &str) -> Result<String, String> {
         let agent: ureq::Agent =
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).build().into();
@@ -138,13 +112,6 @@ impl Mock {
             }
             peak
         })
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -260,7 +227,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn llmload(row: &Row) -> Run {
-    let mock = Mock::start();
+    let mock = start_mock();
     let json = scratch(&format!("{}-llmload.json", row.name));
     let mut command = Command::new(BIN);
     command.args(["run", "--url", &mock.url, "--api", "openai-completions"]);
@@ -288,7 +255,7 @@ fn llmload(row: &Row) -> Run {
 }
 
 fn vllm_bench(exe: &Path, row: &Row) -> Run {
-    let mock = Mock::start();
+    let mock = start_mock();
     let dir = scratch(&format!("{}-vllm-bench", row.name));
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     let mut command = Command::new(exe);
