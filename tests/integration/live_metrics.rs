@@ -70,18 +70,25 @@ fn finished(child: Child, cmd: &Llmload) -> crate::util::Output {
     crate::util::Output::of(cmd.shown(), out)
 }
 
+/// A run of `args` against `mock` serving its live metrics on a free port, its summary in
+/// `dir`: every page scraped while it ran, its output, and the port it served on.
+fn scraped_run(
+    mock: &llmload::mock::MockHandle,
+    args: &str,
+    dir: &Dir,
+) -> (Vec<String>, crate::util::Output, u16) {
+    let port = dead_port();
+    let cmd = Llmload::run(mock).args(args).opt("--metrics-listen", format!("127.0.0.1:{port}")).json_in(dir);
+    let mut child = cmd.command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run llmload");
+    let pages = scrape_while_running(&mut child, port, Duration::from_secs(30));
+    (pages, finished(child, &cmd), port)
+}
+
 #[test]
 fn live_metrics_grow_during_the_run_and_stay_within_the_summary() {
     let dir = Dir::new("live_metrics_grow");
     let mock = paced_mock(20, 5, 8);
-    let port = dead_port();
-    let cmd = Llmload::run(&mock)
-        .args("--api openai-chat -c 2 -d 4s --quiet --run-id live-1")
-        .opt("--metrics-listen", format!("127.0.0.1:{port}"))
-        .json_in(&dir);
-    let mut child = cmd.command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run llmload");
-    let pages = scrape_while_running(&mut child, port, Duration::from_secs(30));
-    let out = finished(child, &cmd);
+    let (pages, out, port) = scraped_run(&mock, "--api openai-chat -c 2 -d 4s --quiet --run-id live-1", &dir);
     out.expect_code(0);
     assert!(pages.len() >= 2, "scraped {} pages during a 4 s run{}", pages.len(), out.context());
     let summary = dir.json(&out);
@@ -164,14 +171,7 @@ fn promtool_accepts_the_served_text() {
     let Some(promtool) = tool(TEST, "promtool") else { return };
     let dir = Dir::new("promtool_metrics");
     let mock = paced_mock(10, 2, 8);
-    let port = dead_port();
-    let cmd = Llmload::run(&mock)
-        .args("--api openai-chat -c 2 -d 3s --quiet --cancel 0.2@2tok")
-        .opt("--metrics-listen", format!("127.0.0.1:{port}"))
-        .json_in(&dir);
-    let mut child = cmd.command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run llmload");
-    let pages = scrape_while_running(&mut child, port, Duration::from_secs(30));
-    let out = finished(child, &cmd);
+    let (pages, out, _) = scraped_run(&mock, "--api openai-chat -c 2 -d 3s --quiet --cancel 0.2@2tok", &dir);
     out.expect_code(0);
     // The fullest page: the last one with finished requests.
     let page =
