@@ -1,6 +1,7 @@
 //! A plain GET of a small text page off the measured path: a server's Prometheus `/metrics`.
-//! Its own agent, its own timeout and the run's TLS settings; nothing here is timed or counted
-//! as a request of the run.
+//! Its own agent on ureq's own connector (no kernel stamps, out of reach of the run's cut), its
+//! own timeout and the run's TLS settings; nothing here is timed or counted as a request of the
+//! run.
 
 use super::{agent::INPUT_BUFFER, settings::Tls, tls};
 use std::time::Duration;
@@ -23,8 +24,9 @@ impl PageReader {
             .max_response_header_size(INPUT_BUFFER)
             .user_agent(concat!("llmload/", env!("CARGO_PKG_VERSION")))
             .build();
-        let agent = tls::agents(config, tls, 1).pop().expect("one agent asked for");
-        PageReader { agent }
+        // ureq's own connector, not the run's: the run's cut at its end shuts every connection
+        // the stamped transport made, and the last scrape comes after it.
+        PageReader { agent: ureq::Agent::new_with_config(config) }
     }
 
     /// The page at `url`, or why not, in a short sentence (the status, the transport error,
