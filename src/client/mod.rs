@@ -58,6 +58,9 @@ pub struct Client {
     /// Header values that may be credentials, masked wherever a server echoes them.
     secret_headers: Vec<String>,
     limits: sse::Limits,
+    /// The URL's host resolved once, for every worker's `preconnect` (`None`: it does not
+    /// resolve, or a proxy carries the connections).
+    warm_addrs: std::sync::OnceLock<Option<Vec<std::net::SocketAddr>>>,
 }
 
 impl Client {
@@ -69,7 +72,13 @@ impl Client {
             // `Bearer sk-…`: the token alone is what a server would echo.
             .flat_map(|(_, v)| [v.clone(), v.split_whitespace().last().unwrap_or("").to_string()])
             .collect();
-        Self { agents: agent::agents(&settings), settings, secret_headers, limits: sse::Limits::default() }
+        Self {
+            agents: agent::agents(&settings),
+            settings,
+            secret_headers,
+            limits: sse::Limits::default(),
+            warm_addrs: std::sync::OnceLock::new(),
+        }
     }
 
     /// The run's cut: every read blocked on one of the client's connections returns at once,
@@ -82,27 +91,27 @@ impl Client {
         transport::cut_all();
     }
 
-    /// Opens the calling worker's first connection now, before the run's clock starts, so its
-    /// first request sends at once (the connection is kept in the thread's slot: see
+    /// Opens the calling worker's first connection now, before the run's clock starts (to the
+    /// host resolved once for all workers), so its first request sends at once (the connection is kept in the thread's slot: see
     /// `transport::preconnect`); returns how long the connect took. `None` where there is nothing
     /// to open ahead: a proxy carries the connection (its tunnel is made per request), or the
     /// URL's host does not resolve or does not answer (the first request then says why, as it
     /// would have).
     pub fn preconnect(&self) -> Option<std::time::Duration> {
         let agent = self.agents.first()?;
-        if agent.config().proxy().is_some() {
-            return None;
-        }
-        let uri: ureq::http::Uri = self.settings.url.parse().ok()?;
-        let https = uri.scheme_str() == Some("https");
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let addrs: Vec<std::net::SocketAddr> =
-            std::net::ToSocketAddrs::to_socket_addrs(&(uri.host()?.trim_matches(['[', ']']), port))
-                .ok()?
-                .collect();
+        let addrs = self.warm_addrs.get_or_init(|| {
+            if agent.config().proxy().is_some() {
+                return None;
+            }
+            let uri: ureq::http::Uri = self.settings.url.parse().ok()?;
+            let https = uri.scheme_str() == Some("https");
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let host = uri.host()?.trim_matches(['[', ']']);
+            Some(std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).ok()?.collect())
+        });
         let started = std::time::Instant::now();
         let timeout = self.settings.timeouts.connect.min(self.settings.timeouts.total);
-        transport::preconnect(&addrs, timeout, agent.config().no_delay()).ok()?;
+        transport::preconnect(addrs.as_deref()?, timeout, agent.config().no_delay()).ok()?;
         Some(started.elapsed())
     }
 

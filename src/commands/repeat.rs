@@ -80,10 +80,7 @@ pub(super) fn repeated(
     let (cpu_s, peak_rss) = crate::util::sys::process_usage();
     let usage = Some((cpu_s - first.cpu_s(), peak_rss));
     let mut summary = Summary::reporting(config.describe(), &pooled, usage, &config.percentiles);
-    summary.name_breakdown(
-        |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| crate::workload::mask_key(k)),
-        |i| config.prompts.items().get(i).map(|p| super::run::prompt_snippet(&p.input_text())),
-    );
+    super::run::name_breakdown(&mut summary, config);
     // The verdict of the run the client judged worst: a test is as trustworthy as its worst run.
     if let Some(worst) = summaries.iter().max_by_key(|s| s.client.verdict) {
         let w = &worst.client;

@@ -126,10 +126,7 @@ pub(super) fn measure(
     run.warnings = warnings;
     let usage = Some((cpu_s - start.cpu_s, peak_rss));
     let mut summary = Summary::reporting(config.describe(), &run, usage, &config.percentiles);
-    summary.name_breakdown(
-        |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| mask_key(k)),
-        |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),
-    );
+    name_breakdown(&mut summary, config);
     summary.client.judged(start.verdict(&summary, config));
     Ok((summary, run, crew))
 }
@@ -288,7 +285,15 @@ fn banner(c: &Config) -> String {
 const PROMPT_SNIPPET: usize = 40;
 
 /// A prompt's first characters on one line (whitespace runs as one space), `…` where cut.
-pub(super) fn prompt_snippet(text: &str) -> String {
+/// Names the summary's rows by key and by prompt from `config`'s keys (masked) and prompts.
+pub(super) fn name_breakdown(summary: &mut Summary, config: &Config) {
+    summary.name_breakdown(
+        |i| config.keys.as_ref().and_then(|k| k.items().get(i)).map(|k| mask_key(k)),
+        |i| config.prompts.items().get(i).map(|p| prompt_snippet(&p.input_text())),
+    );
+}
+
+fn prompt_snippet(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(PROMPT_SNIPPET) {
         Some((i, _)) => format!("{}…", &flat[..i]),

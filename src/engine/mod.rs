@@ -207,18 +207,18 @@ pub fn run(
         if config.pacing.warmup.is_some() { report.first_measured.unwrap_or(started) } else { started };
     let window = window_end.saturating_duration_since(window_start);
     let load_end = stop.load_ended_at().map_or(window_end, |e| e.min(window_end));
-    let steady = report.steady.as_ref().and_then(|st| {
+    let Report { stats, records_error, mut series, breakdown, steady, .. } = report;
+    let steady = steady.and_then(|st| {
         let from = st.from?.max(window_start);
         let at = |i: Instant| i.saturating_duration_since(started);
         (load_end > from).then(|| crate::summary::SteadyRun {
             start: at(from),
             end: at(load_end),
-            stats: st.stats.clone(),
+            stats: st.stats,
             ok: st.ok,
             output_tokens: st.output_tokens,
         })
     });
-    let Report { stats, records_error, mut series, breakdown, .. } = report;
     let server = scraper.map(scraper::Scraper::join).unwrap_or_default();
     crate::summary::server::beside(&mut series, &server);
     let interrupted = interrupt.is_some();

@@ -243,12 +243,8 @@ fn repeats(r: &crate::summary::Repeats, l: Lang) -> String {
         l.pick("95% interval", "95% 区间")
     );
     for m in &r.metrics {
-        let shown = |v: f64| match m.metric {
-            "success_rate" => percent(Some(v)),
-            "requests_per_s" | "output_tokens_per_s" | "steady_requests_per_s" => rate(v),
-            _ => ms(v),
-        };
-        o += &format!("<tr><td>{}</td>", escape(m.metric));
+        let (name, shown) = crate::output::text::repeated_metric(m.metric, l);
+        o += &format!("<tr><td>{}</td>", escape(name));
         for v in &m.values {
             o += &format!("<td class=\"num\">{}</td>", v.map_or_else(|| "-".into(), shown));
         }

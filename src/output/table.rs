@@ -108,21 +108,16 @@ pub fn row(r: &Row, lang: Lang) -> String {
 }
 
 fn server_line(cells: [String; 2]) -> String {
-    let mut out = String::new();
-    for (cell, w) in cells.iter().zip(SERVER_WIDTHS) {
-        out.push_str("  ");
-        out.push_str(&pad_left(cell, w));
-    }
-    out
+    right_aligned(&cells, &SERVER_WIDTHS)
 }
 
 fn line(cells: [String; 11]) -> String {
-    let mut out = pad_right(&cells[0], WIDTHS[0]);
-    for (cell, w) in cells.iter().zip(WIDTHS).skip(1) {
-        out.push_str("  ");
-        out.push_str(&pad_left(cell, w));
-    }
-    out
+    pad_right(&cells[0], WIDTHS[0]) + &right_aligned(&cells[1..], &WIDTHS[1..])
+}
+
+/// Each cell right-aligned in its width, two spaces before it.
+fn right_aligned(cells: &[String], widths: &[usize]) -> String {
+    cells.iter().zip(widths).map(|(cell, &w)| format!("  {}", pad_left(cell, w))).collect()
 }
 
 #[cfg(test)]

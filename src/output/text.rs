@@ -349,13 +349,7 @@ fn repeats_table(r: &crate::summary::Repeats, l: Lang) -> String {
     let head = [l.pick("metric", "指标"), l.pick("mean", "平均"), "CV", l.pick("95% interval", "95% 区间")];
     let _ = writeln!(o, "{}", columns(&head.map(String::from), &widths));
     for m in &r.metrics {
-        let (name, unit): (&str, fn(f64) -> String) = match m.metric {
-            "requests_per_s" => ("req/s", rate),
-            "output_tokens_per_s" => ("output tok/s", rate),
-            "success_rate" => ("success", |v| percent(Some(v))),
-            "steady_requests_per_s" => (l.pick("steady req/s", "稳态 req/s"), rate),
-            other => (metric_label(other), ms),
-        };
+        let (name, unit) = repeated_metric(m.metric, l);
         let cv = m.cv.map_or_else(|| "-".to_string(), |c| percent(Some(c)));
         let interval =
             m.ci95.map_or_else(|| "-".to_string(), |[lo, hi]| format!("{} – {}", unit(lo), unit(hi)));
@@ -365,17 +359,22 @@ fn repeats_table(r: &crate::summary::Repeats, l: Lang) -> String {
     o
 }
 
-/// `ttft_p50_ms` → `TTFT p50`.
-fn metric_label(key: &str) -> &'static str {
+/// A headline number of `--repeat` as people read it: its label (`ttft_p50_ms` → `TTFT p50`)
+/// and how its values are written (a rate, a share, a time), for the summary and the report.
+pub fn repeated_metric(key: &'static str, l: Lang) -> (&'static str, fn(f64) -> String) {
     match key {
-        "ttft_p50_ms" => "TTFT p50",
-        "ttft_p99_ms" => "TTFT p99",
-        "itl_p50_ms" => "ITL p50",
-        "itl_p99_ms" => "ITL p99",
-        "tpot_p50_ms" => "TPOT p50",
-        "e2e_p50_ms" => "E2E p50",
-        "e2e_p99_ms" => "E2E p99",
-        _ => "?",
+        "requests_per_s" => ("req/s", rate),
+        "output_tokens_per_s" => ("output tok/s", rate),
+        "success_rate" => ("success", |v| percent(Some(v))),
+        "steady_requests_per_s" => (l.pick("steady req/s", "稳态 req/s"), rate),
+        "ttft_p50_ms" => ("TTFT p50", ms),
+        "ttft_p99_ms" => ("TTFT p99", ms),
+        "itl_p50_ms" => ("ITL p50", ms),
+        "itl_p99_ms" => ("ITL p99", ms),
+        "tpot_p50_ms" => ("TPOT p50", ms),
+        "e2e_p50_ms" => ("E2E p50", ms),
+        "e2e_p99_ms" => ("E2E p99", ms),
+        other => (other, ms),
     }
 }
 

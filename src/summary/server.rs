@@ -189,15 +189,14 @@ impl Server {
             Some(_) => "mixed",
             None => "other",
         };
+        let seconds = seconds_of(pages);
         let during = |f: &dyn Fn(&View) -> Option<f64>| -> Vec<f64> {
-            seconds_of(pages).into_iter().filter_map(|views| sum(views.iter().map(|v| f(v)))).collect()
+            seconds.iter().filter_map(|views| sum(views.iter().map(|v| f(v)))).collect()
         };
         let running = during(&|v| v.running);
         let waiting = during(&|v| v.waiting);
-        let kv: Vec<f64> = seconds_of(pages)
-            .into_iter()
-            .filter_map(|views| mean(views.iter().filter_map(|v| v.kv_use)))
-            .collect();
+        let kv: Vec<f64> =
+            seconds.iter().filter_map(|views| mean(views.iter().filter_map(|v| v.kv_use))).collect();
         let grew = |f: &dyn Fn(&View) -> Option<f64>| -> Option<f64> {
             sum(pages.iter().map(|p| Some(counter_since(f(p.after.as_ref()?)?, f(p.before.as_ref()?)?))))
         };
