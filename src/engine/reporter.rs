@@ -93,7 +93,8 @@ pub struct Steady {
     /// Requests that started at or after `from` and ended by the load's end: its latencies.
     pub stats: RunStats,
     /// Successful requests meant to start inside it, whenever they ended, and their output
-    /// tokens: its throughput (in a steady state requests start as fast as they end, and
+    /// tokens (with the text cut and abandoned ones received, as the whole run counts it): its
+    /// throughput (in a steady state requests start as fast as they end, and
     /// counting starts leaves out both the first answers' fill and the last ones' drain).
     pub ok: u64,
     pub output_tokens: u64,
@@ -108,9 +109,18 @@ impl Steady {
         if m.scheduled < from || load_end.is_some_and(|end| m.scheduled > end) {
             return;
         }
-        if m.outcome == crate::measure::Outcome::Ok {
-            self.ok += 1;
-            self.output_tokens += m.output_tokens().0;
+        use crate::measure::Outcome;
+        match m.outcome {
+            Outcome::Ok => {
+                self.ok += 1;
+                self.output_tokens += m.output_tokens().0;
+            }
+            // As the whole run's output tok/s counts them: the text a cut or abandoned stream
+            // received (answers longer than the run would otherwise read as none).
+            Outcome::Cancelled | Outcome::Abandoned if !m.text_at.is_empty() => {
+                self.output_tokens += m.output_tokens().0;
+            }
+            _ => {}
         }
         if load_end.is_none_or(|end| m.end_at <= end) {
             self.stats.add(m);

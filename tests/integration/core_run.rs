@@ -484,6 +484,22 @@ fn the_steady_state_leaves_out_the_ramp_up_and_the_drain() {
     let (inside, ok) = (st["requests"].as_u64().unwrap(), json["requests"]["ok"].as_u64().unwrap());
     assert!(inside > 0 && inside < ok, "the first and last requests are outside: {inside} of {ok}");
     assert_eq!(st["ttft_ms"]["count"].as_u64(), Some(inside));
+    // Answers longer than the run: none completes, and the steady state's token rate counts the
+    // text the cut streams received, as the whole run's does.
+    let long = paced_mock(10, 10, 1000);
+    let (out, json) = Llmload::run(&long).args("--api openai-chat -c 2 -d 2s -q --no-preflight").json(&dir);
+    let (st, whole) = (&json["steady_state"], &json["throughput"]["output_tokens_per_s"]);
+    assert_eq!(
+        (json["requests"]["ok"].as_u64(), st["requests_per_s"].as_f64()),
+        (Some(0), Some(0.0)),
+        "{}",
+        out.context()
+    );
+    let (steady_rate, whole_rate) = (st["output_tokens_per_s"].as_f64().unwrap(), whole.as_f64().unwrap());
+    assert!(
+        steady_rate > 0.0 && (steady_rate - whole_rate).abs() <= whole_rate * 0.01,
+        "{steady_rate} {whole_rate}"
+    );
     // A run over before any steady state has none.
     let (out, json) = Llmload::run(&mock).args("--api openai-chat -c 2 -n 2 -q").json(&dir);
     out.expect_code(0);
