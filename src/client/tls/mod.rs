@@ -9,7 +9,7 @@
 mod pinned;
 
 use super::Tls;
-use super::transport::{StampedTcpConnector, Tracked, time_left};
+use super::transport::{ConnBuffers, StampedTcpConnector, Tracked, time_left};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::fmt;
@@ -18,8 +18,8 @@ use std::sync::Arc;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
-    RustlsConnector, Transport, TransportAdapter,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout, RustlsConnector,
+    Transport, TransportAdapter,
 };
 
 /// ureq's TLS settings for `tls`. rustls always; never OpenSSL, so a static build links no system TLS library. With `--ca-cert`
@@ -135,7 +135,7 @@ impl<In: Transport> Connector<In> for CaCertTls {
         sock.set_timeout(time_left(details));
         conn.complete_io(&mut sock)?;
         let buffers =
-            LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
+            ConnBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
         Ok(Some(Either::B(TlsTransport { buffers, stream: StreamOwned::new(conn, sock) })))
     }
 }
@@ -143,7 +143,7 @@ impl<In: Transport> Connector<In> for CaCertTls {
 /// A TLS connection over the chained transport, as ureq's `RustlsTransport` (which only ureq
 /// can make).
 struct TlsTransport {
-    buffers: LazyBuffers,
+    buffers: ConnBuffers,
     stream: StreamOwned<ClientConnection, TransportAdapter>,
 }
 

@@ -17,11 +17,13 @@
 //! does not decide what a stamp means for a metric (`measure` does), nor when a request is sent
 //! again (`attempt` does).
 
+mod buffers;
 mod connect;
 mod recv;
 mod reuse;
 mod watchdog;
 
+pub(super) use buffers::ConnBuffers;
 pub(super) use connect::{preconnect, time_left};
 pub(super) use reuse::{Tracked, pooled_without_reply};
 pub(super) use watchdog::cut_all;
@@ -32,9 +34,7 @@ use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport};
 
 thread_local! {
     /// When the kernel received the bytes of this thread's last socket read; `None` when it
@@ -106,7 +106,7 @@ impl<In: Transport> Connector<In> for StampedTcpConnector {
         let stream = connect::open(details, |s| probe(s).unwrap_or(false))?;
         recv::enable_stamps(&stream);
         let buffers =
-            LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
+            ConnBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
         let socket = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
         // Not registered with ureq's shutdown handles: `cut_all` reaches it.
         let transport = StampedTcp { stream: socket, buffers };
@@ -134,7 +134,7 @@ pub(super) struct StampedTcp {
     /// In an `Arc` so that the watchdog shares it (weakly) and can shut the socket down
     /// mid-read; all I/O goes through `&TcpStream`.
     stream: Arc<Socket>,
-    buffers: LazyBuffers,
+    buffers: ConnBuffers,
 }
 
 impl Transport for StampedTcp {
@@ -265,7 +265,7 @@ mod tests {
         let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         recv::enable_stamps(&stream);
         let (server, _) = listener.accept().unwrap();
-        let buffers = LazyBuffers::new(64, 64);
+        let buffers = ConnBuffers::new(64, 64);
         let socket = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
         (StampedTcp { stream: socket, buffers }, server)
     }

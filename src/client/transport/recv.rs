@@ -88,8 +88,11 @@ pub(super) fn receive(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, 
     msg.msg_iovlen = 1;
     msg.msg_control = control.0.as_mut_ptr().cast();
     msg.msg_controllen = size_of::<Control>() as _;
+    // The system call itself rather than libc's `recvmsg`, which makes every read a thread
+    // cancellation point (turning asynchronous cancellation on and off around it: 2 % of the
+    // client's CPU at 256 streams); nothing here cancels threads.
     // SAFETY: msg points at `buf` and `control`, both live and as long as the lengths say.
-    let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, 0) };
+    let n = unsafe { libc::syscall(libc::SYS_recvmsg, stream.as_raw_fd(), &mut msg as *mut libc::msghdr, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
