@@ -5,8 +5,8 @@
 //! row whose instrument slipped is marked invalid (agreeing with a late instrument proves nothing).
 //!
 //!
-//! The instrument runs at a higher priority (nice −10) where the OS allows it, so that sharing
-//! the cores with the client makes it slip less; the bench says whether it got it. Each row also
+//! The instrument runs at real-time priority (else nice −10) where the OS allows it, so that
+//! sharing the cores with the client makes it slip less; the bench says which it got. Each row also
 //! shows the client's own verdict (`client.verdict`), and the CPU that oha
 //! (<https://github.com/hatoo/oha>, `cargo install oha`) spends on the same scenario against a
 //! fresh mock with the same settings, per 1M tokens of the same count (tokens per response × ok
@@ -27,7 +27,7 @@ use std::time::Instant;
 #[path = "support/instrument.rs"]
 mod instrument;
 
-use instrument::{MOCK_NICE, Mock};
+use instrument::Mock;
 
 const BIN: &str = env!("CARGO_BIN_EXE_llmload");
 /// The instrument's p99 lateness (its TTFT and ITL over the configured ones) above which a row
@@ -236,10 +236,7 @@ fn run(s: &Scenario, oha_result: &Result<OhaRun, String>) -> String {
         late.ttft_ms,
         late.itl_ms,
         if late.valid() { "yes" } else { "no: the instrument slipped" },
-        match &mock.priority {
-            Ok(()) => format!("nice {MOCK_NICE}"),
-            Err(why) => format!("nice 0 ({why})"),
-        },
+        mock.priority,
         wall,
         status.code().map_or("signal".into(), |c| c.to_string()),
     )

@@ -1,7 +1,7 @@
 //! llmload side by side with vLLM's Rust client `vllm-bench` (<https://github.com/vllm-project/vllm-bench>)
 //! on the same machine, against the same instrument: the embedded mock in its own process
 //! (`llmload mock`, TTFT 50 ms, ITL 10 ms, 100 tokens a response, so 1.05 s a request in theory),
-//! a fresh one for each client's run, at a higher priority (nice −10) where the OS allows it.
+//! a fresh one for each client's run, at real-time priority (else nice −10) where the OS allows it.
 //!
 //! The matrix: 10 streams and 100 requests (10 rounds), 100/200, 500/500 and 1,000/1,000, no
 //! ramp-up. For each row and client: CPU-seconds per 1M tokens (the client process's user +
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 #[path = "support/instrument.rs"]
 mod instrument;
 
-use instrument::{MOCK_NICE, Mock};
+use instrument::Mock;
 
 const BIN: &str = env!("CARGO_BIN_EXE_llmload");
 /// The tokenizer vllm-bench loads for its random prompts (a local file: no download).
@@ -145,7 +145,7 @@ struct Run {
     tokens: f64,
     late_ttft_ms: f64,
     late_itl_ms: f64,
-    priority: Result<(), String>,
+    priority: String,
 }
 
 impl Run {
@@ -352,10 +352,7 @@ fn cells(name: &str, row: &Row, client: &str, r: &Run) -> String {
             (true, true) => "yes",
             (true, false) => "no: the instrument slipped",
         },
-        match &r.priority {
-            Ok(()) => format!("nice {MOCK_NICE}"),
-            Err(why) => format!("nice 0 ({why})"),
-        },
+        r.priority,
         r.exit,
     )
 }
