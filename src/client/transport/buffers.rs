@@ -1,11 +1,10 @@
 //! A connection's read and write buffers, as ureq's `LazyBuffers` keeps them (allocated on first
 //! use; the input buffer consumed from the front and reset when emptied; the request body read
-//! through the input buffer's free space), but allocated zeroed by the allocator rather than
-//! zero-filled. `LazyBuffers` fills both with zeros when a connection opens, which touches every
-//! page of them: 24 KiB a connection, a third of a stream's memory at 10,000 streams. A fresh
-//! allocation the allocator hands out zeroed is not touched until written, and a stream writes
-//! little of either (a request head and body, a response head, then one small event at a time
-//! at the buffer's start).
+//! through the input buffer's free space), but with their whole pages given back to the kernel
+//! once allocated. `LazyBuffers` fills both with zeros when a connection opens, which touches
+//! every page: 24 KiB a connection, a third of a stream's memory at 10,000 streams, of which a
+//! stream writes little (a request head and body, a response head, then one small event at a
+//! time at the buffer's start). One `madvise` a buffer, when its connection opens.
 
 use ureq::unversioned::transport::Buffers;
 
@@ -36,9 +35,11 @@ impl ConnBuffers {
     fn ensure_allocation(&mut self) {
         if self.output.is_empty() {
             self.output = vec![0; self.output_size.max(1)];
+            crate::util::sys::pages::release_zeroed(&mut self.output);
         }
         if self.input.is_empty() {
             self.input = vec![0; self.input_size.max(1)];
+            crate::util::sys::pages::release_zeroed(&mut self.input);
         }
     }
 
@@ -134,6 +135,23 @@ mod tests {
         assert_eq!(b.input(), b"89");
         append(&mut b, b"ab");
         assert_eq!(b.input(), b"89ab");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connections_buffers_take_no_memory_until_written() {
+        use crate::util::sys::pages::resident;
+        // Memory the allocator had handed out and taken back, which calloc zero-fills by writing.
+        drop(std::hint::black_box(vec![1u8; 64 * 1024]));
+        drop(std::hint::black_box(vec![1u8; 32 * 1024]));
+        let mut b = ConnBuffers::new(64 * 1024, 32 * 1024);
+        append(&mut b, b"HTTP/1.1 200 OK\r\n");
+        let span = |v: &Vec<u8>| (v.as_ptr() as usize, v.as_ptr() as usize + v.len());
+        let ((i0, i1), (o0, o1)) = (span(&b.input), span(&b.output));
+        assert!(resident(i0, i1) <= 2, "the head's page and the partial page at the end");
+        assert!(resident(o0, o1) <= 2);
+        assert_eq!(b.input(), b"HTTP/1.1 200 OK\r\n");
+        assert!(b.output().iter().all(|&x| x == 0));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod cgroup;
 pub mod machine;
+pub mod pages;
 
 /// Whether stderr is a terminal: the one place llmload asks. Only a terminal gets what is
 /// redrawn in place (the `-n` progress line, `\r`); nothing llmload prints is coloured, so

@@ -1,0 +1,135 @@
+//! Gives memory pages the process touched and no longer uses back to the kernel, which maps
+//! zeroed pages again if they are written: at 10,000 streams each page a stream keeps is 40 MB.
+//! Two kinds: a thread's stack below its current frame (a worker's stack is touched deepest
+//! while ureq sends a request, its `run` alone a 9 KiB frame, and much less while the answer
+//! streams in; glibc does the same to a finished thread's cached stack), and a zeroed buffer
+//! of which little will be written (calloc zero-fills by writing memory it had used before).
+//! Linux only; elsewhere no-ops.
+
+/// Space left below the caller's frame for the calls that follow (madvise's own frame, which
+/// is a few words), rounded down to a page.
+#[cfg(target_os = "linux")]
+const MARGIN: usize = 4096;
+
+/// Releases the calling thread's stack below its current frame (less `MARGIN`): those bytes
+/// are dead, and the kernel maps zeroed pages back if a later call goes that deep again. One
+/// `madvise` a call; the thread's stack bounds are looked up once.
+#[inline(never)]
+pub fn release_stack_below() {
+    #[cfg(target_os = "linux")]
+    {
+        let Some(low) = LOW_END.with(|l| *l.get_or_init(low_end)) else { return };
+        let here = std::hint::black_box(0u8);
+        let page = 4096;
+        let top = (std::ptr::addr_of!(here) as usize).saturating_sub(MARGIN) & !(page - 1);
+        if top > low {
+            // SAFETY: [low, top) is this thread's own stack below its current frame less a
+            // margin: nothing live is there, and MADV_DONTNEED on private anonymous memory
+            // reads back as zeroes. A failure (a hole in the range) changes nothing.
+            unsafe { libc::madvise(low as *mut libc::c_void, top - low, libc::MADV_DONTNEED) };
+        }
+    }
+}
+
+/// Gives back the whole pages inside `buf`, which must hold only zeroes: they read back as
+/// zeroes, and cost no memory until written. For buffers the allocator may have zero-filled by
+/// writing (calloc does, for memory it had used before), of which little is ever written.
+pub fn release_zeroed(buf: &mut [u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        let page = 4096;
+        let start = (buf.as_mut_ptr() as usize).next_multiple_of(page);
+        let end = (buf.as_mut_ptr() as usize + buf.len()) & !(page - 1);
+        if end > start {
+            // SAFETY: [start, end) lies inside `buf`, which we borrow mutably and which holds
+            // zeroes; MADV_DONTNEED on private anonymous memory makes it read back as zeroes.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buf;
+}
+
+#[cfg(target_os = "linux")]
+thread_local! {
+    /// The lowest usable address of this thread's stack, once looked up (`None`: unknown).
+    static LOW_END: std::cell::OnceCell<Option<usize>> = const { std::cell::OnceCell::new() };
+}
+
+/// The lowest usable address of the calling thread's stack (above its guard page).
+#[cfg(target_os = "linux")]
+fn low_end() -> Option<usize> {
+    // SAFETY: pthread_getattr_np fills the attribute object we pass and it is destroyed after
+    // pthread_attr_getstack read the stack's bounds from it.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let (mut addr, mut size) = (std::ptr::null_mut(), 0usize);
+        let found = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        (found && !addr.is_null()).then_some(addr as usize)
+    }
+}
+
+/// How many of the pages in [start, end) are in memory (`mincore`): for tests of the above.
+#[cfg(all(test, target_os = "linux"))]
+pub fn resident(start: usize, end: usize) -> usize {
+    let (start, end) = (start & !4095, end.next_multiple_of(4096));
+    let mut flags = vec![0u8; (end - start) / 4096];
+    // SAFETY: mincore writes one byte a page of the range into `flags`, sized to match.
+    let ok = unsafe { libc::mincore(start as *mut libc::c_void, end - start, flags.as_mut_ptr()) };
+    assert_eq!(ok, 0, "mincore: {}", std::io::Error::last_os_error());
+    flags.iter().filter(|&&f| f & 1 == 1).count()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// Touches `kib` KiB of stack below the caller, and returns a value that depends on it.
+    #[inline(never)]
+    fn deep(kib: usize) -> u64 {
+        let mut block = [0u8; 1024];
+        std::hint::black_box(&mut block);
+        if kib > 1 { deep(kib - 1) + u64::from(block[0]) + 1 } else { 1 }
+    }
+
+    #[test]
+    fn a_released_buffer_leaves_memory_reads_as_zeroes_and_takes_writes() {
+        let mut buf = vec![0u8; 8 * 4096];
+        buf.iter_mut().for_each(|b| *b = std::hint::black_box(0));
+        let (start, end) = (buf.as_ptr() as usize, buf.as_ptr() as usize + buf.len());
+        assert!(resident(start, end) >= 8, "written, so in memory");
+        release_zeroed(&mut buf);
+        assert!(resident(start, end) <= 2, "only the partial pages at the ends stay");
+        assert!(buf.iter().all(|&b| b == 0));
+        buf[3 * 4096] = 7;
+        assert_eq!(buf.iter().map(|&b| u64::from(b)).sum::<u64>(), 7);
+    }
+
+    #[test]
+    fn a_threads_stack_below_its_frame_leaves_memory_and_works_when_used_again() {
+        let released = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let low = LOW_END.with(|l| *l.get_or_init(low_end)).expect("a spawned thread's bounds");
+                let here = std::hint::black_box(0u8);
+                let below = std::ptr::addr_of!(here) as usize - MARGIN - 4096;
+                assert_eq!(deep(64), 64);
+                let touched = resident(below - 60 * 1024, below);
+                release_stack_below();
+                let left = resident(below - 60 * 1024, below);
+                assert_eq!(deep(64), 64, "the released pages come back zeroed and usable");
+                release_stack_below();
+                assert!(low < below);
+                (touched, left)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(released.0 >= 14, "64 KiB deep touched the pages below: {released:?}");
+        assert_eq!(released.1, 0, "and they were given back: {released:?}");
+    }
+}
