@@ -181,6 +181,7 @@ impl Start {
             model,
             kernel_clock: c.clock == Clock::Kernel,
             read_lag_p99_ms: c.read_lag_ms.as_ref().map(|d| d.p99),
+            gaps_read_together: c.gaps_read_together,
             itl_p50_ms: s.metrics.itl_ms.as_ref().map(|d| d.p50),
             ttft_p50_ms: s.metrics.ttft_ms.as_ref().map(|d| d.p50),
             start_lag_mean_ms: c.start_lag_ms.as_ref().map(|d| d.mean),

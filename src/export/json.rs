@@ -287,6 +287,7 @@ mod tests {
       "p99": 0.042,
       "max": 0.042
     },
+    "gaps_read_together": null,
     "send_lag_ms": {
       "count": 1,
       "mean": 0.85,

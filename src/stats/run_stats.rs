@@ -283,6 +283,13 @@ impl RunStats {
         self.ok + self.failed + self.cancelled + self.abandoned
     }
 
+    /// The share of the run's ITL gaps that read 0: both events came in one read, which has
+    /// one arrival time (`None` without gaps). Gaps are µs, and the histogram is exact there.
+    pub fn gaps_read_together(&self) -> Option<f64> {
+        let all = self.itl.count();
+        (all > 0).then(|| (all - self.itl.count_at_least(1)) as f64 / all as f64)
+    }
+
     /// Whether every timed read of the run had a kernel stamp (and there was one).
     pub fn kernel_clock(&self) -> bool {
         self.user_reads == 0 && !self.read_lag.is_empty()

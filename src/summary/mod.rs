@@ -577,6 +577,12 @@ pub struct ClientUsage {
     /// Each timed read's time − its bytes' kernel receive time, ms (a rebuilt summary: each
     /// request's largest).
     pub read_lag_ms: Option<Distribution>,
+    /// The share of the ITL gaps (0 to 1) that read 0 ms because both events came in one read,
+    /// which has one arrival time: a client that read late (the kernel merges the segments
+    /// waiting in a socket and keeps the last one's receive time), or a server or proxy that
+    /// sent them together; `null` without gaps.
+    #[serde(serialize_with = "six")]
+    pub gaps_read_together: Option<f64>,
     /// Each request's attempt start → its last byte written, ms; `null` rebuilt (not recorded).
     pub send_lag_ms: Option<Distribution>,
     /// Each worker's scheduled start (the run's start plus its ramp-up offset) → its actual
@@ -697,6 +703,7 @@ impl Summary {
                 peak_rss_mb: usage.map(|(_, bytes)| bytes as f64 / (1024.0 * 1024.0)),
                 clock: if s.kernel_clock() { Clock::Kernel } else { Clock::User },
                 read_lag_ms: s.read_lag.distribution_at(0.001, percentiles),
+                gaps_read_together: s.gaps_read_together(),
                 send_lag_ms: s.send_lag.distribution_at(0.001, percentiles),
                 start_lag_ms: s.start_lag.distribution_at(0.001, percentiles),
                 connect_ms: s.connect.distribution_at(0.001, percentiles),

@@ -103,6 +103,12 @@ const READ_LAG_KERNEL: Thresholds = Thresholds { degraded: 1.0, client_bound: 10
 /// tenth of a gap already shows in the ITL's tail, and a whole gap is as large as what it
 /// measures.
 const READ_LAG_USER: Thresholds = Thresholds { degraded: 0.1, client_bound: 1.0 };
+/// The share of the ITL gaps that read 0 because both events came in one read. The kernel keeps
+/// one receive time per read (TCP merges segments waiting unread in a socket and keeps the last
+/// one's time), so a client that falls behind cannot recover those events' times; its read lag,
+/// taken from that last time, then looks short. Each such 0 has a gap before it as long as
+/// both: past 1 % of the gaps the ITL's p99 is the client's, past 10 % its p90.
+const READ_TOGETHER: Thresholds = Thresholds { degraded: 0.01, client_bound: 0.10 };
 /// The gap read lag is judged against when a run has neither ITL nor TTFT: a fast model's.
 const DEFAULT_GAP_MS: f64 = 10.0;
 /// Closed loop: the workers' mean start lag over the run's window, the share of the load asked
@@ -136,6 +142,8 @@ pub struct Inputs {
     /// The p99 of the client's read lag (the bytes' kernel receive time to the read that
     /// returned them), ms.
     pub read_lag_p99_ms: Option<f64>,
+    /// The share of the ITL gaps that read 0: their two events came in one read.
+    pub gaps_read_together: Option<f64>,
     /// The p50 of the ITL and of the TTFT, ms: the gaps the read lag is judged against.
     pub itl_p50_ms: Option<f64>,
     pub ttft_p50_ms: Option<f64>,
@@ -174,7 +182,7 @@ pub struct Judgement {
 /// The verdict on a run: the worst of its findings (`ok` with no reasons when there are none).
 pub fn judge(i: &Inputs) -> Judgement {
     let mut found: Vec<Finding> =
-        [cpu(i), throttling(i), read_lag(i), start_lag(i)].into_iter().flatten().collect();
+        [cpu(i), throttling(i), read_lag(i), read_together(i), start_lag(i)].into_iter().flatten().collect();
     found.sort_by_key(|f| Reverse(f.verdict)); // stable: equal verdicts keep their order
     Judgement {
         verdict: found.first().map_or(Verdict::Ok, |f| f.verdict),
@@ -341,6 +349,38 @@ fn read_lag(i: &Inputs) -> Option<Finding> {
     )
 }
 
+/// Events read together, judged only where the client had reason to be late (its CPU, its
+/// cgroup's throttling, a busy machine, or a read lag past the ITL): a client with time to spare
+/// reads each event as it comes, and then the events it reads together were sent together.
+fn read_together(i: &Inputs) -> Option<Finding> {
+    let share = i.gaps_read_together?;
+    let lagging = i.read_lag_p99_ms.zip(i.itl_p50_ms).is_some_and(|(lag, itl)| lag > itl);
+    let busy_machine = i.machine.is_some_and(|m| busy(&m));
+    let own =
+        own_share(i).is_some_and(|s| s > OWN_SHARE_CAUSE) || i.throttling.is_some_and(|t| t.throttled > 0);
+    if !(lagging || busy_machine || own) {
+        return None;
+    }
+    let verdict = READ_TOGETHER.of(share);
+    let (cause, why) = cause_of(i);
+    let pct = 100.0 * share;
+    let tail = if share > READ_TOGETHER.client_bound { "p90" } else { "p99" };
+    finding(
+        verdict,
+        cause,
+        Text {
+            en: format!(
+                "{pct:.1}% of the gaps between events read 0 ms: the client read both events at once, and the kernel keeps one receive time a read (it merges what waits unread in a socket), so the gap before them reads as long as both and the ITL's {tail} and above are the client's, not the server's; {}",
+                why.en
+            ),
+            zh: format!(
+                "{pct:.1}% 的事件间隔读作 0 ms：客户端一次读到了两个事件，而内核每次读取只保留一个接收时间（它会合并套接字中未读的数据），所以它们之前的间隔读得像两者之和，ITL 的 {tail} 及以上来自客户端而不是服务器；{}",
+                why.zh
+            ),
+        },
+    )
+}
+
 fn start_lag(i: &Inputs) -> Option<Finding> {
     let mean = i.start_lag_mean_ms?;
     let p99 = i.start_lag_p99_ms.unwrap_or(mean);
@@ -495,6 +535,7 @@ mod tests {
             model: Model::Closed,
             kernel_clock: true,
             read_lag_p99_ms: Some(0.2),
+            gaps_read_together: Some(0.0),
             itl_p50_ms: Some(10.0),
             ttft_p50_ms: Some(100.0),
             start_lag_mean_ms: Some(0.5),
@@ -618,6 +659,41 @@ mod tests {
             "{:?}",
             user_text.reasons
         );
+    }
+
+    #[test]
+    fn events_read_together_count_where_the_client_had_reason_to_be_late() {
+        // Read lag within the ITL (the merged segments' last time hides the rest), but the
+        // machine busy: past 1 % of the gaps degraded (the p99), past 10 % client-bound (p90).
+        let at = |share| judge(&Inputs { gaps_read_together: Some(share), ..light_on_busy() });
+        assert_eq!(
+            [at(0.01).verdict, at(0.0101).verdict, at(0.10).verdict, at(0.1001).verdict],
+            [Verdict::Ok, Verdict::Degraded, Verdict::Degraded, Verdict::ClientBound]
+        );
+        let j = at(0.023);
+        assert_eq!(j.cause, Some(Cause::Machine));
+        assert!(
+            english(&j)[0].starts_with("2.3% of the gaps between events read 0 ms: the client read both events at once, and the kernel keeps one receive time a read (it merges what waits unread in a socket), so the gap before them reads as long as both and the ITL's p99 and above are the client's, not the server's; the cause is other work on the machine"),
+            "{:?}",
+            j.reasons
+        );
+        assert!(j.reasons[0].zh.starts_with("2.3% 的事件间隔读作 0 ms"), "{:?}", j.reasons);
+        assert!(english(&at(0.2))[0].contains("the ITL's p90 and above"));
+        // A client with time to spare, on a quiet machine, reading on time: the events came
+        // together from the server (or a proxy), which is not the client's doing.
+        assert_eq!(verdict(Inputs { gaps_read_together: Some(0.5), ..light() }), Verdict::Ok);
+        // The same client reading past the ITL: its lateness explains them.
+        let lagging = Inputs {
+            gaps_read_together: Some(0.05),
+            read_lag_p99_ms: Some(10.5),
+            itl_p50_ms: Some(10.0),
+            ..light()
+        };
+        assert_eq!(verdict(lagging), Verdict::Degraded);
+        // Busy with its own work: the client.
+        let own = judge(&Inputs { gaps_read_together: Some(0.05), cpu_s: Some(36.0), ..light() });
+        assert_eq!((own.verdict, own.cause), (Verdict::Degraded, Some(Cause::Client)));
+        assert_eq!(verdict(Inputs { gaps_read_together: None, ..light_on_busy() }), Verdict::Ok);
     }
 
     #[test]

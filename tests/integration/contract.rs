@@ -453,6 +453,7 @@ mod wire {
         pub peak_rss_mb: Option<f64>,
         pub clock: String,
         pub read_lag_ms: Option<Stat>,
+        pub gaps_read_together: Option<f64>,
         pub send_lag_ms: Option<Stat>,
         pub start_lag_ms: Option<Stat>,
         pub connect_ms: Option<Stat>,

@@ -285,3 +285,20 @@ fn the_summary_keeps_server_numbers_and_reasoning() {
     assert!(!out.stdout.contains("server latency"), "{}", out.context());
     assert_eq!(j["tokens"]["reasoning_total"], 0);
 }
+
+#[test]
+fn events_a_server_sends_together_are_read_together_and_the_summary_counts_their_gaps() {
+    // One write of the whole body: its 8 text events arrive in one read, one arrival time, so
+    // every one of the 2 × 7 gaps reads 0.
+    let (out, recs, j) = replay(&fixture("vllm_chat_usage.sse"), Split::Whole, 2, &["--api", "openai-chat"]);
+    assert_eq!(j["metrics"]["itl_ms"]["count"], 14, "{}", out.context());
+    assert_eq!(j["client"]["gaps_read_together"], 1.0, "{}", out.context());
+    for r in &recs {
+        assert_eq!(r["itl_ms"], json!(vec![0.0; 7]), "{r}");
+    }
+    // Cut in two writes 2 ms apart at a different offset per response: in the responses cut
+    // between two events, the second is read apart from the first, so the share is below 1.
+    let (out, _, j) = replay(&fixture("vllm_chat_usage.sse"), Split::Offsets, 24, &["--api", "openai-chat"]);
+    let share = j["client"]["gaps_read_together"].as_f64().expect("a share");
+    assert!(share < 1.0, "{share}{}", out.context());
+}
