@@ -77,6 +77,7 @@ pub fn assert_short_floats(v: &Value, what: &str) {
         let places = if path.ends_with("success_rate")
             || path == "wrong_answer_rate"
             || path.ends_with("cache_hit_share")
+            || path == "client.gaps_read_together"
             || path.starts_with("goodput.attainment")
             || path == "thresholds.actual"
             || (path.ends_with("_s") && !path.ends_with("per_s"))
