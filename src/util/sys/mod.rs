@@ -1,8 +1,8 @@
 //! The few facts about the process that std does not expose: the open-file limit, CPU time and
 //! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), how
-//! busy the machine is with other work (`machine`), a thread's own scheduling priority, and
-//! signals. Linux and other Unix only, through libc. It reads; judging what the numbers mean is
-//! the verdict's (`summary::verdict`).
+//! busy the machine is with other work (`machine`), a thread's own scheduling priority, memory
+//! pages given back to the kernel (`pages`), and signals. Linux and other Unix only, through
+//! libc. It reads; judging what the numbers mean is the verdict's (`summary::verdict`).
 
 pub mod cgroup;
 pub mod machine;
