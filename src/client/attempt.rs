@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// From this many workers on, each gives back the stack pages its request's send touched as
 /// the answer starts to stream (`pages::release_stack_below`): 12 KiB a stream, 120 MB at
 /// 10,000 streams. Below it the memory is small and the cost is not: the `madvise` and the
-/// faults of the next send took 30 µs a request (one-token answers at 32 streams: 52 → 86 µs).
+/// faults of the next send took 30 µs a request (one-token answers at 32 streams: 49–58 → 84–87 µs).
 const RELEASE_STACK_WORKERS: usize = 1000;
 
 impl Client {

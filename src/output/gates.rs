@@ -257,6 +257,11 @@ mod tests {
     use crate::gate::Threshold;
     use serde_json::json;
 
+    /// A compare row of these values.
+    fn row(label: &str, kind: Kind, base: Option<f64>, new: Option<f64>, interval: Option<Interval>) -> Row {
+        Row { label: label.into(), kind, base, new, interval }
+    }
+
     #[test]
     fn exact_thresholds_table_and_failures() {
         let s = json!({"requests": {"ok": 7, "failed": 1}, "success_rate": 0.875,
@@ -281,28 +286,10 @@ mod tests {
     #[test]
     fn exact_compare_table_and_gates() {
         let rows = [
-            Row {
-                label: "req_s".into(),
-                kind: Kind::Number,
-                base: Some(20.0),
-                new: Some(18.0),
-                interval: None,
-            },
-            Row {
-                label: "success_rate".into(),
-                kind: Kind::Share,
-                base: Some(1.0),
-                new: Some(0.995),
-                interval: None,
-            },
-            Row {
-                label: "ttft.p95".into(),
-                kind: Kind::Time,
-                base: Some(100.0),
-                new: Some(112.0),
-                interval: None,
-            },
-            Row { label: "itl.p99".into(), kind: Kind::Time, base: None, new: Some(5.0), interval: None },
+            row("req_s", Kind::Number, Some(20.0), Some(18.0), None),
+            row("success_rate", Kind::Share, Some(1.0), Some(0.995), None),
+            row("ttft.p95", Kind::Time, Some(100.0), Some(112.0), None),
+            row("itl.p99", Kind::Time, None, Some(5.0), None),
         ];
         assert_eq!(
             compare("a.json", "b.json", &rows, false, Lang::En),
@@ -334,27 +321,9 @@ mod tests {
         let real = Interval { estimate: 12.0, low: 10.5, high: 13.3 };
         let noise = Interval { estimate: 0.5, low: -1.0, high: 2.0 };
         let rows = [
-            Row {
-                label: "req_s".into(),
-                kind: Kind::Number,
-                base: Some(20.0),
-                new: Some(18.0),
-                interval: None,
-            },
-            Row {
-                label: "ttft.p50".into(),
-                kind: Kind::Time,
-                base: Some(100.0),
-                new: Some(112.0),
-                interval: Some(real),
-            },
-            Row {
-                label: "e2e.p50".into(),
-                kind: Kind::Time,
-                base: Some(900.0),
-                new: Some(900.5),
-                interval: Some(noise),
-            },
+            row("req_s", Kind::Number, Some(20.0), Some(18.0), None),
+            row("ttft.p50", Kind::Time, Some(100.0), Some(112.0), Some(real)),
+            row("e2e.p50", Kind::Time, Some(900.0), Some(900.5), Some(noise)),
         ];
         assert_eq!(
             compare("a.jsonl", "b.jsonl", &rows, true, Lang::En),

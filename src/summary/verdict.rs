@@ -355,10 +355,7 @@ fn read_lag(i: &Inputs) -> Option<Finding> {
 fn read_together(i: &Inputs) -> Option<Finding> {
     let share = i.gaps_read_together?;
     let lagging = i.read_lag_p99_ms.zip(i.itl_p50_ms).is_some_and(|(lag, itl)| lag > itl);
-    let busy_machine = i.machine.is_some_and(|m| busy(&m));
-    let own =
-        own_share(i).is_some_and(|s| s > OWN_SHARE_CAUSE) || i.throttling.is_some_and(|t| t.throttled > 0);
-    if !(lagging || busy_machine || own) {
+    if !(lagging || i.machine.is_some_and(|m| busy(&m)) || own_doing(i)) {
         return None;
     }
     let verdict = READ_TOGETHER.of(share);
@@ -435,19 +432,28 @@ fn start_lag(i: &Inputs) -> Option<Finding> {
     finding(verdict, cause, text)
 }
 
+/// Whether the cgroup throttled the client at all during the run.
+fn throttled(i: &Inputs) -> bool {
+    i.throttling.is_some_and(|t| t.throttled > 0)
+}
+
+/// Whether the client's own work explains its lateness: it used more than half of the cores it
+/// may use, or its cgroup throttled it.
+fn own_doing(i: &Inputs) -> bool {
+    own_share(i).is_some_and(|s| s > OWN_SHARE_CAUSE) || throttled(i)
+}
+
 /// Why the client's threads were late, and what to do: its own CPU (or quota) when it used
 /// much of what it may use, else other work when the machine was busy, else the client.
 fn cause_of(i: &Inputs) -> (Cause, Text) {
     let share = own_share(i);
-    let throttled = i.throttling.is_some_and(|t| t.throttled > 0);
     let (cores, whose, whose_zh) = allowance(i);
     let own = share
         .map_or(String::new(), |s| format!("it used {:.0}% of the {} {whose}", 100.0 * s, cores_text(cores)));
     let own_zh = share
         .map_or(String::new(), |s| format!("它用了{whose_zh} {} 个核的 {:.0}%", trimmed(cores), 100.0 * s));
-    let advice = client_advice(i.model, if throttled { MORE_QUOTA } else { MORE_CORES });
-    let mine = share.is_some_and(|s| s > OWN_SHARE_CAUSE) || throttled;
-    match i.machine.filter(|m| !mine && busy(m)) {
+    let advice = client_advice(i.model, if throttled(i) { MORE_QUOTA } else { MORE_CORES });
+    match i.machine.filter(|m| !own_doing(i) && busy(m)) {
         Some(m) => {
             let load = m.load_1m.map_or(String::new(), |l| format!("; load average {l:.1}"));
             let load_zh = m.load_1m.map_or(String::new(), |l| format!("；平均负载 {l:.1}"));

@@ -6,12 +6,18 @@
 //! of which little will be written (calloc zero-fills by writing memory it had used before).
 //! Linux only; elsewhere no-ops.
 
-/// Space left below the caller's frame for the calls that follow (madvise's own frame, which
-/// is a few words), rounded down to a page.
+/// The kernel's page size (4 KiB on x86-64, up to 64 KiB on some ARM kernels): `madvise` works
+/// in whole pages, and rounds a length up to one, so every address and length here is aligned
+/// to it and never reaches past what is given back.
 #[cfg(target_os = "linux")]
-const MARGIN: usize = 4096;
+fn page() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: sysconf reads a constant of the system.
+    *PAGE.get_or_init(|| usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0).max(4096))
+}
 
-/// Releases the calling thread's stack below its current frame (less `MARGIN`): those bytes
+/// Releases the calling thread's stack below its current frame, less a page left for the calls
+/// that follow (madvise's own frame is a few words): those bytes
 /// are dead, and the kernel maps zeroed pages back if a later call goes that deep again. One
 /// `madvise` a call; the thread's stack bounds are looked up once.
 #[inline(never)]
@@ -20,8 +26,8 @@ pub fn release_stack_below() {
     {
         let Some(low) = LOW_END.with(|l| *l.get_or_init(low_end)) else { return };
         let here = std::hint::black_box(0u8);
-        let page = 4096;
-        let top = (std::ptr::addr_of!(here) as usize).saturating_sub(MARGIN) & !(page - 1);
+        let page = page();
+        let top = (std::ptr::addr_of!(here) as usize).saturating_sub(page) & !(page - 1);
         if top > low {
             // SAFETY: [low, top) is this thread's own stack below its current frame less a
             // margin: nothing live is there, and MADV_DONTNEED on private anonymous memory
@@ -37,7 +43,7 @@ pub fn release_stack_below() {
 pub fn release_zeroed(buf: &mut [u8]) {
     #[cfg(target_os = "linux")]
     {
-        let page = 4096;
+        let page = page();
         let start = (buf.as_mut_ptr() as usize).next_multiple_of(page);
         let end = (buf.as_mut_ptr() as usize + buf.len()) & !(page - 1);
         if end > start {
@@ -76,8 +82,9 @@ fn low_end() -> Option<usize> {
 /// How many of the pages in [start, end) are in memory (`mincore`): for tests of the above.
 #[cfg(all(test, target_os = "linux"))]
 pub fn resident(start: usize, end: usize) -> usize {
-    let (start, end) = (start & !4095, end.next_multiple_of(4096));
-    let mut flags = vec![0u8; (end - start) / 4096];
+    let page = page();
+    let (start, end) = (start & !(page - 1), end.next_multiple_of(page));
+    let mut flags = vec![0u8; (end - start) / page];
     // SAFETY: mincore writes one byte a page of the range into `flags`, sized to match.
     let ok = unsafe { libc::mincore(start as *mut libc::c_void, end - start, flags.as_mut_ptr()) };
     assert_eq!(ok, 0, "mincore: {}", std::io::Error::last_os_error());
@@ -98,38 +105,42 @@ mod tests {
 
     #[test]
     fn a_released_buffer_leaves_memory_reads_as_zeroes_and_takes_writes() {
-        let mut buf = vec![0u8; 8 * 4096];
+        let page = page();
+        let mut buf = vec![0u8; 8 * page];
         buf.iter_mut().for_each(|b| *b = std::hint::black_box(0));
         let (start, end) = (buf.as_ptr() as usize, buf.as_ptr() as usize + buf.len());
         assert!(resident(start, end) >= 8, "written, so in memory");
         release_zeroed(&mut buf);
         assert!(resident(start, end) <= 2, "only the partial pages at the ends stay");
         assert!(buf.iter().all(|&b| b == 0));
-        buf[3 * 4096] = 7;
+        buf[3 * page] = 7;
         assert_eq!(buf.iter().map(|&b| u64::from(b)).sum::<u64>(), 7);
     }
 
     #[test]
     fn a_threads_stack_below_its_frame_leaves_memory_and_works_when_used_again() {
+        let page = page();
+        let kib = 16 * page / 1024; // 16 pages deep
         let released = std::thread::Builder::new()
-            .stack_size(256 * 1024)
-            .spawn(|| {
+            .stack_size(64 * page)
+            .spawn(move || {
                 let low = LOW_END.with(|l| *l.get_or_init(low_end)).expect("a spawned thread's bounds");
                 let here = std::hint::black_box(0u8);
-                let below = std::ptr::addr_of!(here) as usize - MARGIN - 4096;
-                assert_eq!(deep(64), 64);
-                let touched = resident(below - 60 * 1024, below);
+                let below = (std::ptr::addr_of!(here) as usize - 2 * page) & !(page - 1);
+                let window = below - 12 * page;
+                assert_eq!(deep(kib), kib as u64);
+                let touched = resident(window, below);
                 release_stack_below();
-                let left = resident(below - 60 * 1024, below);
-                assert_eq!(deep(64), 64, "the released pages come back zeroed and usable");
+                let left = resident(window, below);
+                assert_eq!(deep(kib), kib as u64, "the released pages come back zeroed and usable");
                 release_stack_below();
-                assert!(low < below);
+                assert!(low < window);
                 (touched, left)
             })
             .unwrap()
             .join()
             .unwrap();
-        assert!(released.0 >= 14, "64 KiB deep touched the pages below: {released:?}");
+        assert_eq!(released.0, 12, "16 pages deep touched the 12 pages below: {released:?}");
         assert_eq!(released.1, 0, "and they were given back: {released:?}");
     }
 }
