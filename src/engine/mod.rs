@@ -16,6 +16,7 @@ use crate::output::progress::Live;
 use crate::output::warnings::Warning;
 use crate::stop::StopSignal;
 use crate::summary::RunOutput;
+use crate::util::sys::latch::Latch;
 use crossbeam_channel::{Receiver, after, at, select};
 use launch::Held;
 use reporter::{Msg, Outbox, Report, Reporter, Screen};
@@ -46,13 +47,14 @@ pub fn run(
     interrupts: Receiver<()>,
     live: Option<Live>,
 ) -> Result<(RunOutput, Crew), Error> {
+    crate::util::sys::malloc_arenas_for(config.pacing.concurrency);
     let stop = StopSignal::default();
     let mut crew = Crew::default();
     let mut warnings = Vec::new();
     let client = Arc::new(Client::new(config.client.clone()));
     let budget = Arc::new(config.pacing.budget());
     let (tx, inbox) = reporter::channels();
-    let mut gate = Gate::default();
+    let gate = Gate::default();
     let page = metrics::Page::default();
     let publisher = config.metrics.as_ref().map(|_| metrics::Publisher::new(&config, page.clone()));
     let server = match &config.metrics {
@@ -83,7 +85,6 @@ pub fn run(
         })
         .map_err(refused("reporter"))?
     };
-    gate.hold(&reporter);
     let early_interrupts = interrupts.clone(); // for the wait before the start (--start-at)
     let (workers_done, all_done) = crossbeam_channel::bounded::<()>(0);
     let timer = {
@@ -96,12 +97,10 @@ pub fn run(
         })
         .map_err(refused("timer"))?
     };
-    gate.hold(&timer);
     let mut scraper = match &config.scrape {
         Some(plan) => {
             let s = scraper::start(plan, &config.client.tls, gate.pass(), tx.clone())
                 .map_err(refused("scraper"))?;
-            gate.hold(&s.handle);
             Some(s)
         }
         None => None,
@@ -115,7 +114,6 @@ pub fn run(
             let (dispatcher, pool) =
                 open::start(load, &config, &client, &stop, &tx, &alive, gate.pass(), &crew.workers)
                     .map_err(refused("dispatcher"))?;
-            gate.hold(&dispatcher);
             Some((dispatcher, pool))
         }
         None => None,
@@ -141,10 +139,7 @@ pub fn run(
             drop((cfg, client, budget, stop, pass, tx, alive));
             rest(&dismissed);
         }) {
-            Ok(h) => {
-                gate.hold(&h);
-                crew.workers.add(h);
-            }
+            Ok(h) => crew.workers.add(h),
             Err(e) => {
                 let workers = config.pacing.concurrency;
                 warnings.push(Warning::WorkersShort { started: i, workers, error: e.to_string() }.into());
@@ -324,60 +319,50 @@ impl Drop for Counted {
     }
 }
 
-/// The start gate. Threads spawned before the run's clock starts park at it (each holds a
-/// `Pass`); `open` takes the start instant and unparks them, in the order they were spawned, so
-/// the clock starts only once every thread exists. Dropped unopened (the OS refused a thread),
-/// it lets its waiters go without a start.
+/// The start gate. Threads spawned before the run's clock starts wait at it (each holds a
+/// `Pass`); `open` takes the start instant and lets them all go at once (`Latch`), so the clock
+/// starts only once every thread exists. At once, not a wake-up per thread: an opener that
+/// unparked 1,000 workers one by one lost the CPU to the first ones woken and let the last ones
+/// go 100–330 ms late. Dropped unopened (the OS refused a thread), it lets its waiters go
+/// without a start.
 #[derive(Default)]
-struct Gate {
-    start: Arc<OnceLock<Option<Instant>>>,
-    waiting: Vec<thread::Thread>,
+struct Gate(Arc<GateState>);
+
+#[derive(Default)]
+struct GateState {
+    /// The run's start, or `None` if it never started; set before the latch opens.
+    start: OnceLock<Option<Instant>>,
+    opened: Latch,
 }
 
 /// A thread's way through the gate.
-struct Pass(Arc<OnceLock<Option<Instant>>>);
+struct Pass(Arc<GateState>);
 
 impl Gate {
     fn pass(&self) -> Pass {
-        Pass(self.start.clone())
-    }
-
-    /// Lets `thread` go when the gate opens.
-    fn hold<T>(&mut self, thread: &thread::JoinHandle<T>) {
-        self.waiting.push(thread.thread().clone());
+        Pass(self.0.clone())
     }
 
     /// Starts the run's clock and lets every waiting thread go; returns the start.
-    fn open(mut self) -> Instant {
+    fn open(self) -> Instant {
         let start = Instant::now();
-        let _ = self.start.set(Some(start));
-        self.release();
-        start
-    }
-
-    fn release(&mut self) {
-        for t in self.waiting.drain(..) {
-            t.unpark();
-        }
+        let _ = self.0.start.set(Some(start));
+        start // dropping `self` opens the latch
     }
 }
 
 impl Drop for Gate {
     fn drop(&mut self) {
-        let _ = self.start.set(None); // a no-op once opened
-        self.release();
+        let _ = self.0.start.set(None); // a no-op once opened
+        self.0.opened.open();
     }
 }
 
 impl Pass {
-    /// Parks until the gate opens; returns the run's start, or `None` if it never started.
+    /// Waits until the gate opens; returns the run's start, or `None` if it never started.
     fn wait(&self) -> Option<Instant> {
-        loop {
-            if let Some(start) = self.0.get() {
-                return *start;
-            }
-            thread::park(); // an unpark that came first makes this return at once
-        }
+        self.0.opened.wait();
+        self.0.start.get().copied().flatten()
     }
 }
 

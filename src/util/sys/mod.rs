@@ -1,10 +1,12 @@
 //! The few facts about the process that std does not expose: the open-file limit, CPU time and
 //! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), how
 //! busy the machine is with other work (`machine`), a thread's own scheduling priority, memory
-//! pages given back to the kernel (`pages`), and signals. Linux and other Unix only, through
+//! pages given back to the kernel (`pages`), a latch that wakes many threads at once (`latch`),
+//! and signals. Linux and other Unix only, through
 //! libc. It reads; judging what the numbers mean is the verdict's (`summary::verdict`).
 
 pub mod cgroup;
+pub mod latch;
 pub mod machine;
 pub mod pages;
 
@@ -61,6 +63,38 @@ pub fn lower_thread_priority() {
         let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
         libc::setpriority(libc::PRIO_PROCESS, tid, (nice + WORKER_NICE).min(19));
     }
+}
+
+/// The most malloc arenas `malloc_arenas_for` asks for: each is two memory maps, which count
+/// against the kernel's limit on maps per process (65,530 by default) as each thread's stack does.
+const MAX_ARENAS: usize = 4096;
+/// A run's threads besides its workers (main, reporter, timer, scraper, watchdog, metrics…).
+const OTHER_THREADS: usize = 16;
+
+/// Lets glibc's malloc give each of a run's `workers` a heap (arena) of its own, up to
+/// `MAX_ARENAS`. By default it makes 8 a core and shares them: 1,000 workers on 2 cores are 60
+/// to an arena, and every allocation that misses the thread's cache (any `realloc`, anything
+/// over 1 KiB) takes the arena's lock. When the thread holding it is preempted, the others
+/// sleep on it: at 1,000 streams those waits held requests back for up to a second and doubled
+/// the client's CPU per token. A thread takes its arena at its first allocation, which a
+/// worker makes before the start (its connection's buffers). Never fewer than glibc's own
+/// number; left alone where `GLIBC_TUNABLES` sets `glibc.malloc.arena_max`; elsewhere a no-op.
+pub fn malloc_arenas_for(workers: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let tuned =
+            std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains("arena_max"));
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let arenas = (workers + OTHER_THREADS).clamp(8 * cores, MAX_ARENAS.max(8 * cores));
+        if !tuned {
+            // SAFETY: mallopt takes two plain integers; M_ARENA_MAX only bounds new arenas.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, arenas as libc::c_int);
+            }
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = workers;
 }
 
 /// Asks the kernel to wake the calling thread's timed sleeps on time: its default slack lets a
