@@ -213,6 +213,11 @@ fn between(a: Instant, b: Option<Instant>) -> Option<Duration> {
     b.map(|b| b.saturating_duration_since(a))
 }
 
+/// The arrivals a request makes room for when its answer's length is not asked for, and the most
+/// it makes room for when it is (`Measurement::make_room`): beyond, a vector grows as usual.
+const ARRIVALS_ROOM: usize = 32;
+const ARRIVALS_ROOM_MAX: usize = 256;
+
 impl Measurement {
     pub fn new(worker: usize, prompt_index: usize, key_index: Option<usize>, t0: Instant) -> Self {
         Self {
@@ -257,6 +262,16 @@ impl Measurement {
             user_reads: 0,
             send_lag: None,
         }
+    }
+
+    /// Makes room for the arrivals of an answer of up to `max_tokens` (`ARRIVALS_ROOM` when not
+    /// asked, at most `ARRIVALS_ROOM_MAX`), so that a stream does not regrow its vectors as it
+    /// goes: glibc's `realloc` takes its arena's lock every time, and at 1,000 workers sharing a
+    /// few arenas those waits stalled whole streams.
+    pub fn make_room(&mut self, max_tokens: Option<u32>) {
+        let room = max_tokens.map_or(ARRIVALS_ROOM, |t| (t as usize).min(ARRIVALS_ROOM_MAX)) + 2;
+        self.text_at.reserve_exact(room);
+        self.read_lags_us.reserve_exact(room);
     }
 
     /// Notes a read whose arrival time a metric uses: its lag behind the kernel's stamp, or

@@ -84,6 +84,12 @@ pub struct Parser {
     out: Event,
 }
 
+/// Room each of the two data buffers starts with: a streamed chunk of the common APIs (JSON with
+/// ids, model and delta) fits, so a stream's events never regrow them. Growing goes through
+/// glibc's `realloc`, which takes its arena's lock each time: at 1,000 workers sharing a few
+/// arenas those waits stalled whole streams.
+const DATA_ROOM: usize = 512;
+
 impl Parser {
     pub fn new(limits: Limits) -> Self {
         Parser {
@@ -92,10 +98,10 @@ impl Parser {
             bom_matched: Some(0),
             after_cr: false,
             event_type: String::new(),
-            data: String::new(),
+            data: String::with_capacity(DATA_ROOM),
             in_event: false,
             invalid_utf8: false,
-            out: Event { event: String::new(), data: String::new(), id: String::new() },
+            out: Event { event: String::new(), data: String::with_capacity(DATA_ROOM), id: String::new() },
         }
     }
 

@@ -132,6 +132,7 @@ impl Client {
         let Sent { t0, started, abandon_tokens, keep_answer } = sent;
         let mut m = Measurement::new(job.worker, job.prompt_index, job.key.map(|k| k.0), t0);
         m.max_tokens = spec.max_tokens;
+        m.make_room(spec.max_tokens);
         m.turn = job.turn;
         m.prompt_counted = job.prompt.counted_tokens;
         transport::forget();

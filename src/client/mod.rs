@@ -111,7 +111,9 @@ impl Client {
         });
         let started = std::time::Instant::now();
         let timeout = self.settings.timeouts.connect.min(self.settings.timeouts.total);
-        transport::preconnect(addrs.as_deref()?, timeout, agent.config().no_delay()).ok()?;
+        let config = agent.config();
+        let buffers = (config.input_buffer_size(), config.output_buffer_size());
+        transport::preconnect(addrs.as_deref()?, timeout, config.no_delay(), buffers).ok()?;
         Some(started.elapsed())
     }
 

@@ -32,6 +32,11 @@ impl ConnBuffers {
         ConnBuffers { input_size, output_size, input, filled: 0, consumed: 0, output, progress: false }
     }
 
+    /// Allocates both now rather than at first use (and gives their pages back).
+    pub(in crate::client) fn allocate(&mut self) {
+        self.ensure_allocation();
+    }
+
     fn ensure_allocation(&mut self) {
         if self.output.is_empty() {
             self.output = vec![0; self.output_size.max(1)];

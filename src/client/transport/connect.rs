@@ -4,13 +4,9 @@
 //! failure (refused, unreachable) moves on to the next address, another failure ends the attempt;
 //! no-delay as the agent is configured. It knows nothing of what the socket will carry.
 //!
-//! A worker may open its first connection before the run's clock starts (`preconnect`): the
-//! socket waits in a slot of the worker's own thread, and its first request takes it instead of
-//! connecting, if it is to the same address and still open. So a thousand streams that start
-//! together send a thousand requests, not a thousand connects and requests, and the connect
-//! time is measured apart (as wrk does).
+//! `preconnect` opens a worker's first connection before the run's clock starts, for the
+//! transport to keep until its first request (see `transport::preconnect`).
 
-use std::cell::RefCell;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use ureq::Timeout;
@@ -20,25 +16,17 @@ use ureq::unversioned::transport::{ConnectionDetails, NextTimeout};
 /// The shortest share of the connect timeout an address gets.
 const MIN_PER_ADDRESS: std::time::Duration = std::time::Duration::from_millis(10);
 
-thread_local! {
-    /// This thread's connection opened ahead of its first request (`preconnect`).
-    static WARM: RefCell<Option<TcpStream>> = const { RefCell::new(None) };
-}
-
-/// Opens a connection to the first of `addrs` that answers within `timeout` and keeps it for
-/// this thread's next connect to that address; `no_delay` as the agents are configured.
-pub(in crate::client) fn preconnect(
+/// A connection to the first of `addrs` that answers within `timeout`; `no_delay` as the agents
+/// are configured.
+pub(super) fn preconnect(
     addrs: &[SocketAddr],
     timeout: std::time::Duration,
     no_delay: bool,
-) -> io::Result<()> {
+) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::AddrNotAvailable, "the host resolved to no address");
     for &addr in addrs {
         match open_one(addr, Some(timeout), no_delay) {
-            Ok(stream) => {
-                WARM.set(Some(stream));
-                return Ok(());
-            }
+            Ok(stream) => return Ok(stream),
             Err(ureq::Error::Io(e)) => last = e,
             Err(e) => last = io::Error::other(e.to_string()),
         }
@@ -46,23 +34,8 @@ pub(in crate::client) fn preconnect(
     Err(last)
 }
 
-/// A connected socket to the first of the resolved addresses that answers: this thread's warm
-/// one when it is to one of them and still open (a server may have closed it while it waited:
-/// `is_open` says), else a new one.
-pub(super) fn open(
-    details: &ConnectionDetails,
-    is_open: impl Fn(&TcpStream) -> bool,
-) -> Result<TcpStream, ureq::Error> {
-    if let Some(warm) = WARM.take() {
-        let same = warm.peer_addr().is_ok_and(|peer| details.addrs.contains(&peer));
-        if same && is_open(&warm) {
-            return Ok(warm);
-        }
-    }
-    fresh(details)
-}
-
-fn fresh(details: &ConnectionDetails) -> Result<TcpStream, ureq::Error> {
+/// A connected socket to the first of the resolved addresses that answers.
+pub(super) fn open(details: &ConnectionDetails) -> Result<TcpStream, ureq::Error> {
     let addrs = &details.addrs;
     // The shares 1, 1/2, 1/4… of the whole, scaled to sum to exactly it.
     let total_weight = 2.0 * (1.0 - 0.5_f64.powi(addrs.len() as i32));

@@ -24,14 +24,14 @@ mod reuse;
 mod watchdog;
 
 pub(super) use buffers::ConnBuffers;
-pub(super) use connect::{preconnect, time_left};
+pub(super) use connect::time_left;
 pub(super) use reuse::{Tracked, pooled_without_reply};
 pub(super) use watchdog::cut_all;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::{self, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport};
@@ -44,6 +44,28 @@ thread_local! {
     static WRITTEN: Cell<Option<Instant>> = const { Cell::new(None) };
     /// When this thread's request is abandoned on purpose (`--cancel` with a delay).
     static ABANDON_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// This thread's connection made ready ahead of its first request (`preconnect`).
+    static WARM: RefCell<Option<StampedTcp>> = const { RefCell::new(None) };
+}
+
+/// Opens a connection to the first of `addrs` that answers within `timeout` and makes it ready
+/// to carry a request (its stamps on, its buffers allocated, its watchdog slot taken), for this
+/// thread's next connect to that address to take instead of connecting, if it is still open.
+/// A worker does this before the run's clock starts: a thousand streams that start together
+/// then send a thousand requests, with no connect, allocation or `madvise` among them, and the
+/// connect time is measured apart (as wrk does). `input_size` and `output_size` are the agents'
+/// buffer sizes.
+pub(super) fn preconnect(
+    addrs: &[SocketAddr],
+    timeout: std::time::Duration,
+    no_delay: bool,
+    (input_size, output_size): (usize, usize),
+) -> io::Result<()> {
+    let stream = connect::preconnect(addrs, timeout, no_delay)?;
+    let mut transport = StampedTcp::new(stream, ConnBuffers::new(input_size, output_size));
+    transport.buffers.allocate();
+    WARM.set(Some(transport));
+    Ok(())
 }
 
 /// Abandons this thread's request at `at` (`None`: never): a read still blocked then is woken by
@@ -80,6 +102,14 @@ pub(super) fn written() -> Option<Instant> {
     WRITTEN.get()
 }
 
+/// This thread's warm connection (`preconnect`), if it is to one of `addrs` and the server has
+/// not closed it while it waited; taken either way.
+fn take_warm(addrs: &[SocketAddr]) -> Option<StampedTcp> {
+    WARM.take().filter(|w| {
+        w.stream.peer_addr().is_ok_and(|peer| addrs.contains(&peer)) && probe(&w.stream).unwrap_or(false)
+    })
+}
+
 /// Opens the connection's socket, unless an earlier step (a CONNECT proxy's tunnel) already did.
 #[derive(Debug)]
 pub(super) struct StampedTcpConnector(());
@@ -103,13 +133,14 @@ impl<In: Transport> Connector<In> for StampedTcpConnector {
         if chained.is_some() {
             return Ok(chained.map(Either::A));
         }
-        let stream = connect::open(details, |s| probe(s).unwrap_or(false))?;
-        recv::enable_stamps(&stream);
-        let buffers =
-            ConnBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
-        let socket = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
-        // Not registered with ureq's shutdown handles: `cut_all` reaches it.
-        let transport = StampedTcp { stream: socket, buffers };
+        let transport = match take_warm(&details.addrs) {
+            Some(warm) => warm,
+            None => {
+                let (input, output) =
+                    (details.config.input_buffer_size(), details.config.output_buffer_size());
+                StampedTcp::new(connect::open(details)?, ConnBuffers::new(input, output))
+            }
+        };
         Ok(Some(Either::B(transport)))
     }
 }
@@ -135,6 +166,16 @@ pub(super) struct StampedTcp {
     /// mid-read; all I/O goes through `&TcpStream`.
     stream: Arc<Socket>,
     buffers: ConnBuffers,
+}
+
+impl StampedTcp {
+    /// Kernel stamps on, a watchdog slot taken. Not registered with ureq's shutdown handles:
+    /// `cut_all` reaches it.
+    fn new(stream: TcpStream, buffers: ConnBuffers) -> Self {
+        recv::enable_stamps(&stream);
+        let stream = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
+        StampedTcp { stream, buffers }
+    }
 }
 
 impl Transport for StampedTcp {
@@ -263,11 +304,29 @@ mod tests {
         recv::switch_on();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        recv::enable_stamps(&stream);
         let (server, _) = listener.accept().unwrap();
-        let buffers = ConnBuffers::new(64, 64);
-        let socket = Arc::new_cyclic(|s| Socket { stream, deadline: watchdog::watch(s.clone()) });
-        (StampedTcp { stream: socket, buffers }, server)
+        (StampedTcp::new(stream, ConnBuffers::new(64, 64)), server)
+    }
+
+    #[test]
+    fn a_warm_connection_is_taken_once_by_a_connect_to_its_address_while_the_server_keeps_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let other: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let warm = || preconnect(&[addr], std::time::Duration::from_secs(5), true, (64, 32)).unwrap();
+        warm();
+        let (_server, _) = listener.accept().unwrap();
+        let mut taken = take_warm(&[other, addr]).expect("to one of the addresses, still open");
+        assert_eq!(taken.buffers().output().len(), 32, "ready with the agents' buffer sizes");
+        assert!(take_warm(&[addr]).is_none(), "taken once");
+        warm();
+        let (_second, _) = listener.accept().unwrap();
+        assert!(take_warm(&[other]).is_none(), "to another address: a fresh connection instead");
+        assert!(take_warm(&[addr]).is_none(), "and the warm one is gone");
+        warm();
+        drop(listener.accept().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(take_warm(&[addr]).is_none(), "closed by the server while it waited");
     }
 
     #[test]
