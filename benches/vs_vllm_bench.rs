@@ -146,6 +146,9 @@ struct Run {
     late_ttft_ms: f64,
     late_itl_ms: f64,
     priority: String,
+    /// The mock's own CPU time while the client ran, s: on loopback a client's reads are woken
+    /// by the mock's sends, so what a client's way of waiting costs shows here too.
+    mock_cpu_s: f64,
 }
 
 impl Run {
@@ -156,6 +159,22 @@ impl Run {
     fn cpu_per_m(&self) -> f64 {
         self.cpu_s / self.tokens * 1e6
     }
+
+    fn mock_cpu_per_m(&self) -> f64 {
+        self.mock_cpu_s / self.tokens * 1e6
+    }
+}
+
+/// A process's user + system CPU time so far, s, from `/proc/PID/stat` (NaN where unreadable).
+fn process_cpu_s(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
+    // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    // SAFETY: sysconf takes and returns plain integers.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (field(11) + field(12)) / ticks
 }
 
 /// What a client reported: ok requests, its duration (s), mean TTFT (ms), ITL p99 (ms).
@@ -178,6 +197,7 @@ fn measure(
     command.stdout(out.try_clone().expect("client log")).stderr(out).stdin(Stdio::null());
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = mock.watch_running(Arc::clone(&stop));
+    let mock_cpu_before = process_cpu_s(mock.child.id());
     let started = Instant::now();
     // Reaped by the wait4 below, which also reads its rusage.
     let pid = command.spawn().expect("start the client").id() as libc::pid_t;
@@ -185,6 +205,7 @@ fn measure(
     let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall_s = started.elapsed().as_secs_f64();
+    let mock_cpu_s = process_cpu_s(mock.child.id()) - mock_cpu_before;
     stop.store(true, Ordering::Relaxed);
     let peak = watcher.join().unwrap_or(0);
     assert!(waited >= 0, "wait4 on the client: {}", std::io::Error::last_os_error());
@@ -219,6 +240,7 @@ fn measure(
         late_ttft_ms: f(&truth["ttft_ms"]["p99"]) - TTFT_MS,
         late_itl_ms: f(&truth["itl_ms"]["p99"]) - ITL_MS,
         priority: mock.priority.clone(),
+        mock_cpu_s,
     }
 }
 
@@ -333,11 +355,12 @@ fn find_vllm_bench() -> Result<PathBuf, String> {
 
 fn cells(name: &str, row: &Row, client: &str, r: &Run) -> String {
     format!(
-        "| {name} | {} | {client} | {}/{} | {:.1} | {:.0} | {} | {:.2} / {:.2} | {:+.1} | {:.1} / {:.1} | {:+.1} / {:+.1} | {} | {} | {} |",
+        "| {name} | {} | {client} | {}/{} | {:.1} | {:.1} | {:.0} | {} | {:.2} / {:.2} | {:+.1} | {:.1} / {:.1} | {:+.1} / {:+.1} | {} | {} | {} |",
         row.streams,
         r.ok,
         row.requests,
         r.cpu_per_m(),
+        r.mock_cpu_per_m(),
         r.rss_mb,
         r.peak,
         r.duration_s,
@@ -373,10 +396,10 @@ fn main() {
     };
     println!("vllm-bench: {}", exe.display());
     println!(
-        "| row | streams | client | ok/requests | CPU-s per 1M tokens | peak RSS MB | server's peak streams | duration / process wall s (theory {:.2} s a round) | TTFT mean error ms | ITL p99 / mock's largest gap ms | instrument late TTFT p99 / ITL p99 ms | valid | instrument priority | exit |",
+        "| row | streams | client | ok/requests | CPU-s per 1M tokens | the mock's CPU-s per 1M tokens | peak RSS MB | server's peak streams | duration / process wall s (theory {:.2} s a round) | TTFT mean error ms | ITL p99 / mock's largest gap ms | instrument late TTFT p99 / ITL p99 ms | valid | instrument priority | exit |",
         (TTFT_MS + ITL_MS * f64::from(TOKENS)) / 1000.0
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in ROWS.iter().filter(|r| filter.is_empty() || filter.iter().any(|f| r.name.contains(f.as_str())))
     {
         let ours = llmload(row);
@@ -384,10 +407,11 @@ fn main() {
         let theirs = vllm_bench(&exe, row);
         println!("{}", cells(row.name, row, "vllm-bench", &theirs));
         println!(
-            "| {} | {} | llmload / vllm-bench | | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} (of absolute errors) | {:.2} | | {} | | |",
+            "| {} | {} | llmload / vllm-bench | | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} (of absolute errors) | {:.2} | | {} | | |",
             row.name,
             row.streams,
             ours.cpu_per_m() / theirs.cpu_per_m(),
+            ours.mock_cpu_per_m() / theirs.mock_cpu_per_m(),
             ours.rss_mb / theirs.rss_mb,
             ours.peak as f64 / theirs.peak as f64,
             ours.duration_s / theirs.duration_s,
