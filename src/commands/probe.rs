@@ -50,7 +50,7 @@ pub fn probe(a: &ProbeArgs) -> Result<u8, Error> {
     let mut watch =
         Watch { json, api, protocol: protocol.as_ref(), tally: Tally::default(), kept: Vec::new() };
     let m = match &recorded {
-        Some((_, body)) => client.read_recorded(&body[..], &mut |ev, _| watch.on_event(ev, None)),
+        Some((_, body)) => Box::new(client.read_recorded(&body[..], &mut |ev, _| watch.on_event(ev, None))),
         None => {
             let key = config.keys.as_ref().map(|k| (0, k.items()[0].as_str()));
             let request = Request {

@@ -110,7 +110,7 @@ impl<'a> Seat<'a> {
             turn: self.turn,
         };
         let in_flight = super::metrics::InFlight::enter();
-        let mut m = Box::new(self.client.execute(&request, self.stop));
+        let mut m = self.client.execute(&request, self.stop);
         drop(in_flight);
         (m.scheduled, m.warmup) = (scheduled.min(m.t0), warmup);
         check_answer(&mut m, prompt.expect.as_ref().or(config.client.expect.as_ref()));
