@@ -266,8 +266,7 @@ impl Measurement {
 
     /// Makes room for the arrivals of an answer of up to `max_tokens` (`ARRIVALS_ROOM` when not
     /// asked, at most `ARRIVALS_ROOM_MAX`), so that a stream does not regrow its vectors as it
-    /// goes: glibc's `realloc` takes its arena's lock every time, and at 1,000 workers sharing a
-    /// few arenas those waits stalled whole streams.
+    /// goes: each `realloc` takes the malloc arena's lock (`util::sys::malloc_arenas_for`).
     pub fn make_room(&mut self, max_tokens: Option<u32>) {
         let room = max_tokens.map_or(ARRIVALS_ROOM, |t| (t as usize).min(ARRIVALS_ROOM_MAX)) + 2;
         self.text_at.reserve_exact(room);

@@ -85,9 +85,8 @@ pub struct Parser {
 }
 
 /// Room each of the two data buffers starts with: a streamed chunk of the common APIs (JSON with
-/// ids, model and delta) fits, so a stream's events never regrow them. Growing goes through
-/// glibc's `realloc`, which takes its arena's lock each time: at 1,000 workers sharing a few
-/// arenas those waits stalled whole streams.
+/// ids, model and delta) fits, so a stream's events never regrow them: each `realloc` takes the
+/// malloc arena's lock (`util::sys::malloc_arenas_for`).
 const DATA_ROOM: usize = 512;
 
 impl Parser {

@@ -2,8 +2,8 @@
 //! peak memory, the CPUs it may run on and its cgroup's CPU quota and throttling (`cgroup`), how
 //! busy the machine is with other work (`machine`), a thread's own scheduling priority, memory
 //! pages given back to the kernel (`pages`), a latch that wakes many threads at once (`latch`),
-//! and signals. Linux and other Unix only, through
-//! libc. It reads; judging what the numbers mean is the verdict's (`summary::verdict`).
+//! a malloc arena per worker, and signals. Linux and other Unix only, through libc. It reads;
+//! judging what the numbers mean is the verdict's (`summary::verdict`).
 
 pub mod cgroup;
 pub mod latch;
@@ -82,15 +82,14 @@ const OTHER_THREADS: usize = 16;
 pub fn malloc_arenas_for(workers: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        let tuned =
-            std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains("arena_max"));
+        if std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains("arena_max")) {
+            return;
+        }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let arenas = (workers + OTHER_THREADS).clamp(8 * cores, MAX_ARENAS.max(8 * cores));
-        if !tuned {
-            // SAFETY: mallopt takes two plain integers; M_ARENA_MAX only bounds new arenas.
-            unsafe {
-                libc::mallopt(libc::M_ARENA_MAX, arenas as libc::c_int);
-            }
+        // SAFETY: mallopt takes two plain integers; M_ARENA_MAX only bounds new arenas.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas as libc::c_int);
         }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
